@@ -1,0 +1,17 @@
+//! Addresses and instruction builders for the Groundwork programs: one place that knows every
+//! seed and account list, used by the CLI, the oracle, the bootstrap and the tests.
+
+pub mod tokenomics;
+
+use anchor_lang::solana_program::pubkey::Pubkey;
+
+/// The BPF upgradeable loader's ProgramData address of `program`.
+pub fn program_data_address(program: &Pubkey) -> Pubkey {
+    let loader = anchor_lang::solana_program::bpf_loader_upgradeable::ID;
+    Pubkey::find_program_address(&[program.as_ref()], &loader).0
+}
+
+/// The `emit_cpi!` event authority PDA of `program`.
+pub fn event_authority_address(program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[b"__event_authority"], program).0
+}

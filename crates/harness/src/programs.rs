@@ -1,0 +1,97 @@
+//! The Groundwork programs as native builtins (TOOLCHAIN.md, gotchas 1 and 3), plus the
+//! epoch-minter relay used to call `mint_epoch_emission` the way the reward program does.
+//!
+//! No glob import of Anchor's prelude here: `processor!` is not hygienic.
+
+use anchor_lang::solana_program::account_info::AccountInfo;
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::solana_program::program::invoke_signed;
+use anchor_lang::solana_program::program_error::ProgramError;
+use anchor_lang::solana_program::pubkey::Pubkey;
+use litesvm::LiteSVM;
+
+/// Program id of the relay registered as the network's reward program in tests that run
+/// tokenomics without reward_epochs: its `["epoch_minter"]` PDA is the authorized minter.
+pub const EPOCH_MINTER_RELAY_ID: Pubkey =
+    Pubkey::new_from_array(*b"groundwork/test/epoch-minter-rly");
+/// The same relay code under another id: an impostor reward program whose PDA signs too,
+/// but is not the one tokenomics was initialized with.
+pub const IMPOSTOR_RELAY_ID: Pubkey = Pubkey::new_from_array(*b"groundwork/test/impostor-minter!");
+
+/// Anchor's generated `entry` wants one lifetime for all three references; the runtime keeps
+/// them alive for the whole call, so narrowing them to one lifetime is sound.
+macro_rules! native_entry {
+    ($name:ident, $program:ident) => {
+        fn $name(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+            // SAFETY: see the macro's doc; the references outlive this call.
+            let accounts: &[AccountInfo<'_>] =
+                unsafe { core::mem::transmute::<&[AccountInfo<'_>], &[AccountInfo<'_>]>(accounts) };
+            $program::entry(program_id, accounts, data)
+        }
+    };
+}
+
+native_entry!(tokenomics_entry, tokenomics);
+native_entry!(device_registry_entry, device_registry);
+native_entry!(staking_entry, staking);
+native_entry!(reward_epochs_entry, reward_epochs);
+
+/// Forwards its instruction data to `accounts[0]` with `accounts[1..]` as that instruction's
+/// accounts, signing for its own `["epoch_minter"]` PDA wherever the PDA appears.
+fn epoch_minter_relay(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let (target, inner_accounts) = accounts
+        .split_first()
+        .ok_or(ProgramError::NotEnoughAccountKeys)?;
+    let seed = tokenomics::state::seeds::EPOCH_MINTER;
+    let (minter, bump) = Pubkey::find_program_address(&[seed], program_id);
+    let instruction = Instruction {
+        program_id: *target.key,
+        accounts: inner_accounts
+            .iter()
+            .map(|account| AccountMeta {
+                pubkey: *account.key,
+                is_signer: account.is_signer || *account.key == minter,
+                is_writable: account.is_writable,
+            })
+            .collect(),
+        data: data.to_vec(),
+    };
+    invoke_signed(&instruction, accounts, &[&[seed, &[bump]]])
+}
+
+/// Registers the four Groundwork programs and the two relays as builtins of `svm`.
+pub fn add_all(svm: &mut LiteSVM) {
+    svm.add_builtin(
+        tokenomics::ID,
+        solana_program_test::processor!(tokenomics_entry).unwrap(),
+    );
+    svm.add_builtin(
+        device_registry::ID,
+        solana_program_test::processor!(device_registry_entry).unwrap(),
+    );
+    svm.add_builtin(
+        staking::ID,
+        solana_program_test::processor!(staking_entry).unwrap(),
+    );
+    svm.add_builtin(
+        reward_epochs::ID,
+        solana_program_test::processor!(reward_epochs_entry).unwrap(),
+    );
+    svm.add_builtin(
+        EPOCH_MINTER_RELAY_ID,
+        solana_program_test::processor!(epoch_minter_relay).unwrap(),
+    );
+    svm.add_builtin(
+        IMPOSTOR_RELAY_ID,
+        solana_program_test::processor!(epoch_minter_relay).unwrap(),
+    );
+}
+
+/// The ids of the Groundwork programs, in deployment order.
+pub const GROUNDWORK_PROGRAMS: [Pubkey; 4] = [
+    tokenomics::ID,
+    device_registry::ID,
+    staking::ID,
+    reward_epochs::ID,
+];

@@ -1,0 +1,137 @@
+use anchor_lang::prelude::*;
+use anchor_lang::solana_program::bpf_loader_upgradeable;
+use anchor_spl::token_2022::spl_token_2022::instruction::AuthorityType;
+use anchor_spl::token_interface::{set_authority, Mint, SetAuthority, Token2022, TokenInterface};
+
+use super::setup::{create_credit_mint, write_config, ConfigBumps, InitializeArgsV0};
+use crate::errors::TokenomicsError;
+use crate::events::TokenomicsInitialized;
+use crate::state::{seeds, TokenomicsConfigV0};
+
+/// Creates the network around an existing network token mint: its current mint authority
+/// signs and hands minting over to the program's PDA. A freeze authority held by that same
+/// key is revoked; one held by anybody else is refused (it could freeze holders' tokens).
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(args: InitializeArgsV0)]
+pub struct InitializeWithExistingMintV0<'info> {
+    /// The program's upgrade authority; pays for every account created.
+    #[account(mut)]
+    pub deployer: Signer<'info>,
+    #[account(
+        seeds = [crate::ID.as_ref()],
+        bump,
+        seeds::program = bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(deployer.key())
+            @ TokenomicsError::NotUpgradeAuthority,
+    )]
+    pub program_data: Account<'info, ProgramData>,
+    #[account(
+        init,
+        payer = deployer,
+        space = 8 + TokenomicsConfigV0::INIT_SPACE,
+        seeds = [seeds::CONFIG],
+        bump,
+    )]
+    pub config: Box<Account<'info, TokenomicsConfigV0>>,
+    #[account(mut, mint::token_program = network_token_program)]
+    pub network_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The mint's current mint authority, handing it over.
+    pub current_mint_authority: Signer<'info>,
+    /// CHECK: PDA that signs network token mints; holds no data.
+    #[account(seeds = [seeds::NETWORK_MINT_AUTHORITY], bump)]
+    pub network_mint_authority: UncheckedAccount<'info>,
+    /// CHECK: created here as a Token-2022 NonTransferable mint at this PDA.
+    #[account(mut, seeds = [seeds::CREDIT_MINT], bump)]
+    pub credit_mint: UncheckedAccount<'info>,
+    /// CHECK: PDA that signs credit mints; holds no data.
+    #[account(seeds = [seeds::CREDIT_MINT_AUTHORITY], bump)]
+    pub credit_mint_authority: UncheckedAccount<'info>,
+    pub network_token_program: Interface<'info, TokenInterface>,
+    pub credit_token_program: Program<'info, Token2022>,
+    pub system_program: Program<'info, System>,
+}
+
+impl InitializeWithExistingMintV0<'_> {
+    fn validate(&self, args: &InitializeArgsV0) -> Result<()> {
+        let mint = &self.network_mint;
+        let signer = self.current_mint_authority.key();
+        require!(
+            Option::<Pubkey>::from(mint.mint_authority) == Some(signer),
+            TokenomicsError::NotMintAuthority
+        );
+        if let Some(freeze_authority) = Option::<Pubkey>::from(mint.freeze_authority) {
+            require_keys_eq!(
+                freeze_authority,
+                signer,
+                TokenomicsError::ForeignFreezeAuthority
+            );
+        }
+        args.validate(mint.supply)
+    }
+}
+
+pub fn handler(ctx: Context<InitializeWithExistingMintV0>, args: InitializeArgsV0) -> Result<()> {
+    ctx.accounts.validate(&args)?;
+    let accounts = &ctx.accounts;
+    let token_program = accounts.network_token_program.key();
+    let hand_over = |authority_type: AuthorityType, new_authority: Option<Pubkey>| {
+        set_authority(
+            CpiContext::new(
+                token_program,
+                SetAuthority {
+                    current_authority: accounts.current_mint_authority.to_account_info(),
+                    account_or_mint: accounts.network_mint.to_account_info(),
+                },
+            ),
+            authority_type,
+            new_authority,
+        )
+    };
+    hand_over(
+        AuthorityType::MintTokens,
+        Some(accounts.network_mint_authority.key()),
+    )?;
+    if accounts.network_mint.freeze_authority.is_some() {
+        hand_over(AuthorityType::FreezeAccount, None)?;
+    }
+    create_credit_mint(
+        &accounts.deployer,
+        &accounts.credit_mint.to_account_info(),
+        ctx.bumps.credit_mint,
+        &accounts.credit_mint_authority.key(),
+        &accounts.credit_token_program.to_account_info(),
+        &accounts.system_program.to_account_info(),
+    )?;
+    let initial_supply = accounts.network_mint.supply;
+    let network_mint = accounts.network_mint.key();
+    let credit_mint = accounts.credit_mint.key();
+    let authority = args.authority;
+    let reward_program = args.reward_program;
+    let max_supply = args.max_supply;
+    write_config(
+        &mut ctx.accounts.config,
+        args,
+        ConfigBumps {
+            config: ctx.bumps.config,
+            network_mint_authority: ctx.bumps.network_mint_authority,
+            credit_mint_authority: ctx.bumps.credit_mint_authority,
+        },
+        network_mint,
+        credit_mint,
+        initial_supply,
+    );
+    ctx.accounts.config.invariant()?;
+    let epoch_minter = ctx.accounts.config.epoch_minter;
+    emit_cpi!(TokenomicsInitialized {
+        authority,
+        network_mint,
+        credit_mint,
+        reward_program,
+        epoch_minter,
+        max_supply,
+        initial_supply,
+        adopted_existing_mint: true,
+    });
+    Ok(())
+}

@@ -1,0 +1,43 @@
+use anchor_lang::prelude::*;
+
+use crate::errors::TokenomicsError;
+use crate::events::PricingUpdated;
+use crate::state::{seeds, validate_pricing, PriceSource, TokenomicsConfigV0};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UpdatePricingArgsV0 {
+    /// The new price source (a fixed price, or a Pyth feed with its maximum age).
+    pub price_source: PriceSource,
+    /// The new price of one credit in USD, 9 decimals.
+    pub usd_per_credit_e9: u64,
+}
+
+/// Authority: switches the credit price source or sets a new fixed price or credit price.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct UpdatePricingV0<'info> {
+    pub authority: Signer<'info>,
+    #[account(
+        mut,
+        seeds = [seeds::CONFIG],
+        bump = config.bump,
+        has_one = authority @ TokenomicsError::NotAuthority,
+    )]
+    pub config: Box<Account<'info, TokenomicsConfigV0>>,
+}
+
+pub fn handler(ctx: Context<UpdatePricingV0>, args: UpdatePricingArgsV0) -> Result<()> {
+    validate_pricing(&args.price_source, args.usd_per_credit_e9)?;
+    let config = &mut ctx.accounts.config;
+    let event = PricingUpdated {
+        before: config.price_source,
+        after: args.price_source,
+        usd_per_credit_e9_before: config.usd_per_credit_e9,
+        usd_per_credit_e9_after: args.usd_per_credit_e9,
+    };
+    config.price_source = args.price_source;
+    config.usd_per_credit_e9 = args.usd_per_credit_e9;
+    config.invariant()?;
+    emit_cpi!(event);
+    Ok(())
+}

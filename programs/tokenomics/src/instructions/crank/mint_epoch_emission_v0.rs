@@ -1,0 +1,138 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{mint_to, Mint, MintTo, TokenAccount, TokenInterface};
+
+use crate::errors::TokenomicsError;
+use crate::events::EpochEmissionMinted;
+use crate::math::{
+    burn_since_last_mint, epoch_emission, rolling_window_total, scheduled_emission, EmissionInput,
+};
+use crate::state::{seeds, TokenomicsConfigV0, BREAKER_RING_LEN};
+
+/// Mints epoch `epoch`'s emission into the reward vault. Only the reward program's
+/// `["epoch_minter"]` PDA can sign for it (so only through that program's CPI), each epoch
+/// exactly once and in order. The amount is the schedule plus `min(smoothed burn, cap)`,
+/// where the burn is measured from the mint's real supply; it never takes supply past max
+/// supply, and the circuit breaker refuses a mint that would exceed its rolling-window cap.
+/// Returns the amount minted.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct MintEpochEmissionV0<'info> {
+    #[account(
+        mut,
+        seeds = [seeds::CONFIG],
+        bump = config.bump,
+        has_one = epoch_minter,
+        has_one = network_mint,
+    )]
+    pub config: Box<Account<'info, TokenomicsConfigV0>>,
+    /// The reward program's PDA, signing through `invoke_signed`.
+    pub epoch_minter: Signer<'info>,
+    #[account(mut, mint::token_program = network_token_program)]
+    pub network_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// CHECK: PDA that signs network token mints; holds no data.
+    #[account(
+        seeds = [seeds::NETWORK_MINT_AUTHORITY],
+        bump = config.network_mint_authority_bump,
+    )]
+    pub network_mint_authority: UncheckedAccount<'info>,
+    /// Where the emission goes; the reward program chooses it.
+    #[account(
+        mut,
+        token::mint = network_mint,
+        token::token_program = network_token_program,
+    )]
+    pub reward_vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub network_token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn handler(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<u64> {
+    let config = &ctx.accounts.config;
+    require!(
+        epoch == config.next_epoch_to_mint,
+        TokenomicsError::EpochNotNext
+    );
+    let supply_before = ctx.accounts.network_mint.supply;
+    let epoch_burn = burn_since_last_mint(config.supply_at_last_mint, supply_before)?;
+    let scheduled = scheduled_emission(&config.emission_schedule, epoch);
+    let emission = epoch_emission(EmissionInput {
+        scheduled,
+        smoothed_burn_before: config.smoothed_burn,
+        epoch_burn,
+        smoothing_bps: config.net_emissions.smoothing_bps,
+        net_emissions_cap: config.net_emissions.cap_per_epoch,
+        supply_now: supply_before,
+        max_supply: config.max_supply,
+    })?;
+    let window_total = rolling_window_total(
+        &config.recent_mints,
+        epoch,
+        config.circuit_breaker.window_epochs,
+        emission.minted,
+    )?;
+    require!(
+        u128::from(emission.minted) <= emission.uncapped
+            && window_total <= u128::from(config.circuit_breaker.max_mint_per_window),
+        TokenomicsError::CircuitBreakerTripped
+    );
+
+    if emission.minted > 0 {
+        let authority_seeds: &[&[&[u8]]] = &[&[
+            seeds::NETWORK_MINT_AUTHORITY,
+            &[config.network_mint_authority_bump],
+        ]];
+        mint_to(
+            CpiContext::new_with_signer(
+                ctx.accounts.network_token_program.key(),
+                MintTo {
+                    mint: ctx.accounts.network_mint.to_account_info(),
+                    to: ctx.accounts.reward_vault.to_account_info(),
+                    authority: ctx.accounts.network_mint_authority.to_account_info(),
+                },
+                authority_seeds,
+            ),
+            emission.minted,
+        )?;
+    }
+    ctx.accounts.network_mint.reload()?;
+    let supply_after = ctx.accounts.network_mint.supply;
+
+    let config = &mut ctx.accounts.config;
+    let smoothed_burn_before = config.smoothed_burn;
+    config.minted_total = config
+        .minted_total
+        .checked_add(emission.minted)
+        .ok_or(TokenomicsError::MathOverflow)?;
+    config.burned_total = config
+        .burned_total
+        .checked_add(epoch_burn)
+        .ok_or(TokenomicsError::MathOverflow)?;
+    config.smoothed_burn = emission.smoothed_burn_after;
+    config.supply_at_last_mint = supply_after;
+    config.recent_mints[(epoch % BREAKER_RING_LEN as u64) as usize] = emission.minted;
+    config.next_epoch_to_mint = epoch.checked_add(1).ok_or(TokenomicsError::MathOverflow)?;
+    config.invariant()?;
+    // supply == initial + minted - burned, exactly, at every epoch mint.
+    let expected_supply = (u128::from(config.initial_supply) + u128::from(config.minted_total))
+        .checked_sub(u128::from(config.burned_total));
+    require!(
+        expected_supply == Some(u128::from(supply_after)),
+        TokenomicsError::SupplyIncreasedOutsideProgram
+    );
+
+    let (minted_total, burned_total) = (config.minted_total, config.burned_total);
+    emit_cpi!(EpochEmissionMinted {
+        epoch,
+        scheduled,
+        epoch_burn,
+        smoothed_burn_before,
+        smoothed_burn_after: emission.smoothed_burn_after,
+        net_emission: emission.net_emission,
+        minted: emission.minted,
+        clamped_by_max_supply: emission.clamped_by_max_supply(),
+        supply_before,
+        supply_after,
+        minted_total,
+        burned_total,
+    });
+    Ok(emission.minted)
+}

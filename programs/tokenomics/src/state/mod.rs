@@ -1,0 +1,4 @@
+pub mod config;
+pub mod seeds;
+
+pub use config::*;
