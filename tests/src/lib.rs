@@ -1,1 +1,6 @@
+//! Fixtures shared by the cross-program tests: a launched network with known parameters and
+//! the calls every test repeats.
 
+pub mod tokenomics_fixture;
+
+pub use tokenomics_fixture::*;

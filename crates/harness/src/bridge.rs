@@ -115,6 +115,11 @@ forward_every_stub!(solana_sysvar_v4::program_stubs::SyscallStubs);
 pub fn install() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
+        // ProgramTest turns on debug logging of every instruction unless RUST_LOG says
+        // otherwise; keep test output readable by default.
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "warn");
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -27,7 +27,7 @@ use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
 pub use litesvm;
-pub use programs::{EPOCH_MINTER_RELAY_ID, GROUNDWORK_PROGRAMS, IMPOSTOR_RELAY_ID};
+pub use programs::{through_relay, EPOCH_MINTER_RELAY_ID, GROUNDWORK_PROGRAMS, IMPOSTOR_RELAY_ID};
 pub use solana_keypair;
 pub use solana_signer;
 
@@ -365,11 +365,6 @@ impl Landed {
         let mut events = self.events::<E>(program);
         assert_eq!(events.len(), 1, "expected exactly one such event");
         events.remove(0)
-    }
-
-    /// Return data of the transaction's last instruction that set any.
-    pub fn return_data(&self) -> &[u8] {
-        &self.meta.return_data.data
     }
 }
 

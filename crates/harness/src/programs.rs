@@ -60,6 +60,21 @@ fn epoch_minter_relay(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]
     invoke_signed(&instruction, accounts, &[&[seed, &[bump]]])
 }
 
+/// Wraps `inner` so that the relay program `relay` forwards it by CPI, signing for its
+/// `["epoch_minter"]` PDA (the way the reward program calls tokenomics).
+pub fn through_relay(relay: Pubkey, inner: Instruction) -> Instruction {
+    let mut accounts = vec![AccountMeta::new_readonly(inner.program_id, false)];
+    accounts.extend(inner.accounts.into_iter().map(|mut meta| {
+        meta.is_signer = false;
+        meta
+    }));
+    Instruction {
+        program_id: relay,
+        accounts,
+        data: inner.data,
+    }
+}
+
 /// Registers the four Groundwork programs and the two relays as builtins of `svm`.
 pub fn add_all(svm: &mut LiteSVM) {
     svm.add_builtin(

@@ -43,7 +43,7 @@ pub mod tokenomics {
     }
 
     /// Mints an epoch's emission into the reward vault (reward program PDA only, once each).
-    pub fn mint_epoch_emission_v0(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<u64> {
+    pub fn mint_epoch_emission_v0(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<()> {
         instructions::crank::mint_epoch_emission_v0::handler(ctx, epoch)
     }
 
