@@ -1,10 +1,13 @@
 use anchor_lang::error::ErrorCode as AnchorError;
+use anchor_lang::prelude::Pubkey;
 use anchor_spl::token_2022::spl_token_2022;
 use anchor_spl::token_2022::spl_token_2022::extension::{
     BaseStateWithExtensions, ExtensionType, StateWithExtensions,
 };
 use groundwork_client::tokenomics as client;
+use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
+use groundwork_harness::Outcome;
 use groundwork_harness::{
     assert_error, custom_error_code, Runtime, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID,
 };
@@ -207,10 +210,27 @@ fn initialize_validates_every_parameter() {
     }
 }
 
+/// The deployer initializes the network around `mint`, handed over by `mint_authority`.
+fn adopt(
+    rt: &mut Runtime,
+    mint: &Pubkey,
+    mint_authority: &Keypair,
+    token_program: &Pubkey,
+) -> Outcome {
+    let deployer = rt.deployer.insecure_clone();
+    let instruction = client::initialize_with_existing_mint(
+        &deployer.pubkey(),
+        mint,
+        &mint_authority.pubkey(),
+        token_program,
+        default_args(deployer.pubkey()),
+    );
+    rt.send(&[instruction], &[&deployer, mint_authority])
+}
+
 #[test]
 fn adopting_an_existing_mint_hands_minting_to_the_program_and_revokes_freezing() {
     let mut rt = Runtime::new();
-    let deployer = rt.deployer.insecure_clone();
     let old_authority = rt.funded_keypair();
     let mint = rt.create_mint(
         &TOKEN_PROGRAM_ID,
@@ -226,16 +246,7 @@ fn adopting_an_existing_mint_hands_minting_to_the_program_and_revokes_freezing()
         777,
     );
 
-    let landed = rt.send_ok(
-        &[client::initialize_with_existing_mint(
-            &deployer.pubkey(),
-            &mint,
-            &old_authority.pubkey(),
-            &TOKEN_PROGRAM_ID,
-            default_args(deployer.pubkey()),
-        )],
-        &[&deployer, &old_authority],
-    );
+    let landed = adopt(&mut rt, &mint, &old_authority, &TOKEN_PROGRAM_ID).unwrap();
 
     let adopted = rt.mint(&mint);
     assert_eq!(
@@ -272,27 +283,16 @@ fn adopting_an_existing_mint_hands_minting_to_the_program_and_revokes_freezing()
 #[test]
 fn adopting_requires_the_mint_authority_to_sign() {
     let mut rt = Runtime::new();
-    let deployer = rt.deployer.insecure_clone();
     let real_authority = rt.funded_keypair();
     let impostor = rt.funded_keypair();
     let mint = rt.create_mint(&TOKEN_PROGRAM_ID, 6, &real_authority.pubkey(), None);
-    let outcome = rt.send(
-        &[client::initialize_with_existing_mint(
-            &deployer.pubkey(),
-            &mint,
-            &impostor.pubkey(),
-            &TOKEN_PROGRAM_ID,
-            default_args(deployer.pubkey()),
-        )],
-        &[&deployer, &impostor],
-    );
+    let outcome = adopt(&mut rt, &mint, &impostor, &TOKEN_PROGRAM_ID);
     assert_error(&outcome, TokenomicsError::NotMintAuthority);
 }
 
 #[test]
 fn adopting_refuses_a_mint_someone_else_can_freeze() {
     let mut rt = Runtime::new();
-    let deployer = rt.deployer.insecure_clone();
     let authority = rt.funded_keypair();
     let freezer = rt.funded_keypair();
     let mint = rt.create_mint(
@@ -301,23 +301,13 @@ fn adopting_refuses_a_mint_someone_else_can_freeze() {
         &authority.pubkey(),
         Some(&freezer.pubkey()),
     );
-    let outcome = rt.send(
-        &[client::initialize_with_existing_mint(
-            &deployer.pubkey(),
-            &mint,
-            &authority.pubkey(),
-            &TOKEN_PROGRAM_ID,
-            default_args(deployer.pubkey()),
-        )],
-        &[&deployer, &authority],
-    );
+    let outcome = adopt(&mut rt, &mint, &authority, &TOKEN_PROGRAM_ID);
     assert_error(&outcome, TokenomicsError::ForeignFreezeAuthority);
 }
 
 #[test]
 fn adopting_refuses_a_supply_above_max_supply() {
     let mut rt = Runtime::new();
-    let deployer = rt.deployer.insecure_clone();
     let authority = rt.funded_keypair();
     let mint = rt.create_mint(&TOKEN_PROGRAM_ID, 6, &authority.pubkey(), None);
     rt.mint_to(
@@ -327,35 +317,16 @@ fn adopting_refuses_a_supply_above_max_supply() {
         &authority.pubkey(),
         MAX_SUPPLY + 1,
     );
-    let outcome = rt.send(
-        &[client::initialize_with_existing_mint(
-            &deployer.pubkey(),
-            &mint,
-            &authority.pubkey(),
-            &TOKEN_PROGRAM_ID,
-            default_args(deployer.pubkey()),
-        )],
-        &[&deployer, &authority],
-    );
+    let outcome = adopt(&mut rt, &mint, &authority, &TOKEN_PROGRAM_ID);
     assert_error(&outcome, TokenomicsError::SupplyAboveMax);
 }
 
 #[test]
 fn adopting_refuses_a_mint_of_another_token_program_than_declared() {
     let mut rt = Runtime::new();
-    let deployer = rt.deployer.insecure_clone();
     let authority = rt.funded_keypair();
     let mint = rt.create_mint(&TOKEN_2022_PROGRAM_ID, 6, &authority.pubkey(), None);
-    let outcome = rt.send(
-        &[client::initialize_with_existing_mint(
-            &deployer.pubkey(),
-            &mint,
-            &authority.pubkey(),
-            &TOKEN_PROGRAM_ID,
-            default_args(deployer.pubkey()),
-        )],
-        &[&deployer, &authority],
-    );
+    let outcome = adopt(&mut rt, &mint, &authority, &TOKEN_PROGRAM_ID);
     assert_error(&outcome, AnchorError::ConstraintMintTokenProgram);
 }
 
@@ -373,4 +344,87 @@ fn a_token_2022_network_token_works_like_a_classic_one() {
         network.rt.token_balance(&network.reward_vault),
         FIRST_STEP_EMISSION + GWK
     );
+}
+
+/// Creates a Token-2022 mint (6 decimals, mint authority `authority`) with one extension
+/// initialized by `init_extension` before the mint itself.
+fn token_2022_mint_with(
+    rt: &mut Runtime,
+    authority: &anchor_lang::prelude::Pubkey,
+    extension: ExtensionType,
+    init_extension: impl FnOnce(
+        &anchor_lang::prelude::Pubkey,
+    ) -> anchor_lang::solana_program::instruction::Instruction,
+) -> anchor_lang::prelude::Pubkey {
+    let mint = groundwork_harness::solana_keypair::Keypair::new();
+    let space =
+        ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[extension])
+            .unwrap();
+    let lamports = rt.svm.minimum_balance_for_rent_exemption(space);
+    let payer = rt.payer.pubkey();
+    let instructions = [
+        anchor_lang::solana_program::system_instruction::create_account(
+            &payer,
+            &mint.pubkey(),
+            lamports,
+            space as u64,
+            &TOKEN_2022_PROGRAM_ID,
+        ),
+        init_extension(&mint.pubkey()),
+        spl_token_2022::instruction::initialize_mint2(
+            &TOKEN_2022_PROGRAM_ID,
+            &mint.pubkey(),
+            authority,
+            None,
+            6,
+        )
+        .unwrap(),
+    ];
+    rt.send_ok(&instructions, &[&mint]);
+    mint.pubkey()
+}
+
+#[test]
+fn adopting_refuses_a_mint_with_a_permanent_delegate() {
+    let mut rt = Runtime::new();
+    let authority = rt.funded_keypair();
+    let delegate = anchor_lang::prelude::Pubkey::new_unique();
+    let mint = token_2022_mint_with(
+        &mut rt,
+        &authority.pubkey(),
+        ExtensionType::PermanentDelegate,
+        |mint| {
+            spl_token_2022::instruction::initialize_permanent_delegate(
+                &TOKEN_2022_PROGRAM_ID,
+                mint,
+                &delegate,
+            )
+            .unwrap()
+        },
+    );
+    let outcome = adopt(&mut rt, &mint, &authority, &TOKEN_2022_PROGRAM_ID);
+    assert_error(&outcome, TokenomicsError::UnsupportedMintExtension);
+}
+
+#[test]
+fn adopting_accepts_a_mint_with_a_metadata_pointer() {
+    let mut rt = Runtime::new();
+    let authority = rt.funded_keypair();
+    let mint = token_2022_mint_with(
+        &mut rt,
+        &authority.pubkey(),
+        ExtensionType::MetadataPointer,
+        |mint| {
+            spl_token_2022::extension::metadata_pointer::instruction::initialize(
+                &TOKEN_2022_PROGRAM_ID,
+                mint,
+                None,
+                Some(*mint),
+            )
+            .unwrap()
+        },
+    );
+    adopt(&mut rt, &mint, &authority, &TOKEN_2022_PROGRAM_ID).unwrap();
+    let config: tokenomics::TokenomicsConfigV0 = rt.anchor_account(&client::config_address());
+    assert_eq!(config.network_mint, mint);
 }

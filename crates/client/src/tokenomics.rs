@@ -207,26 +207,26 @@ pub fn mint_epoch_emission(
     )
 }
 
+/// The accounts of every authority instruction that changes the config.
+fn authority_update_accounts(authority: &Pubkey) -> tokenomics::accounts::AuthorityUpdateV0 {
+    tokenomics::accounts::AuthorityUpdateV0 {
+        authority: *authority,
+        config: config_address(),
+        event_authority: event_authority(),
+        program: PROGRAM_ID,
+    }
+}
+
 pub fn update_pricing(authority: &Pubkey, args: UpdatePricingArgsV0) -> Instruction {
     instruction(
-        tokenomics::accounts::UpdatePricingV0 {
-            authority: *authority,
-            config: config_address(),
-            event_authority: event_authority(),
-            program: PROGRAM_ID,
-        },
+        authority_update_accounts(authority),
         tokenomics::instruction::UpdatePricingV0 { args },
     )
 }
 
 pub fn append_emission_steps(authority: &Pubkey, steps: Vec<EmissionStep>) -> Instruction {
     instruction(
-        tokenomics::accounts::AppendEmissionStepsV0 {
-            authority: *authority,
-            config: config_address(),
-            event_authority: event_authority(),
-            program: PROGRAM_ID,
-        },
+        authority_update_accounts(authority),
         tokenomics::instruction::AppendEmissionStepsV0 { steps },
     )
 }
@@ -236,24 +236,14 @@ pub fn update_emission_controls(
     args: UpdateEmissionControlsArgsV0,
 ) -> Instruction {
     instruction(
-        tokenomics::accounts::UpdateEmissionControlsV0 {
-            authority: *authority,
-            config: config_address(),
-            event_authority: event_authority(),
-            program: PROGRAM_ID,
-        },
+        authority_update_accounts(authority),
         tokenomics::instruction::UpdateEmissionControlsV0 { args },
     )
 }
 
 pub fn transfer_authority(authority: &Pubkey, new_authority: Option<Pubkey>) -> Instruction {
     instruction(
-        tokenomics::accounts::TransferAuthorityV0 {
-            authority: *authority,
-            config: config_address(),
-            event_authority: event_authority(),
-            program: PROGRAM_ID,
-        },
+        authority_update_accounts(authority),
         tokenomics::instruction::TransferAuthorityV0 { new_authority },
     )
 }

@@ -226,6 +226,16 @@ impl Runtime {
         self.set_unix_timestamp(now + seconds);
     }
 
+    /// Sets the clock to the first second of epoch `epoch` of a network whose epoch `n` covers
+    /// `[genesis_unix + n * epoch_len_s, genesis_unix + (n + 1) * epoch_len_s)`.
+    pub fn warp_to_epoch(&mut self, genesis_unix: i64, epoch_len_s: i64, epoch: u64) {
+        let offset = i64::try_from(epoch)
+            .ok()
+            .and_then(|epoch| epoch.checked_mul(epoch_len_s))
+            .expect("epoch start fits an i64");
+        self.set_unix_timestamp(genesis_unix + offset);
+    }
+
     /// Raw account, if it exists.
     pub fn account(&self, address: &Pubkey) -> Option<Account> {
         self.svm

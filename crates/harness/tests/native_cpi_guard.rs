@@ -77,4 +77,7 @@ fn the_clock_warps_and_programs_see_it() {
     let after = rt.clock();
     assert_eq!(after.unix_timestamp, start.unix_timestamp + 86_400);
     assert!(after.slot > start.slot);
+
+    rt.warp_to_epoch(start.unix_timestamp, 600, 3);
+    assert_eq!(rt.clock().unix_timestamp, start.unix_timestamp + 1_800);
 }

@@ -35,6 +35,8 @@ pub enum TokenomicsError {
     SupplyAboveMax,
     #[msg("The existing mint's freeze authority is held by another key")]
     ForeignFreezeAuthority,
+    #[msg("The existing mint has a Token-2022 extension that gives someone power over holders or transfers")]
+    UnsupportedMintExtension,
     #[msg("The signer is not the existing mint's mint authority")]
     NotMintAuthority,
     #[msg("The price source requires a Pyth price update account")]

@@ -49,7 +49,7 @@ pub mod tokenomics {
 
     /// Authority: sets the price source, fixed price and credit price.
     pub fn update_pricing_v0(
-        ctx: Context<UpdatePricingV0>,
+        ctx: Context<AuthorityUpdateV0>,
         args: UpdatePricingArgsV0,
     ) -> Result<()> {
         instructions::admin::update_pricing_v0::handler(ctx, args)
@@ -57,7 +57,7 @@ pub mod tokenomics {
 
     /// Authority: appends future emission steps (the past is never rewritten).
     pub fn append_emission_steps_v0(
-        ctx: Context<AppendEmissionStepsV0>,
+        ctx: Context<AuthorityUpdateV0>,
         steps: Vec<EmissionStep>,
     ) -> Result<()> {
         instructions::admin::append_emission_steps_v0::handler(ctx, steps)
@@ -65,7 +65,7 @@ pub mod tokenomics {
 
     /// Authority: sets the net-emission cap and smoothing and the circuit breaker.
     pub fn update_emission_controls_v0(
-        ctx: Context<UpdateEmissionControlsV0>,
+        ctx: Context<AuthorityUpdateV0>,
         args: UpdateEmissionControlsArgsV0,
     ) -> Result<()> {
         instructions::admin::update_emission_controls_v0::handler(ctx, args)
@@ -73,7 +73,7 @@ pub mod tokenomics {
 
     /// Authority: proposes a new authority (step one of two), or cancels with `None`.
     pub fn transfer_authority_v0(
-        ctx: Context<TransferAuthorityV0>,
+        ctx: Context<AuthorityUpdateV0>,
         new_authority: Option<Pubkey>,
     ) -> Result<()> {
         instructions::admin::transfer_authority_v0::handler(ctx, new_authority)

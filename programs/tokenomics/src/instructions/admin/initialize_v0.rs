@@ -2,9 +2,8 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_spl::token_interface::{Mint, Token2022, TokenInterface};
 
-use super::setup::{create_credit_mint, write_config, ConfigBumps, InitializeArgsV0};
+use super::setup::{create_credit_mint, write_config, ConfigBumps, ConfigMints, InitializeArgsV0};
 use crate::errors::TokenomicsError;
-use crate::events::TokenomicsInitialized;
 use crate::state::{seeds, TokenomicsConfigV0};
 
 /// Decimals of a network token mint created by `initialize_v0`.
@@ -76,34 +75,18 @@ pub fn handler(ctx: Context<InitializeV0>, args: InitializeArgsV0) -> Result<()>
         &ctx.accounts.credit_token_program.to_account_info(),
         &ctx.accounts.system_program.to_account_info(),
     )?;
-    let network_mint = ctx.accounts.network_mint.key();
-    let credit_mint = ctx.accounts.credit_mint.key();
-    let authority = args.authority;
-    let reward_program = args.reward_program;
-    let max_supply = args.max_supply;
-    write_config(
-        &mut ctx.accounts.config,
-        args,
-        ConfigBumps {
-            config: ctx.bumps.config,
-            network_mint_authority: ctx.bumps.network_mint_authority,
-            credit_mint_authority: ctx.bumps.credit_mint_authority,
-        },
-        network_mint,
-        credit_mint,
-        0,
-    );
-    ctx.accounts.config.invariant()?;
-    let epoch_minter = ctx.accounts.config.epoch_minter;
-    emit_cpi!(TokenomicsInitialized {
-        authority,
-        network_mint,
-        credit_mint,
-        reward_program,
-        epoch_minter,
-        max_supply,
+    let mints = ConfigMints {
+        network_mint: ctx.accounts.network_mint.key(),
+        credit_mint: ctx.accounts.credit_mint.key(),
         initial_supply: 0,
         adopted_existing_mint: false,
-    });
+    };
+    let bumps = ConfigBumps {
+        config: ctx.bumps.config,
+        network_mint_authority: ctx.bumps.network_mint_authority,
+        credit_mint_authority: ctx.bumps.credit_mint_authority,
+    };
+    let event = write_config(&mut ctx.accounts.config, args, bumps, mints)?;
+    emit_cpi!(event);
     Ok(())
 }

@@ -1,16 +1,33 @@
 use anchor_lang::prelude::*;
 use anchor_lang::solana_program::bpf_loader_upgradeable;
+use anchor_spl::token_2022::spl_token_2022;
+use anchor_spl::token_2022::spl_token_2022::extension::{
+    BaseStateWithExtensions, ExtensionType, StateWithExtensions,
+};
 use anchor_spl::token_2022::spl_token_2022::instruction::AuthorityType;
 use anchor_spl::token_interface::{set_authority, Mint, SetAuthority, Token2022, TokenInterface};
 
-use super::setup::{create_credit_mint, write_config, ConfigBumps, InitializeArgsV0};
+use super::setup::{create_credit_mint, write_config, ConfigBumps, ConfigMints, InitializeArgsV0};
 use crate::errors::TokenomicsError;
-use crate::events::TokenomicsInitialized;
 use crate::state::{seeds, TokenomicsConfigV0};
+
+/// Token-2022 mint extensions an adopted network token may carry: descriptive ones only.
+/// Anything else (permanent delegate, transfer hook or fee, pausing, default-frozen accounts,
+/// confidential transfers, a close authority, non-transferability...) would let someone move,
+/// tax, freeze or hide holders' tokens, or break the vaults' accounting.
+pub const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 6] = [
+    ExtensionType::MetadataPointer,
+    ExtensionType::TokenMetadata,
+    ExtensionType::GroupPointer,
+    ExtensionType::TokenGroup,
+    ExtensionType::GroupMemberPointer,
+    ExtensionType::TokenGroupMember,
+];
 
 /// Creates the network around an existing network token mint: its current mint authority
 /// signs and hands minting over to the program's PDA. A freeze authority held by that same
-/// key is revoked; one held by anybody else is refused (it could freeze holders' tokens).
+/// key is revoked; one held by anybody else is refused (it could freeze holders' tokens), and
+/// so is a Token-2022 mint with an extension outside [`ALLOWED_MINT_EXTENSIONS`].
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(args: InitializeArgsV0)]
@@ -67,7 +84,24 @@ impl InitializeWithExistingMintV0<'_> {
                 TokenomicsError::ForeignFreezeAuthority
             );
         }
+        self.validate_extensions()?;
         args.validate(mint.supply)
+    }
+
+    fn validate_extensions(&self) -> Result<()> {
+        let mint_info = self.network_mint.to_account_info();
+        if *mint_info.owner != spl_token_2022::ID {
+            return Ok(());
+        }
+        let data = mint_info.try_borrow_data()?;
+        let mint = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&data)?;
+        require!(
+            mint.get_extension_types()?
+                .iter()
+                .all(|extension| ALLOWED_MINT_EXTENSIONS.contains(extension)),
+            TokenomicsError::UnsupportedMintExtension
+        );
+        Ok(())
     }
 }
 
@@ -103,35 +137,18 @@ pub fn handler(ctx: Context<InitializeWithExistingMintV0>, args: InitializeArgsV
         &accounts.credit_token_program.to_account_info(),
         &accounts.system_program.to_account_info(),
     )?;
-    let initial_supply = accounts.network_mint.supply;
-    let network_mint = accounts.network_mint.key();
-    let credit_mint = accounts.credit_mint.key();
-    let authority = args.authority;
-    let reward_program = args.reward_program;
-    let max_supply = args.max_supply;
-    write_config(
-        &mut ctx.accounts.config,
-        args,
-        ConfigBumps {
-            config: ctx.bumps.config,
-            network_mint_authority: ctx.bumps.network_mint_authority,
-            credit_mint_authority: ctx.bumps.credit_mint_authority,
-        },
-        network_mint,
-        credit_mint,
-        initial_supply,
-    );
-    ctx.accounts.config.invariant()?;
-    let epoch_minter = ctx.accounts.config.epoch_minter;
-    emit_cpi!(TokenomicsInitialized {
-        authority,
-        network_mint,
-        credit_mint,
-        reward_program,
-        epoch_minter,
-        max_supply,
-        initial_supply,
+    let mints = ConfigMints {
+        network_mint: accounts.network_mint.key(),
+        credit_mint: accounts.credit_mint.key(),
+        initial_supply: accounts.network_mint.supply,
         adopted_existing_mint: true,
-    });
+    };
+    let bumps = ConfigBumps {
+        config: ctx.bumps.config,
+        network_mint_authority: ctx.bumps.network_mint_authority,
+        credit_mint_authority: ctx.bumps.credit_mint_authority,
+    };
+    let event = write_config(&mut ctx.accounts.config, args, bumps, mints)?;
+    emit_cpi!(event);
     Ok(())
 }

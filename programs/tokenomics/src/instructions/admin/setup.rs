@@ -9,6 +9,7 @@ use anchor_spl::token_2022::{
     InitializeNonTransferableMint,
 };
 
+use crate::events::TokenomicsInitialized;
 use crate::state::{
     seeds, validate_circuit_breaker, validate_net_emissions, validate_pricing, validate_schedule,
     CircuitBreaker, EmissionStep, NetEmissions, PriceSource, TokenomicsConfigV0, BREAKER_RING_LEN,
@@ -51,15 +52,29 @@ pub struct ConfigBumps {
     pub credit_mint_authority: u8,
 }
 
-/// Fills a fresh config from the arguments.
+/// The mints a new config points at.
+pub struct ConfigMints {
+    pub network_mint: Pubkey,
+    pub credit_mint: Pubkey,
+    /// Network token supply when the program takes the mint over.
+    pub initial_supply: u64,
+    pub adopted_existing_mint: bool,
+}
+
+/// Fills a fresh config from the arguments, checks its invariant and returns the event that
+/// announces it.
 pub fn write_config(
     config: &mut TokenomicsConfigV0,
     args: InitializeArgsV0,
     bumps: ConfigBumps,
-    network_mint: Pubkey,
-    credit_mint: Pubkey,
-    initial_supply: u64,
-) {
+    mints: ConfigMints,
+) -> Result<TokenomicsInitialized> {
+    let ConfigMints {
+        network_mint,
+        credit_mint,
+        initial_supply,
+        adopted_existing_mint,
+    } = mints;
     let (epoch_minter, _) =
         Pubkey::find_program_address(&[seeds::EPOCH_MINTER], &args.reward_program);
     *config = TokenomicsConfigV0 {
@@ -86,6 +101,17 @@ pub fn write_config(
         usd_per_credit_e9: args.usd_per_credit_e9,
         emission_schedule: args.emission_schedule,
     };
+    config.invariant()?;
+    Ok(TokenomicsInitialized {
+        authority: config.authority,
+        network_mint,
+        credit_mint,
+        reward_program: config.reward_program,
+        epoch_minter,
+        max_supply: config.max_supply,
+        initial_supply,
+        adopted_existing_mint,
+    })
 }
 
 /// Creates the service credit mint at its PDA: Token-2022, NonTransferable, 0 decimals,

@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::errors::TokenomicsError;
+use super::authority_update::AuthorityUpdateV0;
 use crate::events::EmissionControlsUpdated;
 use crate::state::{
-    seeds, validate_circuit_breaker, validate_net_emissions, CircuitBreaker, NetEmissions,
-    TokenomicsConfigV0,
+    validate_circuit_breaker, validate_net_emissions, CircuitBreaker, NetEmissions,
 };
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -15,23 +14,7 @@ pub struct UpdateEmissionControlsArgsV0 {
 
 /// Authority: changes the net-emission cap and smoothing, and the circuit breaker. Takes
 /// effect at the next epoch mint; the smoothed burn measured so far is kept.
-#[event_cpi]
-#[derive(Accounts)]
-pub struct UpdateEmissionControlsV0<'info> {
-    pub authority: Signer<'info>,
-    #[account(
-        mut,
-        seeds = [seeds::CONFIG],
-        bump = config.bump,
-        has_one = authority @ TokenomicsError::NotAuthority,
-    )]
-    pub config: Box<Account<'info, TokenomicsConfigV0>>,
-}
-
-pub fn handler(
-    ctx: Context<UpdateEmissionControlsV0>,
-    args: UpdateEmissionControlsArgsV0,
-) -> Result<()> {
+pub fn handler(ctx: Context<AuthorityUpdateV0>, args: UpdateEmissionControlsArgsV0) -> Result<()> {
     validate_net_emissions(&args.net_emissions)?;
     validate_circuit_breaker(&args.circuit_breaker)?;
     let config = &mut ctx.accounts.config;

@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
-use crate::errors::TokenomicsError;
+use super::authority_update::AuthorityUpdateV0;
 use crate::events::PricingUpdated;
-use crate::state::{seeds, validate_pricing, PriceSource, TokenomicsConfigV0};
+use crate::state::{validate_pricing, PriceSource};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct UpdatePricingArgsV0 {
@@ -13,20 +13,7 @@ pub struct UpdatePricingArgsV0 {
 }
 
 /// Authority: switches the credit price source or sets a new fixed price or credit price.
-#[event_cpi]
-#[derive(Accounts)]
-pub struct UpdatePricingV0<'info> {
-    pub authority: Signer<'info>,
-    #[account(
-        mut,
-        seeds = [seeds::CONFIG],
-        bump = config.bump,
-        has_one = authority @ TokenomicsError::NotAuthority,
-    )]
-    pub config: Box<Account<'info, TokenomicsConfigV0>>,
-}
-
-pub fn handler(ctx: Context<UpdatePricingV0>, args: UpdatePricingArgsV0) -> Result<()> {
+pub fn handler(ctx: Context<AuthorityUpdateV0>, args: UpdatePricingArgsV0) -> Result<()> {
     validate_pricing(&args.price_source, args.usd_per_credit_e9)?;
     let config = &mut ctx.accounts.config;
     let event = PricingUpdated {
