@@ -1,0 +1,3 @@
+pub mod pay_for_service_v0;
+
+pub use pay_for_service_v0::*;
