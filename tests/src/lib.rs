@@ -1,6 +1,8 @@
 //! Fixtures shared by the cross-program tests: a launched network with known parameters and
 //! the calls every test repeats.
 
+pub mod registry_fixture;
 pub mod tokenomics_fixture;
 
+pub use registry_fixture::*;
 pub use tokenomics_fixture::*;

@@ -1,6 +1,7 @@
 //! Addresses and instruction builders for the Groundwork programs: one place that knows every
 //! seed and account list, used by the CLI, the oracle, the bootstrap and the tests.
 
+pub mod device_registry;
 pub mod tokenomics;
 
 use anchor_lang::solana_program::pubkey::Pubkey;

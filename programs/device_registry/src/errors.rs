@@ -33,8 +33,6 @@ pub enum RegistryError {
     DeviceSuspended,
     #[msg("The device is not suspended")]
     DeviceNotSuspended,
-    #[msg("The device already belongs to that operator")]
-    TransferToSameOperator,
     #[msg("Payment must be at least one credit")]
     ZeroPayment,
     #[msg("Location: reserved bit set; not an H3 cell index")]

@@ -4,7 +4,8 @@ use crate::errors::RegistryError;
 use crate::events::DeviceTransferred;
 use crate::state::{seeds, DeviceV0, OperatorV0};
 
-/// The operator hands a device to another registered operator. A device-level reward
+/// The operator hands a device to another registered operator (itself is refused: Anchor
+/// rejects the same operator record passed twice as writable). A device-level reward
 /// recipient is cleared, so rewards follow the new owner. A suspended device stays put.
 #[event_cpi]
 #[derive(Accounts)]
@@ -34,11 +35,6 @@ pub struct TransferDeviceV0<'info> {
 pub fn handler(mut ctx: Context<TransferDeviceV0>) -> Result<()> {
     let accounts = &mut ctx.accounts;
     require!(accounts.device.is_active(), RegistryError::DeviceSuspended);
-    require_keys_neq!(
-        accounts.operator.key(),
-        accounts.new_operator.key(),
-        RegistryError::TransferToSameOperator
-    );
     accounts.operator.device_count = accounts
         .operator
         .device_count

@@ -1,0 +1,314 @@
+//! The device_registry program: PDAs and one builder per instruction. Fees and payments are
+//! made in the network's credits (the tokenomics credit mint), from the payer's credit ATA.
+
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::pubkey::Pubkey;
+use anchor_lang::solana_program::system_program;
+use anchor_lang::{InstructionData, ToAccountMetas};
+use anchor_spl::token_2022::spl_token_2022;
+use device_registry::state::seeds;
+use device_registry::{DeviceClassParams, RegisterOperatorArgsV0, UpdateOperatorArgsV0};
+
+use crate::tokenomics::{credit_account_address, credit_mint_address};
+use crate::{event_authority_address, program_data_address};
+
+pub use device_registry::ID as PROGRAM_ID;
+
+/// The registry config; its address is the network id in telemetry.
+pub fn registry_config_address() -> Pubkey {
+    Pubkey::find_program_address(&[seeds::REGISTRY_CONFIG], &PROGRAM_ID).0
+}
+
+pub fn device_class_address(class_id: u16) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::DEVICE_CLASS, &class_id.to_le_bytes()], &PROGRAM_ID).0
+}
+
+pub fn maker_address(maker: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::MAKER, maker.as_ref()], &PROGRAM_ID).0
+}
+
+/// The operator record of the wallet `operator_authority`.
+pub fn operator_address(operator_authority: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::OPERATOR, operator_authority.as_ref()], &PROGRAM_ID).0
+}
+
+pub fn device_address(device_key: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::DEVICE, device_key.as_ref()], &PROGRAM_ID).0
+}
+
+fn instruction(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: PROGRAM_ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+fn event_authority() -> Pubkey {
+    event_authority_address(&PROGRAM_ID)
+}
+
+pub fn initialize_registry(deployer: &Pubkey, authority: Pubkey) -> Instruction {
+    instruction(
+        device_registry::accounts::InitializeRegistryV0 {
+            deployer: *deployer,
+            program_data: program_data_address(&PROGRAM_ID),
+            config: registry_config_address(),
+            credit_mint: credit_mint_address(),
+            credit_token_program: spl_token_2022::ID,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::InitializeRegistryV0 { authority },
+    )
+}
+
+/// Adds class `class_id`, which must be the registry's `device_class_count`.
+pub fn add_device_class(
+    authority: &Pubkey,
+    class_id: u16,
+    params: DeviceClassParams,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::AddDeviceClassV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            device_class: device_class_address(class_id),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::AddDeviceClassV0 { params },
+    )
+}
+
+pub fn update_device_class(
+    authority: &Pubkey,
+    class_id: u16,
+    params: DeviceClassParams,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::UpdateDeviceClassV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            device_class: device_class_address(class_id),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::UpdateDeviceClassV0 { params },
+    )
+}
+
+pub fn approve_maker(authority: &Pubkey, maker: Pubkey) -> Instruction {
+    instruction(
+        device_registry::accounts::ApproveMakerV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            maker_record: maker_address(&maker),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::ApproveMakerV0 { maker },
+    )
+}
+
+pub fn revoke_maker(authority: &Pubkey, maker: &Pubkey) -> Instruction {
+    instruction(
+        device_registry::accounts::RevokeMakerV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            maker_record: maker_address(maker),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::RevokeMakerV0 {},
+    )
+}
+
+fn device_status_accounts(
+    authority: &Pubkey,
+    device_key: &Pubkey,
+) -> device_registry::accounts::SetDeviceStatusV0 {
+    device_registry::accounts::SetDeviceStatusV0 {
+        authority: *authority,
+        config: registry_config_address(),
+        device: device_address(device_key),
+        event_authority: event_authority(),
+        program: PROGRAM_ID,
+    }
+}
+
+pub fn suspend_device(authority: &Pubkey, device_key: &Pubkey, reason: u16) -> Instruction {
+    instruction(
+        device_status_accounts(authority, device_key),
+        device_registry::instruction::SuspendDeviceV0 { reason },
+    )
+}
+
+pub fn reinstate_device(authority: &Pubkey, device_key: &Pubkey) -> Instruction {
+    instruction(
+        device_status_accounts(authority, device_key),
+        device_registry::instruction::ReinstateDeviceV0 {},
+    )
+}
+
+pub fn register_operator(operator_authority: &Pubkey, args: RegisterOperatorArgsV0) -> Instruction {
+    instruction(
+        device_registry::accounts::RegisterOperatorV0 {
+            authority: *operator_authority,
+            config: registry_config_address(),
+            operator: operator_address(operator_authority),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::RegisterOperatorV0 { args },
+    )
+}
+
+pub fn update_operator(operator_authority: &Pubkey, args: UpdateOperatorArgsV0) -> Instruction {
+    instruction(
+        device_registry::accounts::UpdateOperatorV0 {
+            authority: *operator_authority,
+            operator: operator_address(operator_authority),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::UpdateOperatorV0 { args },
+    )
+}
+
+/// Everything `onboard_device_v0` needs; the payer pays rent and the fee from its credit ATA.
+#[derive(Clone, Copy, Debug)]
+pub struct Onboarding {
+    pub payer: Pubkey,
+    pub operator_authority: Pubkey,
+    pub device_key: Pubkey,
+    pub class_id: u16,
+    /// The attesting maker, for classes that require one.
+    pub maker: Option<Pubkey>,
+    /// H3 cell index.
+    pub location: u64,
+}
+
+pub fn onboard_device(onboarding: Onboarding) -> Instruction {
+    instruction(
+        device_registry::accounts::OnboardDeviceV0 {
+            payer: onboarding.payer,
+            operator_authority: onboarding.operator_authority,
+            operator: operator_address(&onboarding.operator_authority),
+            device_key: onboarding.device_key,
+            device: device_address(&onboarding.device_key),
+            device_class: device_class_address(onboarding.class_id),
+            maker: onboarding.maker,
+            maker_record: onboarding.maker.as_ref().map(maker_address),
+            config: registry_config_address(),
+            credit_mint: credit_mint_address(),
+            payer_credits: credit_account_address(&onboarding.payer),
+            credit_token_program: spl_token_2022::ID,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::OnboardDeviceV0 {
+            location: onboarding.location,
+        },
+    )
+}
+
+/// `assert_location_v0` for a device of class `class_id`.
+pub fn assert_location(
+    payer: &Pubkey,
+    operator_authority: &Pubkey,
+    device_key: &Pubkey,
+    class_id: u16,
+    location: u64,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::AssertLocationV0 {
+            payer: *payer,
+            operator_authority: *operator_authority,
+            device: device_address(device_key),
+            device_class: device_class_address(class_id),
+            config: registry_config_address(),
+            credit_mint: credit_mint_address(),
+            payer_credits: credit_account_address(payer),
+            credit_token_program: spl_token_2022::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::AssertLocationV0 { location },
+    )
+}
+
+pub fn set_reward_recipient(
+    operator_authority: &Pubkey,
+    device_key: &Pubkey,
+    recipient: Option<Pubkey>,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::SetRewardRecipientV0 {
+            operator_authority: *operator_authority,
+            device: device_address(device_key),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::SetRewardRecipientV0 { recipient },
+    )
+}
+
+pub fn transfer_device(
+    operator_authority: &Pubkey,
+    new_operator_authority: &Pubkey,
+    device_key: &Pubkey,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::TransferDeviceV0 {
+            operator_authority: *operator_authority,
+            operator: operator_address(operator_authority),
+            new_operator: operator_address(new_operator_authority),
+            device: device_address(device_key),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::TransferDeviceV0 {},
+    )
+}
+
+/// `deactivate_device_v0` for a device of class `class_id`.
+pub fn deactivate_device(
+    operator_authority: &Pubkey,
+    device_key: &Pubkey,
+    class_id: u16,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::DeactivateDeviceV0 {
+            operator_authority: *operator_authority,
+            operator: operator_address(operator_authority),
+            device: device_address(device_key),
+            device_class: device_class_address(class_id),
+            config: registry_config_address(),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::DeactivateDeviceV0 {},
+    )
+}
+
+pub fn pay_for_service(payer: &Pubkey, device_key: &Pubkey, credits: u64) -> Instruction {
+    instruction(
+        device_registry::accounts::PayForServiceV0 {
+            payer: *payer,
+            device: device_address(device_key),
+            config: registry_config_address(),
+            credit_mint: credit_mint_address(),
+            payer_credits: credit_account_address(payer),
+            credit_token_program: spl_token_2022::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::PayForServiceV0 { credits },
+    )
+}
