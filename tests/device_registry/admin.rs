@@ -311,3 +311,66 @@ fn suspension_and_reinstatement_carry_a_reason() {
     );
     assert_error(&outcome, RegistryError::DeviceNotSuspended);
 }
+
+#[test]
+fn the_registry_authority_moves_in_two_steps() {
+    let mut network = RegistryNetwork::launch();
+    let authority = network.authority.insecure_clone();
+    let successor = network.rt.funded_keypair();
+    let stranger = network.rt.funded_keypair();
+
+    let outcome = network.rt.send(
+        &[registry::accept_registry_authority(&successor.pubkey())],
+        &[&successor],
+    );
+    assert_error(&outcome, RegistryError::NoPendingAuthority);
+    let outcome = network.rt.send(
+        &[registry::transfer_registry_authority(
+            &stranger.pubkey(),
+            Some(stranger.pubkey()),
+        )],
+        &[&stranger],
+    );
+    assert_error(&outcome, RegistryError::NotAuthority);
+
+    network.rt.send_ok(
+        &[registry::transfer_registry_authority(
+            &authority.pubkey(),
+            Some(successor.pubkey()),
+        )],
+        &[&authority],
+    );
+    assert_eq!(network.registry().authority, authority.pubkey());
+    let outcome = network.rt.send(
+        &[registry::accept_registry_authority(&stranger.pubkey())],
+        &[&stranger],
+    );
+    assert_error(&outcome, RegistryError::NotPendingAuthority);
+
+    network.rt.send_ok(
+        &[registry::accept_registry_authority(&successor.pubkey())],
+        &[&successor],
+    );
+    let config = network.registry();
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (successor.pubkey(), None)
+    );
+    let outcome = network.rt.send(
+        &[registry::add_device_class(
+            &authority.pubkey(),
+            2,
+            hotspot_class(),
+        )],
+        &[&authority],
+    );
+    assert_error(&outcome, RegistryError::NotAuthority);
+    network.rt.send_ok(
+        &[registry::add_device_class(
+            &successor.pubkey(),
+            2,
+            hotspot_class(),
+        )],
+        &[&successor],
+    );
+}

@@ -312,3 +312,30 @@ pub fn pay_for_service(payer: &Pubkey, device_key: &Pubkey, credits: u64) -> Ins
         device_registry::instruction::PayForServiceV0 { credits },
     )
 }
+
+pub fn transfer_registry_authority(
+    authority: &Pubkey,
+    new_authority: Option<Pubkey>,
+) -> Instruction {
+    instruction(
+        device_registry::accounts::TransferRegistryAuthorityV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::TransferRegistryAuthorityV0 { new_authority },
+    )
+}
+
+pub fn accept_registry_authority(new_authority: &Pubkey) -> Instruction {
+    instruction(
+        device_registry::accounts::AcceptRegistryAuthorityV0 {
+            new_authority: *new_authority,
+            config: registry_config_address(),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        device_registry::instruction::AcceptRegistryAuthorityV0 {},
+    )
+}

@@ -9,6 +9,10 @@ pub enum RegistryError {
     MathOverflow,
     #[msg("The signer is not the network authority")]
     NotAuthority,
+    #[msg("No authority transfer is pending")]
+    NoPendingAuthority,
+    #[msg("The signer is not the pending authority")]
+    NotPendingAuthority,
     #[msg("The signer is not the program's upgrade authority")]
     NotUpgradeAuthority,
     #[msg("The credit mint must be a Token-2022 mint")]

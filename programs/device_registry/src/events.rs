@@ -110,3 +110,16 @@ pub struct ServicePaid {
     pub credits_spent_before: u64,
     pub credits_spent_after: u64,
 }
+
+#[event]
+pub struct RegistryAuthorityTransferProposed {
+    pub authority: Pubkey,
+    pub pending_before: Option<Pubkey>,
+    pub pending_after: Option<Pubkey>,
+}
+
+#[event]
+pub struct RegistryAuthorityTransferAccepted {
+    pub authority_before: Pubkey,
+    pub authority_after: Pubkey,
+}

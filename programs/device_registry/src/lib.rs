@@ -64,6 +64,19 @@ pub mod device_registry {
         instructions::admin::set_device_status::reinstate_handler(ctx)
     }
 
+    /// Authority: proposes a new registry authority (step one of two), or cancels with `None`.
+    pub fn transfer_registry_authority_v0(
+        ctx: Context<TransferRegistryAuthorityV0>,
+        new_authority: Option<Pubkey>,
+    ) -> Result<()> {
+        instructions::admin::registry_authority::transfer_handler(ctx, new_authority)
+    }
+
+    /// The proposed registry authority accepts (step two of two).
+    pub fn accept_registry_authority_v0(ctx: Context<AcceptRegistryAuthorityV0>) -> Result<()> {
+        instructions::admin::registry_authority::accept_handler(ctx)
+    }
+
     /// A wallet registers as an operator.
     pub fn register_operator_v0(
         ctx: Context<RegisterOperatorV0>,

@@ -8,6 +8,8 @@ pub struct RegistryConfigV0 {
     pub bump: u8,
     /// The network authority: manages classes and makers, suspends devices.
     pub authority: Pubkey,
+    /// Proposed new authority; it takes over only by signing `accept_registry_authority_v0`.
+    pub pending_authority: Option<Pubkey>,
     /// The service credit mint (Token-2022, NonTransferable) whose credits pay fees and service.
     pub credit_mint: Pubkey,
     /// Classes are numbered 0, 1, 2...; this is the next number.

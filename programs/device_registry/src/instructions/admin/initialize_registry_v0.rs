@@ -40,6 +40,7 @@ pub fn handler(ctx: Context<InitializeRegistryV0>, authority: Pubkey) -> Result<
     ctx.accounts.config.set_inner(RegistryConfigV0 {
         bump: ctx.bumps.config,
         authority,
+        pending_authority: None,
         credit_mint,
         device_class_count: 0,
         operator_count: 0,
