@@ -1,6 +1,100 @@
+//! Groundwork staking: locked positions (flexible, cliff, constant) with lockup-weighted
+//! rewards paid through a reward-per-weight index (any number of epochs in one O(1) claim),
+//! delegation to operators through share-based pools, and O(1) slashing.
+#![allow(unexpected_cfgs)]
+
 use anchor_lang::prelude::*;
+
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod state;
+
+pub use instructions::*;
+pub use state::*;
 
 declare_id!("EE7PLRus5HpzDDs3mwKRhGuzN9ie1fi3KPSLfvew6kLs");
 
 #[program]
-pub mod staking {}
+pub mod staking {
+    use super::*;
+
+    /// Creates the staking config and vaults (upgrade authority only).
+    pub fn initialize_staking_v0(
+        ctx: Context<InitializeStakingV0>,
+        args: InitializeStakingArgsV0,
+    ) -> Result<()> {
+        instructions::admin::initialize_staking_v0::handler(ctx, args)
+    }
+
+    /// Authority: updates the forward-looking lockup and slashing parameters.
+    pub fn update_staking_params_v0(
+        ctx: Context<UpdateStakingParamsV0>,
+        params: StakingParams,
+    ) -> Result<()> {
+        instructions::admin::update_staking_params_v0::handler(ctx, params)
+    }
+
+    /// Authority: slashes an operator's pool by `bps` (capped per call) and burns it.
+    pub fn slash_v0(ctx: Context<SlashV0>, bps: u16, reason: u16) -> Result<()> {
+        instructions::admin::slash_v0::handler(ctx, bps, reason)
+    }
+
+    /// Reward program PDA only: funds an epoch's staker rewards.
+    pub fn fund_epoch_rewards_v0(
+        ctx: Context<FundEpochRewardsV0>,
+        epoch: u64,
+        amount: u64,
+    ) -> Result<()> {
+        instructions::crank::fund_epoch_rewards_v0::handler(ctx, epoch, amount)
+    }
+
+    /// Locks tokens in a new position.
+    pub fn create_position_v0(
+        ctx: Context<CreatePositionV0>,
+        args: CreatePositionArgsV0,
+    ) -> Result<()> {
+        instructions::staker::create_position_v0::handler(ctx, args)
+    }
+
+    /// Locks a position longer.
+    pub fn extend_lockup_v0(ctx: Context<ExtendLockupV0>, lockup: LockupArgs) -> Result<()> {
+        instructions::staker::extend_lockup_v0::handler(ctx, lockup)
+    }
+
+    /// Starts a constant lockup's countdown, or a flexible position's cooldown.
+    pub fn start_unlock_v0(ctx: Context<StartUnlockV0>) -> Result<()> {
+        instructions::staker::start_unlock_v0::handler(ctx)
+    }
+
+    /// Withdraws an unlocked, undelegated position's tokens.
+    pub fn withdraw_v0(ctx: Context<WithdrawV0>) -> Result<()> {
+        instructions::staker::withdraw_v0::handler(ctx)
+    }
+
+    /// Closes an empty position.
+    pub fn close_position_v0(ctx: Context<ClosePositionV0>) -> Result<()> {
+        instructions::staker::close_position_v0::handler(ctx)
+    }
+
+    /// Delegates a position to a registered operator.
+    pub fn delegate_v0(ctx: Context<DelegateV0>) -> Result<()> {
+        instructions::staker::delegate_v0::handler(ctx)
+    }
+
+    /// Requests to leave the operator's pool at the end of this epoch.
+    pub fn undelegate_v0(ctx: Context<UndelegateV0>) -> Result<()> {
+        instructions::staker::undelegate_v0::handler(ctx)
+    }
+
+    /// Completes an undelegation once its epoch has ended.
+    pub fn complete_undelegation_v0(ctx: Context<CompleteUndelegationV0>) -> Result<()> {
+        instructions::staker::complete_undelegation_v0::handler(ctx)
+    }
+
+    /// Pays a position's rewards (any number of epochs, O(1)).
+    pub fn claim_stake_rewards_v0(ctx: Context<ClaimStakeRewardsV0>) -> Result<()> {
+        instructions::staker::claim_stake_rewards_v0::handler(ctx)
+    }
+}

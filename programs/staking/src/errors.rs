@@ -1,0 +1,68 @@
+use anchor_lang::prelude::*;
+
+#[error_code]
+#[derive(PartialEq, Eq)]
+pub enum StakingError {
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+    #[msg("The signer is not the staking authority")]
+    NotAuthority,
+    #[msg("The signer is not the program's upgrade authority")]
+    NotUpgradeAuthority,
+    #[msg("The signer is not the position's owner")]
+    NotPositionOwner,
+    #[msg("Saturation must be a positive number of seconds")]
+    InvalidSaturation,
+    #[msg("The cooldown must be at least one epoch")]
+    InvalidCooldown,
+    #[msg("The maximum slash must be between 1 and 10,000 basis points")]
+    InvalidMaxSlash,
+    #[msg("Epoch length must be positive")]
+    InvalidEpochLength,
+    #[msg("The amount must be positive")]
+    ZeroAmount,
+    #[msg("A cliff or constant lockup needs a positive duration")]
+    InvalidLockupDuration,
+    #[msg("A lockup can only be extended: the new one must end no earlier and weigh no less")]
+    LockupNotLonger,
+    #[msg("Only a constant lockup or a flexible position can start unlocking")]
+    CannotStartUnlock,
+    #[msg("The flexible position is already unlocking")]
+    AlreadyUnlocking,
+    #[msg("The position is still locked")]
+    StillLocked,
+    #[msg("The position is delegated: undelegate first")]
+    PositionDelegated,
+    #[msg("The position is not delegated")]
+    PositionNotDelegated,
+    #[msg("The position's stake is not active yet: wait until its first epoch has been funded")]
+    PositionNotActive,
+    #[msg("The epoch-stake account of the position's activation epoch is required")]
+    EpochStakeMissing,
+    #[msg("That epoch-stake account is not the position's activation epoch")]
+    WrongEpochStake,
+    #[msg("The operator pool is required for a delegated position")]
+    OperatorPoolMissing,
+    #[msg("That operator pool is not the position's")]
+    WrongOperatorPool,
+    #[msg("An undelegation is already pending")]
+    UndelegationPending,
+    #[msg("No undelegation was requested")]
+    NoUndelegationRequested,
+    #[msg("The undelegation completes once the epoch it was requested in has ended")]
+    UndelegationNotMatured,
+    #[msg("The delegation is too small to buy one pool share")]
+    DelegationTooSmall,
+    #[msg("The position still holds tokens or unclaimed rewards")]
+    PositionNotEmpty,
+    #[msg("Nothing to claim")]
+    NothingToClaim,
+    #[msg("A slash must be between 1 basis point and the maximum per call")]
+    InvalidSlash,
+    #[msg("The pool holds nothing to slash")]
+    NothingToSlash,
+    #[msg("Epochs are funded once, in order: this is not the next epoch to fund")]
+    EpochNotNext,
+    #[msg("The epoch has not ended yet")]
+    EpochNotEnded,
+}

@@ -1,0 +1,11 @@
+// Every instruction module exposes its own `handler`; the dispatcher calls them by path.
+#![allow(ambiguous_glob_reexports)]
+
+pub mod admin;
+pub mod crank;
+pub mod staker;
+pub mod tokens;
+
+pub use admin::*;
+pub use crank::*;
+pub use staker::*;
