@@ -371,14 +371,14 @@ pub fn withdraw_all(
 pub struct Funding {
     pub activated_weight: u128,
     pub active_weight: u128,
-    /// Rewards now claimable through the index (funded + carried, minus what is carried on).
+    /// Rewards handed to the index (funded + carried), 0 when nothing was active.
     pub distributed: u64,
     pub carried: u64,
 }
 
 /// Funds epoch `next_epoch_to_fund` with `amount`: activates the weight waiting for it, then
-/// raises the index by `(amount + carried) / active weight`; with no active weight, or for the
-/// rounding remainder, the rewards carry to the next epoch.
+/// raises the index by `(amount + carried) / active weight`; with no active weight the rewards
+/// carry to the next epoch.
 pub fn fund_epoch(
     config: &mut StakingConfigV0,
     epoch_stake: Option<&mut EpochStakeV0>,
@@ -407,12 +407,11 @@ pub fn fund_epoch(
             config.active_weight,
         )?;
         config.reward_per_weight = add(config.reward_per_weight, increase)?;
-        distributed = u64::try_from(checked_mul_div(
-            increase,
-            config.active_weight,
-            REWARD_PRECISION,
-        )?)
-        .map_err(|_| StakingError::MathOverflow)?;
+        // The index rose by the floor of available / weight, so positions can never claim
+        // more than `available` in total. The fraction lost (< weight / REWARD_PRECISION base
+        // units) stays in the vault and is not carried: positions take their own floors later,
+        // over several epochs at once, and may already be owed part of it.
+        distributed = available;
     }
     config.carried_rewards = available - distributed;
     config.total_funded = config
@@ -445,3 +444,7 @@ pub fn take_rewards(position: &mut PositionV0, config: &mut StakingConfigV0) -> 
         .ok_or(StakingError::MathOverflow)?;
     Ok(amount)
 }
+
+#[cfg(test)]
+#[path = "math_tests.rs"]
+mod tests;
