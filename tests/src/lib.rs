@@ -2,7 +2,9 @@
 //! the calls every test repeats.
 
 pub mod registry_fixture;
+pub mod staking_fixture;
 pub mod tokenomics_fixture;
 
 pub use registry_fixture::*;
+pub use staking_fixture::*;
 pub use tokenomics_fixture::*;

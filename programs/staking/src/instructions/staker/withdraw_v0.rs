@@ -46,6 +46,7 @@ pub fn handler(ctx: Context<WithdrawV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
     let position = &mut accounts.position;
+    require!(position.operator.is_none(), StakingError::PositionDelegated);
     let unlocked = match position.kind {
         LockupKind::Flexible => position
             .withdrawable_epoch
@@ -54,7 +55,6 @@ pub fn handler(ctx: Context<WithdrawV0>) -> Result<()> {
         LockupKind::Constant => false,
     };
     require!(unlocked, StakingError::StillLocked);
-    require!(position.operator.is_none(), StakingError::PositionDelegated);
     activate(
         position,
         accounts.epoch_stake.as_deref().map(|record| &**record),

@@ -1,0 +1,317 @@
+//! The staking program: PDAs, one builder per instruction, and the read-only view of what a
+//! position can claim.
+//!
+//! Builders for an existing position take its decoded account: they add the activation
+//! record while it is pending and its operator pool while it is delegated.
+
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::pubkey::Pubkey;
+use anchor_lang::solana_program::system_program;
+use anchor_lang::{InstructionData, ToAccountMetas};
+use staking::state::seeds;
+use staking::{
+    CreatePositionArgsV0, InitializeStakingArgsV0, LockupArgs, PositionV0, StakingParams,
+};
+
+use crate::tokenomics::NetworkToken;
+use crate::{event_authority_address, program_data_address};
+
+pub use staking::math::claimable as claimable_rewards;
+pub use staking::ID as PROGRAM_ID;
+
+fn pda(seeds: &[&[u8]]) -> Pubkey {
+    Pubkey::find_program_address(seeds, &PROGRAM_ID).0
+}
+
+pub fn config_address() -> Pubkey {
+    pda(&[seeds::STAKING_CONFIG])
+}
+
+pub fn vault_authority_address() -> Pubkey {
+    pda(&[seeds::VAULT_AUTHORITY])
+}
+
+pub fn stake_vault_address() -> Pubkey {
+    pda(&[seeds::STAKE_VAULT])
+}
+
+pub fn reward_vault_address() -> Pubkey {
+    pda(&[seeds::REWARD_VAULT])
+}
+
+pub fn position_address(owner: &Pubkey, id: u64) -> Pubkey {
+    pda(&[seeds::POSITION, owner.as_ref(), &id.to_le_bytes()])
+}
+
+pub fn operator_pool_address(operator: &Pubkey) -> Pubkey {
+    pda(&[seeds::OPERATOR_POOL, operator.as_ref()])
+}
+
+pub fn epoch_stake_address(epoch: u64) -> Pubkey {
+    pda(&[seeds::EPOCH_STAKE, &epoch.to_le_bytes()])
+}
+
+/// The reward program's PDA that funds epochs.
+pub fn reward_funder_address(reward_program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::REWARD_FUNDER], reward_program).0
+}
+
+fn instruction(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: PROGRAM_ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+fn event_authority() -> Pubkey {
+    event_authority_address(&PROGRAM_ID)
+}
+
+/// The activation record a pending position still needs.
+fn activation_record(position: &PositionV0) -> Option<Pubkey> {
+    (!position.activated).then(|| epoch_stake_address(position.activation_epoch))
+}
+
+fn pool_of(position: &PositionV0) -> Option<Pubkey> {
+    position.operator.as_ref().map(operator_pool_address)
+}
+
+fn address_of(position: &PositionV0) -> Pubkey {
+    position_address(&position.owner, position.id)
+}
+
+pub fn initialize_staking(
+    deployer: &Pubkey,
+    network_token: NetworkToken,
+    args: InitializeStakingArgsV0,
+) -> Instruction {
+    instruction(
+        staking::accounts::InitializeStakingV0 {
+            deployer: *deployer,
+            program_data: program_data_address(&PROGRAM_ID),
+            config: config_address(),
+            network_mint: network_token.mint,
+            vault_authority: vault_authority_address(),
+            stake_vault: stake_vault_address(),
+            reward_vault: reward_vault_address(),
+            token_program: network_token.token_program,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::InitializeStakingV0 { args },
+    )
+}
+
+pub fn update_staking_params(authority: &Pubkey, params: StakingParams) -> Instruction {
+    instruction(
+        staking::accounts::UpdateStakingParamsV0 {
+            authority: *authority,
+            config: config_address(),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::UpdateStakingParamsV0 { params },
+    )
+}
+
+pub fn slash(
+    authority: &Pubkey,
+    operator: &Pubkey,
+    network_token: NetworkToken,
+    bps: u16,
+    reason: u16,
+) -> Instruction {
+    instruction(
+        staking::accounts::SlashV0 {
+            authority: *authority,
+            config: config_address(),
+            pool: operator_pool_address(operator),
+            network_mint: network_token.mint,
+            stake_vault: stake_vault_address(),
+            vault_authority: vault_authority_address(),
+            token_program: network_token.token_program,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::SlashV0 { bps, reason },
+    )
+}
+
+/// `fund_epoch_rewards_v0` as the reward program sends it (the funder PDA must sign, and owns
+/// `funder_tokens`).
+pub fn fund_epoch_rewards(
+    reward_funder: &Pubkey,
+    funder_tokens: &Pubkey,
+    network_token: NetworkToken,
+    epoch: u64,
+    amount: u64,
+) -> Instruction {
+    instruction(
+        staking::accounts::FundEpochRewardsV0 {
+            reward_funder: *reward_funder,
+            config: config_address(),
+            epoch_stake: epoch_stake_address(epoch),
+            funder_tokens: *funder_tokens,
+            reward_vault: reward_vault_address(),
+            network_mint: network_token.mint,
+            token_program: network_token.token_program,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::FundEpochRewardsV0 { epoch, amount },
+    )
+}
+
+/// `create_position_v0` from `owner`'s associated network token account. `activation_epoch`
+/// is the current epoch + 1 (0 before genesis).
+pub fn create_position(
+    owner: &Pubkey,
+    network_token: NetworkToken,
+    args: CreatePositionArgsV0,
+) -> Instruction {
+    instruction(
+        staking::accounts::CreatePositionV0 {
+            owner: *owner,
+            config: config_address(),
+            position: position_address(owner, args.id),
+            epoch_stake: epoch_stake_address(args.activation_epoch),
+            owner_tokens: network_token.account_of(owner),
+            stake_vault: stake_vault_address(),
+            network_mint: network_token.mint,
+            token_program: network_token.token_program,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::CreatePositionV0 { args },
+    )
+}
+
+pub fn extend_lockup(position: &PositionV0, lockup: LockupArgs) -> Instruction {
+    instruction(
+        staking::accounts::ExtendLockupV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            epoch_stake: activation_record(position),
+            pool: pool_of(position),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::ExtendLockupV0 { lockup },
+    )
+}
+
+pub fn start_unlock(position: &PositionV0) -> Instruction {
+    instruction(
+        staking::accounts::StartUnlockV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::StartUnlockV0 {},
+    )
+}
+
+pub fn withdraw(position: &PositionV0, network_token: NetworkToken) -> Instruction {
+    instruction(
+        staking::accounts::WithdrawV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            epoch_stake: activation_record(position),
+            owner_tokens: network_token.account_of(&position.owner),
+            stake_vault: stake_vault_address(),
+            vault_authority: vault_authority_address(),
+            network_mint: network_token.mint,
+            token_program: network_token.token_program,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::WithdrawV0 {},
+    )
+}
+
+pub fn close_position(position: &PositionV0) -> Instruction {
+    instruction(
+        staking::accounts::ClosePositionV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::ClosePositionV0 {},
+    )
+}
+
+/// `delegate_v0` to the registered operator whose wallet is `operator`.
+pub fn delegate(position: &PositionV0, operator: &Pubkey) -> Instruction {
+    instruction(
+        staking::accounts::DelegateV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            epoch_stake: activation_record(position),
+            operator_record: crate::device_registry::operator_address(operator),
+            pool: operator_pool_address(operator),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::DelegateV0 {},
+    )
+}
+
+pub fn undelegate(position: &PositionV0) -> Instruction {
+    instruction(
+        staking::accounts::UndelegateV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::UndelegateV0 {},
+    )
+}
+
+/// `complete_undelegation_v0` of a delegated position.
+pub fn complete_undelegation(position: &PositionV0) -> Instruction {
+    let pool = pool_of(position).expect("a delegated position");
+    instruction(
+        staking::accounts::CompleteUndelegationV0 {
+            owner: position.owner,
+            config: config_address(),
+            position: address_of(position),
+            pool,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::CompleteUndelegationV0 {},
+    )
+}
+
+/// `claim_stake_rewards_v0`, paying the owner's associated token account (anyone may send).
+pub fn claim_stake_rewards(position: &PositionV0, network_token: NetworkToken) -> Instruction {
+    instruction(
+        staking::accounts::ClaimStakeRewardsV0 {
+            config: config_address(),
+            position: address_of(position),
+            epoch_stake: activation_record(position),
+            pool: pool_of(position),
+            owner_tokens: network_token.account_of(&position.owner),
+            reward_vault: reward_vault_address(),
+            vault_authority: vault_authority_address(),
+            network_mint: network_token.mint,
+            token_program: network_token.token_program,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::ClaimStakeRewardsV0 {},
+    )
+}

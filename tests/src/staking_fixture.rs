@@ -1,0 +1,218 @@
+//! A network with tokenomics, a registry and staking (1-minute epochs from the runtime's
+//! start), the epoch-minter relay standing in for the reward program.
+
+use anchor_lang::prelude::Pubkey;
+use groundwork_client::staking as client;
+use groundwork_harness::solana_keypair::Keypair;
+use groundwork_harness::solana_signer::Signer;
+use groundwork_harness::{through_relay, Outcome, EPOCH_MINTER_RELAY_ID};
+use staking::{
+    CreatePositionArgsV0, InitializeStakingArgsV0, LockupArgs, LockupKind, OperatorPoolV0,
+    PositionV0, StakingConfigV0, StakingParams,
+};
+
+use crate::registry_fixture::RegistryNetwork;
+use crate::tokenomics_fixture::GWK;
+
+pub const EPOCH_LEN_S: i64 = 60;
+pub const FOUR_YEARS_S: i64 = 4 * 365 * 86_400;
+
+pub fn default_params() -> StakingParams {
+    StakingParams {
+        max_bonus_bps: 30_000,
+        saturation_s: FOUR_YEARS_S,
+        cooldown_epochs: 2,
+        max_slash_bps: 5_000,
+    }
+}
+
+pub fn flexible() -> LockupArgs {
+    LockupArgs {
+        kind: LockupKind::Flexible,
+        duration_s: 0,
+    }
+}
+
+pub fn cliff(duration_s: i64) -> LockupArgs {
+    LockupArgs {
+        kind: LockupKind::Cliff,
+        duration_s,
+    }
+}
+
+pub fn constant(duration_s: i64) -> LockupArgs {
+    LockupArgs {
+        kind: LockupKind::Constant,
+        duration_s,
+    }
+}
+
+/// A launched network with staking.
+pub struct StakingNetwork {
+    pub registry: RegistryNetwork,
+    pub genesis_ts: i64,
+}
+
+impl std::ops::Deref for StakingNetwork {
+    type Target = RegistryNetwork;
+    fn deref(&self) -> &RegistryNetwork {
+        &self.registry
+    }
+}
+
+impl std::ops::DerefMut for StakingNetwork {
+    fn deref_mut(&mut self) -> &mut RegistryNetwork {
+        &mut self.registry
+    }
+}
+
+impl StakingNetwork {
+    pub fn launch() -> Self {
+        let mut registry = RegistryNetwork::launch();
+        let genesis_ts = registry.rt.clock().unix_timestamp;
+        let deployer = registry.rt.deployer.insecure_clone();
+        let args = InitializeStakingArgsV0 {
+            authority: registry.authority.pubkey(),
+            reward_program: EPOCH_MINTER_RELAY_ID,
+            genesis_ts,
+            epoch_len_s: EPOCH_LEN_S,
+            params: default_params(),
+        };
+        let token = registry.network_token;
+        registry.rt.send_ok(
+            &[client::initialize_staking(&deployer.pubkey(), token, args)],
+            &[&deployer],
+        );
+        StakingNetwork {
+            registry,
+            genesis_ts,
+        }
+    }
+
+    pub fn staking_config(&self) -> StakingConfigV0 {
+        self.rt.anchor_account(&client::config_address())
+    }
+
+    pub fn position(&self, owner: &Pubkey, id: u64) -> PositionV0 {
+        self.rt.anchor_account(&client::position_address(owner, id))
+    }
+
+    pub fn pool(&self, operator: &Pubkey) -> OperatorPoolV0 {
+        self.rt
+            .anchor_account(&client::operator_pool_address(operator))
+    }
+
+    pub fn current_epoch(&self) -> u64 {
+        self.staking_config()
+            .epoch_at(self.rt.clock().unix_timestamp)
+    }
+
+    /// Moves the clock to the start of the next epoch.
+    pub fn next_epoch(&mut self) {
+        let next = self.current_epoch() + 1;
+        let genesis = self.genesis_ts;
+        self.rt.warp_to_epoch(genesis, EPOCH_LEN_S, next);
+    }
+
+    /// Creates position `id` of `owner` holding `amount` with `lockup`.
+    pub fn create_position(
+        &mut self,
+        owner: &Keypair,
+        id: u64,
+        amount: u64,
+        lockup: LockupArgs,
+    ) -> Outcome {
+        let instruction = self.create_position_instruction(&owner.pubkey(), id, amount, lockup);
+        self.rt.send(&[instruction], &[owner])
+    }
+
+    pub fn create_position_instruction(
+        &self,
+        owner: &Pubkey,
+        id: u64,
+        amount: u64,
+        lockup: LockupArgs,
+    ) -> anchor_lang::solana_program::instruction::Instruction {
+        let activation_epoch = self
+            .staking_config()
+            .activation_epoch_at(self.rt.clock().unix_timestamp);
+        client::create_position(
+            owner,
+            self.network_token,
+            CreatePositionArgsV0 {
+                id,
+                amount,
+                lockup,
+                activation_epoch,
+            },
+        )
+    }
+
+    /// A funded staker holding `amount` network tokens, with position 0 of `amount` locked.
+    pub fn staker_with_position(&mut self, amount: u64, lockup: LockupArgs) -> Keypair {
+        let staker = self.holder(amount);
+        self.create_position(&staker, 0, amount, lockup).unwrap();
+        staker
+    }
+
+    /// Funds `epoch` with `amount` as the reward program would (relay PDA signs; the tokens
+    /// are sent to it from the treasury first).
+    pub fn fund(&mut self, epoch: u64, amount: u64) -> Outcome {
+        let funder = client::reward_funder_address(&EPOCH_MINTER_RELAY_ID);
+        self.give(&funder, amount);
+        let funder_tokens = self.network_token.account_of(&funder);
+        let inner =
+            client::fund_epoch_rewards(&funder, &funder_tokens, self.network_token, epoch, amount);
+        self.rt
+            .send(&[through_relay(EPOCH_MINTER_RELAY_ID, inner)], &[])
+    }
+
+    /// Ends the current epoch and funds it (and any earlier unfunded ones with 0).
+    pub fn end_epoch_and_fund(&mut self, amount: u64) {
+        let epoch = self.current_epoch();
+        self.next_epoch();
+        let next = self.staking_config().next_epoch_to_fund;
+        for skipped in next..epoch {
+            self.fund(skipped, 0).unwrap();
+        }
+        self.fund(epoch, amount).unwrap();
+    }
+
+    pub fn stake_vault_balance(&self) -> u64 {
+        self.rt.token_balance(&client::stake_vault_address())
+    }
+
+    pub fn reward_vault_balance(&self) -> u64 {
+        self.rt.token_balance(&client::reward_vault_address())
+    }
+
+    /// What the position can claim now (the CLI's view).
+    pub fn claimable(&self, owner: &Pubkey, id: u64) -> u64 {
+        let position = self.position(owner, id);
+        let pool = position.operator.map(|operator| self.pool(&operator));
+        let record = (!position.activated).then(|| {
+            self.rt
+                .anchor_account::<staking::EpochStakeV0>(&client::epoch_stake_address(
+                    position.activation_epoch,
+                ))
+        });
+        client::claimable_rewards(
+            &position,
+            &self.staking_config(),
+            pool.as_ref(),
+            record.as_ref(),
+        )
+        .unwrap()
+    }
+
+    pub fn claim(&mut self, owner: &Pubkey, id: u64) -> Outcome {
+        let position = self.position(owner, id);
+        let instruction = client::claim_stake_rewards(&position, self.network_token);
+        self.rt.send(&[instruction], &[])
+    }
+}
+
+/// Tokens of a whole number of GWK, for readability.
+pub const fn gwk(amount: u64) -> u64 {
+    amount * GWK
+}

@@ -1,0 +1,244 @@
+use anchor_lang::error::ErrorCode as AnchorError;
+use anchor_lang::prelude::Pubkey;
+use groundwork_client::staking as client;
+use groundwork_harness::assert_error;
+use groundwork_harness::solana_keypair::Keypair;
+use groundwork_harness::solana_signer::Signer;
+use groundwork_tests::*;
+use staking::errors::StakingError;
+use staking::events::{Delegated, OperatorSlashed, Undelegated};
+
+/// A network with a registered operator and two active stakers (100 and 300 GWK, flexible):
+/// created in epoch 0, they are active once epoch 1 is funded.
+fn network_with_active_stakers() -> (StakingNetwork, Keypair, Keypair, Keypair) {
+    let mut network = StakingNetwork::launch();
+    let operator = network.operator(0);
+    let first = network.staker_with_position(gwk(100), flexible());
+    let second = network.staker_with_position(gwk(300), flexible());
+    network.end_epoch_and_fund(0);
+    network.end_epoch_and_fund(0);
+    (network, operator, first, second)
+}
+
+fn delegate(network: &mut StakingNetwork, staker: &Keypair, operator: &Pubkey) {
+    let position = network.position(&staker.pubkey(), 0);
+    network
+        .rt
+        .send_ok(&[client::delegate(&position, operator)], &[staker]);
+}
+
+fn slash(network: &mut StakingNetwork, operator: &Pubkey, bps: u16) -> groundwork_harness::Outcome {
+    let authority = network.authority.insecure_clone();
+    let token = network.network_token;
+    network.rt.send(
+        &[client::slash(&authority.pubkey(), operator, token, bps, 11)],
+        &[&authority],
+    )
+}
+
+/// What a position's shares are worth now.
+fn value(network: &StakingNetwork, staker: &Pubkey) -> u64 {
+    let position = network.position(staker, 0);
+    network
+        .pool(&position.operator.unwrap())
+        .value_of(position.shares)
+        .unwrap()
+}
+
+#[test]
+fn delegating_moves_the_position_into_the_operator_pool() {
+    let (mut network, operator, first, second) = network_with_active_stakers();
+    let position = network.position(&first.pubkey(), 0);
+    let landed = network.rt.send_ok(
+        &[client::delegate(&position, &operator.pubkey())],
+        &[&first],
+    );
+    let event: Delegated = landed.event(&staking::ID);
+    assert_eq!(
+        (event.operator, event.amount, event.active_from_epoch),
+        (operator.pubkey(), gwk(100), network.current_epoch() + 1)
+    );
+    delegate(&mut network, &second, &operator.pubkey());
+
+    let pool = network.pool(&operator.pubkey());
+    assert_eq!(
+        (pool.tokens, pool.members, pool.operator),
+        (gwk(400), 2, operator.pubkey())
+    );
+    let position = network.position(&first.pubkey(), 0);
+    assert_eq!(
+        (position.amount, position.operator),
+        (0, Some(operator.pubkey()))
+    );
+    assert_eq!(value(&network, &first.pubkey()), gwk(100));
+    // The total weight is unchanged by delegation.
+    assert_eq!(network.staking_config().active_weight, u128::from(gwk(400)));
+    // Delegated positions keep earning.
+    network.end_epoch_and_fund(4_000);
+    assert_eq!(network.claimable(&first.pubkey(), 0), 1_000);
+    assert_eq!(network.claimable(&second.pubkey(), 0), 3_000);
+    network.claim(&second.pubkey(), 0).unwrap();
+    assert_eq!(network.network_balance(&second.pubkey()), 3_000);
+}
+
+#[test]
+fn a_position_must_be_active_to_delegate() {
+    let mut network = StakingNetwork::launch();
+    let operator = network.operator(0);
+    let staker = network.staker_with_position(gwk(1), flexible());
+    let position = network.position(&staker.pubkey(), 0);
+    let outcome = network.rt.send(
+        &[client::delegate(&position, &operator.pubkey())],
+        &[&staker],
+    );
+    assert_error(&outcome, StakingError::PositionNotActive);
+}
+
+#[test]
+fn delegating_to_an_unregistered_operator_is_refused() {
+    let (mut network, _, first, _) = network_with_active_stakers();
+    let position = network.position(&first.pubkey(), 0);
+    let outcome = network.rt.send(
+        &[client::delegate(&position, &Pubkey::new_unique())],
+        &[&first],
+    );
+    assert_error(&outcome, AnchorError::AccountNotInitialized);
+}
+
+#[test]
+fn a_slash_reduces_every_delegator_by_the_same_fraction_and_burns() {
+    let (mut network, operator, first, second) = network_with_active_stakers();
+    let bystander_operator = network.operator(0);
+    delegate(&mut network, &first, &operator.pubkey());
+    delegate(&mut network, &second, &operator.pubkey());
+    let supply = network.supply();
+
+    let landed = slash(&mut network, &operator.pubkey(), 2_500).unwrap();
+    let event: OperatorSlashed = landed.event(&staking::ID);
+    assert_eq!(
+        (event.bps, event.reason, event.burned),
+        (2_500, 11, gwk(100))
+    );
+    assert_eq!(
+        (event.pool_tokens_before, event.pool_tokens_after),
+        (gwk(400), gwk(300))
+    );
+    assert_eq!(value(&network, &first.pubkey()), gwk(75));
+    assert_eq!(value(&network, &second.pubkey()), gwk(225));
+    assert_eq!(network.supply(), supply - gwk(100));
+    assert_eq!(network.stake_vault_balance(), gwk(300));
+    let config = network.staking_config();
+    assert_eq!(
+        (config.total_principal, config.total_slashed),
+        (gwk(300), gwk(100))
+    );
+    // Weight follows: 300 GWK at 1x.
+    assert_eq!(config.active_weight, u128::from(gwk(300)));
+    // Another operator's pool is untouched (it has none).
+    assert_error(
+        &slash(&mut network, &bystander_operator.pubkey(), 100),
+        AnchorError::AccountNotInitialized,
+    );
+}
+
+#[test]
+fn slashing_is_for_the_authority_and_capped_per_call() {
+    let (mut network, operator, first, _) = network_with_active_stakers();
+    delegate(&mut network, &first, &operator.pubkey());
+    assert_error(
+        &slash(&mut network, &operator.pubkey(), 5_001),
+        StakingError::InvalidSlash,
+    );
+    assert_error(
+        &slash(&mut network, &operator.pubkey(), 0),
+        StakingError::InvalidSlash,
+    );
+    let intruder = network.rt.funded_keypair();
+    let token = network.network_token;
+    let outcome = network.rt.send(
+        &[client::slash(
+            &intruder.pubkey(),
+            &operator.pubkey(),
+            token,
+            100,
+            1,
+        )],
+        &[&intruder],
+    );
+    assert_error(&outcome, StakingError::NotAuthority);
+    assert_eq!(network.pool(&operator.pubkey()).tokens, gwk(100));
+}
+
+#[test]
+fn undelegating_in_the_slash_epoch_does_not_escape_it() {
+    let (mut network, operator, first, second) = network_with_active_stakers();
+    delegate(&mut network, &first, &operator.pubkey());
+    delegate(&mut network, &second, &operator.pubkey());
+    network.end_epoch_and_fund(0);
+
+    // The first staker sees trouble coming and undelegates; the slash lands the same epoch.
+    let position = network.position(&first.pubkey(), 0);
+    network
+        .rt
+        .send_ok(&[client::undelegate(&position)], &[&first]);
+    let outcome = network
+        .rt
+        .send(&[client::complete_undelegation(&position)], &[&first]);
+    assert_error(&outcome, StakingError::UndelegationNotMatured);
+    slash(&mut network, &operator.pubkey(), 5_000).unwrap();
+    let token = network.network_token;
+    let outcome = network
+        .rt
+        .send(&[client::withdraw(&position, token)], &[&first]);
+    assert_error(&outcome, StakingError::PositionDelegated);
+
+    network.next_epoch();
+    let landed = network
+        .rt
+        .send_ok(&[client::complete_undelegation(&position)], &[&first]);
+    let event: Undelegated = landed.event(&staking::ID);
+    assert_eq!(event.amount, gwk(50));
+    let position = network.position(&first.pubkey(), 0);
+    assert_eq!((position.amount, position.operator), (gwk(50), None));
+    assert_eq!(network.pool(&operator.pubkey()).tokens, gwk(150));
+
+    // It leaves with the halved stake.
+    network
+        .rt
+        .send_ok(&[client::start_unlock(&position)], &[&first]);
+    network.next_epoch();
+    network.next_epoch();
+    let position = network.position(&first.pubkey(), 0);
+    let token = network.network_token;
+    network
+        .rt
+        .send_ok(&[client::withdraw(&position, token)], &[&first]);
+    assert_eq!(network.network_balance(&first.pubkey()), gwk(50));
+    assert_eq!(network.stake_vault_balance(), gwk(150));
+}
+
+#[test]
+fn undelegation_needs_a_delegation_and_only_one_request() {
+    let (mut network, operator, first, _) = network_with_active_stakers();
+    let position = network.position(&first.pubkey(), 0);
+    assert_error(
+        &network.rt.send(&[client::undelegate(&position)], &[&first]),
+        StakingError::PositionNotDelegated,
+    );
+    delegate(&mut network, &first, &operator.pubkey());
+    let position = network.position(&first.pubkey(), 0);
+    network
+        .rt
+        .send_ok(&[client::undelegate(&position)], &[&first]);
+    assert_error(
+        &network.rt.send(&[client::undelegate(&position)], &[&first]),
+        StakingError::UndelegationPending,
+    );
+    assert_error(
+        &network.rt.send(
+            &[client::delegate(&position, &operator.pubkey())],
+            &[&first],
+        ),
+        StakingError::PositionDelegated,
+    );
+}

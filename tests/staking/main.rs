@@ -1,0 +1,8 @@
+//! Staking program tests in the runtime harness: positions and lockups, rewards, delegation
+//! and slashing, the attacks of the security table, and the scale tests (10,000 delegators,
+//! 100 epochs in one claim).
+
+mod delegation;
+mod positions;
+mod rewards;
+mod scale;

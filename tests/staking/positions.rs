@@ -1,0 +1,343 @@
+use anchor_lang::error::ErrorCode as AnchorError;
+use groundwork_client::staking as client;
+use groundwork_harness::solana_signer::Signer;
+use groundwork_harness::{assert_error, TOKEN_PROGRAM_ID};
+use groundwork_tests::*;
+use staking::errors::StakingError;
+use staking::events::{LockupExtended, PositionCreated, Withdrawn};
+use staking::{CreatePositionArgsV0, LockupKind};
+
+#[test]
+fn a_cliff_position_locks_tokens_with_its_weight() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.holder(gwk(1_000));
+    let landed = network
+        .create_position(&staker, 7, gwk(1_000), cliff(FOUR_YEARS_S / 2))
+        .unwrap();
+
+    let position = network.position(&staker.pubkey(), 7);
+    assert_eq!(
+        (position.owner, position.id, position.kind),
+        (staker.pubkey(), 7, LockupKind::Cliff)
+    );
+    // 1 + 3 * (2 years / 4 years) = 2.5x.
+    assert_eq!(position.multiplier_bps, 25_000);
+    assert_eq!(position.weight, u128::from(gwk(2_500)));
+    assert_eq!(
+        position.end_ts,
+        network.rt.clock().unix_timestamp + FOUR_YEARS_S / 2
+    );
+    assert_eq!((position.activation_epoch, position.activated), (1, false));
+    assert_eq!(network.network_balance(&staker.pubkey()), 0);
+    assert_eq!(network.stake_vault_balance(), gwk(1_000));
+    let config = network.staking_config();
+    assert_eq!(
+        (
+            config.total_principal,
+            config.active_weight,
+            config.position_count
+        ),
+        (gwk(1_000), 0, 1)
+    );
+    let record: staking::EpochStakeV0 = network.rt.anchor_account(&client::epoch_stake_address(1));
+    assert_eq!(record.activating_weight, u128::from(gwk(2_500)));
+
+    let event: PositionCreated = landed.event(&staking::ID);
+    assert_eq!(
+        (event.amount, event.multiplier_bps, event.activation_epoch),
+        (gwk(1_000), 25_000, 1)
+    );
+}
+
+#[test]
+fn the_bonus_saturates_at_four_years() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.holder(gwk(20));
+    network
+        .create_position(&staker, 0, gwk(10), constant(2 * FOUR_YEARS_S))
+        .unwrap();
+    network
+        .create_position(&staker, 1, gwk(10), flexible())
+        .unwrap();
+    assert_eq!(network.position(&staker.pubkey(), 0).multiplier_bps, 40_000);
+    assert_eq!(network.position(&staker.pubkey(), 1).multiplier_bps, 10_000);
+}
+
+#[test]
+fn position_arguments_are_validated() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.holder(gwk(10));
+    assert_error(
+        &network.create_position(&staker, 0, 0, flexible()),
+        StakingError::ZeroAmount,
+    );
+    assert_error(
+        &network.create_position(&staker, 0, gwk(1), cliff(0)),
+        StakingError::InvalidLockupDuration,
+    );
+    assert_error(
+        &network.create_position(&staker, 0, gwk(1), constant(-5)),
+        StakingError::InvalidLockupDuration,
+    );
+    // Naming another epoch's activation record.
+    let instruction = client::create_position(
+        &staker.pubkey(),
+        network.network_token,
+        CreatePositionArgsV0 {
+            id: 0,
+            amount: gwk(1),
+            lockup: flexible(),
+            activation_epoch: 5,
+        },
+    );
+    assert_error(
+        &network.rt.send(&[instruction], &[&staker]),
+        StakingError::WrongEpochStake,
+    );
+    // More than the staker holds.
+    assert_error(
+        &network.create_position(&staker, 0, gwk(11), flexible()),
+        1u32,
+    );
+    assert_eq!(network.network_balance(&staker.pubkey()), gwk(10));
+}
+
+#[test]
+fn a_cliff_position_cannot_be_withdrawn_before_its_end() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(100), cliff(3_600));
+    let position = network.position(&staker.pubkey(), 0);
+    network.rt.advance_seconds(3_599);
+    let token = network.network_token;
+    let outcome = network
+        .rt
+        .send(&[client::withdraw(&position, token)], &[&staker]);
+    assert_error(&outcome, StakingError::StillLocked);
+    let outcome = network
+        .rt
+        .send(&[client::start_unlock(&position)], &[&staker]);
+    assert_error(&outcome, StakingError::CannotStartUnlock);
+
+    network.rt.advance_seconds(1);
+    let token = network.network_token;
+    let landed = network
+        .rt
+        .send_ok(&[client::withdraw(&position, token)], &[&staker]);
+    let event: Withdrawn = landed.event(&staking::ID);
+    assert_eq!(event.amount, gwk(100));
+    assert_eq!(network.network_balance(&staker.pubkey()), gwk(100));
+    assert_eq!(network.stake_vault_balance(), 0);
+    let config = network.staking_config();
+    assert_eq!(config.total_principal, 0);
+    // The pending weight left the activation record too.
+    let record: staking::EpochStakeV0 = network.rt.anchor_account(&client::epoch_stake_address(1));
+    assert_eq!(record.activating_weight, 0);
+
+    // Empty now: it can be closed, rent back to the owner.
+    let position = network.position(&staker.pubkey(), 0);
+    let lamports = network.rt.account(&staker.pubkey()).unwrap().lamports;
+    let rent = network
+        .rt
+        .account(&client::position_address(&staker.pubkey(), 0))
+        .unwrap()
+        .lamports;
+    network
+        .rt
+        .send_ok(&[client::close_position(&position)], &[&staker]);
+    assert!(network
+        .rt
+        .account(&client::position_address(&staker.pubkey(), 0))
+        .is_none());
+    assert_eq!(
+        network.rt.account(&staker.pubkey()).unwrap().lamports,
+        lamports + rent
+    );
+    assert_eq!(network.staking_config().position_count, 0);
+}
+
+#[test]
+fn a_constant_lockup_never_counts_down_until_unlocking_starts() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(100), constant(3_600));
+    let position = network.position(&staker.pubkey(), 0);
+    network.rt.advance_seconds(10 * 3_600);
+    let token = network.network_token;
+    let outcome = network
+        .rt
+        .send(&[client::withdraw(&position, token)], &[&staker]);
+    assert_error(&outcome, StakingError::StillLocked);
+
+    network
+        .rt
+        .send_ok(&[client::start_unlock(&position)], &[&staker]);
+    let position = network.position(&staker.pubkey(), 0);
+    assert_eq!(position.kind, LockupKind::Cliff);
+    assert_eq!(position.end_ts, network.rt.clock().unix_timestamp + 3_600);
+    // The weight stays what the constant lockup earned.
+    assert_eq!(
+        position.multiplier_bps,
+        network.position(&staker.pubkey(), 0).multiplier_bps
+    );
+    network.rt.advance_seconds(3_600);
+    let token = network.network_token;
+    network
+        .rt
+        .send_ok(&[client::withdraw(&position, token)], &[&staker]);
+    assert_eq!(network.network_balance(&staker.pubkey()), gwk(100));
+}
+
+#[test]
+fn a_flexible_position_waits_its_cooldown() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(5), flexible());
+    let position = network.position(&staker.pubkey(), 0);
+    let token = network.network_token;
+    let outcome = network
+        .rt
+        .send(&[client::withdraw(&position, token)], &[&staker]);
+    assert_error(&outcome, StakingError::StillLocked);
+
+    network
+        .rt
+        .send_ok(&[client::start_unlock(&position)], &[&staker]);
+    let position = network.position(&staker.pubkey(), 0);
+    assert_eq!(
+        position.withdrawable_epoch,
+        Some(network.current_epoch() + 2)
+    );
+    let outcome = network
+        .rt
+        .send(&[client::start_unlock(&position)], &[&staker]);
+    assert_error(&outcome, StakingError::AlreadyUnlocking);
+
+    network.next_epoch();
+    let token = network.network_token;
+    let outcome = network
+        .rt
+        .send(&[client::withdraw(&position, token)], &[&staker]);
+    assert_error(&outcome, StakingError::StillLocked);
+    network.next_epoch();
+    let token = network.network_token;
+    network
+        .rt
+        .send_ok(&[client::withdraw(&position, token)], &[&staker]);
+    assert_eq!(network.network_balance(&staker.pubkey()), gwk(5));
+}
+
+#[test]
+fn nobody_but_the_owner_withdraws_extends_or_closes() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(5), cliff(60));
+    network.rt.advance_seconds(61);
+    let thief = network.rt.funded_keypair();
+    let mut position = network.position(&staker.pubkey(), 0);
+    position.owner = thief.pubkey();
+    // The thief signs instructions naming the staker's position (and its own token account).
+    let mut withdraw = client::withdraw(&position, network.network_token);
+    withdraw.accounts[2].pubkey = client::position_address(&staker.pubkey(), 0);
+    let token = network.network_token;
+    network
+        .rt
+        .token_account(&thief.pubkey(), &token.mint, &token.token_program);
+    assert_error(
+        &network.rt.send(&[withdraw], &[&thief]),
+        StakingError::NotPositionOwner,
+    );
+    let mut extend = client::extend_lockup(&position, cliff(FOUR_YEARS_S));
+    extend.accounts[2].pubkey = client::position_address(&staker.pubkey(), 0);
+    assert_error(
+        &network.rt.send(&[extend], &[&thief]),
+        StakingError::NotPositionOwner,
+    );
+    let mut close = client::close_position(&position);
+    close.accounts[2].pubkey = client::position_address(&staker.pubkey(), 0);
+    assert_error(
+        &network.rt.send(&[close], &[&thief]),
+        StakingError::NotPositionOwner,
+    );
+    assert_eq!(network.position(&staker.pubkey(), 0).amount, gwk(5));
+}
+
+#[test]
+fn a_lockup_can_only_get_longer() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(10), cliff(FOUR_YEARS_S / 2));
+    let position = network.position(&staker.pubkey(), 0);
+    for shorter in [
+        cliff(FOUR_YEARS_S / 4),
+        constant(FOUR_YEARS_S / 4),
+        flexible(),
+    ] {
+        let outcome = network
+            .rt
+            .send(&[client::extend_lockup(&position, shorter)], &[&staker]);
+        assert_error(&outcome, StakingError::LockupNotLonger);
+    }
+    let landed = network.rt.send_ok(
+        &[client::extend_lockup(&position, constant(FOUR_YEARS_S))],
+        &[&staker],
+    );
+    let event: LockupExtended = landed.event(&staking::ID);
+    assert_eq!(
+        (event.multiplier_before_bps, event.multiplier_after_bps),
+        (25_000, 40_000)
+    );
+    let position = network.position(&staker.pubkey(), 0);
+    assert_eq!(
+        (position.kind, position.weight),
+        (LockupKind::Constant, u128::from(gwk(40)))
+    );
+    // Still pending: the activation record carries the new weight.
+    let record: staking::EpochStakeV0 = network.rt.anchor_account(&client::epoch_stake_address(1));
+    assert_eq!(record.activating_weight, u128::from(gwk(40)));
+}
+
+#[test]
+fn a_non_empty_position_cannot_be_closed() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(10), flexible());
+    let position = network.position(&staker.pubkey(), 0);
+    let outcome = network
+        .rt
+        .send(&[client::close_position(&position)], &[&staker]);
+    assert_error(&outcome, StakingError::PositionNotEmpty);
+}
+
+#[test]
+fn a_substituted_vault_or_mint_is_refused() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.staker_with_position(gwk(10), cliff(60));
+    network.rt.advance_seconds(61);
+    let position = network.position(&staker.pubkey(), 0);
+    // Another token account of the network mint (the treasury's) in place of the stake vault.
+    let fake_vault = network.network_token.account_of(&network.treasury.pubkey());
+    let mut withdraw = client::withdraw(&position, network.network_token);
+    withdraw.accounts[5].pubkey = fake_vault;
+    assert_error(
+        &network.rt.send(&[withdraw], &[&staker]),
+        AnchorError::ConstraintHasOne,
+    );
+    // Another mint in place of the network mint.
+    let other_authority = network.rt.funded_keypair();
+    let other_mint = network
+        .rt
+        .create_mint(&TOKEN_PROGRAM_ID, 6, &other_authority.pubkey(), None);
+    let mut withdraw = client::withdraw(&position, network.network_token);
+    withdraw.accounts[7].pubkey = other_mint;
+    assert_error(
+        &network.rt.send(&[withdraw], &[&staker]),
+        AnchorError::ConstraintHasOne,
+    );
+    assert_eq!(network.stake_vault_balance(), gwk(10));
+}
+
+#[test]
+fn extreme_amounts_overflow_cleanly() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.holder(gwk(10));
+    // A position of the whole initial supply cannot be funded by this staker, and a
+    // u64::MAX amount at the top multiplier is refused by the token program, not wrapped.
+    let outcome = network.create_position(&staker, 0, u64::MAX, constant(FOUR_YEARS_S));
+    assert_error(&outcome, 1u32);
+    assert_eq!(network.staking_config().total_principal, 0);
+}
