@@ -102,7 +102,14 @@ fn delegating_to_an_unregistered_operator_is_refused() {
         &[client::delegate(&position, &Pubkey::new_unique())],
         &[&first],
     );
-    assert_error(&outcome, AnchorError::AccountNotInitialized);
+    // No registry record at that operator's PDA: nothing owned by the registry there.
+    assert_error(&outcome, AnchorError::ConstraintOwner);
+    // A registry account of another type (a device class) as the record: wrong address.
+    let mut instruction = client::delegate(&position, &Pubkey::new_unique());
+    instruction.accounts[5].pubkey = groundwork_client::device_registry::device_class_address(0);
+    let outcome = network.rt.send(&[instruction], &[&first]);
+    assert_error(&outcome, AnchorError::ConstraintSeeds);
+    assert_eq!(network.position(&first.pubkey(), 0).operator, None);
 }
 
 #[test]

@@ -257,6 +257,7 @@ pub fn delegate(position: &PositionV0, operator: &Pubkey) -> Instruction {
             config: config_address(),
             position: address_of(position),
             epoch_stake: activation_record(position),
+            operator: *operator,
             operator_record: crate::device_registry::operator_address(operator),
             pool: operator_pool_address(operator),
             system_program: system_program::ID,

@@ -51,6 +51,8 @@ pub enum StakingError {
     NoUndelegationRequested,
     #[msg("The undelegation completes once the epoch it was requested in has ended")]
     UndelegationNotMatured,
+    #[msg("That account is not a registered operator's record")]
+    NotARegisteredOperator,
     #[msg("The delegation is too small to buy one pool share")]
     DelegationTooSmall,
     #[msg("The position still holds tokens or unclaimed rewards")]

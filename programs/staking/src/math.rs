@@ -446,5 +446,4 @@ pub fn take_rewards(position: &mut PositionV0, config: &mut StakingConfigV0) -> 
 }
 
 #[cfg(test)]
-#[path = "math_tests.rs"]
 mod tests;

@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
 use device_registry::OperatorV0;
 
 use super::checks::activate;
@@ -26,18 +27,23 @@ pub struct DelegateV0<'info> {
     pub position: Box<Account<'info, PositionV0>>,
     #[account(mut)]
     pub epoch_stake: Option<Box<Account<'info, EpochStakeV0>>>,
-    /// The operator's record in the device registry (proves it is registered).
+    /// CHECK: the operator's wallet (it need not sign); its registry record is checked below.
+    pub operator: UncheckedAccount<'info>,
+    /// CHECK: the operator's record in the device registry, proving it is registered: at the
+    /// registry's PDA for `operator`, owned by the registry, with the operator discriminator.
+    /// (Read as raw data so the staking IDL does not embed the registry's types.)
     #[account(
-        seeds = [device_registry::state::seeds::OPERATOR, operator_record.authority.as_ref()],
-        bump = operator_record.bump,
+        seeds = [device_registry::state::seeds::OPERATOR, operator.key().as_ref()],
+        bump,
         seeds::program = device_registry::ID,
+        owner = device_registry::ID,
     )]
-    pub operator_record: Box<Account<'info, OperatorV0>>,
+    pub operator_record: UncheckedAccount<'info>,
     #[account(
         init_if_needed,
         payer = owner,
         space = 8 + OperatorPoolV0::INIT_SPACE,
-        seeds = [seeds::OPERATOR_POOL, operator_record.authority.as_ref()],
+        seeds = [seeds::OPERATOR_POOL, operator.key().as_ref()],
         bump,
     )]
     pub pool: Box<Account<'info, OperatorPoolV0>>,
@@ -47,10 +53,17 @@ pub struct DelegateV0<'info> {
 pub fn handler(ctx: Context<DelegateV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
+    require!(
+        accounts
+            .operator_record
+            .try_borrow_data()?
+            .starts_with(OperatorV0::DISCRIMINATOR),
+        StakingError::NotARegisteredOperator
+    );
     let pool = &mut accounts.pool;
     // Idempotent for an existing pool: the same values.
     pool.bump = ctx.bumps.pool;
-    pool.operator = accounts.operator_record.authority;
+    pool.operator = accounts.operator.key();
     let position = &mut accounts.position;
     activate(
         position,
