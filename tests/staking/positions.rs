@@ -341,3 +341,82 @@ fn extreme_amounts_overflow_cleanly() {
     assert_error(&outcome, 1u32);
     assert_eq!(network.staking_config().total_principal, 0);
 }
+
+#[test]
+fn parameter_changes_apply_to_new_lockups_only() {
+    let mut network = StakingNetwork::launch();
+    let staker = network.holder(gwk(20));
+    network
+        .create_position(&staker, 0, gwk(10), cliff(FOUR_YEARS_S))
+        .unwrap();
+    let authority = network.authority.insecure_clone();
+    let mut params = default_params();
+    params.max_bonus_bps = 10_000;
+    params.cooldown_epochs = 5;
+    let landed = network.rt.send_ok(
+        &[client::update_staking_params(&authority.pubkey(), params)],
+        &[&authority],
+    );
+    let event: staking::events::StakingParamsUpdated = landed.event(&staking::ID);
+    assert_eq!((event.before, event.after), (default_params(), params));
+
+    // The existing position keeps its 4x; a new one gets the new 2x.
+    assert_eq!(network.position(&staker.pubkey(), 0).multiplier_bps, 40_000);
+    network
+        .create_position(&staker, 1, gwk(10), cliff(FOUR_YEARS_S))
+        .unwrap();
+    assert_eq!(network.position(&staker.pubkey(), 1).multiplier_bps, 20_000);
+}
+
+#[test]
+fn parameters_are_validated_and_only_the_authority_sets_them() {
+    let mut network = StakingNetwork::launch();
+    let authority = network.authority.insecure_clone();
+    let intruder = network.rt.funded_keypair();
+    let outcome = network.rt.send(
+        &[client::update_staking_params(
+            &intruder.pubkey(),
+            default_params(),
+        )],
+        &[&intruder],
+    );
+    assert_error(&outcome, StakingError::NotAuthority);
+    for (tweak, expected) in [
+        (
+            (|p: &mut staking::StakingParams| p.saturation_s = 0)
+                as fn(&mut staking::StakingParams),
+            StakingError::InvalidSaturation,
+        ),
+        (|p| p.cooldown_epochs = 0, StakingError::InvalidCooldown),
+        (|p| p.max_slash_bps = 0, StakingError::InvalidMaxSlash),
+        (|p| p.max_slash_bps = 10_001, StakingError::InvalidMaxSlash),
+    ] {
+        let mut params = default_params();
+        tweak(&mut params);
+        let outcome = network.rt.send(
+            &[client::update_staking_params(&authority.pubkey(), params)],
+            &[&authority],
+        );
+        assert_error(&outcome, expected);
+    }
+    assert_eq!(network.staking_config().params, default_params());
+}
+
+#[test]
+fn only_the_upgrade_authority_initializes_staking() {
+    let mut network = RegistryNetwork::launch();
+    let intruder = network.rt.funded_keypair();
+    let args = staking::InitializeStakingArgsV0 {
+        authority: intruder.pubkey(),
+        reward_program: groundwork_harness::EPOCH_MINTER_RELAY_ID,
+        genesis_ts: 0,
+        epoch_len_s: 60,
+        params: default_params(),
+    };
+    let token = network.network_token;
+    let outcome = network.rt.send(
+        &[client::initialize_staking(&intruder.pubkey(), token, args)],
+        &[&intruder],
+    );
+    assert_error(&outcome, StakingError::NotUpgradeAuthority);
+}
