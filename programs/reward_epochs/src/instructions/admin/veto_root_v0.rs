@@ -1,0 +1,47 @@
+use anchor_lang::prelude::*;
+
+use crate::errors::RewardError;
+use crate::events::RootVetoed;
+use crate::state::{seeds, EpochV0, RewardConfigV0, RootStatus};
+
+/// Authority, during the challenge period: rejects a pending root. The epoch's votes are
+/// cleared so the oracles can vote a corrected root.
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(epoch: u64)]
+pub struct VetoRootV0<'info> {
+    pub authority: Signer<'info>,
+    #[account(
+        seeds = [seeds::REWARD_CONFIG],
+        bump = config.bump,
+        has_one = authority @ RewardError::NotAuthority,
+    )]
+    pub config: Box<Account<'info, RewardConfigV0>>,
+    #[account(mut, seeds = [seeds::EPOCH, &epoch.to_le_bytes()], bump = epoch_record.bump)]
+    pub epoch_record: Box<Account<'info, EpochV0>>,
+}
+
+pub fn handler(ctx: Context<VetoRootV0>, epoch: u64) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let challenge = ctx.accounts.config.challenge_period_s;
+    let record = &mut ctx.accounts.epoch_record;
+    require!(
+        record.status == RootStatus::Pending,
+        RewardError::NoPendingRoot
+    );
+    require!(
+        now < record.pending_since.saturating_add(challenge),
+        RewardError::ChallengePeriodOver
+    );
+    record.status = RootStatus::Voting;
+    record.votes.clear();
+    record.vetoes = record.vetoes.saturating_add(1);
+    let event = RootVetoed {
+        epoch,
+        root: record.pending_root,
+        cumulative_total: record.pending_cumulative_total,
+        vetoes: record.vetoes,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

@@ -1,0 +1,3 @@
+pub mod claim_v0;
+
+pub use claim_v0::*;
