@@ -71,7 +71,11 @@ impl std::ops::DerefMut for RegistryNetwork {
 
 impl RegistryNetwork {
     pub fn launch() -> Self {
-        let mut tokenomics = TokenomicsNetwork::launch();
+        Self::on(TokenomicsNetwork::launch())
+    }
+
+    /// Adds the registry (two classes, one approved maker) to a launched tokenomics network.
+    pub fn on(mut tokenomics: TokenomicsNetwork) -> Self {
         let deployer = tokenomics.rt.deployer.insecure_clone();
         let authority = tokenomics.authority.insecure_clone();
         let maker = tokenomics.rt.funded_keypair();

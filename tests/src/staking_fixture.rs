@@ -67,13 +67,19 @@ impl std::ops::DerefMut for StakingNetwork {
 }
 
 impl StakingNetwork {
+    /// Tokenomics, registry and staking, the epoch-minter relay as reward program.
     pub fn launch() -> Self {
-        let mut registry = RegistryNetwork::launch();
+        Self::on(RegistryNetwork::launch(), EPOCH_MINTER_RELAY_ID)
+    }
+
+    /// Adds staking (genesis now, 1-minute epochs) to a launched registry network, funded by
+    /// `reward_program`'s PDA.
+    pub fn on(mut registry: RegistryNetwork, reward_program: Pubkey) -> Self {
         let genesis_ts = registry.rt.clock().unix_timestamp;
         let deployer = registry.rt.deployer.insecure_clone();
         let args = InitializeStakingArgsV0 {
             authority: registry.authority.pubkey(),
-            reward_program: EPOCH_MINTER_RELAY_ID,
+            reward_program,
             genesis_ts,
             epoch_len_s: EPOCH_LEN_S,
             params: default_params(),
