@@ -131,7 +131,12 @@ pub fn veto_root(authority: &Pubkey, epoch: u64) -> Instruction {
 }
 
 /// `close_epoch_v0`, with every tokenomics and staking account it passes on.
-pub fn close_epoch(payer: &Pubkey, network_token: NetworkToken, treasury: &Pubkey, epoch: u64) -> Instruction {
+pub fn close_epoch(
+    payer: &Pubkey,
+    network_token: NetworkToken,
+    treasury: &Pubkey,
+    epoch: u64,
+) -> Instruction {
     instruction(
         reward_epochs::accounts::CloseEpochV0 {
             payer: *payer,
