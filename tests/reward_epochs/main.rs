@@ -1,1 +1,3 @@
+mod attacks;
 mod cycle;
+mod sizes;
