@@ -1,3 +1,4 @@
 mod attacks;
 mod cycle;
+mod merkle_vectors;
 mod sizes;
