@@ -3,7 +3,6 @@
 //! every balance, counter and record checked afterwards.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
 use device_registry::{DeviceStatus, MakerV0, RegisterOperatorArgsV0};
 use groundwork_client::device_registry as registry;
 use groundwork_harness::solana_keypair::Keypair;
@@ -14,27 +13,6 @@ use groundwork_tests::*;
 const HOTSPOTS: usize = 60;
 const SENSORS: usize = 40;
 const PAID_DEVICES: usize = 10;
-
-/// The compute-budget instructions a production client sends first: a unit limit and a price.
-fn compute_budget() -> [Instruction; 2] {
-    let program_id: Pubkey = anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
-    let mut limit = vec![2u8];
-    limit.extend_from_slice(&200_000u32.to_le_bytes());
-    let mut price = vec![3u8];
-    price.extend_from_slice(&10_000u64.to_le_bytes());
-    [
-        Instruction {
-            program_id,
-            accounts: vec![],
-            data: limit,
-        },
-        Instruction {
-            program_id,
-            accounts: vec![],
-            data: price,
-        },
-    ]
-}
 
 #[test]
 fn onboard_one_hundred_devices_and_run_their_lifecycle() {
@@ -77,7 +55,8 @@ fn onboard_one_hundred_devices_and_run_their_lifecycle() {
         maker: Some(network.maker.pubkey()),
         location: CELL_A,
     });
-    let mut instructions = compute_budget().to_vec();
+    let mut instructions =
+        groundwork_harness::compute_budget_instructions(200_000, 10_000).to_vec();
     instructions.push(largest.clone());
     let (bytes, accounts) = transaction_size(&instructions, &operator.pubkey());
     println!(

@@ -2,32 +2,11 @@
 //! transactions per epoch, and the accounts each instruction touches.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
 use groundwork_client::reward_epochs as rewards;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::transaction_size;
 use groundwork_merkle::{Leaf, RewardTree};
 use groundwork_tests::*;
-
-fn compute_budget() -> [Instruction; 2] {
-    let program_id: Pubkey = anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
-    let mut limit = vec![2u8];
-    limit.extend_from_slice(&400_000u32.to_le_bytes());
-    let mut price = vec![3u8];
-    price.extend_from_slice(&10_000u64.to_le_bytes());
-    [
-        Instruction {
-            program_id,
-            accounts: vec![],
-            data: limit,
-        },
-        Instruction {
-            program_id,
-            accounts: vec![],
-            data: price,
-        },
-    ]
-}
 
 #[test]
 fn a_claim_with_a_million_leaf_proof_fits_one_transaction_and_pays() {
@@ -63,7 +42,8 @@ fn a_claim_with_a_million_leaf_proof_fits_one_transaction_and_pays() {
         leaf.cumulative_amount,
         proof.clone(),
     );
-    let mut instructions = compute_budget().to_vec();
+    let mut instructions =
+        groundwork_harness::compute_budget_instructions(400_000, 10_000).to_vec();
     instructions.push(claim.clone());
     let (bytes, accounts) = transaction_size(&instructions, &relayer.pubkey());
     println!("claim with a 20-hash proof: {} instruction accounts, {accounts} transaction accounts, {bytes} bytes with compute-budget instructions (limit 1,232)", claim.accounts.len());
