@@ -1,0 +1,4 @@
+//! The Groundwork oracle (SPEC 4). This crate holds the ingest stage and the pieces later
+//! stages reuse: configuration, the store, the device cache and the HTTP service.
+
+pub mod config;
