@@ -2,3 +2,4 @@
 //! stages reuse: configuration, the store, the device cache and the HTTP service.
 
 pub mod config;
+pub mod store;
