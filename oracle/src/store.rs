@@ -214,6 +214,23 @@ impl Store {
             .collect())
     }
 
+    /// Highest stored seq of one device.
+    pub async fn latest_seq(&self, device: &Key) -> Result<Option<i64>, StoreError> {
+        const SELECT: &str = "SELECT MAX(seq) FROM telemetry WHERE device = $1";
+        Ok(match self {
+            Store::Sqlite(pool) => sqlx::query(SELECT)
+                .bind(&device.0[..])
+                .fetch_one(pool)
+                .await?
+                .get(0),
+            Store::Postgres(pool) => sqlx::query(SELECT)
+                .bind(&device.0[..])
+                .fetch_one(pool)
+                .await?
+                .get(0),
+        })
+    }
+
     /// Counts and the newest message of one device.
     pub async fn device_summary(&self, device: &Key) -> Result<DeviceSummary, StoreError> {
         const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM telemetry WHERE device = $1), (SELECT COUNT(*) FROM conflicts WHERE device = $1)";

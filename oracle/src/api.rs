@@ -1,0 +1,222 @@
+//! The HTTP service (SPEC 4.5): `POST /v1/telemetry`, `GET /v1/devices/{key}`, `GET /healthz`,
+//! `GET /metrics`. Every rejection carries `{"error": code, "message": text}`; a batch reply
+//! lists a status per message.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use groundwork_telemetry::{Key, SignedTelemetry, TelemetryV1};
+use serde_json::{json, Value};
+
+use crate::ingest::{Ingestor, Verdict};
+
+/// The oracle's routes over one ingest stage.
+pub fn router(ingestor: Arc<Ingestor>) -> Router {
+    let body_limit = ingestor.limits().max_body_bytes;
+    Router::new()
+        .route("/v1/telemetry", post(post_telemetry))
+        .route("/v1/devices/{key}", get(get_device))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(ingestor)
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": code, "message": message.into() })),
+    )
+        .into_response()
+}
+
+fn verdict_json(verdict: &Verdict) -> Value {
+    match verdict {
+        Verdict::Accepted => json!({ "status": "accepted" }),
+        Verdict::Duplicate => json!({ "status": "duplicate" }),
+        Verdict::Rejected { error, message, .. } => {
+            json!({ "status": "rejected", "error": error, "message": message })
+        }
+    }
+}
+
+async fn post_telemetry(
+    State(ingestor): State<Arc<Ingestor>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let response = handle_telemetry(&ingestor, peer, body).await;
+    ingestor
+        .metrics
+        .observe_latency(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn handle_telemetry(
+    ingestor: &Ingestor,
+    peer: SocketAddr,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let limits = ingestor.limits();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body exceeds {} bytes", limits.max_body_bytes),
+            );
+        }
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                rejection.body_text(),
+            )
+        }
+    };
+    let document: Value = match serde_json::from_slice(&body) {
+        Ok(document) => document,
+        Err(parse_error) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                parse_error.to_string(),
+            )
+        }
+    };
+    let parse =
+        |value: Value| serde_json::from_value::<SignedTelemetry>(value).map_err(|e| e.to_string());
+    match document {
+        Value::Array(items) => {
+            if items.len() > limits.max_batch_messages {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_many_messages",
+                    format!(
+                        "{} messages; at most {} per request",
+                        items.len(),
+                        limits.max_batch_messages
+                    ),
+                );
+            }
+            if items.is_empty() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "empty_batch",
+                    "the array holds no message",
+                );
+            }
+            let verdicts = ingestor
+                .ingest(peer.ip(), items.into_iter().map(parse).collect())
+                .await;
+            let count =
+                |wanted: fn(&Verdict) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
+            let body = json!({
+                "accepted": count(|v| matches!(v, Verdict::Accepted)),
+                "duplicates": count(|v| matches!(v, Verdict::Duplicate)),
+                "rejected": count(|v| matches!(v, Verdict::Rejected { .. })),
+                "results": verdicts.iter().enumerate().map(|(index, verdict)| {
+                    let mut entry = verdict_json(verdict);
+                    entry["index"] = json!(index);
+                    entry
+                }).collect::<Vec<_>>(),
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Value::Object(_) => {
+            let verdict = ingestor
+                .ingest(peer.ip(), vec![parse(document)])
+                .await
+                .remove(0);
+            let status = StatusCode::from_u16(verdict.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match &verdict {
+                Verdict::Rejected {
+                    error: code,
+                    message,
+                    ..
+                } => error(status, code, message.clone()),
+                _ => (status, Json(verdict_json(&verdict))).into_response(),
+            }
+        }
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "expected a telemetry object or an array of them",
+        ),
+    }
+}
+
+async fn get_device(State(ingestor): State<Arc<Ingestor>>, Path(key): Path<String>) -> Response {
+    let Ok(device) = key.parse::<Key>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_key",
+            format!("{key:?} is not a base58 public key"),
+        );
+    };
+    let summary = match ingestor.store().device_summary(&device).await {
+        Ok(summary) => summary,
+        Err(store_error) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                store_error.to_string(),
+            )
+        }
+    };
+    let onboarded = ingestor.devices().get(&device);
+    if onboarded.is_none() && summary.accepted == 0 {
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_device",
+            format!("device {device} is not onboarded and sent nothing"),
+        );
+    }
+    let latest = summary
+        .latest_canonical
+        .as_deref()
+        .and_then(|bytes| TelemetryV1::from_canonical_bytes(bytes).ok())
+        .zip(
+            summary
+                .latest_signature
+                .as_deref()
+                .and_then(|s| <[u8; 64]>::try_from(s).ok()),
+        )
+        .map(|(message, signature)| {
+            serde_json::to_value(SignedTelemetry { message, signature }).unwrap_or(Value::Null)
+        });
+    Json(json!({
+        "device": device.to_string(),
+        "onboarded": onboarded.is_some(),
+        "suspended": onboarded.map(|info| info.suspended),
+        "location": onboarded.map(|info| format!("{:x}", info.location)),
+        "accepted": summary.accepted,
+        "conflicts": summary.conflicts,
+        "latest_seq": summary.latest_seq,
+        "latest": latest,
+    }))
+    .into_response()
+}
+
+async fn healthz(State(ingestor): State<Arc<Ingestor>>) -> Response {
+    Json(json!({ "status": "ok", "devices": ingestor.devices().len() })).into_response()
+}
+
+async fn metrics(State(ingestor): State<Arc<Ingestor>>) -> Response {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        ingestor.metrics.render(),
+    )
+        .into_response()
+}

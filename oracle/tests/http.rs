@@ -1,0 +1,311 @@
+//! The ingest rules over real HTTP: every kind of bad input gets its documented status and
+//! error code, and the store holds exactly the accepted messages.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use groundwork_oracle::api::router;
+use groundwork_oracle::clock::FixedClock;
+use groundwork_oracle::commit::CommitQueue;
+use groundwork_oracle::config::LimitsConfig;
+use groundwork_oracle::devices::{DeviceCache, DeviceInfo};
+use groundwork_oracle::ingest::Ingestor;
+use groundwork_oracle::metrics::Metrics;
+use groundwork_oracle::store::Store;
+use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
+use serde_json::{json, Value};
+
+const NOW_MS: i64 = 1_790_000_000_000;
+const NETWORK: Key = Key([42; 32]);
+
+/// A device with its secret seed.
+struct Device {
+    seed: [u8; 32],
+    key: Key,
+}
+
+impl Device {
+    fn new(byte: u8) -> Self {
+        let seed = [byte; 32];
+        let key = Key(ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes());
+        Device { seed, key }
+    }
+
+    fn message(&self, seq: u64) -> TelemetryV1 {
+        TelemetryV1 {
+            network: NETWORK,
+            device: self.key,
+            seq,
+            timestamp_ms: NOW_MS - 1_000,
+            body: TelemetryBody::Heartbeat {
+                lat_e7: 377_749_000,
+                lon_e7: -1_224_194_000,
+                uptime_s: seq as u32,
+                firmware: 1,
+            },
+        }
+    }
+
+    fn signed(&self, seq: u64) -> SignedTelemetry {
+        self.message(seq).sign(&self.seed)
+    }
+}
+
+struct TestOracle {
+    url: String,
+    store: Store,
+    client: reqwest::Client,
+    _dir: std::path::PathBuf,
+}
+
+impl TestOracle {
+    async fn start(name: &str, devices: &[(&Device, bool)], limits: LimitsConfig) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("groundwork-http-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&format!("sqlite://{}", dir.join("oracle.db").display()))
+            .await
+            .unwrap();
+        let cache: HashMap<Key, DeviceInfo> = devices
+            .iter()
+            .map(|(device, suspended)| {
+                (
+                    device.key,
+                    DeviceInfo {
+                        suspended: *suspended,
+                        class_id: 0,
+                        location: 0x8c283082a30e7ff,
+                    },
+                )
+            })
+            .collect();
+        let committer = CommitQueue::start(store.clone(), std::time::Duration::from_millis(2));
+        let ingestor = Ingestor::new(
+            NETWORK,
+            limits,
+            Arc::new(DeviceCache::new(cache)),
+            Arc::new(FixedClock::new(NOW_MS)),
+            store.clone(),
+            committer,
+            Arc::new(Metrics::default()),
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = router(Arc::new(ingestor)).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        TestOracle {
+            url: format!("http://{address}"),
+            store,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/telemetry", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, value: &Value) -> (u16, Value) {
+        self.post_raw(value.to_string()).await
+    }
+
+    async fn post_signed(&self, signed: &SignedTelemetry) -> (u16, Value) {
+        self.post(&serde_json::to_value(signed).unwrap()).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn stored(&self) -> BTreeSet<(Key, i64)> {
+        self.store
+            .all_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(device, seq, _)| (device, seq))
+            .collect()
+    }
+}
+
+fn assert_rejected(reply: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(reply.0, status, "reply {:?}", reply.1);
+    assert_eq!(reply.1["error"], code, "reply {:?}", reply.1);
+    assert!(reply.1["message"]
+        .as_str()
+        .is_some_and(|text| !text.is_empty()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_input_gets_its_status_and_code_and_only_good_ones_are_stored() {
+    let device = Device::new(1);
+    let suspended = Device::new(2);
+    let stranger = Device::new(3);
+    let other = Device::new(4);
+    let oracle = TestOracle::start(
+        "matrix",
+        &[(&device, false), (&suspended, true), (&other, false)],
+        LimitsConfig::default(),
+    )
+    .await;
+    let mut accepted = BTreeSet::new();
+
+    // The good path.
+    let reply = oracle.post_signed(&device.signed(10)).await;
+    assert_eq!((reply.0, &reply.1["status"]), (200, &json!("accepted")));
+    accepted.insert((device.key, 10));
+
+    // Malformed JSON, wrong types, not an object.
+    assert_rejected(
+        &oracle.post_raw("{\"network\": ").await,
+        400,
+        "malformed_json",
+    );
+    let mut wrong_type = serde_json::to_value(device.signed(11)).unwrap();
+    wrong_type["seq"] = json!("eleven");
+    assert_rejected(&oracle.post(&wrong_type).await, 422, "invalid_message");
+    assert_rejected(&oracle.post(&json!(17)).await, 400, "malformed_json");
+    // Oversized body and too many messages.
+    let huge = format!("[{}]", vec!["{}"; 200_000].join(","));
+    assert_rejected(&oracle.post_raw(huge).await, 413, "body_too_large");
+    let many = Value::Array(vec![json!({}); 1_001]);
+    assert_rejected(&oracle.post(&many).await, 413, "too_many_messages");
+    // Unknown, suspended, wrong network.
+    assert_rejected(
+        &oracle.post_signed(&stranger.signed(1)).await,
+        403,
+        "unknown_device",
+    );
+    assert_rejected(
+        &oracle.post_signed(&suspended.signed(1)).await,
+        403,
+        "device_suspended",
+    );
+    let mut elsewhere = device.message(12);
+    elsewhere.network = Key([7; 32]);
+    assert_rejected(
+        &oracle.post_signed(&elsewhere.sign(&device.seed)).await,
+        422,
+        "wrong_network",
+    );
+    // A bad signature, and another device's signature.
+    let mut flipped = device.signed(13);
+    flipped.signature[0] ^= 1;
+    assert_rejected(&oracle.post_signed(&flipped).await, 401, "bad_signature");
+    let forged = device.message(13).sign(&other.seed);
+    assert_rejected(&oracle.post_signed(&forged).await, 401, "bad_signature");
+    // Timestamps outside [now - 24 h, now + 60 s].
+    let mut future = device.message(14);
+    future.timestamp_ms = NOW_MS + 61_000;
+    assert_rejected(
+        &oracle.post_signed(&future.sign(&device.seed)).await,
+        422,
+        "timestamp_in_future",
+    );
+    let mut old = device.message(14);
+    old.timestamp_ms = NOW_MS - 24 * 3_600_000 - 1;
+    assert_rejected(
+        &oracle.post_signed(&old.sign(&device.seed)).await,
+        422,
+        "timestamp_too_old",
+    );
+    // Replay: acknowledged as a duplicate, stored once.
+    let replay = oracle.post_signed(&device.signed(10)).await;
+    assert_eq!((replay.0, &replay.1["status"]), (200, &json!("duplicate")));
+    // A lower seq never seen, and the same seq with other content.
+    assert_rejected(
+        &oracle.post_signed(&device.signed(5)).await,
+        409,
+        "stale_seq",
+    );
+    let mut clone = device.message(10);
+    clone.body = TelemetryBody::Beacon {
+        frequency_hz: 1,
+        nonce: [9; 16],
+    };
+    assert_rejected(
+        &oracle.post_signed(&clone.sign(&device.seed)).await,
+        409,
+        "seq_conflict",
+    );
+
+    // A batch: per-message statuses.
+    let batch = json!([serde_json::to_value(device.signed(20)).unwrap(), serde_json::to_value(stranger.signed(2)).unwrap(), serde_json::to_value(device.signed(20)).unwrap(), {"seq": 1}]);
+    let (status, reply) = oracle.post(&batch).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            reply["accepted"].as_u64(),
+            reply["duplicates"].as_u64(),
+            reply["rejected"].as_u64()
+        ),
+        (Some(1), Some(1), Some(2))
+    );
+    assert_eq!(reply["results"][0]["status"], "accepted");
+    assert_eq!(reply["results"][1]["error"], "unknown_device");
+    assert_eq!(reply["results"][2]["status"], "duplicate");
+    assert_eq!(reply["results"][3]["error"], "invalid_message");
+    accepted.insert((device.key, 20));
+
+    // Flood: the device's burst is 60 (two accepted already); the rest are rate limited.
+    let flood: Vec<Value> = (100..170)
+        .map(|seq| serde_json::to_value(other.signed(seq)).unwrap())
+        .collect();
+    let (_, reply) = oracle.post(&Value::Array(flood)).await;
+    assert_eq!(reply["accepted"].as_u64(), Some(60));
+    assert_eq!(reply["results"][60]["error"], "rate_limited");
+    for seq in 100..160 {
+        accepted.insert((other.key, seq));
+    }
+
+    assert_eq!(oracle.stored().await, accepted);
+
+    // The device view, health and metrics.
+    let (status, body) = oracle.get(&format!("/v1/devices/{}", device.key)).await;
+    assert_eq!(status, 200);
+    let view: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            view["accepted"].as_i64(),
+            view["conflicts"].as_i64(),
+            view["latest_seq"].as_i64()
+        ),
+        (Some(2), Some(1), Some(20))
+    );
+    assert_eq!(view["latest"]["seq"], 20);
+    assert_eq!(
+        oracle.get(&format!("/v1/devices/{}", stranger.key)).await.0,
+        404
+    );
+    assert_eq!(oracle.get("/v1/devices/not-a-key").await.0, 400);
+    assert_eq!(oracle.get("/healthz").await.0, 200);
+    let (_, metrics) = oracle.get("/metrics").await;
+    assert!(
+        metrics.contains("groundwork_telemetry_accepted_total 62"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("groundwork_telemetry_duplicate_total 2"));
+    assert!(metrics.contains("groundwork_telemetry_rejected_total{reason=\"seq_conflict\"} 1"));
+    assert!(metrics.contains("groundwork_telemetry_rejected_total{reason=\"rate_limited\"} 10"));
+    assert!(metrics.contains("groundwork_ingest_latency_seconds_count"));
+}
