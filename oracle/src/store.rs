@@ -121,9 +121,10 @@ impl Store {
     pub async fn commit(&self, messages: &[StoredMessage]) -> Result<(), StoreError> {
         const INSERT: &str = "INSERT INTO telemetry (device, seq, timestamp_ms, kind, canonical, signature, received_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device, seq) DO NOTHING";
-        macro_rules! run {
-            ($pool:expr) => {{
-                let mut transaction = $pool.begin().await?;
+        match self {
+            Store::Sqlite(pool) => {
+                // In-process: one statement per row inside one transaction (one fsync).
+                let mut transaction = pool.begin().await?;
                 for message in messages {
                     sqlx::query(INSERT)
                         .bind(&message.device.0[..])
@@ -137,11 +138,48 @@ impl Store {
                         .await?;
                 }
                 transaction.commit().await?;
-            }};
-        }
-        match self {
-            Store::Sqlite(pool) => run!(pool),
-            Store::Postgres(pool) => run!(pool),
+            }
+            Store::Postgres(pool) => {
+                // Over the network: the whole group in one statement (arrays unnested).
+                const INSERT_MANY: &str = "INSERT INTO telemetry (device, seq, timestamp_ms, kind, canonical, signature, received_at_ms) \
+                     SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::bigint[]) \
+                     ON CONFLICT (device, seq) DO NOTHING";
+                sqlx::query(INSERT_MANY)
+                    .bind(
+                        messages
+                            .iter()
+                            .map(|m| m.device.0.to_vec())
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind(messages.iter().map(|m| m.seq).collect::<Vec<_>>())
+                    .bind(messages.iter().map(|m| m.timestamp_ms).collect::<Vec<_>>())
+                    .bind(
+                        messages
+                            .iter()
+                            .map(|m| m.kind.to_string())
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind(
+                        messages
+                            .iter()
+                            .map(|m| m.canonical.clone())
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind(
+                        messages
+                            .iter()
+                            .map(|m| m.signature.to_vec())
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind(
+                        messages
+                            .iter()
+                            .map(|m| m.received_at_ms)
+                            .collect::<Vec<_>>(),
+                    )
+                    .execute(pool)
+                    .await?;
+            }
         }
         Ok(())
     }

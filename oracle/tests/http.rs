@@ -1,5 +1,7 @@
 //! The ingest rules over real HTTP: every kind of bad input gets its documented status and
-//! error code, and the store holds exactly the accepted messages.
+//! error code, and the store holds exactly the accepted messages — on SQLite and PostgreSQL.
+
+mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -58,17 +60,11 @@ struct TestOracle {
     url: String,
     store: Store,
     client: reqwest::Client,
-    _dir: std::path::PathBuf,
 }
 
 impl TestOracle {
-    async fn start(name: &str, devices: &[(&Device, bool)], limits: LimitsConfig) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("groundwork-http-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(&format!("sqlite://{}", dir.join("oracle.db").display()))
-            .await
-            .unwrap();
+    async fn start(url: &str, devices: &[(&Device, bool)], limits: LimitsConfig) -> Self {
+        let store = Store::open(url).await.unwrap();
         let cache: HashMap<Key, DeviceInfo> = devices
             .iter()
             .map(|(device, suspended)| {
@@ -102,7 +98,6 @@ impl TestOracle {
             url: format!("http://{address}"),
             store,
             client: reqwest::Client::new(),
-            _dir: dir,
         }
     }
 
@@ -158,12 +153,19 @@ fn assert_rejected(reply: &(u16, Value), status: u16, code: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_input_gets_its_status_and_code_and_only_good_ones_are_stored() {
+    for (label, url) in common::fresh_store_urls("http_matrix").await {
+        eprintln!("bad-input matrix on {label}");
+        bad_input_matrix(&url).await;
+    }
+}
+
+async fn bad_input_matrix(store_url: &str) {
     let device = Device::new(1);
     let suspended = Device::new(2);
     let stranger = Device::new(3);
     let other = Device::new(4);
     let oracle = TestOracle::start(
-        "matrix",
+        store_url,
         &[(&device, false), (&suspended, true), (&other, false)],
         LimitsConfig::default(),
     )

@@ -1,4 +1,6 @@
-//! The store against a real SQLite database in a temporary directory.
+//! The store against real SQLite and PostgreSQL databases.
+
+mod common;
 
 use groundwork_oracle::store::{Store, StoredMessage};
 use groundwork_telemetry::{Key, TelemetryBody, TelemetryV1};
@@ -28,20 +30,15 @@ fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
         .to_bytes()
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("groundwork-store-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+#[tokio::test]
+async fn the_store_commits_finds_and_survives_reopening() {
+    for (label, url) in common::fresh_store_urls("store_reopen").await {
+        commits_finds_and_survives_reopening(label, &url).await;
+    }
 }
 
-#[tokio::test]
-async fn sqlite_store_commits_finds_and_survives_reopening() {
-    let dir = temp_dir("reopen");
-    let url = format!(
-        "sqlite://{}",
-        dir.join("nested").join("oracle.db").display()
-    );
-    let store = Store::open(&url).await.unwrap();
+async fn commits_finds_and_survives_reopening(label: &str, url: &str) {
+    let store = Store::open(url).await.unwrap();
     let batch: Vec<_> = (1..=5)
         .map(|seq| message(1, seq))
         .chain([message(2, 7)])
@@ -52,12 +49,12 @@ async fn sqlite_store_commits_finds_and_survives_reopening() {
     store.record_conflict(&message(1, 3)).await.unwrap();
     drop(store);
 
-    let store = Store::open(&url).await.unwrap();
+    let store = Store::open(url).await.unwrap();
     let keys = store.all_keys().await.unwrap();
-    assert_eq!(keys.len(), 6);
+    assert_eq!(keys.len(), 6, "{label}");
     let latest = store.latest_seqs().await.unwrap();
-    assert_eq!(latest[&batch[0].device], 5);
-    assert_eq!(latest[&batch[5].device], 7);
+    assert_eq!(latest[&batch[0].device], 5, "{label}");
+    assert_eq!(latest[&batch[5].device], 7, "{label}");
     let found = store.find(&batch[2].device, 3).await.unwrap().unwrap();
     assert_eq!(
         (found.canonical, found.signature),
@@ -67,9 +64,14 @@ async fn sqlite_store_commits_finds_and_survives_reopening() {
     let summary = store.device_summary(&batch[0].device).await.unwrap();
     assert_eq!(
         (summary.accepted, summary.conflicts, summary.latest_seq),
-        (5, 1, Some(5))
+        (5, 1, Some(5)),
+        "{label}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        store.latest_seq(&batch[0].device).await.unwrap(),
+        Some(5),
+        "{label}"
+    );
 }
 
 #[tokio::test]
