@@ -2,6 +2,7 @@
 //! stages reuse: configuration, the store, the device cache and the HTTP service.
 
 pub mod api;
+pub mod chain;
 pub mod clock;
 pub mod commit;
 pub mod config;
