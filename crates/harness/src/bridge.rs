@@ -120,14 +120,20 @@ pub fn install() {
         if std::env::var_os("RUST_LOG").is_none() {
             std::env::set_var("RUST_LOG", "warn");
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a current-thread tokio runtime for ProgramTest");
-        // Starting a ProgramTest is what installs program-test's stubs (into solana-sysvar 4.x).
-        runtime.block_on(async {
-            drop(solana_program_test::ProgramTest::default().start().await);
-        });
+        // Starting a ProgramTest is what installs program-test's stubs (into solana-sysvar
+        // 4.x). It runs on its own thread so that callers inside an async runtime (the oracle
+        // tests) can install the bridge too.
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread tokio runtime for ProgramTest");
+            runtime.block_on(async {
+                drop(solana_program_test::ProgramTest::default().start().await);
+            });
+        })
+        .join()
+        .expect("ProgramTest started");
         let runtime_stubs: RuntimeStubs = Arc::new(
             solana_sysvar_v4::program_stubs::set_syscall_stubs(Box::new(Placeholder)),
         );

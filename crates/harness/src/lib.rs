@@ -9,6 +9,8 @@
 
 pub mod bridge;
 pub mod programs;
+#[cfg(feature = "rpc")]
+pub mod rpc;
 
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::pubkey::Pubkey;

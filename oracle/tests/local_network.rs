@@ -1,0 +1,297 @@
+//! The oracle against the local network: a real JSON-RPC endpoint (surfpool, offline, on
+//! 127.0.0.1) serving the registry accounts the real program wrote in the runtime harness.
+//! Loads the device set over RPC (with failover), then runs the real binary under load and
+//! kills it with SIGKILL several times: every acknowledged message must be stored, once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use groundwork_harness::rpc::LocalRpc;
+use groundwork_harness::solana_keypair::Keypair;
+use groundwork_harness::solana_signer::Signer;
+use groundwork_oracle::chain::ChainReader;
+use groundwork_oracle::store::Store;
+use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
+use groundwork_tests::*;
+
+/// A registry with `count` onboarded devices (one suspended), served by a local RPC.
+fn network_with_devices(count: usize) -> (LocalRpc, Vec<Keypair>, Keypair) {
+    let mut network = RegistryNetwork::launch();
+    let operator = network.operator((count as u64 + 1) * HOTSPOT_ONBOARDING_FEE);
+    let devices: Vec<Keypair> = (0..count)
+        .map(|_| network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A))
+        .collect();
+    let suspended = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_B);
+    let authority = network.authority.insecure_clone();
+    network.rt.send_ok(
+        &[groundwork_client::device_registry::suspend_device(
+            &authority.pubkey(),
+            &suspended.pubkey(),
+            1,
+        )],
+        &[&authority],
+    );
+    let accounts = network.rt.svm.get_program_accounts(&device_registry::ID);
+    let rpc = LocalRpc::start(accounts).expect("local RPC");
+    (rpc, devices, suspended)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_cache_loads_from_the_local_network_with_failover() {
+    let (rpc, devices, suspended) = network_with_devices(3);
+    let reader = ChainReader::new(vec!["http://127.0.0.1:1".to_string(), rpc.url.clone()]);
+    let loaded = reader.load_devices().await.expect("devices over RPC");
+    assert_eq!(loaded.len(), 4);
+    for device in &devices {
+        let info = loaded[&Key(device.pubkey().to_bytes())];
+        assert!(!info.suspended);
+        assert_eq!(info.location, CELL_A);
+    }
+    assert!(loaded[&Key(suspended.pubkey().to_bytes())].suspended);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct OracleProcess {
+    config: std::path::PathBuf,
+    url: String,
+    child: Option<Child>,
+}
+
+impl OracleProcess {
+    fn start(rpc_url: &str, data_dir: &std::path::Path) -> Self {
+        let port = free_port();
+        let config = data_dir.with_extension("toml");
+        let registry = groundwork_client::device_registry::registry_config_address();
+        std::fs::write(
+            &config,
+            format!(
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
+                data_dir.display()
+            ),
+        )
+        .unwrap();
+        let mut process = OracleProcess {
+            config,
+            url: format!("http://127.0.0.1:{port}"),
+            child: None,
+        };
+        process.spawn();
+        process
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_groundwork-oracle"))
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start groundwork-oracle");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if probe::blocking_get_ok(&format!("{}/healthz", self.url)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("groundwork-oracle did not come up");
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+        }
+    }
+}
+
+impl Drop for OracleProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// A blocking health probe over a plain TCP connection (no async runtime needed).
+mod probe {
+    pub fn blocking_get_ok(url: &str) -> bool {
+        use std::io::{Read, Write};
+        let address = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let path = format!(
+            "/{}",
+            url.trim_start_matches("http://")
+                .split_once('/')
+                .map(|(_, p)| p)
+                .unwrap_or("")
+        );
+        let Ok(mut stream) = std::net::TcpStream::connect(&address) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        if stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .is_err()
+        {
+            return false;
+        }
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply.starts_with("HTTP/1.1 200")
+    }
+}
+
+fn signed(device: &Keypair, seq: u64) -> SignedTelemetry {
+    let seed: [u8; 32] = device.to_bytes()[..32].try_into().unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    TelemetryV1 {
+        network: Key(groundwork_client::device_registry::registry_config_address().to_bytes()),
+        device: Key(device.pubkey().to_bytes()),
+        seq,
+        timestamp_ms: now_ms,
+        body: TelemetryBody::Heartbeat {
+            lat_e7: 1,
+            lon_e7: 2,
+            uptime_s: seq as u32,
+            firmware: 3,
+        },
+    }
+    .sign(&seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_message_survives_kill_9() {
+    let (rpc, devices, _) = network_with_devices(8);
+    let data_dir = std::env::temp_dir().join(format!("groundwork-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let oracle = Arc::new(std::sync::Mutex::new(OracleProcess::start(
+        &rpc.url, &data_dir,
+    )));
+    let url = oracle.lock().unwrap().url.clone();
+    let acknowledged = Arc::new(std::sync::Mutex::new(BTreeMap::<(Key, i64), Vec<u8>>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // One client task per device, each sending its messages in seq order, retrying each
+    // until it is acknowledged (accepted or duplicate).
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for device in devices {
+        let (client, url, acknowledged, stop) = (
+            client.clone(),
+            url.clone(),
+            acknowledged.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut seq = 1u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let message = signed(&device, seq);
+                let reply = client
+                    .post(format!("{url}/v1/telemetry"))
+                    .header("content-type", "application/json")
+                    .body(message.to_json())
+                    .send()
+                    .await;
+                match reply {
+                    Ok(response) if response.status().is_success() => {
+                        acknowledged.lock().unwrap().insert(
+                            (message.message.device, seq as i64),
+                            message.signature.to_vec(),
+                        );
+                        seq += 1;
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        }));
+    }
+
+    // Kill -9 five times at varying moments, restarting on the same data directory.
+    let mut kills = 0;
+    for pause_ms in [700u64, 1_300, 400, 1_000, 900] {
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+        let oracle = oracle.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut process = oracle.lock().unwrap();
+            process.kill_9();
+            process.spawn();
+        })
+        .await
+        .unwrap();
+        kills += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    oracle.lock().unwrap().kill_9();
+
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        data_dir.join("oracle.db").display()
+    ))
+    .await
+    .unwrap();
+    let stored: BTreeMap<(Key, i64), Vec<u8>> = store
+        .all_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(device, seq, signature)| ((device, seq), signature))
+        .collect();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_eq!(kills, 5);
+    assert!(
+        acknowledged.len() > 100,
+        "the load was too light to mean anything: {}",
+        acknowledged.len()
+    );
+    for (key, signature) in &acknowledged {
+        assert_eq!(
+            stored.get(key),
+            Some(signature),
+            "acknowledged {key:?} is not stored"
+        );
+    }
+    // Each device retries a message until it is acknowledged, so a message stored without an
+    // acknowledgement can only be the last one in flight when the load stopped: one per device.
+    let acknowledged_keys: BTreeSet<_> = acknowledged.keys().collect();
+    let unacknowledged = stored
+        .keys()
+        .filter(|key| !acknowledged_keys.contains(key))
+        .count();
+    assert!(
+        unacknowledged <= 8,
+        "{unacknowledged} stored messages were never acknowledged"
+    );
+    eprintln!(
+        "{} messages acknowledged across {kills} kill -9 restarts, all stored",
+        acknowledged.len()
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
