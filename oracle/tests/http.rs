@@ -311,3 +311,27 @@ async fn bad_input_matrix(store_url: &str) {
     assert!(metrics.contains("groundwork_telemetry_rejected_total{reason=\"rate_limited\"} 10"));
     assert!(metrics.contains("groundwork_ingest_latency_seconds_count"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_address_beyond_its_rate_limit_is_refused() {
+    let devices: Vec<Device> = (10..20).map(Device::new).collect();
+    let registered: Vec<(&Device, bool)> = devices.iter().map(|device| (device, false)).collect();
+    let limits = LimitsConfig {
+        source_burst: 5,
+        source_rate_per_s: 0.001,
+        ..LimitsConfig::default()
+    };
+    let (_, url) = common::fresh_store_urls("http_source_limit")
+        .await
+        .remove(0);
+    let oracle = TestOracle::start(&url, &registered, limits).await;
+    let mut statuses = Vec::new();
+    for device in &devices {
+        statuses.push(oracle.post_signed(&device.signed(1)).await);
+    }
+    assert!(statuses[..5].iter().all(|(status, _)| *status == 200));
+    for reply in &statuses[5..] {
+        assert_rejected(reply, 429, "rate_limited");
+    }
+    assert_eq!(oracle.stored().await.len(), 5);
+}

@@ -67,14 +67,15 @@ struct OracleProcess {
 }
 
 impl OracleProcess {
-    fn start(rpc_url: &str, data_dir: &std::path::Path) -> Self {
+    /// Starts the binary; `store_url` empty means SQLite in `data_dir`.
+    fn start(rpc_url: &str, data_dir: &std::path::Path, store_url: &str) -> Self {
         let port = free_port();
         let config = data_dir.with_extension("toml");
         let registry = groundwork_client::device_registry::registry_config_address();
         std::fs::write(
             &config,
             format!(
-                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
                 data_dir.display()
             ),
         )
@@ -180,13 +181,27 @@ fn signed(device: &Keypair, seq: u64) -> SignedTelemetry {
     .sign(&seed)
 }
 
+mod common;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_kill_9() {
+    for (label, url) in common::fresh_store_urls("crash").await {
+        let store_url = if label == "sqlite" {
+            String::new()
+        } else {
+            url
+        };
+        survives_kill_9(label, &store_url).await;
+    }
+}
+
+async fn survives_kill_9(label: &str, store_url: &str) {
     let (rpc, devices, _) = network_with_devices(8);
-    let data_dir = std::env::temp_dir().join(format!("groundwork-crash-{}", std::process::id()));
+    let data_dir =
+        std::env::temp_dir().join(format!("groundwork-crash-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let oracle = Arc::new(std::sync::Mutex::new(OracleProcess::start(
-        &rpc.url, &data_dir,
+        &rpc.url, &data_dir, store_url,
     )));
     let url = oracle.lock().unwrap().url.clone();
     let acknowledged = Arc::new(std::sync::Mutex::new(BTreeMap::<(Key, i64), Vec<u8>>::new()));
@@ -251,12 +266,12 @@ async fn every_acknowledged_message_survives_kill_9() {
     }
     oracle.lock().unwrap().kill_9();
 
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        data_dir.join("oracle.db").display()
-    ))
-    .await
-    .unwrap();
+    let store_url = if store_url.is_empty() {
+        format!("sqlite://{}", data_dir.join("oracle.db").display())
+    } else {
+        store_url.to_string()
+    };
+    let store = Store::open(&store_url).await.unwrap();
     let stored: BTreeMap<(Key, i64), Vec<u8>> = store
         .all_keys()
         .await
@@ -290,7 +305,7 @@ async fn every_acknowledged_message_survives_kill_9() {
         "{unacknowledged} stored messages were never acknowledged"
     );
     eprintln!(
-        "{} messages acknowledged across {kills} kill -9 restarts, all stored",
+        "{label}: {} messages acknowledged across {kills} kill -9 restarts, all stored",
         acknowledged.len()
     );
     let _ = std::fs::remove_dir_all(&data_dir);
