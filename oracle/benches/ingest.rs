@@ -204,6 +204,28 @@ async fn bench_store(label: &str, url: &str, fleet: &Fleet) {
     );
 }
 
+/// Where a 1,000-message batch's time goes: JSON parsing and signature verification of one
+/// message, single-threaded.
+fn profile_per_message(fleet: &Fleet) {
+    let now = SystemClock.now_ms();
+    let messages: Vec<String> = (0..5_000).map(|i| fleet.message_json(i, 1, now)).collect();
+    let started = Instant::now();
+    let parsed: Vec<SignedTelemetry> = messages
+        .iter()
+        .map(|text| SignedTelemetry::from_json(text).expect("parses"))
+        .collect();
+    let parse_us = started.elapsed().as_secs_f64() * 1e6 / 5_000.0;
+    let started = Instant::now();
+    for message in &parsed {
+        message.verify().expect("verifies");
+    }
+    let verify_us = started.elapsed().as_secs_f64() * 1e6 / 5_000.0;
+    println!(
+        "profile: JSON parse {parse_us:.1} us + ed25519 verify {verify_us:.1} us per message on one core: a 1,000-message batch needs {:.0} ms of CPU before its commit",
+        parse_us + verify_us
+    );
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -211,6 +233,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let fleet = Fleet::new();
+        profile_per_message(&fleet);
         let dir = std::env::temp_dir().join(format!("groundwork-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         bench_store(

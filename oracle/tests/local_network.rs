@@ -310,3 +310,77 @@ async fn survives_kill_9(label: &str, store_url: &str) {
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
+    let (rpc, devices, _) = network_with_devices(4);
+    let data_dir = std::env::temp_dir().join(format!("groundwork-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut oracle = OracleProcess::start(&rpc.url, &data_dir, "");
+    let url = oracle.url.clone();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for device in devices {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for seq in 1..=10_000u64 {
+                let message = signed(&device, seq);
+                match client
+                    .post(format!("{url}/v1/telemetry"))
+                    .header("content-type", "application/json")
+                    .body(message.to_json())
+                    .send()
+                    .await
+                {
+                    Ok(response) if response.status().is_success() => {
+                        acknowledged.push((message.message.device, seq as i64))
+                    }
+                    _ => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut child = oracle.child.take().expect("running");
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .expect("exit status");
+    assert!(
+        exit.success(),
+        "groundwork-oracle exited with {exit:?} after SIGTERM"
+    );
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    assert!(!acknowledged.is_empty());
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        data_dir.join("oracle.db").display()
+    ))
+    .await
+    .unwrap();
+    let stored: BTreeSet<(Key, i64)> = store
+        .all_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(device, seq, _)| (device, seq))
+        .collect();
+    for key in &acknowledged {
+        assert!(stored.contains(key), "acknowledged {key:?} is not stored");
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
