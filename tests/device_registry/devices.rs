@@ -31,14 +31,14 @@ fn onboarding_burns_the_fee_and_writes_a_small_record() {
 
     let device = Keypair::new();
     let landed = network.rt.send_ok(
-        &[registry::onboard_device(registry::Onboarding {
-            payer: operator.pubkey(),
-            operator_authority: operator.pubkey(),
-            device_key: device.pubkey(),
-            class_id: HOTSPOT_CLASS,
-            maker: None,
-            location: CELL_A,
-        })],
+        &[onboarding(
+            operator.pubkey(),
+            operator.pubkey(),
+            device.pubkey(),
+            HOTSPOT_CLASS,
+            None,
+            CELL_A,
+        )],
         &[&operator, &device],
     );
 
@@ -104,14 +104,14 @@ fn a_separate_payer_can_pay_the_fee_and_rent() {
     let operator_credits = network.credits(&operator.pubkey());
     let device = Keypair::new();
     network.rt.send_ok(
-        &[registry::onboard_device(registry::Onboarding {
-            payer: sponsor.pubkey(),
-            operator_authority: operator.pubkey(),
-            device_key: device.pubkey(),
-            class_id: HOTSPOT_CLASS,
-            maker: None,
-            location: CELL_A,
-        })],
+        &[onboarding(
+            sponsor.pubkey(),
+            operator.pubkey(),
+            device.pubkey(),
+            HOTSPOT_CLASS,
+            None,
+            CELL_A,
+        )],
         &[&sponsor, &operator, &device],
     );
     assert_eq!(
@@ -127,14 +127,14 @@ fn onboarding_rejects_a_device_key_that_did_not_sign() {
     let mut network = RegistryNetwork::launch();
     let operator = network.operator(HOTSPOT_ONBOARDING_FEE);
     let device = Pubkey::new_unique();
-    let mut instruction = registry::onboard_device(registry::Onboarding {
-        payer: operator.pubkey(),
-        operator_authority: operator.pubkey(),
-        device_key: device,
-        class_id: HOTSPOT_CLASS,
-        maker: None,
-        location: CELL_A,
-    });
+    let mut instruction = onboarding(
+        operator.pubkey(),
+        operator.pubkey(),
+        device,
+        HOTSPOT_CLASS,
+        None,
+        CELL_A,
+    );
     instruction.accounts[3].is_signer = false;
     let outcome = network.rt.send(&[instruction], &[&operator]);
     assert_error(&outcome, AnchorError::AccountNotSigner);
@@ -150,14 +150,14 @@ fn onboarding_rejects_an_operator_that_did_not_sign() {
     let operator = network.operator(0);
     let sponsor = network.wallet_with_credits(HOTSPOT_ONBOARDING_FEE);
     let device = Keypair::new();
-    let mut instruction = registry::onboard_device(registry::Onboarding {
-        payer: sponsor.pubkey(),
-        operator_authority: operator.pubkey(),
-        device_key: device.pubkey(),
-        class_id: HOTSPOT_CLASS,
-        maker: None,
-        location: CELL_A,
-    });
+    let mut instruction = onboarding(
+        sponsor.pubkey(),
+        operator.pubkey(),
+        device.pubkey(),
+        HOTSPOT_CLASS,
+        None,
+        CELL_A,
+    );
     instruction.accounts[1].is_signer = false;
     let outcome = network.rt.send(&[instruction], &[&sponsor, &device]);
     assert_error(&outcome, AnchorError::AccountNotSigner);
@@ -172,14 +172,14 @@ fn a_key_is_onboarded_once_in_the_whole_network() {
     let second_credits = network.credits(&second.pubkey());
 
     let outcome = network.rt.send(
-        &[registry::onboard_device(registry::Onboarding {
-            payer: second.pubkey(),
-            operator_authority: second.pubkey(),
-            device_key: device.pubkey(),
-            class_id: HOTSPOT_CLASS,
-            maker: None,
-            location: CELL_B,
-        })],
+        &[onboarding(
+            second.pubkey(),
+            second.pubkey(),
+            device.pubkey(),
+            HOTSPOT_CLASS,
+            None,
+            CELL_B,
+        )],
         &[&second, &device],
     );
     assert_eq!(
@@ -207,14 +207,14 @@ fn a_class_requiring_a_maker_refuses_onboarding_without_one() {
     let operator = network.operator(SENSOR_ONBOARDING_FEE);
     let device = Keypair::new();
     let outcome = network.rt.send(
-        &[registry::onboard_device(registry::Onboarding {
-            payer: operator.pubkey(),
-            operator_authority: operator.pubkey(),
-            device_key: device.pubkey(),
-            class_id: SENSOR_CLASS,
-            maker: None,
-            location: CELL_A,
-        })],
+        &[onboarding(
+            operator.pubkey(),
+            operator.pubkey(),
+            device.pubkey(),
+            SENSOR_CLASS,
+            None,
+            CELL_A,
+        )],
         &[&operator, &device],
     );
     assert_error(&outcome, RegistryError::MakerAttestationRequired);
@@ -242,14 +242,14 @@ fn a_maker_that_was_never_approved_cannot_attest() {
     let rogue = network.rt.funded_keypair();
     let device = Keypair::new();
     let outcome = network.rt.send(
-        &[registry::onboard_device(registry::Onboarding {
-            payer: operator.pubkey(),
-            operator_authority: operator.pubkey(),
-            device_key: device.pubkey(),
-            class_id: SENSOR_CLASS,
-            maker: Some(rogue.pubkey()),
-            location: CELL_A,
-        })],
+        &[onboarding(
+            operator.pubkey(),
+            operator.pubkey(),
+            device.pubkey(),
+            SENSOR_CLASS,
+            Some(rogue.pubkey()),
+            CELL_A,
+        )],
         &[&operator, &device, &rogue],
     );
     assert_error(&outcome, AnchorError::AccountNotInitialized);
@@ -275,14 +275,14 @@ fn a_maker_cannot_attest_with_another_makers_record() {
     let operator = network.operator(SENSOR_ONBOARDING_FEE);
     let rogue = network.rt.funded_keypair();
     let device = Keypair::new();
-    let mut instruction = registry::onboard_device(registry::Onboarding {
-        payer: operator.pubkey(),
-        operator_authority: operator.pubkey(),
-        device_key: device.pubkey(),
-        class_id: SENSOR_CLASS,
-        maker: Some(rogue.pubkey()),
-        location: CELL_A,
-    });
+    let mut instruction = onboarding(
+        operator.pubkey(),
+        operator.pubkey(),
+        device.pubkey(),
+        SENSOR_CLASS,
+        Some(rogue.pubkey()),
+        CELL_A,
+    );
     // The approved maker's record, signed by the rogue key.
     instruction.accounts[7].pubkey = registry::maker_address(&network.maker.pubkey());
     let outcome = network
@@ -325,14 +325,14 @@ fn the_fee_cannot_be_paid_from_someone_elses_credits() {
     let operator = network.operator(0);
     let victim_credits = network.credits(&victim.pubkey());
     let device = Keypair::new();
-    let mut instruction = registry::onboard_device(registry::Onboarding {
-        payer: operator.pubkey(),
-        operator_authority: operator.pubkey(),
-        device_key: device.pubkey(),
-        class_id: HOTSPOT_CLASS,
-        maker: None,
-        location: CELL_A,
-    });
+    let mut instruction = onboarding(
+        operator.pubkey(),
+        operator.pubkey(),
+        device.pubkey(),
+        HOTSPOT_CLASS,
+        None,
+        CELL_A,
+    );
     instruction.accounts[10].pubkey = tokenomics_client::credit_account_address(&victim.pubkey());
     let outcome = network.rt.send(&[instruction], &[&operator, &device]);
     assert_error(&outcome, AnchorError::ConstraintTokenOwner);
@@ -663,14 +663,14 @@ fn deactivation_returns_the_rent_and_frees_the_key() {
     // The key can be onboarded again, fee and all, and starts from a clean record.
     let credits = network.credits(&operator.pubkey());
     network.rt.send_ok(
-        &[registry::onboard_device(registry::Onboarding {
-            payer: operator.pubkey(),
-            operator_authority: operator.pubkey(),
-            device_key: device.pubkey(),
-            class_id: HOTSPOT_CLASS,
-            maker: None,
-            location: CELL_B,
-        })],
+        &[onboarding(
+            operator.pubkey(),
+            operator.pubkey(),
+            device.pubkey(),
+            HOTSPOT_CLASS,
+            None,
+            CELL_B,
+        )],
         &[&operator, &device],
     );
     assert_eq!(

@@ -47,14 +47,14 @@ fn onboard_one_hundred_devices_and_run_their_lifecycle() {
         .collect();
 
     // The largest instruction fits one transaction with a compute budget and a priority fee.
-    let largest = registry::onboard_device(registry::Onboarding {
-        payer: operator.pubkey(),
-        operator_authority: operator.pubkey(),
-        device_key: Pubkey::new_unique(),
-        class_id: SENSOR_CLASS,
-        maker: Some(network.maker.pubkey()),
-        location: CELL_A,
-    });
+    let largest = onboarding(
+        operator.pubkey(),
+        operator.pubkey(),
+        Pubkey::new_unique(),
+        SENSOR_CLASS,
+        Some(network.maker.pubkey()),
+        CELL_A,
+    );
     let mut instructions =
         groundwork_harness::compute_budget_instructions(200_000, 10_000).to_vec();
     instructions.push(largest.clone());

@@ -26,14 +26,14 @@ fn a_config_copy_owned_by_another_program_is_refused() {
         Pubkey::new_unique(),
     );
     let device = groundwork_harness::solana_keypair::Keypair::new();
-    let mut instruction = registry::onboard_device(registry::Onboarding {
-        payer: operator.pubkey(),
-        operator_authority: operator.pubkey(),
-        device_key: device.pubkey(),
-        class_id: HOTSPOT_CLASS,
-        maker: None,
-        location: CELL_A,
-    });
+    let mut instruction = onboarding(
+        operator.pubkey(),
+        operator.pubkey(),
+        device.pubkey(),
+        HOTSPOT_CLASS,
+        None,
+        CELL_A,
+    );
     instruction.accounts[8].pubkey = forged;
     let outcome = network.rt.send(&[instruction], &[&operator, &device]);
     assert_error(&outcome, AnchorError::AccountOwnedByWrongProgram);

@@ -50,6 +50,26 @@ pub fn sensor_class() -> DeviceClassParams {
     }
 }
 
+/// `onboard_device_v0`: `payer` pays rent and the fee from its credits, `operator` and
+/// `device` sign, `maker` attests when given.
+pub fn onboarding(
+    payer: Pubkey,
+    operator: Pubkey,
+    device: Pubkey,
+    class_id: u16,
+    maker: Option<Pubkey>,
+    location: u64,
+) -> anchor_lang::solana_program::instruction::Instruction {
+    registry::onboard_device(registry::Onboarding {
+        payer,
+        operator_authority: operator,
+        device_key: device,
+        class_id,
+        maker,
+        location,
+    })
+}
+
 /// A launched network with a registry.
 pub struct RegistryNetwork {
     pub tokenomics: TokenomicsNetwork,
@@ -147,14 +167,14 @@ impl RegistryNetwork {
         let device = Keypair::new();
         let maker = self.maker.insecure_clone();
         let with_maker = class_id == SENSOR_CLASS;
-        let instruction = registry::onboard_device(registry::Onboarding {
-            payer: operator.pubkey(),
-            operator_authority: operator.pubkey(),
-            device_key: device.pubkey(),
+        let instruction = onboarding(
+            operator.pubkey(),
+            operator.pubkey(),
+            device.pubkey(),
             class_id,
-            maker: with_maker.then(|| maker.pubkey()),
+            with_maker.then(|| maker.pubkey()),
             location,
-        });
+        );
         let mut signers = vec![operator, &device];
         if with_maker {
             signers.push(&maker);
