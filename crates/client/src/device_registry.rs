@@ -37,11 +37,7 @@ pub fn device_address(device_key: &Pubkey) -> Pubkey {
 }
 
 fn instruction(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: PROGRAM_ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
+    crate::anchor_instruction(PROGRAM_ID, accounts, data)
 }
 
 fn event_authority() -> Pubkey {

@@ -6,7 +6,9 @@ pub mod reward_epochs;
 pub mod staking;
 pub mod tokenomics;
 
+use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::pubkey::Pubkey;
+use anchor_lang::{InstructionData, ToAccountMetas};
 
 /// The BPF upgradeable loader's ProgramData address of `program`.
 pub fn program_data_address(program: &Pubkey) -> Pubkey {
@@ -17,4 +19,17 @@ pub fn program_data_address(program: &Pubkey) -> Pubkey {
 /// The `emit_cpi!` event authority PDA of `program`.
 pub fn event_authority_address(program: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], program).0
+}
+
+/// An instruction of `program_id` from Anchor's generated account and data structs.
+pub(crate) fn anchor_instruction(
+    program_id: Pubkey,
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+) -> Instruction {
+    Instruction {
+        program_id,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
 }

@@ -54,11 +54,7 @@ pub fn credit_account_address(owner: &Pubkey) -> Pubkey {
 }
 
 fn instruction(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: PROGRAM_ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
+    crate::anchor_instruction(PROGRAM_ID, accounts, data)
 }
 
 fn event_authority() -> Pubkey {
