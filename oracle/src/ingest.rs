@@ -195,7 +195,8 @@ impl Ingestor {
             }
             Some(_) => {}
         }
-        if signed.verify().is_err() {
+        let canonical = message.canonical_bytes();
+        if signed.verify_canonical(&canonical).is_err() {
             return Err(Verdict::rejected(
                 401,
                 "bad_signature",
@@ -224,7 +225,7 @@ impl Ingestor {
                 ),
             ));
         }
-        Ok(StoredMessage::new(signed, now_ms))
+        Ok(StoredMessage::with_canonical(signed, canonical, now_ms))
     }
 
     /// Applies the rate limits and the seq order, reserving new seqs.

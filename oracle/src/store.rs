@@ -26,12 +26,21 @@ pub struct StoredMessage {
 impl StoredMessage {
     /// The stored form of a verified message. `seq` must fit an i64 (checked at ingest).
     pub fn new(signed: &SignedTelemetry, received_at_ms: i64) -> Self {
+        Self::with_canonical(signed, signed.message.canonical_bytes(), received_at_ms)
+    }
+
+    /// The same, reusing canonical bytes the caller already built (to verify them).
+    pub fn with_canonical(
+        signed: &SignedTelemetry,
+        canonical: Vec<u8>,
+        received_at_ms: i64,
+    ) -> Self {
         StoredMessage {
             device: signed.message.device,
             seq: signed.message.seq as i64,
             timestamp_ms: signed.message.timestamp_ms,
             kind: kind_of(&signed.message.body),
-            canonical: signed.message.canonical_bytes(),
+            canonical,
             signature: signed.signature,
             received_at_ms,
         }

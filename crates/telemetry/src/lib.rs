@@ -207,13 +207,16 @@ impl<'de> Deserialize<'de> for SignedTelemetry {
 impl SignedTelemetry {
     /// Checks the signature against the device key over the rebuilt canonical bytes.
     pub fn verify(&self) -> Result<(), TelemetryError> {
+        self.verify_canonical(&self.message.canonical_bytes())
+    }
+
+    /// Like [`SignedTelemetry::verify`], for a caller that already holds
+    /// `self.message.canonical_bytes()` (and keeps them, e.g. to store).
+    pub fn verify_canonical(&self, canonical: &[u8]) -> Result<(), TelemetryError> {
         let key = VerifyingKey::from_bytes(&self.message.device.0)
             .map_err(|_| TelemetryError::InvalidDeviceKey)?;
-        key.verify(
-            &self.message.canonical_bytes(),
-            &Signature::from_bytes(&self.signature),
-        )
-        .map_err(|_| TelemetryError::BadSignature)
+        key.verify(canonical, &Signature::from_bytes(&self.signature))
+            .map_err(|_| TelemetryError::BadSignature)
     }
 
     /// Parses one wire object.
