@@ -6,10 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,13 +19,13 @@ use crate::ingest::{Ingestor, Verdict};
 
 /// The oracle's routes over one ingest stage.
 pub fn router(ingestor: Arc<Ingestor>) -> Router {
-    let body_limit = ingestor.limits().max_body_bytes;
     Router::new()
         .route("/v1/telemetry", post(post_telemetry))
         .route("/v1/devices/{key}", get(get_device))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(body_limit))
+        // The telemetry handler enforces `limits.max_body_bytes` itself (see `read_body`).
+        .layer(DefaultBodyLimit::disable())
         .with_state(ingestor)
 }
 
@@ -36,6 +35,50 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
         Json(json!({ "error": code, "message": message.into() })),
     )
         .into_response()
+}
+
+/// Reads a request body of at most `limit` bytes. A declared `Content-Length` above the limit is
+/// refused before a byte of the body is read, so a client that sends its headers first (or uses
+/// `Expect: 100-continue`) gets its 413 without uploading the body; a body without a length is
+/// refused as soon as it passes the limit.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, Response> {
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body exceeds {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(bytes),
+        Err(read_error) => {
+            let over_limit = std::iter::successors(
+                Some(&read_error as &(dyn std::error::Error + 'static)),
+                |error| error.source(),
+            )
+            .any(|error| error.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                Err(too_large())
+            } else {
+                Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    read_error.to_string(),
+                ))
+            }
+        }
+    }
 }
 
 fn verdict_json(verdict: &Verdict) -> Value {
@@ -51,10 +94,11 @@ fn verdict_json(verdict: &Verdict) -> Value {
 async fn post_telemetry(
     State(ingestor): State<Arc<Ingestor>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Bytes, BytesRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
-    let response = handle_telemetry(&ingestor, peer, body).await;
+    let response = handle_telemetry(&ingestor, peer, &headers, body).await;
     ingestor
         .metrics
         .observe_latency(started.elapsed().as_secs_f64());
@@ -64,25 +108,13 @@ async fn post_telemetry(
 async fn handle_telemetry(
     ingestor: &Ingestor,
     peer: SocketAddr,
-    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+    body: Body,
 ) -> Response {
     let limits = ingestor.limits();
-    let body = match body {
+    let body = match read_body(headers, body, limits.max_body_bytes).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the body exceeds {} bytes", limits.max_body_bytes),
-            );
-        }
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                rejection.body_text(),
-            )
-        }
+        Err(response) => return response,
     };
     let document: Value = match serde_json::from_slice(&body) {
         Ok(document) => document,
