@@ -167,35 +167,47 @@ async fn run(url: &str, bodies: Vec<String>, concurrency: usize) -> (Duration, V
     (elapsed, latencies)
 }
 
+/// The batch phases' client concurrency: 1 shows a request's own latency, more show how
+/// throughput and queueing grow when several gateways post at once.
+const BATCH_CONCURRENCY: [usize; 3] = [1, 2, 4];
+/// Rounds of every device per batch phase (10 batches of 1,000 per round).
+const ROUNDS_PER_PHASE: u64 = 5;
+
 async fn bench_store(label: &str, url: &str, fleet: &Fleet) {
     let endpoint = start(url, fleet).await;
     let now = SystemClock.now_ms();
-    // Batches: 100 x 1,000 messages (10 rounds of every device).
-    let batches: Vec<String> = (0..100)
-        .map(|batch| {
-            let messages: Vec<String> = (0..1_000)
-                .map(|i| fleet.message_json((batch % 10) * 1_000 + i, 1 + (batch / 10) as u64, now))
-                .collect();
-            format!("[{}]", messages.join(","))
-        })
-        .collect();
-    let (elapsed, latencies) = run(&endpoint, batches, 4).await;
-    let messages = 100_000.0;
-    println!(
-        "{label} batches of 1,000: {:.0} msg/s, p50 {:?}, p99 {:?} per batch ({} requests in {:?})",
-        messages / elapsed.as_secs_f64(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.len(),
-        elapsed
-    );
+    let batches_per_round = DEVICES / 1_000;
+    let mut next_round = 1;
+    for concurrency in BATCH_CONCURRENCY {
+        let batch_count = ROUNDS_PER_PHASE as usize * batches_per_round;
+        let batches: Vec<String> = (0..batch_count)
+            .map(|batch| {
+                let round = next_round + (batch / batches_per_round) as u64;
+                let first_device = (batch % batches_per_round) * 1_000;
+                let messages: Vec<String> = (0..1_000)
+                    .map(|i| fleet.message_json(first_device + i, round, now))
+                    .collect();
+                format!("[{}]", messages.join(","))
+            })
+            .collect();
+        next_round += ROUNDS_PER_PHASE;
+        let (elapsed, latencies) = run(&endpoint, batches, concurrency).await;
+        println!(
+            "{label} batches of 1,000, {concurrency} in flight: {:.0} msg/s, p50 {:?}, p99 {:?} per batch ({} requests in {:?})",
+            (batch_count * 1_000) as f64 / elapsed.as_secs_f64(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.len(),
+            elapsed
+        );
+    }
     // Single posts: 20,000 messages (2 more rounds of every device).
     let singles: Vec<String> = (0..20_000)
-        .map(|i| fleet.message_json(i % DEVICES, 11 + (i / DEVICES) as u64, now))
+        .map(|i| fleet.message_json(i % DEVICES, next_round + (i / DEVICES) as u64, now))
         .collect();
     let (elapsed, latencies) = run(&endpoint, singles, 64).await;
     println!(
-        "{label} single messages: {:.0} msg/s, p50 {:?}, p99 {:?} ({} requests in {:?})",
+        "{label} single messages, 64 in flight: {:.0} msg/s, p50 {:?}, p99 {:?} ({} requests in {:?})",
         20_000.0 / elapsed.as_secs_f64(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),

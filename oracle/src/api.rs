@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use groundwork_telemetry::{Key, SignedTelemetry, TelemetryV1};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::ingest::{Ingestor, Verdict};
@@ -116,20 +117,22 @@ async fn handle_telemetry(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let document: Value = match serde_json::from_slice(&body) {
-        Ok(document) => document,
-        Err(parse_error) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                parse_error.to_string(),
-            )
-        }
+    // The document is only delimited here; each message is parsed by the ingest stage, across
+    // the cores for a large batch.
+    let malformed = |reason: String| error(StatusCode::BAD_REQUEST, "malformed_json", reason);
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return malformed("the body is not UTF-8".to_string());
     };
-    let parse =
-        |value: Value| serde_json::from_value::<SignedTelemetry>(value).map_err(|e| e.to_string());
-    match document {
-        Value::Array(items) => {
+    let document: &RawValue = match serde_json::from_str(text) {
+        Ok(document) => document,
+        Err(parse_error) => return malformed(parse_error.to_string()),
+    };
+    match document.get().as_bytes().first() {
+        Some(b'[') => {
+            let items: Vec<&RawValue> = match serde_json::from_str(document.get()) {
+                Ok(items) => items,
+                Err(parse_error) => return malformed(parse_error.to_string()),
+            };
             if items.len() > limits.max_batch_messages {
                 return error(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -149,7 +152,10 @@ async fn handle_telemetry(
                 );
             }
             let verdicts = ingestor
-                .ingest(peer.ip(), items.into_iter().map(parse).collect())
+                .ingest(
+                    peer.ip(),
+                    items.iter().map(|item| item.get().to_string()).collect(),
+                )
                 .await;
             let count =
                 |wanted: fn(&Verdict) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
@@ -165,9 +171,9 @@ async fn handle_telemetry(
             });
             (StatusCode::OK, Json(body)).into_response()
         }
-        Value::Object(_) => {
+        Some(b'{') => {
             let verdict = ingestor
-                .ingest(peer.ip(), vec![parse(document)])
+                .ingest(peer.ip(), vec![document.get().to_string()])
                 .await
                 .remove(0);
             let status = StatusCode::from_u16(verdict.http_status())
@@ -181,11 +187,7 @@ async fn handle_telemetry(
                 _ => (status, Json(verdict_json(&verdict))).into_response(),
             }
         }
-        _ => error(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "expected a telemetry object or an array of them",
-        ),
+        _ => malformed("expected a telemetry object or an array of them".to_string()),
     }
 }
 

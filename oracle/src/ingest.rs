@@ -89,9 +89,8 @@ struct DeviceState {
 
 /// The ingest stage: shared by every request.
 pub struct Ingestor {
-    network: Key,
+    checks: MessageChecks,
     limits: LimitsConfig,
-    devices: Arc<DeviceCache>,
     clock: Arc<dyn Clock>,
     store: Store,
     committer: CommitQueue,
@@ -107,58 +106,24 @@ enum Candidate {
     Old(StoredMessage),
 }
 
-impl Ingestor {
-    /// Builds the ingest stage; seq order resumes from what the store holds.
-    pub async fn new(
-        network: Key,
-        limits: LimitsConfig,
-        devices: Arc<DeviceCache>,
-        clock: Arc<dyn Clock>,
-        store: Store,
-        committer: CommitQueue,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self, crate::store::StoreError> {
-        let now = clock.now_ms();
-        let states = store
-            .latest_seqs()
-            .await?
-            .into_iter()
-            .map(|(device, last_seq)| {
-                let state = DeviceState {
-                    last_seq,
-                    bucket: Bucket::full(limits.device_burst, now),
-                    pending: HashSet::new(),
-                    reload: false,
-                };
-                (device, state)
-            })
-            .collect();
-        Ok(Ingestor {
-            network,
-            limits,
-            devices,
-            clock,
-            store,
-            committer,
-            metrics,
-            states: Mutex::new(states),
-            sources: Mutex::new(HashMap::new()),
-        })
-    }
+/// Below this many messages a request is checked on its own task; from it on, its messages are
+/// checked in chunks across the machine's cores (ed25519 verification is ~35 us per message).
+const PARALLEL_CHECK_MIN_MESSAGES: usize = 64;
 
-    pub fn limits(&self) -> &LimitsConfig {
-        &self.limits
-    }
+/// The per-message checks that need neither the store nor the order of other messages: network,
+/// seq range, onboarded and not suspended, signature, time window. Cheap to clone and free of
+/// shared mutable state, so a batch can be checked on several threads; the outcome of each
+/// message does not depend on how a batch is split.
+#[derive(Clone)]
+struct MessageChecks {
+    network: Key,
+    max_message_age_ms: i64,
+    max_clock_skew_ms: i64,
+    devices: Arc<DeviceCache>,
+}
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn devices(&self) -> &DeviceCache {
-        &self.devices
-    }
-
-    /// Checks everything that needs no store access; returns the stored form if it passes.
+impl MessageChecks {
+    /// Checks one message; returns the stored form if it passes.
     fn check(&self, signed: &SignedTelemetry, now_ms: i64) -> Result<StoredMessage, Verdict> {
         let message = &signed.message;
         if message.network != self.network {
@@ -203,15 +168,15 @@ impl Ingestor {
                 "the signature does not verify against the device key",
             ));
         }
-        let oldest = now_ms - self.limits.max_message_age.as_millis() as i64;
-        let newest = now_ms + self.limits.max_clock_skew.as_millis() as i64;
+        let oldest = now_ms.saturating_sub(self.max_message_age_ms);
+        let newest = now_ms.saturating_add(self.max_clock_skew_ms);
         if message.timestamp_ms > newest {
             return Err(Verdict::rejected(
                 422,
                 "timestamp_in_future",
                 format!(
-                    "timestamp {} is more than {:?} ahead",
-                    message.timestamp_ms, self.limits.max_clock_skew
+                    "timestamp {} is more than {} ms ahead",
+                    message.timestamp_ms, self.max_clock_skew_ms
                 ),
             ));
         }
@@ -220,12 +185,116 @@ impl Ingestor {
                 422,
                 "timestamp_too_old",
                 format!(
-                    "timestamp {} is older than {:?}",
-                    message.timestamp_ms, self.limits.max_message_age
+                    "timestamp {} is more than {} ms old",
+                    message.timestamp_ms, self.max_message_age_ms
                 ),
             ));
         }
         Ok(StoredMessage::with_canonical(signed, canonical, now_ms))
+    }
+
+    /// Parses one message's JSON wire form, then checks it.
+    fn check_json(&self, json: &str, now_ms: i64) -> Result<StoredMessage, Verdict> {
+        let signed = SignedTelemetry::from_json(json)
+            .map_err(|reason| Verdict::rejected(422, "invalid_message", reason.to_string()))?;
+        self.check(&signed, now_ms)
+    }
+
+    /// Parses and checks every message, in order; a large batch is split across the cores.
+    async fn check_all(
+        &self,
+        messages: Vec<String>,
+        now_ms: i64,
+    ) -> Vec<Result<StoredMessage, Verdict>> {
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        if messages.len() < PARALLEL_CHECK_MIN_MESSAGES || cores == 1 {
+            return messages
+                .into_iter()
+                .map(|json| self.check_json(&json, now_ms))
+                .collect();
+        }
+        let chunk_len = messages.len().div_ceil(cores);
+        let mut messages = messages.into_iter();
+        let mut chunks = Vec::with_capacity(cores);
+        loop {
+            let chunk: Vec<_> = messages.by_ref().take(chunk_len).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let checks = self.clone();
+            chunks.push(tokio::task::spawn_blocking(move || {
+                chunk
+                    .into_iter()
+                    .map(|json| checks.check_json(&json, now_ms))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut checked = Vec::new();
+        for chunk in chunks {
+            match chunk.await {
+                Ok(results) => checked.extend(results),
+                Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+            }
+        }
+        checked
+    }
+}
+
+impl Ingestor {
+    /// Builds the ingest stage; seq order resumes from what the store holds.
+    pub async fn new(
+        network: Key,
+        limits: LimitsConfig,
+        devices: Arc<DeviceCache>,
+        clock: Arc<dyn Clock>,
+        store: Store,
+        committer: CommitQueue,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, crate::store::StoreError> {
+        let now = clock.now_ms();
+        let states = store
+            .latest_seqs()
+            .await?
+            .into_iter()
+            .map(|(device, last_seq)| {
+                let state = DeviceState {
+                    last_seq,
+                    bucket: Bucket::full(limits.device_burst, now),
+                    pending: HashSet::new(),
+                    reload: false,
+                };
+                (device, state)
+            })
+            .collect();
+        Ok(Ingestor {
+            checks: MessageChecks {
+                network,
+                max_message_age_ms: i64::try_from(limits.max_message_age.as_millis())
+                    .unwrap_or(i64::MAX),
+                max_clock_skew_ms: i64::try_from(limits.max_clock_skew.as_millis())
+                    .unwrap_or(i64::MAX),
+                devices,
+            },
+            limits,
+            clock,
+            store,
+            committer,
+            metrics,
+            states: Mutex::new(states),
+            sources: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn limits(&self) -> &LimitsConfig {
+        &self.limits
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn devices(&self) -> &DeviceCache {
+        &self.checks.devices
     }
 
     /// Applies the rate limits and the seq order, reserving new seqs.
@@ -355,22 +424,17 @@ impl Ingestor {
         }
     }
 
-    /// Ingests parsed messages (or per-message parse errors) from `source`, in order.
-    pub async fn ingest(
-        &self,
-        source: IpAddr,
-        messages: Vec<Result<SignedTelemetry, String>>,
-    ) -> Vec<Verdict> {
+    /// Ingests messages in their JSON wire form (SPEC 4.1) from `source`; one verdict per
+    /// message, in order.
+    pub async fn ingest(&self, source: IpAddr, messages: Vec<String>) -> Vec<Verdict> {
         self.reload_failed_devices().await;
         let now_ms = self.clock.now_ms();
         let mut verdicts: Vec<Option<Verdict>> = vec![None; messages.len()];
         let mut new = Vec::new();
         let mut old = Vec::new();
-        for (index, parsed) in messages.into_iter().enumerate() {
-            let outcome = parsed
-                .map_err(|reason| Verdict::rejected(422, "invalid_message", reason))
-                .and_then(|signed| self.check(&signed, now_ms))
-                .and_then(|stored| self.admit(source, stored, now_ms));
+        let checked = self.checks.check_all(messages, now_ms).await;
+        for (index, outcome) in checked.into_iter().enumerate() {
+            let outcome = outcome.and_then(|stored| self.admit(source, stored, now_ms));
             match outcome {
                 Ok(Candidate::New(stored)) => new.push((index, stored)),
                 Ok(Candidate::Old(stored)) => old.push((index, stored)),

@@ -94,6 +94,9 @@ pub enum Store {
     Postgres(PgPool),
 }
 
+/// Rows per multi-row SQLite INSERT: 7 bound values each, well under SQLite's 32,766 limit.
+const SQLITE_ROWS_PER_INSERT: usize = 1_000;
+
 impl Store {
     /// Opens (creating an SQLite file and its directory if needed) and migrates.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -128,23 +131,26 @@ impl Store {
     /// Inserts `messages` in one transaction; a (device, seq) already present is left as it
     /// is (the caller decided it was a duplicate or lost a race it then reports).
     pub async fn commit(&self, messages: &[StoredMessage]) -> Result<(), StoreError> {
-        const INSERT: &str = "INSERT INTO telemetry (device, seq, timestamp_ms, kind, canonical, signature, received_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device, seq) DO NOTHING";
         match self {
             Store::Sqlite(pool) => {
-                // In-process: one statement per row inside one transaction (one fsync).
+                // One transaction (one fsync); multi-row statements, since every statement is a
+                // round trip to sqlx's SQLite worker thread.
                 let mut transaction = pool.begin().await?;
-                for message in messages {
-                    sqlx::query(INSERT)
-                        .bind(&message.device.0[..])
-                        .bind(message.seq)
-                        .bind(message.timestamp_ms)
-                        .bind(message.kind)
-                        .bind(&message.canonical)
-                        .bind(&message.signature[..])
-                        .bind(message.received_at_ms)
-                        .execute(&mut *transaction)
-                        .await?;
+                for chunk in messages.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO telemetry (device, seq, timestamp_ms, kind, canonical, signature, received_at_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, message| {
+                        row.push_bind(&message.device.0[..])
+                            .push_bind(message.seq)
+                            .push_bind(message.timestamp_ms)
+                            .push_bind(message.kind)
+                            .push_bind(&message.canonical[..])
+                            .push_bind(&message.signature[..])
+                            .push_bind(message.received_at_ms);
+                    });
+                    insert.push(" ON CONFLICT (device, seq) DO NOTHING");
+                    insert.build().execute(&mut *transaction).await?;
                 }
                 transaction.commit().await?;
             }

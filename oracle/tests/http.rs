@@ -383,3 +383,72 @@ async fn a_source_address_beyond_its_rate_limit_is_refused() {
     }
     assert_eq!(oracle.stored().await.len(), 5);
 }
+
+/// A batch large enough to be checked in chunks across threads: every message's verdict is
+/// reported at its own index, the seq order runs across chunk boundaries, and the store holds
+/// exactly the accepted messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_checked_across_cores_keeps_each_verdict_at_its_index() {
+    let devices: Vec<Device> = (30..34).map(Device::new).collect();
+    let stranger = Device::new(99);
+    let registered: Vec<(&Device, bool)> = devices.iter().map(|device| (device, false)).collect();
+    let (_, url) = common::fresh_store_urls("http_large_batch").await.remove(0);
+    let oracle = TestOracle::start(&url, &registered, LimitsConfig::default()).await;
+
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    let mut accepted = BTreeSet::new();
+    for index in 0..240u64 {
+        let device = &devices[(index % 4) as usize];
+        let seq = 1 + index / 4;
+        let (signed, verdict) = match index {
+            // A bad signature, an unknown device, a seq going back across chunks, a replay.
+            _ if index % 37 == 5 => {
+                let mut signed = device.signed(seq);
+                signed.signature[0] ^= 1;
+                (signed, "bad_signature")
+            }
+            _ if index % 41 == 7 => (stranger.signed(seq), "unknown_device"),
+            // Device 0's seq 30 was refused at index 116 (bad signature): never stored.
+            200 => (device.signed(30), "stale_seq"),
+            201 => (device.signed(1), "duplicate"),
+            202 => {
+                let mut other_content = device.message(1);
+                other_content.timestamp_ms -= 1;
+                (other_content.sign(&device.seed), "seq_conflict")
+            }
+            _ => {
+                accepted.insert((device.key, seq as i64));
+                (device.signed(seq), "accepted")
+            }
+        };
+        batch.push(serde_json::to_value(&signed).unwrap());
+        expected.push(verdict);
+    }
+    assert_eq!(
+        (expected[116], expected[201]),
+        ("bad_signature", "duplicate")
+    );
+    let (status, reply) = oracle.post(&Value::Array(batch)).await;
+    assert_eq!(status, 200);
+    let observed: Vec<&str> = reply["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(index, result)| {
+            assert_eq!(result["index"], index);
+            result["error"]
+                .as_str()
+                .or(result["status"].as_str())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(observed, expected);
+    assert_eq!(
+        reply["accepted"].as_u64(),
+        Some(accepted.len() as u64),
+        "{reply}"
+    );
+    assert_eq!(oracle.stored().await, accepted);
+}
