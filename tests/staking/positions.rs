@@ -403,6 +403,118 @@ fn parameters_are_validated_and_only_the_authority_sets_them() {
 }
 
 #[test]
+fn the_staking_authority_moves_in_two_steps() {
+    let mut network = StakingNetwork::launch();
+    let authority = network.authority.insecure_clone();
+    let successor = network.rt.funded_keypair();
+    let stranger = network.rt.funded_keypair();
+    let accept = |network: &mut StakingNetwork,
+                  signer: &groundwork_harness::solana_keypair::Keypair| {
+        network
+            .rt
+            .send(&[client::accept_authority(&signer.pubkey())], &[signer])
+    };
+    assert_error(
+        &accept(&mut network, &successor),
+        StakingError::NoPendingAuthority,
+    );
+    let outcome = network.rt.send(
+        &[client::transfer_authority(
+            &stranger.pubkey(),
+            Some(stranger.pubkey()),
+        )],
+        &[&stranger],
+    );
+    assert_error(&outcome, StakingError::NotAuthority);
+
+    // Propose a mistyped key, then correct it: only the last proposal can accept.
+    let mistyped = network.rt.funded_keypair();
+    for proposed in [mistyped.pubkey(), successor.pubkey()] {
+        network.rt.send_ok(
+            &[client::transfer_authority(
+                &authority.pubkey(),
+                Some(proposed),
+            )],
+            &[&authority],
+        );
+    }
+    assert_eq!(
+        network.staking_config().pending_authority,
+        Some(successor.pubkey())
+    );
+    assert_error(
+        &accept(&mut network, &mistyped),
+        StakingError::NotPendingAuthority,
+    );
+    assert_error(
+        &accept(&mut network, &stranger),
+        StakingError::NotPendingAuthority,
+    );
+    let landed = network.rt.send_ok(
+        &[client::accept_authority(&successor.pubkey())],
+        &[&successor],
+    );
+    let event: staking::events::StakingAuthorityTransferAccepted = landed.event(&staking::ID);
+    assert_eq!(
+        (event.authority_before, event.authority_after),
+        (authority.pubkey(), successor.pubkey())
+    );
+    let config = network.staking_config();
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (successor.pubkey(), None)
+    );
+    // The proposal is spent: accepting again fails.
+    assert_error(
+        &accept(&mut network, &successor),
+        StakingError::NoPendingAuthority,
+    );
+
+    // The old authority has lost its powers; the new one has them.
+    let mut params = default_params();
+    params.cooldown_epochs = 7;
+    let outcome = network.rt.send(
+        &[client::update_staking_params(&authority.pubkey(), params)],
+        &[&authority],
+    );
+    assert_error(&outcome, StakingError::NotAuthority);
+    network.rt.send_ok(
+        &[client::update_staking_params(&successor.pubkey(), params)],
+        &[&successor],
+    );
+    assert_eq!(network.staking_config().params.cooldown_epochs, 7);
+}
+
+#[test]
+fn a_pending_staking_authority_transfer_can_be_cancelled() {
+    let mut network = StakingNetwork::launch();
+    let authority = network.authority.insecure_clone();
+    let successor = network.rt.funded_keypair();
+    network.rt.send_ok(
+        &[client::transfer_authority(
+            &authority.pubkey(),
+            Some(successor.pubkey()),
+        )],
+        &[&authority],
+    );
+    let landed = network.rt.send_ok(
+        &[client::transfer_authority(&authority.pubkey(), None)],
+        &[&authority],
+    );
+    let event: staking::events::StakingAuthorityTransferProposed = landed.event(&staking::ID);
+    assert_eq!(
+        (event.authority, event.pending_before, event.pending_after),
+        (authority.pubkey(), Some(successor.pubkey()), None)
+    );
+    let outcome = network.rt.send(
+        &[client::accept_authority(&successor.pubkey())],
+        &[&successor],
+    );
+    assert_error(&outcome, StakingError::NoPendingAuthority);
+    assert_eq!(network.staking_config().authority, authority.pubkey());
+}
+
+#[test]
 fn only_the_upgrade_authority_initializes_staking() {
     let mut network = RegistryNetwork::launch();
     let intruder = network.rt.funded_keypair();

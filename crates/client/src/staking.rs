@@ -100,15 +100,40 @@ pub fn initialize_staking(
     )
 }
 
+fn authority_accounts(authority: &Pubkey) -> staking::accounts::StakingAuthorityV0 {
+    staking::accounts::StakingAuthorityV0 {
+        authority: *authority,
+        config: config_address(),
+        event_authority: event_authority(),
+        program: PROGRAM_ID,
+    }
+}
+
 pub fn update_staking_params(authority: &Pubkey, params: StakingParams) -> Instruction {
     instruction(
-        staking::accounts::UpdateStakingParamsV0 {
-            authority: *authority,
+        authority_accounts(authority),
+        staking::instruction::UpdateStakingParamsV0 { params },
+    )
+}
+
+/// Proposes `new_authority` (`None` cancels a proposal).
+pub fn transfer_authority(authority: &Pubkey, new_authority: Option<Pubkey>) -> Instruction {
+    instruction(
+        authority_accounts(authority),
+        staking::instruction::TransferAuthorityV0 { new_authority },
+    )
+}
+
+/// The proposed authority takes over.
+pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
+    instruction(
+        staking::accounts::AcceptStakingAuthorityV0 {
+            new_authority: *new_authority,
             config: config_address(),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        staking::instruction::UpdateStakingParamsV0 { params },
+        staking::instruction::AcceptAuthorityV0 {},
     )
 }
 

@@ -67,4 +67,8 @@ pub enum StakingError {
     EpochNotNext,
     #[msg("The epoch has not ended yet")]
     EpochNotEnded,
+    #[msg("No authority transfer is pending")]
+    NoPendingAuthority,
+    #[msg("Only the proposed authority may accept")]
+    NotPendingAuthority,
 }

@@ -21,6 +21,19 @@ pub struct StakingParamsUpdated {
 }
 
 #[event]
+pub struct StakingAuthorityTransferProposed {
+    pub authority: Pubkey,
+    pub pending_before: Option<Pubkey>,
+    pub pending_after: Option<Pubkey>,
+}
+
+#[event]
+pub struct StakingAuthorityTransferAccepted {
+    pub authority_before: Pubkey,
+    pub authority_after: Pubkey,
+}
+
+#[event]
 pub struct PositionCreated {
     pub position: Pubkey,
     pub owner: Pubkey,

@@ -30,10 +30,23 @@ pub mod staking {
 
     /// Authority: updates the forward-looking lockup and slashing parameters.
     pub fn update_staking_params_v0(
-        ctx: Context<UpdateStakingParamsV0>,
+        ctx: Context<StakingAuthorityV0>,
         params: StakingParams,
     ) -> Result<()> {
         instructions::admin::update_staking_params_v0::handler(ctx, params)
+    }
+
+    /// Authority: proposes a new authority (step one of two), or cancels with `None`.
+    pub fn transfer_authority_v0(
+        ctx: Context<StakingAuthorityV0>,
+        new_authority: Option<Pubkey>,
+    ) -> Result<()> {
+        instructions::admin::authority::transfer_handler(ctx, new_authority)
+    }
+
+    /// The proposed authority accepts (step two of two).
+    pub fn accept_authority_v0(ctx: Context<AcceptStakingAuthorityV0>) -> Result<()> {
+        instructions::admin::authority::accept_handler(ctx)
     }
 
     /// Authority: slashes an operator's pool by `bps` (capped per call) and burns it.

@@ -40,6 +40,7 @@ fn config() -> StakingConfigV0 {
         total_claimed: 0,
         total_slashed: 0,
         position_count: 0,
+        pending_authority: None,
     }
 }
 

@@ -64,6 +64,8 @@ pub struct StakingConfigV0 {
     pub total_claimed: u64,
     pub total_slashed: u64,
     pub position_count: u64,
+    /// Proposed by the authority; becomes the authority when it signs `accept_authority_v0`.
+    pub pending_authority: Option<Pubkey>,
 }
 
 impl StakingConfigV0 {

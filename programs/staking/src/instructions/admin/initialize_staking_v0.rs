@@ -95,6 +95,7 @@ pub fn handler(ctx: Context<InitializeStakingV0>, args: InitializeStakingArgsV0)
         total_claimed: 0,
         total_slashed: 0,
         position_count: 0,
+        pending_authority: None,
     });
     emit_cpi!(StakingInitialized {
         authority: args.authority,
