@@ -120,6 +120,8 @@ struct MessageChecks {
     max_message_age_ms: i64,
     max_clock_skew_ms: i64,
     devices: Arc<DeviceCache>,
+    /// Threads a large batch is split across: the machine's cores.
+    workers: usize,
 }
 
 impl MessageChecks {
@@ -206,34 +208,47 @@ impl MessageChecks {
         messages: Vec<String>,
         now_ms: i64,
     ) -> Vec<Result<StoredMessage, Verdict>> {
-        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-        if messages.len() < PARALLEL_CHECK_MIN_MESSAGES || cores == 1 {
+        if messages.len() < PARALLEL_CHECK_MIN_MESSAGES || self.workers == 1 {
             return messages
                 .into_iter()
                 .map(|json| self.check_json(&json, now_ms))
                 .collect();
         }
-        let chunk_len = messages.len().div_ceil(cores);
+        let chunk_len = messages.len().div_ceil(self.workers);
         let mut messages = messages.into_iter();
-        let mut chunks = Vec::with_capacity(cores);
+        let mut chunks = Vec::with_capacity(self.workers);
         loop {
             let chunk: Vec<_> = messages.by_ref().take(chunk_len).collect();
             if chunk.is_empty() {
                 break;
             }
             let checks = self.clone();
-            chunks.push(tokio::task::spawn_blocking(move || {
+            let messages_in_chunk = chunk.len();
+            let task = tokio::task::spawn_blocking(move || {
                 chunk
                     .into_iter()
                     .map(|json| checks.check_json(&json, now_ms))
                     .collect::<Vec<_>>()
-            }));
+            });
+            chunks.push((messages_in_chunk, task));
         }
         let mut checked = Vec::new();
-        for chunk in chunks {
-            match chunk.await {
+        for (messages_in_chunk, task) in chunks {
+            match task.await {
                 Ok(results) => checked.extend(results),
-                Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+                Err(join_error) if join_error.is_panic() => {
+                    std::panic::resume_unwind(join_error.into_panic())
+                }
+                // Only a runtime shutting down cancels a blocking task: nothing was stored.
+                Err(_) => {
+                    checked.extend((0..messages_in_chunk).map(|_| {
+                        Err(Verdict::rejected(
+                            503,
+                            "shutting_down",
+                            "the oracle is shutting down; retry",
+                        ))
+                    }));
+                }
             }
         }
         checked
@@ -274,6 +289,7 @@ impl Ingestor {
                 max_clock_skew_ms: i64::try_from(limits.max_clock_skew.as_millis())
                     .unwrap_or(i64::MAX),
                 devices,
+                workers: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             },
             limits,
             clock,
