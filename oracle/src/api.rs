@@ -1,6 +1,8 @@
 //! The HTTP service (SPEC 4.5): `POST /v1/telemetry`, `GET /v1/devices/{key}`, `GET /healthz`,
 //! `GET /metrics`. Every rejection carries `{"error": code, "message": text}`; a batch reply
-//! lists a status per message.
+//! lists a status per message. `POST /v1/telemetry` takes SPEC 4.1's JSON (one object or an
+//! array) or, with `Content-Type: application/vnd.groundwork.telemetry-v1+borsh`, a binary
+//! batch (see `groundwork_telemetry::decode_binary_batch`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,11 +14,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use groundwork_telemetry::{Key, SignedTelemetry, TelemetryV1};
+use groundwork_telemetry::{
+    decode_binary_batch, BinaryBatchError, Key, SignedTelemetry, TelemetryV1,
+    BINARY_BATCH_MEDIA_TYPE,
+};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::ingest::{Ingestor, Verdict};
+use crate::ingest::{Ingestor, Verdict, WireMessage};
 
 /// The oracle's routes over one ingest stage.
 pub fn router(ingestor: Arc<Ingestor>) -> Router {
@@ -38,6 +43,24 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
         .into_response()
 }
 
+/// A request refused as a whole, before any message was judged; counted by reason in the
+/// metrics (messages judged one by one are counted by their verdicts).
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 /// Reads a request body of at most `limit` bytes. A declared `Content-Length` above the limit is
 /// refused before a byte of the body is read, so a client that sends its headers first (or uses
 /// `Expect: 100-continue`) gets its 413 without uploading the body; a body without a length is
@@ -46,9 +69,9 @@ async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
-) -> Result<axum::body::Bytes, Response> {
+) -> Result<axum::body::Bytes, Refusal> {
     let too_large = || {
-        error(
+        Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             format!("the body exceeds {limit} bytes"),
@@ -72,7 +95,7 @@ async fn read_body(
             if over_limit {
                 Err(too_large())
             } else {
-                Err(error(
+                Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
                     "unreadable_body",
                     read_error.to_string(),
@@ -99,7 +122,13 @@ async fn post_telemetry(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let response = handle_telemetry(&ingestor, peer, &headers, body).await;
+    let response = match handle_telemetry(&ingestor, peer, &headers, body).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            ingestor.metrics.count_refused_request(refusal.code);
+            error(refusal.status, refusal.code, refusal.message)
+        }
+    };
     ingestor
         .metrics
         .observe_latency(started.elapsed().as_secs_f64());
@@ -111,30 +140,42 @@ async fn handle_telemetry(
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Refusal> {
     let limits = ingestor.limits();
-    let body = match read_body(headers, body, limits.max_body_bytes).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    // The document is only delimited here; each message is parsed by the ingest stage, across
-    // the cores for a large batch.
-    let malformed = |reason: String| error(StatusCode::BAD_REQUEST, "malformed_json", reason);
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return malformed("the body is not UTF-8".to_string());
-    };
-    let document: &RawValue = match serde_json::from_str(text) {
-        Ok(document) => document,
-        Err(parse_error) => return malformed(parse_error.to_string()),
-    };
+    let body = read_body(headers, body, limits.max_body_bytes).await?;
+    if is_binary_batch(headers) {
+        return match decode_binary_batch(&body, limits.max_batch_messages) {
+            Ok(messages) => {
+                let messages = messages.into_iter().map(WireMessage::Decoded).collect();
+                Ok(batch_reply(ingestor, peer, messages).await)
+            }
+            Err(reason @ BinaryBatchError::TooManyMessages { .. }) => Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_messages",
+                reason.to_string(),
+            )),
+            Err(BinaryBatchError::Empty) => Err(empty_batch()),
+            Err(reason) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_batch",
+                reason.to_string(),
+            )),
+        };
+    }
+    // The JSON document is only delimited here; each message is parsed by the ingest stage,
+    // across the cores for a large batch.
+    let malformed =
+        |reason: String| Refusal::new(StatusCode::BAD_REQUEST, "malformed_json", reason);
+    let text =
+        std::str::from_utf8(&body).map_err(|_| malformed("the body is not UTF-8".to_string()))?;
+    let document: &RawValue =
+        serde_json::from_str(text).map_err(|parse_error| malformed(parse_error.to_string()))?;
     match document.get().as_bytes().first() {
         Some(b'[') => {
-            let items: Vec<&RawValue> = match serde_json::from_str(document.get()) {
-                Ok(items) => items,
-                Err(parse_error) => return malformed(parse_error.to_string()),
-            };
+            let items: Vec<&RawValue> = serde_json::from_str(document.get())
+                .map_err(|parse_error| malformed(parse_error.to_string()))?;
             if items.len() > limits.max_batch_messages {
-                return error(
+                return Err(Refusal::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too_many_messages",
                     format!(
@@ -142,53 +183,83 @@ async fn handle_telemetry(
                         items.len(),
                         limits.max_batch_messages
                     ),
-                );
+                ));
             }
             if items.is_empty() {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "empty_batch",
-                    "the array holds no message",
-                );
+                return Err(empty_batch());
             }
-            let verdicts = ingestor
-                .ingest(
-                    peer.ip(),
-                    items.iter().map(|item| item.get().to_string()).collect(),
-                )
-                .await;
-            let count =
-                |wanted: fn(&Verdict) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
-            let body = json!({
-                "accepted": count(|v| matches!(v, Verdict::Accepted)),
-                "duplicates": count(|v| matches!(v, Verdict::Duplicate)),
-                "rejected": count(|v| matches!(v, Verdict::Rejected { .. })),
-                "results": verdicts.iter().enumerate().map(|(index, verdict)| {
-                    let mut entry = verdict_json(verdict);
-                    entry["index"] = json!(index);
-                    entry
-                }).collect::<Vec<_>>(),
-            });
-            (StatusCode::OK, Json(body)).into_response()
+            let messages = items
+                .iter()
+                .map(|item| WireMessage::Json(item.get().to_string()))
+                .collect();
+            Ok(batch_reply(ingestor, peer, messages).await)
         }
         Some(b'{') => {
             let verdict = ingestor
-                .ingest(peer.ip(), vec![document.get().to_string()])
+                .ingest(
+                    peer.ip(),
+                    vec![WireMessage::Json(document.get().to_string())],
+                )
                 .await
                 .remove(0);
             let status = StatusCode::from_u16(verdict.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            match &verdict {
+            Ok(match &verdict {
                 Verdict::Rejected {
                     error: code,
                     message,
                     ..
                 } => error(status, code, message.clone()),
                 _ => (status, Json(verdict_json(&verdict))).into_response(),
-            }
+            })
         }
-        _ => malformed("expected a telemetry object or an array of them".to_string()),
+        _ => Err(malformed(
+            "expected a telemetry object or an array of them".to_string(),
+        )),
     }
+}
+
+/// Whether the body is a binary batch: its media type, or `application/octet-stream`.
+/// Anything else (JSON, or no type at all) is read as JSON.
+fn is_binary_batch(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case(BINARY_BATCH_MEDIA_TYPE)
+        || media_type.eq_ignore_ascii_case("application/octet-stream")
+}
+
+fn empty_batch() -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "empty_batch",
+        "the batch holds no message",
+    )
+}
+
+/// Ingests a batch and answers 200 with the counts and one status per message, by index.
+async fn batch_reply(
+    ingestor: &Ingestor,
+    peer: SocketAddr,
+    messages: Vec<WireMessage>,
+) -> Response {
+    let verdicts = ingestor.ingest(peer.ip(), messages).await;
+    let count = |wanted: fn(&Verdict) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
+    let body = json!({
+        "accepted": count(|v| matches!(v, Verdict::Accepted)),
+        "duplicates": count(|v| matches!(v, Verdict::Duplicate)),
+        "rejected": count(|v| matches!(v, Verdict::Rejected { .. })),
+        "results": verdicts.iter().enumerate().map(|(index, verdict)| {
+            let mut entry = verdict_json(verdict);
+            entry["index"] = json!(index);
+            entry
+        }).collect::<Vec<_>>(),
+    });
+    (StatusCode::OK, Json(body)).into_response()
 }
 
 async fn get_device(State(ingestor): State<Arc<Ingestor>>, Path(key): Path<String>) -> Response {

@@ -14,6 +14,7 @@ pub struct Metrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    refused_requests: Mutex<BTreeMap<&'static str, u64>>,
     latency_counts: [AtomicU64; LATENCY_BUCKETS_S.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -37,6 +38,16 @@ impl Metrics {
                     .or_default() += 1;
             }
         }
+    }
+
+    /// Counts a request refused as a whole (malformed body, too large, too many messages).
+    pub fn count_refused_request(&self, reason: &'static str) {
+        *self
+            .refused_requests
+            .lock()
+            .expect("metrics lock")
+            .entry(reason)
+            .or_default() += 1;
     }
 
     /// Records one request's acknowledgement latency.
@@ -72,6 +83,12 @@ impl Metrics {
         for (reason, count) in self.rejected.lock().expect("metrics lock").iter() {
             out.push_str(&format!(
                 "groundwork_telemetry_rejected_total{{reason=\"{reason}\"}} {count}\n"
+            ));
+        }
+        out.push_str("# HELP groundwork_requests_refused_total Telemetry requests refused as a whole, by reason.\n# TYPE groundwork_requests_refused_total counter\n");
+        for (reason, count) in self.refused_requests.lock().expect("metrics lock").iter() {
+            out.push_str(&format!(
+                "groundwork_requests_refused_total{{reason=\"{reason}\"}} {count}\n"
             ));
         }
         out.push_str("# HELP groundwork_ingest_latency_seconds Time from request to acknowledgement.\n# TYPE groundwork_ingest_latency_seconds histogram\n");

@@ -29,7 +29,17 @@ struct Device {
 
 impl Device {
     fn new(byte: u8) -> Self {
-        let seed = [byte; 32];
+        Device::from_seed([byte; 32])
+    }
+
+    /// One of many devices: the seed holds `number` (distinct from every `new` seed).
+    fn numbered(number: u32) -> Self {
+        let mut seed = [0xEE; 32];
+        seed[..4].copy_from_slice(&number.to_le_bytes());
+        Device::from_seed(seed)
+    }
+
+    fn from_seed(seed: [u8; 32]) -> Self {
         let key = Key(ed25519_dalek::SigningKey::from_bytes(&seed)
             .verifying_key()
             .to_bytes());
@@ -140,6 +150,19 @@ impl TestOracle {
             .and_then(|code| code.parse().ok())
             .expect("a status line");
         (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    async fn post_binary(&self, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/telemetry", self.url))
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     async fn post(&self, value: &Value) -> (u16, Value) {
@@ -358,6 +381,13 @@ async fn bad_input_matrix(store_url: &str) {
     assert!(metrics.contains("groundwork_telemetry_rejected_total{reason=\"seq_conflict\"} 1"));
     assert!(metrics.contains("groundwork_telemetry_rejected_total{reason=\"rate_limited\"} 10"));
     assert!(metrics.contains("groundwork_ingest_latency_seconds_count"));
+    // Requests refused as a whole are counted too.
+    assert!(
+        metrics.contains("groundwork_requests_refused_total{reason=\"body_too_large\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("groundwork_requests_refused_total{reason=\"malformed_json\"} 2"));
+    assert!(metrics.contains("groundwork_requests_refused_total{reason=\"too_many_messages\"} 1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,4 +481,88 @@ async fn a_large_batch_checked_across_cores_keeps_each_verdict_at_its_index() {
         "{reply}"
     );
     assert_eq!(oracle.stored().await, accepted);
+}
+
+/// The binary batch form: 1,000 messages fit the default 256 KiB body (their JSON does not),
+/// each entry gets its own verdict, a message is the same whichever form carried it, and a
+/// framing error refuses the whole batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_batch_of_a_thousand_messages_fits_the_default_limit() {
+    use groundwork_telemetry::{encode_binary_batch, BINARY_BATCH_MEDIA_TYPE};
+    let devices: Vec<Device> = (0..1_000).map(Device::numbered).collect();
+    let stranger = Device::new(98);
+    let registered: Vec<(&Device, bool)> = devices.iter().map(|device| (device, false)).collect();
+    let (_, url) = common::fresh_store_urls("http_binary").await.remove(0);
+    let oracle = TestOracle::start(&url, &registered, LimitsConfig::default()).await;
+
+    let batch: Vec<SignedTelemetry> = devices.iter().map(|device| device.signed(1)).collect();
+    let json = Value::Array(
+        batch
+            .iter()
+            .map(|signed| serde_json::to_value(signed).unwrap())
+            .collect(),
+    );
+    assert_rejected(&oracle.post(&json).await, 413, "body_too_large");
+    let bytes = encode_binary_batch(&batch);
+    assert!(bytes.len() < LimitsConfig::default().max_body_bytes);
+    let (status, reply) = oracle
+        .post_binary(BINARY_BATCH_MEDIA_TYPE, bytes.clone())
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 1_000);
+    let every_first_message: BTreeSet<(Key, i64)> =
+        devices.iter().map(|device| (device.key, 1)).collect();
+    assert_eq!(oracle.stored().await, every_first_message);
+
+    // The same batch again (with a media-type parameter), and one message in JSON: duplicates.
+    let (status, reply) = oracle
+        .post_binary(&format!("{BINARY_BATCH_MEDIA_TYPE}; v=1"), bytes.clone())
+        .await;
+    assert_eq!((status, &reply["duplicates"]), (200, &json!(1_000)));
+    let again = oracle.post_signed(&devices[7].signed(1)).await;
+    assert_eq!((again.0, &again.1["status"]), (200, &json!("duplicate")));
+
+    // Per-entry verdicts: a bad signature, an unknown device, a good one (octet-stream).
+    let mut forged = devices[1].signed(2);
+    forged.signature[10] ^= 1;
+    let mixed = encode_binary_batch(&[forged, stranger.signed(1), devices[2].signed(2)]);
+    let (status, reply) = oracle
+        .post_binary("application/octet-stream", mixed.clone())
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(reply["results"][0]["error"], "bad_signature");
+    assert_eq!(reply["results"][1]["error"], "unknown_device");
+    assert_eq!(reply["results"][2]["status"], "accepted");
+
+    // Framing errors refuse the whole batch; nothing of it is stored.
+    let mut cut = encode_binary_batch(&[devices[3].signed(2), devices[4].signed(2)]);
+    cut.truncate(cut.len() - 1);
+    assert_rejected(
+        &oracle.post_binary(BINARY_BATCH_MEDIA_TYPE, cut).await,
+        400,
+        "malformed_batch",
+    );
+    assert_rejected(
+        &oracle
+            .post_binary(BINARY_BATCH_MEDIA_TYPE, 1_001u32.to_le_bytes().to_vec())
+            .await,
+        413,
+        "too_many_messages",
+    );
+    assert_rejected(
+        &oracle
+            .post_binary(BINARY_BATCH_MEDIA_TYPE, 0u32.to_le_bytes().to_vec())
+            .await,
+        400,
+        "empty_batch",
+    );
+    // Binary bytes under a JSON media type are read as JSON.
+    assert_rejected(
+        &oracle.post_binary("application/json", mixed).await,
+        400,
+        "malformed_json",
+    );
+    let mut expected = every_first_message;
+    expected.insert((devices[2].key, 2));
+    assert_eq!(oracle.stored().await, expected);
 }

@@ -4,7 +4,14 @@
 //! Devices sign canonical bytes, never JSON: `borsh(TelemetryV1)` with the 16-byte domain
 //! `GROUNDWORK-TLM-1` first. The JSON wire form carries the same fields (public keys base58,
 //! byte arrays hex, the signature base58); the receiver rebuilds the canonical bytes from the
-//! parsed fields and verifies them.
+//! parsed fields and verifies them. The binary batch form (module `binary`) carries the
+//! canonical bytes themselves, each followed by its signature.
+
+mod binary;
+
+pub use binary::{
+    decode_binary_batch, encode_binary_batch, BinaryBatchError, BINARY_BATCH_MEDIA_TYPE,
+};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
