@@ -17,7 +17,9 @@ use groundwork_oracle::devices::{DeviceCache, DeviceInfo};
 use groundwork_oracle::ingest::Ingestor;
 use groundwork_oracle::metrics::Metrics;
 use groundwork_oracle::store::Store;
-use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
+use groundwork_telemetry::{
+    encode_binary_batch, Key, SignedTelemetry, TelemetryBody, TelemetryV1, BINARY_BATCH_MEDIA_TYPE,
+};
 
 const DEVICES: usize = 10_000;
 const NETWORK: Key = Key([42; 32]);
@@ -47,9 +49,9 @@ impl Fleet {
         Fleet { seeds, keys }
     }
 
-    /// Message `round` of device `index`, signed, as JSON.
-    fn message_json(&self, index: usize, round: u64, now_ms: i64) -> String {
-        let signed: SignedTelemetry = TelemetryV1 {
+    /// Message `round` of device `index`, signed.
+    fn signed(&self, index: usize, round: u64, now_ms: i64) -> SignedTelemetry {
+        TelemetryV1 {
             network: NETWORK,
             device: self.keys[index],
             seq: round,
@@ -61,8 +63,11 @@ impl Fleet {
                 firmware: 1,
             },
         }
-        .sign(&self.seeds[index]);
-        signed.to_json()
+        .sign(&self.seeds[index])
+    }
+
+    fn message_json(&self, index: usize, round: u64, now_ms: i64) -> String {
+        self.signed(index, round, now_ms).to_json()
     }
 }
 
@@ -116,8 +121,14 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() as f64 * fraction) as usize).min(sorted.len() - 1)]
 }
 
-/// Posts `bodies` with `concurrency` clients; returns (elapsed, sorted latencies).
-async fn run(url: &str, bodies: Vec<String>, concurrency: usize) -> (Duration, Vec<Duration>) {
+/// Posts `bodies` of `content_type` with `concurrency` clients; returns (elapsed, sorted
+/// latencies).
+async fn run(
+    url: &str,
+    content_type: &'static str,
+    bodies: Vec<Vec<u8>>,
+    concurrency: usize,
+) -> (Duration, Vec<Duration>) {
     let bodies = Arc::new(tokio::sync::Mutex::new(bodies.into_iter()));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
@@ -136,7 +147,7 @@ async fn run(url: &str, bodies: Vec<String>, concurrency: usize) -> (Duration, V
                     let sent = Instant::now();
                     let response = client
                         .post(&url)
-                        .header("content-type", "application/json")
+                        .header("content-type", content_type)
                         .body(body)
                         .send()
                         .await
@@ -173,46 +184,83 @@ const BATCH_CONCURRENCY: [usize; 3] = [1, 2, 4];
 /// Rounds of every device per batch phase (10 batches of 1,000 per round).
 const ROUNDS_PER_PHASE: u64 = 5;
 
+fn print_phase(label: &str, messages: usize, elapsed: Duration, latencies: &[Duration]) {
+    println!(
+        "{label}: {:.0} msg/s, p50 {:?}, p99 {:?} per request ({} requests in {:?})",
+        messages as f64 / elapsed.as_secs_f64(),
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+        latencies.len(),
+        elapsed
+    );
+}
+
 async fn bench_store(label: &str, url: &str, fleet: &Fleet) {
     let endpoint = start(url, fleet).await;
     let now = SystemClock.now_ms();
     let batches_per_round = DEVICES / 1_000;
+    let batch_count = ROUNDS_PER_PHASE as usize * batches_per_round;
     let mut next_round = 1;
-    for concurrency in BATCH_CONCURRENCY {
-        let batch_count = ROUNDS_PER_PHASE as usize * batches_per_round;
-        let batches: Vec<String> = (0..batch_count)
+    // Each phase sends ROUNDS_PER_PHASE fresh rounds of every device, 1,000 per request.
+    let mut batches = |encode: &dyn Fn(Vec<SignedTelemetry>) -> Vec<u8>| {
+        let bodies: Vec<Vec<u8>> = (0..batch_count)
             .map(|batch| {
                 let round = next_round + (batch / batches_per_round) as u64;
                 let first_device = (batch % batches_per_round) * 1_000;
-                let messages: Vec<String> = (0..1_000)
-                    .map(|i| fleet.message_json(first_device + i, round, now))
-                    .collect();
-                format!("[{}]", messages.join(","))
+                encode(
+                    (0..1_000)
+                        .map(|i| fleet.signed(first_device + i, round, now))
+                        .collect(),
+                )
             })
             .collect();
         next_round += ROUNDS_PER_PHASE;
-        let (elapsed, latencies) = run(&endpoint, batches, concurrency).await;
-        println!(
-            "{label} batches of 1,000, {concurrency} in flight: {:.0} msg/s, p50 {:?}, p99 {:?} per batch ({} requests in {:?})",
-            (batch_count * 1_000) as f64 / elapsed.as_secs_f64(),
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies.len(),
-            elapsed
+        bodies
+    };
+    let json = |messages: Vec<SignedTelemetry>| {
+        let texts: Vec<String> = messages.iter().map(SignedTelemetry::to_json).collect();
+        format!("[{}]", texts.join(",")).into_bytes()
+    };
+    let binary = |messages: Vec<SignedTelemetry>| encode_binary_batch(&messages);
+    // SQLite's commits slow down as the table grows (random (device, seq) index pages): every
+    // phase says how many rows the store held when it started.
+    let mut stored_rows = 0;
+    // JSON and binary side by side at each concurrency (binary is not run with 4 in flight).
+    let phases = BATCH_CONCURRENCY.iter().flat_map(|&concurrency| {
+        let binary_phase = (concurrency <= 2).then_some(("binary", concurrency));
+        std::iter::once(("JSON", concurrency)).chain(binary_phase)
+    });
+    for (form, concurrency) in phases {
+        let (bodies, content_type) = if form == "JSON" {
+            (batches(&json), "application/json")
+        } else {
+            (batches(&binary), BINARY_BATCH_MEDIA_TYPE)
+        };
+        let (elapsed, latencies) = run(&endpoint, content_type, bodies, concurrency).await;
+        print_phase(
+            &format!(
+                "{label} {form} batches of 1,000, {concurrency} in flight, from {stored_rows} rows"
+            ),
+            batch_count * 1_000,
+            elapsed,
+            &latencies,
         );
+        stored_rows += batch_count * 1_000;
     }
     // Single posts: 20,000 messages (2 more rounds of every device).
-    let singles: Vec<String> = (0..20_000)
-        .map(|i| fleet.message_json(i % DEVICES, next_round + (i / DEVICES) as u64, now))
+    let singles: Vec<Vec<u8>> = (0..20_000)
+        .map(|i| {
+            fleet
+                .message_json(i % DEVICES, next_round + (i / DEVICES) as u64, now)
+                .into_bytes()
+        })
         .collect();
-    let (elapsed, latencies) = run(&endpoint, singles, 64).await;
-    println!(
-        "{label} single messages, 64 in flight: {:.0} msg/s, p50 {:?}, p99 {:?} ({} requests in {:?})",
-        20_000.0 / elapsed.as_secs_f64(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.len(),
-        elapsed
+    let (elapsed, latencies) = run(&endpoint, "application/json", singles, 64).await;
+    print_phase(
+        &format!("{label} single JSON messages, 64 in flight, from {stored_rows} rows"),
+        20_000,
+        elapsed,
+        &latencies,
     );
 }
 
