@@ -1,6 +1,9 @@
 //! Every vector of telemetry-vectors.json (copied from shared/), byte for byte.
 
-use groundwork_telemetry::{SignedTelemetry, TelemetryBody, TelemetryError, TelemetryV1};
+use groundwork_telemetry::{
+    decode_binary_batch, encode_binary_batch, SignedTelemetry, TelemetryBody, TelemetryError,
+    TelemetryV1,
+};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
@@ -127,4 +130,28 @@ fn malformed_wire_objects_are_refused() {
         TelemetryV1::from_canonical_bytes(b"NOT-THE-DOMAIN!!"),
         Err(TelemetryError::WrongDomain)
     );
+}
+
+#[test]
+fn a_binary_batch_of_the_vectors_is_their_canonical_bytes_and_signatures() {
+    let vectors = vectors();
+    let messages: Vec<SignedTelemetry> = vectors
+        .iter()
+        .map(|vector| SignedTelemetry::from_json(&vector["wire"].to_string()).unwrap())
+        .collect();
+    let batch = encode_binary_batch(&messages);
+    // count || (canonical bytes || signature) for each vector, in order.
+    let mut expected = (vectors.len() as u32).to_le_bytes().to_vec();
+    for vector in &vectors {
+        expected.extend(hex::decode(vector["canonical_hex"].as_str().unwrap()).unwrap());
+        expected.extend(
+            bs58::decode(vector["signature"].as_str().unwrap())
+                .into_vec()
+                .unwrap(),
+        );
+    }
+    assert_eq!(batch, expected);
+    let decoded = decode_binary_batch(&batch, vectors.len()).unwrap();
+    assert_eq!(decoded, messages);
+    assert!(decoded.iter().all(|signed| signed.verify().is_ok()));
 }
