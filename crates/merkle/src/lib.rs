@@ -87,7 +87,7 @@ pub struct RewardTree {
 impl RewardTree {
     /// Builds the tree over `leaves` (any order; sorted here).
     pub fn new(mut leaves: Vec<Leaf>) -> Result<Self, TreeError> {
-        leaves.sort_unstable_by(|a, b| a.recipient.cmp(&b.recipient));
+        leaves.sort_unstable_by_key(|leaf| leaf.recipient);
         if let Some(pair) = leaves
             .windows(2)
             .find(|pair| pair[0].recipient == pair[1].recipient)
