@@ -30,17 +30,9 @@ fn onboarding_burns_the_fee_and_writes_a_small_record() {
     let supply_before = network.credit_supply();
 
     let device = Keypair::new();
-    let landed = network.rt.send_ok(
-        &[onboarding(
-            operator.pubkey(),
-            operator.pubkey(),
-            device.pubkey(),
-            HOTSPOT_CLASS,
-            None,
-            CELL_A,
-        )],
-        &[&operator, &device],
-    );
+    let landed = network
+        .onboard_key(&operator, &device, HOTSPOT_CLASS, CELL_A)
+        .expect("onboarded");
 
     assert_eq!(
         network.credits(&operator.pubkey()),
@@ -171,17 +163,7 @@ fn a_key_is_onboarded_once_in_the_whole_network() {
     let device = network.onboard_ok(&first, HOTSPOT_CLASS, CELL_A);
     let second_credits = network.credits(&second.pubkey());
 
-    let outcome = network.rt.send(
-        &[onboarding(
-            second.pubkey(),
-            second.pubkey(),
-            device.pubkey(),
-            HOTSPOT_CLASS,
-            None,
-            CELL_B,
-        )],
-        &[&second, &device],
-    );
+    let outcome = network.onboard_key(&second, &device, HOTSPOT_CLASS, CELL_B);
     assert_eq!(
         custom_error_code(&outcome),
         Some(0),
@@ -662,17 +644,9 @@ fn deactivation_returns_the_rent_and_frees_the_key() {
 
     // The key can be onboarded again, fee and all, and starts from a clean record.
     let credits = network.credits(&operator.pubkey());
-    network.rt.send_ok(
-        &[onboarding(
-            operator.pubkey(),
-            operator.pubkey(),
-            device.pubkey(),
-            HOTSPOT_CLASS,
-            None,
-            CELL_B,
-        )],
-        &[&operator, &device],
-    );
+    network
+        .onboard_key(&operator, &device, HOTSPOT_CLASS, CELL_B)
+        .expect("onboarded again");
     assert_eq!(
         network.credits(&operator.pubkey()),
         credits - HOTSPOT_ONBOARDING_FEE

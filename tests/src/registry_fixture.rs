@@ -165,6 +165,19 @@ impl RegistryNetwork {
         location: u64,
     ) -> (Keypair, Outcome) {
         let device = Keypair::new();
+        let outcome = self.onboard_key(operator, &device, class_id, location);
+        (device, outcome)
+    }
+
+    /// Like [`RegistryNetwork::onboard`], for a given device key (onboarded again, or by
+    /// another operator).
+    pub fn onboard_key(
+        &mut self,
+        operator: &Keypair,
+        device: &Keypair,
+        class_id: u16,
+        location: u64,
+    ) -> Outcome {
         let maker = self.maker.insecure_clone();
         let with_maker = class_id == SENSOR_CLASS;
         let instruction = onboarding(
@@ -175,12 +188,11 @@ impl RegistryNetwork {
             with_maker.then(|| maker.pubkey()),
             location,
         );
-        let mut signers = vec![operator, &device];
+        let mut signers = vec![operator, device];
         if with_maker {
             signers.push(&maker);
         }
-        let outcome = self.rt.send(&[instruction], &signers);
-        (device, outcome)
+        self.rt.send(&[instruction], &signers)
     }
 
     /// Like [`RegistryNetwork::onboard`], panicking on failure.
