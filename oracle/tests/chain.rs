@@ -14,15 +14,7 @@ fn devices_decode_from_real_registry_accounts() {
     let operator = network.operator(2 * HOTSPOT_ONBOARDING_FEE);
     let active = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
     let suspended = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_B);
-    let authority = network.authority.insecure_clone();
-    network.rt.send_ok(
-        &[groundwork_client::device_registry::suspend_device(
-            &authority.pubkey(),
-            &suspended.pubkey(),
-            3,
-        )],
-        &[&authority],
-    );
+    network.suspend(&suspended.pubkey(), 3);
 
     // Every account of the registry program, as getProgramAccounts would list them after its
     // filters (DeviceV0 discriminator and size).

@@ -24,15 +24,7 @@ fn network_with_devices(count: usize) -> (LocalRpc, Vec<Keypair>, Keypair) {
         .map(|_| network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A))
         .collect();
     let suspended = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_B);
-    let authority = network.authority.insecure_clone();
-    network.rt.send_ok(
-        &[groundwork_client::device_registry::suspend_device(
-            &authority.pubkey(),
-            &suspended.pubkey(),
-            1,
-        )],
-        &[&authority],
-    );
+    network.suspend(&suspended.pubkey(), 1);
     let accounts = network.rt.svm.get_program_accounts(&device_registry::ID);
     let rpc = LocalRpc::start(accounts).expect("local RPC");
     (rpc, devices, suspended)

@@ -247,14 +247,7 @@ fn suspension_and_reinstatement_carry_a_reason() {
     let device = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
     let authority = network.authority.insecure_clone();
 
-    let landed = network.rt.send_ok(
-        &[registry::suspend_device(
-            &authority.pubkey(),
-            &device.pubkey(),
-            42,
-        )],
-        &[&authority],
-    );
+    let landed = network.suspend(&device.pubkey(), 42);
     let event: DeviceStatusChanged = landed.event(&device_registry::ID);
     assert_eq!(
         (

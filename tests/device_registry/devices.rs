@@ -14,14 +14,6 @@ use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::{assert_error, custom_error_code};
 use groundwork_tests::*;
 
-fn suspend(network: &mut RegistryNetwork, device: &Pubkey) {
-    let authority = network.authority.insecure_clone();
-    network.rt.send_ok(
-        &[registry::suspend_device(&authority.pubkey(), device, 7)],
-        &[&authority],
-    );
-}
-
 #[test]
 fn onboarding_burns_the_fee_and_writes_a_small_record() {
     let mut network = RegistryNetwork::launch();
@@ -414,7 +406,7 @@ fn a_suspended_device_cannot_be_relocated_paid_transferred_or_deactivated() {
     let other = network.operator(0);
     let dapp = network.wallet_with_credits(1_000);
     let device = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
-    suspend(&mut network, &device.pubkey());
+    network.suspend(&device.pubkey(), 7);
     let key = operator.pubkey();
     let dapp_credits = network.credits(&dapp.pubkey());
 

@@ -93,15 +93,7 @@ fn onboard_one_hundred_devices_and_run_their_lifecycle() {
             &[&dapp],
         );
     }
-    let authority = network.authority.insecure_clone();
-    network.rt.send_ok(
-        &[registry::suspend_device(
-            &authority.pubkey(),
-            &hotspots[1].pubkey(),
-            3,
-        )],
-        &[&authority],
-    );
+    network.suspend(&hotspots[1].pubkey(), 3);
     network.rt.send_ok(
         &[registry::transfer_device(
             &key,

@@ -7,7 +7,7 @@ use groundwork_client::device_registry as registry;
 use groundwork_client::tokenomics as tokenomics_client;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
-use groundwork_harness::Outcome;
+use groundwork_harness::{Landed, Outcome};
 
 use crate::tokenomics_fixture::{TokenomicsNetwork, GWK};
 use device_registry::{
@@ -206,6 +206,19 @@ impl RegistryNetwork {
             );
         }
         device
+    }
+
+    /// The registry authority suspends `device` with `reason`.
+    pub fn suspend(&mut self, device: &Pubkey, reason: u16) -> Landed {
+        let authority = self.authority.insecure_clone();
+        self.rt.send_ok(
+            &[registry::suspend_device(
+                &authority.pubkey(),
+                device,
+                reason,
+            )],
+            &[&authority],
+        )
     }
 
     /// Credits held by `owner`.
