@@ -61,10 +61,8 @@ async fn writer(
                 _ => break,
             }
         }
-        let messages: Vec<StoredMessage> = group
-            .iter()
-            .flat_map(|(batch, _)| batch.iter().cloned())
-            .collect();
+        let (batches, replies): (Vec<Vec<StoredMessage>>, Vec<Reply>) = group.into_iter().unzip();
+        let messages: Vec<StoredMessage> = batches.into_iter().flatten().collect();
         let outcome = store
             .commit(&messages)
             .await
@@ -72,7 +70,7 @@ async fn writer(
         if let Err(error) = &outcome {
             tracing::error!(%error, messages = messages.len(), "commit failed");
         }
-        for (_, reply) in group {
+        for reply in replies {
             let _ = reply.send(outcome.clone());
         }
     }

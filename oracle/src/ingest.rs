@@ -469,12 +469,16 @@ impl Ingestor {
         }
         // Commit the new messages (grouped with other requests) before acknowledging them.
         if !new.is_empty() {
-            let batch: Vec<StoredMessage> = new.iter().map(|(_, stored)| stored.clone()).collect();
+            // The messages move to the committer; their place in the reply stays here.
+            let (slots, batch): (Vec<(usize, Key, i64)>, Vec<StoredMessage>) = new
+                .into_iter()
+                .map(|(index, stored)| ((index, stored.device, stored.seq), stored))
+                .unzip();
             let committed = self.committer.commit(batch).await;
             let mut states = self.states.lock().expect("device states lock");
-            for (index, stored) in &new {
-                if let Some(state) = states.get_mut(&stored.device) {
-                    state.pending.remove(&stored.seq);
+            for (index, device, seq) in &slots {
+                if let Some(state) = states.get_mut(device) {
+                    state.pending.remove(seq);
                 }
                 verdicts[*index] = Some(match &committed {
                     Ok(()) => Verdict::Accepted,
@@ -484,8 +488,8 @@ impl Ingestor {
             if committed.is_err() {
                 // The reserved seqs were not stored: the order is reloaded from the store
                 // before this device is admitted again.
-                for (_, stored) in &new {
-                    if let Some(state) = states.get_mut(&stored.device) {
+                for (_, device, _) in &slots {
+                    if let Some(state) = states.get_mut(device) {
                         state.reload = true;
                     }
                 }
