@@ -1,13 +1,16 @@
 use anchor_lang::error::ErrorCode as AnchorError;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountSerialize;
 use device_registry::errors::RegistryError;
 use device_registry::events::{
-    DeviceClassAdded, DeviceClassUpdated, DeviceStatusChanged, MakerApprovalChanged,
-    RegistryInitialized,
+    AuthorityTransferAccepted, AuthorityTransferProposed, DeviceClassAdded, DeviceClassUpdated,
+    DeviceStatusChanged, MakerApprovalChanged, RegistryInitialized,
 };
 use device_registry::{DeviceStatus, MakerV0};
 use groundwork_client::device_registry as registry;
-use groundwork_harness::assert_error;
+use groundwork_client::tokenomics as tokenomics_client;
 use groundwork_harness::solana_signer::Signer;
+use groundwork_harness::{assert_error, TOKEN_2022_PROGRAM_ID};
 use groundwork_tests::*;
 
 #[test]
@@ -23,10 +26,7 @@ fn the_registry_records_authority_and_credit_mint() {
         .rt
         .anchor_account(&registry::registry_config_address());
     assert_eq!(config.authority, authority);
-    assert_eq!(
-        config.credit_mint,
-        groundwork_client::tokenomics::credit_mint_address()
-    );
+    assert_eq!(config.credit_mint, tokenomics_client::credit_mint_address());
     assert_eq!(
         (
             config.device_class_count,
@@ -36,7 +36,61 @@ fn the_registry_records_authority_and_credit_mint() {
         (0, 0, 0)
     );
     let event: RegistryInitialized = landed.event(&device_registry::ID);
-    assert_eq!(event.registry, registry::registry_config_address());
+    assert_eq!(
+        (event.unix_timestamp, event.deployer),
+        (network.rt.clock().unix_timestamp, deployer.pubkey())
+    );
+    assert_eq!(event.registry, config);
+}
+
+#[test]
+fn the_credit_mint_must_be_the_tokenomics_credit_mint() {
+    let mut network = TokenomicsNetwork::launch();
+    let deployer = network.rt.deployer.insecure_clone();
+    // A Token-2022 mint of the deployer's own, passing every mint check but not tokenomics'.
+    let own_mint = network
+        .rt
+        .create_mint(&TOKEN_2022_PROGRAM_ID, 0, &deployer.pubkey(), None);
+    let mut instruction = registry::initialize_registry(&deployer.pubkey(), deployer.pubkey());
+    instruction.accounts[3].pubkey = own_mint;
+    let outcome = network.rt.send(&[instruction], &[&deployer]);
+    assert_error(&outcome, RegistryError::CreditMintMismatch);
+    assert!(network
+        .rt
+        .account(&registry::registry_config_address())
+        .is_none());
+}
+
+#[test]
+fn a_forged_tokenomics_config_naming_another_mint_is_refused() {
+    let mut network = TokenomicsNetwork::launch();
+    let deployer = network.rt.deployer.insecure_clone();
+    let own_mint = network
+        .rt
+        .create_mint(&TOKEN_2022_PROGRAM_ID, 0, &deployer.pubkey(), None);
+    // A copy of the tokenomics config naming the deployer's mint, at another address.
+    let mut forged = network.config();
+    forged.credit_mint = own_mint;
+    let mut data = Vec::new();
+    forged.try_serialize(&mut data).unwrap();
+    for owner in [tokenomics::ID, Pubkey::new_unique()] {
+        let forged_address = Pubkey::new_unique();
+        network.rt.set_account(forged_address, owner, data.clone());
+        let mut instruction = registry::initialize_registry(&deployer.pubkey(), deployer.pubkey());
+        instruction.accounts[3].pubkey = own_mint;
+        instruction.accounts[4].pubkey = forged_address;
+        let outcome = network.rt.send(&[instruction], &[&deployer]);
+        let expected = if owner == tokenomics::ID {
+            AnchorError::ConstraintSeeds
+        } else {
+            AnchorError::AccountOwnedByWrongProgram
+        };
+        assert_error(&outcome, expected);
+    }
+    assert!(network
+        .rt
+        .account(&registry::registry_config_address())
+        .is_none());
 }
 
 #[test]
@@ -93,7 +147,12 @@ fn classes_are_numbered_in_order_and_evented() {
         &[&authority],
     );
     let event: DeviceClassAdded = landed.event(&device_registry::ID);
-    assert_eq!((event.class_id, event.params), (2, params));
+    assert_eq!(
+        (event.device_class.class_id, event.device_class.params()),
+        (2, params)
+    );
+    assert_eq!(event.device_class, network.device_class(2));
+    assert_eq!(event.registry, network.registry());
     assert_eq!(network.registry().device_class_count, 3);
 }
 
@@ -186,7 +245,11 @@ fn the_authority_updates_a_class_with_before_and_after() {
         &[&authority],
     );
     let event: DeviceClassUpdated = landed.event(&device_registry::ID);
-    assert_eq!((event.before, event.after), (hotspot_class(), params));
+    assert_eq!(
+        (event.before, event.device_class.params()),
+        (hotspot_class(), params)
+    );
+    assert_eq!(event.device_class, network.device_class(HOTSPOT_CLASS));
     assert_eq!(
         network.device_class(HOTSPOT_CLASS).onboarding_fee_credits,
         1
@@ -224,20 +287,26 @@ fn makers_are_approved_revoked_and_re_approved() {
     );
     let event: MakerApprovalChanged = landed.event(&device_registry::ID);
     assert_eq!(
-        (event.maker, event.approved_before, event.approved_after),
+        (
+            event.maker.maker,
+            event.approved_before,
+            event.maker.approved
+        ),
         (maker, true, false)
     );
     let record: MakerV0 = network.rt.anchor_account(&registry::maker_address(&maker));
     assert!(!record.approved);
+    assert_eq!(event.maker, record);
 
     let landed = network.rt.send_ok(
         &[registry::approve_maker(&authority.pubkey(), maker)],
         &[&authority],
     );
     let event: MakerApprovalChanged = landed.event(&device_registry::ID);
-    assert_eq!((event.approved_before, event.approved_after), (false, true));
+    assert_eq!((event.approved_before, event.maker.approved), (false, true));
     let record: MakerV0 = network.rt.anchor_account(&registry::maker_address(&maker));
     assert!(record.approved);
+    assert_eq!(event.maker, record);
 }
 
 #[test]
@@ -250,18 +319,15 @@ fn suspension_and_reinstatement_carry_a_reason() {
     let landed = network.suspend(&device.pubkey(), 42);
     let event: DeviceStatusChanged = landed.event(&device_registry::ID);
     assert_eq!(
-        (
-            event.suspended_before,
-            event.suspended_after,
-            event.reason_after
-        ),
-        (false, true, 42)
+        (event.status_before, event.reason_before),
+        (DeviceStatus::Active, 0)
     );
     let record = network.device(&device.pubkey());
     assert_eq!(
         (record.status, record.suspension_reason),
         (DeviceStatus::Suspended, 42)
     );
+    assert_eq!(event.device, record);
 
     let outcome = network.rt.send(
         &[registry::suspend_device(
@@ -282,18 +348,15 @@ fn suspension_and_reinstatement_carry_a_reason() {
     );
     let event: DeviceStatusChanged = landed.event(&device_registry::ID);
     assert_eq!(
-        (
-            event.suspended_before,
-            event.reason_before,
-            event.suspended_after
-        ),
-        (true, 42, false)
+        (event.status_before, event.reason_before),
+        (DeviceStatus::Suspended, 42)
     );
     let record = network.device(&device.pubkey());
     assert_eq!(
         (record.status, record.suspension_reason),
         (DeviceStatus::Active, 0)
     );
+    assert_eq!(event.device, record);
 
     let outcome = network.rt.send(
         &[registry::reinstate_device(
@@ -306,6 +369,28 @@ fn suspension_and_reinstatement_carry_a_reason() {
 }
 
 #[test]
+fn a_suspension_without_a_reason_is_refused() {
+    let mut network = RegistryNetwork::launch();
+    let operator = network.operator(HOTSPOT_ONBOARDING_FEE);
+    let device = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    let authority = network.authority.insecure_clone();
+    let outcome = network.rt.send(
+        &[registry::suspend_device(
+            &authority.pubkey(),
+            &device.pubkey(),
+            0,
+        )],
+        &[&authority],
+    );
+    assert_error(&outcome, RegistryError::ZeroSuspensionReason);
+    let record = network.device(&device.pubkey());
+    assert_eq!(
+        (record.status, record.suspension_reason),
+        (DeviceStatus::Active, 0)
+    );
+}
+
+#[test]
 fn the_registry_authority_moves_in_two_steps() {
     let mut network = RegistryNetwork::launch();
     let authority = network.authority.insecure_clone();
@@ -313,12 +398,12 @@ fn the_registry_authority_moves_in_two_steps() {
     let stranger = network.rt.funded_keypair();
 
     let outcome = network.rt.send(
-        &[registry::accept_registry_authority(&successor.pubkey())],
+        &[registry::accept_authority(&successor.pubkey())],
         &[&successor],
     );
     assert_error(&outcome, RegistryError::NoPendingAuthority);
     let outcome = network.rt.send(
-        &[registry::transfer_registry_authority(
+        &[registry::transfer_authority(
             &stranger.pubkey(),
             Some(stranger.pubkey()),
         )],
@@ -326,23 +411,47 @@ fn the_registry_authority_moves_in_two_steps() {
     );
     assert_error(&outcome, RegistryError::NotAuthority);
 
-    network.rt.send_ok(
-        &[registry::transfer_registry_authority(
+    let landed = network.rt.send_ok(
+        &[registry::transfer_authority(
             &authority.pubkey(),
             Some(successor.pubkey()),
         )],
         &[&authority],
     );
-    assert_eq!(network.registry().authority, authority.pubkey());
+    let event: AuthorityTransferProposed = landed.event(&device_registry::ID);
+    assert_eq!(
+        (
+            event.unix_timestamp,
+            event.authority,
+            event.pending_before,
+            event.pending_after
+        ),
+        (
+            network.rt.clock().unix_timestamp,
+            authority.pubkey(),
+            None,
+            Some(successor.pubkey())
+        )
+    );
+    let config = network.registry();
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (authority.pubkey(), Some(successor.pubkey()))
+    );
     let outcome = network.rt.send(
-        &[registry::accept_registry_authority(&stranger.pubkey())],
+        &[registry::accept_authority(&stranger.pubkey())],
         &[&stranger],
     );
     assert_error(&outcome, RegistryError::NotPendingAuthority);
 
-    network.rt.send_ok(
-        &[registry::accept_registry_authority(&successor.pubkey())],
+    let landed = network.rt.send_ok(
+        &[registry::accept_authority(&successor.pubkey())],
         &[&successor],
+    );
+    let event: AuthorityTransferAccepted = landed.event(&device_registry::ID);
+    assert_eq!(
+        (event.authority_before, event.authority_after),
+        (authority.pubkey(), successor.pubkey())
     );
     let config = network.registry();
     assert_eq!(

@@ -64,19 +64,15 @@ fn onboarding_burns_the_fee_and_writes_a_small_record() {
 
     let event: DeviceOnboarded = landed.event(&device_registry::ID);
     assert_eq!(
-        (
-            event.device_key,
-            event.operator,
-            event.fee_burned_credits,
-            event.maker
-        ),
-        (
-            device.pubkey(),
-            operator.pubkey(),
-            HOTSPOT_ONBOARDING_FEE,
-            None
-        )
+        (event.payer, event.fee_burned_credits, event.maker),
+        (operator.pubkey(), HOTSPOT_ONBOARDING_FEE, None)
     );
+    assert_eq!(event.unix_timestamp, record.onboarded_at);
+    // Every record the onboarding wrote, as it is now.
+    assert_eq!(event.device, record);
+    assert_eq!(event.operator, network.operator_record(&operator.pubkey()));
+    assert_eq!(event.device_class, network.device_class(HOTSPOT_CLASS));
+    assert_eq!(event.registry, network.registry());
 }
 
 #[test]
@@ -200,13 +196,16 @@ fn an_approved_maker_attests_and_is_counted() {
     let operator = network.operator(SENSOR_ONBOARDING_FEE);
     let (device, outcome) = network.onboard(&operator, SENSOR_CLASS, CELL_A);
     let event: DeviceOnboarded = outcome.unwrap().event(&device_registry::ID);
-    assert_eq!(event.maker, Some(network.maker.pubkey()));
     assert_eq!(event.fee_burned_credits, SENSOR_ONBOARDING_FEE);
     assert_eq!(network.device(&device.pubkey()).class_id, SENSOR_CLASS);
     let record: MakerV0 = network
         .rt
         .anchor_account(&registry::maker_address(&network.maker.pubkey()));
-    assert_eq!(record.devices_attested, 1);
+    assert_eq!(
+        (record.maker, record.devices_attested),
+        (network.maker.pubkey(), 1)
+    );
+    assert_eq!(event.maker, Some(record));
 }
 
 #[test]
@@ -293,6 +292,66 @@ fn invalid_h3_cells_are_refused_with_the_broken_field() {
 }
 
 #[test]
+fn a_cell_coarser_than_resolution_8_is_refused_at_onboarding_and_on_assertion() {
+    let mut network = RegistryNetwork::launch();
+    let operator = network.operator(HOTSPOT_ONBOARDING_FEE + HOTSPOT_LOCATION_FEE);
+    // Valid H3 cells, at resolutions 7 and 0: no resolution-8 parent for the density cap.
+    for coarse in [CELL_A_RES7, 0x8001fffffffffff] {
+        let (device, outcome) = network.onboard(&operator, HOTSPOT_CLASS, coarse);
+        assert_error(&outcome, RegistryError::LocationResolutionTooCoarse);
+        assert!(network
+            .rt
+            .account(&registry::device_address(&device.pubkey()))
+            .is_none());
+    }
+
+    let device = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    let key = operator.pubkey();
+    let credits = network.credits(&key);
+    let outcome = network.rt.send(
+        &[registry::assert_location(
+            &key,
+            &key,
+            &device.pubkey(),
+            HOTSPOT_CLASS,
+            CELL_A_RES7,
+        )],
+        &[&operator],
+    );
+    assert_error(&outcome, RegistryError::LocationResolutionTooCoarse);
+    let record = network.device(&device.pubkey());
+    assert_eq!((record.location, record.location_assertions), (CELL_A, 1));
+    assert_eq!(network.credits(&key), credits);
+}
+
+#[test]
+fn cells_of_resolution_8_and_15_are_accepted() {
+    let mut network = RegistryNetwork::launch();
+    let operator = network.operator(2 * HOTSPOT_ONBOARDING_FEE + HOTSPOT_LOCATION_FEE);
+    let coarsest = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A_RES8);
+    let finest = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A_RES15);
+    assert_eq!(network.device(&coarsest.pubkey()).location, CELL_A_RES8);
+    assert_eq!(network.device(&finest.pubkey()).location, CELL_A_RES15);
+
+    let key = operator.pubkey();
+    network.rt.send_ok(
+        &[registry::assert_location(
+            &key,
+            &key,
+            &coarsest.pubkey(),
+            HOTSPOT_CLASS,
+            CELL_A_RES15,
+        )],
+        &[&operator],
+    );
+    let record = network.device(&coarsest.pubkey());
+    assert_eq!(
+        (record.location, record.location_assertions),
+        (CELL_A_RES15, 2)
+    );
+}
+
+#[test]
 fn the_fee_cannot_be_paid_from_someone_elses_credits() {
     let mut network = RegistryNetwork::launch();
     let victim = network.wallet_with_credits(HOTSPOT_ONBOARDING_FEE);
@@ -358,13 +417,15 @@ fn moving_charges_the_location_fee_staying_does_not() {
     let event: LocationAsserted = landed.event(&device_registry::ID);
     assert_eq!(
         (
+            event.payer,
             event.location_before,
-            event.location_after,
+            event.device.location,
             event.fee_burned_credits,
-            event.location_assertions
+            event.device.location_assertions
         ),
-        (CELL_A, CELL_B, HOTSPOT_LOCATION_FEE, 2)
+        (key, CELL_A, CELL_B, HOTSPOT_LOCATION_FEE, 2)
     );
+    assert_eq!(event.device, network.device(&device.pubkey()));
     assert_eq!(network.credits(&key), credits - HOTSPOT_LOCATION_FEE);
 
     let landed = network.rt.send_ok(
@@ -379,7 +440,7 @@ fn moving_charges_the_location_fee_staying_does_not() {
     );
     let event: LocationAsserted = landed.event(&device_registry::ID);
     assert_eq!(
-        (event.fee_burned_credits, event.location_assertions),
+        (event.fee_burned_credits, event.device.location_assertions),
         (0, 3)
     );
     assert_eq!(network.credits(&key), credits - HOTSPOT_LOCATION_FEE);
@@ -430,14 +491,7 @@ fn a_suspended_device_cannot_be_relocated_paid_transferred_or_deactivated() {
         &[&dapp],
     );
     assert_error(&outcome, RegistryError::DeviceSuspended);
-    let outcome = network.rt.send(
-        &[registry::transfer_device(
-            &key,
-            &other.pubkey(),
-            &device.pubkey(),
-        )],
-        &[&operator],
-    );
+    let outcome = network.transfer(&operator, &other, &device.pubkey());
     assert_error(&outcome, RegistryError::DeviceSuspended);
     let outcome = network.rt.send(
         &[registry::deactivate_device(
@@ -463,16 +517,19 @@ fn an_operator_cannot_act_on_another_operators_device() {
     let owner = network.operator(HOTSPOT_ONBOARDING_FEE);
     let intruder = network.operator(HOTSPOT_LOCATION_FEE);
     let device = network.onboard_ok(&owner, HOTSPOT_CLASS, CELL_A);
+    let accomplice = network.operator(0);
     let key = intruder.pubkey();
     for instruction in [
         registry::assert_location(&key, &key, &device.pubkey(), HOTSPOT_CLASS, CELL_B),
         registry::set_reward_recipient(&key, &device.pubkey(), Some(key)),
-        registry::transfer_device(&key, &owner.pubkey(), &device.pubkey()),
         registry::deactivate_device(&key, &device.pubkey(), HOTSPOT_CLASS),
     ] {
         let outcome = network.rt.send(&[instruction], &[&intruder]);
         assert_error(&outcome, RegistryError::NotDeviceOperator);
     }
+    // A willing receiver does not help: the holder must sign.
+    let outcome = network.transfer(&intruder, &accomplice, &device.pubkey());
+    assert_error(&outcome, RegistryError::NotDeviceOperator);
     let record = network.device(&device.pubkey());
     assert_eq!(
         (record.operator, record.location, record.reward_recipient),
@@ -495,7 +552,11 @@ fn a_device_can_have_its_own_reward_recipient() {
         &[&operator],
     );
     let event: RewardRecipientSet = landed.event(&device_registry::ID);
-    assert_eq!((event.before, event.after), (None, Some(host)));
+    assert_eq!(
+        (event.reward_recipient_before, event.device.reward_recipient),
+        (None, Some(host))
+    );
+    assert_eq!(event.device, network.device(&device.pubkey()));
     assert_eq!(
         network.device(&device.pubkey()).reward_recipient,
         Some(host)
@@ -527,19 +588,14 @@ fn a_transfer_moves_the_device_and_clears_its_recipient() {
         &[&seller],
     );
 
-    let landed = network.rt.send_ok(
-        &[registry::transfer_device(
-            &seller.pubkey(),
-            &buyer.pubkey(),
-            &device.pubkey(),
-        )],
-        &[&seller],
-    );
+    let landed = network
+        .transfer(&seller, &buyer, &device.pubkey())
+        .expect("the buyer co-signed");
     let event: DeviceTransferred = landed.event(&device_registry::ID);
     assert_eq!(
         (
             event.operator_before,
-            event.operator_after,
+            event.device.operator,
             event.reward_recipient_before
         ),
         (seller.pubkey(), buyer.pubkey(), Some(host))
@@ -551,6 +607,10 @@ fn a_transfer_moves_the_device_and_clears_its_recipient() {
     );
     assert_eq!(network.operator_record(&seller.pubkey()).device_count, 0);
     assert_eq!(network.operator_record(&buyer.pubkey()).device_count, 1);
+    // Both operators' records, as they are now.
+    assert_eq!(event.device, record);
+    assert_eq!(event.operator, network.operator_record(&seller.pubkey()));
+    assert_eq!(event.new_operator, network.operator_record(&buyer.pubkey()));
 
     // The seller lost control; the buyer has it.
     let outcome = network.rt.send(
@@ -576,30 +636,57 @@ fn a_transfer_moves_the_device_and_clears_its_recipient() {
 }
 
 #[test]
+fn a_device_cannot_be_pushed_onto_an_operator_that_did_not_sign() {
+    let mut network = RegistryNetwork::launch();
+    let pusher = network.operator(HOTSPOT_ONBOARDING_FEE);
+    let victim = network.operator(0);
+    let device = network.onboard_ok(&pusher, HOTSPOT_CLASS, CELL_A);
+    let mut instruction =
+        registry::transfer_device(&pusher.pubkey(), &victim.pubkey(), &device.pubkey());
+    // The receiver's signature withheld.
+    instruction.accounts[2].is_signer = false;
+    let outcome = network.rt.send(&[instruction], &[&pusher]);
+    assert_error(&outcome, AnchorError::AccountNotSigner);
+    assert_eq!(network.device(&device.pubkey()).operator, pusher.pubkey());
+    assert_eq!(network.operator_record(&pusher.pubkey()).device_count, 1);
+    assert_eq!(network.operator_record(&victim.pubkey()).device_count, 0);
+
+    // With the receiver's signature (its consent), the same transfer lands.
+    network
+        .transfer(&pusher, &victim, &device.pubkey())
+        .expect("the receiver co-signed");
+    assert_eq!(network.device(&device.pubkey()).operator, victim.pubkey());
+    assert_eq!(network.operator_record(&pusher.pubkey()).device_count, 0);
+    assert_eq!(network.operator_record(&victim.pubkey()).device_count, 1);
+}
+
+#[test]
 fn a_transfer_needs_a_registered_operator() {
+    let mut network = RegistryNetwork::launch();
+    let seller = network.operator(HOTSPOT_ONBOARDING_FEE);
+    let device = network.onboard_ok(&seller, HOTSPOT_CLASS, CELL_A);
+    let stranger = Keypair::new();
+    let outcome = network.transfer(&seller, &stranger, &device.pubkey());
+    assert_error(&outcome, AnchorError::AccountNotInitialized);
+    assert_eq!(network.device(&device.pubkey()).operator, seller.pubkey());
+}
+
+#[test]
+fn a_transfer_to_oneself_is_refused() {
     let mut network = RegistryNetwork::launch();
     let seller = network.operator(HOTSPOT_ONBOARDING_FEE);
     let device = network.onboard_ok(&seller, HOTSPOT_CLASS, CELL_A);
     let outcome = network.rt.send(
         &[registry::transfer_device(
             &seller.pubkey(),
-            &Pubkey::new_unique(),
-            &device.pubkey(),
-        )],
-        &[&seller],
-    );
-    assert_error(&outcome, AnchorError::AccountNotInitialized);
-    // To itself: the same operator record twice as writable is refused by Anchor.
-    let outcome = network.rt.send(
-        &[registry::transfer_device(
-            &seller.pubkey(),
             &seller.pubkey(),
             &device.pubkey(),
         )],
         &[&seller],
     );
-    assert_error(&outcome, AnchorError::ConstraintDuplicateMutableAccount);
+    assert_error(&outcome, RegistryError::TransferToSelf);
     assert_eq!(network.device(&device.pubkey()).operator, seller.pubkey());
+    assert_eq!(network.operator_record(&seller.pubkey()).device_count, 1);
 }
 
 #[test]
@@ -609,6 +696,7 @@ fn deactivation_returns_the_rent_and_frees_the_key() {
     let device = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
     let device_address = registry::device_address(&device.pubkey());
     let rent = network.rt.account(&device_address).unwrap().lamports;
+    let last_state = network.device(&device.pubkey());
     let lamports_before = network.rt.account(&operator.pubkey()).unwrap().lamports;
 
     // The runtime's payer pays the fee, so the operator's balance moves by the rent only.
@@ -622,9 +710,14 @@ fn deactivation_returns_the_rent_and_frees_the_key() {
     );
     let event: DeviceDeactivated = landed.event(&device_registry::ID);
     assert_eq!(
-        (event.device_key, event.rent_returned_lamports),
+        (event.device.device_key, event.rent_returned_lamports),
         (device.pubkey(), rent)
     );
+    // The device's last state, and the counters as they are now.
+    assert_eq!(event.device, last_state);
+    assert_eq!(event.operator, network.operator_record(&operator.pubkey()));
+    assert_eq!(event.device_class, network.device_class(HOTSPOT_CLASS));
+    assert_eq!(event.registry, network.registry());
     assert!(network.rt.account(&device_address).is_none());
     assert_eq!(
         network.rt.account(&operator.pubkey()).unwrap().lamports,
@@ -686,10 +779,11 @@ fn a_dapp_pays_for_service_with_its_own_credits() {
             event.payer,
             event.credits,
             event.credits_spent_before,
-            event.credits_spent_after
+            event.device.credits_spent
         ),
         (dapp.pubkey(), 300, 1_200, 1_500)
     );
+    assert_eq!(event.device, network.device(&device.pubkey()));
     assert_eq!(network.device(&device.pubkey()).credits_spent, 1_500);
     assert_eq!(network.credits(&dapp.pubkey()), dapp_credits - 1_500);
     assert_eq!(network.credit_supply(), supply - 1_500);
@@ -766,6 +860,34 @@ fn credits_spent_cannot_overflow() {
         &[&dapp],
     );
     assert_eq!(network.device(&device.pubkey()).credits_spent, u64::MAX);
+}
+
+#[test]
+fn a_device_record_breaking_its_invariant_is_not_written() {
+    let mut network = RegistryNetwork::launch();
+    let operator = network.operator(HOTSPOT_ONBOARDING_FEE);
+    let device = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    // An active device carrying a suspension reason (a state no instruction produces).
+    let address = registry::device_address(&device.pubkey());
+    let mut record = network.device(&device.pubkey());
+    record.suspension_reason = 5;
+    let mut data = Vec::new();
+    record.try_serialize(&mut data).unwrap();
+    network.rt.set_account(address, device_registry::ID, data);
+
+    let dapp = network.wallet_with_credits(100);
+    let credits = network.credits(&dapp.pubkey());
+    let outcome = network.rt.send(
+        &[registry::pay_for_service(
+            &dapp.pubkey(),
+            &device.pubkey(),
+            100,
+        )],
+        &[&dapp],
+    );
+    assert_error(&outcome, RegistryError::SuspensionReasonMismatch);
+    assert_eq!(network.credits(&dapp.pubkey()), credits);
+    assert_eq!(network.device(&device.pubkey()).credits_spent, 0);
 }
 
 #[test]

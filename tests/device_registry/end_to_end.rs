@@ -1,6 +1,6 @@
 //! The whole registry flow in one network: credits bought with the network token, 100 devices
-//! of two classes onboarded, then moved, paid, suspended, transferred and deactivated — with
-//! every balance, counter and record checked afterwards.
+//! of two classes onboarded, then moved, paid, suspended, transferred (with the receiver's
+//! consent) and deactivated — with every balance, counter and record checked afterwards.
 
 use anchor_lang::prelude::Pubkey;
 use device_registry::{DeviceStatus, MakerV0, RegisterOperatorArgsV0};
@@ -94,14 +94,9 @@ fn onboard_one_hundred_devices_and_run_their_lifecycle() {
         );
     }
     network.suspend(&hotspots[1].pubkey(), 3);
-    network.rt.send_ok(
-        &[registry::transfer_device(
-            &key,
-            &second_operator.pubkey(),
-            &hotspots[2].pubkey(),
-        )],
-        &[&operator],
-    );
+    network
+        .transfer(&operator, &second_operator, &hotspots[2].pubkey())
+        .expect("the second operator co-signed");
     let deactivated = &sensors[0];
     network.rt.send_ok(
         &[registry::deactivate_device(

@@ -35,10 +35,9 @@ fn a_wallet_registers_as_an_operator_once() {
     assert_eq!(record.registered_at, network.rt.clock().unix_timestamp);
     assert_eq!(network.registry().operator_count, 1);
     let event: OperatorRegistered = landed.event(&device_registry::ID);
-    assert_eq!(
-        (event.operator, event.reward_recipient),
-        (wallet.pubkey(), recipient)
-    );
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
+    assert_eq!(event.operator, record);
+    assert_eq!(event.registry, network.registry());
 
     let outcome = network.rt.send(
         &[registry::register_operator(&wallet.pubkey(), args)],
@@ -95,18 +94,22 @@ fn an_operator_updates_what_it_names_and_keeps_the_rest() {
     );
     let event: OperatorUpdated = landed.event(&device_registry::ID);
     assert_eq!(
-        (event.reward_recipient_before, event.reward_recipient_after),
+        (
+            event.reward_recipient_before,
+            event.operator.reward_recipient
+        ),
         (operator.pubkey(), new_recipient)
     );
     assert_eq!(
         (
             event.metadata_uri_before.as_str(),
-            event.metadata_uri_after.as_str()
+            event.operator.metadata_uri.as_str()
         ),
         ("", "")
     );
+    assert_eq!(event.operator, network.operator_record(&operator.pubkey()));
 
-    network.rt.send_ok(
+    let landed = network.rt.send_ok(
         &[registry::update_operator(
             &operator.pubkey(),
             UpdateOperatorArgsV0 {
@@ -121,6 +124,15 @@ fn an_operator_updates_what_it_names_and_keeps_the_rest() {
         (record.reward_recipient, record.metadata_uri.as_str()),
         (new_recipient, "ipfs://meta")
     );
+    let event: OperatorUpdated = landed.event(&device_registry::ID);
+    assert_eq!(
+        (
+            event.reward_recipient_before,
+            event.metadata_uri_before.as_str()
+        ),
+        (new_recipient, "")
+    );
+    assert_eq!(event.operator, record);
 }
 
 #[test]

@@ -90,12 +90,13 @@ fn an_account_of_another_type_in_place_of_the_device_is_refused() {
 fn an_account_of_another_type_in_place_of_the_operator_is_refused() {
     let mut network = RegistryNetwork::launch();
     let seller = network.operator(HOTSPOT_ONBOARDING_FEE);
+    let buyer = network.operator(0);
     let device = network.onboard_ok(&seller, HOTSPOT_CLASS, CELL_A);
     let mut instruction =
-        registry::transfer_device(&seller.pubkey(), &seller.pubkey(), &device.pubkey());
-    // A device class (same program, other type) as the new operator.
-    instruction.accounts[2].pubkey = registry::device_class_address(HOTSPOT_CLASS);
-    let outcome = network.rt.send(&[instruction], &[&seller]);
+        registry::transfer_device(&seller.pubkey(), &buyer.pubkey(), &device.pubkey());
+    // A device class (same program, other type) as the new operator's record.
+    instruction.accounts[3].pubkey = registry::device_class_address(HOTSPOT_CLASS);
+    let outcome = network.rt.send(&[instruction], &[&seller, &buyer]);
     assert_error(&outcome, AnchorError::AccountDiscriminatorMismatch);
     assert_eq!(network.device(&device.pubkey()).operator, seller.pubkey());
 }
@@ -113,7 +114,8 @@ fn an_operator_copy_owned_by_another_program_is_refused() {
     );
     let mut instruction =
         registry::transfer_device(&seller.pubkey(), &buyer.pubkey(), &device.pubkey());
-    instruction.accounts[2].pubkey = forged;
-    let outcome = network.rt.send(&[instruction], &[&seller]);
+    instruction.accounts[3].pubkey = forged;
+    let outcome = network.rt.send(&[instruction], &[&seller, &buyer]);
     assert_error(&outcome, AnchorError::AccountOwnedByWrongProgram);
+    assert_eq!(network.device(&device.pubkey()).operator, seller.pubkey());
 }

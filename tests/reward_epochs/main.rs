@@ -1,4 +1,9 @@
+mod activation_time;
 mod attacks;
 mod cycle;
+mod events;
 mod merkle_vectors;
+mod oracle_votes;
+mod settled_records;
 mod sizes;
+mod wiring;

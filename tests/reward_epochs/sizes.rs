@@ -82,12 +82,16 @@ fn transactions_per_epoch_do_not_grow_with_recipients_on_the_oracle_side() {
         ("activate_root_v0", rewards::activate_root(0)),
         ("veto_root_v0", rewards::veto_root(&payer, 0)),
         (
+            "close_epoch_record_v0",
+            rewards::close_epoch_record(&payer, 0),
+        ),
+        (
             "claim_v0 (20-hash proof)",
             rewards::claim(&payer, &Pubkey::new_unique(), token, 1, vec![[0; 32]; 20]),
         ),
     ];
     for (name, instruction) in sizes {
-        let (bytes, accounts) = transaction_size(&[instruction.clone()], &payer);
+        let (bytes, accounts) = transaction_size(std::slice::from_ref(&instruction), &payer);
         println!(
             "{name}: {} instruction accounts, {bytes} bytes alone",
             instruction.accounts.len()

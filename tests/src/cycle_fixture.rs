@@ -3,16 +3,18 @@
 
 use anchor_lang::prelude::Pubkey;
 use groundwork_client::reward_epochs as rewards;
+use groundwork_client::tokenomics::NetworkToken;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::{Outcome, TOKEN_PROGRAM_ID};
 use groundwork_merkle::{Leaf, RewardTree};
 use reward_epochs::{
-    EmissionSplit, EpochV0, InitializeRewardsArgsV0, RewardConfigV0, SubmitRootArgsV0,
+    EmissionSplit, EpochV0, InitializeRewardsArgsV0, RewardConfigV0, RewardParamsV0,
+    SubmitRootArgsV0,
 };
 
 use crate::registry_fixture::RegistryNetwork;
-use crate::staking_fixture::{StakingNetwork, EPOCH_LEN_S};
+use crate::staking_fixture::StakingNetwork;
 use crate::tokenomics_fixture::TokenomicsNetwork;
 
 pub fn default_split() -> EmissionSplit {
@@ -21,6 +23,53 @@ pub fn default_split() -> EmissionSplit {
         stakers_bps: 2_000,
         treasury_bps: 1_000,
     }
+}
+
+/// Tokenomics, a registry and staking, ready for reward_epochs to be initialized: tokenomics
+/// names `tokenomics_reward_program` and staking `staking_reward_program` as their reward
+/// program (both `reward_epochs::ID` in a correctly wired network).
+pub fn network_before_rewards(
+    tokenomics_reward_program: Pubkey,
+    staking_reward_program: Pubkey,
+) -> StakingNetwork {
+    let tokenomics = TokenomicsNetwork::launch_adopting(TOKEN_PROGRAM_ID, |mut args| {
+        args.reward_program = tokenomics_reward_program;
+        args
+    });
+    let registry = RegistryNetwork::on(tokenomics);
+    StakingNetwork::on(registry, staking_reward_program)
+}
+
+/// The reward parameters the cycle network launches with: the default split, `oracles` in a
+/// 2-of-N set, no challenge period.
+pub fn rewards_args(authority: Pubkey, oracles: &[Pubkey]) -> InitializeRewardsArgsV0 {
+    InitializeRewardsArgsV0 {
+        authority,
+        split: default_split(),
+        oracles: oracles.to_vec(),
+        quorum: 2,
+        challenge_period_s: 0,
+    }
+}
+
+/// Sends `initialize_rewards_v0` (signed by the deployer) on `network` for `network_token`,
+/// paying the treasury share to `treasury`.
+pub fn initialize_rewards(
+    network: &mut StakingNetwork,
+    network_token: NetworkToken,
+    treasury: &Pubkey,
+    args: InitializeRewardsArgsV0,
+) -> Outcome {
+    let deployer = network.rt.deployer.insecure_clone();
+    network.rt.send(
+        &[rewards::initialize_rewards(
+            &deployer.pubkey(),
+            network_token,
+            treasury,
+            args,
+        )],
+        &[&deployer],
+    )
 }
 
 /// All four programs, 2-of-3 oracles, no challenge period.
@@ -47,12 +96,7 @@ impl std::ops::DerefMut for CycleNetwork {
 
 impl CycleNetwork {
     pub fn launch() -> Self {
-        let tokenomics = TokenomicsNetwork::launch_adopting(TOKEN_PROGRAM_ID, |mut args| {
-            args.reward_program = reward_epochs::ID;
-            args
-        });
-        let registry = RegistryNetwork::on(tokenomics);
-        let mut staking = StakingNetwork::on(registry, reward_epochs::ID);
+        let mut staking = network_before_rewards(reward_epochs::ID, reward_epochs::ID);
         let oracles = [Keypair::new(), Keypair::new(), Keypair::new()];
         for oracle in &oracles {
             staking.rt.fund(&oracle.pubkey(), 1_000_000_000);
@@ -63,25 +107,15 @@ impl CycleNetwork {
             staking
                 .rt
                 .token_account(&dao.pubkey(), &token.mint, &token.token_program);
-        let deployer = staking.rt.deployer.insecure_clone();
-        let args = InitializeRewardsArgsV0 {
-            authority: staking.authority.pubkey(),
-            genesis_ts: staking.genesis_ts,
-            epoch_len_s: EPOCH_LEN_S,
-            split: default_split(),
-            oracles: oracles.iter().map(|oracle| oracle.pubkey()).collect(),
-            quorum: 2,
-            challenge_period_s: 0,
-        };
-        staking.rt.send_ok(
-            &[rewards::initialize_rewards(
-                &deployer.pubkey(),
-                token,
-                &dao_treasury,
-                args,
-            )],
-            &[&deployer],
-        );
+        let oracle_keys: Vec<Pubkey> = oracles.iter().map(|oracle| oracle.pubkey()).collect();
+        let args = rewards_args(staking.authority.pubkey(), &oracle_keys);
+        initialize_rewards(&mut staking, token, &dao_treasury, args).unwrap_or_else(|refused| {
+            panic!(
+                "initialize_rewards: {:?}\n{}",
+                refused.err,
+                refused.logs.join("\n")
+            )
+        });
         CycleNetwork {
             staking,
             oracles,
@@ -146,13 +180,25 @@ impl CycleNetwork {
         leaf_count: u64,
     ) -> Outcome {
         let oracle = self.oracles[index].insecure_clone();
+        self.vote_by(&oracle, epoch, root, cumulative_total, leaf_count)
+    }
+
+    /// `oracle` (any key, in the set or not) votes for `epoch`; it pays its own fee.
+    pub fn vote_by(
+        &mut self,
+        oracle: &Keypair,
+        epoch: u64,
+        root: [u8; 32],
+        cumulative_total: u64,
+        leaf_count: u64,
+    ) -> Outcome {
         let args = SubmitRootArgsV0 {
             root,
             cumulative_total,
             leaf_count,
         };
         self.rt.send_paid_by(
-            &oracle,
+            oracle,
             &[rewards::submit_root(&oracle.pubkey(), epoch, args)],
             &[],
         )
@@ -160,6 +206,61 @@ impl CycleNetwork {
 
     pub fn activate(&mut self, epoch: u64) -> Outcome {
         self.rt.send(&[rewards::activate_root(epoch)], &[])
+    }
+
+    /// The authority vetoes `epoch`'s pending root.
+    pub fn veto(&mut self, epoch: u64) -> Outcome {
+        let authority = self.authority.insecure_clone();
+        self.rt.send(
+            &[rewards::veto_root(&authority.pubkey(), epoch)],
+            &[&authority],
+        )
+    }
+
+    /// The authority installs `oracles` with `quorum`.
+    pub fn set_oracles(&mut self, oracles: Vec<Pubkey>, quorum: u8) -> Outcome {
+        let authority = self.authority.insecure_clone();
+        self.rt.send(
+            &[rewards::set_oracles(&authority.pubkey(), oracles, quorum)],
+            &[&authority],
+        )
+    }
+
+    /// The authority updates the reward parameters, the treasury share going to `treasury`.
+    pub fn update_reward_params(&mut self, params: RewardParamsV0, treasury: &Pubkey) -> Outcome {
+        let authority = self.authority.insecure_clone();
+        let mint = self.network_token.mint;
+        self.rt.send(
+            &[rewards::update_reward_params(
+                &authority.pubkey(),
+                &mint,
+                treasury,
+                params,
+            )],
+            &[&authority],
+        )
+    }
+
+    /// The authority sets the challenge period, keeping the split and the treasury.
+    pub fn set_challenge_period(&mut self, challenge_period_s: i64) {
+        let params = RewardParamsV0 {
+            split: self.reward_config().split,
+            challenge_period_s,
+        };
+        let treasury = self.reward_config().treasury;
+        self.update_reward_params(params, &treasury)
+            .unwrap_or_else(|refused| panic!("update_reward_params: {:?}", refused.err));
+    }
+
+    /// `paid_by` (any wallet) closes `epoch`'s settled record; the rent goes to the wallet that
+    /// paid `close_epoch` (the runtime's payer in this fixture).
+    pub fn close_epoch_record(&mut self, paid_by: &Keypair, epoch: u64) -> Outcome {
+        let rent_payer = self.rt.payer.pubkey();
+        self.rt.send_paid_by(
+            paid_by,
+            &[rewards::close_epoch_record(&rent_payer, epoch)],
+            &[],
+        )
     }
 
     /// `payer` claims `recipient`'s leaf of `tree`.

@@ -29,6 +29,12 @@ pub const CREDITS_PER_GWK: u64 = 50_000;
 /// Valid resolution-12 H3 cells (San Francisco area, from the H3 reference data).
 pub const CELL_A: u64 = 0x8c283082a30e7ff;
 pub const CELL_B: u64 = 0x8c283082a30e1ff;
+/// `CELL_A`'s parent at resolution 7: a valid cell, too coarse for a device location.
+pub const CELL_A_RES7: u64 = 0x87283082affffff;
+/// `CELL_A`'s parent at resolution 8: the coarsest cell accepted.
+pub const CELL_A_RES8: u64 = 0x88283082a3fffff;
+/// `CELL_A`'s center child at resolution 15: the finest cell accepted.
+pub const CELL_A_RES15: u64 = 0x8f283082a30e600;
 
 pub fn hotspot_class() -> DeviceClassParams {
     DeviceClassParams {
@@ -208,7 +214,13 @@ impl RegistryNetwork {
         device
     }
 
-    /// The registry authority suspends `device` with `reason`.
+    /// `from` transfers `device` to the operator `to`, both signing (the receiver consents).
+    pub fn transfer(&mut self, from: &Keypair, to: &Keypair, device: &Pubkey) -> Outcome {
+        let instruction = registry::transfer_device(&from.pubkey(), &to.pubkey(), device);
+        self.rt.send(&[instruction], &[from, to])
+    }
+
+    /// The registry authority suspends `device` with `reason` (non-zero).
     pub fn suspend(&mut self, device: &Pubkey, reason: u16) -> Landed {
         let authority = self.authority.insecure_clone();
         self.rt.send_ok(

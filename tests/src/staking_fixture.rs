@@ -23,6 +23,7 @@ pub fn default_params() -> StakingParams {
         saturation_s: FOUR_YEARS_S,
         cooldown_epochs: 2,
         max_slash_bps: 5_000,
+        unbonding_epochs: 2,
     }
 }
 
@@ -139,9 +140,8 @@ impl StakingNetwork {
         amount: u64,
         lockup: LockupArgs,
     ) -> anchor_lang::solana_program::instruction::Instruction {
-        let activation_epoch = self
-            .staking_config()
-            .activation_epoch_at(self.rt.clock().unix_timestamp);
+        let config = self.staking_config();
+        let now = self.rt.clock().unix_timestamp;
         client::create_position(
             owner,
             self.network_token,
@@ -149,7 +149,8 @@ impl StakingNetwork {
                 id,
                 amount,
                 lockup,
-                activation_epoch,
+                activation_epoch: config.activation_epoch_at(now),
+                bonus_expiry_epoch: client::bonus_expiry_epoch(&config, lockup, now),
             },
         )
     }
@@ -173,15 +174,16 @@ impl StakingNetwork {
             .send(&[through_relay(EPOCH_MINTER_RELAY_ID, inner)], &[])
     }
 
-    /// Ends the current epoch and funds it (and any earlier unfunded ones with 0).
-    pub fn end_epoch_and_fund(&mut self, amount: u64) {
+    /// Ends the current epoch and funds it (and any earlier unfunded ones with 0); returns
+    /// the funding transaction of the epoch that ended.
+    pub fn end_epoch_and_fund(&mut self, amount: u64) -> groundwork_harness::Landed {
         let epoch = self.current_epoch();
         self.next_epoch();
         let next = self.staking_config().next_epoch_to_fund;
         for skipped in next..epoch {
             self.fund(skipped, 0).unwrap();
         }
-        self.fund(epoch, amount).unwrap();
+        self.fund(epoch, amount).unwrap()
     }
 
     pub fn stake_vault_balance(&self) -> u64 {
@@ -192,23 +194,81 @@ impl StakingNetwork {
         self.rt.token_balance(&client::reward_vault_address())
     }
 
+    /// The epoch-stake record of `epoch`, if it exists.
+    pub fn epoch_stake(&self, epoch: u64) -> Option<staking::EpochStakeV0> {
+        let address = client::epoch_stake_address(epoch);
+        self.rt
+            .account(&address)
+            .map(|_| self.rt.anchor_account(&address))
+    }
+
     /// What the position can claim now (the CLI's view).
     pub fn claimable(&self, owner: &Pubkey, id: u64) -> u64 {
         let position = self.position(owner, id);
         let pool = position.operator.map(|operator| self.pool(&operator));
-        let record = (!position.activated).then(|| {
-            self.rt
-                .anchor_account::<staking::EpochStakeV0>(&client::epoch_stake_address(
-                    position.activation_epoch,
-                ))
-        });
+        let activation = (!position.activated)
+            .then(|| self.epoch_stake(position.activation_epoch))
+            .flatten();
+        let bonus = position
+            .bonus_expiry_epoch
+            .and_then(|epoch| self.epoch_stake(epoch));
         client::claimable_rewards(
             &position,
             &self.staking_config(),
             pool.as_ref(),
-            record.as_ref(),
+            activation.as_ref(),
+            bonus.as_ref(),
         )
         .unwrap()
+    }
+
+    /// Extends position `id` of `owner` to `lockup` from now.
+    pub fn extend(&mut self, owner: &Keypair, id: u64, lockup: LockupArgs) -> Outcome {
+        let position = self.position(&owner.pubkey(), id);
+        let now = self.rt.clock().unix_timestamp;
+        let expiry = client::bonus_expiry_epoch(&self.staking_config(), lockup, now);
+        let instruction = client::extend_lockup(&position, lockup, expiry);
+        self.rt.send(&[instruction], &[owner])
+    }
+
+    /// Starts the unlock of position `id` of `owner` (a constant lockup's countdown, or a
+    /// flexible position's cooldown).
+    pub fn start_unlock(&mut self, owner: &Keypair, id: u64) -> Outcome {
+        let position = self.position(&owner.pubkey(), id);
+        let now = self.rt.clock().unix_timestamp;
+        let expiry = (position.kind == LockupKind::Constant)
+            .then(|| {
+                client::bonus_expiry_epoch(&self.staking_config(), cliff(position.duration_s), now)
+            })
+            .flatten();
+        self.rt
+            .send(&[client::start_unlock(&position, expiry)], &[owner])
+    }
+
+    /// Delegates position `id` of `staker` to the operator whose wallet is `operator`.
+    pub fn delegate(&mut self, staker: &Keypair, id: u64, operator: &Pubkey) -> Outcome {
+        let position = self.position(&staker.pubkey(), id);
+        self.rt
+            .send(&[client::delegate(&position, operator)], &[staker])
+    }
+
+    /// The authority slashes `operator`'s pool by `bps` (reason code 11).
+    pub fn slash(&mut self, operator: &Pubkey, bps: u16) -> Outcome {
+        let authority = self.authority.insecure_clone();
+        let token = self.network_token;
+        self.rt.send(
+            &[client::slash(&authority.pubkey(), operator, token, bps, 11)],
+            &[&authority],
+        )
+    }
+
+    /// The authority sets the staking parameters.
+    pub fn set_params(&mut self, params: StakingParams) -> Outcome {
+        let authority = self.authority.insecure_clone();
+        self.rt.send(
+            &[client::update_staking_params(&authority.pubkey(), params)],
+            &[&authority],
+        )
     }
 
     pub fn claim(&mut self, owner: &Pubkey, id: u64) -> Outcome {

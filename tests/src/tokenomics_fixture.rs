@@ -9,12 +9,12 @@ use groundwork_client::tokenomics::NetworkToken;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::{
-    through_relay, Outcome, Runtime, EPOCH_MINTER_RELAY_ID, TOKEN_PROGRAM_ID,
+    through_relay, Landed, Outcome, Runtime, EPOCH_MINTER_RELAY_ID, TOKEN_PROGRAM_ID,
 };
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 use tokenomics::{
     BurnForCreditsArgsV0, CircuitBreaker, EmissionStep, InitializeArgsV0, NetEmissions,
-    PriceSource, TokenomicsConfigV0,
+    PriceSource, TokenomicsConfigV0, UpdateEmissionControlsArgsV0,
 };
 
 /// One whole network token (6 decimals).
@@ -176,6 +176,20 @@ impl TokenomicsNetwork {
 
     pub fn network_balance(&self, owner: &Pubkey) -> u64 {
         self.rt.token_balance(&self.network_token.account_of(owner))
+    }
+
+    /// Network tokens in the reward vault the epoch mints go to.
+    pub fn reward_vault_balance(&self) -> u64 {
+        self.rt.token_balance(&self.reward_vault)
+    }
+
+    /// The authority sets net emissions and the circuit breaker.
+    pub fn set_emission_controls(&mut self, args: UpdateEmissionControlsArgsV0) -> Landed {
+        let authority = self.authority.insecure_clone();
+        self.rt.send_ok(
+            &[client::update_emission_controls(&authority.pubkey(), args)],
+            &[&authority],
+        )
     }
 
     pub fn credits_of(&self, owner: &Pubkey) -> u64 {

@@ -20,22 +20,6 @@ fn network_with_active_stakers() -> (StakingNetwork, Keypair, Keypair, Keypair) 
     (network, operator, first, second)
 }
 
-fn delegate(network: &mut StakingNetwork, staker: &Keypair, operator: &Pubkey) {
-    let position = network.position(&staker.pubkey(), 0);
-    network
-        .rt
-        .send_ok(&[client::delegate(&position, operator)], &[staker]);
-}
-
-fn slash(network: &mut StakingNetwork, operator: &Pubkey, bps: u16) -> groundwork_harness::Outcome {
-    let authority = network.authority.insecure_clone();
-    let token = network.network_token;
-    network.rt.send(
-        &[client::slash(&authority.pubkey(), operator, token, bps, 11)],
-        &[&authority],
-    )
-}
-
 /// What a position's shares are worth now.
 fn value(network: &StakingNetwork, staker: &Pubkey) -> u64 {
     let position = network.position(staker, 0);
@@ -55,10 +39,16 @@ fn delegating_moves_the_position_into_the_operator_pool() {
     );
     let event: Delegated = landed.event(&staking::ID);
     assert_eq!(
-        (event.operator, event.amount, event.active_from_epoch),
+        (
+            event.operator,
+            event.amount,
+            event.position.delegation_active_epoch
+        ),
         (operator.pubkey(), gwk(100), network.current_epoch() + 1)
     );
-    delegate(&mut network, &second, &operator.pubkey());
+    assert_eq!(event.position, network.position(&first.pubkey(), 0));
+    assert_eq!(event.pool, network.pool(&operator.pubkey()));
+    network.delegate(&second, 0, &operator.pubkey()).unwrap();
 
     let pool = network.pool(&operator.pubkey());
     assert_eq!(
@@ -106,7 +96,7 @@ fn delegating_to_an_unregistered_operator_is_refused() {
     assert_error(&outcome, AnchorError::ConstraintOwner);
     // A registry account of another type (a device class) as the record: wrong address.
     let mut instruction = client::delegate(&position, &Pubkey::new_unique());
-    instruction.accounts[5].pubkey = groundwork_client::device_registry::device_class_address(0);
+    instruction.accounts[6].pubkey = groundwork_client::device_registry::device_class_address(0);
     let outcome = network.rt.send(&[instruction], &[&first]);
     assert_error(&outcome, AnchorError::ConstraintSeeds);
     assert_eq!(network.position(&first.pubkey(), 0).operator, None);
@@ -116,20 +106,21 @@ fn delegating_to_an_unregistered_operator_is_refused() {
 fn a_slash_reduces_every_delegator_by_the_same_fraction_and_burns() {
     let (mut network, operator, first, second) = network_with_active_stakers();
     let bystander_operator = network.operator(0);
-    delegate(&mut network, &first, &operator.pubkey());
-    delegate(&mut network, &second, &operator.pubkey());
+    network.delegate(&first, 0, &operator.pubkey()).unwrap();
+    network.delegate(&second, 0, &operator.pubkey()).unwrap();
     let supply = network.supply();
 
-    let landed = slash(&mut network, &operator.pubkey(), 2_500).unwrap();
+    let landed = network.slash(&operator.pubkey(), 2_500).unwrap();
     let event: OperatorSlashed = landed.event(&staking::ID);
     assert_eq!(
         (event.bps, event.reason, event.burned),
         (2_500, 11, gwk(100))
     );
     assert_eq!(
-        (event.pool_tokens_before, event.pool_tokens_after),
+        (event.pool_tokens_before, event.pool.tokens),
         (gwk(400), gwk(300))
     );
+    assert_eq!(event.pool, network.pool(&operator.pubkey()));
     assert_eq!(value(&network, &first.pubkey()), gwk(75));
     assert_eq!(value(&network, &second.pubkey()), gwk(225));
     assert_eq!(network.supply(), supply - gwk(100));
@@ -143,7 +134,7 @@ fn a_slash_reduces_every_delegator_by_the_same_fraction_and_burns() {
     assert_eq!(config.active_weight, u128::from(gwk(300)));
     // Another operator's pool is untouched (it has none).
     assert_error(
-        &slash(&mut network, &bystander_operator.pubkey(), 100),
+        &network.slash(&bystander_operator.pubkey(), 100),
         AnchorError::AccountNotInitialized,
     );
 }
@@ -151,13 +142,13 @@ fn a_slash_reduces_every_delegator_by_the_same_fraction_and_burns() {
 #[test]
 fn slashing_is_for_the_authority_and_capped_per_call() {
     let (mut network, operator, first, _) = network_with_active_stakers();
-    delegate(&mut network, &first, &operator.pubkey());
+    network.delegate(&first, 0, &operator.pubkey()).unwrap();
     assert_error(
-        &slash(&mut network, &operator.pubkey(), 5_001),
+        &network.slash(&operator.pubkey(), 5_001),
         StakingError::InvalidSlash,
     );
     assert_error(
-        &slash(&mut network, &operator.pubkey(), 0),
+        &network.slash(&operator.pubkey(), 0),
         StakingError::InvalidSlash,
     );
     let intruder = network.rt.funded_keypair();
@@ -177,29 +168,53 @@ fn slashing_is_for_the_authority_and_capped_per_call() {
 }
 
 #[test]
-fn undelegating_in_the_slash_epoch_does_not_escape_it() {
+fn an_undelegation_stays_slashable_through_its_unbonding_epochs() {
     let (mut network, operator, first, second) = network_with_active_stakers();
-    delegate(&mut network, &first, &operator.pubkey());
-    delegate(&mut network, &second, &operator.pubkey());
+    network.delegate(&first, 0, &operator.pubkey()).unwrap();
+    network.delegate(&second, 0, &operator.pubkey()).unwrap();
     network.end_epoch_and_fund(0);
 
-    // The first staker sees trouble coming and undelegates; the slash lands the same epoch.
+    // The first staker sees trouble coming and undelegates in epoch e.
+    let requested = network.current_epoch();
     let position = network.position(&first.pubkey(), 0);
-    network
+    let landed = network
         .rt
         .send_ok(&[client::undelegate(&position)], &[&first]);
+    let event: staking::events::UndelegationRequested = landed.event(&staking::ID);
+    assert_eq!(
+        (event.requested_epoch, event.completes_epoch),
+        (requested, requested + 3)
+    );
+    let position = network.position(&first.pubkey(), 0);
+    assert_eq!(event.position, position);
     let outcome = network
         .rt
         .send(&[client::complete_undelegation(&position)], &[&first]);
     assert_error(&outcome, StakingError::UndelegationNotMatured);
-    slash(&mut network, &operator.pubkey(), 5_000).unwrap();
+
+    // At the first second of epoch e + 1 (where the undelegation used to complete) and in
+    // e + 2 it is still in the pool: the slash decided after the oracle's grace and
+    // challenge periods reaches it.
+    network.next_epoch();
+    let outcome = network
+        .rt
+        .send(&[client::complete_undelegation(&position)], &[&first]);
+    assert_error(&outcome, StakingError::UndelegationNotMatured);
+    network.next_epoch();
+    let outcome = network
+        .rt
+        .send(&[client::complete_undelegation(&position)], &[&first]);
+    assert_error(&outcome, StakingError::UndelegationNotMatured);
+    network.slash(&operator.pubkey(), 5_000).unwrap();
     let token = network.network_token;
     let outcome = network
         .rt
         .send(&[client::withdraw(&position, token)], &[&first]);
     assert_error(&outcome, StakingError::PositionDelegated);
 
+    // After two full epochs it completes, with the halved stake.
     network.next_epoch();
+    assert_eq!(network.current_epoch(), requested + 3);
     let landed = network
         .rt
         .send_ok(&[client::complete_undelegation(&position)], &[&first]);
@@ -209,10 +224,7 @@ fn undelegating_in_the_slash_epoch_does_not_escape_it() {
     assert_eq!((position.amount, position.operator), (gwk(50), None));
     assert_eq!(network.pool(&operator.pubkey()).tokens, gwk(150));
 
-    // It leaves with the halved stake.
-    network
-        .rt
-        .send_ok(&[client::start_unlock(&position)], &[&first]);
+    network.start_unlock(&first, 0).unwrap();
     network.next_epoch();
     network.next_epoch();
     let position = network.position(&first.pubkey(), 0);
@@ -225,6 +237,40 @@ fn undelegating_in_the_slash_epoch_does_not_escape_it() {
 }
 
 #[test]
+fn the_unbonding_period_is_fixed_when_the_undelegation_is_requested() {
+    let (mut network, operator, first, _) = network_with_active_stakers();
+    network.delegate(&first, 0, &operator.pubkey()).unwrap();
+    let position = network.position(&first.pubkey(), 0);
+    network
+        .rt
+        .send_ok(&[client::undelegate(&position)], &[&first]);
+    let completes = network
+        .position(&first.pubkey(), 0)
+        .pending_undelegation
+        .unwrap()
+        .completes_epoch;
+    // The authority shortens unbonding to one epoch: the running one keeps its two.
+    let mut params = default_params();
+    params.unbonding_epochs = 1;
+    let authority = network.authority.insecure_clone();
+    network.rt.send_ok(
+        &[client::update_staking_params(&authority.pubkey(), params)],
+        &[&authority],
+    );
+    network.next_epoch();
+    network.next_epoch();
+    assert_eq!(network.current_epoch() + 1, completes);
+    let outcome = network
+        .rt
+        .send(&[client::complete_undelegation(&position)], &[&first]);
+    assert_error(&outcome, StakingError::UndelegationNotMatured);
+    network.next_epoch();
+    network
+        .rt
+        .send_ok(&[client::complete_undelegation(&position)], &[&first]);
+}
+
+#[test]
 fn undelegation_needs_a_delegation_and_only_one_request() {
     let (mut network, operator, first, _) = network_with_active_stakers();
     let position = network.position(&first.pubkey(), 0);
@@ -232,7 +278,7 @@ fn undelegation_needs_a_delegation_and_only_one_request() {
         &network.rt.send(&[client::undelegate(&position)], &[&first]),
         StakingError::PositionNotDelegated,
     );
-    delegate(&mut network, &first, &operator.pubkey());
+    network.delegate(&first, 0, &operator.pubkey()).unwrap();
     let position = network.position(&first.pubkey(), 0);
     network
         .rt

@@ -3,6 +3,7 @@
 //! 100 epochs in one claim).
 
 mod delegation;
+mod lockup_expiry;
 mod positions;
 mod rewards;
 mod scale;

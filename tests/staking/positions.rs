@@ -22,7 +22,13 @@ fn a_cliff_position_locks_tokens_with_its_weight() {
     );
     // 1 + 3 * (2 years / 4 years) = 2.5x.
     assert_eq!(position.multiplier_bps, 25_000);
-    assert_eq!(position.weight, u128::from(gwk(2_500)));
+    // The 1.5x bonus counts beside the amount until the epoch after the cliff ends.
+    assert_eq!(position.bonus_weight, u128::from(gwk(1_500)));
+    let expiry = network
+        .staking_config()
+        .bonus_expiry_epoch(position.end_ts)
+        .unwrap();
+    assert_eq!(position.bonus_expiry_epoch, Some(expiry));
     assert_eq!(
         position.end_ts,
         network.rt.clock().unix_timestamp + FOUR_YEARS_S / 2
@@ -41,12 +47,17 @@ fn a_cliff_position_locks_tokens_with_its_weight() {
     );
     let record: staking::EpochStakeV0 = network.rt.anchor_account(&client::epoch_stake_address(1));
     assert_eq!(record.activating_weight, u128::from(gwk(2_500)));
+    let expiry_record = network.epoch_stake(expiry).unwrap();
+    assert_eq!(
+        (expiry_record.expiring_weight, expiry_record.references),
+        (u128::from(gwk(1_500)), 1)
+    );
 
     let event: PositionCreated = landed.event(&staking::ID);
-    assert_eq!(
-        (event.amount, event.multiplier_bps, event.activation_epoch),
-        (gwk(1_000), 25_000, 1)
-    );
+    assert_eq!(event.amount, gwk(1_000));
+    assert_eq!(event.position, position);
+    assert_eq!(event.records, vec![record, expiry_record]);
+    assert_eq!(event.config, network.staking_config());
 }
 
 #[test]
@@ -88,6 +99,7 @@ fn position_arguments_are_validated() {
             amount: gwk(1),
             lockup: flexible(),
             activation_epoch: 5,
+            bonus_expiry_epoch: None,
         },
     );
     assert_error(
@@ -113,10 +125,10 @@ fn a_cliff_position_cannot_be_withdrawn_before_its_end() {
         .rt
         .send(&[client::withdraw(&position, token)], &[&staker]);
     assert_error(&outcome, StakingError::StillLocked);
-    let outcome = network
-        .rt
-        .send(&[client::start_unlock(&position)], &[&staker]);
-    assert_error(&outcome, StakingError::CannotStartUnlock);
+    assert_error(
+        &network.start_unlock(&staker, 0),
+        StakingError::CannotStartUnlock,
+    );
 
     network.rt.advance_seconds(1);
     let token = network.network_token;
@@ -167,9 +179,7 @@ fn a_constant_lockup_never_counts_down_until_unlocking_starts() {
         .send(&[client::withdraw(&position, token)], &[&staker]);
     assert_error(&outcome, StakingError::StillLocked);
 
-    network
-        .rt
-        .send_ok(&[client::start_unlock(&position)], &[&staker]);
+    network.start_unlock(&staker, 0).unwrap();
     let position = network.position(&staker.pubkey(), 0);
     assert_eq!(position.kind, LockupKind::Cliff);
     assert_eq!(position.end_ts, network.rt.clock().unix_timestamp + 3_600);
@@ -197,18 +207,16 @@ fn a_flexible_position_waits_its_cooldown() {
         .send(&[client::withdraw(&position, token)], &[&staker]);
     assert_error(&outcome, StakingError::StillLocked);
 
-    network
-        .rt
-        .send_ok(&[client::start_unlock(&position)], &[&staker]);
+    network.start_unlock(&staker, 0).unwrap();
     let position = network.position(&staker.pubkey(), 0);
     assert_eq!(
         position.withdrawable_epoch,
         Some(network.current_epoch() + 2)
     );
-    let outcome = network
-        .rt
-        .send(&[client::start_unlock(&position)], &[&staker]);
-    assert_error(&outcome, StakingError::AlreadyUnlocking);
+    assert_error(
+        &network.start_unlock(&staker, 0),
+        StakingError::AlreadyUnlocking,
+    );
 
     network.next_epoch();
     let token = network.network_token;
@@ -243,7 +251,7 @@ fn nobody_but_the_owner_withdraws_extends_or_closes() {
         &network.rt.send(&[withdraw], &[&thief]),
         StakingError::NotPositionOwner,
     );
-    let mut extend = client::extend_lockup(&position, cliff(FOUR_YEARS_S));
+    let mut extend = client::extend_lockup(&position, constant(FOUR_YEARS_S), None);
     extend.accounts[2].pubkey = client::position_address(&staker.pubkey(), 0);
     assert_error(
         &network.rt.send(&[extend], &[&thief]),
@@ -268,25 +276,31 @@ fn a_lockup_can_only_get_longer() {
         constant(FOUR_YEARS_S / 4),
         flexible(),
     ] {
-        let outcome = network
-            .rt
-            .send(&[client::extend_lockup(&position, shorter)], &[&staker]);
-        assert_error(&outcome, StakingError::LockupNotLonger);
+        assert_error(
+            &network.extend(&staker, 0, shorter),
+            StakingError::LockupNotLonger,
+        );
     }
-    let landed = network.rt.send_ok(
-        &[client::extend_lockup(&position, constant(FOUR_YEARS_S))],
-        &[&staker],
-    );
+    let old_expiry = position.bonus_expiry_epoch.unwrap();
+    let landed = network.extend(&staker, 0, constant(FOUR_YEARS_S)).unwrap();
     let event: LockupExtended = landed.event(&staking::ID);
     assert_eq!(
-        (event.multiplier_before_bps, event.multiplier_after_bps),
+        (event.multiplier_before_bps, event.position.multiplier_bps),
         (25_000, 40_000)
     );
     let position = network.position(&staker.pubkey(), 0);
+    assert_eq!(event.position, position);
+    // A constant lockup's bonus does not count down: its old expiry is unregistered.
     assert_eq!(
-        (position.kind, position.weight),
-        (LockupKind::Constant, u128::from(gwk(40)))
+        (
+            position.kind,
+            position.bonus_weight,
+            position.bonus_expiry_epoch
+        ),
+        (LockupKind::Constant, u128::from(gwk(30)), None)
     );
+    let old_record = network.epoch_stake(old_expiry).unwrap();
+    assert_eq!((old_record.expiring_weight, old_record.references), (0, 0));
     // Still pending: the activation record carries the new weight.
     let record: staking::EpochStakeV0 = network.rt.anchor_account(&client::epoch_stake_address(1));
     assert_eq!(record.activating_weight, u128::from(gwk(40)));
@@ -312,7 +326,7 @@ fn a_substituted_vault_or_mint_is_refused() {
     // Another token account of the network mint (the treasury's) in place of the stake vault.
     let fake_vault = network.network_token.account_of(&network.treasury.pubkey());
     let mut withdraw = client::withdraw(&position, network.network_token);
-    withdraw.accounts[5].pubkey = fake_vault;
+    withdraw.accounts[6].pubkey = fake_vault;
     assert_error(
         &network.rt.send(&[withdraw], &[&staker]),
         AnchorError::ConstraintHasOne,
@@ -323,7 +337,7 @@ fn a_substituted_vault_or_mint_is_refused() {
         .rt
         .create_mint(&TOKEN_PROGRAM_ID, 6, &other_authority.pubkey(), None);
     let mut withdraw = client::withdraw(&position, network.network_token);
-    withdraw.accounts[7].pubkey = other_mint;
+    withdraw.accounts[8].pubkey = other_mint;
     assert_error(
         &network.rt.send(&[withdraw], &[&staker]),
         AnchorError::ConstraintHasOne,
@@ -454,7 +468,7 @@ fn the_staking_authority_moves_in_two_steps() {
         &[client::accept_authority(&successor.pubkey())],
         &[&successor],
     );
-    let event: staking::events::StakingAuthorityTransferAccepted = landed.event(&staking::ID);
+    let event: staking::events::AuthorityTransferAccepted = landed.event(&staking::ID);
     assert_eq!(
         (event.authority_before, event.authority_after),
         (authority.pubkey(), successor.pubkey())
@@ -501,7 +515,7 @@ fn a_pending_staking_authority_transfer_can_be_cancelled() {
         &[client::transfer_authority(&authority.pubkey(), None)],
         &[&authority],
     );
-    let event: staking::events::StakingAuthorityTransferProposed = landed.event(&staking::ID);
+    let event: staking::events::AuthorityTransferProposed = landed.event(&staking::ID);
     assert_eq!(
         (event.authority, event.pending_before, event.pending_after),
         (authority.pubkey(), Some(successor.pubkey()), None)

@@ -16,7 +16,10 @@ fn rewards_split_by_weight_and_an_empty_epoch_carries_over() {
     // Epoch 0: the positions were created in it, so nothing is active: 500 carries.
     network.next_epoch();
     let event: EpochRewardsFunded = network.fund(0, 500).unwrap().event(&staking::ID);
-    assert_eq!((event.active_weight, event.carried_after), (0, 500));
+    assert_eq!(
+        (event.config.active_weight, event.config.carried_rewards),
+        (0, 500)
+    );
     assert_eq!(network.claimable(&a, 0), 0);
 
     // Epoch 1: both active (weights 1,000 and 4,000 GWK): 1,500 split 1:4.
@@ -28,7 +31,7 @@ fn rewards_split_by_weight_and_an_empty_epoch_carries_over() {
 
     let landed = network.claim(&a, 0).unwrap();
     let event: StakeRewardsClaimed = landed.event(&staking::ID);
-    assert_eq!((event.owner, event.amount), (a, 300));
+    assert_eq!((event.position.owner, event.amount), (a, 300));
     network.claim(&b, 0).unwrap();
     assert_eq!(network.network_balance(&a), 300);
     assert_eq!(network.network_balance(&b), 1_200);
@@ -134,10 +137,7 @@ fn rewards_earned_before_a_withdrawal_stay_claimable() {
     let staker = network.staker_with_position(gwk(10), flexible());
     network.end_epoch_and_fund(0);
     network.end_epoch_and_fund(400);
-    let position = network.position(&staker.pubkey(), 0);
-    network
-        .rt
-        .send_ok(&[client::start_unlock(&position)], &[&staker]);
+    network.start_unlock(&staker, 0).unwrap();
     network.end_epoch_and_fund(100);
     network.next_epoch();
     let position = network.position(&staker.pubkey(), 0);

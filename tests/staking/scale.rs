@@ -110,14 +110,16 @@ fn one_slash_reduces_ten_thousand_delegators() {
             .rt
             .send_ok(&[client::undelegate(&position)], &[&owners[*owner]]);
     }
-    network.next_epoch();
+    for _ in 0..=default_params().unbonding_epochs {
+        network.next_epoch();
+    }
     for (owner, id) in &sample {
         let signer = &owners[*owner];
         let position = network.position(&signer.pubkey(), *id);
         network.rt.send_ok(
             &[
                 client::complete_undelegation(&position),
-                client::start_unlock(&position),
+                client::start_unlock(&position, None),
             ],
             &[signer],
         );

@@ -44,6 +44,14 @@ fn the_authority_sets_a_new_fixed_price_that_purchases_use() {
         &[&authority],
     );
     let event: PricingUpdated = landed.event(&tokenomics::ID);
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
+    assert_eq!(
+        (
+            event.usd_per_credit_e9_before,
+            event.usd_per_credit_e9_after
+        ),
+        (USD_PER_CREDIT_E9, USD_PER_CREDIT_E9)
+    );
     assert_eq!(
         event.before,
         PriceSource::Fixed {
@@ -139,6 +147,7 @@ fn the_authority_appends_future_emission_steps() {
         &[&authority],
     );
     let event: EmissionStepsAppended = landed.event(&tokenomics::ID);
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
     assert_eq!((event.steps, event.schedule_len_after), (steps.clone(), 4));
     let schedule = network.config().emission_schedule;
     assert_eq!(&schedule[2..], &steps[..]);
@@ -264,6 +273,7 @@ fn the_authority_updates_emission_controls() {
         &[&authority],
     );
     let event: EmissionControlsUpdated = landed.event(&tokenomics::ID);
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
     assert_eq!(event.net_emissions_before.cap_per_epoch, NET_EMISSIONS_CAP);
     assert_eq!(event.net_emissions_after.cap_per_epoch, 7);
     assert_eq!(event.circuit_breaker_after.window_epochs, 14);
@@ -330,9 +340,11 @@ fn authority_transfer_takes_two_steps() {
     );
     let event: AuthorityTransferProposed = landed.event(&tokenomics::ID);
     assert_eq!(
-        (event.pending_before, event.pending_after),
-        (None, Some(successor.pubkey()))
+        (event.authority, event.pending_before, event.pending_after),
+        (authority.pubkey(), None, Some(successor.pubkey()))
     );
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
+    assert_eq!(network.config().pending_authority, Some(successor.pubkey()));
     // Nothing changed hands yet.
     assert_eq!(network.config().authority, authority.pubkey());
 
@@ -342,6 +354,7 @@ fn authority_transfer_takes_two_steps() {
     );
     assert_error(&outcome, TokenomicsError::NotPendingAuthority);
 
+    network.rt.advance_seconds(3_600);
     let landed = network.rt.send_ok(
         &[client::accept_authority(&successor.pubkey())],
         &[&successor],
@@ -351,6 +364,7 @@ fn authority_transfer_takes_two_steps() {
         (event.authority_before, event.authority_after),
         (authority.pubkey(), successor.pubkey())
     );
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
     let config = network.config();
     assert_eq!(
         (config.authority, config.pending_authority),

@@ -38,6 +38,7 @@ fn burning_at_the_fixed_price_burns_tokens_and_mints_credits() {
     let mut network = TokenomicsNetwork::launch();
     let buyer = network.holder(100 * GWK);
     let supply_before = network.supply();
+    network.rt.advance_seconds(77);
 
     let landed = network
         .buy_credits(&buyer, 30 * GWK, credits_at_fixed_price(30 * GWK))
@@ -62,6 +63,12 @@ fn burning_at_the_fixed_price_burns_tokens_and_mints_credits() {
         (event.price, event.exponent, event.from_pyth),
         (FIXED_PRICE_USD_E8, -8, false)
     );
+    assert_eq!(event.unix_timestamp, network.rt.clock().unix_timestamp);
+    assert_eq!(event.recipient_credits_after, 1_500_000);
+    // The credit price in force: with the amounts, an indexer derives the tokens paid per
+    // credit (30 GWK for 1.5M credits = 20 base units per credit).
+    assert_eq!(event.usd_per_credit_e9, USD_PER_CREDIT_E9);
+    assert_eq!(event.network_tokens_burned / event.credits_minted, 20);
 }
 
 #[test]
@@ -79,12 +86,19 @@ fn a_payer_can_buy_credits_for_another_wallet() {
             min_credits_out: 0,
         },
     );
-    network.rt.send_ok(&[instruction.clone()], &[&dapp]);
+    network
+        .rt
+        .send_ok(std::slice::from_ref(&instruction), &[&dapp]);
     // A second purchase reuses the customer's credit account.
-    network.rt.send_ok(&[instruction], &[&dapp]);
+    let landed = network.rt.send_ok(&[instruction], &[&dapp]);
     assert_eq!(
         network.credits_of(&customer),
         2 * credits_at_fixed_price(GWK)
+    );
+    let event: CreditsPurchased = landed.event(&tokenomics::ID);
+    assert_eq!(
+        (event.payer, event.recipient, event.recipient_credits_after),
+        (dapp.pubkey(), customer, 2 * credits_at_fixed_price(GWK))
     );
     assert_eq!(network.credits_of(&dapp.pubkey()), 0);
     assert_eq!(network.network_balance(&dapp.pubkey()), 8 * GWK);
@@ -318,6 +332,42 @@ fn a_price_exactly_max_age_old_is_accepted() {
         network.credits_of(&buyer.pubkey()),
         credits_at_fixed_price(GWK)
     );
+}
+
+#[test]
+fn a_price_published_slightly_ahead_of_the_clock_is_accepted() {
+    let mut network = TokenomicsNetwork::launch();
+    use_pyth(&mut network, 60);
+    // Solana's clock may lag Pyth's: up to the max age ahead is tolerated.
+    let mut price = network.fresh_price(50_000_000, 0, -8);
+    price.price_message.publish_time += 60;
+    let price_account = network.put_price_update(pyth_solana_receiver_sdk::ID, price);
+    let buyer = network.holder(GWK);
+    network
+        .buy_credits_with_price(&buyer, GWK, 0, Some(price_account))
+        .unwrap();
+    assert_eq!(
+        network.credits_of(&buyer.pubkey()),
+        credits_at_fixed_price(GWK)
+    );
+}
+
+#[test]
+fn a_price_from_the_future_is_refused() {
+    for seconds_ahead in [61, 86_400, i64::MAX / 2] {
+        let mut network = TokenomicsNetwork::launch();
+        use_pyth(&mut network, 60);
+        let mut price = network.fresh_price(50_000_000, 0, -8);
+        price.price_message.publish_time += seconds_ahead;
+        let price_account = network.put_price_update(pyth_solana_receiver_sdk::ID, price);
+        let buyer = network.holder(GWK);
+        assert_error(
+            &network.buy_credits_with_price(&buyer, GWK, 0, Some(price_account)),
+            TokenomicsError::PriceFromTheFuture,
+        );
+        assert_eq!(network.network_balance(&buyer.pubkey()), GWK);
+        assert_eq!(network.credits_of(&buyer.pubkey()), 0);
+    }
 }
 
 #[test]

@@ -82,9 +82,32 @@ fn initialize_creates_network_mint_credit_mint_and_config() {
     );
 
     let event: TokenomicsInitialized = landed.event(&tokenomics::ID);
+    assert_eq!(event.unix_timestamp, rt.clock().unix_timestamp);
     assert_eq!(event.authority, authority.pubkey());
     assert!(!event.adopted_existing_mint);
     assert_eq!(event.max_supply, MAX_SUPPLY);
+    // The event carries the whole config as written.
+    assert_eq!(
+        (
+            event.network_mint,
+            event.credit_mint,
+            event.reward_program,
+            event.epoch_minter,
+            event.initial_supply
+        ),
+        (
+            config.network_mint,
+            config.credit_mint,
+            config.reward_program,
+            config.epoch_minter,
+            0
+        )
+    );
+    assert_eq!(event.emission_schedule, config.emission_schedule);
+    assert_eq!(event.net_emissions, config.net_emissions);
+    assert_eq!(event.circuit_breaker, config.circuit_breaker);
+    assert_eq!(event.price_source, config.price_source);
+    assert_eq!(event.usd_per_credit_e9, config.usd_per_credit_e9);
 }
 
 #[test]

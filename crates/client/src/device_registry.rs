@@ -9,7 +9,9 @@ use anchor_spl::token_2022::spl_token_2022;
 use device_registry::state::seeds;
 use device_registry::{DeviceClassParams, RegisterOperatorArgsV0, UpdateOperatorArgsV0};
 
-use crate::tokenomics::{credit_account_address, credit_mint_address};
+use crate::tokenomics::{
+    config_address as tokenomics_config_address, credit_account_address, credit_mint_address,
+};
 use crate::{event_authority_address, program_data_address};
 
 pub use device_registry::ID as PROGRAM_ID;
@@ -44,6 +46,8 @@ fn event_authority() -> Pubkey {
     event_authority_address(&PROGRAM_ID)
 }
 
+/// `initialize_registry_v0` with the tokenomics credit mint (checked against the tokenomics
+/// config, which must exist).
 pub fn initialize_registry(deployer: &Pubkey, authority: Pubkey) -> Instruction {
     instruction(
         device_registry::accounts::InitializeRegistryV0 {
@@ -51,6 +55,7 @@ pub fn initialize_registry(deployer: &Pubkey, authority: Pubkey) -> Instruction 
             program_data: program_data_address(&PROGRAM_ID),
             config: registry_config_address(),
             credit_mint: credit_mint_address(),
+            tokenomics_config: tokenomics_config_address(),
             credit_token_program: spl_token_2022::ID,
             system_program: system_program::ID,
             event_authority: event_authority(),
@@ -123,29 +128,29 @@ pub fn revoke_maker(authority: &Pubkey, maker: &Pubkey) -> Instruction {
     )
 }
 
-fn device_status_accounts(
-    authority: &Pubkey,
-    device_key: &Pubkey,
-) -> device_registry::accounts::SetDeviceStatusV0 {
-    device_registry::accounts::SetDeviceStatusV0 {
-        authority: *authority,
-        config: registry_config_address(),
-        device: device_address(device_key),
-        event_authority: event_authority(),
-        program: PROGRAM_ID,
-    }
-}
-
+/// `suspend_device_v0`: `reason` must be non-zero.
 pub fn suspend_device(authority: &Pubkey, device_key: &Pubkey, reason: u16) -> Instruction {
     instruction(
-        device_status_accounts(authority, device_key),
+        device_registry::accounts::SuspendDeviceV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            device: device_address(device_key),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
         device_registry::instruction::SuspendDeviceV0 { reason },
     )
 }
 
 pub fn reinstate_device(authority: &Pubkey, device_key: &Pubkey) -> Instruction {
     instruction(
-        device_status_accounts(authority, device_key),
+        device_registry::accounts::ReinstateDeviceV0 {
+            authority: *authority,
+            config: registry_config_address(),
+            device: device_address(device_key),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
         device_registry::instruction::ReinstateDeviceV0 {},
     )
 }
@@ -153,7 +158,7 @@ pub fn reinstate_device(authority: &Pubkey, device_key: &Pubkey) -> Instruction 
 pub fn register_operator(operator_authority: &Pubkey, args: RegisterOperatorArgsV0) -> Instruction {
     instruction(
         device_registry::accounts::RegisterOperatorV0 {
-            authority: *operator_authority,
+            operator_authority: *operator_authority,
             config: registry_config_address(),
             operator: operator_address(operator_authority),
             system_program: system_program::ID,
@@ -167,7 +172,7 @@ pub fn register_operator(operator_authority: &Pubkey, args: RegisterOperatorArgs
 pub fn update_operator(operator_authority: &Pubkey, args: UpdateOperatorArgsV0) -> Instruction {
     instruction(
         device_registry::accounts::UpdateOperatorV0 {
-            authority: *operator_authority,
+            operator_authority: *operator_authority,
             operator: operator_address(operator_authority),
             event_authority: event_authority(),
             program: PROGRAM_ID,
@@ -255,6 +260,8 @@ pub fn set_reward_recipient(
     )
 }
 
+/// `transfer_device_v0`: both `operator_authority` (the holder) and `new_operator_authority`
+/// (the receiver, consenting) sign.
 pub fn transfer_device(
     operator_authority: &Pubkey,
     new_operator_authority: &Pubkey,
@@ -264,6 +271,7 @@ pub fn transfer_device(
         device_registry::accounts::TransferDeviceV0 {
             operator_authority: *operator_authority,
             operator: operator_address(operator_authority),
+            new_operator_authority: *new_operator_authority,
             new_operator: operator_address(new_operator_authority),
             device: device_address(device_key),
             event_authority: event_authority(),
@@ -309,29 +317,29 @@ pub fn pay_for_service(payer: &Pubkey, device_key: &Pubkey, credits: u64) -> Ins
     )
 }
 
-pub fn transfer_registry_authority(
-    authority: &Pubkey,
-    new_authority: Option<Pubkey>,
-) -> Instruction {
+/// `transfer_authority_v0`: proposes `new_authority` as the registry authority, or cancels a
+/// proposal with `None`.
+pub fn transfer_authority(authority: &Pubkey, new_authority: Option<Pubkey>) -> Instruction {
     instruction(
-        device_registry::accounts::TransferRegistryAuthorityV0 {
+        device_registry::accounts::AuthorityV0 {
             authority: *authority,
             config: registry_config_address(),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        device_registry::instruction::TransferRegistryAuthorityV0 { new_authority },
+        device_registry::instruction::TransferAuthorityV0 { new_authority },
     )
 }
 
-pub fn accept_registry_authority(new_authority: &Pubkey) -> Instruction {
+/// `accept_authority_v0`: the proposed registry authority takes over.
+pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
     instruction(
-        device_registry::accounts::AcceptRegistryAuthorityV0 {
+        device_registry::accounts::AcceptAuthorityV0 {
             new_authority: *new_authority,
             config: registry_config_address(),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        device_registry::instruction::AcceptRegistryAuthorityV0 {},
+        device_registry::instruction::AcceptAuthorityV0 {},
     )
 }

@@ -47,6 +47,8 @@ fn event_authority() -> Pubkey {
     event_authority_address(&PROGRAM_ID)
 }
 
+/// `initialize_rewards_v0`: epoch timing is read from staking's config, and staking and
+/// tokenomics must both name reward_epochs as their reward program.
 pub fn initialize_rewards(
     deployer: &Pubkey,
     network_token: NetworkToken,
@@ -62,6 +64,8 @@ pub fn initialize_rewards(
             network_mint: network_token.mint,
             reward_vault: reward_vault_address(),
             treasury: *treasury,
+            staking_config: staking::config_address(),
+            tokenomics_config: tokenomics::config_address(),
             token_program: network_token.token_program,
             system_program: system_program::ID,
             event_authority: event_authority(),
@@ -71,8 +75,8 @@ pub fn initialize_rewards(
     )
 }
 
-fn authority_accounts(authority: &Pubkey) -> reward_epochs::accounts::RewardAuthorityV0 {
-    reward_epochs::accounts::RewardAuthorityV0 {
+fn authority_accounts(authority: &Pubkey) -> reward_epochs::accounts::AuthorityV0 {
+    reward_epochs::accounts::AuthorityV0 {
         authority: *authority,
         config: config_address(),
         event_authority: event_authority(),
@@ -87,9 +91,22 @@ pub fn set_oracles(authority: &Pubkey, oracles: Vec<Pubkey>, quorum: u8) -> Inst
     )
 }
 
-pub fn update_reward_params(authority: &Pubkey, params: RewardParamsV0) -> Instruction {
+/// `update_reward_params_v0`; `treasury` must be a token account of `network_mint`.
+pub fn update_reward_params(
+    authority: &Pubkey,
+    network_mint: &Pubkey,
+    treasury: &Pubkey,
+    params: RewardParamsV0,
+) -> Instruction {
     instruction(
-        authority_accounts(authority),
+        reward_epochs::accounts::UpdateRewardParamsV0 {
+            authority: *authority,
+            config: config_address(),
+            network_mint: *network_mint,
+            treasury: *treasury,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
         reward_epochs::instruction::UpdateRewardParamsV0 { params },
     )
 }
@@ -103,7 +120,7 @@ pub fn transfer_authority(authority: &Pubkey, new_authority: Option<Pubkey>) -> 
 
 pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
     instruction(
-        reward_epochs::accounts::AcceptRewardAuthorityV0 {
+        reward_epochs::accounts::AcceptAuthorityV0 {
             new_authority: *new_authority,
             config: config_address(),
             event_authority: event_authority(),
@@ -182,6 +199,21 @@ pub fn activate_root(epoch: u64) -> Instruction {
             program: PROGRAM_ID,
         },
         reward_epochs::instruction::ActivateRootV0 { epoch },
+    )
+}
+
+/// `close_epoch_record_v0`: closes the settled record of `epoch`, its rent back to
+/// `rent_payer` (the payer of its `close_epoch`, as the record names it).
+pub fn close_epoch_record(rent_payer: &Pubkey, epoch: u64) -> Instruction {
+    instruction(
+        reward_epochs::accounts::CloseEpochRecordV0 {
+            epoch_record: epoch_address(epoch),
+            rent_payer: *rent_payer,
+            config: config_address(),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        reward_epochs::instruction::CloseEpochRecordV0 { epoch },
     )
 }
 

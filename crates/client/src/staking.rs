@@ -2,7 +2,8 @@
 //! position can claim.
 //!
 //! Builders for an existing position take its decoded account: they add the activation
-//! record while it is pending and its operator pool while it is delegated.
+//! record while it is pending, the record of its bonus expiry epoch while it has one, and its
+//! operator pool while it is delegated.
 
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::pubkey::Pubkey;
@@ -10,7 +11,8 @@ use anchor_lang::solana_program::system_program;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use staking::state::seeds;
 use staking::{
-    CreatePositionArgsV0, InitializeStakingArgsV0, LockupArgs, PositionV0, StakingParams,
+    CreatePositionArgsV0, InitializeStakingArgsV0, LockupArgs, LockupKind, PositionV0,
+    StakingConfigV0, StakingParams,
 };
 
 use crate::tokenomics::NetworkToken;
@@ -69,6 +71,30 @@ fn activation_record(position: &PositionV0) -> Option<Pubkey> {
     (!position.activated).then(|| epoch_stake_address(position.activation_epoch))
 }
 
+/// The record of the epoch that ends the position's bonus, while it has one.
+fn bonus_record(position: &PositionV0) -> Option<Pubkey> {
+    position.bonus_expiry_epoch.map(epoch_stake_address)
+}
+
+/// The bonus expiry epoch a lockup starting (or restarting) at `now` gets: for a cliff, the
+/// epoch after the one it ends in; `None` for flexible and constant lockups.
+pub fn bonus_expiry_epoch(config: &StakingConfigV0, lockup: LockupArgs, now: i64) -> Option<u64> {
+    match lockup.kind {
+        LockupKind::Cliff => config
+            .bonus_expiry_epoch(now.saturating_add(lockup.duration_s))
+            .ok(),
+        LockupKind::Flexible | LockupKind::Constant => None,
+    }
+}
+
+/// The record account for a new bonus expiry `epoch`, unless it is one the instruction
+/// already names (`taken`): the same account cannot be passed twice as writable.
+fn new_record(epoch: Option<u64>, taken: &[Option<u64>]) -> Option<Pubkey> {
+    epoch
+        .filter(|epoch| !taken.contains(&Some(*epoch)))
+        .map(epoch_stake_address)
+}
+
 fn pool_of(position: &PositionV0) -> Option<Pubkey> {
     position.operator.as_ref().map(operator_pool_address)
 }
@@ -100,8 +126,8 @@ pub fn initialize_staking(
     )
 }
 
-fn authority_accounts(authority: &Pubkey) -> staking::accounts::StakingAuthorityV0 {
-    staking::accounts::StakingAuthorityV0 {
+fn authority_accounts(authority: &Pubkey) -> staking::accounts::AuthorityV0 {
+    staking::accounts::AuthorityV0 {
         authority: *authority,
         config: config_address(),
         event_authority: event_authority(),
@@ -127,7 +153,7 @@ pub fn transfer_authority(authority: &Pubkey, new_authority: Option<Pubkey>) -> 
 /// The proposed authority takes over.
 pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
     instruction(
-        staking::accounts::AcceptStakingAuthorityV0 {
+        staking::accounts::AcceptAuthorityV0 {
             new_authority: *new_authority,
             config: config_address(),
             event_authority: event_authority(),
@@ -186,7 +212,9 @@ pub fn fund_epoch_rewards(
 }
 
 /// `create_position_v0` from `owner`'s associated network token account. `activation_epoch`
-/// is the current epoch + 1 (0 before genesis).
+/// is the current epoch + 1 (0 before genesis); `bonus_expiry_epoch` comes from
+/// [`bonus_expiry_epoch`] (a cliff's bonus record is omitted when it would be the activation
+/// record: such a bonus never counts).
 pub fn create_position(
     owner: &Pubkey,
     network_token: NetworkToken,
@@ -197,7 +225,8 @@ pub fn create_position(
             owner: *owner,
             config: config_address(),
             position: position_address(owner, args.id),
-            epoch_stake: epoch_stake_address(args.activation_epoch),
+            activation_record: epoch_stake_address(args.activation_epoch),
+            bonus_record: new_record(args.bonus_expiry_epoch, &[Some(args.activation_epoch)]),
             owner_tokens: network_token.account_of(owner),
             stake_vault: stake_vault_address(),
             network_mint: network_token.mint,
@@ -210,31 +239,54 @@ pub fn create_position(
     )
 }
 
-pub fn extend_lockup(position: &PositionV0, lockup: LockupArgs) -> Instruction {
+/// `extend_lockup_v0` to `lockup`; `new_bonus_expiry_epoch` comes from
+/// [`bonus_expiry_epoch`] at the time it is sent.
+pub fn extend_lockup(
+    position: &PositionV0,
+    lockup: LockupArgs,
+    new_bonus_expiry_epoch: Option<u64>,
+) -> Instruction {
+    let pending_activation = (!position.activated).then_some(position.activation_epoch);
     instruction(
         staking::accounts::ExtendLockupV0 {
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
-            epoch_stake: activation_record(position),
+            activation_record: activation_record(position),
+            bonus_record: bonus_record(position),
+            new_bonus_record: new_record(
+                new_bonus_expiry_epoch,
+                &[position.bonus_expiry_epoch, pending_activation],
+            ),
             pool: pool_of(position),
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        staking::instruction::ExtendLockupV0 { lockup },
+        staking::instruction::ExtendLockupV0 {
+            lockup,
+            new_bonus_expiry_epoch,
+        },
     )
 }
 
-pub fn start_unlock(position: &PositionV0) -> Instruction {
+/// `start_unlock_v0`; for a constant lockup `bonus_expiry_epoch` is the epoch after the one
+/// its countdown, started now, ends in (see [`bonus_expiry_epoch`] with a cliff of its
+/// duration), `None` for a flexible position.
+pub fn start_unlock(position: &PositionV0, bonus_expiry_epoch: Option<u64>) -> Instruction {
+    let pending_activation = (!position.activated).then_some(position.activation_epoch);
     instruction(
         staking::accounts::StartUnlockV0 {
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
+            activation_record: activation_record(position),
+            bonus_record: new_record(bonus_expiry_epoch, &[pending_activation]),
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        staking::instruction::StartUnlockV0 {},
+        staking::instruction::StartUnlockV0 { bonus_expiry_epoch },
     )
 }
 
@@ -244,7 +296,8 @@ pub fn withdraw(position: &PositionV0, network_token: NetworkToken) -> Instructi
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
-            epoch_stake: activation_record(position),
+            activation_record: activation_record(position),
+            bonus_record: bonus_record(position),
             owner_tokens: network_token.account_of(&position.owner),
             stake_vault: stake_vault_address(),
             vault_authority: vault_authority_address(),
@@ -277,7 +330,8 @@ pub fn delegate(position: &PositionV0, operator: &Pubkey) -> Instruction {
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
-            epoch_stake: activation_record(position),
+            activation_record: activation_record(position),
+            bonus_record: bonus_record(position),
             operator: *operator,
             operator_record: crate::device_registry::operator_address(operator),
             pool: operator_pool_address(operator),
@@ -311,6 +365,7 @@ pub fn complete_undelegation(position: &PositionV0) -> Instruction {
             config: config_address(),
             position: address_of(position),
             pool,
+            bonus_record: bonus_record(position),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
@@ -324,7 +379,8 @@ pub fn claim_stake_rewards(position: &PositionV0, network_token: NetworkToken) -
         staking::accounts::ClaimStakeRewardsV0 {
             config: config_address(),
             position: address_of(position),
-            epoch_stake: activation_record(position),
+            activation_record: activation_record(position),
+            bonus_record: bonus_record(position),
             pool: pool_of(position),
             owner_tokens: network_token.account_of(&position.owner),
             reward_vault: reward_vault_address(),
@@ -335,5 +391,18 @@ pub fn claim_stake_rewards(position: &PositionV0, network_token: NetworkToken) -
             program: PROGRAM_ID,
         },
         staking::instruction::ClaimStakeRewardsV0 {},
+    )
+}
+
+/// `close_epoch_stake_v0` of `epoch`'s record, whose rent goes back to `rent_payer`.
+pub fn close_epoch_stake(epoch: u64, rent_payer: &Pubkey) -> Instruction {
+    instruction(
+        staking::accounts::CloseEpochStakeV0 {
+            record: epoch_stake_address(epoch),
+            rent_payer: *rent_payer,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::CloseEpochStakeV0 {},
     )
 }

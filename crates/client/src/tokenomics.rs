@@ -203,9 +203,9 @@ pub fn mint_epoch_emission(
     )
 }
 
-/// The accounts of every authority instruction that changes the config.
-fn authority_update_accounts(authority: &Pubkey) -> tokenomics::accounts::AuthorityUpdateV0 {
-    tokenomics::accounts::AuthorityUpdateV0 {
+/// The accounts of every authority instruction that needs nothing but the config.
+fn authority_accounts(authority: &Pubkey) -> tokenomics::accounts::AuthorityV0 {
+    tokenomics::accounts::AuthorityV0 {
         authority: *authority,
         config: config_address(),
         event_authority: event_authority(),
@@ -213,37 +213,42 @@ fn authority_update_accounts(authority: &Pubkey) -> tokenomics::accounts::Author
     }
 }
 
+/// `update_pricing_v0`: the authority sets the price source and the credit price.
 pub fn update_pricing(authority: &Pubkey, args: UpdatePricingArgsV0) -> Instruction {
     instruction(
-        authority_update_accounts(authority),
+        authority_accounts(authority),
         tokenomics::instruction::UpdatePricingV0 { args },
     )
 }
 
+/// `append_emission_steps_v0`: the authority appends future emission steps.
 pub fn append_emission_steps(authority: &Pubkey, steps: Vec<EmissionStep>) -> Instruction {
     instruction(
-        authority_update_accounts(authority),
+        authority_accounts(authority),
         tokenomics::instruction::AppendEmissionStepsV0 { steps },
     )
 }
 
+/// `update_emission_controls_v0`: the authority sets net emissions and the circuit breaker.
 pub fn update_emission_controls(
     authority: &Pubkey,
     args: UpdateEmissionControlsArgsV0,
 ) -> Instruction {
     instruction(
-        authority_update_accounts(authority),
+        authority_accounts(authority),
         tokenomics::instruction::UpdateEmissionControlsV0 { args },
     )
 }
 
+/// `transfer_authority_v0`: the authority proposes `new_authority`, or cancels with `None`.
 pub fn transfer_authority(authority: &Pubkey, new_authority: Option<Pubkey>) -> Instruction {
     instruction(
-        authority_update_accounts(authority),
+        authority_accounts(authority),
         tokenomics::instruction::TransferAuthorityV0 { new_authority },
     )
 }
 
+/// `accept_authority_v0`: the proposed authority signs and takes over.
 pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
     instruction(
         tokenomics::accounts::AcceptAuthorityV0 {

@@ -1,10 +1,15 @@
 //! `groundwork-idl [--check]`: builds each program's IDL natively (Anchor's `idl-build`
-//! feature, no SBF toolchain needed) and writes it to `idl/<program>.json`, or with `--check`
-//! fails when a committed IDL differs from the freshly built one.
+//! feature, no SBF toolchain needed), completes its `#[event_cpi]` accounts (the
+//! `event_authority` seeds and the self-CPI program address Anchor leaves out, see
+//! [`event_cpi`]) and writes it to `idl/<program>.json`, or with `--check` fails when a
+//! committed IDL differs from the freshly built and completed one.
 
 use std::path::{Path, PathBuf};
 
+use anchor_lang_idl::types::Idl;
 use anyhow::{bail, Context, Result};
+
+mod event_cpi;
 
 /// The programs, by directory under `programs/`.
 const PROGRAMS: [&str; 4] = ["tokenomics", "device_registry", "staking", "reward_epochs"];
@@ -31,9 +36,18 @@ fn build_idl(root: &Path, program: &str) -> Result<String> {
         ])
         .build()
         .with_context(|| format!("building the IDL of {program}"))?;
-    let mut json = serde_json::to_string_pretty(&idl)?;
+    let mut json = serde_json::to_string_pretty(&complete(&idl)?)?;
     json.push('\n');
     Ok(json)
+}
+
+/// `idl` with its `#[event_cpi]` accounts completed. The edit is made on the JSON value and
+/// read back into the typed IDL, so the output keeps Anchor's field order (a `serde_json`
+/// object without `preserve_order` would sort every key).
+fn complete(idl: &Idl) -> Result<Idl> {
+    let mut value = serde_json::to_value(idl)?;
+    event_cpi::complete_event_cpi_accounts(&mut value)?;
+    serde_json::from_value(value).context("reading the completed IDL back")
 }
 
 fn main() -> Result<()> {
@@ -73,4 +87,53 @@ fn main() -> Result<()> {
         println!("IDL of {} programs is fresh", PROGRAMS.len());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every committed IDL reads back into the typed IDL and prints the same, so completing an
+    /// IDL through its JSON value and back changes nothing but the completed accounts.
+    #[test]
+    fn committed_idls_round_trip_through_the_typed_idl() {
+        let root = workspace_root();
+        for program in PROGRAMS {
+            let path = root.join("idl").join(format!("{program}.json"));
+            let committed = std::fs::read_to_string(&path).unwrap();
+            let idl: Idl = serde_json::from_str(&committed).unwrap();
+            let mut printed = serde_json::to_string_pretty(&idl).unwrap();
+            printed.push('\n');
+            assert_eq!(printed, committed, "{}", path.display());
+        }
+    }
+
+    /// Completing a committed IDL gives every event CPI its seeds and program address, and a
+    /// completed IDL is a fixed point (so `--check` compares like with like).
+    #[test]
+    fn completing_a_committed_idl_fills_every_event_cpi() {
+        let root = workspace_root();
+        for program in PROGRAMS {
+            let path = root.join("idl").join(format!("{program}.json"));
+            let idl: Idl = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let completed = complete(&idl).unwrap();
+            assert_eq!(complete(&completed).unwrap(), completed);
+            let value = serde_json::to_value(&completed).unwrap();
+            for instruction in value["instructions"].as_array().unwrap() {
+                let accounts = instruction["accounts"].as_array().unwrap();
+                for pair in accounts.windows(2) {
+                    if pair[0]["name"] == "event_authority" {
+                        assert_eq!(
+                            pair[0]["pda"]["seeds"][0]["value"],
+                            serde_json::json!(event_cpi::EVENT_AUTHORITY_SEED),
+                            "{program}: {}",
+                            instruction["name"]
+                        );
+                        assert_eq!(pair[1]["name"], "program");
+                        assert_eq!(pair[1]["address"], value["address"]);
+                    }
+                }
+            }
+        }
+    }
 }

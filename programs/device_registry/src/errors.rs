@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::h3::InvalidCell;
+use crate::h3::{InvalidCell, InvalidLocation};
 
 #[error_code]
 #[derive(PartialEq, Eq)]
@@ -53,6 +53,16 @@ pub enum RegistryError {
     LocationUnusedDigitNotSeven,
     #[msg("Location: pentagon cell in the deleted K subsequence")]
     LocationDeletedPentagonSubsequence,
+    #[msg("Location: the H3 cell is coarser than resolution 8")]
+    LocationResolutionTooCoarse,
+    #[msg("The credit mint is not the tokenomics credit mint")]
+    CreditMintMismatch,
+    #[msg("A device cannot be transferred to the operator that holds it")]
+    TransferToSelf,
+    #[msg("A suspension needs a non-zero reason code")]
+    ZeroSuspensionReason,
+    #[msg("A device's suspension reason must be non-zero exactly while it is suspended")]
+    SuspensionReasonMismatch,
 }
 
 impl From<InvalidCell> for RegistryError {
@@ -67,6 +77,15 @@ impl From<InvalidCell> for RegistryError {
             InvalidCell::DeletedPentagonSubsequence => {
                 RegistryError::LocationDeletedPentagonSubsequence
             }
+        }
+    }
+}
+
+impl From<InvalidLocation> for RegistryError {
+    fn from(invalid: InvalidLocation) -> Self {
+        match invalid {
+            InvalidLocation::NotACell(cell) => RegistryError::from(cell),
+            InvalidLocation::ResolutionTooCoarse => RegistryError::LocationResolutionTooCoarse,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! On-chain validation of H3 cell indexes (bit layout of the H3 v4 spec), integers only.
+//! On-chain validation of H3 cell indexes (bit layout of the H3 v4 spec), integers only, and
+//! of device locations: valid cells of resolution 8 to 15 (SPEC 3.2).
 
 /// Number of H3 base cells.
 const BASE_CELL_COUNT: u64 = 122;
@@ -8,6 +9,10 @@ const PENTAGON_BASE_CELLS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 1
 const CELL_MODE: u64 = 1;
 const MAX_RESOLUTION: u64 = 15;
 const UNUSED_DIGIT: u64 = 7;
+/// The coarsest resolution a device location may have: the density cap of SPEC 4.3 groups
+/// devices by their resolution-8 parent, which a coarser cell does not have. (The finest,
+/// 15, is the largest value the 4-bit resolution field of a valid cell can hold.)
+pub const MIN_LOCATION_RESOLUTION: u64 = 8;
 
 /// Why an index is not a valid H3 cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +26,16 @@ pub enum InvalidCell {
     DeletedPentagonSubsequence,
 }
 
-/// Resolution of a valid cell index.
+/// Why an index is not an acceptable device location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidLocation {
+    /// Not a valid H3 cell index at all.
+    NotACell(InvalidCell),
+    /// A valid cell coarser than [`MIN_LOCATION_RESOLUTION`].
+    ResolutionTooCoarse,
+}
+
+/// Resolution of a valid cell index (bits 52..56).
 pub fn resolution(cell: u64) -> u64 {
     (cell >> 52) & 0xF
 }
@@ -64,6 +78,16 @@ pub fn validate_cell(cell: u64) -> Result<(), InvalidCell> {
     }
     if PENTAGON_BASE_CELLS.contains(&base_cell) && leading_non_zero == Some(1) {
         return Err(InvalidCell::DeletedPentagonSubsequence);
+    }
+    Ok(())
+}
+
+/// Checks a device location: a valid H3 cell ([`validate_cell`]) of resolution
+/// [`MIN_LOCATION_RESOLUTION`] (8) to 15.
+pub fn validate_location(cell: u64) -> Result<(), InvalidLocation> {
+    validate_cell(cell).map_err(InvalidLocation::NotACell)?;
+    if resolution(cell) < MIN_LOCATION_RESOLUTION {
+        return Err(InvalidLocation::ResolutionTooCoarse);
     }
     Ok(())
 }
@@ -129,6 +153,40 @@ mod tests {
         assert_eq!(validate_cell(with_digit(2)), Ok(()));
     }
 
+    /// The San Francisco cell at every resolution, by h3o (parents, then center children).
+    fn sf_at(resolution: u8) -> u64 {
+        let cell = h3o::CellIndex::try_from(SF_RES12).expect("a valid cell");
+        let target = h3o::Resolution::try_from(resolution).expect("a resolution");
+        let moved = if resolution <= 12 {
+            cell.parent(target)
+        } else {
+            cell.center_child(target)
+        };
+        u64::from(moved.expect("a parent or child"))
+    }
+
+    #[test]
+    fn locations_are_cells_of_resolution_8_to_15() {
+        for resolution in 0..=15u8 {
+            let cell = sf_at(resolution);
+            assert_eq!(validate_cell(cell), Ok(()), "resolution {resolution}");
+            let expected = if resolution >= 8 {
+                Ok(())
+            } else {
+                Err(InvalidLocation::ResolutionTooCoarse)
+            };
+            assert_eq!(validate_location(cell), expected, "resolution {resolution}");
+        }
+        // The cells the integration tests use (tests/src/registry_fixture.rs).
+        assert_eq!(sf_at(7), 0x87283082affffff);
+        assert_eq!(sf_at(8), 0x88283082a3fffff);
+        assert_eq!(sf_at(15), 0x8f283082a30e600);
+        assert_eq!(
+            validate_location(SF_RES12 | 1 << 63),
+            Err(InvalidLocation::NotACell(InvalidCell::ReservedBitSet))
+        );
+    }
+
     fn cell_shaped() -> impl Strategy<Value = u64> {
         // Mostly well-formed indexes with random digits, so that the interesting branches run.
         (0u64..16, 0u64..130, any::<u64>(), 0u64..4).prop_map(
@@ -163,6 +221,16 @@ mod tests {
                     h3o::CellIndex::try_from(value).is_ok(),
                     "index {:#x}", value
                 );
+            }
+        }
+
+        /// A location is accepted exactly when h3o reads a cell of resolution 8 or finer.
+        #[test]
+        fn locations_agree_with_h3o(raw in any::<u64>(), shaped in cell_shaped()) {
+            for value in [raw, shaped] {
+                let h3o_accepts = h3o::CellIndex::try_from(value)
+                    .is_ok_and(|cell| u8::from(cell.resolution()) >= 8);
+                prop_assert_eq!(validate_location(value).is_ok(), h3o_accepts, "index {:#x}", value);
             }
         }
     }

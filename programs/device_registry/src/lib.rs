@@ -1,6 +1,7 @@
 //! Groundwork device registry: device classes and makers (authority), operators, and devices
-//! onboarded by transaction with proof of key possession, fees burned in service credits,
-//! H3-validated locations, suspension, transfer and paid service.
+//! onboarded by transaction with proof of key possession, fees burned in tokenomics' service
+//! credits, H3 locations of resolution 8 to 15, suspension, transfers the receiver co-signs,
+//! and paid service. Every change emits an event carrying the records it wrote.
 #![allow(unexpected_cfgs)]
 
 use anchor_lang::prelude::*;
@@ -20,7 +21,8 @@ declare_id!("8YB9GpQ3m2eDzsGTh96jxX8s8kYH9LTwr4LkjvAXRMFV");
 pub mod device_registry {
     use super::*;
 
-    /// Creates the registry (upgrade authority only) with its authority and credit mint.
+    /// Creates the registry (upgrade authority only) with its authority and tokenomics' credit
+    /// mint.
     pub fn initialize_registry_v0(
         ctx: Context<InitializeRegistryV0>,
         authority: Pubkey,
@@ -54,27 +56,27 @@ pub mod device_registry {
         instructions::admin::revoke_maker_v0::handler(ctx)
     }
 
-    /// Authority: suspends a device with a reason code.
-    pub fn suspend_device_v0(ctx: Context<SetDeviceStatusV0>, reason: u16) -> Result<()> {
-        instructions::admin::set_device_status::suspend_handler(ctx, reason)
+    /// Authority: suspends an active device with a non-zero reason code.
+    pub fn suspend_device_v0(ctx: Context<SuspendDeviceV0>, reason: u16) -> Result<()> {
+        instructions::admin::suspend_device_v0::handler(ctx, reason)
     }
 
     /// Authority: reinstates a suspended device.
-    pub fn reinstate_device_v0(ctx: Context<SetDeviceStatusV0>) -> Result<()> {
-        instructions::admin::set_device_status::reinstate_handler(ctx)
+    pub fn reinstate_device_v0(ctx: Context<ReinstateDeviceV0>) -> Result<()> {
+        instructions::admin::reinstate_device_v0::handler(ctx)
     }
 
     /// Authority: proposes a new registry authority (step one of two), or cancels with `None`.
-    pub fn transfer_registry_authority_v0(
-        ctx: Context<TransferRegistryAuthorityV0>,
+    pub fn transfer_authority_v0(
+        ctx: Context<AuthorityV0>,
         new_authority: Option<Pubkey>,
     ) -> Result<()> {
-        instructions::admin::registry_authority::transfer_handler(ctx, new_authority)
+        instructions::admin::authority::transfer_authority_handler(ctx, new_authority)
     }
 
     /// The proposed registry authority accepts (step two of two).
-    pub fn accept_registry_authority_v0(ctx: Context<AcceptRegistryAuthorityV0>) -> Result<()> {
-        instructions::admin::registry_authority::accept_handler(ctx)
+    pub fn accept_authority_v0(ctx: Context<AcceptAuthorityV0>) -> Result<()> {
+        instructions::admin::authority::accept_authority_handler(ctx)
     }
 
     /// A wallet registers as an operator.
@@ -93,7 +95,8 @@ pub mod device_registry {
         instructions::operators::update_operator_v0::handler(ctx, args)
     }
 
-    /// Onboards a device (operator + device key sign; maker co-signs when required).
+    /// Onboards a device at an H3 cell of resolution 8 to 15 (operator + device key sign; maker
+    /// co-signs when required).
     pub fn onboard_device_v0(ctx: Context<OnboardDeviceV0>, location: u64) -> Result<()> {
         instructions::operators::onboard_device_v0::handler(ctx, location)
     }
@@ -111,7 +114,7 @@ pub mod device_registry {
         instructions::operators::set_reward_recipient_v0::handler(ctx, recipient)
     }
 
-    /// Transfers a device to another registered operator.
+    /// Transfers a device to another registered operator, whose authority co-signs.
     pub fn transfer_device_v0(ctx: Context<TransferDeviceV0>) -> Result<()> {
         instructions::operators::transfer_device_v0::handler(ctx)
     }

@@ -53,4 +53,16 @@ pub enum RewardError {
     ClaimExceedsRootTotal,
     #[msg("The proof is longer than 32 hashes")]
     ProofTooLong,
+    #[msg("Staking does not name this program as its reward program or uses another network mint")]
+    StakingNotWired,
+    #[msg(
+        "Tokenomics does not name this program as its reward program or uses another network mint"
+    )]
+    TokenomicsNotWired,
+    #[msg("Only epoch records older than the active root's epoch can be closed")]
+    EpochNotSettled,
+    #[msg("This is not the account that paid the epoch record's rent")]
+    RentPayerMismatch,
+    #[msg("Reward accounting broken: claimed <= active root total <= device pool must hold")]
+    AccountingInvariant,
 }

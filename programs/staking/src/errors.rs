@@ -15,8 +15,10 @@ pub enum StakingError {
     InvalidSaturation,
     #[msg("The cooldown must be at least one epoch")]
     InvalidCooldown,
-    #[msg("The maximum slash must be between 1 and 10,000 basis points")]
+    #[msg("The maximum slash must be between 1 and 9,999 basis points: a slash never takes a whole pool")]
     InvalidMaxSlash,
+    #[msg("Unbonding must last at least one epoch")]
+    InvalidUnbonding,
     #[msg("Epoch length must be positive")]
     InvalidEpochLength,
     #[msg("The amount must be positive")]
@@ -49,12 +51,18 @@ pub enum StakingError {
     UndelegationPending,
     #[msg("No undelegation was requested")]
     NoUndelegationRequested,
-    #[msg("The undelegation completes once the epoch it was requested in has ended")]
+    #[msg("The undelegation completes once its unbonding epochs have passed")]
     UndelegationNotMatured,
     #[msg("That account is not a registered operator's record")]
     NotARegisteredOperator,
     #[msg("The delegation is too small to buy one pool share")]
     DelegationTooSmall,
+    #[msg("Slashes drove this pool's share value near zero: it accepts no new delegation until its members have left")]
+    PoolShareValueTooLow,
+    #[msg("The epoch-stake account of the position's bonus expiry epoch is required")]
+    BonusRecordMissing,
+    #[msg("That epoch-stake account is not the one of the position's bonus expiry epoch")]
+    WrongBonusRecord,
     #[msg("The position still holds tokens or unclaimed rewards")]
     PositionNotEmpty,
     #[msg("Nothing to claim")]
@@ -71,4 +79,8 @@ pub enum StakingError {
     NoPendingAuthority,
     #[msg("Only the proposed authority may accept")]
     NotPendingAuthority,
+    #[msg("The epoch-stake record is not funded yet, or positions still need it")]
+    EpochStakeInUse,
+    #[msg("The staking ledger's totals are inconsistent")]
+    LedgerInvariantViolated,
 }

@@ -1,133 +1,159 @@
-//! Events of the staking program (emitted with `emit_cpi!`).
+//! Events of the staking program (emitted with `emit_cpi!`). Each carries the clock's unix
+//! time and the state after the change of every account the instruction changed (positions,
+//! pools, epoch-stake records, the config), so an indexer rebuilds the ledger at any moment
+//! from finalized history alone.
 
 use anchor_lang::prelude::*;
 
-use crate::state::{LockupKind, StakingParams};
+use crate::state::{
+    EpochStakeV0, LockupKind, OperatorPoolV0, PositionV0, StakingConfigV0, StakingParams,
+};
 
 #[event]
 pub struct StakingInitialized {
-    pub authority: Pubkey,
-    pub network_mint: Pubkey,
-    pub reward_program: Pubkey,
-    pub genesis_ts: i64,
-    pub epoch_len_s: i64,
-    pub params: StakingParams,
+    pub unix_timestamp: i64,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct StakingParamsUpdated {
+    pub unix_timestamp: i64,
     pub before: StakingParams,
     pub after: StakingParams,
 }
 
 #[event]
-pub struct StakingAuthorityTransferProposed {
+pub struct AuthorityTransferProposed {
+    pub unix_timestamp: i64,
     pub authority: Pubkey,
     pub pending_before: Option<Pubkey>,
     pub pending_after: Option<Pubkey>,
 }
 
 #[event]
-pub struct StakingAuthorityTransferAccepted {
+pub struct AuthorityTransferAccepted {
+    pub unix_timestamp: i64,
     pub authority_before: Pubkey,
     pub authority_after: Pubkey,
 }
 
 #[event]
 pub struct PositionCreated {
-    pub position: Pubkey,
-    pub owner: Pubkey,
+    pub unix_timestamp: i64,
     pub amount: u64,
-    pub kind: LockupKind,
-    pub duration_s: i64,
-    pub multiplier_bps: u32,
-    pub weight: u128,
-    pub activation_epoch: u64,
+    pub position: PositionV0,
+    /// The epoch-stake records changed (activation, bonus expiry), after.
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct LockupExtended {
-    pub position: Pubkey,
+    pub unix_timestamp: i64,
     pub kind_before: LockupKind,
-    pub kind_after: LockupKind,
     pub duration_before_s: i64,
-    pub duration_after_s: i64,
     pub multiplier_before_bps: u32,
-    pub multiplier_after_bps: u32,
+    pub position: PositionV0,
+    pub pool: Option<OperatorPoolV0>,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct UnlockStarted {
-    pub position: Pubkey,
+    pub unix_timestamp: i64,
     pub kind_before: LockupKind,
-    /// Cliff end (constant lockups) or 0.
-    pub end_ts: i64,
-    /// First epoch a flexible position may withdraw, or None.
-    pub withdrawable_epoch: Option<u64>,
+    pub position: PositionV0,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct Withdrawn {
-    pub position: Pubkey,
-    pub owner: Pubkey,
+    pub unix_timestamp: i64,
     pub amount: u64,
+    pub position: PositionV0,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct PositionClosed {
-    pub position: Pubkey,
-    pub owner: Pubkey,
+    pub unix_timestamp: i64,
+    /// The position as it was when closed.
+    pub position: PositionV0,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct Delegated {
-    pub position: Pubkey,
+    pub unix_timestamp: i64,
     pub operator: Pubkey,
     pub amount: u64,
     pub shares: u128,
-    pub active_from_epoch: u64,
-    pub pool_tokens_after: u64,
+    pub position: PositionV0,
+    pub pool: OperatorPoolV0,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct UndelegationRequested {
-    pub position: Pubkey,
+    pub unix_timestamp: i64,
     pub operator: Pubkey,
-    pub epoch: u64,
+    pub requested_epoch: u64,
+    pub completes_epoch: u64,
+    pub position: PositionV0,
 }
 
 #[event]
 pub struct Undelegated {
-    pub position: Pubkey,
+    pub unix_timestamp: i64,
     pub operator: Pubkey,
     pub amount: u64,
-    pub pool_tokens_after: u64,
+    pub position: PositionV0,
+    pub pool: OperatorPoolV0,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct OperatorSlashed {
+    pub unix_timestamp: i64,
     pub operator: Pubkey,
     pub bps: u16,
     pub reason: u16,
     pub pool_tokens_before: u64,
-    pub pool_tokens_after: u64,
     pub burned: u64,
+    pub pool: OperatorPoolV0,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct EpochRewardsFunded {
+    pub unix_timestamp: i64,
     pub epoch: u64,
     pub amount: u64,
     pub activated_weight: u128,
-    pub active_weight: u128,
-    pub carried_after: u64,
-    pub reward_per_weight_after: u128,
+    pub expired_weight: u128,
+    /// The epoch's record after funding, when one exists.
+    pub record: Option<EpochStakeV0>,
+    pub config: StakingConfigV0,
 }
 
 #[event]
 pub struct StakeRewardsClaimed {
-    pub position: Pubkey,
-    pub owner: Pubkey,
+    pub unix_timestamp: i64,
     pub amount: u64,
-    pub claimed_total: u64,
+    pub position: PositionV0,
+    pub pool: Option<OperatorPoolV0>,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
+}
+
+#[event]
+pub struct EpochStakeClosed {
+    pub unix_timestamp: i64,
+    pub epoch: u64,
+    pub rent_payer: Pubkey,
 }

@@ -28,9 +28,9 @@ pub mod staking {
         instructions::admin::initialize_staking_v0::handler(ctx, args)
     }
 
-    /// Authority: updates the forward-looking lockup and slashing parameters.
+    /// Authority: updates the forward-looking lockup, slashing and unbonding parameters.
     pub fn update_staking_params_v0(
-        ctx: Context<StakingAuthorityV0>,
+        ctx: Context<AuthorityV0>,
         params: StakingParams,
     ) -> Result<()> {
         instructions::admin::update_staking_params_v0::handler(ctx, params)
@@ -38,15 +38,15 @@ pub mod staking {
 
     /// Authority: proposes a new authority (step one of two), or cancels with `None`.
     pub fn transfer_authority_v0(
-        ctx: Context<StakingAuthorityV0>,
+        ctx: Context<AuthorityV0>,
         new_authority: Option<Pubkey>,
     ) -> Result<()> {
-        instructions::admin::authority::transfer_handler(ctx, new_authority)
+        instructions::admin::authority::transfer_authority_handler(ctx, new_authority)
     }
 
     /// The proposed authority accepts (step two of two).
-    pub fn accept_authority_v0(ctx: Context<AcceptStakingAuthorityV0>) -> Result<()> {
-        instructions::admin::authority::accept_handler(ctx)
+    pub fn accept_authority_v0(ctx: Context<AcceptAuthorityV0>) -> Result<()> {
+        instructions::admin::authority::accept_authority_handler(ctx)
     }
 
     /// Authority: slashes an operator's pool by `bps` (capped per call) and burns it.
@@ -71,14 +71,22 @@ pub mod staking {
         instructions::staker::create_position_v0::handler(ctx, args)
     }
 
-    /// Locks a position longer.
-    pub fn extend_lockup_v0(ctx: Context<ExtendLockupV0>, lockup: LockupArgs) -> Result<()> {
-        instructions::staker::extend_lockup_v0::handler(ctx, lockup)
+    /// Locks a position longer (`new_bonus_expiry_epoch` names the new cliff's bonus end).
+    pub fn extend_lockup_v0(
+        ctx: Context<ExtendLockupV0>,
+        lockup: LockupArgs,
+        new_bonus_expiry_epoch: Option<u64>,
+    ) -> Result<()> {
+        instructions::staker::extend_lockup_v0::handler(ctx, lockup, new_bonus_expiry_epoch)
     }
 
-    /// Starts a constant lockup's countdown, or a flexible position's cooldown.
-    pub fn start_unlock_v0(ctx: Context<StartUnlockV0>) -> Result<()> {
-        instructions::staker::start_unlock_v0::handler(ctx)
+    /// Starts a constant lockup's countdown (and its bonus's), or a flexible position's
+    /// cooldown.
+    pub fn start_unlock_v0(
+        ctx: Context<StartUnlockV0>,
+        bonus_expiry_epoch: Option<u64>,
+    ) -> Result<()> {
+        instructions::staker::start_unlock_v0::handler(ctx, bonus_expiry_epoch)
     }
 
     /// Withdraws an unlocked, undelegated position's tokens.
@@ -96,12 +104,12 @@ pub mod staking {
         instructions::staker::delegate_v0::handler(ctx)
     }
 
-    /// Requests to leave the operator's pool at the end of this epoch.
+    /// Requests to leave the operator's pool after `unbonding_epochs` full epochs.
     pub fn undelegate_v0(ctx: Context<UndelegateV0>) -> Result<()> {
         instructions::staker::undelegate_v0::handler(ctx)
     }
 
-    /// Completes an undelegation once its epoch has ended.
+    /// Completes an undelegation once its unbonding is over.
     pub fn complete_undelegation_v0(ctx: Context<CompleteUndelegationV0>) -> Result<()> {
         instructions::staker::complete_undelegation_v0::handler(ctx)
     }
@@ -109,5 +117,10 @@ pub mod staking {
     /// Pays a position's rewards (any number of epochs, O(1)).
     pub fn claim_stake_rewards_v0(ctx: Context<ClaimStakeRewardsV0>) -> Result<()> {
         instructions::staker::claim_stake_rewards_v0::handler(ctx)
+    }
+
+    /// Anyone: closes a funded epoch-stake record no position needs, rent to its payer.
+    pub fn close_epoch_stake_v0(ctx: Context<CloseEpochStakeV0>) -> Result<()> {
+        instructions::crank::close_epoch_stake_v0::handler(ctx)
     }
 }

@@ -61,6 +61,8 @@ pub enum TokenomicsError {
     EpochNotNext,
     #[msg("The network token supply grew outside the program")]
     SupplyIncreasedOutsideProgram,
-    #[msg("The mint exceeds the circuit breaker's limit for its rolling window")]
-    CircuitBreakerTripped,
+    #[msg("The price update's publish time is further in the future than the maximum price age")]
+    PriceFromTheFuture,
+    #[msg("The recorded supply differs from initial supply + minted total - burned total, or exceeds max supply")]
+    SupplyBookkeepingMismatch,
 }

@@ -42,22 +42,20 @@ pub mod tokenomics {
         instructions::user::burn_for_credits_v0::handler(ctx, args)
     }
 
-    /// Mints an epoch's emission into the reward vault (reward program PDA only, once each).
+    /// Mints an epoch's emission into the reward vault (reward program PDA only, once each),
+    /// clamped to the circuit breaker's window headroom.
     pub fn mint_epoch_emission_v0(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<()> {
         instructions::crank::mint_epoch_emission_v0::handler(ctx, epoch)
     }
 
     /// Authority: sets the price source, fixed price and credit price.
-    pub fn update_pricing_v0(
-        ctx: Context<AuthorityUpdateV0>,
-        args: UpdatePricingArgsV0,
-    ) -> Result<()> {
+    pub fn update_pricing_v0(ctx: Context<AuthorityV0>, args: UpdatePricingArgsV0) -> Result<()> {
         instructions::admin::update_pricing_v0::handler(ctx, args)
     }
 
     /// Authority: appends future emission steps (the past is never rewritten).
     pub fn append_emission_steps_v0(
-        ctx: Context<AuthorityUpdateV0>,
+        ctx: Context<AuthorityV0>,
         steps: Vec<EmissionStep>,
     ) -> Result<()> {
         instructions::admin::append_emission_steps_v0::handler(ctx, steps)
@@ -65,7 +63,7 @@ pub mod tokenomics {
 
     /// Authority: sets the net-emission cap and smoothing and the circuit breaker.
     pub fn update_emission_controls_v0(
-        ctx: Context<AuthorityUpdateV0>,
+        ctx: Context<AuthorityV0>,
         args: UpdateEmissionControlsArgsV0,
     ) -> Result<()> {
         instructions::admin::update_emission_controls_v0::handler(ctx, args)
@@ -73,14 +71,14 @@ pub mod tokenomics {
 
     /// Authority: proposes a new authority (step one of two), or cancels with `None`.
     pub fn transfer_authority_v0(
-        ctx: Context<AuthorityUpdateV0>,
+        ctx: Context<AuthorityV0>,
         new_authority: Option<Pubkey>,
     ) -> Result<()> {
-        instructions::admin::transfer_authority_v0::handler(ctx, new_authority)
+        instructions::admin::authority::transfer_authority_handler(ctx, new_authority)
     }
 
     /// The proposed authority accepts (step two of two).
     pub fn accept_authority_v0(ctx: Context<AcceptAuthorityV0>) -> Result<()> {
-        instructions::admin::accept_authority_v0::handler(ctx)
+        instructions::admin::authority::accept_authority_handler(ctx)
     }
 }

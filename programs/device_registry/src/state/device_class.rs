@@ -5,8 +5,11 @@ use crate::errors::RegistryError;
 pub const MAX_CLASS_NAME_LEN: usize = 32;
 
 /// A kind of device (e.g. "outdoor-hotspot"), at PDA `["device_class", class_id (u16 LE)]`.
+///
+/// Invariant ([`DeviceClassV0::invariant`], checked by every handler that writes a class): a
+/// name of 1 to 32 bytes and a positive reward weight.
 #[account]
-#[derive(InitSpace)]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
 pub struct DeviceClassV0 {
     pub bump: u8,
     pub class_id: u16,
@@ -35,17 +38,20 @@ pub struct DeviceClassParams {
     pub maker_attestation_required: bool,
 }
 
+/// The rules every class satisfies: a name of 1 to 32 bytes and a positive reward weight.
+fn check_class_rules(name: &str, reward_weight_bps: u16) -> Result<()> {
+    require!(
+        !name.is_empty() && name.len() <= MAX_CLASS_NAME_LEN,
+        RegistryError::InvalidClassName
+    );
+    require!(reward_weight_bps > 0, RegistryError::InvalidRewardWeight);
+    Ok(())
+}
+
 impl DeviceClassParams {
+    /// Fails unless a class with these parameters would satisfy the class invariant.
     pub fn validate(&self) -> Result<()> {
-        require!(
-            !self.name.is_empty() && self.name.len() <= MAX_CLASS_NAME_LEN,
-            RegistryError::InvalidClassName
-        );
-        require!(
-            self.reward_weight_bps > 0,
-            RegistryError::InvalidRewardWeight
-        );
-        Ok(())
+        check_class_rules(&self.name, self.reward_weight_bps)
     }
 }
 
@@ -66,5 +72,10 @@ impl DeviceClassV0 {
         self.location_fee_credits = params.location_fee_credits;
         self.reward_weight_bps = params.reward_weight_bps;
         self.maker_attestation_required = params.maker_attestation_required;
+    }
+
+    /// Fails unless the class has a name of 1 to 32 bytes and a positive reward weight.
+    pub fn invariant(&self) -> Result<()> {
+        check_class_rules(&self.name, self.reward_weight_bps)
     }
 }

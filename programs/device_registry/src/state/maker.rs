@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 /// A hardware maker the authority approved, at PDA `["maker", maker_key]`. Revoking keeps the
 /// record (with `approved = false`) so history stays readable.
 #[account]
-#[derive(InitSpace)]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
 pub struct MakerV0 {
     pub bump: u8,
     pub maker: Pubkey,

@@ -4,7 +4,7 @@ pub const MAX_METADATA_URI_LEN: usize = 200;
 
 /// An operator, at PDA `["operator", authority]`: owns devices and receives their rewards.
 #[account]
-#[derive(InitSpace)]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
 pub struct OperatorV0 {
     pub bump: u8,
     /// The operator's wallet: signs for the operator and its devices.

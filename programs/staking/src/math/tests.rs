@@ -1,20 +1,27 @@
-//! Property tests of the staking ledger: random sequences of positions, delegations,
-//! fundings, claims, slashes and withdrawals against an exact pro-rata model.
+//! Property tests of the staking ledger: random sequences of positions (flexible, cliff,
+//! constant), delegations, fundings, claims, slashes, lockup changes and withdrawals against
+//! an exact pro-rata model in which every lockup bonus ends the epoch after its lockup.
+
+use std::collections::BTreeMap;
 
 use super::*;
 use crate::state::{LockupKind, StakingParams};
 use anchor_lang::prelude::Pubkey;
+use groundwork_program_math::mul_div_floor;
 use proptest::prelude::*;
 
 const POSITIONS: usize = 6;
 const POOLS: usize = 2;
+const DAY_S: i64 = 86_400;
 
 fn params() -> StakingParams {
     StakingParams {
         max_bonus_bps: 30_000,
-        saturation_s: 4 * 365 * 86_400,
+        // Short saturation so that lockups of a few epochs carry a large bonus.
+        saturation_s: 20 * DAY_S,
         cooldown_epochs: 1,
         max_slash_bps: 5_000,
+        unbonding_epochs: 2,
     }
 }
 
@@ -29,7 +36,7 @@ fn config() -> StakingConfigV0 {
         reward_program: Pubkey::default(),
         reward_funder: Pubkey::default(),
         genesis_ts: 0,
-        epoch_len_s: 1,
+        epoch_len_s: DAY_S,
         params: params(),
         total_principal: 0,
         active_weight: 0,
@@ -44,26 +51,29 @@ fn config() -> StakingConfigV0 {
     }
 }
 
-fn empty_position(multiplier_bps: u32) -> PositionV0 {
+fn empty_position(kind: LockupKind, multiplier_bps: u32) -> PositionV0 {
     PositionV0 {
         bump: 0,
         owner: Pubkey::default(),
         id: 0,
-        kind: LockupKind::Flexible,
+        kind,
         duration_s: 0,
         end_ts: 0,
         withdrawable_epoch: None,
         multiplier_bps,
         amount: 0,
-        weight: 0,
+        bonus_weight: 0,
+        bonus_expiry_epoch: None,
         activation_epoch: 0,
         activated: false,
         operator: None,
         shares: 0,
-        weighted_shares: 0,
+        bonus_slash_factor: 0,
         delegation_active_epoch: 0,
-        undelegation_requested_epoch: None,
+        pending_undelegation: None,
         reward_snapshot: 0,
+        bonus_snapshot: 0,
+        global_snapshot: 0,
         unclaimed_rewards: 0,
         claimed_rewards: 0,
     }
@@ -75,9 +85,9 @@ fn pool(operator: u8) -> OperatorPoolV0 {
         operator: Pubkey::new_from_array([operator + 1; 32]),
         tokens: 0,
         shares: 0,
-        weighted_shares: 0,
-        weight: 0,
-        reward_per_weighted_share: 0,
+        reward_per_share: 0,
+        bonus_index: 0,
+        slash_factor: REWARD_PRECISION,
         synced_reward_per_weight: 0,
         members: 0,
         total_slashed: 0,
@@ -88,7 +98,10 @@ fn record(epoch: u64) -> EpochStakeV0 {
     EpochStakeV0 {
         bump: 0,
         epoch,
+        rent_payer: Pubkey::new_unique(),
         activating_weight: 0,
+        expiring_weight: 0,
+        references: 0,
         reward_per_weight_at_activation: 0,
         funded: false,
         rewards_funded: 0,
@@ -101,7 +114,8 @@ enum Op {
     Create {
         slot: usize,
         amount: u64,
-        lockup_days: u16,
+        kind: LockupKind,
+        lockup_days: u8,
     },
     Fund {
         amount: u64,
@@ -110,7 +124,7 @@ enum Op {
         slot: usize,
         pool: usize,
     },
-    Undelegate {
+    Leave {
         slot: usize,
     },
     Slash {
@@ -120,27 +134,41 @@ enum Op {
     Claim {
         slot: usize,
     },
+    StartUnlock {
+        slot: usize,
+    },
     Withdraw {
         slot: usize,
     },
     Extend {
         slot: usize,
-        lockup_days: u16,
+        kind: LockupKind,
+        lockup_days: u8,
     },
+}
+
+fn lockup_kind() -> impl Strategy<Value = LockupKind> {
+    prop_oneof![
+        Just(LockupKind::Flexible),
+        Just(LockupKind::Cliff),
+        Just(LockupKind::Constant)
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let slot = 0..POSITIONS;
     prop_oneof![
-        3 => (slot.clone(), 1u64..=1_000_000_000_000, 0u16..=2_000)
-            .prop_map(|(slot, amount, lockup_days)| Op::Create { slot, amount, lockup_days }),
-        4 => (0u64..=5_000_000_000).prop_map(|amount| Op::Fund { amount }),
+        3 => (slot.clone(), 1u64..=1_000_000_000_000, lockup_kind(), 1u8..=30)
+            .prop_map(|(slot, amount, kind, lockup_days)| Op::Create { slot, amount, kind, lockup_days }),
+        5 => (0u64..=5_000_000_000).prop_map(|amount| Op::Fund { amount }),
         2 => (slot.clone(), 0..POOLS).prop_map(|(slot, pool)| Op::Delegate { slot, pool }),
-        1 => slot.clone().prop_map(|slot| Op::Undelegate { slot }),
+        1 => slot.clone().prop_map(|slot| Op::Leave { slot }),
         1 => (0..POOLS, 1u16..=5_000).prop_map(|(pool, bps)| Op::Slash { pool, bps }),
         2 => slot.clone().prop_map(|slot| Op::Claim { slot }),
+        1 => slot.clone().prop_map(|slot| Op::StartUnlock { slot }),
         1 => slot.clone().prop_map(|slot| Op::Withdraw { slot }),
-        1 => (slot, 0u16..=2_000).prop_map(|(slot, lockup_days)| Op::Extend { slot, lockup_days }),
+        1 => (slot, lockup_kind(), 1u8..=30)
+            .prop_map(|(slot, kind, lockup_days)| Op::Extend { slot, kind, lockup_days }),
     ]
 }
 
@@ -148,13 +176,16 @@ fn op() -> impl Strategy<Value = Op> {
 struct World {
     config: StakingConfigV0,
     pools: Vec<OperatorPoolV0>,
-    records: std::collections::BTreeMap<u64, EpochStakeV0>,
+    records: BTreeMap<u64, EpochStakeV0>,
     positions: Vec<Option<PositionV0>>,
     /// Pro-rata rewards owed to each slot: the sum over its fundings of
-    /// floor(available * its weight / active weight).
+    /// floor(available * its effective weight / active weight).
     owed_model: Vec<u128>,
     /// Fundings each slot took part in (its rounding allowance).
     epochs_in: Vec<u64>,
+    /// Slots whose pool was slashed after their last settlement while their bonus was about
+    /// to expire: the ledger then pays their bonus on a lower bound (never more than owed).
+    bounded: Vec<bool>,
     claimed: Vec<u64>,
     epoch: u64,
     principal_vault: u64,
@@ -170,11 +201,17 @@ impl World {
             positions: vec![None; POSITIONS],
             owed_model: vec![0; POSITIONS],
             epochs_in: vec![0; POSITIONS],
+            bounded: vec![false; POSITIONS],
             claimed: vec![0; POSITIONS],
             epoch: 0,
             principal_vault: 0,
             reward_vault: 0,
         }
+    }
+
+    /// The middle of the current epoch.
+    fn now(&self) -> i64 {
+        i64::try_from(self.epoch).unwrap() * DAY_S + DAY_S / 2
     }
 
     fn pool_index(&self, operator: Pubkey) -> usize {
@@ -184,23 +221,84 @@ impl World {
             .unwrap()
     }
 
-    /// Activates the position if its epoch was funded (as every instruction does first).
-    fn activate(&mut self, slot: usize) {
-        let position = self.positions[slot].as_mut().unwrap();
-        let record = self.records.get(&position.activation_epoch);
-        activate_if_funded(position, record);
+    fn take_record(&mut self, epoch: Option<u64>) -> Option<EpochStakeV0> {
+        epoch.and_then(|epoch| self.records.remove(&epoch))
     }
 
-    /// Weight a slot has in the split of the next funding, as a fraction of `active_weight`.
-    fn effective_weight(&self, position: &PositionV0) -> (u128, u128) {
+    fn put_record(&mut self, record: Option<EpochStakeV0>) {
+        if let Some(record) = record {
+            self.records.insert(record.epoch, record);
+        }
+    }
+
+    /// Runs `action` on a slot's position with its activation record (while pending), its
+    /// bonus record and its pool, as an instruction would be given them; activates first.
+    fn with_position<T>(
+        &mut self,
+        slot: usize,
+        action: impl FnOnce(
+            &mut PositionV0,
+            &mut StakingConfigV0,
+            Option<&mut OperatorPoolV0>,
+            Option<&mut EpochStakeV0>,
+            Option<&mut EpochStakeV0>,
+        ) -> T,
+    ) -> Option<T> {
+        let mut position = self.positions[slot].take()?;
+        let mut activation = if position.activated {
+            None
+        } else {
+            self.take_record(Some(position.activation_epoch))
+        };
+        activate_if_funded(&mut position, activation.as_mut()).unwrap();
+        let mut bonus = self.take_record(position.bonus_expiry_epoch);
+        let pool = position.operator.map(|operator| self.pool_index(operator));
+        let result = action(
+            &mut position,
+            &mut self.config,
+            pool.map(|index| &mut self.pools[index]),
+            activation.as_mut(),
+            bonus.as_mut(),
+        );
+        self.put_record(activation);
+        self.put_record(bonus);
+        self.positions[slot] = Some(position);
+        Some(result)
+    }
+
+    fn ensure_record(&mut self, epoch: u64) {
+        self.records.entry(epoch).or_insert_with(|| record(epoch));
+    }
+
+    /// The weight a position earns the epoch being funded with (scaled by
+    /// `REWARD_PRECISION`, so that fractions of a base unit count), and whether it is in it.
+    fn effective_weight(&self, position: &PositionV0, funded_epoch: u64) -> Option<u128> {
+        if !position.activated && position.activation_epoch > funded_epoch {
+            return None;
+        }
+        let bonus_counts = position
+            .bonus_expiry_epoch
+            .is_none_or(|epoch| epoch > funded_epoch);
+        let bonus = if bonus_counts {
+            position.bonus_weight
+        } else {
+            0
+        };
         match position.operator {
-            None => (position.weight, 1),
+            None => Some((u128::from(position.amount) + bonus) * REWARD_PRECISION),
             Some(operator) => {
                 let pool = &self.pools[self.pool_index(operator)];
-                (
-                    pool.weight * position.weighted_shares,
-                    pool.weighted_shares.max(1),
+                let base = mul_div_floor(
+                    position.shares,
+                    u128::from(pool.tokens) * REWARD_PRECISION,
+                    pool.shares,
                 )
+                .unwrap();
+                let ratio = (pool.slash_factor * REWARD_PRECISION)
+                    .checked_div(position.bonus_slash_factor)
+                    .unwrap_or(0);
+                let bonus = bonus * ratio;
+                Some(base + bonus)
             }
         }
     }
@@ -215,32 +313,50 @@ impl World {
     }
 
     fn apply(&mut self, op: Op) {
+        let now = self.now();
         match op {
             Op::Create {
                 slot,
                 amount,
+                kind,
                 lockup_days,
             } => {
                 if self.positions[slot].is_some() {
                     return;
                 }
-                let kind = if lockup_days == 0 {
-                    LockupKind::Flexible
-                } else {
-                    LockupKind::Cliff
-                };
-                let multiplier =
-                    multiplier_bps(&params(), kind, i64::from(lockup_days) * 86_400).unwrap();
-                let mut position = empty_position(multiplier);
-                position.activation_epoch = self.epoch + 1;
-                let record = self
-                    .records
-                    .entry(self.epoch + 1)
-                    .or_insert_with(|| record(self.epoch + 1));
-                open(&mut position, &mut self.config, record, amount).unwrap();
+                let duration_s = i64::from(lockup_days) * DAY_S;
+                let multiplier = multiplier_bps(&params(), kind, duration_s).unwrap();
+                let mut position = empty_position(kind, multiplier);
+                position.duration_s = duration_s;
+                let activation_epoch = self.epoch + 1;
+                position.activation_epoch = activation_epoch;
+                let expiry = (kind == LockupKind::Cliff).then(|| {
+                    position.end_ts = now + duration_s;
+                    self.config.bonus_expiry_epoch(now + duration_s).unwrap()
+                });
+                self.ensure_record(activation_epoch);
+                let mut activation = self.records.remove(&activation_epoch).unwrap();
+                let mut bonus = expiry
+                    .filter(|epoch| *epoch > activation_epoch)
+                    .map(|epoch| {
+                        self.ensure_record(epoch);
+                        self.records.remove(&epoch).unwrap()
+                    });
+                open(
+                    &mut position,
+                    &mut self.config,
+                    &mut activation,
+                    expiry,
+                    bonus.as_mut(),
+                    amount,
+                )
+                .unwrap();
+                self.put_record(Some(activation));
+                self.put_record(bonus);
                 self.positions[slot] = Some(position);
                 self.owed_model[slot] = 0;
                 self.epochs_in[slot] = 0;
+                self.bounded[slot] = false;
                 self.claimed[slot] = 0;
                 self.principal_vault += amount;
             }
@@ -249,64 +365,75 @@ impl World {
                 let funded_epoch = self.epoch;
                 self.epoch += 1;
                 let available = u128::from(self.config.carried_rewards + amount);
-                // Activation happens inside fund_epoch; the model needs the weights after it.
                 let mut record = self.records.remove(&funded_epoch);
-                let before = self.config.clone();
-                let mut probe = before.clone();
-                if let Some(r) = record.as_ref() {
-                    probe.active_weight += r.activating_weight;
-                }
-                let total_weight = probe.active_weight;
                 let funding = fund_epoch(&mut self.config, record.as_mut(), amount).unwrap();
-                if let Some(r) = record {
-                    self.records.insert(funded_epoch, r);
-                }
+                self.put_record(record);
                 self.reward_vault += amount;
-                assert_eq!(funding.active_weight, total_weight);
+                let total_weight = funding.active_weight;
                 if total_weight == 0 {
                     return;
                 }
+                let mut sum = 0;
                 for slot in 0..POSITIONS {
-                    self.activate_model(slot, funded_epoch);
                     let Some(position) = self.positions[slot].as_ref() else {
                         continue;
                     };
-                    if !position.activated && position.activation_epoch != funded_epoch {
+                    let Some(weight) = self.effective_weight(position, funded_epoch) else {
                         continue;
-                    }
-                    let (numerator, denominator) = self.effective_weight(position);
-                    self.owed_model[slot] += available * numerator / denominator / total_weight;
+                    };
+                    sum += weight;
+                    self.owed_model[slot] +=
+                        mul_div_floor(available, weight, total_weight * REWARD_PRECISION).unwrap();
                     self.epochs_in[slot] += 1;
                 }
+                // What earns never exceeds the active weight (a slash may leave a part of a
+                // bonus registered but earning nothing until its owner is touched).
+                assert!(
+                    sum <= total_weight * REWARD_PRECISION,
+                    "earning {sum} > active {total_weight}"
+                );
             }
             Op::Delegate { slot, pool } => {
-                let Some(_) = self.positions[slot] else {
-                    return;
-                };
-                self.activate(slot);
                 let epoch = self.epoch;
-                let position = self.positions[slot].as_mut().unwrap();
-                if position.operator.is_some() || !position.activated || position.amount == 0 {
+                let Some(mut position) = self.positions[slot].take() else {
                     return;
+                };
+                let mut activation = if position.activated {
+                    None
+                } else {
+                    self.take_record(Some(position.activation_epoch))
+                };
+                activate_if_funded(&mut position, activation.as_mut()).unwrap();
+                let mut bonus = self.take_record(position.bonus_expiry_epoch);
+                if position.operator.is_none() && position.activated && position.amount > 0 {
+                    match delegate(
+                        &mut position,
+                        &mut self.config,
+                        &mut self.pools[pool],
+                        bonus.as_mut(),
+                        epoch,
+                    ) {
+                        Ok(()) | Err(StakingError::PoolShareValueTooLow) => {}
+                        Err(other) => panic!("delegate: {other:?}"),
+                    }
                 }
-                delegate(position, &mut self.config, &mut self.pools[pool], epoch).unwrap();
+                self.put_record(activation);
+                self.put_record(bonus);
+                self.positions[slot] = Some(position);
             }
-            Op::Undelegate { slot } => {
-                let Some(position) = self.positions[slot].as_ref() else {
-                    return;
-                };
-                let Some(operator) = position.operator else {
-                    return;
-                };
-                let index = self.pool_index(operator);
-                let position = self.positions[slot].as_mut().unwrap();
-                leave_pool(position, &mut self.config, &mut self.pools[index]).unwrap();
+            Op::Leave { slot } => {
+                self.with_position(slot, |position, config, pool, _, bonus| {
+                    if let Some(pool) = pool {
+                        leave_pool(position, config, pool, bonus).unwrap();
+                    }
+                });
             }
             Op::Slash { pool, bps } => {
+                let operator = self.pools[pool].operator;
                 let members: Vec<(usize, u64)> = (0..POSITIONS)
                     .filter_map(|slot| {
                         let position = self.positions[slot].as_ref()?;
-                        (position.operator == Some(self.pools[pool].operator))
+                        (position.operator == Some(operator))
                             .then(|| (slot, self.withdrawable(position)))
                     })
                     .collect();
@@ -315,88 +442,154 @@ impl World {
                 };
                 self.principal_vault -= burned;
                 for (slot, before) in members {
-                    let after = self.withdrawable(self.positions[slot].as_ref().unwrap());
+                    let position = self.positions[slot].as_ref().unwrap();
+                    // Its bonus will end at a checkpoint the ledger bounds from below when no
+                    // settlement came between this slash and the expiry.
+                    if position.bonus_weight > 0 {
+                        self.bounded[slot] = true;
+                    }
+                    let after = self.withdrawable(position);
                     let exact_after = u128::from(before) * u128::from(10_000 - bps) / 10_000;
                     assert!(
-                        (i128::from(after as i64) - exact_after as i128).abs() <= 2,
+                        (i128::from(after) - exact_after as i128).abs() <= 2,
                         "slash of {bps} bps: {before} -> {after}, expected {exact_after}"
                     );
                 }
             }
             Op::Claim { slot } => {
-                let Some(_) = self.positions[slot] else {
+                let Some(amount) = self.with_position(slot, |position, config, pool, _, bonus| {
+                    settle(position, config, pool, bonus).unwrap();
+                    take_rewards(position, config).unwrap()
+                }) else {
                     return;
                 };
-                self.activate(slot);
-                let position = self.positions[slot].as_mut().unwrap();
-                let pool = position.operator.map(|operator| {
-                    self.pools
-                        .iter()
-                        .position(|p| p.operator == operator)
-                        .unwrap()
-                });
-                settle(
-                    position,
-                    &self.config,
-                    pool.map(|index| &mut self.pools[index]),
-                )
-                .unwrap();
-                let amount = take_rewards(position, &mut self.config).unwrap();
                 self.claimed[slot] += amount;
                 self.reward_vault -= amount;
             }
-            Op::Withdraw { slot } => {
-                let Some(_) = self.positions[slot] else {
+            Op::StartUnlock { slot } => {
+                let epoch = self.epoch;
+                let Some((kind, duration_s, withdrawable_epoch)) = self.positions[slot]
+                    .as_ref()
+                    .map(|p| (p.kind, p.duration_s, p.withdrawable_epoch))
+                else {
                     return;
                 };
-                self.activate(slot);
-                let position = self.positions[slot].as_mut().unwrap();
-                if position.operator.is_some() {
-                    return;
+                match kind {
+                    LockupKind::Constant => {
+                        let end_ts = now + duration_s;
+                        let expiry = self.config.bonus_expiry_epoch(end_ts).unwrap();
+                        let mut position = self.positions[slot].take().unwrap();
+                        let mut activation = if position.activated {
+                            None
+                        } else {
+                            self.take_record(Some(position.activation_epoch))
+                        };
+                        activate_if_funded(&mut position, activation.as_mut()).unwrap();
+                        // The expiry record is a separate account unless it is the pending
+                        // activation record itself (the bonus is then dropped).
+                        let separate = position.activated || expiry != position.activation_epoch;
+                        let mut expiry_record = separate.then(|| {
+                            self.ensure_record(expiry);
+                            self.records.remove(&expiry).unwrap()
+                        });
+                        position.kind = LockupKind::Cliff;
+                        position.end_ts = end_ts;
+                        schedule_bonus_expiry(
+                            &mut position,
+                            &mut self.config,
+                            activation.as_mut(),
+                            expiry,
+                            expiry_record.as_mut(),
+                        )
+                        .unwrap();
+                        self.put_record(activation);
+                        self.put_record(expiry_record);
+                        self.positions[slot] = Some(position);
+                    }
+                    LockupKind::Flexible if withdrawable_epoch.is_none() => {
+                        let cooldown = u64::from(params().cooldown_epochs);
+                        self.positions[slot].as_mut().unwrap().withdrawable_epoch =
+                            Some(epoch + cooldown);
+                    }
+                    _ => {}
                 }
-                let record = self.records.get_mut(&position.activation_epoch);
-                let amount = withdraw_all(position, &mut self.config, record).unwrap();
+            }
+            Op::Withdraw { slot } => {
+                let epoch = self.epoch;
+                let Some(amount) =
+                    self.with_position(slot, |position, config, _, activation, bonus| {
+                        let unlocked = match position.kind {
+                            LockupKind::Flexible => {
+                                position.withdrawable_epoch.is_some_and(|e| epoch >= e)
+                            }
+                            LockupKind::Cliff => now >= position.end_ts,
+                            LockupKind::Constant => false,
+                        };
+                        if position.operator.is_some() || !unlocked {
+                            return 0;
+                        }
+                        withdraw_all(position, config, activation, bonus).unwrap()
+                    })
+                else {
+                    return;
+                };
                 self.principal_vault -= amount;
             }
-            Op::Extend { slot, lockup_days } => {
-                let Some(_) = self.positions[slot] else {
-                    return;
-                };
-                self.activate(slot);
-                let position = self.positions[slot].as_mut().unwrap();
-                let multiplier = multiplier_bps(
-                    &params(),
-                    LockupKind::Constant,
-                    i64::from(lockup_days.max(1)) * 86_400,
-                )
-                .unwrap();
-                if multiplier < position.multiplier_bps {
+            Op::Extend {
+                slot,
+                kind,
+                lockup_days,
+            } => {
+                if kind == LockupKind::Flexible {
                     return;
                 }
-                let pool = position.operator.map(|operator| {
-                    self.pools
-                        .iter()
-                        .position(|p| p.operator == operator)
-                        .unwrap()
+                let Some(position) = self.positions[slot].as_ref() else {
+                    return;
+                };
+                let duration_s = i64::from(lockup_days) * DAY_S;
+                let remaining = match position.kind {
+                    LockupKind::Flexible => 0,
+                    LockupKind::Cliff => (position.end_ts - now).max(0),
+                    LockupKind::Constant => position.duration_s,
+                };
+                let multiplier = multiplier_bps(&params(), kind, duration_s).unwrap();
+                if duration_s < remaining || multiplier < position.multiplier_bps {
+                    return;
+                }
+                let new_expiry = (kind == LockupKind::Cliff)
+                    .then(|| self.config.bonus_expiry_epoch(now + duration_s).unwrap());
+                let current = position.bonus_expiry_epoch;
+                let pending_activation = (!position.activated).then_some(position.activation_epoch);
+                let separate = new_expiry
+                    .filter(|epoch| Some(*epoch) != current && Some(*epoch) != pending_activation);
+                let mut new_record = separate.map(|epoch| {
+                    self.ensure_record(epoch);
+                    self.records.remove(&epoch).unwrap()
                 });
-                let record = self.records.get_mut(&position.activation_epoch);
-                set_multiplier(
-                    position,
-                    &mut self.config,
-                    record,
-                    pool.map(|index| &mut self.pools[index]),
-                    multiplier,
-                )
-                .unwrap();
-            }
-        }
-    }
-
-    /// In the model, a position whose activation epoch is being funded takes part in it.
-    fn activate_model(&mut self, slot: usize, funded_epoch: u64) {
-        if let Some(position) = self.positions[slot].as_ref() {
-            if !position.activated && position.activation_epoch == funded_epoch {
-                self.activate(slot);
+                self.with_position(slot, |position, config, pool, activation, bonus| {
+                    relock(
+                        position,
+                        config,
+                        pool,
+                        LockupRecords {
+                            activation,
+                            current_expiry: bonus,
+                            new_expiry: new_record.as_mut(),
+                        },
+                        multiplier,
+                        new_expiry,
+                    )
+                    .unwrap();
+                    position.kind = kind;
+                    position.duration_s = duration_s;
+                    position.withdrawable_epoch = None;
+                    position.end_ts = if kind == LockupKind::Cliff {
+                        now + duration_s
+                    } else {
+                        0
+                    };
+                });
+                self.put_record(new_record);
             }
         }
     }
@@ -418,61 +611,113 @@ impl World {
         );
         // Rewards: never more claimed than funded; the vault covers every claimable amount.
         assert!(self.config.total_claimed <= self.config.total_funded);
-        let claimable_total: u64 = self
-            .positions
-            .iter()
-            .flatten()
-            .map(|p| {
-                let pool = p
-                    .operator
-                    .map(|operator| &self.pools[self.pool_index(operator)]);
-                claimable(p, &self.config, pool, self.records.get(&p.activation_epoch)).unwrap()
-            })
-            .sum();
+        let claimable_of = |p: &PositionV0| {
+            let pool = p
+                .operator
+                .map(|operator| &self.pools[self.pool_index(operator)]);
+            let activation = (!p.activated)
+                .then(|| self.records.get(&p.activation_epoch))
+                .flatten();
+            let bonus = p
+                .bonus_expiry_epoch
+                .and_then(|epoch| self.records.get(&epoch));
+            claimable(p, &self.config, pool, activation, bonus).unwrap()
+        };
+        let claimable_total: u64 = self.positions.iter().flatten().map(claimable_of).sum();
         assert!(
             self.reward_vault >= claimable_total,
             "reward vault {} < claimable {}",
             self.reward_vault,
             claimable_total
         );
-        // Active weight is exactly what earns: active undelegated positions plus pools.
+        // Active weight is exactly what is registered: active undelegated amounts, pool
+        // tokens, and the bonuses of active positions whose expiry has not been funded.
+        // A position is active once its activation epoch was funded, even before an
+        // instruction touches it and sets its flag.
+        let active = |p: &&PositionV0| {
+            p.activated
+                || self
+                    .records
+                    .get(&p.activation_epoch)
+                    .is_some_and(|record| record.funded)
+        };
         let direct: u128 = self
             .positions
             .iter()
             .flatten()
-            .filter(|p| p.activated && p.operator.is_none())
-            .map(|p| p.weight)
+            .filter(active)
+            .filter(|p| p.operator.is_none())
+            .map(|p| u128::from(p.amount))
             .sum();
-        let pooled: u128 = self.pools.iter().map(|p| p.weight).sum();
-        assert_eq!(self.config.active_weight, direct + pooled);
-        // Each position's rewards match its pro-rata share within 2 base units per epoch.
+        let pooled: u128 = self.pools.iter().map(|p| u128::from(p.tokens)).sum();
+        let bonuses: u128 = self
+            .positions
+            .iter()
+            .flatten()
+            .filter(active)
+            .filter(|p| {
+                p.bonus_expiry_epoch
+                    .is_none_or(|epoch| epoch >= self.config.next_epoch_to_fund)
+            })
+            .map(|p| p.bonus_weight)
+            .sum();
+        assert_eq!(self.config.active_weight, direct + pooled + bonuses);
+        // Every unfunded record holds exactly what its positions registered, and every record
+        // counts the positions that still need it.
+        for (epoch, record) in &self.records {
+            let pending: Vec<&PositionV0> = self
+                .positions
+                .iter()
+                .flatten()
+                .filter(|p| !p.activated && p.activation_epoch == *epoch)
+                .collect();
+            let expiring: Vec<&PositionV0> = self
+                .positions
+                .iter()
+                .flatten()
+                .filter(|p| p.bonus_expiry_epoch == Some(*epoch))
+                .collect();
+            assert_eq!(
+                record.references as usize,
+                pending.len() + expiring.len(),
+                "references of record {epoch}"
+            );
+            if !record.funded {
+                let activating: u128 = pending
+                    .iter()
+                    .map(|p| {
+                        u128::from(p.amount)
+                            + if p.bonus_expiry_epoch.is_none_or(|e| e > *epoch) {
+                                p.bonus_weight
+                            } else {
+                                0
+                            }
+                    })
+                    .sum();
+                assert_eq!(record.activating_weight, activating, "record {epoch}");
+                let registered: u128 = expiring.iter().map(|p| p.bonus_weight).sum();
+                assert_eq!(record.expiring_weight, registered, "record {epoch}");
+            }
+        }
+        // Each position's rewards match its pro-rata share within 2 base units per epoch, and
+        // never exceed it.
         for slot in 0..POSITIONS {
             let Some(position) = self.positions[slot].as_ref() else {
                 continue;
             };
-            let pool = position
-                .operator
-                .map(|operator| &self.pools[self.pool_index(operator)]);
-            let paid = u128::from(self.claimed[slot])
-                + u128::from(
-                    claimable(
-                        position,
-                        &self.config,
-                        pool,
-                        self.records.get(&position.activation_epoch),
-                    )
-                    .unwrap(),
-                );
+            let paid = u128::from(self.claimed[slot]) + u128::from(claimable_of(position));
             let owed = self.owed_model[slot];
             let allowance = 2 * u128::from(self.epochs_in[slot]) + 2;
             assert!(
                 paid <= owed + allowance,
                 "slot {slot}: paid {paid} > owed {owed}"
             );
-            assert!(
-                paid + allowance >= owed,
-                "slot {slot}: paid {paid} << owed {owed}"
-            );
+            if !self.bounded[slot] {
+                assert!(
+                    paid + allowance >= owed,
+                    "slot {slot}: paid {paid} << owed {owed}"
+                );
+            }
         }
     }
 }
@@ -499,7 +744,8 @@ fn an_epoch_without_active_weight_carries_its_rewards() {
     world.apply(Op::Create {
         slot: 0,
         amount: 500,
-        lockup_days: 0,
+        kind: LockupKind::Flexible,
+        lockup_days: 1,
     });
     world.apply(Op::Fund { amount: 10 });
     assert_eq!(world.config.carried_rewards, 1_010);
@@ -510,8 +756,52 @@ fn an_epoch_without_active_weight_carries_its_rewards() {
 }
 
 #[test]
+fn a_cliff_bonus_ends_the_epoch_after_the_cliff() {
+    let mut world = World::new();
+    // Epoch 0: a 2-day cliff (ends in epoch 2, bonus gone from epoch 3) beside a flexible
+    // position of the same amount.
+    world.apply(Op::Create {
+        slot: 0,
+        amount: 1_000_000,
+        kind: LockupKind::Cliff,
+        lockup_days: 2,
+    });
+    world.apply(Op::Create {
+        slot: 1,
+        amount: 1_000_000,
+        kind: LockupKind::Flexible,
+        lockup_days: 1,
+    });
+    let multiplier = world.positions[0].as_ref().unwrap().multiplier_bps;
+    assert_eq!(multiplier, 13_000, "2 of 20 saturating days: +0.3x");
+    assert_eq!(
+        world.positions[0].as_ref().unwrap().bonus_expiry_epoch,
+        Some(3)
+    );
+    world.apply(Op::Fund { amount: 0 }); // epoch 0: nothing active yet
+    for _ in 1..=2 {
+        world.apply(Op::Fund { amount: 2_300_000 }); // epochs 1, 2: 1.3 : 1.0
+    }
+    assert_eq!(world.config.active_weight, 2_300_000);
+    world.apply(Op::Fund { amount: 2_000_000 }); // epoch 3: the bonus is gone, 1 : 1
+    assert_eq!(world.config.active_weight, 2_000_000);
+    world.apply(Op::Claim { slot: 0 });
+    world.apply(Op::Claim { slot: 1 });
+    assert_eq!(world.claimed[0], 2 * 1_300_000 + 1_000_000);
+    assert_eq!(world.claimed[1], 2 * 1_000_000 + 1_000_000);
+    assert_eq!(world.positions[0].as_ref().unwrap().bonus_weight, 0);
+    assert_eq!(
+        world.records[&3].references, 0,
+        "nobody needs the expiry record any more"
+    );
+}
+
+#[test]
 fn weight_follows_the_lockup_formula() {
-    let p = params();
+    let p = StakingParams {
+        saturation_s: 4 * 365 * DAY_S,
+        ..params()
+    };
     assert_eq!(multiplier_bps(&p, LockupKind::Flexible, 0).unwrap(), 10_000);
     assert_eq!(
         multiplier_bps(&p, LockupKind::Cliff, p.saturation_s).unwrap(),
@@ -530,10 +820,58 @@ fn weight_follows_the_lockup_formula() {
         Err(StakingError::InvalidLockupDuration)
     );
     assert_eq!(weight_of(1_000, 25_000), 2_500);
+    assert_eq!(bonus_of(1_000, 25_000), 1_500);
+    assert_eq!(bonus_of(1_000, 10_000), 0);
     assert_eq!(
         weight_of(u64::MAX, u32::MAX),
         u128::from(u64::MAX) * u128::from(u32::MAX) / 10_000
     );
+}
+
+#[test]
+fn many_maximal_slashes_never_overflow_or_lock_the_pool() {
+    let mut world = World::new();
+    world.apply(Op::Create {
+        slot: 0,
+        amount: 1_000_000_000_000,
+        kind: LockupKind::Constant,
+        lockup_days: 30,
+    });
+    world.apply(Op::Fund { amount: 0 });
+    world.apply(Op::Fund { amount: 1_000 });
+    world.apply(Op::Delegate { slot: 0, pool: 0 });
+    assert!(world.positions[0].as_ref().unwrap().operator.is_some());
+    for _ in 0..200 {
+        world.apply(Op::Slash {
+            pool: 0,
+            bps: 5_000,
+        });
+        world.apply(Op::Fund { amount: 1_000_000 });
+        world.check_invariants();
+    }
+    // The pool is worth (almost) nothing: a newcomer is refused rather than paying for it.
+    assert!(!world.pools[0].accepts_delegation());
+    world.apply(Op::Create {
+        slot: 1,
+        amount: 5_000_000,
+        kind: LockupKind::Flexible,
+        lockup_days: 1,
+    });
+    world.apply(Op::Fund { amount: 0 });
+    world.apply(Op::Fund { amount: 0 });
+    world.apply(Op::Delegate { slot: 1, pool: 0 });
+    let refused = world.positions[1].as_ref().unwrap();
+    assert!(refused.activated && refused.operator.is_none());
+    // The member can still claim and leave; the emptied pool then starts over at 1:1.
+    world.apply(Op::Claim { slot: 0 });
+    world.apply(Op::Leave { slot: 0 });
+    world.check_invariants();
+    assert_eq!(world.pools[0].shares, 0);
+    world.apply(Op::Delegate { slot: 1, pool: 0 });
+    let newcomer = world.positions[1].as_ref().unwrap();
+    assert_eq!(newcomer.shares, 5_000_000);
+    assert_eq!(world.pools[0].value_of(newcomer.shares).unwrap(), 5_000_000);
+    world.check_invariants();
 }
 
 #[test]
@@ -542,7 +880,8 @@ fn extreme_rewards_overflow_cleanly_instead_of_wrapping() {
     world.apply(Op::Create {
         slot: 0,
         amount: 1,
-        lockup_days: 0,
+        kind: LockupKind::Flexible,
+        lockup_days: 1,
     });
     world.apply(Op::Fund { amount: 0 });
     // Weight 1 and u64::MAX rewards, several times: the index grows by ~1.8e37 each time and

@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+use groundwork_program_math::BPS;
+
 use crate::errors::StakingError;
 
 /// Lockup parameters; changes apply to lockups chosen or extended afterwards (and to unlocks
@@ -13,8 +15,13 @@ pub struct StakingParams {
     pub saturation_s: i64,
     /// Epochs a flexible position waits between start_unlock and withdraw.
     pub cooldown_epochs: u16,
-    /// Most a single slash may take from an operator pool, in basis points.
+    /// Most a single slash may take from an operator pool, in basis points (below 10,000: a
+    /// slash never empties a pool).
     pub max_slash_bps: u16,
+    /// Full epochs an undelegation waits, still in the pool and slashable, after the epoch it
+    /// was requested in (so a slash decided after the oracle's grace and challenge periods
+    /// still reaches it).
+    pub unbonding_epochs: u16,
 }
 
 impl StakingParams {
@@ -22,9 +29,10 @@ impl StakingParams {
         require!(self.saturation_s > 0, StakingError::InvalidSaturation);
         require!(self.cooldown_epochs > 0, StakingError::InvalidCooldown);
         require!(
-            self.max_slash_bps > 0 && self.max_slash_bps <= 10_000,
+            self.max_slash_bps > 0 && u64::from(self.max_slash_bps) < BPS,
             StakingError::InvalidMaxSlash
         );
+        require!(self.unbonding_epochs > 0, StakingError::InvalidUnbonding);
         Ok(())
     }
 }
@@ -35,7 +43,7 @@ impl StakingParams {
 /// `funded / active_weight`; a position earns `weight * (reward_per_weight - its snapshot)`.
 /// Operator pools take part as one weight each (see `OperatorPoolV0`).
 #[account]
-#[derive(InitSpace)]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
 pub struct StakingConfigV0 {
     pub bump: u8,
     pub vault_authority_bump: u8,
@@ -69,6 +77,18 @@ pub struct StakingConfigV0 {
 }
 
 impl StakingConfigV0 {
+    /// What holds between instructions: valid parameters and timing, and never more rewards
+    /// claimed than funded.
+    pub fn invariant(&self) -> Result<()> {
+        self.params.validate()?;
+        require!(self.epoch_len_s > 0, StakingError::InvalidEpochLength);
+        require!(
+            self.total_claimed <= self.total_funded && self.carried_rewards <= self.total_funded,
+            StakingError::LedgerInvariantViolated
+        );
+        Ok(())
+    }
+
     /// The epoch containing `unix_ts` (epoch 0 before genesis).
     pub fn epoch_at(&self, unix_ts: i64) -> u64 {
         if unix_ts < self.genesis_ts {

@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
 
+use groundwork_program_math::BPS;
+
 use crate::errors::TokenomicsError;
-use crate::math::BPS_DENOMINATOR;
 
 /// Capacity of the emission schedule (steps are appended, never rewritten).
 pub const MAX_EMISSION_STEPS: usize = 32;
@@ -31,6 +32,8 @@ pub enum PriceSource {
 
 /// The circuit breaker's limits: whatever the schedule says, no more than
 /// `max_mint_per_window` base units are minted over any `window_epochs` consecutive epochs.
+/// An epoch whose emission would pass the cap is minted clamped to what the window has left
+/// (possibly nothing), so epochs keep closing while the authority looks.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub struct CircuitBreaker {
     pub window_epochs: u16,
@@ -49,10 +52,13 @@ pub struct NetEmissions {
 
 /// The network's token economics: one per deployment, at PDA `["config"]`.
 ///
-/// Invariant (checked by [`TokenomicsConfigV0::invariant`] after each change):
-/// the schedule is sorted by strictly increasing start epoch and fits its capacity, the
-/// smoothing weight is a valid basis-point value, the circuit breaker window fits the ring,
-/// and at every epoch mint `supply == initial_supply + minted_total - burned_total`.
+/// Invariant (checked by [`TokenomicsConfigV0::invariant`] at the end of every instruction
+/// that changes it): the schedule is sorted by strictly increasing start epoch and fits its
+/// capacity, the smoothing weight is a valid basis-point value, the circuit breaker window
+/// fits the ring, the pricing is usable, and the supply recorded at the last epoch mint is
+/// exactly `initial_supply + minted_total - burned_total` and at most `max_supply` (the epoch
+/// mint records the mint's real supply there, so the token supply obeys the same equation
+/// at every epoch mint).
 #[account]
 #[derive(InitSpace)]
 pub struct TokenomicsConfigV0 {
@@ -106,6 +112,16 @@ impl TokenomicsConfigV0 {
             self.initial_supply <= self.max_supply,
             TokenomicsError::SupplyAboveMax
         );
+        let issued = u128::from(self.initial_supply)
+            .checked_add(u128::from(self.minted_total))
+            .ok_or(TokenomicsError::MathOverflow)?;
+        let accounted = u128::from(self.supply_at_last_mint)
+            .checked_add(u128::from(self.burned_total))
+            .ok_or(TokenomicsError::MathOverflow)?;
+        require!(
+            issued == accounted && self.supply_at_last_mint <= self.max_supply,
+            TokenomicsError::SupplyBookkeepingMismatch
+        );
         Ok(())
     }
 }
@@ -126,14 +142,17 @@ pub fn validate_schedule(schedule: &[EmissionStep]) -> Result<()> {
     Ok(())
 }
 
+/// The smoothing weight is between 1 and 10,000 basis points.
 pub fn validate_net_emissions(net: &NetEmissions) -> Result<()> {
     require!(
-        net.smoothing_bps > 0 && u64::from(net.smoothing_bps) <= BPS_DENOMINATOR,
+        net.smoothing_bps > 0 && u64::from(net.smoothing_bps) <= BPS,
         TokenomicsError::InvalidSmoothing
     );
     Ok(())
 }
 
+/// The breaker's window spans 1 to `BREAKER_RING_LEN` epochs (the ring holds every mint it
+/// reads).
 pub fn validate_circuit_breaker(breaker: &CircuitBreaker) -> Result<()> {
     require!(
         breaker.window_epochs > 0 && usize::from(breaker.window_epochs) <= BREAKER_RING_LEN,
@@ -142,6 +161,7 @@ pub fn validate_circuit_breaker(breaker: &CircuitBreaker) -> Result<()> {
     Ok(())
 }
 
+/// The credit price is positive, and so is a fixed price or a Pyth feed's maximum age.
 pub fn validate_pricing(source: &PriceSource, usd_per_credit_e9: u64) -> Result<()> {
     require!(usd_per_credit_e9 > 0, TokenomicsError::InvalidCreditPrice);
     match source {

@@ -28,21 +28,35 @@ pub struct AddDeviceClassV0<'info> {
     pub system_program: Program<'info, System>,
 }
 
+impl AddDeviceClassV0<'_> {
+    /// The parameters make a valid class (name of 1 to 32 bytes, positive weight).
+    pub fn validate(&self, params: &DeviceClassParams) -> Result<()> {
+        params.validate()
+    }
+}
+
+#[access_control(ctx.accounts.validate(&params))]
 pub fn handler(ctx: Context<AddDeviceClassV0>, params: DeviceClassParams) -> Result<()> {
-    params.validate()?;
-    let config = &mut ctx.accounts.config;
-    let class_id = config.device_class_count;
-    config.device_class_count = class_id.checked_add(1).ok_or(RegistryError::MathOverflow)?;
-    ctx.accounts.device_class.set_inner(DeviceClassV0 {
+    let accounts = &mut *ctx.accounts;
+    let class_id = accounts.config.device_class_count;
+    accounts.config.device_class_count =
+        class_id.checked_add(1).ok_or(RegistryError::MathOverflow)?;
+    accounts.device_class.set_inner(DeviceClassV0 {
         bump: ctx.bumps.device_class,
         class_id,
-        name: params.name.clone(),
+        name: params.name,
         onboarding_fee_credits: params.onboarding_fee_credits,
         location_fee_credits: params.location_fee_credits,
         reward_weight_bps: params.reward_weight_bps,
         maker_attestation_required: params.maker_attestation_required,
         device_count: 0,
     });
-    emit_cpi!(DeviceClassAdded { class_id, params });
+    accounts.device_class.invariant()?;
+    let event = DeviceClassAdded {
+        unix_timestamp: Clock::get()?.unix_timestamp,
+        device_class: DeviceClassV0::clone(&accounts.device_class),
+        registry: RegistryConfigV0::clone(&accounts.config),
+    };
+    emit_cpi!(event);
     Ok(())
 }

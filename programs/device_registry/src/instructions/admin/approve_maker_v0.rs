@@ -4,7 +4,8 @@ use crate::errors::RegistryError;
 use crate::events::MakerApprovalChanged;
 use crate::state::{seeds, MakerV0, RegistryConfigV0};
 
-/// Authority: approves a maker (creating its record, or re-approving a revoked one).
+/// Authority: approves a maker (creating its record, or re-approving a revoked one). The
+/// count of devices it attested is kept across revocations.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(maker: Pubkey)]
@@ -34,10 +35,11 @@ pub fn handler(ctx: Context<ApproveMakerV0>, maker: Pubkey) -> Result<()> {
     record.bump = ctx.bumps.maker_record;
     record.maker = maker;
     record.approved = true;
-    emit_cpi!(MakerApprovalChanged {
-        maker,
+    let event = MakerApprovalChanged {
+        unix_timestamp: Clock::get()?.unix_timestamp,
         approved_before,
-        approved_after: true,
-    });
+        maker: MakerV0::clone(record),
+    };
+    emit_cpi!(event);
     Ok(())
 }

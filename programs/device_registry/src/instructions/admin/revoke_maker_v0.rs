@@ -24,10 +24,11 @@ pub fn handler(ctx: Context<RevokeMakerV0>) -> Result<()> {
     let record = &mut ctx.accounts.maker_record;
     let approved_before = record.approved;
     record.approved = false;
-    emit_cpi!(MakerApprovalChanged {
-        maker: record.maker,
+    let event = MakerApprovalChanged {
+        unix_timestamp: Clock::get()?.unix_timestamp,
         approved_before,
-        approved_after: false,
-    });
+        maker: MakerV0::clone(record),
+    };
+    emit_cpi!(event);
     Ok(())
 }

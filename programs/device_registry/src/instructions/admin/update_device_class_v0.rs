@@ -24,15 +24,24 @@ pub struct UpdateDeviceClassV0<'info> {
     pub device_class: Box<Account<'info, DeviceClassV0>>,
 }
 
+impl UpdateDeviceClassV0<'_> {
+    /// The parameters make a valid class (name of 1 to 32 bytes, positive weight).
+    pub fn validate(&self, params: &DeviceClassParams) -> Result<()> {
+        params.validate()
+    }
+}
+
+#[access_control(ctx.accounts.validate(&params))]
 pub fn handler(ctx: Context<UpdateDeviceClassV0>, params: DeviceClassParams) -> Result<()> {
-    params.validate()?;
     let device_class = &mut ctx.accounts.device_class;
     let before = device_class.params();
-    device_class.apply(params.clone());
-    emit_cpi!(DeviceClassUpdated {
-        class_id: device_class.class_id,
+    device_class.apply(params);
+    device_class.invariant()?;
+    let event = DeviceClassUpdated {
+        unix_timestamp: Clock::get()?.unix_timestamp,
         before,
-        after: params,
-    });
+        device_class: DeviceClassV0::clone(device_class),
+    };
+    emit_cpi!(event);
     Ok(())
 }

@@ -33,10 +33,18 @@ pub struct PayForServiceV0<'info> {
     pub credit_token_program: Program<'info, Token2022>,
 }
 
-pub fn handler(mut ctx: Context<PayForServiceV0>, credits: u64) -> Result<()> {
-    require!(credits > 0, RegistryError::ZeroPayment);
-    let accounts = &mut ctx.accounts;
-    require!(accounts.device.is_active(), RegistryError::DeviceSuspended);
+impl PayForServiceV0<'_> {
+    /// At least one credit, for an active device.
+    pub fn validate(&self, credits: &u64) -> Result<()> {
+        require!(*credits > 0, RegistryError::ZeroPayment);
+        require!(self.device.is_active(), RegistryError::DeviceSuspended);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&credits))]
+pub fn handler(ctx: Context<PayForServiceV0>, credits: u64) -> Result<()> {
+    let accounts = &mut *ctx.accounts;
     let credits_spent_before = accounts.device.credits_spent;
     let credits_spent_after = credits_spent_before
         .checked_add(credits)
@@ -48,13 +56,15 @@ pub fn handler(mut ctx: Context<PayForServiceV0>, credits: u64) -> Result<()> {
         &accounts.payer,
         credits,
     )?;
-    accounts.device.credits_spent = credits_spent_after;
+    let device = &mut accounts.device;
+    device.credits_spent = credits_spent_after;
+    device.invariant()?;
     let event = ServicePaid {
-        device_key: accounts.device.device_key,
+        unix_timestamp: Clock::get()?.unix_timestamp,
         payer: accounts.payer.key(),
         credits,
         credits_spent_before,
-        credits_spent_after,
+        device: DeviceV0::clone(device),
     };
     emit_cpi!(event);
     Ok(())

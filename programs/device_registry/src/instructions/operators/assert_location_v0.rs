@@ -3,7 +3,7 @@ use anchor_spl::token_interface::{Mint, Token2022, TokenAccount};
 
 use crate::errors::RegistryError;
 use crate::events::LocationAsserted;
-use crate::h3::validate_cell;
+use crate::h3::validate_location;
 use crate::instructions::credits::burn_credits;
 use crate::state::{seeds, DeviceClassV0, DeviceV0, RegistryConfigV0};
 
@@ -41,10 +41,18 @@ pub struct AssertLocationV0<'info> {
     pub credit_token_program: Program<'info, Token2022>,
 }
 
-pub fn handler(mut ctx: Context<AssertLocationV0>, location: u64) -> Result<()> {
-    validate_cell(location).map_err(RegistryError::from)?;
-    let accounts = &mut ctx.accounts;
-    require!(accounts.device.is_active(), RegistryError::DeviceSuspended);
+impl AssertLocationV0<'_> {
+    /// The location is a valid H3 cell of resolution 8 to 15 and the device is active.
+    pub fn validate(&self, location: &u64) -> Result<()> {
+        validate_location(*location).map_err(RegistryError::from)?;
+        require!(self.device.is_active(), RegistryError::DeviceSuspended);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&location))]
+pub fn handler(ctx: Context<AssertLocationV0>, location: u64) -> Result<()> {
+    let accounts = &mut *ctx.accounts;
     let location_before = accounts.device.location;
     let fee = if location == location_before {
         0
@@ -64,12 +72,13 @@ pub fn handler(mut ctx: Context<AssertLocationV0>, location: u64) -> Result<()> 
         .location_assertions
         .checked_add(1)
         .ok_or(RegistryError::MathOverflow)?;
+    device.invariant()?;
     let event = LocationAsserted {
-        device_key: device.device_key,
+        unix_timestamp: Clock::get()?.unix_timestamp,
+        payer: accounts.payer.key(),
         location_before,
-        location_after: location,
         fee_burned_credits: fee,
-        location_assertions: device.location_assertions,
+        device: DeviceV0::clone(device),
     };
     emit_cpi!(event);
     Ok(())

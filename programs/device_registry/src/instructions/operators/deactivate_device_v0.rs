@@ -36,18 +36,29 @@ pub struct DeactivateDeviceV0<'info> {
     pub config: Box<Account<'info, RegistryConfigV0>>,
 }
 
-pub fn handler(mut ctx: Context<DeactivateDeviceV0>) -> Result<()> {
-    let accounts = &mut ctx.accounts;
-    require!(accounts.device.is_active(), RegistryError::DeviceSuspended);
+impl DeactivateDeviceV0<'_> {
+    /// The device is active.
+    pub fn validate(&self) -> Result<()> {
+        require!(self.device.is_active(), RegistryError::DeviceSuspended);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate())]
+pub fn handler(ctx: Context<DeactivateDeviceV0>) -> Result<()> {
+    let accounts = &mut *ctx.accounts;
     let decrement = |count: u64| count.checked_sub(1).ok_or(RegistryError::MathOverflow);
     accounts.operator.device_count = decrement(accounts.operator.device_count)?;
     accounts.device_class.device_count = decrement(accounts.device_class.device_count)?;
     accounts.config.device_count = decrement(accounts.config.device_count)?;
+    accounts.device_class.invariant()?;
     let event = DeviceDeactivated {
-        device_key: accounts.device.device_key,
-        operator: accounts.device.operator,
+        unix_timestamp: Clock::get()?.unix_timestamp,
         rent_returned_lamports: accounts.device.to_account_info().lamports(),
-        credits_spent: accounts.device.credits_spent,
+        device: DeviceV0::clone(&accounts.device),
+        operator: OperatorV0::clone(&accounts.operator),
+        device_class: DeviceClassV0::clone(&accounts.device_class),
+        registry: RegistryConfigV0::clone(&accounts.config),
     };
     emit_cpi!(event);
     Ok(())

@@ -3,7 +3,7 @@ use anchor_spl::token_interface::{Mint, Token2022, TokenAccount};
 
 use crate::errors::RegistryError;
 use crate::events::DeviceOnboarded;
-use crate::h3::validate_cell;
+use crate::h3::validate_location;
 use crate::instructions::credits::burn_credits;
 use crate::state::{
     seeds, DeviceClassV0, DeviceStatus, DeviceV0, MakerV0, OperatorV0, RegistryConfigV0,
@@ -67,25 +67,26 @@ pub struct OnboardDeviceV0<'info> {
 }
 
 impl OnboardDeviceV0<'_> {
-    /// The attesting maker, checked: its record is its own and it is approved. Required when
-    /// the class says so; checked the same way when given anyway.
-    fn attesting_maker(&self) -> Result<Option<Pubkey>> {
+    /// The location is a valid H3 cell of resolution 8 to 15, and the attesting maker (required
+    /// when the class says so; checked the same way when given anyway) signed with its own,
+    /// approved record.
+    pub fn validate(&self, location: &u64) -> Result<()> {
+        validate_location(*location).map_err(RegistryError::from)?;
         match (&self.maker, &self.maker_record) {
             (Some(maker), Some(record)) => {
                 require_keys_eq!(record.maker, maker.key(), RegistryError::MakerMismatch);
                 require!(record.approved, RegistryError::MakerNotApproved);
-                Ok(Some(maker.key()))
+                Ok(())
             }
-            (None, None) if !self.device_class.maker_attestation_required => Ok(None),
+            (None, None) if !self.device_class.maker_attestation_required => Ok(()),
             _ => err!(RegistryError::MakerAttestationRequired),
         }
     }
 }
 
-pub fn handler(mut ctx: Context<OnboardDeviceV0>, location: u64) -> Result<()> {
-    validate_cell(location).map_err(RegistryError::from)?;
-    let maker = ctx.accounts.attesting_maker()?;
-    let accounts = &mut ctx.accounts;
+#[access_control(ctx.accounts.validate(&location))]
+pub fn handler(ctx: Context<OnboardDeviceV0>, location: u64) -> Result<()> {
+    let accounts = &mut *ctx.accounts;
     let fee = accounts.device_class.onboarding_fee_credits;
     burn_credits(
         &accounts.credit_token_program,
@@ -102,30 +103,34 @@ pub fn handler(mut ctx: Context<OnboardDeviceV0>, location: u64) -> Result<()> {
     if let Some(record) = accounts.maker_record.as_mut() {
         record.devices_attested = increment(record.devices_attested)?;
     }
-    let device_key = accounts.device_key.key();
-    let operator = accounts.operator_authority.key();
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     accounts.device.set_inner(DeviceV0 {
         bump: ctx.bumps.device,
         status: DeviceStatus::Active,
         suspension_reason: 0,
         class_id: accounts.device_class.class_id,
-        device_key,
-        operator,
+        device_key: accounts.device_key.key(),
+        operator: accounts.operator_authority.key(),
         reward_recipient: None,
         location,
         location_assertions: 1,
         credits_spent: 0,
-        onboarded_at: Clock::get()?.unix_timestamp,
+        onboarded_at: unix_timestamp,
     });
+    accounts.device.invariant()?;
+    accounts.device_class.invariant()?;
     let event = DeviceOnboarded {
-        device_key,
-        operator,
-        class_id: accounts.device_class.class_id,
-        location,
+        unix_timestamp,
         payer: accounts.payer.key(),
         fee_burned_credits: fee,
-        maker,
-        operator_device_count: accounts.operator.device_count,
+        device: DeviceV0::clone(&accounts.device),
+        operator: OperatorV0::clone(&accounts.operator),
+        device_class: DeviceClassV0::clone(&accounts.device_class),
+        registry: RegistryConfigV0::clone(&accounts.config),
+        maker: accounts
+            .maker_record
+            .as_deref()
+            .map(|record| (**record).clone()),
     };
     emit_cpi!(event);
     Ok(())

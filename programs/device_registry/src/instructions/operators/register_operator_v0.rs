@@ -15,43 +15,55 @@ pub struct RegisterOperatorArgsV0 {
 #[event_cpi]
 #[derive(Accounts)]
 pub struct RegisterOperatorV0<'info> {
+    /// The operator's wallet: signs for the operator and its devices from now on.
     #[account(mut)]
-    pub authority: Signer<'info>,
+    pub operator_authority: Signer<'info>,
     #[account(mut, seeds = [seeds::REGISTRY_CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, RegistryConfigV0>>,
     #[account(
         init,
-        payer = authority,
+        payer = operator_authority,
         space = 8 + OperatorV0::INIT_SPACE,
-        seeds = [seeds::OPERATOR, authority.key().as_ref()],
+        seeds = [seeds::OPERATOR, operator_authority.key().as_ref()],
         bump,
     )]
     pub operator: Box<Account<'info, OperatorV0>>,
     pub system_program: Program<'info, System>,
 }
 
+impl RegisterOperatorV0<'_> {
+    /// The metadata URI is at most 200 bytes.
+    pub fn validate(&self, args: &RegisterOperatorArgsV0) -> Result<()> {
+        require!(
+            args.metadata_uri.len() <= MAX_METADATA_URI_LEN,
+            RegistryError::MetadataUriTooLong
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<RegisterOperatorV0>, args: RegisterOperatorArgsV0) -> Result<()> {
-    require!(
-        args.metadata_uri.len() <= MAX_METADATA_URI_LEN,
-        RegistryError::MetadataUriTooLong
-    );
-    let config = &mut ctx.accounts.config;
-    config.operator_count = config
+    let accounts = &mut *ctx.accounts;
+    accounts.config.operator_count = accounts
+        .config
         .operator_count
         .checked_add(1)
         .ok_or(RegistryError::MathOverflow)?;
-    ctx.accounts.operator.set_inner(OperatorV0 {
+    let unix_timestamp = Clock::get()?.unix_timestamp;
+    accounts.operator.set_inner(OperatorV0 {
         bump: ctx.bumps.operator,
-        authority: ctx.accounts.authority.key(),
-        reward_recipient: args.reward_recipient,
-        metadata_uri: args.metadata_uri.clone(),
-        device_count: 0,
-        registered_at: Clock::get()?.unix_timestamp,
-    });
-    emit_cpi!(OperatorRegistered {
-        operator: ctx.accounts.authority.key(),
+        authority: accounts.operator_authority.key(),
         reward_recipient: args.reward_recipient,
         metadata_uri: args.metadata_uri,
+        device_count: 0,
+        registered_at: unix_timestamp,
     });
+    let event = OperatorRegistered {
+        unix_timestamp,
+        operator: OperatorV0::clone(&accounts.operator),
+        registry: RegistryConfigV0::clone(&accounts.config),
+    };
+    emit_cpi!(event);
     Ok(())
 }

@@ -21,12 +21,14 @@ pub struct SetRewardRecipientV0<'info> {
 
 pub fn handler(ctx: Context<SetRewardRecipientV0>, recipient: Option<Pubkey>) -> Result<()> {
     let device = &mut ctx.accounts.device;
-    let event = RewardRecipientSet {
-        device_key: device.device_key,
-        before: device.reward_recipient,
-        after: recipient,
-    };
+    let reward_recipient_before = device.reward_recipient;
     device.reward_recipient = recipient;
+    device.invariant()?;
+    let event = RewardRecipientSet {
+        unix_timestamp: Clock::get()?.unix_timestamp,
+        reward_recipient_before,
+        device: DeviceV0::clone(device),
+    };
     emit_cpi!(event);
     Ok(())
 }

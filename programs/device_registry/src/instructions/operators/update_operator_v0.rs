@@ -16,35 +16,47 @@ pub struct UpdateOperatorArgsV0 {
 #[event_cpi]
 #[derive(Accounts)]
 pub struct UpdateOperatorV0<'info> {
-    pub authority: Signer<'info>,
+    pub operator_authority: Signer<'info>,
     #[account(
         mut,
-        seeds = [seeds::OPERATOR, authority.key().as_ref()],
+        seeds = [seeds::OPERATOR, operator_authority.key().as_ref()],
         bump = operator.bump,
-        has_one = authority @ RegistryError::NotOperatorAuthority,
+        constraint = operator.authority == operator_authority.key()
+            @ RegistryError::NotOperatorAuthority,
     )]
     pub operator: Box<Account<'info, OperatorV0>>,
 }
 
+impl UpdateOperatorV0<'_> {
+    /// A new metadata URI is at most 200 bytes.
+    pub fn validate(&self, args: &UpdateOperatorArgsV0) -> Result<()> {
+        if let Some(metadata_uri) = &args.metadata_uri {
+            require!(
+                metadata_uri.len() <= MAX_METADATA_URI_LEN,
+                RegistryError::MetadataUriTooLong
+            );
+        }
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<UpdateOperatorV0>, args: UpdateOperatorArgsV0) -> Result<()> {
     let operator = &mut ctx.accounts.operator;
-    let reward_recipient_after = args.reward_recipient.unwrap_or(operator.reward_recipient);
-    let metadata_uri_after = args
-        .metadata_uri
-        .unwrap_or_else(|| operator.metadata_uri.clone());
-    require!(
-        metadata_uri_after.len() <= MAX_METADATA_URI_LEN,
-        RegistryError::MetadataUriTooLong
-    );
+    let reward_recipient_before = operator.reward_recipient;
+    let metadata_uri_before = operator.metadata_uri.clone();
+    if let Some(reward_recipient) = args.reward_recipient {
+        operator.reward_recipient = reward_recipient;
+    }
+    if let Some(metadata_uri) = args.metadata_uri {
+        operator.metadata_uri = metadata_uri;
+    }
     let event = OperatorUpdated {
-        operator: operator.authority,
-        reward_recipient_before: operator.reward_recipient,
-        reward_recipient_after,
-        metadata_uri_before: operator.metadata_uri.clone(),
-        metadata_uri_after: metadata_uri_after.clone(),
+        unix_timestamp: Clock::get()?.unix_timestamp,
+        reward_recipient_before,
+        metadata_uri_before,
+        operator: OperatorV0::clone(operator),
     };
-    operator.reward_recipient = reward_recipient_after;
-    operator.metadata_uri = metadata_uri_after;
     emit_cpi!(event);
     Ok(())
 }

@@ -1,15 +1,19 @@
 use anchor_lang::prelude::*;
 
-use super::authority::RewardAuthorityV0;
+use super::authority::AuthorityV0;
 use crate::events::OracleSetUpdated;
 use crate::state::validate_oracle_set;
 
-/// Authority: replaces the oracle set and quorum. Votes already cast stay counted; only
-/// later votes need the new set.
-pub fn handler(ctx: Context<RewardAuthorityV0>, oracles: Vec<Pubkey>, quorum: u8) -> Result<()> {
-    validate_oracle_set(&oracles, quorum)?;
+/// Authority: replaces the oracle set and quorum (1 to 16 distinct keys, 1 <= quorum <= their
+/// number). From now on only votes of the new set's members count: an epoch record drops the
+/// votes of removed oracles at its next vote, and a current member's identical vote that
+/// reaches the new quorum can be re-submitted to make its root pending.
+#[access_control(validate_oracle_set(&oracles, quorum))]
+pub fn handler(ctx: Context<AuthorityV0>, oracles: Vec<Pubkey>, quorum: u8) -> Result<()> {
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let config = &mut ctx.accounts.config;
     let event = OracleSetUpdated {
+        unix_timestamp,
         oracles_before: config.oracles.clone(),
         oracles_after: oracles.clone(),
         quorum_before: config.quorum,
@@ -17,6 +21,7 @@ pub fn handler(ctx: Context<RewardAuthorityV0>, oracles: Vec<Pubkey>, quorum: u8
     };
     config.oracles = oracles;
     config.quorum = quorum;
+    config.invariant()?;
     emit_cpi!(event);
     Ok(())
 }

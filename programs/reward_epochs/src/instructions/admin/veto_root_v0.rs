@@ -4,8 +4,8 @@ use crate::errors::RewardError;
 use crate::events::RootVetoed;
 use crate::state::{seeds, EpochV0, RewardConfigV0, RootStatus};
 
-/// Authority, during the challenge period: rejects a pending root. The epoch's votes are
-/// cleared so the oracles can vote a corrected root.
+/// Authority, before the pending root's activation time (fixed when it became pending):
+/// rejects it. The epoch's votes are cleared so the oracles can vote a corrected root.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(epoch: u64)]
@@ -21,25 +21,33 @@ pub struct VetoRootV0<'info> {
     pub epoch_record: Box<Account<'info, EpochV0>>,
 }
 
+impl VetoRootV0<'_> {
+    /// The epoch has a pending root whose activation time has not come.
+    pub fn validate(&self) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        let record = &self.epoch_record;
+        require!(
+            record.status == RootStatus::Pending,
+            RewardError::NoPendingRoot
+        );
+        require!(now < record.activates_at, RewardError::ChallengePeriodOver);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate())]
 pub fn handler(ctx: Context<VetoRootV0>, epoch: u64) -> Result<()> {
-    let now = Clock::get()?.unix_timestamp;
-    let challenge = ctx.accounts.config.challenge_period_s;
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let record = &mut ctx.accounts.epoch_record;
-    require!(
-        record.status == RootStatus::Pending,
-        RewardError::NoPendingRoot
-    );
-    require!(
-        now < record.pending_since.saturating_add(challenge),
-        RewardError::ChallengePeriodOver
-    );
     record.status = RootStatus::Voting;
     record.votes.clear();
     record.vetoes = record.vetoes.saturating_add(1);
     let event = RootVetoed {
+        unix_timestamp,
         epoch,
         root: record.pending_root,
         cumulative_total: record.pending_cumulative_total,
+        status: record.status,
         vetoes: record.vetoes,
     };
     emit_cpi!(event);

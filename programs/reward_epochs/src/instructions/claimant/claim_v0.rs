@@ -20,7 +20,8 @@ pub struct ClaimArgsV0 {
 
 /// Anyone (a relayer for recipients without SOL) pays `recipient` what the newest active root
 /// says it earned minus what it was already paid, into its token account (created if
-/// needed). The caller pays the rent of the claim record once.
+/// needed). The caller pays the rent of the claim record once. Its event is logged with
+/// `emit!`: the `emit_cpi!` accounts would not fit beside a 20-hash proof.
 #[derive(Accounts)]
 pub struct ClaimV0Accounts<'info> {
     #[account(mut)]
@@ -62,46 +63,72 @@ pub struct ClaimV0Accounts<'info> {
     pub system_program: Program<'info, System>,
 }
 
+impl ClaimV0Accounts<'_> {
+    /// The proof is at most 32 hashes and proves (`recipient`, `cumulative_amount`) against the
+    /// newest active root; something is due; and paying it keeps the total paid within the
+    /// active root's total.
+    pub fn validate(&self, args: &ClaimArgsV0) -> Result<()> {
+        require!(args.proof.len() <= MAX_PROOF_LEN, RewardError::ProofTooLong);
+        require!(
+            self.config.active_root_epoch.is_some(),
+            RewardError::NoActiveRoot
+        );
+        require!(
+            groundwork_merkle::verify(
+                &self.config.active_root,
+                &self.recipient.key().to_bytes(),
+                args.cumulative_amount,
+                &args.proof,
+            ),
+            RewardError::InvalidProof
+        );
+        let due = args
+            .cumulative_amount
+            .checked_sub(self.claim_record.claimed)
+            .filter(|due| *due > 0)
+            .ok_or(RewardError::NothingDue)?;
+        let total_after = self
+            .config
+            .total_claimed
+            .checked_add(due)
+            .ok_or(RewardError::MathOverflow)?;
+        require!(
+            total_after <= self.config.active_cumulative_total,
+            RewardError::ClaimExceedsRootTotal
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<ClaimV0Accounts>, args: ClaimArgsV0) -> Result<()> {
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
-    require!(args.proof.len() <= MAX_PROOF_LEN, RewardError::ProofTooLong);
     let root_epoch = accounts
         .config
         .active_root_epoch
         .ok_or(RewardError::NoActiveRoot)?;
     let recipient = accounts.recipient.key();
-    require!(
-        groundwork_merkle::verify(
-            &accounts.config.active_root,
-            &recipient.to_bytes(),
-            args.cumulative_amount,
-            &args.proof,
-        ),
-        RewardError::InvalidProof
-    );
     let record = &mut accounts.claim_record;
     let claimed_before = record.claimed;
-    require!(
-        args.cumulative_amount > claimed_before,
-        RewardError::NothingDue
-    );
-    let due = args.cumulative_amount - claimed_before;
-    let total_after = accounts
+    let due = args
+        .cumulative_amount
+        .checked_sub(claimed_before)
+        .ok_or(RewardError::NothingDue)?;
+    let total_claimed = accounts
         .config
         .total_claimed
         .checked_add(due)
         .ok_or(RewardError::MathOverflow)?;
-    require!(
-        total_after <= accounts.config.active_cumulative_total,
-        RewardError::ClaimExceedsRootTotal
-    );
 
     record.bump = ctx.bumps.claim_record;
     record.recipient = recipient;
     record.claimed = args.cumulative_amount;
     record.claims = record.claims.saturating_add(1);
     record.last_root_epoch = root_epoch;
-    accounts.config.total_claimed = total_after;
+    let claims = record.claims;
+    accounts.config.total_claimed = total_claimed;
+    accounts.config.invariant()?;
 
     let signer_seeds: &[&[&[u8]]] = &[&[seeds::EPOCH_MINTER, &[accounts.config.epoch_minter_bump]]];
     transfer_checked(
@@ -119,12 +146,15 @@ pub fn handler(ctx: Context<ClaimV0Accounts>, args: ClaimArgsV0) -> Result<()> {
         accounts.network_mint.decimals,
     )?;
     emit!(RewardsClaimed {
+        unix_timestamp,
         recipient,
         payer: accounts.payer.key(),
         amount: due,
         cumulative_amount: args.cumulative_amount,
         claimed_before,
+        claims,
         root_epoch,
+        total_claimed,
     });
     Ok(())
 }

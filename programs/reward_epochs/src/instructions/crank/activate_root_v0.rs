@@ -4,9 +4,10 @@ use crate::errors::RewardError;
 use crate::events::RootActivated;
 use crate::state::{seeds, EpochV0, RewardConfigV0, RootStatus};
 
-/// Anyone, after the challenge period: makes an epoch's pending root the one claims use.
-/// Roots activate in epoch order: a root older than the active one can no longer activate
-/// (the newer cumulative root already covers it).
+/// Anyone, from the pending root's activation time on (fixed when it became pending, so a
+/// later change of the challenge period does not shorten it): makes an epoch's pending root
+/// the one claims use. Roots activate in epoch order: a root older than the active one can no
+/// longer activate (the newer cumulative root already covers it).
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(epoch: u64)]
@@ -17,38 +18,52 @@ pub struct ActivateRootV0<'info> {
     pub epoch_record: Box<Account<'info, EpochV0>>,
 }
 
+impl ActivateRootV0<'_> {
+    /// The root is pending, its activation time has come, it is newer than the active root
+    /// and its total does not decrease.
+    pub fn validate(&self, epoch: u64) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        let config = &self.config;
+        let record = &self.epoch_record;
+        require!(
+            record.status == RootStatus::Pending,
+            RewardError::NoPendingRoot
+        );
+        require!(
+            now >= record.activates_at,
+            RewardError::ChallengePeriodNotOver
+        );
+        require!(
+            config.active_root_epoch.is_none_or(|active| epoch > active),
+            RewardError::RootOutOfOrder
+        );
+        require!(
+            record.pending_cumulative_total >= config.active_cumulative_total,
+            RewardError::TotalDecreased
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(epoch))]
 pub fn handler(ctx: Context<ActivateRootV0>, epoch: u64) -> Result<()> {
-    let now = Clock::get()?.unix_timestamp;
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let config = &mut ctx.accounts.config;
     let record = &mut ctx.accounts.epoch_record;
-    require!(
-        record.status == RootStatus::Pending,
-        RewardError::NoPendingRoot
-    );
-    require!(
-        now >= record
-            .pending_since
-            .saturating_add(config.challenge_period_s),
-        RewardError::ChallengePeriodNotOver
-    );
-    require!(
-        config.active_root_epoch.is_none_or(|active| epoch > active),
-        RewardError::RootOutOfOrder
-    );
-    require!(
-        record.pending_cumulative_total >= config.active_cumulative_total,
-        RewardError::TotalDecreased
-    );
-    let previous_epoch = config.active_root_epoch;
+    let previous_root_epoch = config.active_root_epoch;
     config.active_root = record.pending_root;
     config.active_root_epoch = Some(epoch);
     config.active_cumulative_total = record.pending_cumulative_total;
     record.status = RootStatus::Active;
+    config.invariant()?;
     let event = RootActivated {
+        unix_timestamp,
         epoch,
-        root: record.pending_root,
-        cumulative_total: record.pending_cumulative_total,
-        previous_epoch,
+        active_root: config.active_root,
+        active_cumulative_total: config.active_cumulative_total,
+        leaf_count: record.pending_leaf_count,
+        previous_root_epoch,
+        status: record.status,
     };
     emit_cpi!(event);
     Ok(())

@@ -7,11 +7,13 @@ use tokenomics::program::Tokenomics;
 
 use crate::errors::RewardError;
 use crate::events::EpochClosed;
+use crate::math::split_emission;
 use crate::state::{seeds, EpochV0, RewardConfigV0, RootStatus};
 
 /// Anyone, once epoch `epoch` has ended, strictly in order, once: mints the epoch's emission
 /// through tokenomics into the reward vault, funds the staker share into staking, pays the
-/// treasury share, and adds the device share to the device pool that roots distribute.
+/// treasury share, and adds the device share to the device pool that roots distribute. The
+/// payer pays the epoch record's rent and gets it back when the settled record is closed.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(epoch: u64)]
@@ -69,18 +71,27 @@ pub struct CloseEpochV0<'info> {
     pub system_program: Program<'info, System>,
 }
 
+impl CloseEpochV0<'_> {
+    /// `epoch` is the next epoch to close and it has ended.
+    pub fn validate(&self, epoch: u64) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        require!(
+            epoch == self.config.next_epoch_to_close,
+            RewardError::EpochNotNext
+        );
+        let epoch_end = self
+            .config
+            .epoch_end(epoch)
+            .ok_or(RewardError::MathOverflow)?;
+        require!(now >= epoch_end, RewardError::EpochNotEnded);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(epoch))]
 pub fn handler(ctx: Context<CloseEpochV0>, epoch: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
-    require!(
-        epoch == accounts.config.next_epoch_to_close,
-        RewardError::EpochNotNext
-    );
-    let epoch_end = accounts
-        .config
-        .epoch_end(epoch)
-        .ok_or(RewardError::MathOverflow)?;
-    require!(now >= epoch_end, RewardError::EpochNotEnded);
     let signer_seeds: &[&[&[u8]]] = &[&[seeds::EPOCH_MINTER, &[accounts.config.epoch_minter_bump]]];
 
     // Mint: measured as the vault's balance change (return data does not cross every runtime).
@@ -108,7 +119,7 @@ pub fn handler(ctx: Context<CloseEpochV0>, epoch: u64) -> Result<()> {
         .amount
         .checked_sub(vault_before)
         .ok_or(RewardError::MathOverflow)?;
-    let (device_share, staker_share, treasury_share) = accounts.config.split.shares(minted);
+    let shares = split_emission(minted, &accounts.config.split).ok_or(RewardError::MathOverflow)?;
 
     staking::cpi::fund_epoch_rewards_v0(
         CpiContext::new_with_signer(
@@ -127,9 +138,9 @@ pub fn handler(ctx: Context<CloseEpochV0>, epoch: u64) -> Result<()> {
             signer_seeds,
         ),
         epoch,
-        staker_share,
+        shares.stakers,
     )?;
-    if treasury_share > 0 {
+    if shares.treasury > 0 {
         transfer_checked(
             CpiContext::new_with_signer(
                 accounts.token_program.key(),
@@ -141,43 +152,55 @@ pub fn handler(ctx: Context<CloseEpochV0>, epoch: u64) -> Result<()> {
                 },
                 signer_seeds,
             ),
-            treasury_share,
+            shares.treasury,
             accounts.network_mint.decimals,
         )?;
     }
 
     let config = &mut accounts.config;
     let add = |total: u64, amount: u64| total.checked_add(amount).ok_or(RewardError::MathOverflow);
-    config.device_pool_cumulative = add(config.device_pool_cumulative, device_share)?;
+    config.device_pool_cumulative = add(config.device_pool_cumulative, shares.devices)?;
     config.total_minted = add(config.total_minted, minted)?;
-    config.total_staker_funded = add(config.total_staker_funded, staker_share)?;
-    config.total_treasury_paid = add(config.total_treasury_paid, treasury_share)?;
+    config.total_staker_funded = add(config.total_staker_funded, shares.stakers)?;
+    config.total_treasury_paid = add(config.total_treasury_paid, shares.treasury)?;
     config.next_epoch_to_close = add(epoch, 1)?;
-    let device_pool_cumulative = config.device_pool_cumulative;
+    config.invariant()?;
+    let rent_payer = accounts.payer.key();
     accounts.epoch_record.set_inner(EpochV0 {
         bump: ctx.bumps.epoch_record,
         epoch,
         closed_at: now,
         minted,
-        device_share,
-        staker_share,
-        treasury_share,
-        device_pool_cumulative,
+        device_share: shares.devices,
+        staker_share: shares.stakers,
+        treasury_share: shares.treasury,
+        device_pool_cumulative: config.device_pool_cumulative,
         status: RootStatus::Voting,
         votes: Vec::new(),
         pending_root: [0; 32],
         pending_cumulative_total: 0,
         pending_leaf_count: 0,
         pending_since: 0,
+        activates_at: 0,
         vetoes: 0,
+        rent_payer,
     });
-    emit_cpi!(EpochClosed {
+    let event = EpochClosed {
+        unix_timestamp: now,
         epoch,
+        rent_payer,
+        split: config.split,
         minted,
-        device_share,
-        staker_share,
-        treasury_share,
-        device_pool_cumulative,
-    });
+        device_share: shares.devices,
+        staker_share: shares.stakers,
+        treasury_share: shares.treasury,
+        treasury: config.treasury,
+        device_pool_cumulative: config.device_pool_cumulative,
+        next_epoch_to_close: config.next_epoch_to_close,
+        total_minted: config.total_minted,
+        total_staker_funded: config.total_staker_funded,
+        total_treasury_paid: config.total_treasury_paid,
+    };
+    emit_cpi!(event);
     Ok(())
 }

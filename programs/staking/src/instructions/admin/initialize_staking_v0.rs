@@ -11,7 +11,7 @@ pub struct InitializeStakingArgsV0 {
     pub authority: Pubkey,
     /// The reward_epochs program; its `["epoch_minter"]` PDA alone funds epochs.
     pub reward_program: Pubkey,
-    /// Epoch timing, identical to reward_epochs'.
+    /// Epoch timing: the network's one source of it (reward_epochs copies it at initialize).
     pub genesis_ts: i64,
     pub epoch_len_s: i64,
     pub params: StakingParams,
@@ -69,9 +69,17 @@ pub struct InitializeStakingV0<'info> {
     pub system_program: Program<'info, System>,
 }
 
+impl InitializeStakingV0<'_> {
+    /// Valid parameters and a positive epoch length.
+    pub fn validate(&self, args: &InitializeStakingArgsV0) -> Result<()> {
+        args.params.validate()?;
+        require!(args.epoch_len_s > 0, StakingError::InvalidEpochLength);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<InitializeStakingV0>, args: InitializeStakingArgsV0) -> Result<()> {
-    args.params.validate()?;
-    require!(args.epoch_len_s > 0, StakingError::InvalidEpochLength);
     let (reward_funder, _) =
         Pubkey::find_program_address(&[seeds::REWARD_FUNDER], &args.reward_program);
     ctx.accounts.config.set_inner(StakingConfigV0 {
@@ -97,13 +105,10 @@ pub fn handler(ctx: Context<InitializeStakingV0>, args: InitializeStakingArgsV0)
         position_count: 0,
         pending_authority: None,
     });
+    ctx.accounts.config.invariant()?;
     emit_cpi!(StakingInitialized {
-        authority: args.authority,
-        network_mint: ctx.accounts.network_mint.key(),
-        reward_program: args.reward_program,
-        genesis_ts: args.genesis_ts,
-        epoch_len_s: args.epoch_len_s,
-        params: args.params,
+        unix_timestamp: Clock::get()?.unix_timestamp,
+        config: (**ctx.accounts.config).clone(),
     });
     Ok(())
 }

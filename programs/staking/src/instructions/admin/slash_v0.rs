@@ -8,8 +8,10 @@ use crate::state::{seeds, OperatorPoolV0, StakingConfigV0};
 
 /// Authority: slashes `bps` (at most the per-call maximum) of everything delegated to an
 /// operator, in one O(1) instruction whatever the number of delegators, and burns it.
-/// Positions that asked to undelegate are still in the pool until their epoch has ended, so
-/// undelegating does not escape a slash in the same epoch.
+/// Positions that asked to undelegate stay in the pool through their unbonding epochs, so
+/// undelegating does not escape a slash decided after the oracle's grace and challenge
+/// periods. A slash takes at most `max_slash_bps` (< 100%) and lowers every member's bonus
+/// in the same proportion.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SlashV0<'info> {
@@ -39,6 +41,7 @@ pub fn handler(ctx: Context<SlashV0>, bps: u16, reason: u16) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let tokens_before = accounts.pool.tokens;
     let burned = math::slash(&mut accounts.config, &mut accounts.pool, bps)?;
+    accounts.config.invariant()?;
     let signer_seeds: &[&[&[u8]]] = &[&[
         seeds::VAULT_AUTHORITY,
         &[accounts.config.vault_authority_bump],
@@ -56,12 +59,14 @@ pub fn handler(ctx: Context<SlashV0>, bps: u16, reason: u16) -> Result<()> {
         burned,
     )?;
     let event = OperatorSlashed {
+        unix_timestamp: Clock::get()?.unix_timestamp,
         operator: accounts.pool.operator,
         bps,
         reason,
         pool_tokens_before: tokens_before,
-        pool_tokens_after: accounts.pool.tokens,
         burned,
+        pool: (**accounts.pool).clone(),
+        config: (**accounts.config).clone(),
     };
     emit_cpi!(event);
     Ok(())

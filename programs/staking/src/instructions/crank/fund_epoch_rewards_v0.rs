@@ -10,8 +10,9 @@ use crate::state::{seeds, EpochStakeV0, StakingConfigV0};
 
 /// The reward program (its `["epoch_minter"]` PDA signs) moves an epoch's staker share into
 /// the reward vault and advances the reward index, once per epoch, in order, after the epoch
-/// ended. Positions created during the epoch before start earning with this one; with no
-/// active weight the share carries to the next epoch.
+/// ended. Positions created during the epoch before start earning with this one, lockup
+/// bonuses ending in the epoch before stop counting; with no active weight the share carries
+/// to the next epoch.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(epoch: u64)]
@@ -39,18 +40,27 @@ pub struct FundEpochRewardsV0<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn handler(ctx: Context<FundEpochRewardsV0>, epoch: u64, amount: u64) -> Result<()> {
-    let config = &ctx.accounts.config;
-    require!(
-        epoch == config.next_epoch_to_fund,
-        StakingError::EpochNotNext
-    );
-    let epoch_end = config.epoch_end(epoch).ok_or(StakingError::MathOverflow)?;
-    require!(
-        Clock::get()?.unix_timestamp >= epoch_end,
-        StakingError::EpochNotEnded
-    );
+impl FundEpochRewardsV0<'_> {
+    /// Epochs are funded once, in order, after they ended.
+    pub fn validate(&self, epoch: u64) -> Result<()> {
+        require!(
+            epoch == self.config.next_epoch_to_fund,
+            StakingError::EpochNotNext
+        );
+        let epoch_end = self
+            .config
+            .epoch_end(epoch)
+            .ok_or(StakingError::MathOverflow)?;
+        require!(
+            Clock::get()?.unix_timestamp >= epoch_end,
+            StakingError::EpochNotEnded
+        );
+        Ok(())
+    }
+}
 
+#[access_control(ctx.accounts.validate(epoch))]
+pub fn handler(ctx: Context<FundEpochRewardsV0>, epoch: u64, amount: u64) -> Result<()> {
     transfer_checked(
         CpiContext::new(
             ctx.accounts.token_program.key(),
@@ -80,16 +90,18 @@ pub fn handler(ctx: Context<FundEpochRewardsV0>, epoch: u64, amount: u64) -> Res
         )?)
     };
     let funding = math::fund_epoch(&mut ctx.accounts.config, record.as_mut(), amount)?;
-    if let Some(record) = record {
+    ctx.accounts.config.invariant()?;
+    if let Some(record) = record.as_ref() {
         record.try_serialize(&mut &mut record_info.try_borrow_mut_data()?[..])?;
     }
     let event = EpochRewardsFunded {
+        unix_timestamp: Clock::get()?.unix_timestamp,
         epoch,
         amount,
         activated_weight: funding.activated_weight,
-        active_weight: funding.active_weight,
-        carried_after: funding.carried,
-        reward_per_weight_after: ctx.accounts.config.reward_per_weight,
+        expired_weight: funding.expired_weight,
+        record,
+        config: (**ctx.accounts.config).clone(),
     };
     emit_cpi!(event);
     Ok(())

@@ -1,5 +1,5 @@
-//! Checks of the optional accounts a position instruction takes, and the activation step
-//! every one of them starts with.
+//! Checks of the optional accounts a position instruction takes, the activation step every
+//! one of them starts with, and the snapshots their events carry.
 
 use anchor_lang::prelude::*;
 
@@ -7,19 +7,41 @@ use crate::errors::StakingError;
 use crate::math;
 use crate::state::{EpochStakeV0, OperatorPoolV0, PositionV0};
 
+/// An optional epoch-stake account as the record it holds.
+pub fn record_mut<'a>(
+    account: &'a mut Option<Box<Account<'_, EpochStakeV0>>>,
+) -> Option<&'a mut EpochStakeV0> {
+    account.as_deref_mut().map(|record| &mut **record)
+}
+
+/// An optional pool account as the pool it holds.
+pub fn pool_mut<'a>(
+    account: &'a mut Option<Box<Account<'_, OperatorPoolV0>>>,
+) -> Option<&'a mut OperatorPoolV0> {
+    account.as_deref_mut().map(|pool| &mut **pool)
+}
+
+/// The epoch-stake records an instruction was given, as they are now (for its event).
+pub fn record_snapshots(accounts: &[&Option<Box<Account<'_, EpochStakeV0>>>]) -> Vec<EpochStakeV0> {
+    accounts
+        .iter()
+        .filter_map(|account| account.as_deref().map(|record| (**record).clone()))
+        .collect()
+}
+
 /// The activation record given must be the position's; it is required while the position has
 /// not joined the active weight. Activates the position if its epoch has been funded.
-pub fn activate(position: &mut PositionV0, epoch_stake: Option<&EpochStakeV0>) -> Result<()> {
-    if let Some(record) = epoch_stake {
+pub fn activate(position: &mut PositionV0, record: Option<&mut EpochStakeV0>) -> Result<()> {
+    if let Some(record) = record.as_deref() {
         require!(
             record.epoch == position.activation_epoch,
             StakingError::WrongEpochStake
         );
     }
     if !position.activated {
-        require!(epoch_stake.is_some(), StakingError::EpochStakeMissing);
+        require!(record.is_some(), StakingError::EpochStakeMissing);
     }
-    math::activate_if_funded(position, epoch_stake);
+    math::activate_if_funded(position, record)?;
     Ok(())
 }
 

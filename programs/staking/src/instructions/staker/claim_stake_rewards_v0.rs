@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::checks::{activate, check_pool};
+use super::checks::{activate, check_pool, pool_mut, record_mut, record_snapshots};
 use crate::errors::StakingError;
 use crate::events::StakeRewardsClaimed;
 use crate::instructions::tokens::pay_from_vault;
@@ -27,8 +27,13 @@ pub struct ClaimStakeRewardsV0<'info> {
         bump = position.bump,
     )]
     pub position: Box<Account<'info, PositionV0>>,
+    /// The position's activation record (required until it is active).
     #[account(mut)]
-    pub epoch_stake: Option<Box<Account<'info, EpochStakeV0>>>,
+    pub activation_record: Option<Box<Account<'info, EpochStakeV0>>>,
+    /// The record of the position's bonus expiry epoch (required while it has one).
+    #[account(mut)]
+    pub bonus_record: Option<Box<Account<'info, EpochStakeV0>>>,
+    /// The pool the position is delegated to (required while delegated).
     #[account(mut)]
     pub pool: Option<Box<Account<'info, OperatorPoolV0>>>,
     #[account(mut, token::mint = network_mint, token::authority = position.owner)]
@@ -43,20 +48,20 @@ pub struct ClaimStakeRewardsV0<'info> {
 }
 
 pub fn handler(ctx: Context<ClaimStakeRewardsV0>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
     let position = &mut accounts.position;
-    activate(
-        position,
-        accounts.epoch_stake.as_deref().map(|record| &**record),
-    )?;
+    activate(position, record_mut(&mut accounts.activation_record))?;
     check_pool(position, accounts.pool.as_deref().map(|pool| &**pool))?;
     math::settle(
         position,
-        &accounts.config,
-        accounts.pool.as_deref_mut().map(|pool| &mut **pool),
+        &mut accounts.config,
+        pool_mut(&mut accounts.pool),
+        record_mut(&mut accounts.bonus_record),
     )?;
     let amount = math::take_rewards(position, &mut accounts.config)?;
     require!(amount > 0, StakingError::NothingToClaim);
+    accounts.config.invariant()?;
     pay_from_vault(
         &accounts.config,
         &accounts.reward_vault,
@@ -67,10 +72,12 @@ pub fn handler(ctx: Context<ClaimStakeRewardsV0>) -> Result<()> {
         amount,
     )?;
     let event = StakeRewardsClaimed {
-        position: accounts.position.key(),
-        owner: accounts.position.owner,
+        unix_timestamp: now,
         amount,
-        claimed_total: accounts.position.claimed_rewards,
+        position: (**accounts.position).clone(),
+        pool: accounts.pool.as_deref().map(|pool| (**pool).clone()),
+        records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
+        config: (**accounts.config).clone(),
     };
     emit_cpi!(event);
     Ok(())

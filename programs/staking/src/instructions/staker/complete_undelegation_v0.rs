@@ -1,13 +1,13 @@
 use anchor_lang::prelude::*;
 
-use super::checks::check_pool;
+use super::checks::{check_pool, record_mut, record_snapshots};
 use crate::errors::StakingError;
 use crate::events::Undelegated;
 use crate::math;
-use crate::state::{seeds, OperatorPoolV0, PositionV0, StakingConfigV0};
+use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
 
-/// Completes an undelegation once the epoch it was requested in has ended: the position gets
-/// its shares' value back as its own tokens (after every slash up to now).
+/// Completes an undelegation once its unbonding epochs have passed: the position gets its
+/// shares' value back as its own tokens (after every slash up to now).
 #[event_cpi]
 #[derive(Accounts)]
 pub struct CompleteUndelegationV0<'info> {
@@ -23,24 +23,48 @@ pub struct CompleteUndelegationV0<'info> {
     pub position: Box<Account<'info, PositionV0>>,
     #[account(mut, seeds = [seeds::OPERATOR_POOL, pool.operator.as_ref()], bump = pool.bump)]
     pub pool: Box<Account<'info, OperatorPoolV0>>,
+    /// The record of the position's bonus expiry epoch (required while it has one).
+    #[account(mut)]
+    pub bonus_record: Option<Box<Account<'info, EpochStakeV0>>>,
 }
 
+impl CompleteUndelegationV0<'_> {
+    /// The pool is the position's, an undelegation was requested and its unbonding is over.
+    pub fn validate(&self) -> Result<()> {
+        check_pool(&self.position, Some(&self.pool))?;
+        let pending = self
+            .position
+            .pending_undelegation
+            .ok_or(StakingError::NoUndelegationRequested)?;
+        let epoch = self.config.epoch_at(Clock::get()?.unix_timestamp);
+        require!(
+            epoch >= pending.completes_epoch,
+            StakingError::UndelegationNotMatured
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate())]
 pub fn handler(ctx: Context<CompleteUndelegationV0>) -> Result<()> {
-    let epoch = ctx.accounts.config.epoch_at(Clock::get()?.unix_timestamp);
+    let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
-    let position = &mut accounts.position;
-    check_pool(position, Some(&accounts.pool))?;
-    let requested = position
-        .undelegation_requested_epoch
-        .ok_or(StakingError::NoUndelegationRequested)?;
-    require!(epoch > requested, StakingError::UndelegationNotMatured);
     let operator = accounts.pool.operator;
-    math::leave_pool(position, &mut accounts.config, &mut accounts.pool)?;
+    math::leave_pool(
+        &mut accounts.position,
+        &mut accounts.config,
+        &mut accounts.pool,
+        record_mut(&mut accounts.bonus_record),
+    )?;
+    accounts.config.invariant()?;
     let event = Undelegated {
-        position: position.key(),
+        unix_timestamp: now,
         operator,
-        amount: position.amount,
-        pool_tokens_after: accounts.pool.tokens,
+        amount: accounts.position.amount,
+        position: (**accounts.position).clone(),
+        pool: (**accounts.pool).clone(),
+        records: record_snapshots(&[&accounts.bonus_record]),
+        config: (**accounts.config).clone(),
     };
     emit_cpi!(event);
     Ok(())

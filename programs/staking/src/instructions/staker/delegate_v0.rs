@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 use device_registry::OperatorV0;
 
-use super::checks::activate;
+use super::checks::{activate, record_mut, record_snapshots};
 use crate::errors::StakingError;
 use crate::events::Delegated;
 use crate::math;
@@ -10,7 +10,8 @@ use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfi
 
 /// The owner delegates an active position to a registered operator: its tokens become shares
 /// of the operator's pool (created on first delegation), exposed to the operator's slashes
-/// from now on; the delegation counts for the operator from the next epoch.
+/// from now on; the delegation counts for the operator from the next epoch. A pool that
+/// slashes drove near zero accepts no newcomer until its members have left.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct DelegateV0<'info> {
@@ -25,8 +26,12 @@ pub struct DelegateV0<'info> {
         has_one = owner @ StakingError::NotPositionOwner,
     )]
     pub position: Box<Account<'info, PositionV0>>,
+    /// The position's activation record (required until it is active).
     #[account(mut)]
-    pub epoch_stake: Option<Box<Account<'info, EpochStakeV0>>>,
+    pub activation_record: Option<Box<Account<'info, EpochStakeV0>>>,
+    /// The record of the position's bonus expiry epoch (required while it has one).
+    #[account(mut)]
+    pub bonus_record: Option<Box<Account<'info, EpochStakeV0>>>,
     /// CHECK: the operator's wallet (it need not sign); its registry record is checked below.
     pub operator: UncheckedAccount<'info>,
     /// CHECK: the operator's record in the device registry, proving it is registered: at the
@@ -50,35 +55,48 @@ pub struct DelegateV0<'info> {
     pub system_program: Program<'info, System>,
 }
 
+impl DelegateV0<'_> {
+    /// The operator is registered in the device registry.
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.operator_record
+                .try_borrow_data()?
+                .starts_with(OperatorV0::DISCRIMINATOR),
+            StakingError::NotARegisteredOperator
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate())]
 pub fn handler(ctx: Context<DelegateV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
-    require!(
-        accounts
-            .operator_record
-            .try_borrow_data()?
-            .starts_with(OperatorV0::DISCRIMINATOR),
-        StakingError::NotARegisteredOperator
-    );
     let pool = &mut accounts.pool;
     // Idempotent for an existing pool: the same values.
     pool.bump = ctx.bumps.pool;
     pool.operator = accounts.operator.key();
     let position = &mut accounts.position;
-    activate(
-        position,
-        accounts.epoch_stake.as_deref().map(|record| &**record),
-    )?;
+    activate(position, record_mut(&mut accounts.activation_record))?;
     let amount = position.amount;
     let current_epoch = accounts.config.epoch_at(now);
-    math::delegate(position, &mut accounts.config, pool, current_epoch)?;
+    math::delegate(
+        position,
+        &mut accounts.config,
+        pool,
+        record_mut(&mut accounts.bonus_record),
+        current_epoch,
+    )?;
+    accounts.config.invariant()?;
     let event = Delegated {
-        position: position.key(),
+        unix_timestamp: now,
         operator: pool.operator,
         amount,
         shares: position.shares,
-        active_from_epoch: position.delegation_active_epoch,
-        pool_tokens_after: pool.tokens,
+        position: (***position).clone(),
+        pool: (***pool).clone(),
+        records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
+        config: (**accounts.config).clone(),
     };
     emit_cpi!(event);
     Ok(())

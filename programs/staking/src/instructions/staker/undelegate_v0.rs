@@ -2,11 +2,13 @@ use anchor_lang::prelude::*;
 
 use crate::errors::StakingError;
 use crate::events::UndelegationRequested;
+use crate::math;
 use crate::state::{seeds, PositionV0, StakingConfigV0};
 
 /// The owner asks to leave the operator's pool. The tokens stay in the pool — still exposed
-/// to slashes — until the current epoch has ended; `complete_undelegation_v0` then takes them
-/// out at the share value of that moment.
+/// to slashes, still earning — for the rest of this epoch and `unbonding_epochs` full epochs
+/// after it (fixed now); `complete_undelegation_v0` then takes them out at the share value of
+/// that moment.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct UndelegateV0<'info> {
@@ -23,20 +25,19 @@ pub struct UndelegateV0<'info> {
 }
 
 pub fn handler(ctx: Context<UndelegateV0>) -> Result<()> {
-    let epoch = ctx.accounts.config.epoch_at(Clock::get()?.unix_timestamp);
+    let now = Clock::get()?.unix_timestamp;
+    let epoch = ctx.accounts.config.epoch_at(now);
+    let params = ctx.accounts.config.params;
     let position = &mut ctx.accounts.position;
-    let operator = position
-        .operator
-        .ok_or(StakingError::PositionNotDelegated)?;
-    require!(
-        position.undelegation_requested_epoch.is_none(),
-        StakingError::UndelegationPending
-    );
-    position.undelegation_requested_epoch = Some(epoch);
+    let pending = math::request_undelegation(position, &params, epoch)?;
     let event = UndelegationRequested {
-        position: position.key(),
-        operator,
-        epoch,
+        unix_timestamp: now,
+        operator: position
+            .operator
+            .ok_or(StakingError::PositionNotDelegated)?,
+        requested_epoch: pending.requested_epoch,
+        completes_epoch: pending.completes_epoch,
+        position: (***position).clone(),
     };
     emit_cpi!(event);
     Ok(())

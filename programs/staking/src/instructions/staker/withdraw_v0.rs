@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::checks::activate;
+use super::checks::{activate, record_mut, record_snapshots};
 use crate::errors::StakingError;
 use crate::events::Withdrawn;
 use crate::instructions::tokens::pay_from_vault;
@@ -9,7 +9,8 @@ use crate::math;
 use crate::state::{seeds, EpochStakeV0, LockupKind, PositionV0, StakingConfigV0};
 
 /// The owner takes all the position's tokens back once its lockup or cooldown is over (an
-/// undelegated position only). Rewards earned so far stay claimable.
+/// undelegated position only); its weight and any bonus registration go. Rewards earned so
+/// far stay claimable.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct WithdrawV0<'info> {
@@ -29,8 +30,12 @@ pub struct WithdrawV0<'info> {
         has_one = owner @ StakingError::NotPositionOwner,
     )]
     pub position: Box<Account<'info, PositionV0>>,
+    /// The position's activation record (required until it is active).
     #[account(mut)]
-    pub epoch_stake: Option<Box<Account<'info, EpochStakeV0>>>,
+    pub activation_record: Option<Box<Account<'info, EpochStakeV0>>>,
+    /// The record of the position's bonus expiry epoch (required while it has one).
+    #[account(mut)]
+    pub bonus_record: Option<Box<Account<'info, EpochStakeV0>>>,
     #[account(mut, token::mint = network_mint, token::authority = owner)]
     pub owner_tokens: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut)]
@@ -42,31 +47,37 @@ pub struct WithdrawV0<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
+impl WithdrawV0<'_> {
+    /// The position is undelegated and its lockup or cooldown is over.
+    pub fn validate(&self) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        let position = &self.position;
+        require!(position.operator.is_none(), StakingError::PositionDelegated);
+        let unlocked = match position.kind {
+            LockupKind::Flexible => position
+                .withdrawable_epoch
+                .is_some_and(|epoch| self.config.epoch_at(now) >= epoch),
+            LockupKind::Cliff => now >= position.end_ts,
+            LockupKind::Constant => false,
+        };
+        require!(unlocked, StakingError::StillLocked);
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate())]
 pub fn handler(ctx: Context<WithdrawV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
     let position = &mut accounts.position;
-    require!(position.operator.is_none(), StakingError::PositionDelegated);
-    let unlocked = match position.kind {
-        LockupKind::Flexible => position
-            .withdrawable_epoch
-            .is_some_and(|epoch| accounts.config.epoch_at(now) >= epoch),
-        LockupKind::Cliff => now >= position.end_ts,
-        LockupKind::Constant => false,
-    };
-    require!(unlocked, StakingError::StillLocked);
-    activate(
-        position,
-        accounts.epoch_stake.as_deref().map(|record| &**record),
-    )?;
+    activate(position, record_mut(&mut accounts.activation_record))?;
     let amount = math::withdraw_all(
         position,
         &mut accounts.config,
-        accounts
-            .epoch_stake
-            .as_deref_mut()
-            .map(|record| &mut **record),
+        record_mut(&mut accounts.activation_record),
+        record_mut(&mut accounts.bonus_record),
     )?;
+    accounts.config.invariant()?;
     pay_from_vault(
         &accounts.config,
         &accounts.stake_vault,
@@ -77,9 +88,11 @@ pub fn handler(ctx: Context<WithdrawV0>) -> Result<()> {
         amount,
     )?;
     let event = Withdrawn {
-        position: accounts.position.key(),
-        owner: accounts.owner.key(),
+        unix_timestamp: now,
         amount,
+        position: (**accounts.position).clone(),
+        records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
+        config: (**accounts.config).clone(),
     };
     emit_cpi!(event);
     Ok(())

@@ -60,13 +60,14 @@ pub struct InitializeV0<'info> {
 }
 
 impl InitializeV0<'_> {
-    fn validate(&self, args: &InitializeArgsV0) -> Result<()> {
+    /// The economic parameters are valid for a mint that starts at zero supply.
+    pub fn validate(&self, args: &InitializeArgsV0) -> Result<()> {
         args.validate(0)
     }
 }
 
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<InitializeV0>, args: InitializeArgsV0) -> Result<()> {
-    ctx.accounts.validate(&args)?;
     create_credit_mint(
         &ctx.accounts.deployer,
         &ctx.accounts.credit_mint.to_account_info(),

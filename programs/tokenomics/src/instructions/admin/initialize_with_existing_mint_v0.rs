@@ -70,7 +70,10 @@ pub struct InitializeWithExistingMintV0<'info> {
 }
 
 impl InitializeWithExistingMintV0<'_> {
-    fn validate(&self, args: &InitializeArgsV0) -> Result<()> {
+    /// The signer is the mint's mint authority, nobody else can freeze it, it carries no
+    /// extension outside [`ALLOWED_MINT_EXTENSIONS`], and the parameters are valid for its
+    /// current supply.
+    pub fn validate(&self, args: &InitializeArgsV0) -> Result<()> {
         let mint = &self.network_mint;
         let signer = self.current_mint_authority.key();
         require!(
@@ -105,8 +108,8 @@ impl InitializeWithExistingMintV0<'_> {
     }
 }
 
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<InitializeWithExistingMintV0>, args: InitializeArgsV0) -> Result<()> {
-    ctx.accounts.validate(&args)?;
     let accounts = &ctx.accounts;
     let token_program = accounts.network_token_program.key();
     let hand_over = |authority_type: AuthorityType, new_authority: Option<Pubkey>| {

@@ -62,7 +62,7 @@ pub struct ConfigMints {
 }
 
 /// Fills a fresh config from the arguments, checks its invariant and returns the event that
-/// announces it.
+/// announces it (the config as written, at the clock's time).
 pub fn write_config(
     config: &mut TokenomicsConfigV0,
     args: InitializeArgsV0,
@@ -75,6 +75,7 @@ pub fn write_config(
         initial_supply,
         adopted_existing_mint,
     } = mints;
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let (epoch_minter, _) =
         Pubkey::find_program_address(&[seeds::EPOCH_MINTER], &args.reward_program);
     *config = TokenomicsConfigV0 {
@@ -103,6 +104,7 @@ pub fn write_config(
     };
     config.invariant()?;
     Ok(TokenomicsInitialized {
+        unix_timestamp,
         authority: config.authority,
         network_mint,
         credit_mint,
@@ -111,6 +113,11 @@ pub fn write_config(
         max_supply: config.max_supply,
         initial_supply,
         adopted_existing_mint,
+        emission_schedule: config.emission_schedule.clone(),
+        net_emissions: config.net_emissions,
+        circuit_breaker: config.circuit_breaker,
+        price_source: config.price_source,
+        usd_per_credit_e9: config.usd_per_credit_e9,
     })
 }
 
@@ -138,7 +145,7 @@ pub fn create_credit_mint<'info>(
             signer_seeds,
         ),
         lamports,
-        space as u64,
+        u64::try_from(space).map_err(|_| crate::errors::TokenomicsError::MathOverflow)?,
         credit_token_program.key,
     )?;
     initialize_non_transferable_mint(CpiContext::new(

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use super::authority_update::AuthorityUpdateV0;
+use super::authority::{AuthorityV0, ValidateArgs};
 use crate::events::PricingUpdated;
 use crate::state::{validate_pricing, PriceSource};
 
@@ -12,11 +12,20 @@ pub struct UpdatePricingArgsV0 {
     pub usd_per_credit_e9: u64,
 }
 
+impl ValidateArgs<UpdatePricingArgsV0> for AuthorityV0<'_> {
+    /// The credit price is positive, and so is a fixed price or a Pyth feed's maximum age.
+    fn validate(&self, args: &UpdatePricingArgsV0) -> Result<()> {
+        validate_pricing(&args.price_source, args.usd_per_credit_e9)
+    }
+}
+
 /// Authority: switches the credit price source or sets a new fixed price or credit price.
-pub fn handler(ctx: Context<AuthorityUpdateV0>, args: UpdatePricingArgsV0) -> Result<()> {
-    validate_pricing(&args.price_source, args.usd_per_credit_e9)?;
+#[access_control(ctx.accounts.validate(&args))]
+pub fn handler(ctx: Context<AuthorityV0>, args: UpdatePricingArgsV0) -> Result<()> {
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let config = &mut ctx.accounts.config;
     let event = PricingUpdated {
+        unix_timestamp,
         before: config.price_source,
         after: args.price_source,
         usd_per_credit_e9_before: config.usd_per_credit_e9,

@@ -4,15 +4,18 @@ use anchor_spl::token_interface::{mint_to, Mint, MintTo, TokenAccount, TokenInte
 use crate::errors::TokenomicsError;
 use crate::events::EpochEmissionMinted;
 use crate::math::{
-    burn_since_last_mint, epoch_emission, rolling_window_total, scheduled_emission, EmissionInput,
+    burn_since_last_mint, circuit_breaker_headroom, epoch_emission, ring_slot, scheduled_emission,
+    EmissionInput,
 };
-use crate::state::{seeds, TokenomicsConfigV0, BREAKER_RING_LEN};
+use crate::state::{seeds, TokenomicsConfigV0};
 
 /// Mints epoch `epoch`'s emission into the reward vault. Only the reward program's
 /// `["epoch_minter"]` PDA can sign for it (so only through that program's CPI), each epoch
 /// exactly once and in order. The amount is the schedule plus `min(smoothed burn, cap)`,
 /// where the burn is measured from the mint's real supply; it never takes supply past max
-/// supply, and the circuit breaker refuses a mint that would exceed its rolling-window cap.
+/// supply, and it is clamped to what the circuit breaker's rolling window has left (the event
+/// says so): a binding breaker never stops epochs from closing. What a clamp leaves unminted
+/// is not owed later, and the smoothed burn follows the measured burn either way.
 ///
 /// The amount minted is not returned as return data: the caller measures its vault's balance
 /// before and after the CPI (return data does not cross native CPIs in the test runtime, and a
@@ -48,15 +51,30 @@ pub struct MintEpochEmissionV0<'info> {
     pub network_token_program: Interface<'info, TokenInterface>,
 }
 
+impl MintEpochEmissionV0<'_> {
+    /// Epochs are minted once each, in order: `epoch` is the next one.
+    pub fn validate(&self, epoch: u64) -> Result<()> {
+        require!(
+            epoch == self.config.next_epoch_to_mint,
+            TokenomicsError::EpochNotNext
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(epoch))]
 pub fn handler(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<()> {
+    let unix_timestamp = Clock::get()?.unix_timestamp;
     let config = &ctx.accounts.config;
-    require!(
-        epoch == config.next_epoch_to_mint,
-        TokenomicsError::EpochNotNext
-    );
     let supply_before = ctx.accounts.network_mint.supply;
     let epoch_burn = burn_since_last_mint(config.supply_at_last_mint, supply_before)?;
     let scheduled = scheduled_emission(&config.emission_schedule, epoch);
+    let window_headroom = circuit_breaker_headroom(
+        &config.recent_mints,
+        epoch,
+        config.circuit_breaker.window_epochs,
+        config.circuit_breaker.max_mint_per_window,
+    )?;
     let emission = epoch_emission(EmissionInput {
         scheduled,
         smoothed_burn_before: config.smoothed_burn,
@@ -65,18 +83,8 @@ pub fn handler(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<()> {
         net_emissions_cap: config.net_emissions.cap_per_epoch,
         supply_now: supply_before,
         max_supply: config.max_supply,
+        window_headroom,
     })?;
-    let window_total = rolling_window_total(
-        &config.recent_mints,
-        epoch,
-        config.circuit_breaker.window_epochs,
-        emission.minted,
-    )?;
-    require!(
-        u128::from(emission.minted) <= emission.uncapped
-            && window_total <= u128::from(config.circuit_breaker.max_mint_per_window),
-        TokenomicsError::CircuitBreakerTripped
-    );
 
     if emission.minted > 0 {
         let authority_seeds: &[&[&[u8]]] = &[&[
@@ -110,32 +118,32 @@ pub fn handler(ctx: Context<MintEpochEmissionV0>, epoch: u64) -> Result<()> {
         .checked_add(epoch_burn)
         .ok_or(TokenomicsError::MathOverflow)?;
     config.smoothed_burn = emission.smoothed_burn_after;
+    // The mint's real supply: the invariant then checks, exactly, that
+    // supply == initial + minted - burned at this epoch mint.
     config.supply_at_last_mint = supply_after;
-    config.recent_mints[(epoch % BREAKER_RING_LEN as u64) as usize] = emission.minted;
+    config.recent_mints[ring_slot(epoch)?] = emission.minted;
     config.next_epoch_to_mint = epoch.checked_add(1).ok_or(TokenomicsError::MathOverflow)?;
     config.invariant()?;
-    // supply == initial + minted - burned, exactly, at every epoch mint.
-    let expected_supply = (u128::from(config.initial_supply) + u128::from(config.minted_total))
-        .checked_sub(u128::from(config.burned_total));
-    require!(
-        expected_supply == Some(u128::from(supply_after)),
-        TokenomicsError::SupplyIncreasedOutsideProgram
-    );
 
-    let (minted_total, burned_total) = (config.minted_total, config.burned_total);
-    emit_cpi!(EpochEmissionMinted {
+    let event = EpochEmissionMinted {
+        unix_timestamp,
         epoch,
         scheduled,
         epoch_burn,
         smoothed_burn_before,
         smoothed_burn_after: emission.smoothed_burn_after,
         net_emission: emission.net_emission,
+        before_breaker: emission.before_breaker,
+        window_headroom,
         minted: emission.minted,
         clamped_by_max_supply: emission.clamped_by_max_supply(),
+        clamped_by_circuit_breaker: emission.clamped_by_circuit_breaker(),
         supply_before,
         supply_after,
-        minted_total,
-        burned_total,
-    });
+        minted_total: config.minted_total,
+        burned_total: config.burned_total,
+        next_epoch_to_mint: config.next_epoch_to_mint,
+    };
+    emit_cpi!(event);
     Ok(())
 }

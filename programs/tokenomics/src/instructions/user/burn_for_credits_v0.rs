@@ -7,7 +7,7 @@ use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::errors::TokenomicsError;
 use crate::events::CreditsPurchased;
-use crate::math::{conservative_price, credits_for_burn};
+use crate::math::{check_price_age, conservative_price, credits_for_burn};
 use crate::state::{seeds, PriceSource, TokenomicsConfigV0};
 
 /// Decimal exponent of a fixed price (`price_usd_e8`).
@@ -76,7 +76,16 @@ struct UsdPrice {
 }
 
 impl BurnForCreditsV0<'_> {
-    /// Reads the price the configured source gives right now.
+    /// Something is burned.
+    pub fn validate(&self, args: &BurnForCreditsArgsV0) -> Result<()> {
+        require!(args.amount > 0, TokenomicsError::ZeroAmount);
+        Ok(())
+    }
+
+    /// Reads the price the configured source gives right now. A Pyth update must be for the
+    /// configured feed, fully verified, and published at most `max_price_age_s` before or
+    /// after `now_unix_s` (see [`check_price_age`]: a small lead over Solana's clock is
+    /// tolerated, a far-future date is refused).
     fn current_price(&self, now_unix_s: i64) -> Result<UsdPrice> {
         match self.config.price_source {
             PriceSource::Fixed { price_usd_e8 } => Ok(UsdPrice {
@@ -98,11 +107,7 @@ impl BurnForCreditsV0<'_> {
                     update.verification_level == VerificationLevel::Full,
                     TokenomicsError::PriceNotFullyVerified
                 );
-                let age_s = now_unix_s.saturating_sub(message.publish_time);
-                require!(
-                    age_s <= i64::from(max_price_age_s),
-                    TokenomicsError::StalePrice
-                );
+                check_price_age(now_unix_s, message.publish_time, max_price_age_s)?;
                 Ok(UsdPrice {
                     price: conservative_price(message.ema_price, message.ema_conf)?,
                     exponent: message.exponent,
@@ -113,8 +118,10 @@ impl BurnForCreditsV0<'_> {
     }
 }
 
+/// Burns `args.amount` from the payer and mints the recipient the credits it buys at the
+/// current price (floored), refusing fewer than `args.min_credits_out`.
+#[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<BurnForCreditsV0>, args: BurnForCreditsArgsV0) -> Result<()> {
-    require!(args.amount > 0, TokenomicsError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let accounts = &ctx.accounts;
     let price = accounts.current_price(now)?;
@@ -158,14 +165,22 @@ pub fn handler(ctx: Context<BurnForCreditsV0>, args: BurnForCreditsArgsV0) -> Re
         ),
         credits,
     )?;
+    let payer = accounts.payer.key();
+    let recipient = accounts.recipient.key();
+    let usd_per_credit_e9 = accounts.config.usd_per_credit_e9;
+    ctx.accounts.recipient_credits.reload()?;
+    let recipient_credits_after = ctx.accounts.recipient_credits.amount;
     emit_cpi!(CreditsPurchased {
-        payer: accounts.payer.key(),
-        recipient: accounts.recipient.key(),
+        unix_timestamp: now,
+        payer,
+        recipient,
         network_tokens_burned: args.amount,
         credits_minted: credits,
+        recipient_credits_after,
         price: price.price,
         exponent: price.exponent,
         from_pyth: price.from_pyth,
+        usd_per_credit_e9,
     });
     Ok(())
 }
