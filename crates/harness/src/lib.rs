@@ -54,6 +54,22 @@ pub struct Landed {
     pub account_keys: Vec<Pubkey>,
 }
 
+/// One `emit_cpi!` event as it appeared in a landed transaction: the emitting program and the
+/// event's bytes (its 8-byte discriminator, then its borsh body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedEvent {
+    pub program: Pubkey,
+    pub data: Vec<u8>,
+}
+
+impl EmittedEvent {
+    /// Decodes the event as `E` if it is one.
+    pub fn decode<E: AnchorDeserialize + Discriminator>(&self) -> Option<E> {
+        let body = self.data.strip_prefix(E::DISCRIMINATOR)?;
+        Some(E::try_from_slice(body).expect("event decodes"))
+    }
+}
+
 /// A transaction the runtime refused, with the error and the logs up to the failure.
 #[derive(Debug, Clone)]
 pub struct Refused {
@@ -80,6 +96,9 @@ pub struct Runtime {
     /// Upgrade authority recorded in every Groundwork program's ProgramData account; the only
     /// key the programs' initialize instructions accept.
     pub deployer: Keypair,
+    /// Every `emit_cpi!` event of every landed transaction, in order: the history an indexer
+    /// (the oracle's chain view) follows.
+    pub event_log: Vec<EmittedEvent>,
 }
 
 impl Default for Runtime {
@@ -101,6 +120,7 @@ impl Runtime {
             svm,
             payer,
             deployer,
+            event_log: Vec::new(),
         };
         runtime.fund(&runtime.payer.pubkey(), 1_000 * LAMPORTS_PER_SOL);
         runtime.fund(&runtime.deployer.pubkey(), 1_000 * LAMPORTS_PER_SOL);
@@ -190,10 +210,13 @@ impl Runtime {
                 .filter(|signer| signer.pubkey() != fee_payer.pubkey()),
         );
         let transaction = Transaction::new(&all_signers, message, self.svm.latest_blockhash());
-        self.svm
+        let landed = self
+            .svm
             .send_transaction(transaction)
             .map(|meta| Landed { meta, account_keys })
-            .map_err(Refused::from)
+            .map_err(Refused::from)?;
+        self.event_log.extend(landed.emitted_events());
+        Ok(landed)
     }
 
     /// Sends and panics with the logs if the transaction fails.
@@ -351,24 +374,34 @@ impl Runtime {
 }
 
 impl Landed {
-    /// The events `program` emitted with `emit_cpi!` in this transaction, decoded as `E`
-    /// (events of other types are skipped).
-    pub fn events<E: AnchorDeserialize + Discriminator>(&self, program: &Pubkey) -> Vec<E> {
+    /// Every `emit_cpi!` event of this transaction, in order (a program's self-invocation
+    /// whose data starts with Anchor's event tag).
+    pub fn emitted_events(&self) -> Vec<EmittedEvent> {
         let tag = anchor_lang::event::EVENT_IX_TAG_LE;
         self.meta
             .inner_instructions
             .iter()
             .flatten()
-            .filter(|inner| {
-                self.account_keys
-                    .get(usize::from(inner.instruction.program_id_index))
-                    == Some(program)
-            })
             .filter_map(|inner| {
+                let program = *self
+                    .account_keys
+                    .get(usize::from(inner.instruction.program_id_index))?;
                 let data = inner.instruction.data.strip_prefix(tag)?;
-                let body = data.strip_prefix(E::DISCRIMINATOR)?;
-                Some(E::try_from_slice(body).expect("event decodes"))
+                Some(EmittedEvent {
+                    program,
+                    data: data.to_vec(),
+                })
             })
+            .collect()
+    }
+
+    /// The events `program` emitted with `emit_cpi!` in this transaction, decoded as `E`
+    /// (events of other types are skipped).
+    pub fn events<E: AnchorDeserialize + Discriminator>(&self, program: &Pubkey) -> Vec<E> {
+        self.emitted_events()
+            .iter()
+            .filter(|event| event.program == *program)
+            .filter_map(EmittedEvent::decode)
             .collect()
     }
 
