@@ -13,7 +13,6 @@ use device_registry::{
 };
 use groundwork_client::device_registry as registry;
 use groundwork_client::staking as staking_client;
-use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::EmittedEvent;
 use groundwork_tests::*;
