@@ -70,6 +70,23 @@ impl Rebuilt {
         }
     }
 
+    /// A staking event's after-state: the position, the pool and the records it changed,
+    /// and the config.
+    fn staked(
+        &mut self,
+        position: PositionV0,
+        pool: Option<OperatorPoolV0>,
+        records: Vec<EpochStakeV0>,
+        config: StakingConfigV0,
+    ) {
+        self.position(position);
+        if let Some(pool) = pool {
+            self.pools.insert(pool.operator, pool);
+        }
+        self.records(records);
+        self.staking = Some(config);
+    }
+
     fn apply(&mut self, event: &EmittedEvent) {
         if event.program == device_registry::ID {
             self.apply_registry(event);
@@ -165,46 +182,29 @@ impl Rebuilt {
             self.staking.as_mut().unwrap().params = e.after;
         } else if let Some(e) = event.decode::<PositionCreated>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, None, e.records, e.config);
         } else if let Some(e) = event.decode::<LockupExtended>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            if let Some(pool) = e.pool {
-                self.pools.insert(pool.operator, pool);
-            }
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, e.pool, e.records, e.config);
         } else if let Some(e) = event.decode::<UnlockStarted>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, None, e.records, e.config);
         } else if let Some(e) = event.decode::<Withdrawn>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, None, e.records, e.config);
         } else if let Some(e) = event.decode::<PositionClosed>() {
             self.times.push(e.unix_timestamp);
             self.positions.remove(&(e.position.owner, e.position.id));
             self.staking = Some(e.config);
         } else if let Some(e) = event.decode::<Delegated>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            self.pools.insert(e.pool.operator, e.pool);
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, Some(e.pool), e.records, e.config);
         } else if let Some(e) = event.decode::<UndelegationRequested>() {
             self.times.push(e.unix_timestamp);
             self.position(e.position);
         } else if let Some(e) = event.decode::<Undelegated>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            self.pools.insert(e.pool.operator, e.pool);
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, Some(e.pool), e.records, e.config);
         } else if let Some(e) = event.decode::<OperatorSlashed>() {
             self.times.push(e.unix_timestamp);
             self.pools.insert(e.pool.operator, e.pool);
@@ -215,12 +215,7 @@ impl Rebuilt {
             self.staking = Some(e.config);
         } else if let Some(e) = event.decode::<StakeRewardsClaimed>() {
             self.times.push(e.unix_timestamp);
-            self.position(e.position);
-            if let Some(pool) = e.pool {
-                self.pools.insert(pool.operator, pool);
-            }
-            self.records(e.records);
-            self.staking = Some(e.config);
+            self.staked(e.position, e.pool, e.records, e.config);
         } else if let Some(e) = event.decode::<EpochStakeClosed>() {
             self.times.push(e.unix_timestamp);
             self.records.remove(&e.epoch);

@@ -302,35 +302,31 @@ pub fn claimable(
     Ok(position.unclaimed_rewards)
 }
 
-/// Adds `weight` where a position's weight counts: the global active weight once activated,
-/// its activation record before.
-fn add_weight(
-    position: &PositionV0,
-    config: &mut StakingConfigV0,
-    activation_record: Option<&mut EpochStakeV0>,
-    weight: u128,
-) -> MathResult<()> {
-    if position.activated {
-        config.active_weight = add(config.active_weight, weight)?;
-    } else {
-        let record = activation_record.ok_or(StakingError::EpochStakeMissing)?;
-        record.activating_weight = add(record.activating_weight, weight)?;
-    }
-    Ok(())
+/// Whether a weight joins or leaves where it counts.
+#[derive(Clone, Copy)]
+enum WeightChange {
+    Add,
+    Remove,
 }
 
-/// Removes `weight` from where a position's weight counts (see [`add_weight`]).
-fn remove_weight(
+/// Adds or removes `weight` where a position's weight counts: the global active weight once
+/// activated, its activation record before.
+fn change_weight(
     position: &PositionV0,
     config: &mut StakingConfigV0,
     activation_record: Option<&mut EpochStakeV0>,
+    change: WeightChange,
     weight: u128,
 ) -> MathResult<()> {
+    let apply = |total: u128| match change {
+        WeightChange::Add => add(total, weight),
+        WeightChange::Remove => sub(total, weight),
+    };
     if position.activated {
-        config.active_weight = sub(config.active_weight, weight)?;
+        config.active_weight = apply(config.active_weight)?;
     } else {
         let record = activation_record.ok_or(StakingError::EpochStakeMissing)?;
-        record.activating_weight = sub(record.activating_weight, weight)?;
+        record.activating_weight = apply(record.activating_weight)?;
     }
     Ok(())
 }
@@ -362,7 +358,13 @@ fn grant_bonus(
         record.expiring_weight = add(record.expiring_weight, bonus)?;
         add_reference(record)?;
     }
-    add_weight(position, config, activation_record, bonus)?;
+    change_weight(
+        position,
+        config,
+        activation_record,
+        WeightChange::Add,
+        bonus,
+    )?;
     position.bonus_weight = bonus;
     position.bonus_expiry_epoch = expiry_epoch;
     Ok(())
@@ -377,7 +379,13 @@ fn revoke_bonus(
 ) -> MathResult<()> {
     let record = bonus_record(position, bonus_record_account)?;
     if position.bonus_weight > 0 {
-        remove_weight(position, config, activation_record, position.bonus_weight)?;
+        change_weight(
+            position,
+            config,
+            activation_record,
+            WeightChange::Remove,
+            position.bonus_weight,
+        )?;
     }
     if let Some(record) = record {
         record.expiring_weight = sub(record.expiring_weight, position.bonus_weight)?;
@@ -502,7 +510,13 @@ pub fn schedule_bonus_expiry(
         return Ok(());
     }
     // Take the untimed bonus out, then grant it again with its end.
-    remove_weight(position, config, activation_record.as_deref_mut(), bonus)?;
+    change_weight(
+        position,
+        config,
+        activation_record.as_deref_mut(),
+        WeightChange::Remove,
+        bonus,
+    )?;
     grant_bonus(
         position,
         config,
@@ -671,10 +685,11 @@ pub fn withdraw_all(
     )?;
     let amount = position.amount;
     let never_activated = !position.activated;
-    remove_weight(
+    change_weight(
         position,
         config,
         activation_record.as_deref_mut(),
+        WeightChange::Remove,
         u128::from(amount),
     )?;
     if never_activated {
