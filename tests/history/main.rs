@@ -216,6 +216,9 @@ impl Rebuilt {
         } else if let Some(e) = event.decode::<StakeRewardsClaimed>() {
             self.times.push(e.unix_timestamp);
             self.staked(e.position, e.pool, e.records, e.config);
+        } else if let Some(e) = event.decode::<PositionSynced>() {
+            self.times.push(e.unix_timestamp);
+            self.staked(e.position, e.pool, e.records, e.config);
         } else if let Some(e) = event.decode::<EpochStakeClosed>() {
             self.times.push(e.unix_timestamp);
             self.records.remove(&e.epoch);
@@ -397,6 +400,10 @@ fn run_history(network: &mut StakingNetwork) -> Vec<Pubkey> {
         .extend(&constant_staker, 0, constant(4 * EPOCH_LEN_S))
         .unwrap();
     network.slash(&alice.pubkey(), 2_500).unwrap();
+    let position = network.position(&constant_staker.pubkey(), 0);
+    network
+        .rt
+        .send_ok(&[staking_client::sync_position(&position)], &[]);
     network.end_epoch_and_fund(3_000_000);
     network.claim(&cliff_staker.pubkey(), 0).unwrap();
     network.claim(&constant_staker.pubkey(), 0).unwrap();

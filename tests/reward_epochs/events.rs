@@ -86,7 +86,7 @@ fn root_events_carry_the_status_and_the_active_root_after() {
     assert_eq!(
         (
             voted.status,
-            voted.votes,
+            voted.votes.len(),
             voted.matching_votes,
             voted.activates_at
         ),

@@ -37,9 +37,10 @@ fn a_removed_oracles_vote_no_longer_counts_toward_quorum() {
         .unwrap();
     let voted: RootVoted = landed.event(&reward_epochs::ID);
     assert_eq!(
-        (voted.dropped_votes, voted.votes, voted.matching_votes),
+        (voted.dropped_votes, voted.votes.len(), voted.matching_votes),
         (1, 1, 1)
     );
+    assert_eq!(voted.votes, network.epoch_record(epoch).votes);
     assert!(!voted.reached_quorum);
     let record = network.epoch_record(epoch);
     assert_eq!(record.status, RootStatus::Voting);
@@ -132,7 +133,7 @@ fn a_resubmitted_identical_vote_reaches_a_lowered_quorum() {
         .unwrap()
         .event(&reward_epochs::ID);
     assert!(voted.resubmitted && voted.reached_quorum);
-    assert_eq!((voted.votes, voted.matching_votes), (3, 1));
+    assert_eq!((voted.votes.len(), voted.matching_votes), (3, 1));
     assert_eq!(voted.status, RootStatus::Pending);
     let record = network.epoch_record(epoch);
     assert_eq!(
@@ -164,4 +165,66 @@ fn an_oracle_cannot_vote_twice_once_the_root_is_pending() {
         .event(&reward_epochs::ID);
     assert!(dissent.disagrees && !dissent.reached_quorum && dissent.activates_at.is_none());
     assert_eq!(network.epoch_record(epoch).votes.len(), 3);
+}
+
+#[test]
+fn a_pending_root_whose_voters_were_removed_goes_back_to_voting() {
+    let mut network = CycleNetwork::launch();
+    network.set_challenge_period(600);
+    let epoch = network.end_and_close_epoch();
+    let tree = tree_of(&[(Pubkey::new_unique(), 10)]);
+    network.vote(0, epoch, &tree).unwrap();
+    network.vote(1, epoch, &tree).unwrap();
+    assert_eq!(network.epoch_record(epoch).status, RootStatus::Pending);
+    // Both voters are removed (say, their keys leaked) before the root activates.
+    let kept = network.oracles[2].pubkey();
+    let newcomer = network.rt.funded_keypair();
+    network
+        .set_oracles(vec![kept, newcomer.pubkey()], 2)
+        .unwrap();
+    network.rt.advance_seconds(600);
+    let landed = network.activate(epoch).unwrap();
+    let lapsed: reward_epochs::events::RootQuorumLapsed = landed.event(&reward_epochs::ID);
+    assert_eq!(
+        (lapsed.matching_votes, lapsed.quorum, lapsed.status),
+        (0, 2, RootStatus::Voting)
+    );
+    let record = network.epoch_record(epoch);
+    assert_eq!((record.status, record.votes.len()), (RootStatus::Voting, 0));
+    assert_eq!(network.reward_config().active_root_epoch, None);
+    // The current set can vote it again.
+    network.vote(2, epoch, &tree).unwrap();
+    network
+        .vote_by(&newcomer, epoch, tree.root(), 10, 1)
+        .unwrap();
+    assert_eq!(network.epoch_record(epoch).status, RootStatus::Pending);
+}
+
+#[test]
+fn the_authority_clears_split_votes_so_the_oracles_can_vote_again() {
+    let mut network = CycleNetwork::launch();
+    let epoch = network.end_and_close_epoch();
+    // Three different roots from three oracles (quorum 2): no root can ever be pending.
+    for index in 0..3 {
+        let root = [u8::try_from(index).unwrap() + 1; 32];
+        network.vote_raw(index, epoch, root, 1, 1).unwrap();
+    }
+    assert_error(
+        &network.vote(0, epoch, &tree_of(&[])),
+        RewardError::AlreadyVoted,
+    );
+    let landed = network.veto(epoch).unwrap();
+    let veto: reward_epochs::events::RootVetoed = landed.event(&reward_epochs::ID);
+    assert_eq!(
+        (veto.status_before, veto.votes_cleared, veto.status),
+        (RootStatus::Voting, 3, RootStatus::Voting)
+    );
+    assert!(network.epoch_record(epoch).votes.is_empty());
+    let tree = tree_of(&[(Pubkey::new_unique(), 10)]);
+    network.vote(0, epoch, &tree).unwrap();
+    network.vote(1, epoch, &tree).unwrap();
+    network.activate(epoch).unwrap();
+    assert_eq!(network.reward_config().active_root_epoch, Some(epoch));
+    // An active root can no longer be vetoed.
+    assert_error(&network.veto(epoch), RewardError::RootAlreadyActive);
 }

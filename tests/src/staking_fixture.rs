@@ -18,13 +18,7 @@ pub const EPOCH_LEN_S: i64 = 60;
 pub const FOUR_YEARS_S: i64 = 4 * 365 * 86_400;
 
 pub fn default_params() -> StakingParams {
-    StakingParams {
-        max_bonus_bps: 30_000,
-        saturation_s: FOUR_YEARS_S,
-        cooldown_epochs: 2,
-        max_slash_bps: 5_000,
-        unbonding_epochs: 2,
-    }
+    StakingParams::RECOMMENDED
 }
 
 pub fn flexible() -> LockupArgs {

@@ -130,6 +130,32 @@ fn a_delegated_bonus_expires_and_is_lowered_by_slashes() {
 }
 
 #[test]
+fn anyone_syncs_a_slashed_member_so_its_bonus_stops_diluting_others() {
+    let mut network = StakingNetwork::launch();
+    network.set_params(two_epoch_saturation()).unwrap();
+    let operator = network.operator(0);
+    let member = network.staker_with_position(gwk(100), constant(2 * EPOCH_LEN_S));
+    let bystander = network.staker_with_position(gwk(100), flexible());
+    network.end_epoch_and_fund(0);
+    network.end_epoch_and_fund(0);
+    network.delegate(&member, 0, &operator.pubkey()).unwrap();
+    network.slash(&operator.pubkey(), 5_000).unwrap();
+    // 50 pool tokens + 300 registered bonus (earning 150) + 100 bystander.
+    assert_eq!(network.staking_config().active_weight, u128::from(gwk(450)));
+    // A crank (no signature of the member) revalues the member's bonus.
+    let position = network.position(&member.pubkey(), 0);
+    let landed = network.rt.send_ok(&[client::sync_position(&position)], &[]);
+    let synced: staking::events::PositionSynced = landed.event(&staking::ID);
+    assert_eq!(synced.position.bonus_weight, u128::from(gwk(150)));
+    assert_eq!(synced.config, network.staking_config());
+    assert_eq!(network.staking_config().active_weight, u128::from(gwk(300)));
+    // The bystander now earns its true third.
+    network.end_epoch_and_fund(3_000);
+    assert_eq!(network.claimable(&bystander.pubkey(), 0), 1_000);
+    assert_eq!(network.claimable(&member.pubkey(), 0), 2_000);
+}
+
+#[test]
 fn a_slash_can_never_take_a_whole_pool() {
     let mut network = StakingNetwork::launch();
     let mut params = default_params();

@@ -332,8 +332,8 @@ pub fn delegate(position: &PositionV0, operator: &Pubkey) -> Instruction {
             position: address_of(position),
             activation_record: activation_record(position),
             bonus_record: bonus_record(position),
-            operator: *operator,
-            operator_record: crate::device_registry::operator_address(operator),
+            operator_authority: *operator,
+            operator: crate::device_registry::operator_address(operator),
             pool: operator_pool_address(operator),
             system_program: system_program::ID,
             event_authority: event_authority(),
@@ -391,6 +391,22 @@ pub fn claim_stake_rewards(position: &PositionV0, network_token: NetworkToken) -
             program: PROGRAM_ID,
         },
         staking::instruction::ClaimStakeRewardsV0 {},
+    )
+}
+
+/// `sync_position_v0` (anyone may send): brings the position up to date without paying it.
+pub fn sync_position(position: &PositionV0) -> Instruction {
+    instruction(
+        staking::accounts::SyncPositionV0 {
+            config: config_address(),
+            position: address_of(position),
+            activation_record: activation_record(position),
+            bonus_record: bonus_record(position),
+            pool: pool_of(position),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::SyncPositionV0 {},
     )
 }
 

@@ -6,7 +6,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{EmissionSplit, RootStatus};
+use crate::state::{EmissionSplit, RootStatus, RootVote};
 
 /// The reward config was created (every field it starts with; totals start at zero and no
 /// root is active).
@@ -103,8 +103,8 @@ pub struct RootVoted {
     /// The oracle had already cast this identical vote; it was counted again (the quorum was
     /// lowered since) instead of being added twice.
     pub resubmitted: bool,
-    /// Votes in the record after this one.
-    pub votes: u8,
+    /// The record's votes after this one (removed oracles' dropped).
+    pub votes: Vec<RootVote>,
     /// Votes (this one included) of current oracles for exactly this root and total.
     pub matching_votes: u8,
     /// Whether another recorded vote of this epoch names another root or total.
@@ -116,6 +116,23 @@ pub struct RootVoted {
     pub status: RootStatus,
     /// When this vote made the root pending: when it may be activated.
     pub activates_at: Option<i64>,
+}
+
+/// A pending root reached its activation time without a quorum of the current oracle set
+/// (its voters were removed since): it went back to voting, with the votes of current
+/// oracles kept.
+#[event]
+pub struct RootQuorumLapsed {
+    pub unix_timestamp: i64,
+    pub epoch: u64,
+    pub root: [u8; 32],
+    pub cumulative_total: u64,
+    /// Current oracles' votes for it, and the quorum it needed.
+    pub matching_votes: u8,
+    pub quorum: u8,
+    /// The record's votes after the removed oracles' were dropped.
+    pub votes: Vec<RootVote>,
+    pub status: RootStatus,
 }
 
 /// A pending root was activated: the config's active root, total and epoch are these.
@@ -137,8 +154,13 @@ pub struct RootActivated {
 pub struct RootVetoed {
     pub unix_timestamp: i64,
     pub epoch: u64,
+    /// Pending (a root was rejected in its challenge period) or Voting (split votes cleared).
+    pub status_before: RootStatus,
+    /// The rejected pending root and total (zero when the epoch was still voting).
     pub root: [u8; 32],
     pub cumulative_total: u64,
+    /// Votes cleared.
+    pub votes_cleared: u8,
     /// The record's status after the veto (Voting).
     pub status: RootStatus,
     /// Vetoes of this epoch so far.

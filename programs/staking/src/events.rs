@@ -152,6 +152,15 @@ pub struct StakeRewardsClaimed {
 }
 
 #[event]
+pub struct PositionSynced {
+    pub unix_timestamp: i64,
+    pub position: PositionV0,
+    pub pool: Option<OperatorPoolV0>,
+    pub records: Vec<EpochStakeV0>,
+    pub config: StakingConfigV0,
+}
+
+#[event]
 pub struct EpochStakeClosed {
     pub unix_timestamp: i64,
     pub epoch: u64,

@@ -119,6 +119,12 @@ pub mod staking {
         instructions::staker::claim_stake_rewards_v0::handler(ctx)
     }
 
+    /// Anyone: brings a position up to date (activation, rewards counted, bonus ended or
+    /// revalued after a slash) without paying it.
+    pub fn sync_position_v0(ctx: Context<SyncPositionV0>) -> Result<()> {
+        instructions::crank::sync_position_v0::handler(ctx)
+    }
+
     /// Anyone: closes a funded epoch-stake record no position needs, rent to its payer.
     pub fn close_epoch_stake_v0(ctx: Context<CloseEpochStakeV0>) -> Result<()> {
         instructions::crank::close_epoch_stake_v0::handler(ctx)

@@ -25,6 +25,16 @@ pub struct StakingParams {
 }
 
 impl StakingParams {
+    /// SPEC 3.3's defaults, for the bootstrap and the CLI: +3x bonus at 4 years, a 2-epoch
+    /// cooldown, at most 50% slashed per call, 2 unbonding epochs.
+    pub const RECOMMENDED: StakingParams = StakingParams {
+        max_bonus_bps: 30_000,
+        saturation_s: 4 * 365 * 86_400,
+        cooldown_epochs: 2,
+        max_slash_bps: 5_000,
+        unbonding_epochs: 2,
+    };
+
     pub fn validate(&self) -> Result<()> {
         require!(self.saturation_s > 0, StakingError::InvalidSaturation);
         require!(self.cooldown_epochs > 0, StakingError::InvalidCooldown);

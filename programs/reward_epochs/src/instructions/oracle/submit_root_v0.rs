@@ -119,7 +119,7 @@ pub fn handler(ctx: Context<SubmitRootV0>, epoch: u64, args: SubmitRootArgsV0) -
         leaf_count: args.leaf_count,
         dropped_votes: count(dropped_votes)?,
         resubmitted,
-        votes: count(record.votes.len())?,
+        votes: record.votes.clone(),
         matching_votes: count(matching)?,
         disagrees,
         reached_quorum,

@@ -37,6 +37,18 @@ pub struct SlashV0<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
+impl SlashV0<'_> {
+    /// Between 1 basis point and the per-call maximum (itself below 100%).
+    pub fn validate(&self, bps: u16) -> Result<()> {
+        require!(
+            bps > 0 && bps <= self.config.params.max_slash_bps,
+            StakingError::InvalidSlash
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(bps))]
 pub fn handler(ctx: Context<SlashV0>, bps: u16, reason: u16) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let tokens_before = accounts.pool.tokens;

@@ -3,6 +3,8 @@
 
 pub mod close_epoch_stake_v0;
 pub mod fund_epoch_rewards_v0;
+pub mod sync_position_v0;
 
 pub use close_epoch_stake_v0::*;
 pub use fund_epoch_rewards_v0::*;
+pub use sync_position_v0::*;

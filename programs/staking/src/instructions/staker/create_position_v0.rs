@@ -96,6 +96,10 @@ impl CreatePositionV0<'_> {
             args.bonus_expiry_epoch == expected_expiry,
             StakingError::WrongBonusRecord
         );
+        require!(
+            args.bonus_expiry_epoch.is_some() || self.bonus_record.is_none(),
+            StakingError::WrongBonusRecord
+        );
         Ok(())
     }
 }

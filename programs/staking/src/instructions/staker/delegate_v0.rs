@@ -32,23 +32,25 @@ pub struct DelegateV0<'info> {
     /// The record of the position's bonus expiry epoch (required while it has one).
     #[account(mut)]
     pub bonus_record: Option<Box<Account<'info, EpochStakeV0>>>,
-    /// CHECK: the operator's wallet (it need not sign); its registry record is checked below.
-    pub operator: UncheckedAccount<'info>,
+    /// CHECK: the operator's wallet (it need not sign), as the registry names it; its
+    /// registry record is checked below.
+    pub operator_authority: UncheckedAccount<'info>,
     /// CHECK: the operator's record in the device registry, proving it is registered: at the
-    /// registry's PDA for `operator`, owned by the registry, with the operator discriminator.
-    /// (Read as raw data so the staking IDL does not embed the registry's types.)
+    /// registry's PDA for `operator_authority`, owned by the registry, with the operator
+    /// discriminator. (Read as raw data so the staking IDL does not embed the registry's
+    /// types.)
     #[account(
-        seeds = [device_registry::state::seeds::OPERATOR, operator.key().as_ref()],
+        seeds = [device_registry::state::seeds::OPERATOR, operator_authority.key().as_ref()],
         bump,
         seeds::program = device_registry::ID,
         owner = device_registry::ID,
     )]
-    pub operator_record: UncheckedAccount<'info>,
+    pub operator: UncheckedAccount<'info>,
     #[account(
         init_if_needed,
         payer = owner,
         space = 8 + OperatorPoolV0::INIT_SPACE,
-        seeds = [seeds::OPERATOR_POOL, operator.key().as_ref()],
+        seeds = [seeds::OPERATOR_POOL, operator_authority.key().as_ref()],
         bump,
     )]
     pub pool: Box<Account<'info, OperatorPoolV0>>,
@@ -59,7 +61,7 @@ impl DelegateV0<'_> {
     /// The operator is registered in the device registry.
     pub fn validate(&self) -> Result<()> {
         require!(
-            self.operator_record
+            self.operator
                 .try_borrow_data()?
                 .starts_with(OperatorV0::DISCRIMINATOR),
             StakingError::NotARegisteredOperator
@@ -75,7 +77,7 @@ pub fn handler(ctx: Context<DelegateV0>) -> Result<()> {
     let pool = &mut accounts.pool;
     // Idempotent for an existing pool: the same values.
     pool.bump = ctx.bumps.pool;
-    pool.operator = accounts.operator.key();
+    pool.operator = accounts.operator_authority.key();
     let position = &mut accounts.position;
     activate(position, record_mut(&mut accounts.activation_record))?;
     let amount = position.amount;

@@ -87,6 +87,10 @@ impl ExtendLockupV0<'_> {
             *new_bonus_expiry_epoch == expected,
             StakingError::WrongBonusRecord
         );
+        require!(
+            new_bonus_expiry_epoch.is_some() || self.new_bonus_record.is_none(),
+            StakingError::WrongBonusRecord
+        );
         Ok(())
     }
 }

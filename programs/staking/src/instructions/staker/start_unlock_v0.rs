@@ -66,6 +66,10 @@ impl StartUnlockV0<'_> {
             *bonus_expiry_epoch == expected,
             StakingError::WrongBonusRecord
         );
+        require!(
+            bonus_expiry_epoch.is_some() || self.bonus_record.is_none(),
+            StakingError::WrongBonusRecord
+        );
         Ok(())
     }
 }

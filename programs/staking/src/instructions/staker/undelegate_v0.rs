@@ -24,6 +24,22 @@ pub struct UndelegateV0<'info> {
     pub position: Box<Account<'info, PositionV0>>,
 }
 
+impl UndelegateV0<'_> {
+    /// The position is delegated and not already leaving.
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.position.operator.is_some(),
+            StakingError::PositionNotDelegated
+        );
+        require!(
+            self.position.pending_undelegation.is_none(),
+            StakingError::UndelegationPending
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate())]
 pub fn handler(ctx: Context<UndelegateV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let epoch = ctx.accounts.config.epoch_at(now);

@@ -1,0 +1,58 @@
+use anchor_lang::prelude::*;
+
+use crate::events::PositionSynced;
+use crate::instructions::staker::checks::{
+    activate, check_pool, pool_mut, record_mut, record_snapshots,
+};
+use crate::math;
+use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
+
+/// Anyone brings a position up to date without paying it: activates it, counts its rewards,
+/// ends an expired bonus, and revalues a delegated bonus after a slash of its pool (so the
+/// slashed part stops counting in the active weight at once). Whoever slashes an operator
+/// cranks this for the pool's members.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct SyncPositionV0<'info> {
+    #[account(mut, seeds = [seeds::STAKING_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, StakingConfigV0>>,
+    #[account(
+        mut,
+        seeds = [seeds::POSITION, position.owner.as_ref(), &position.id.to_le_bytes()],
+        bump = position.bump,
+    )]
+    pub position: Box<Account<'info, PositionV0>>,
+    /// The position's activation record (required until it is active).
+    #[account(mut)]
+    pub activation_record: Option<Box<Account<'info, EpochStakeV0>>>,
+    /// The record of the position's bonus expiry epoch (required while it has one).
+    #[account(mut)]
+    pub bonus_record: Option<Box<Account<'info, EpochStakeV0>>>,
+    /// The pool the position is delegated to (required while delegated).
+    #[account(mut)]
+    pub pool: Option<Box<Account<'info, OperatorPoolV0>>>,
+}
+
+pub fn handler(ctx: Context<SyncPositionV0>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let accounts = &mut *ctx.accounts;
+    let position = &mut accounts.position;
+    activate(position, record_mut(&mut accounts.activation_record))?;
+    check_pool(position, accounts.pool.as_deref().map(|pool| &**pool))?;
+    math::settle(
+        position,
+        &mut accounts.config,
+        pool_mut(&mut accounts.pool),
+        record_mut(&mut accounts.bonus_record),
+    )?;
+    accounts.config.invariant()?;
+    let event = PositionSynced {
+        unix_timestamp: now,
+        position: (**accounts.position).clone(),
+        pool: accounts.pool.as_deref().map(|pool| (**pool).clone()),
+        records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
+        config: (**accounts.config).clone(),
+    };
+    emit_cpi!(event);
+    Ok(())
+}
