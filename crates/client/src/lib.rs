@@ -2,6 +2,7 @@
 //! seed and account list, used by the CLI, the oracle, the bootstrap and the tests.
 
 pub mod device_registry;
+pub mod ledger;
 pub mod reward_epochs;
 pub mod staking;
 pub mod tokenomics;

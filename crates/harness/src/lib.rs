@@ -28,6 +28,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
+use groundwork_client::ledger::LedgerError;
 pub use litesvm;
 pub use programs::{through_relay, EPOCH_MINTER_RELAY_ID, GROUNDWORK_PROGRAMS, IMPOSTOR_RELAY_ID};
 pub use solana_keypair;
@@ -370,6 +371,33 @@ impl Runtime {
         .expect("mint_to");
         self.send_ok(&[instruction], &[authority]);
         destination
+    }
+}
+
+impl groundwork_client::ledger::Ledger for Runtime {
+    fn account(&self, address: &Pubkey) -> Result<Option<Account>, LedgerError> {
+        Ok(Runtime::account(self, address))
+    }
+
+    fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<String, LedgerError> {
+        let (fee_payer, others) = signers
+            .split_first()
+            .ok_or_else(|| LedgerError::Cluster("a transaction needs a fee payer".into()))?;
+        let fee_payer = fee_payer.insecure_clone();
+        self.send_paid_by(&fee_payer, instructions, others)
+            .map(|landed| landed.meta.signature.to_string())
+            .map_err(|refused| LedgerError::Refused {
+                message: format!("{:?}", refused.err),
+                logs: refused.logs,
+            })
+    }
+
+    fn unix_timestamp(&self) -> Result<i64, LedgerError> {
+        Ok(self.clock().unix_timestamp)
     }
 }
 

@@ -1,0 +1,59 @@
+//! What the CLI, the bootstrap and the local network need of a cluster: read an account, send
+//! a transaction and wait for it. Implemented over JSON-RPC for real clusters and by the
+//! in-process runtime for tests, so the same code runs against both.
+
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::pubkey::Pubkey;
+use anchor_lang::AccountDeserialize;
+use solana_account::Account;
+use solana_keypair::Keypair;
+
+/// Why reading or sending failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The cluster could not be reached or answered with an error.
+    #[error("cluster: {0}")]
+    Cluster(String),
+    /// The transaction was refused (simulation or execution); the program logs say why.
+    #[error("transaction refused: {message}")]
+    Refused { message: String, logs: Vec<String> },
+    /// An account exists but is not of the expected type.
+    #[error("account {address} is not a {expected}")]
+    WrongAccount {
+        address: Pubkey,
+        expected: &'static str,
+    },
+}
+
+/// A cluster, as the Groundwork tools use it.
+pub trait Ledger {
+    /// The account at `address`, if it exists (with lamports).
+    fn account(&self, address: &Pubkey) -> Result<Option<Account>, LedgerError>;
+
+    /// Sends one transaction of `instructions`, paid by `signers[0]` and signed by all of
+    /// `signers`, and returns its signature once it is confirmed.
+    fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<String, LedgerError>;
+
+    /// The cluster's current unix time (its Clock sysvar).
+    fn unix_timestamp(&self) -> Result<i64, LedgerError>;
+}
+
+/// Reads an Anchor account of type `T` (discriminator checked), if it exists.
+pub fn read<T: AccountDeserialize>(
+    ledger: &dyn Ledger,
+    address: &Pubkey,
+) -> Result<Option<T>, LedgerError> {
+    match ledger.account(address)? {
+        None => Ok(None),
+        Some(account) => T::try_deserialize(&mut account.data.as_slice())
+            .map(Some)
+            .map_err(|_| LedgerError::WrongAccount {
+                address: *address,
+                expected: std::any::type_name::<T>(),
+            }),
+    }
+}
