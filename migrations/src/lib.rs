@@ -38,7 +38,8 @@ pub struct Signers<'a> {
 }
 
 /// What happened to one item of the network.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "change")]
 pub enum Change {
     Created,
     Unchanged,
@@ -56,14 +57,14 @@ pub enum Change {
 }
 
 /// One item of the report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Item {
     pub what: String,
     pub change: Change,
 }
 
 /// Everything one run did, item by item.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     pub items: Vec<Item>,
 }

@@ -47,6 +47,26 @@ const SPL_MINT_LEN: usize = 82;
 /// Slots per second the warp helpers assume (400 ms slots).
 const SLOTS_PER_SECOND_DIVISOR: i64 = 400;
 
+/// The BPF upgradeable loader's ProgramData account of `program` (its address and data) with
+/// `upgrade_authority`, as `solana program deploy` leaves it: what the programs' initialize
+/// instructions check.
+pub fn program_data(program: &Pubkey, upgrade_authority: Option<Pubkey>) -> (Pubkey, Vec<u8>) {
+    let loader = anchor_lang::solana_program::bpf_loader_upgradeable::ID;
+    let (address, _) = Pubkey::find_program_address(&[program.as_ref()], &loader);
+    // UpgradeableLoaderState::ProgramData { slot, upgrade_authority_address } (bincode).
+    let mut data = Vec::with_capacity(45);
+    data.extend_from_slice(&3u32.to_le_bytes());
+    data.extend_from_slice(&0u64.to_le_bytes());
+    match upgrade_authority {
+        Some(key) => {
+            data.push(1);
+            data.extend_from_slice(key.as_ref());
+        }
+        None => data.extend_from_slice(&[0; 33]),
+    }
+    (address, data)
+}
+
 /// A transaction that landed: its logs, inner instructions (where `emit_cpi!` events live),
 /// return data and the account keys its compiled instructions index into.
 #[derive(Debug, Clone)]
@@ -139,19 +159,8 @@ impl Runtime {
     /// Writes the BPF upgradeable loader's ProgramData account of `program` with the given
     /// upgrade authority, as a deployment with `solana program deploy` would leave it.
     pub fn set_program_data(&mut self, program: &Pubkey, upgrade_authority: Option<Pubkey>) {
+        let (address, data) = program_data(program, upgrade_authority);
         let loader = anchor_lang::solana_program::bpf_loader_upgradeable::ID;
-        let (address, _) = Pubkey::find_program_address(&[program.as_ref()], &loader);
-        // UpgradeableLoaderState::ProgramData { slot, upgrade_authority_address } (bincode).
-        let mut data = Vec::with_capacity(45);
-        data.extend_from_slice(&3u32.to_le_bytes());
-        data.extend_from_slice(&0u64.to_le_bytes());
-        match upgrade_authority {
-            Some(key) => {
-                data.push(1);
-                data.extend_from_slice(key.as_ref());
-            }
-            None => data.extend_from_slice(&[0; 33]),
-        }
         self.set_account(address, loader, data);
     }
 

@@ -25,9 +25,18 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 impl LocalRpc {
-    /// Starts the endpoint with the Groundwork programs and `accounts`, and waits until it
-    /// serves.
+    /// Starts the endpoint on free ports with the Groundwork programs and `accounts`, and
+    /// waits until it serves.
     pub fn start(accounts: Vec<(Pubkey, Account)>) -> Result<Self, String> {
+        Self::start_on(None, accounts)
+    }
+
+    /// Like [`LocalRpc::start`], on `rpc_port` when given (its WebSocket on the next port, as
+    /// `solana-test-validator` serves it and `@solana/web3.js` expects).
+    pub fn start_on(
+        rpc_port: Option<u16>,
+        accounts: Vec<(Pubkey, Account)>,
+    ) -> Result<Self, String> {
         crate::bridge::install();
         let (mut svm, events, geyser_events) = SurfnetSvm::new(SurfnetSvmConfig::default())
             .map_err(|error| format!("surfnet: {error:?}"))?;
@@ -36,8 +45,13 @@ impl LocalRpc {
             svm.set_account(&address, account)
                 .map_err(|error| format!("account {address}: {error:?}"))?;
         }
-        let bind_port = free_port().map_err(|error| error.to_string())?;
-        let ws_port = free_port().map_err(|error| error.to_string())?;
+        let (bind_port, ws_port) = match rpc_port {
+            Some(port) => (port, port.checked_add(1).ok_or("no port after 65535")?),
+            None => (
+                free_port().map_err(|error| error.to_string())?,
+                free_port().map_err(|error| error.to_string())?,
+            ),
+        };
         let config = SurfpoolConfig {
             simnets: vec![SimnetConfig {
                 offline_mode: true,

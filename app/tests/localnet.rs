@@ -1,0 +1,229 @@
+//! `groundwork localnet` and the network commands, run as a user runs them: the binary, a real
+//! JSON-RPC endpoint on 127.0.0.1, output read back as JSON.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
+
+/// A port with its successor free (the RPC and its WebSocket).
+fn free_port_pair() -> u16 {
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn localnet(data_dir: &Path, port: u16, extra: &[&str]) -> Child {
+    Command::new(BINARY)
+        .args([
+            "--output",
+            "json-compact",
+            "localnet",
+            "--epoch-length",
+            "3s",
+            "--reset",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--port", &port.to_string()])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("groundwork localnet starts")
+}
+
+fn u64_of(line: &Value, key: &str) -> u64 {
+    line[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} in {line}"))
+}
+
+#[test]
+fn a_bounded_localnet_run_reconciles_with_the_chain() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port_pair();
+    let output = localnet(data_dir.path(), port, &["--epochs", "3", "--exit"])
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "localnet failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per epoch"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let mut minted_sum = 0;
+    let mut device_sum = 0;
+    for (epoch, line) in lines.iter().enumerate() {
+        assert_eq!(u64_of(line, "epoch"), epoch as u64);
+        let minted = u64_of(line, "minted");
+        // The localnet schedule: 100,000 GWK an epoch, split 70 / 20 / 10.
+        assert_eq!(minted, 100_000_000_000);
+        assert_eq!(
+            u64_of(line, "device_share")
+                + u64_of(line, "staker_share")
+                + u64_of(line, "treasury_share"),
+            minted
+        );
+        minted_sum += minted;
+        device_sum += u64_of(line, "device_share");
+        assert_eq!(u64_of(line, "minted_total"), minted_sum);
+        // No root activated yet: every device share awaits one.
+        assert_eq!(u64_of(line, "device_pool_awaiting_roots"), device_sum);
+        // supply = initial + minted - burned, as the chain reports it.
+        assert_eq!(
+            u64_of(line, "supply"),
+            u64_of(line, "initial_supply") + u64_of(line, "minted_total")
+                - u64_of(line, "burned_total")
+        );
+    }
+    assert!(data_dir.path().join("keys/authority.json").exists());
+    assert!(data_dir.path().join("programs.log").exists());
+}
+
+#[test]
+fn the_network_commands_work_against_a_running_localnet() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port_pair();
+    let mut child = localnet(data_dir.path(), port, &["--epochs", "1"]);
+    // Wait for the first epoch's line: the network is bootstrapped and serving.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let first: Value = serde_json::from_str(&first).expect("the first epoch's line");
+    assert_eq!(u64_of(&first, "epoch"), 0);
+
+    let url = format!("http://127.0.0.1:{port}");
+    let keys = data_dir.path().join("keys");
+    let groundwork = |args: &[&str]| {
+        let output = Command::new(BINARY)
+            .args(["-u", &url, "--output", "json-compact"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+
+    let (ok, stdout_text, stderr) = groundwork(&["network", "status"]);
+    assert!(ok, "{stderr}");
+    let status: Value = serde_json::from_str(&stdout_text).unwrap();
+    assert_eq!(status["oracles"].as_array().unwrap().len(), 3);
+    assert_eq!(status["quorum"], 1);
+    assert_eq!(status["device_classes"], 2);
+    assert_eq!(status["epoch_length_s"], 3);
+    assert_eq!(status["minted_total"], 100_000_000_000u64);
+    assert_eq!(
+        status["supply"].as_u64().unwrap(),
+        status["minted_total"].as_u64().unwrap() - status["burned_total"].as_u64().unwrap()
+    );
+
+    // The localnet's own network, written as a file: bootstrapping it again changes nothing.
+    let pubkey = |name: &str| {
+        let bytes: Vec<u8> =
+            serde_json::from_str(&std::fs::read_to_string(keys.join(name)).unwrap()).unwrap();
+        bs58::encode(&bytes[32..]).into_string()
+    };
+    let authority = pubkey("authority.json");
+    let oracles: Vec<String> = (1..=3)
+        .map(|i| pubkey(&format!("oracle-{i}.json")))
+        .collect();
+    let network = include_str!("../../migrations/localnet.toml")
+        .replacen(
+            "authority = \"11111111111111111111111111111111\"",
+            &format!("authority = \"{authority}\""),
+            1,
+        )
+        .replace(
+            "treasury_owner = \"11111111111111111111111111111111\"",
+            &format!("treasury_owner = \"{authority}\""),
+        )
+        .replace(
+            "oracles = [\"11111111111111111111111111111111\"]",
+            &format!("oracles = {oracles:?}"),
+        )
+        .replace(
+            "genesis_unix = 0",
+            &format!("genesis_unix = {}", status["genesis_unix"]),
+        )
+        .replace("length = \"60s\"", "length = \"3s\"");
+    let file = data_dir.path().join("network.toml");
+    std::fs::write(&file, &network).unwrap();
+    let authority_key = keys.join("authority.json");
+    let deployer_key = keys.join("deployer.json");
+    let bootstrap = |network: &Path| {
+        groundwork(&[
+            "-k",
+            authority_key.to_str().unwrap(),
+            "bootstrap",
+            "--network",
+            network.to_str().unwrap(),
+            "--deployer",
+            deployer_key.to_str().unwrap(),
+        ])
+    };
+    let (ok, report, stderr) = bootstrap(&file);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let items = report["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|item| item["change"]["change"] == "unchanged"),
+        "{report}"
+    );
+
+    // A changed parameter is reported and applied.
+    let quorum_two = network.replace("quorum = 1", "quorum = 2");
+    std::fs::write(&file, quorum_two).unwrap();
+    let (ok, report, stderr) = bootstrap(&file);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let updated: Vec<&Value> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["change"]["change"] == "updated")
+        .collect();
+    assert_eq!(updated.len(), 1, "{report}");
+    assert_eq!(updated[0]["what"], "oracle set and quorum");
+    let (_, status, _) = groundwork(&["network", "status"]);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["quorum"], 2);
+
+    // A wrong cluster is said clearly, and nothing runs.
+    let output = Command::new(BINARY)
+        .args(["-u", "http://127.0.0.1:1", "network", "status"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("cannot reach the cluster at http://127.0.0.1:1"));
+
+    // SIGTERM stops the local network cleanly.
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: signalling a child process this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "localnet exited with {status}");
+}
