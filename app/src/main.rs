@@ -1,10 +1,14 @@
 //! `groundwork`: the Groundwork CLI, with the Solana CLI's habits (`-u` monikers, the Solana
-//! CLI config's keypair, `--commitment`, `--output`). This first cut holds the network's own
-//! commands — the bootstrap, the network status and `groundwork localnet`; the commands of
-//! operators, dApps, stakers and the authority follow on the same plumbing.
+//! CLI config's keypair, `--commitment`, `--output`): the bootstrap, the network status,
+//! `groundwork localnet`, and the operators' and dApps' commands (operators, devices,
+//! credits). Every transaction is simulated first (`--dry-run` stops there) and priced from
+//! recent fees.
 
 mod cluster;
+mod context;
 mod localnet;
+mod registry_cmd;
+mod send;
 mod status;
 
 use std::path::PathBuf;
@@ -42,6 +46,16 @@ struct Cli {
     commitment: String,
     #[arg(long, global = true, value_enum, default_value = "display")]
     output: Output,
+    /// Simulate the transaction only; send nothing.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Print the unsigned transaction message (base64) instead of sending it, e.g. to propose
+    /// it in a multisig vault.
+    #[arg(long, global = true)]
+    dump_transaction_message: bool,
+    /// Most priority fee per compute unit, in micro-lamports.
+    #[arg(long, global = true, default_value_t = 100_000)]
+    max_priority_fee: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +76,28 @@ enum Command {
         /// The current mint authority of an existing mint the file adopts.
         #[arg(long)]
         mint_authority: Option<PathBuf>,
+    },
+    /// Operators: register, update, show.
+    Operator {
+        #[command(subcommand)]
+        command: registry_cmd::OperatorCommand,
+    },
+    /// Devices: keys, onboarding, locations, transfers, recipients, retirement, views.
+    Device {
+        #[command(subcommand)]
+        command: registry_cmd::DeviceCommand,
+    },
+    /// Service credits: buy with the network token, balance, pay a device.
+    Credits {
+        #[command(subcommand)]
+        command: registry_cmd::CreditsCommand,
+    },
+    /// Requests SOL from the cluster's faucet (localnet, devnet, testnet).
+    Airdrop {
+        /// SOL to request.
+        sol: f64,
+        /// Who receives it (default: the keypair).
+        recipient: Option<anchor_lang::prelude::Pubkey>,
     },
     /// Network-wide views.
     Network {
@@ -114,12 +150,58 @@ fn print<T: serde::Serialize + std::fmt::Display>(value: &T, output: Output) -> 
     Ok(())
 }
 
+/// A finished airdrop.
+#[derive(serde::Serialize)]
+struct Airdropped {
+    recipient: String,
+    balance_lamports: u64,
+}
+
+impl std::fmt::Display for Airdropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} now holds {} SOL",
+            self.recipient,
+            format_amount(self.balance_lamports, 9)
+        )
+    }
+}
+
+/// `amount` base units of a mint of `decimals`, as a decimal number.
+pub fn format_amount(amount: u64, decimals: u8) -> String {
+    let scale = 10u64.pow(u32::from(decimals));
+    format!(
+        "{}.{:0width$}",
+        amount / scale,
+        amount % scale,
+        width = usize::from(decimals)
+    )
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let url = rpc_url(&cli.url);
     let commitment = commitment(&cli.commitment)?;
     let keypair_path = || cli.keypair.clone().unwrap_or_else(default_keypair_path);
+    let context = || -> Result<context::Context> {
+        let ledger = RpcLedger::new(&url, commitment);
+        ledger.check_reachable()?;
+        Ok(context::Context {
+            ledger,
+            keypair_path: keypair_path(),
+            output: cli.output,
+            send: send::SendOptions {
+                dry_run: cli.dry_run,
+                dump_message: cli.dump_transaction_message,
+                max_priority_fee: cli.max_priority_fee,
+            },
+        })
+    };
     match cli.command {
+        Command::Operator { command } => registry_cmd::operator(&context()?, command),
+        Command::Device { command } => registry_cmd::device(&context()?, command),
+        Command::Credits { command } => registry_cmd::credits(&context()?, command),
         Command::Bootstrap {
             network,
             deployer,
@@ -141,6 +223,33 @@ fn main() -> Result<()> {
             };
             let report = bootstrap(&mut ledger, &config, &signers)?;
             print(&report, cli.output)
+        }
+        Command::Airdrop { sol, recipient } => {
+            let context = context()?;
+            let recipient = match recipient {
+                Some(recipient) => recipient,
+                None => solana_signer::Signer::pubkey(&context.signer()?),
+            };
+            if !(sol > 0.0 && sol <= 1_000.0) {
+                anyhow::bail!("request between 0 and 1,000 SOL");
+            }
+            // Lamports of a positive amount of at most 1,000 SOL: far inside u64.
+            let lamports = (sol * 1e9).round() as u64;
+            let client = &context.ledger.client;
+            let signature = client
+                .request_airdrop(&recipient, lamports)
+                .with_context(|| format!("the faucet of {url} refused (mainnet has none)"))?;
+            client
+                .poll_for_signature_with_commitment(&signature, commitment)
+                .context("waiting for the airdrop")?;
+            let balance = client.get_balance(&recipient)?;
+            print(
+                &Airdropped {
+                    recipient: recipient.to_string(),
+                    balance_lamports: balance,
+                },
+                cli.output,
+            )
         }
         Command::Network {
             command: NetworkCommand::Status,

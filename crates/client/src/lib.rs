@@ -34,3 +34,31 @@ pub(crate) fn anchor_instruction(
         data: data.data(),
     }
 }
+
+/// The compute-budget program.
+pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey =
+    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+
+/// The compute-budget instructions a production client sends first: a unit limit and a
+/// priority price (micro-lamports per unit).
+pub fn compute_budget_instructions(
+    unit_limit: u32,
+    micro_lamports_per_unit: u64,
+) -> [Instruction; 2] {
+    let mut limit = vec![2u8];
+    limit.extend_from_slice(&unit_limit.to_le_bytes());
+    let mut price = vec![3u8];
+    price.extend_from_slice(&micro_lamports_per_unit.to_le_bytes());
+    [
+        Instruction {
+            program_id: COMPUTE_BUDGET_PROGRAM_ID,
+            accounts: vec![],
+            data: limit,
+        },
+        Instruction {
+            program_id: COMPUTE_BUDGET_PROGRAM_ID,
+            accounts: vec![],
+            data: price,
+        },
+    ]
+}

@@ -450,30 +450,7 @@ impl Landed {
     }
 }
 
-/// The compute-budget instructions a production client sends first: a unit limit and a
-/// priority price (micro-lamports per unit).
-pub fn compute_budget_instructions(
-    unit_limit: u32,
-    micro_lamports_per_unit: u64,
-) -> [Instruction; 2] {
-    let program_id: Pubkey = anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
-    let mut limit = vec![2u8];
-    limit.extend_from_slice(&unit_limit.to_le_bytes());
-    let mut price = vec![3u8];
-    price.extend_from_slice(&micro_lamports_per_unit.to_le_bytes());
-    [
-        Instruction {
-            program_id,
-            accounts: vec![],
-            data: limit,
-        },
-        Instruction {
-            program_id,
-            accounts: vec![],
-            data: price,
-        },
-    ]
-}
+pub use groundwork_client::compute_budget_instructions;
 
 /// Size of a legacy transaction of `instructions` paid by `fee_payer`, as sent on the wire
 /// (signatures included), and the number of distinct accounts it references. The limit is

@@ -1,0 +1,68 @@
+//! What every user command needs: the cluster, the signer, how to print and how to send, and
+//! the network's fixed accounts read once.
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use groundwork_client::ledger::read;
+use groundwork_client::tokenomics as tokenomics_client;
+use groundwork_client::tokenomics::NetworkToken;
+use serde::Serialize;
+use solana_keypair::Keypair;
+use tokenomics::TokenomicsConfigV0;
+
+use crate::cluster::{load_keypair, RpcLedger};
+use crate::send::{submit, SendOptions, Sent};
+use crate::Output;
+
+pub struct Context {
+    pub ledger: RpcLedger,
+    pub keypair_path: PathBuf,
+    pub output: Output,
+    pub send: SendOptions,
+}
+
+impl Context {
+    /// The signing keypair (`--keypair`, or the Solana CLI config's).
+    pub fn signer(&self) -> Result<Keypair> {
+        load_keypair(&self.keypair_path)
+    }
+
+    /// The network token (mint and token program) from tokenomics' config.
+    pub fn network_token(&self) -> Result<NetworkToken> {
+        let config: TokenomicsConfigV0 = read(&self.ledger, &tokenomics_client::config_address())?
+            .context("no Groundwork network on this cluster (tokenomics is not initialized): check -u, or run `groundwork bootstrap`")?;
+        let mint = self
+            .ledger
+            .client
+            .get_account(&config.network_mint)
+            .context("reading the network token mint")?;
+        Ok(NetworkToken {
+            mint: config.network_mint,
+            token_program: mint.owner,
+        })
+    }
+
+    /// Sends `instructions` signed by `signers` (the first pays) as the options say, and prints
+    /// the outcome.
+    pub fn send(
+        &self,
+        instructions: &[anchor_lang::solana_program::instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Sent> {
+        let sent = submit(&self.ledger, instructions, signers, self.send)?;
+        self.print(&sent)?;
+        Ok(sent)
+    }
+
+    pub fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {
+        crate::print(value, self.output)
+    }
+}
+
+/// A short form of a key for messages: its first and last four characters.
+pub fn short(key: &Pubkey) -> String {
+    let text = key.to_string();
+    format!("{}…{}", &text[..4], &text[text.len() - 4..])
+}

@@ -1,0 +1,701 @@
+//! The operator's and the dApp's commands: operators, devices, credits. Every command reads
+//! what it depends on first and refuses, naming the account and the fix, before anything is
+//! sent.
+
+use std::path::{Path, PathBuf};
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use device_registry::{
+    DeviceClassV0, DeviceStatus, DeviceV0, OperatorV0, RegisterOperatorArgsV0, UpdateOperatorArgsV0,
+};
+use groundwork_client::device_registry::{self as registry, Onboarding};
+use groundwork_client::ledger::read;
+use groundwork_client::tokenomics as tokenomics_client;
+use serde::Serialize;
+use solana_keypair::{write_keypair_file, Keypair};
+use solana_signer::Signer;
+use tokenomics::{BurnForCreditsArgsV0, PriceSource, TokenomicsConfigV0};
+
+use crate::cluster::load_keypair;
+use crate::context::{short, Context};
+
+#[derive(Subcommand)]
+pub enum OperatorCommand {
+    /// Registers the keypair as an operator (its reward recipient defaults to itself).
+    Register {
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        #[arg(long, default_value = "")]
+        metadata_uri: String,
+    },
+    /// Changes the operator's reward recipient or metadata URI.
+    Update {
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        #[arg(long)]
+        metadata_uri: Option<String>,
+    },
+    /// Shows an operator (default: the keypair's).
+    Show { operator: Option<Pubkey> },
+}
+
+/// Where a device is: an H3 cell, or a point and a resolution.
+#[derive(Args, Clone, Debug)]
+pub struct LocationArgs {
+    /// H3 cell index, hex (e.g. 8c283082a30e7ff).
+    #[arg(long, conflicts_with_all = ["lat", "lon"])]
+    pub cell: Option<String>,
+    #[arg(long, requires = "lon", allow_negative_numbers = true)]
+    pub lat: Option<f64>,
+    #[arg(long, requires = "lat", allow_negative_numbers = true)]
+    pub lon: Option<f64>,
+    /// H3 resolution for --lat/--lon (8 to 15).
+    #[arg(long, default_value_t = 12)]
+    pub resolution: u8,
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Writes a new device keypair (Solana CLI JSON) to a file; refuses to overwrite one.
+    Keygen {
+        #[arg(long)]
+        outfile: PathBuf,
+    },
+    /// Onboards a device: the operator (--keypair) and the device key sign, and a maker
+    /// co-signs when the class requires it; the onboarding fee is burned from the operator's
+    /// credits.
+    Onboard {
+        #[arg(long)]
+        device_keypair: PathBuf,
+        #[arg(long)]
+        class: u16,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[arg(long)]
+        maker_keypair: Option<PathBuf>,
+    },
+    /// Asserts a device's location (the fee is burned only when the cell changes).
+    AssertLocation {
+        device: Pubkey,
+        #[command(flatten)]
+        location: LocationArgs,
+    },
+    /// Transfers a device to another operator, who consents by co-signing.
+    Transfer {
+        device: Pubkey,
+        /// The receiving operator's keypair (it signs).
+        #[arg(long)]
+        to_keypair: PathBuf,
+    },
+    /// Sends one device's rewards to a recipient (or back to the operator's with --clear).
+    SetRecipient {
+        device: Pubkey,
+        #[arg(long, conflicts_with = "clear")]
+        recipient: Option<Pubkey>,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Retires a device (its record closes; the rent returns to the operator).
+    Deactivate {
+        device: Pubkey,
+    },
+    Show {
+        device: Pubkey,
+    },
+    /// Lists an operator's devices (default: the keypair's).
+    List {
+        #[arg(long)]
+        operator: Option<Pubkey>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CreditsCommand {
+    /// Burns network tokens for service credits at the network's price.
+    Buy {
+        /// Network tokens to burn (e.g. 12.5).
+        #[arg(long)]
+        amount: String,
+        /// Refuse to buy fewer credits than quoted minus this (basis points).
+        #[arg(long, default_value_t = 100)]
+        slippage_bps: u16,
+        /// Who receives the credits (default: the keypair).
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+    },
+    /// Credits held (default: the keypair's).
+    Balance { owner: Option<Pubkey> },
+    /// Pays a device for its service, burning credits.
+    Pay {
+        device: Pubkey,
+        #[arg(long)]
+        credits: u64,
+    },
+}
+
+/// The H3 cell a location names, checked as the registry checks it.
+pub fn cell_of(location: &LocationArgs) -> Result<u64> {
+    let cell = match (&location.cell, location.lat, location.lon) {
+        (Some(hex), _, _) => u64::from_str_radix(hex.trim_start_matches("0x"), 16)
+            .with_context(|| format!("cell {hex:?} is not a hex H3 index"))?,
+        (None, Some(lat), Some(lon)) => {
+            let resolution = h3o::Resolution::try_from(location.resolution).map_err(|_| {
+                anyhow::anyhow!(
+                    "resolution {} is not an H3 resolution; use 8 to 15",
+                    location.resolution
+                )
+            })?;
+            let point = h3o::LatLng::new(lat, lon)
+                .map_err(|_| anyhow::anyhow!("({lat}, {lon}) is not a latitude and longitude"))?;
+            u64::from(point.to_cell(resolution))
+        }
+        _ => bail!("say where: --cell HEX, or --lat and --lon"),
+    };
+    if device_registry::h3::validate_cell(cell).is_err() {
+        bail!("cell {cell:#x} is not a valid H3 cell index");
+    }
+    let resolution = (cell >> 52) & 0xf;
+    if resolution < device_registry::h3::MIN_LOCATION_RESOLUTION {
+        bail!("cell {cell:#x} is resolution {resolution}; use 8 to 15");
+    }
+    Ok(cell)
+}
+
+fn device_of(ctx: &Context, device: &Pubkey) -> Result<DeviceV0> {
+    read(&ctx.ledger, &registry::device_address(device))?
+        .with_context(|| format!("device {} is not onboarded on this network", short(device)))
+}
+
+fn operator_of(ctx: &Context, operator: &Pubkey) -> Result<OperatorV0> {
+    read(&ctx.ledger, &registry::operator_address(operator))?.with_context(|| {
+        format!(
+            "{} is not a registered operator: register with `groundwork operator register`",
+            short(operator)
+        )
+    })
+}
+
+fn class_of(ctx: &Context, class_id: u16) -> Result<DeviceClassV0> {
+    read(&ctx.ledger, &registry::device_class_address(class_id))?
+        .with_context(|| format!("device class {class_id} does not exist on this network"))
+}
+
+/// The credits `owner` holds.
+pub fn credits_of(ctx: &Context, owner: &Pubkey) -> Result<u64> {
+    let address = tokenomics_client::credit_account_address(owner);
+    Ok(ctx
+        .ledger
+        .client
+        .get_token_account_balance(&address)
+        .ok()
+        .and_then(|balance| balance.amount.parse().ok())
+        .unwrap_or(0))
+}
+
+fn require_credits(ctx: &Context, payer: &Pubkey, needed: u64, what: &str) -> Result<()> {
+    let held = credits_of(ctx, payer)?;
+    if held < needed {
+        bail!(
+            "you hold {held} credits, {what} needs {needed}: buy with `groundwork credits buy --amount <tokens>`"
+        );
+    }
+    Ok(())
+}
+
+fn require_operator_of(device: &DeviceV0, signer: &Pubkey) -> Result<()> {
+    if device.operator != *signer {
+        bail!(
+            "keypair {} is not the operator of device {} (its operator is {})",
+            short(signer),
+            short(&device.device_key),
+            short(&device.operator)
+        );
+    }
+    Ok(())
+}
+
+fn require_active(device: &DeviceV0) -> Result<()> {
+    if device.status == DeviceStatus::Suspended {
+        bail!(
+            "device {} is suspended (reason {}): only the network authority can reinstate it",
+            short(&device.device_key),
+            device.suspension_reason
+        );
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct OperatorView {
+    pub operator: String,
+    pub reward_recipient: String,
+    pub metadata_uri: String,
+    pub devices: u64,
+    pub registered_at: i64,
+}
+
+impl std::fmt::Display for OperatorView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "operator          {}", self.operator)?;
+        writeln!(f, "reward recipient  {}", self.reward_recipient)?;
+        writeln!(f, "metadata URI      {}", self.metadata_uri)?;
+        writeln!(f, "devices           {}", self.devices)?;
+        writeln!(f, "registered at     {}", self.registered_at)
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeviceView {
+    pub device: String,
+    pub operator: String,
+    pub class_id: u16,
+    pub status: String,
+    pub location: String,
+    pub reward_recipient: Option<String>,
+    pub location_assertions: u32,
+    pub credits_spent: u64,
+    pub onboarded_at: i64,
+}
+
+impl From<&DeviceV0> for DeviceView {
+    fn from(device: &DeviceV0) -> Self {
+        DeviceView {
+            device: device.device_key.to_string(),
+            operator: device.operator.to_string(),
+            class_id: device.class_id,
+            status: match device.status {
+                DeviceStatus::Active => "active".into(),
+                DeviceStatus::Suspended => {
+                    format!("suspended (reason {})", device.suspension_reason)
+                }
+            },
+            location: format!("{:x}", device.location),
+            reward_recipient: device.reward_recipient.map(|key| key.to_string()),
+            location_assertions: device.location_assertions,
+            credits_spent: device.credits_spent,
+            onboarded_at: device.onboarded_at,
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{}  class {}  {}  cell {}  credits spent {}  operator {}",
+            self.device,
+            self.class_id,
+            self.status,
+            self.location,
+            self.credits_spent,
+            self.operator
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeviceList(pub Vec<DeviceView>);
+
+impl std::fmt::Display for DeviceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return writeln!(f, "no devices");
+        }
+        self.0.iter().try_for_each(|device| write!(f, "{device}"))
+    }
+}
+
+#[derive(Serialize)]
+pub struct CreditBalance {
+    pub owner: String,
+    pub credits: u64,
+}
+
+impl std::fmt::Display for CreditBalance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} credits held by {}", self.credits, self.owner)
+    }
+}
+
+#[derive(Serialize)]
+pub struct KeyFile {
+    pub pubkey: String,
+    pub path: String,
+}
+
+impl std::fmt::Display for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "wrote device key {} to {}", self.pubkey, self.path)
+    }
+}
+
+pub fn operator(ctx: &Context, command: OperatorCommand) -> Result<()> {
+    match command {
+        OperatorCommand::Register {
+            recipient,
+            metadata_uri,
+        } => {
+            let signer = ctx.signer()?;
+            if read::<OperatorV0>(&ctx.ledger, &registry::operator_address(&signer.pubkey()))?
+                .is_some()
+            {
+                bail!(
+                    "{} is already a registered operator: change it with `groundwork operator update`",
+                    short(&signer.pubkey())
+                );
+            }
+            let instruction = registry::register_operator(
+                &signer.pubkey(),
+                RegisterOperatorArgsV0 {
+                    reward_recipient: recipient.unwrap_or(signer.pubkey()),
+                    metadata_uri,
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        OperatorCommand::Update {
+            recipient,
+            metadata_uri,
+        } => {
+            let signer = ctx.signer()?;
+            operator_of(ctx, &signer.pubkey())?;
+            let instruction = registry::update_operator(
+                &signer.pubkey(),
+                UpdateOperatorArgsV0 {
+                    reward_recipient: recipient,
+                    metadata_uri,
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        OperatorCommand::Show { operator } => {
+            let key = match operator {
+                Some(key) => key,
+                None => ctx.signer()?.pubkey(),
+            };
+            let record = operator_of(ctx, &key)?;
+            ctx.print(&OperatorView {
+                operator: record.authority.to_string(),
+                reward_recipient: record.reward_recipient.to_string(),
+                metadata_uri: record.metadata_uri,
+                devices: record.device_count,
+                registered_at: record.registered_at,
+            })
+        }
+    }
+}
+
+fn write_new_keypair(path: &Path) -> Result<Keypair> {
+    if path.exists() {
+        bail!("{} exists: refusing to overwrite a key", path.display());
+    }
+    let keypair = Keypair::new();
+    write_keypair_file(&keypair, path)
+        .map_err(|error| anyhow::anyhow!("writing {}: {error}", path.display()))?;
+    Ok(keypair)
+}
+
+pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
+    match command {
+        DeviceCommand::Keygen { outfile } => {
+            let keypair = write_new_keypair(&outfile)?;
+            ctx.print(&KeyFile {
+                pubkey: keypair.pubkey().to_string(),
+                path: outfile.display().to_string(),
+            })
+        }
+        DeviceCommand::Onboard {
+            device_keypair,
+            class,
+            location,
+            maker_keypair,
+        } => {
+            let signer = ctx.signer()?;
+            let device_key = load_keypair(&device_keypair)?;
+            let cell = cell_of(&location)?;
+            operator_of(ctx, &signer.pubkey())?;
+            if let Some(existing) =
+                read::<DeviceV0>(&ctx.ledger, &registry::device_address(&device_key.pubkey()))?
+            {
+                bail!(
+                    "device {} is already onboarded by operator {}",
+                    short(&existing.device_key),
+                    short(&existing.operator)
+                );
+            }
+            let device_class = class_of(ctx, class)?;
+            let maker = maker_keypair.map(|path| load_keypair(&path)).transpose()?;
+            if device_class.maker_attestation_required && maker.is_none() {
+                bail!(
+                    "class {class} ({}) requires an approved maker's co-signature: pass --maker-keypair",
+                    device_class.name
+                );
+            }
+            require_credits(
+                ctx,
+                &signer.pubkey(),
+                device_class.onboarding_fee_credits,
+                &format!("onboarding a {}", device_class.name),
+            )?;
+            let instruction = registry::onboard_device(Onboarding {
+                payer: signer.pubkey(),
+                operator_authority: signer.pubkey(),
+                device_key: device_key.pubkey(),
+                class_id: class,
+                maker: maker.as_ref().map(Signer::pubkey),
+                location: cell,
+            });
+            let mut signers = vec![&signer, &device_key];
+            signers.extend(maker.as_ref());
+            ctx.send(&[instruction], &signers).map(drop)
+        }
+        DeviceCommand::AssertLocation { device, location } => {
+            let signer = ctx.signer()?;
+            let cell = cell_of(&location)?;
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            require_active(&record)?;
+            if cell != record.location {
+                let class = class_of(ctx, record.class_id)?;
+                require_credits(
+                    ctx,
+                    &signer.pubkey(),
+                    class.location_fee_credits,
+                    "moving a device",
+                )?;
+            }
+            let instruction = registry::assert_location(
+                &signer.pubkey(),
+                &signer.pubkey(),
+                &device,
+                record.class_id,
+                cell,
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        DeviceCommand::Transfer { device, to_keypair } => {
+            let signer = ctx.signer()?;
+            let receiver = load_keypair(&to_keypair)?;
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            require_active(&record)?;
+            operator_of(ctx, &receiver.pubkey())?;
+            if receiver.pubkey() == signer.pubkey() {
+                bail!(
+                    "device {} already belongs to {}",
+                    short(&device),
+                    short(&signer.pubkey())
+                );
+            }
+            let instruction =
+                registry::transfer_device(&signer.pubkey(), &receiver.pubkey(), &device);
+            ctx.send(&[instruction], &[&signer, &receiver]).map(drop)
+        }
+        DeviceCommand::SetRecipient {
+            device,
+            recipient,
+            clear,
+        } => {
+            let signer = ctx.signer()?;
+            if recipient.is_none() && !clear {
+                bail!("say who receives the device's rewards: --recipient KEY, or --clear for the operator's recipient");
+            }
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            let instruction = registry::set_reward_recipient(&signer.pubkey(), &device, recipient);
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        DeviceCommand::Deactivate { device } => {
+            let signer = ctx.signer()?;
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            require_active(&record)?;
+            let instruction =
+                registry::deactivate_device(&signer.pubkey(), &device, record.class_id);
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        DeviceCommand::Show { device } => ctx.print(&DeviceView::from(&device_of(ctx, &device)?)),
+        DeviceCommand::List { operator } => {
+            let key = match operator {
+                Some(key) => key,
+                None => ctx.signer()?.pubkey(),
+            };
+            let devices = list_devices(ctx, &key)?;
+            ctx.print(&DeviceList(devices.iter().map(DeviceView::from).collect()))
+        }
+    }
+}
+
+/// Offset of `DeviceV0.operator`: discriminator 8, bump 1, status 1, reason 2, class 2, key 32.
+const DEVICE_OPERATOR_OFFSET: usize = 8 + 1 + 1 + 2 + 2 + 32;
+
+fn list_devices(ctx: &Context, operator: &Pubkey) -> Result<Vec<DeviceV0>> {
+    use anchor_lang::{AccountDeserialize, Discriminator};
+    use solana_rpc_client::api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+    use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
+    let config = RpcProgramAccountsConfig {
+        filters: Some(vec![
+            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, DeviceV0::DISCRIMINATOR.to_vec())),
+            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                DEVICE_OPERATOR_OFFSET,
+                operator.to_bytes().to_vec(),
+            )),
+        ]),
+        account_config: RpcAccountInfoConfig {
+            encoding: Some(solana_rpc_client::api::config::UiAccountEncoding::Base64),
+            commitment: Some(ctx.ledger.client.commitment()),
+            ..RpcAccountInfoConfig::default()
+        },
+        ..RpcProgramAccountsConfig::default()
+    };
+    let accounts = ctx
+        .ledger
+        .client
+        .get_program_ui_accounts_with_config(&device_registry::ID, config)
+        .context("listing devices")?;
+    let mut devices: Vec<DeviceV0> = accounts
+        .into_iter()
+        .filter_map(|(_, account)| account.data.decode())
+        .filter_map(|data| DeviceV0::try_deserialize(&mut data.as_slice()).ok())
+        .collect();
+    devices.sort_by_key(|device| device.onboarded_at);
+    Ok(devices)
+}
+
+/// Base units of `amount` ("12.5") for a mint of `decimals`.
+pub fn parse_amount(amount: &str, decimals: u8) -> Result<u64> {
+    let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
+    if fraction.len() > usize::from(decimals) {
+        bail!("{amount} has more than {decimals} decimals");
+    }
+    let whole: u64 = whole
+        .parse()
+        .with_context(|| format!("{amount:?} is not an amount"))?;
+    let fraction_units: u64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<width$}", width = usize::from(decimals))
+            .parse()
+            .with_context(|| format!("{amount:?} is not an amount"))?
+    };
+    whole
+        .checked_mul(10u64.pow(u32::from(decimals)))
+        .and_then(|units| units.checked_add(fraction_units))
+        .with_context(|| format!("{amount} is too large"))
+}
+
+pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
+    match command {
+        CreditsCommand::Buy {
+            amount,
+            slippage_bps,
+            recipient,
+        } => {
+            let signer = ctx.signer()?;
+            let token = ctx.network_token()?;
+            let mint = ctx.ledger.client.get_token_supply(&token.mint)?;
+            let base_units = parse_amount(&amount, mint.decimals)?;
+            let held: u64 = ctx
+                .ledger
+                .client
+                .get_token_account_balance(&token.account_of(&signer.pubkey()))
+                .ok()
+                .and_then(|balance| balance.amount.parse().ok())
+                .unwrap_or(0);
+            if held < base_units {
+                bail!(
+                    "you hold {} network tokens, buying needs {amount}",
+                    crate::format_amount(held, mint.decimals)
+                );
+            }
+            let config: TokenomicsConfigV0 =
+                read(&ctx.ledger, &tokenomics_client::config_address())?
+                    .context("no Groundwork network on this cluster")?;
+            let PriceSource::Fixed { price_usd_e8 } = config.price_source else {
+                bail!("this network prices credits from a Pyth feed; buying through the CLI needs a price update account (not supported by this command yet)");
+            };
+            let quote = tokenomics::math::credits_for_burn(
+                base_units,
+                price_usd_e8,
+                tokenomics::FIXED_PRICE_EXPONENT,
+                mint.decimals,
+                config.usd_per_credit_e9,
+            )
+            .map_err(|error| anyhow::anyhow!("quoting the purchase: {error:?}"))?;
+            if quote == 0 {
+                bail!("{amount} tokens buy less than one credit");
+            }
+            let min_credits_out = quote - quote * u64::from(slippage_bps.min(10_000)) / 10_000;
+            let instruction = tokenomics_client::burn_for_credits(
+                &signer.pubkey(),
+                &recipient.unwrap_or(signer.pubkey()),
+                token,
+                None,
+                BurnForCreditsArgsV0 {
+                    amount: base_units,
+                    min_credits_out,
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        CreditsCommand::Balance { owner } => {
+            let owner = match owner {
+                Some(owner) => owner,
+                None => ctx.signer()?.pubkey(),
+            };
+            ctx.print(&CreditBalance {
+                owner: owner.to_string(),
+                credits: credits_of(ctx, &owner)?,
+            })
+        }
+        CreditsCommand::Pay { device, credits } => {
+            let signer = ctx.signer()?;
+            if credits == 0 {
+                bail!("pay at least one credit");
+            }
+            let record = device_of(ctx, &device)?;
+            require_active(&record)?;
+            require_credits(ctx, &signer.pubkey(), credits, "this payment")?;
+            let instruction = registry::pay_for_service(&signer.pubkey(), &device, credits);
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_in_base_units() {
+        assert_eq!(parse_amount("12.5", 6).unwrap(), 12_500_000);
+        assert_eq!(parse_amount("3", 6).unwrap(), 3_000_000);
+        assert_eq!(parse_amount("0.000001", 6).unwrap(), 1);
+        assert!(parse_amount("0.0000001", 6).is_err());
+        assert!(parse_amount("twelve", 6).is_err());
+        assert!(parse_amount("99999999999999999", 6).is_err());
+    }
+
+    #[test]
+    fn locations_are_checked_as_the_registry_checks_them() {
+        let at = |cell: &str| LocationArgs {
+            cell: Some(cell.into()),
+            lat: None,
+            lon: None,
+            resolution: 12,
+        };
+        assert_eq!(cell_of(&at("8c283082a30e7ff")).unwrap(), 0x8c283082a30e7ff);
+        let coarse = cell_of(&at("85283083fffffff")).unwrap_err().to_string();
+        assert!(coarse.contains("resolution 5; use 8 to 15"), "{coarse}");
+        assert!(cell_of(&at("1234")).is_err());
+        let point = LocationArgs {
+            cell: None,
+            lat: Some(37.7749),
+            lon: Some(-122.4194),
+            resolution: 12,
+        };
+        assert_eq!((cell_of(&point).unwrap() >> 52) & 0xf, 12);
+    }
+}

@@ -1,0 +1,195 @@
+//! Sending a transaction the way a careful client does: simulate first (nothing is sent when
+//! the simulation fails, and its logs say why), set the compute-unit limit from the
+//! simulation, price it from recent fees of the accounts it writes (up to a ceiling), then
+//! send and resend until confirmed or the blockhash expires. `--dry-run` stops after the
+//! simulation; `--dump-transaction-message` prints the unsigned message instead (for a
+//! multisig such as a Squads vault to propose).
+
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::pubkey::Pubkey;
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use groundwork_client::compute_budget_instructions;
+use serde::Serialize;
+use solana_keypair::Keypair;
+use solana_message::Message;
+use solana_rpc_client::api::config::RpcSimulateTransactionConfig;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+use crate::cluster::RpcLedger;
+
+/// How a command's transaction goes out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendOptions {
+    /// Simulate only.
+    pub dry_run: bool,
+    /// Print the unsigned message (base64) instead of signing and sending.
+    pub dump_message: bool,
+    /// Most micro-lamports per compute unit the priority fee may reach.
+    pub max_priority_fee: u64,
+}
+
+/// What became of a transaction.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Sent {
+    Confirmed {
+        signature: String,
+        compute_unit_limit: u32,
+        priority_fee_micro_lamports: u64,
+    },
+    Simulated {
+        units_consumed: u64,
+        logs: Vec<String>,
+    },
+    /// The unsigned message, base64, for the fee payer and signers to sign elsewhere.
+    Message {
+        fee_payer: String,
+        message_base64: String,
+    },
+}
+
+impl std::fmt::Display for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sent::Confirmed { signature, .. } => writeln!(f, "confirmed: {signature}"),
+            Sent::Simulated {
+                units_consumed,
+                logs,
+            } => {
+                writeln!(
+                    f,
+                    "simulation succeeded ({units_consumed} compute units); nothing sent"
+                )?;
+                for line in logs {
+                    writeln!(f, "  {line}")?;
+                }
+                Ok(())
+            }
+            Sent::Message {
+                fee_payer,
+                message_base64,
+            } => {
+                writeln!(f, "unsigned message (fee payer {fee_payer}), base64:")?;
+                writeln!(f, "{message_base64}")
+            }
+        }
+    }
+}
+
+/// Compute units above the simulated use, and the least limit set.
+const UNIT_MARGIN: u64 = 10_000;
+const MAX_UNIT_LIMIT: u64 = 1_400_000;
+
+/// The median of the non-zero recent priority fees, capped at `ceiling`.
+fn priority_fee(recent: &[u64], ceiling: u64) -> u64 {
+    let mut fees: Vec<u64> = recent.iter().copied().filter(|fee| *fee > 0).collect();
+    if fees.is_empty() {
+        return 0;
+    }
+    fees.sort_unstable();
+    fees[fees.len() / 2].min(ceiling)
+}
+
+/// The unsigned message of `instructions` paid by `fee_payer`, base64.
+pub fn message_base64(instructions: &[Instruction], fee_payer: &Pubkey) -> String {
+    let message = Message::new(instructions, Some(fee_payer));
+    base64::engine::general_purpose::STANDARD.encode(message.serialize())
+}
+
+/// Simulates, prices and sends `instructions`, paid by `signers[0]`.
+pub fn submit(
+    ledger: &RpcLedger,
+    instructions: &[Instruction],
+    signers: &[&Keypair],
+    options: SendOptions,
+) -> Result<Sent> {
+    let payer = signers.first().context("a transaction needs a fee payer")?;
+    if options.dump_message {
+        return Ok(Sent::Message {
+            fee_payer: payer.pubkey().to_string(),
+            message_base64: message_base64(instructions, &payer.pubkey()),
+        });
+    }
+    let client = &ledger.client;
+    let blockhash = client
+        .get_latest_blockhash()
+        .context("getting a recent blockhash")?;
+    let simulated = Transaction::new(
+        signers,
+        Message::new(instructions, Some(&payer.pubkey())),
+        blockhash,
+    );
+    let simulation = client
+        .simulate_transaction_with_config(
+            &simulated,
+            RpcSimulateTransactionConfig {
+                sig_verify: false,
+                replace_recent_blockhash: true,
+                commitment: Some(client.commitment()),
+                ..RpcSimulateTransactionConfig::default()
+            },
+        )
+        .context("simulating the transaction")?
+        .value;
+    let logs = simulation.logs.unwrap_or_default();
+    if let Some(error) = simulation.err {
+        bail!(
+            "the transaction would fail: {error}; nothing was sent{}",
+            if logs.is_empty() {
+                String::new()
+            } else {
+                format!("\n  {}", logs.join("\n  "))
+            }
+        );
+    }
+    let units_consumed = simulation.units_consumed.unwrap_or(0);
+    if options.dry_run {
+        return Ok(Sent::Simulated {
+            units_consumed,
+            logs,
+        });
+    }
+    let unit_limit =
+        u32::try_from((units_consumed.saturating_mul(12) / 10 + UNIT_MARGIN).min(MAX_UNIT_LIMIT))?;
+    let writable: Vec<Pubkey> = instructions
+        .iter()
+        .flat_map(|instruction| instruction.accounts.iter())
+        .filter(|meta| meta.is_writable)
+        .map(|meta| meta.pubkey)
+        .collect();
+    let recent: Vec<u64> = client
+        .get_recent_prioritization_fees(&writable)
+        .map(|fees| fees.iter().map(|fee| fee.prioritization_fee).collect())
+        .unwrap_or_default();
+    let price = priority_fee(&recent, options.max_priority_fee);
+    let mut all = compute_budget_instructions(unit_limit, price).to_vec();
+    all.extend_from_slice(instructions);
+    let transaction = Transaction::new(
+        signers,
+        Message::new(&all, Some(&payer.pubkey())),
+        client.get_latest_blockhash()?,
+    );
+    let signature = client
+        .send_and_confirm_transaction_with_spinner(&transaction)
+        .context("sending the transaction")?;
+    Ok(Sent::Confirmed {
+        signature: signature.to_string(),
+        compute_unit_limit: unit_limit,
+        priority_fee_micro_lamports: price,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_priority_fee_is_the_median_of_paying_slots_capped() {
+        assert_eq!(priority_fee(&[], 1_000), 0);
+        assert_eq!(priority_fee(&[0, 0, 0], 1_000), 0);
+        assert_eq!(priority_fee(&[0, 5, 10, 400], 1_000), 10);
+        assert_eq!(priority_fee(&[50_000, 90_000], 1_000), 1_000);
+    }
+}

@@ -1,0 +1,337 @@
+//! The operator's and the dApp's commands through the binary against a running localnet:
+//! what a user does, and every bad input refused with a clear message and nothing changed on
+//! chain.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
+const CELL: &str = "8c283082a30e7ff";
+
+struct Localnet {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port_pair() -> u16 {
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A localnet that has closed its first epoch (the treasury, the authority, holds tokens).
+fn localnet() -> Localnet {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_pair();
+    let mut child = Command::new(BINARY)
+        .args([
+            "--output",
+            "json-compact",
+            "localnet",
+            "--epoch-length",
+            "3s",
+            "--epochs",
+            "1",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"epoch\":0"), "{first}");
+    Localnet {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        dir,
+    }
+}
+
+/// The result of one command: success, stdout, stderr.
+struct Ran {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json(&self) -> Value {
+        assert!(self.ok, "command failed: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|_| panic!("not JSON: {}", self.stdout))
+    }
+
+    #[track_caller]
+    fn refused_with(&self, message: &str) {
+        assert!(!self.ok, "expected a refusal, got: {}", self.stdout);
+        assert!(
+            self.stderr.contains(message),
+            "expected {message:?} in: {}",
+            self.stderr
+        );
+    }
+}
+
+impl Localnet {
+    fn key(&self, name: &str) -> PathBuf {
+        self.dir.path().join("keys").join(name)
+    }
+
+    fn run(&self, keypair: &Path, args: &[&str]) -> Ran {
+        let output = Command::new(BINARY)
+            .args(["-u", &self.url, "--output", "json-compact", "-k"])
+            .arg(keypair)
+            .args(args)
+            .output()
+            .unwrap();
+        Ran {
+            ok: output.status.success(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    fn credits(&self, owner: &Path) -> u64 {
+        self.run(owner, &["credits", "balance"]).json()["credits"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// A new keypair file holding SOL, from the local faucet.
+    fn funded_wallet(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        let made = self
+            .run(
+                &path,
+                &["device", "keygen", "--outfile", path.to_str().unwrap()],
+            )
+            .json();
+        let pubkey = made["pubkey"].as_str().unwrap().to_string();
+        let funded = self.run(&path, &["airdrop", "10", &pubkey]).json();
+        assert_eq!(funded["balance_lamports"], 10_000_000_000u64);
+        path
+    }
+}
+
+#[test]
+fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
+    let net = localnet();
+    let authority = net.key("authority.json");
+
+    // The dApp (here the authority, which holds the treasury's tokens) buys credits.
+    net.run(&authority, &["credits", "buy", "--amount", "100"])
+        .json();
+    assert_eq!(net.credits(&authority), 5_000_000);
+    net.run(&authority, &["credits", "buy", "--amount", "1000000"])
+        .refused_with("network tokens, buying needs 1000000");
+    assert_eq!(net.credits(&authority), 5_000_000);
+
+    // The operator registers and onboards a device.
+    net.run(&authority, &["operator", "register"]).json();
+    let shown = net.run(&authority, &["operator", "show"]).json();
+    assert_eq!(shown["devices"], 0);
+    net.run(&authority, &["operator", "register"])
+        .refused_with("already a registered operator");
+    let device_key = net.dir.path().join("device-1.json");
+    let made = net
+        .run(
+            &authority,
+            &[
+                "device",
+                "keygen",
+                "--outfile",
+                device_key.to_str().unwrap(),
+            ],
+        )
+        .json();
+    let device = made["pubkey"].as_str().unwrap().to_string();
+    net.run(
+        &authority,
+        &[
+            "device",
+            "keygen",
+            "--outfile",
+            device_key.to_str().unwrap(),
+        ],
+    )
+    .refused_with("refusing to overwrite");
+    let onboard = |keypair: &Path, cell: &str| {
+        net.run(
+            keypair,
+            &[
+                "device",
+                "onboard",
+                "--device-keypair",
+                device_key.to_str().unwrap(),
+                "--class",
+                "0",
+                "--cell",
+                cell,
+            ],
+        )
+    };
+    onboard(&authority, "85283083fffffff").refused_with("resolution 5; use 8 to 15");
+    net.run(&authority, &["device", "show", &device])
+        .refused_with("is not onboarded");
+    onboard(&authority, CELL).json();
+    assert_eq!(net.credits(&authority), 5_000_000 - 400_000);
+    let record = net.run(&authority, &["device", "show", &device]).json();
+    assert_eq!(
+        (record["class_id"].as_u64(), record["location"].as_str()),
+        (Some(0), Some(CELL))
+    );
+    onboard(&authority, CELL).refused_with("is already onboarded by operator");
+    assert_eq!(net.credits(&authority), 5_000_000 - 400_000);
+
+    // A stranger's keypair is not the device's operator; an operator without credits cannot
+    // onboard; nothing is sent either time.
+    let stranger = net.funded_wallet("stranger.json");
+    net.run(
+        &stranger,
+        &[
+            "device",
+            "assert-location",
+            &device,
+            "--cell",
+            "8c283082a30e1ff",
+        ],
+    )
+    .refused_with("is not the operator of device");
+    net.run(&stranger, &["operator", "register"]).json();
+    let other_key = net.dir.path().join("device-2.json");
+    net.run(
+        &stranger,
+        &["device", "keygen", "--outfile", other_key.to_str().unwrap()],
+    )
+    .json();
+    net.run(
+        &stranger,
+        &[
+            "device",
+            "onboard",
+            "--device-keypair",
+            other_key.to_str().unwrap(),
+            "--class",
+            "0",
+            "--cell",
+            CELL,
+        ],
+    )
+    .refused_with("you hold 0 credits, onboarding a outdoor-hotspot needs 400000");
+    net.run(
+        &stranger,
+        &[
+            "device",
+            "onboard",
+            "--device-keypair",
+            other_key.to_str().unwrap(),
+            "--class",
+            "9",
+            "--cell",
+            CELL,
+        ],
+    )
+    .refused_with("device class 9 does not exist");
+
+    // The device moves (from a point), is paid for service, and is listed.
+    net.run(
+        &authority,
+        &[
+            "device",
+            "assert-location",
+            &device,
+            "--lat",
+            "37.7749",
+            "--lon",
+            "-122.4194",
+        ],
+    )
+    .json();
+    assert_eq!(net.credits(&authority), 5_000_000 - 400_000 - 100_000);
+    net.run(
+        &authority,
+        &["credits", "pay", &device, "--credits", "1000"],
+    )
+    .json();
+    let record = net.run(&authority, &["device", "show", &device]).json();
+    assert_eq!(record["credits_spent"], 1_000);
+    assert_eq!(record["location_assertions"], 2);
+    let listed = net.run(&authority, &["device", "list"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // --dry-run simulates, --dump-transaction-message prints the message: neither sends.
+    let dry = net
+        .run(
+            &authority,
+            &["--dry-run", "credits", "pay", &device, "--credits", "7"],
+        )
+        .json();
+    assert_eq!(dry["outcome"], "simulated");
+    let dump = net
+        .run(
+            &authority,
+            &[
+                "--dump-transaction-message",
+                "credits",
+                "pay",
+                &device,
+                "--credits",
+                "7",
+            ],
+        )
+        .json();
+    assert_eq!(dump["outcome"], "message");
+    assert!(!dump["message_base64"].as_str().unwrap().is_empty());
+    assert_eq!(
+        net.run(&authority, &["device", "show", &device]).json()["credits_spent"],
+        1_000
+    );
+    net.run(&stranger, &["credits", "pay", &device, "--credits", "5"])
+        .refused_with("you hold 0 credits, this payment needs 5");
+
+    // A transfer needs the receiver's signature; the receiver then retires the device.
+    net.run(
+        &authority,
+        &[
+            "device",
+            "transfer",
+            &device,
+            "--to-keypair",
+            stranger.to_str().unwrap(),
+        ],
+    )
+    .json();
+    assert_eq!(
+        net.run(&authority, &["device", "show", &device]).json()["operator"],
+        net.run(&stranger, &["operator", "show"]).json()["operator"]
+    );
+    net.run(&authority, &["device", "deactivate", &device])
+        .refused_with("is not the operator of device");
+    net.run(&stranger, &["device", "deactivate", &device])
+        .json();
+    net.run(&authority, &["device", "show", &device])
+        .refused_with("is not onboarded");
+}
