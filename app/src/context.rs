@@ -56,8 +56,62 @@ impl Context {
         Ok(sent)
     }
 
+    /// The cluster's clock.
+    pub fn ledger_time(&self) -> Result<i64> {
+        use groundwork_client::ledger::Ledger;
+        Ok(self.ledger.unix_timestamp()?)
+    }
+
+    /// A token account's balance (0 when it does not exist).
+    pub fn token_balance(&self, account: &Pubkey) -> u64 {
+        self.ledger
+            .client
+            .get_token_account_balance(account)
+            .ok()
+            .and_then(|balance| balance.amount.parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {
         crate::print(value, self.output)
+    }
+}
+
+impl Context {
+    /// Every account of type `T` owned by `program` whose 32 bytes at `offset` are `key`
+    /// (getProgramAccounts with the type's discriminator and that key as filters).
+    pub fn accounts_with_key_at<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>(
+        &self,
+        program: &Pubkey,
+        offset: usize,
+        key: &Pubkey,
+    ) -> Result<Vec<T>> {
+        use solana_rpc_client::api::config::{
+            RpcAccountInfoConfig, RpcProgramAccountsConfig, UiAccountEncoding,
+        };
+        use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, T::DISCRIMINATOR.to_vec())),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(offset, key.to_bytes().to_vec())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.ledger.client.commitment()),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let accounts = self
+            .ledger
+            .client
+            .get_program_ui_accounts_with_config(program, config)
+            .with_context(|| format!("listing the accounts of {program}"))?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(_, account)| account.data.decode())
+            .filter_map(|data| T::try_deserialize(&mut data.as_slice()).ok())
+            .collect())
     }
 }
 

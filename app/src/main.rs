@@ -4,11 +4,13 @@
 //! credits). Every transaction is simulated first (`--dry-run` stops there) and priced from
 //! recent fees.
 
+mod admin_cmd;
 mod cluster;
 mod context;
 mod localnet;
 mod registry_cmd;
 mod send;
+mod stake_cmd;
 mod status;
 
 use std::path::PathBuf;
@@ -98,6 +100,26 @@ enum Command {
         sol: f64,
         /// Who receives it (default: the keypair).
         recipient: Option<anchor_lang::prelude::Pubkey>,
+    },
+    /// Staking: positions, delegation, claims, and what each position can claim.
+    Stake {
+        #[command(subcommand)]
+        command: stake_cmd::StakeCommand,
+    },
+    /// Permissionless cranks: close epochs, activate roots.
+    Crank {
+        #[command(subcommand)]
+        command: admin_cmd::CrankCommand,
+    },
+    /// The network authority: classes, makers, suspensions, slashes, oracle set, authority
+    /// transfers (with --dump-transaction-message for a multisig).
+    Authority {
+        /// The authority's public key, when it holds no keypair here (a multisig vault):
+        /// with --dump-transaction-message.
+        #[arg(long)]
+        authority: Option<anchor_lang::prelude::Pubkey>,
+        #[command(subcommand)]
+        command: admin_cmd::AuthorityCommand,
     },
     /// Network-wide views.
     Network {
@@ -202,6 +224,11 @@ fn main() -> Result<()> {
         Command::Operator { command } => registry_cmd::operator(&context()?, command),
         Command::Device { command } => registry_cmd::device(&context()?, command),
         Command::Credits { command } => registry_cmd::credits(&context()?, command),
+        Command::Stake { command } => stake_cmd::stake(&context()?, command),
+        Command::Crank { command } => admin_cmd::crank(&context()?, command),
+        Command::Authority { authority, command } => {
+            admin_cmd::authority(&context()?, authority, command)
+        }
         Command::Bootstrap {
             network,
             deployer,

@@ -184,14 +184,7 @@ fn class_of(ctx: &Context, class_id: u16) -> Result<DeviceClassV0> {
 
 /// The credits `owner` holds.
 pub fn credits_of(ctx: &Context, owner: &Pubkey) -> Result<u64> {
-    let address = tokenomics_client::credit_account_address(owner);
-    Ok(ctx
-        .ledger
-        .client
-        .get_token_account_balance(&address)
-        .ok()
-        .and_then(|balance| balance.amount.parse().ok())
-        .unwrap_or(0))
+    Ok(ctx.token_balance(&tokenomics_client::credit_account_address(owner)))
 }
 
 fn require_credits(ctx: &Context, payer: &Pubkey, needed: u64, what: &str) -> Result<()> {
@@ -532,34 +525,8 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
 const DEVICE_OPERATOR_OFFSET: usize = 8 + 1 + 1 + 2 + 2 + 32;
 
 fn list_devices(ctx: &Context, operator: &Pubkey) -> Result<Vec<DeviceV0>> {
-    use anchor_lang::{AccountDeserialize, Discriminator};
-    use solana_rpc_client::api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-    use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
-    let config = RpcProgramAccountsConfig {
-        filters: Some(vec![
-            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, DeviceV0::DISCRIMINATOR.to_vec())),
-            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
-                DEVICE_OPERATOR_OFFSET,
-                operator.to_bytes().to_vec(),
-            )),
-        ]),
-        account_config: RpcAccountInfoConfig {
-            encoding: Some(solana_rpc_client::api::config::UiAccountEncoding::Base64),
-            commitment: Some(ctx.ledger.client.commitment()),
-            ..RpcAccountInfoConfig::default()
-        },
-        ..RpcProgramAccountsConfig::default()
-    };
-    let accounts = ctx
-        .ledger
-        .client
-        .get_program_ui_accounts_with_config(&device_registry::ID, config)
-        .context("listing devices")?;
-    let mut devices: Vec<DeviceV0> = accounts
-        .into_iter()
-        .filter_map(|(_, account)| account.data.decode())
-        .filter_map(|data| DeviceV0::try_deserialize(&mut data.as_slice()).ok())
-        .collect();
+    let mut devices: Vec<DeviceV0> =
+        ctx.accounts_with_key_at(&device_registry::ID, DEVICE_OPERATOR_OFFSET, operator)?;
     devices.sort_by_key(|device| device.onboarded_at);
     Ok(devices)
 }
@@ -597,13 +564,7 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             let token = ctx.network_token()?;
             let mint = ctx.ledger.client.get_token_supply(&token.mint)?;
             let base_units = parse_amount(&amount, mint.decimals)?;
-            let held: u64 = ctx
-                .ledger
-                .client
-                .get_token_account_balance(&token.account_of(&signer.pubkey()))
-                .ok()
-                .and_then(|balance| balance.amount.parse().ok())
-                .unwrap_or(0);
+            let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
             if held < base_units {
                 bail!(
                     "you hold {} network tokens, buying needs {amount}",

@@ -335,3 +335,162 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     net.run(&authority, &["device", "show", &device])
         .refused_with("is not onboarded");
 }
+
+impl Localnet {
+    /// Closes the next epoch once it has ended (the localnet only closed its first one).
+    fn close_next_epoch(&self, keypair: &Path) {
+        for _ in 0..40 {
+            let ran = self.run(keypair, &["crank", "close-epoch"]);
+            if ran.ok {
+                return;
+            }
+            assert!(
+                ran.stderr.contains("nothing to close yet"),
+                "{}",
+                ran.stderr
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("no epoch ended within 20 s");
+    }
+}
+
+#[test]
+fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
+    let net = localnet();
+    let authority = net.key("authority.json");
+    let authority_key = net.run(&authority, &["credits", "balance"]).json()["owner"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Positions: flexible and a short cliff; too much, or a locked withdrawal, is refused.
+    net.run(
+        &authority,
+        &["stake", "create", "--amount", "100", "--lockup", "flexible"],
+    )
+    .json();
+    net.run(
+        &authority,
+        &[
+            "stake",
+            "create",
+            "--amount",
+            "50",
+            "--lockup",
+            "cliff",
+            "--duration",
+            "600s",
+        ],
+    )
+    .json();
+    net.run(
+        &authority,
+        &[
+            "stake",
+            "create",
+            "--amount",
+            "100000000",
+            "--lockup",
+            "flexible",
+        ],
+    )
+    .refused_with("this position needs 100000000");
+    net.run(
+        &authority,
+        &["stake", "create", "--amount", "1", "--lockup", "cliff"],
+    )
+    .refused_with("needs --duration");
+    net.run(&authority, &["stake", "withdraw", "1"])
+        .refused_with("is locked for");
+    net.run(&authority, &["stake", "withdraw", "0"])
+        .refused_with("start its cooldown");
+    net.run(&authority, &["stake", "claim", "0"])
+        .refused_with("has nothing to claim yet");
+    let listed = net.run(&authority, &["stake", "list"]).json();
+    let positions = listed.as_array().unwrap();
+    assert_eq!(positions.len(), 2);
+    assert_eq!(
+        positions[1]["multiplier_bps"], 40_000,
+        "600 s saturates the localnet bonus"
+    );
+
+    // Two epochs later both are active and funded: the view shows it, a claim pays it.
+    net.close_next_epoch(&authority);
+    net.close_next_epoch(&authority);
+    let listed = net.run(&authority, &["stake", "list"]).json();
+    let claimable = listed[0]["claimable"].as_u64().unwrap();
+    assert!(claimable > 0, "{listed}");
+    net.run(&authority, &["stake", "claim", "0"]).json();
+    let listed = net.run(&authority, &["stake", "list"]).json();
+    assert_eq!(listed[0]["claimed"].as_u64().unwrap(), claimable);
+    assert_eq!(listed[0]["claimable"], 0);
+
+    // Delegation to a registered operator, and an unbonding that is not over yet.
+    net.run(
+        &authority,
+        &["stake", "delegate", "0", "--operator", &authority_key],
+    )
+    .refused_with("is not a registered operator");
+    net.run(&authority, &["operator", "register"]).json();
+    net.run(
+        &authority,
+        &["stake", "delegate", "0", "--operator", &authority_key],
+    )
+    .json();
+    net.run(&authority, &["stake", "undelegate", "0"]).json();
+    net.run(&authority, &["stake", "complete-undelegation", "0"])
+        .refused_with("undelegation completes in epoch");
+
+    // The authority adds a class; a multisig gets the unsigned message instead; a stranger
+    // is refused.
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "add-class",
+            "--name",
+            "gateway",
+            "--onboarding-fee-credits",
+            "1",
+            "--location-fee-credits",
+            "1",
+            "--reward-weight-bps",
+            "5000",
+        ],
+    )
+    .json();
+    let status = net.run(&authority, &["network", "status"]).json();
+    assert_eq!(status["device_classes"], 3);
+    let stranger = net.dir.path().join("stranger.json");
+    net.run(
+        &stranger,
+        &["device", "keygen", "--outfile", stranger.to_str().unwrap()],
+    )
+    .json();
+    let dumped = net
+        .run(
+            &stranger,
+            &[
+                "--dump-transaction-message",
+                "authority",
+                "--authority",
+                &authority_key,
+                "approve-maker",
+                &authority_key,
+            ],
+        )
+        .json();
+    assert_eq!(dumped["fee_payer"], authority_key.as_str());
+    net.run(&stranger, &["authority", "approve-maker", &authority_key])
+        .refused_with("is not the network authority");
+    net.run(
+        &authority,
+        &["authority", "suspend", &authority_key, "--reason", "3"],
+    )
+    .refused_with("is not onboarded");
+    net.run(&authority, &["crank", "activate-root", "0"])
+        .refused_with("has no pending root");
+    let status = net.run(&authority, &["network", "status"]).json();
+    assert_eq!(status["device_classes"], 3);
+}

@@ -1,0 +1,417 @@
+//! The staker's commands: positions (create, extend, unlock, withdraw, close), delegation
+//! (delegate, undelegate, complete), claims, and the read-only view of positions with what
+//! each can claim now.
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{bail, Context as _, Result};
+use clap::{Subcommand, ValueEnum};
+use groundwork_client::ledger::read;
+use groundwork_client::staking as staking_client;
+use serde::Serialize;
+use solana_signer::Signer;
+use staking::{
+    CreatePositionArgsV0, EpochStakeV0, LockupArgs, LockupKind, OperatorPoolV0, PositionV0,
+    StakingConfigV0,
+};
+
+use crate::context::{short, Context};
+use crate::registry_cmd::parse_amount;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Lockup {
+    Flexible,
+    Cliff,
+    Constant,
+}
+
+#[derive(Subcommand)]
+pub enum StakeCommand {
+    /// Locks network tokens in a new position.
+    Create {
+        /// Tokens to lock (e.g. 250.5).
+        #[arg(long)]
+        amount: String,
+        #[arg(long, value_enum)]
+        lockup: Lockup,
+        /// Lockup length for cliff and constant lockups (humantime: 30d, 1y...).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Position number (default: the first free one).
+        #[arg(long)]
+        id: Option<u64>,
+    },
+    /// Locks a position longer (cliff or constant, no shorter than what remains).
+    Extend {
+        id: u64,
+        #[arg(long, value_enum)]
+        lockup: Lockup,
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+    },
+    /// Starts a constant lockup's countdown, or a flexible position's cooldown.
+    StartUnlock { id: u64 },
+    /// Takes an unlocked, undelegated position's tokens back.
+    Withdraw { id: u64 },
+    /// Delegates a position to a registered operator.
+    Delegate {
+        id: u64,
+        #[arg(long)]
+        operator: Pubkey,
+    },
+    /// Asks to leave the operator's pool (completes after the unbonding epochs).
+    Undelegate { id: u64 },
+    /// Completes an undelegation whose unbonding is over.
+    CompleteUndelegation { id: u64 },
+    /// Pays a position's rewards to its owner (anyone may send it).
+    Claim {
+        id: u64,
+        /// The position's owner (default: the keypair).
+        #[arg(long)]
+        owner: Option<Pubkey>,
+    },
+    /// Positions with what each can claim now (no transaction).
+    List {
+        #[arg(long)]
+        owner: Option<Pubkey>,
+    },
+}
+
+fn lockup_args(lockup: Lockup, duration: Option<std::time::Duration>) -> Result<LockupArgs> {
+    let kind = match lockup {
+        Lockup::Flexible => LockupKind::Flexible,
+        Lockup::Cliff => LockupKind::Cliff,
+        Lockup::Constant => LockupKind::Constant,
+    };
+    let duration_s = match (kind, duration) {
+        (LockupKind::Flexible, _) => 0,
+        (_, Some(duration)) => i64::try_from(duration.as_secs())?,
+        (_, None) => bail!("a {lockup:?} lockup needs --duration (e.g. 365d)"),
+    };
+    Ok(LockupArgs { kind, duration_s })
+}
+
+fn staking_config(ctx: &Context) -> Result<StakingConfigV0> {
+    read(&ctx.ledger, &staking_client::config_address())?.context(
+        "staking is not initialized on this cluster: check -u, or run `groundwork bootstrap`",
+    )
+}
+
+fn position_of(ctx: &Context, owner: &Pubkey, id: u64) -> Result<PositionV0> {
+    read(&ctx.ledger, &staking_client::position_address(owner, id))?
+        .with_context(|| format!("{} has no position {id}", short(owner)))
+}
+
+fn epoch_stake(ctx: &Context, epoch: u64) -> Result<Option<EpochStakeV0>> {
+    Ok(read(
+        &ctx.ledger,
+        &staking_client::epoch_stake_address(epoch),
+    )?)
+}
+
+/// What a position can claim now, from account data alone.
+fn claimable(ctx: &Context, position: &PositionV0, config: &StakingConfigV0) -> Result<u64> {
+    let pool: Option<OperatorPoolV0> = match position.operator {
+        Some(operator) => read(
+            &ctx.ledger,
+            &staking_client::operator_pool_address(&operator),
+        )?,
+        None => None,
+    };
+    let activation = if position.activated {
+        None
+    } else {
+        epoch_stake(ctx, position.activation_epoch)?
+    };
+    let bonus = match position.bonus_expiry_epoch {
+        Some(epoch) => epoch_stake(ctx, epoch)?,
+        None => None,
+    };
+    staking_client::claimable_rewards(
+        position,
+        config,
+        pool.as_ref(),
+        activation.as_ref(),
+        bonus.as_ref(),
+    )
+    .map_err(|error| {
+        anyhow::anyhow!(
+            "computing what position {} can claim: {error:?}",
+            position.id
+        )
+    })
+}
+
+#[derive(Serialize)]
+pub struct PositionView {
+    pub id: u64,
+    pub owner: String,
+    pub lockup: String,
+    pub amount: u64,
+    pub multiplier_bps: u32,
+    pub bonus_weight: String,
+    pub bonus_expiry_epoch: Option<u64>,
+    pub end_ts: i64,
+    pub withdrawable_epoch: Option<u64>,
+    pub operator: Option<String>,
+    pub shares: String,
+    pub undelegation_completes_epoch: Option<u64>,
+    pub claimable: u64,
+    pub claimed: u64,
+}
+
+impl std::fmt::Display for PositionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "position {}: {} lockup, {} tokens, {}x, claimable {}, claimed {}{}",
+            self.id,
+            self.lockup,
+            crate::format_amount(self.amount, 6),
+            f64::from(self.multiplier_bps) / 10_000.0,
+            crate::format_amount(self.claimable, 6),
+            crate::format_amount(self.claimed, 6),
+            self.operator
+                .as_ref()
+                .map_or_else(String::new, |operator| format!(", delegated to {operator}"))
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct PositionList(pub Vec<PositionView>);
+
+impl std::fmt::Display for PositionList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return writeln!(f, "no positions");
+        }
+        self.0
+            .iter()
+            .try_for_each(|position| write!(f, "{position}"))
+    }
+}
+
+/// Offset of `PositionV0.owner`: discriminator 8, bump 1.
+const POSITION_OWNER_OFFSET: usize = 8 + 1;
+
+fn positions_of(ctx: &Context, owner: &Pubkey) -> Result<Vec<PositionV0>> {
+    let mut positions: Vec<PositionV0> =
+        ctx.accounts_with_key_at(&staking::ID, POSITION_OWNER_OFFSET, owner)?;
+    positions.sort_by_key(|position| position.id);
+    Ok(positions)
+}
+
+pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
+    let config = staking_config(ctx)?;
+    let now = ctx.ledger_time()?;
+    match command {
+        StakeCommand::Create {
+            amount,
+            lockup,
+            duration,
+            id,
+        } => {
+            let signer = ctx.signer()?;
+            let token = ctx.network_token()?;
+            let base_units = parse_amount(&amount, 6)?;
+            let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
+            if held < base_units {
+                bail!(
+                    "you hold {} network tokens, this position needs {amount}",
+                    crate::format_amount(held, 6)
+                );
+            }
+            let lockup = lockup_args(lockup, duration)?;
+            let existing: Vec<u64> = positions_of(ctx, &signer.pubkey())?
+                .iter()
+                .map(|p| p.id)
+                .collect();
+            let id = match id {
+                Some(id) if existing.contains(&id) => {
+                    bail!("position {id} exists: pick another --id")
+                }
+                Some(id) => id,
+                None => (0..)
+                    .find(|id| !existing.contains(id))
+                    .context("no free position number")?,
+            };
+            let instruction = staking_client::create_position(
+                &signer.pubkey(),
+                token,
+                CreatePositionArgsV0 {
+                    id,
+                    amount: base_units,
+                    lockup,
+                    activation_epoch: config.activation_epoch_at(now),
+                    bonus_expiry_epoch: staking_client::bonus_expiry_epoch(&config, lockup, now),
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        StakeCommand::Extend {
+            id,
+            lockup,
+            duration,
+        } => {
+            let signer = ctx.signer()?;
+            let position = position_of(ctx, &signer.pubkey(), id)?;
+            let lockup = lockup_args(lockup, Some(duration))?;
+            let expiry = staking_client::bonus_expiry_epoch(&config, lockup, now);
+            ctx.send(
+                &[staking_client::extend_lockup(&position, lockup, expiry)],
+                &[&signer],
+            )
+            .map(drop)
+        }
+        StakeCommand::StartUnlock { id } => {
+            let signer = ctx.signer()?;
+            let position = position_of(ctx, &signer.pubkey(), id)?;
+            let expiry = match position.kind {
+                LockupKind::Constant => staking_client::bonus_expiry_epoch(
+                    &config,
+                    LockupArgs {
+                        kind: LockupKind::Cliff,
+                        duration_s: position.duration_s,
+                    },
+                    now,
+                ),
+                LockupKind::Flexible => None,
+                LockupKind::Cliff => bail!(
+                    "position {id} is a cliff: it already counts down (it ends at {})",
+                    position.end_ts
+                ),
+            };
+            ctx.send(
+                &[staking_client::start_unlock(&position, expiry)],
+                &[&signer],
+            )
+            .map(drop)
+        }
+        StakeCommand::Withdraw { id } => {
+            let signer = ctx.signer()?;
+            let position = position_of(ctx, &signer.pubkey(), id)?;
+            if position.operator.is_some() {
+                bail!("position {id} is delegated: undelegate it first (`groundwork stake undelegate {id}`)");
+            }
+            if position.amount == 0 {
+                bail!("position {id} holds nothing to withdraw");
+            }
+            let epoch = config.epoch_at(now);
+            match position.kind {
+                LockupKind::Cliff if now < position.end_ts => bail!(
+                    "position {id} is locked for {} more seconds",
+                    position.end_ts - now
+                ),
+                LockupKind::Constant => bail!(
+                    "position {id} is a constant lockup: start its countdown with `groundwork stake start-unlock {id}`"
+                ),
+                LockupKind::Flexible => match position.withdrawable_epoch {
+                    None => bail!("position {id} is flexible: start its cooldown with `groundwork stake start-unlock {id}`"),
+                    Some(withdrawable) if epoch < withdrawable => {
+                        bail!("position {id} can be withdrawn from epoch {withdrawable} (now {epoch})")
+                    }
+                    Some(_) => {}
+                },
+                LockupKind::Cliff => {}
+            }
+            let token = ctx.network_token()?;
+            ctx.send(&[staking_client::withdraw(&position, token)], &[&signer])
+                .map(drop)
+        }
+        StakeCommand::Delegate { id, operator } => {
+            let signer = ctx.signer()?;
+            let position = position_of(ctx, &signer.pubkey(), id)?;
+            if read::<device_registry::OperatorV0>(
+                &ctx.ledger,
+                &groundwork_client::device_registry::operator_address(&operator),
+            )?
+            .is_none()
+            {
+                bail!("{} is not a registered operator", short(&operator));
+            }
+            if position.operator.is_some() {
+                bail!("position {id} is already delegated");
+            }
+            ctx.send(
+                &[staking_client::delegate(&position, &operator)],
+                &[&signer],
+            )
+            .map(drop)
+        }
+        StakeCommand::Undelegate { id } => {
+            let signer = ctx.signer()?;
+            let position = position_of(ctx, &signer.pubkey(), id)?;
+            if position.operator.is_none() {
+                bail!("position {id} is not delegated");
+            }
+            ctx.send(&[staking_client::undelegate(&position)], &[&signer])
+                .map(drop)
+        }
+        StakeCommand::CompleteUndelegation { id } => {
+            let signer = ctx.signer()?;
+            let position = position_of(ctx, &signer.pubkey(), id)?;
+            let pending = position
+                .pending_undelegation
+                .with_context(|| format!("position {id} has no undelegation to complete: `groundwork stake undelegate {id}` first"))?;
+            let epoch = config.epoch_at(now);
+            if epoch < pending.completes_epoch {
+                bail!(
+                    "position {id}'s undelegation completes in epoch {} (now {epoch})",
+                    pending.completes_epoch
+                );
+            }
+            ctx.send(
+                &[staking_client::complete_undelegation(&position)],
+                &[&signer],
+            )
+            .map(drop)
+        }
+        StakeCommand::Claim { id, owner } => {
+            let signer = ctx.signer()?;
+            let owner = owner.unwrap_or(signer.pubkey());
+            let position = position_of(ctx, &owner, id)?;
+            if claimable(ctx, &position, &config)? == 0 {
+                bail!(
+                    "position {id} of {} has nothing to claim yet",
+                    short(&owner)
+                );
+            }
+            let token = ctx.network_token()?;
+            ctx.send(
+                &[staking_client::claim_stake_rewards(&position, token)],
+                &[&signer],
+            )
+            .map(drop)
+        }
+        StakeCommand::List { owner } => {
+            let owner = match owner {
+                Some(owner) => owner,
+                None => ctx.signer()?.pubkey(),
+            };
+            let views = positions_of(ctx, &owner)?
+                .iter()
+                .map(|position| {
+                    Ok(PositionView {
+                        id: position.id,
+                        owner: position.owner.to_string(),
+                        lockup: format!("{:?}", position.kind).to_lowercase(),
+                        amount: position.amount,
+                        multiplier_bps: position.multiplier_bps,
+                        bonus_weight: position.bonus_weight.to_string(),
+                        bonus_expiry_epoch: position.bonus_expiry_epoch,
+                        end_ts: position.end_ts,
+                        withdrawable_epoch: position.withdrawable_epoch,
+                        operator: position.operator.map(|key| key.to_string()),
+                        shares: position.shares.to_string(),
+                        undelegation_completes_epoch: position
+                            .pending_undelegation
+                            .map(|pending| pending.completes_epoch),
+                        claimable: claimable(ctx, position, &config)?,
+                        claimed: position.claimed_rewards,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ctx.print(&PositionList(views))
+        }
+    }
+}
