@@ -1,9 +1,12 @@
 //! `groundwork localnet`: a whole network on one machine. A real JSON-RPC endpoint on
 //! 127.0.0.1 (surfpool over the in-process runtime with the four programs and the SPL
-//! programs), bootstrapped from the built-in network file with keypairs kept in a data
-//! directory; then the crank closes every epoch as it ends and one line per epoch tells what
-//! the chain did. It keeps serving (the other CLI commands work against it) until Ctrl-C, or
-//! stops after `--epochs N --exit`.
+//! programs), a network token with an initial supply, the bootstrap from the built-in network
+//! file, the oracle's ingest on SQLite in the data directory, and the people of
+//! [`crate::world`]: operators whose devices (a few of them cheating) stream signed telemetry,
+//! a dApp buying credits and paying devices, stakers locking, delegating and claiming. The
+//! crank closes every epoch as it ends and one line per epoch tells what happened. It keeps
+//! serving (the other CLI commands work against it) until Ctrl-C, or stops after
+//! `--epochs N --exit`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,12 +31,15 @@ use solana_signer::Signer;
 use tokenomics::TokenomicsConfigV0;
 
 use crate::cluster::RpcLedger;
+use crate::world::{create_token, Actors, World};
 use crate::Output;
 
 /// The network file the localnet bootstraps.
 pub const LOCALNET_NETWORK: &str = include_str!("../../migrations/localnet.toml");
 /// Oracles of the local network's set.
 const LOCAL_ORACLES: usize = 3;
+/// Seconds between the local network's start and its epoch 0: time to set up the participants.
+const SETUP_LEAD_S: i64 = 30;
 /// SOL given to the local network's own wallets.
 const LOCAL_WALLET_LAMPORTS: u64 = 1_000 * 1_000_000_000;
 
@@ -44,6 +50,7 @@ pub struct LocalnetArgs {
     pub data_dir: PathBuf,
     pub reset: bool,
     pub port: u16,
+    pub oracle_port: u16,
     pub epoch_length: Duration,
 }
 
@@ -52,9 +59,12 @@ struct Wallets {
     deployer: Keypair,
     authority: Keypair,
     oracles: Vec<Keypair>,
+    /// The network token mint's address keypair.
+    mint: Keypair,
 }
 
-fn load_or_create(path: &Path) -> Result<Keypair> {
+/// Reads the keypair at `path`, or creates and saves a new one there.
+pub fn load_or_create(path: &Path) -> Result<Keypair> {
     if path.exists() {
         return read_keypair_file(path)
             .map_err(|error| anyhow::anyhow!("reading {}: {error}", path.display()));
@@ -75,13 +85,14 @@ impl Wallets {
             oracles: (1..=LOCAL_ORACLES)
                 .map(|index| load_or_create(&keys.join(format!("oracle-{index}.json"))))
                 .collect::<Result<_>>()?,
+            mint: load_or_create(&keys.join("mint.json"))?,
         })
     }
 }
 
 /// The accounts the local chain starts with: each program's ProgramData naming the local
 /// deployer as upgrade authority (so it may initialize them), and funded local wallets.
-fn genesis_accounts(wallets: &Wallets) -> Vec<(Pubkey, Account)> {
+fn genesis_accounts(wallets: &Wallets, actors: &Actors) -> Vec<(Pubkey, Account)> {
     let loader = anchor_lang::solana_program::bpf_loader_upgradeable::ID;
     let mut accounts: Vec<(Pubkey, Account)> = groundwork_harness::GROUNDWORK_PROGRAMS
         .iter()
@@ -101,6 +112,7 @@ fn genesis_accounts(wallets: &Wallets) -> Vec<(Pubkey, Account)> {
     for wallet in [&wallets.deployer, &wallets.authority]
         .into_iter()
         .chain(wallets.oracles.iter())
+        .chain(actors.wallets())
     {
         let account = Account {
             lamports: LOCAL_WALLET_LAMPORTS,
@@ -128,6 +140,19 @@ pub struct EpochLine {
     pub burned_total: u64,
     pub supply: u64,
     pub initial_supply: u64,
+    /// Telemetry during the epoch: devices the oracle heard, messages accepted, rejected by
+    /// reason.
+    pub devices_heard: u64,
+    pub messages_accepted: u64,
+    pub messages_rejected: u64,
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Credits bought and spent (fees and payments) since the start, and held now.
+    pub credits_bought: u64,
+    pub credits_spent: u64,
+    pub credits_held: u64,
+    /// Staker rewards funded and claimed since the start.
+    pub staker_funded: u64,
+    pub staker_claimed: u64,
 }
 
 fn gwk(amount: u64) -> String {
@@ -138,20 +163,32 @@ impl std::fmt::Display for EpochLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:>5}  {:>16}  {:>16}  {:>14}  {:>14}  {:>16}  {:>14}  {:>18}",
+            "{:>5}  {:>7}  {:>8}  {:>8}  {:>11}  {:>11}  {:>14}  {:>14}  {:>14}  {:>14}  {:>18}  {}",
             self.epoch,
+            self.devices_heard,
+            self.messages_accepted,
+            self.messages_rejected,
+            self.credits_bought,
+            self.credits_spent,
             gwk(self.minted),
-            gwk(self.device_share),
-            gwk(self.staker_share),
-            gwk(self.treasury_share),
             gwk(self.device_pool_awaiting_roots),
+            gwk(self.staker_claimed),
             gwk(self.burned_total),
             gwk(self.supply),
+            if self.rejected_by_reason.is_empty() {
+                "-".to_string()
+            } else {
+                self.rejected_by_reason
+                    .iter()
+                    .map(|(code, count)| format!("{code} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         )
     }
 }
 
-const TABLE_HEADER: &str = "epoch            minted     device share    staker share  treasury share  awaiting roots          burned              supply";
+const TABLE_HEADER: &str = "epoch  devices  accepted  rejected  credits bought  credits spent          minted  awaiting roots  staker claims          burned              supply  rejected because";
 
 fn mint_supply(ledger: &RpcLedger, mint: &Pubkey) -> Result<u64> {
     use anchor_lang::AccountDeserialize;
@@ -161,8 +198,13 @@ fn mint_supply(ledger: &RpcLedger, mint: &Pubkey) -> Result<u64> {
     Ok(anchor_spl::token_interface::Mint::try_deserialize(&mut account.data.as_slice())?.supply)
 }
 
-/// Closes `epoch` and reads back what it did.
-fn close_epoch(ledger: &mut RpcLedger, wallets: &Wallets, epoch: u64) -> Result<EpochLine> {
+/// Closes `epoch` and reads back what it did, with what the world did during it.
+fn close_epoch(
+    ledger: &mut RpcLedger,
+    wallets: &Wallets,
+    world: &mut World,
+    epoch: u64,
+) -> Result<EpochLine> {
     let tokenomics: TokenomicsConfigV0 =
         read(&*ledger, &tokenomics_client::config_address())?.context("tokenomics is missing")?;
     let reward_config: RewardConfigV0 =
@@ -186,6 +228,10 @@ fn close_epoch(ledger: &mut RpcLedger, wallets: &Wallets, epoch: u64) -> Result<
         read(&*ledger, &tokenomics_client::config_address())?.context("tokenomics is missing")?;
     let reward_config: RewardConfigV0 =
         read(&*ledger, &rewards::config_address())?.context("rewards are missing")?;
+    let staking_config: staking::StakingConfigV0 =
+        read(&*ledger, &groundwork_client::staking::config_address())?
+            .context("staking is missing")?;
+    let telemetry = world.take_epoch_telemetry();
     Ok(EpochLine {
         epoch,
         minted: record.minted,
@@ -199,11 +245,30 @@ fn close_epoch(ledger: &mut RpcLedger, wallets: &Wallets, epoch: u64) -> Result<
         burned_total: tokenomics.burned_total,
         supply: mint_supply(ledger, &tokenomics.network_mint)?,
         initial_supply: tokenomics.initial_supply,
+        devices_heard: telemetry.devices_heard(),
+        messages_accepted: telemetry.accepted,
+        messages_rejected: telemetry.rejected_total(),
+        rejected_by_reason: telemetry.rejected.clone(),
+        credits_bought: world.credits_bought,
+        credits_spent: world.credits_spent,
+        credits_held: world.credits_held(ledger),
+        staker_funded: staking_config.total_funded,
+        staker_claimed: staking_config.total_claimed,
     })
 }
 
-/// Waits until the chain's clock reaches `unix_timestamp`, or Ctrl-C.
-fn wait_for(ledger: &RpcLedger, unix_timestamp: i64, stop: &AtomicBool) -> Result<bool> {
+/// Seconds between two rounds of device telemetry.
+const TELEMETRY_ROUND: Duration = Duration::from_secs(2);
+
+/// Lets the devices stream telemetry until the chain's clock reaches `unix_timestamp`, or
+/// Ctrl-C.
+fn run_until(
+    ledger: &RpcLedger,
+    world: &mut World,
+    unix_timestamp: i64,
+    stop: &AtomicBool,
+) -> Result<bool> {
+    let mut next_round = std::time::Instant::now();
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(false);
@@ -211,8 +276,65 @@ fn wait_for(ledger: &RpcLedger, unix_timestamp: i64, stop: &AtomicBool) -> Resul
         if ledger.unix_timestamp()? >= unix_timestamp {
             return Ok(true);
         }
+        if std::time::Instant::now() >= next_round {
+            world.telemetry_round()?;
+            next_round = std::time::Instant::now() + TELEMETRY_ROUND;
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Starts the oracle's ingest service on `port` beside the local network (SQLite in
+/// `data_dir`), and waits until it answers.
+fn start_oracle(
+    rpc_url: &str,
+    port: u16,
+    data_dir: &Path,
+    stop: Arc<AtomicBool>,
+) -> Result<(String, std::thread::JoinHandle<Result<()>>)> {
+    let mut config = groundwork_oracle::config::OracleConfig::parse(
+        include_str!("../../oracle/groundwork-oracle.example.toml"),
+        std::iter::empty(),
+    )?;
+    let registry = groundwork_client::device_registry::registry_config_address();
+    config.network.registry = groundwork_telemetry::Key(registry.to_bytes());
+    config.network.rpc_urls = vec![rpc_url.to_string()];
+    config.network.device_refresh = Duration::from_secs(2);
+    config.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    config.store.url = String::new();
+    config.store.data_dir = data_dir.to_path_buf();
+    // A fresh chain: the previous run's telemetry belongs to another network's history.
+    if data_dir.exists() {
+        std::fs::remove_dir_all(data_dir)
+            .with_context(|| format!("clearing {}", data_dir.display()))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let handle = std::thread::Builder::new()
+        .name("groundwork-localnet-oracle".into())
+        .spawn(move || {
+            runtime.block_on(groundwork_oracle::service::serve(config, async move {
+                while !stop.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }))
+        })?;
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok((url, handle));
+        }
+        if handle.is_finished() {
+            return match handle.join() {
+                Ok(Err(error)) => Err(error.context("starting the oracle")),
+                _ => bail!("the oracle stopped while starting"),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the oracle did not answer at {url} within 10 s")
 }
 
 /// Sends the process's standard output to `log` (the programs run in this process, natively,
@@ -268,18 +390,23 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let wallets = Wallets::load_or_create(&args.data_dir)?;
+    let actors = Actors::load_or_create(&args.data_dir.join("keys"))?;
     let stop = stop_on_signal()?;
     let program_log = args.data_dir.join("programs.log");
     let mut out = divert_program_logs(&program_log)?;
 
-    let rpc = LocalRpc::start_on(Some(args.port), genesis_accounts(&wallets)).map_err(|error| {
+    let rpc = LocalRpc::start_on(Some(args.port), genesis_accounts(&wallets, &actors)).map_err(|error| {
         anyhow::anyhow!("starting the local RPC on 127.0.0.1:{}: {error} (is another localnet or validator using the port? pass --port)", args.port)
     })?;
     let mut ledger = RpcLedger::new(&rpc.url, CommitmentConfig::confirmed());
     ledger.check_reachable()?;
 
+    let token = create_token(&mut ledger, &wallets.authority, &wallets.mint, &actors)?;
     let mut config = NetworkConfig::parse(LOCALNET_NETWORK)?;
-    let genesis = ledger.unix_timestamp()?;
+    // Epoch 0 starts once the participants are set up (registrations, onboardings and
+    // positions land before it, so none straddles an epoch boundary).
+    let genesis = ledger.unix_timestamp()? + SETUP_LEAD_S;
+    config.token.existing_mint = Some(Key(token.mint));
     config.authority = Key(wallets.authority.pubkey());
     config.rewards.treasury_owner = Key(wallets.authority.pubkey());
     config.rewards.oracles = wallets
@@ -293,10 +420,24 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
     let signers = Signers {
         deployer: &wallets.deployer,
         authority: &wallets.authority,
-        mint_authority: None,
+        mint_authority: Some(&wallets.authority),
     };
     let report =
         bootstrap(&mut ledger, &config, &signers).context("bootstrapping the local network")?;
+    let (oracle_url, oracle) = start_oracle(
+        &rpc.url,
+        args.oracle_port,
+        &args.data_dir.join("oracle"),
+        stop.clone(),
+    )?;
+    let mut world = World::set_up(
+        &mut ledger,
+        &wallets.authority,
+        actors,
+        token,
+        &args.data_dir.join("keys/devices"),
+        oracle_url.clone(),
+    )?;
 
     if output == Output::Display {
         write!(out, "{report}")?;
@@ -308,10 +449,11 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             args.port + 1
         )?;
         writeln!(out, "keypairs in {}", args.data_dir.join("keys").display())?;
+        writeln!(out, "oracle (ingest) at {oracle_url}")?;
         writeln!(out, "the programs' logs go to {}", program_log.display())?;
         writeln!(
             out,
-            "epochs of {epoch_len_s} s from {genesis}; try, in another terminal:"
+            "epochs of {epoch_len_s} s; epoch 0 starts at unix time {genesis}; try, in another terminal:"
         )?;
         writeln!(out, "  groundwork -u localhost network status")?;
         writeln!(
@@ -326,10 +468,11 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
     let mut epoch = 0u64;
     loop {
         let end = genesis + (i64::try_from(epoch)? + 1) * epoch_len_s;
-        if !wait_for(&ledger, end, &stop)? {
+        if !run_until(&ledger, &mut world, end, &stop)? {
             break;
         }
-        let line = close_epoch(&mut ledger, &wallets, epoch)?;
+        world.epoch_activity(&mut ledger)?;
+        let line = close_epoch(&mut ledger, &wallets, &mut world, epoch)?;
         match output {
             Output::Display => writeln!(out, "{line}")?,
             Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?,
@@ -347,9 +490,14 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             break;
         }
     }
+    stop.store(true, Ordering::SeqCst);
+    let oracle_result = oracle
+        .join()
+        .map_err(|_| anyhow::anyhow!("the oracle's thread panicked"))?;
+    drop(rpc);
+    oracle_result.context("the oracle")?;
     if output == Output::Display {
         writeln!(out, "local network stopped")?;
     }
-    drop(rpc);
     Ok(())
 }

@@ -10,8 +10,10 @@ mod context;
 mod localnet;
 mod registry_cmd;
 mod send;
+mod simulate;
 mod stake_cmd;
 mod status;
+mod world;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -143,6 +145,9 @@ enum Command {
         /// JSON-RPC port on 127.0.0.1 (WebSocket on the next one).
         #[arg(long, default_value_t = 8899)]
         port: u16,
+        /// Port of the oracle's HTTP API on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        oracle_port: u16,
         /// Epoch length (humantime: 60s, 2m...).
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         epoch_length: Duration,
@@ -291,6 +296,7 @@ fn main() -> Result<()> {
             data_dir,
             reset,
             port,
+            oracle_port,
             epoch_length,
         } => localnet::run(
             localnet::LocalnetArgs {
@@ -299,6 +305,7 @@ fn main() -> Result<()> {
                 data_dir: data_dir.unwrap_or_else(default_data_dir),
                 reset,
                 port,
+                oracle_port,
                 epoch_length,
             },
             cli.output,

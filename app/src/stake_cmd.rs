@@ -9,10 +9,7 @@ use groundwork_client::ledger::read;
 use groundwork_client::staking as staking_client;
 use serde::Serialize;
 use solana_signer::Signer;
-use staking::{
-    CreatePositionArgsV0, EpochStakeV0, LockupArgs, LockupKind, OperatorPoolV0, PositionV0,
-    StakingConfigV0,
-};
+use staking::{CreatePositionArgsV0, LockupArgs, LockupKind, PositionV0, StakingConfigV0};
 
 use crate::context::{short, Context};
 use crate::registry_cmd::parse_amount;
@@ -101,44 +98,9 @@ fn position_of(ctx: &Context, owner: &Pubkey, id: u64) -> Result<PositionV0> {
         .with_context(|| format!("{} has no position {id}", short(owner)))
 }
 
-fn epoch_stake(ctx: &Context, epoch: u64) -> Result<Option<EpochStakeV0>> {
-    Ok(read(
-        &ctx.ledger,
-        &staking_client::epoch_stake_address(epoch),
-    )?)
-}
-
 /// What a position can claim now, from account data alone.
-fn claimable(ctx: &Context, position: &PositionV0, config: &StakingConfigV0) -> Result<u64> {
-    let pool: Option<OperatorPoolV0> = match position.operator {
-        Some(operator) => read(
-            &ctx.ledger,
-            &staking_client::operator_pool_address(&operator),
-        )?,
-        None => None,
-    };
-    let activation = if position.activated {
-        None
-    } else {
-        epoch_stake(ctx, position.activation_epoch)?
-    };
-    let bonus = match position.bonus_expiry_epoch {
-        Some(epoch) => epoch_stake(ctx, epoch)?,
-        None => None,
-    };
-    staking_client::claimable_rewards(
-        position,
-        config,
-        pool.as_ref(),
-        activation.as_ref(),
-        bonus.as_ref(),
-    )
-    .map_err(|error| {
-        anyhow::anyhow!(
-            "computing what position {} can claim: {error:?}",
-            position.id
-        )
-    })
+fn claimable(ctx: &Context, position: &PositionV0) -> Result<u64> {
+    Ok(staking_client::claimable_now(&ctx.ledger, position)?)
 }
 
 #[derive(Serialize)]
@@ -370,7 +332,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             let signer = ctx.signer()?;
             let owner = owner.unwrap_or(signer.pubkey());
             let position = position_of(ctx, &owner, id)?;
-            if claimable(ctx, &position, &config)? == 0 {
+            if claimable(ctx, &position)? == 0 {
                 bail!(
                     "position {id} of {} has nothing to claim yet",
                     short(&owner)
@@ -406,7 +368,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                         undelegation_completes_epoch: position
                             .pending_undelegation
                             .map(|pending| pending.completes_epoch),
-                        claimable: claimable(ctx, position, &config)?,
+                        claimable: claimable(ctx, position)?,
                         claimed: position.claimed_rewards,
                     })
                 })

@@ -9,4 +9,5 @@ pub mod config;
 pub mod devices;
 pub mod ingest;
 pub mod metrics;
+pub mod service;
 pub mod store;

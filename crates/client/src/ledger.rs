@@ -17,6 +17,9 @@ pub enum LedgerError {
     /// The transaction was refused (simulation or execution); the program logs say why.
     #[error("transaction refused: {message}")]
     Refused { message: String, logs: Vec<String> },
+    /// Accounts read together do not add up (e.g. a view that cannot be computed from them).
+    #[error("inconsistent accounts: {0}")]
+    Inconsistent(String),
     /// An account exists but is not of the expected type.
     #[error("account {address} is not a {expected}")]
     WrongAccount {

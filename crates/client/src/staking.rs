@@ -422,3 +422,35 @@ pub fn close_epoch_stake(epoch: u64, rent_payer: &Pubkey) -> Instruction {
         staking::instruction::CloseEpochStakeV0 {},
     )
 }
+
+/// What `position` can claim now, read from the chain behind `ledger`: the config, the pool it
+/// is delegated to, and the epoch-stake records it still needs (the CLI's view; no
+/// transaction).
+pub fn claimable_now(
+    ledger: &dyn crate::ledger::Ledger,
+    position: &PositionV0,
+) -> Result<u64, crate::ledger::LedgerError> {
+    use crate::ledger::{read, LedgerError};
+    let config: StakingConfigV0 = read(ledger, &config_address())?
+        .ok_or_else(|| LedgerError::Inconsistent("staking is not initialized".into()))?;
+    let pool: Option<staking::OperatorPoolV0> = match position.operator {
+        Some(operator) => read(ledger, &operator_pool_address(&operator))?,
+        None => None,
+    };
+    let activation: Option<staking::EpochStakeV0> = match activation_record(position) {
+        Some(address) => read(ledger, &address)?,
+        None => None,
+    };
+    let bonus: Option<staking::EpochStakeV0> = match bonus_record(position) {
+        Some(address) => read(ledger, &address)?,
+        None => None,
+    };
+    claimable_rewards(
+        position,
+        &config,
+        pool.as_ref(),
+        activation.as_ref(),
+        bonus.as_ref(),
+    )
+    .map_err(|error| LedgerError::Inconsistent(format!("position {}: {error:?}", position.id)))
+}
