@@ -123,6 +123,8 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::AuthorityCommand,
     },
+    /// Streams signed telemetry from device keys to an oracle, with a summary of replies.
+    Simulate(simulate::SimulateArgs),
     /// Network-wide views.
     Network {
         #[command(subcommand)]
@@ -231,6 +233,7 @@ fn main() -> Result<()> {
         Command::Credits { command } => registry_cmd::credits(&context()?, command),
         Command::Stake { command } => stake_cmd::stake(&context()?, command),
         Command::Crank { command } => admin_cmd::crank(&context()?, command),
+        Command::Simulate(args) => simulate::simulate(&context()?, args),
         Command::Authority { authority, command } => {
             admin_cmd::authority(&context()?, authority, command)
         }

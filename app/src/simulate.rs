@@ -288,3 +288,116 @@ pub async fn post(
     }
     Ok(tally)
 }
+
+/// `groundwork simulate`: what to stream, where, how fast and for how long.
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// The oracle's base URL (its `POST /v1/telemetry` receives the messages).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub oracle: String,
+    /// A directory of device keypair files (Solana CLI JSON), onboarded on this network.
+    #[arg(long)]
+    pub device_keypairs: std::path::PathBuf,
+    /// Rounds per second (each device sends a heartbeat a round; the oracle admits one
+    /// message per second per device, with bursts).
+    #[arg(long, default_value_t = 0.5)]
+    pub rate: f64,
+    /// How long to stream (humantime: 30s, 5m...).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Send binary batches instead of JSON.
+    #[arg(long)]
+    pub binary: bool,
+}
+
+/// Streams telemetry from every onboarded device key in the directory and prints the
+/// replies by status.
+pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()> {
+    use groundwork_client::device_registry as registry;
+    use groundwork_client::ledger::read;
+    if !(args.rate > 0.0 && args.rate <= 10.0) {
+        anyhow::bail!("--rate must be between 0 and 10 rounds per second");
+    }
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&args.device_keypairs)
+        .with_context(|| format!("reading {}", args.device_keypairs.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
+        .collect();
+    paths.sort();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    let now_ms = i64::try_from(now_ms)?;
+    let mut devices = Vec::new();
+    let mut not_onboarded = Vec::new();
+    for path in &paths {
+        let keypair = crate::cluster::load_keypair(path)?;
+        match read::<device_registry::DeviceV0>(
+            &ctx.ledger,
+            &registry::device_address(&keypair.pubkey()),
+        )? {
+            Some(device) => devices.push(SimulatedDevice::new(
+                keypair,
+                device.location,
+                Behaviour::Honest,
+                now_ms,
+            )?),
+            None => not_onboarded.push(keypair.pubkey().to_string()),
+        }
+    }
+    if !not_onboarded.is_empty() {
+        eprintln!(
+            "skipping {} key(s) not onboarded on this network (onboard with `groundwork device onboard`): {}",
+            not_onboarded.len(),
+            not_onboarded.join(", ")
+        );
+    }
+    if devices.is_empty() {
+        anyhow::bail!(
+            "no onboarded device keys in {}",
+            args.device_keypairs.display()
+        );
+    }
+    let network = Key(registry::registry_config_address().to_bytes());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = reqwest::Client::new();
+    let interval = std::time::Duration::from_secs_f64(1.0 / args.rate);
+    let rounds = (args.duration.as_secs_f64() * args.rate).ceil().max(1.0) as u64;
+    let progress = indicatif::ProgressBar::new(rounds);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} rounds  {msg}")
+            .map_err(|error| anyhow::anyhow!("progress bar: {error}"))?,
+    );
+    if ctx.output != crate::Output::Display {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut total = Tally::default();
+    for _ in 0..rounds {
+        let started = std::time::Instant::now();
+        let now_ms = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis(),
+        )?;
+        let messages: Vec<SignedTelemetry> = devices
+            .iter_mut()
+            .flat_map(|device| device.round(network, now_ms))
+            .collect();
+        let tally = runtime.block_on(post(&client, &args.oracle, &messages, args.binary))?;
+        total.add(&tally);
+        progress.set_message(format!(
+            "accepted {}, rejected {}",
+            total.accepted,
+            total.rejected_total()
+        ));
+        progress.inc(1);
+        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+    }
+    progress.finish_and_clear();
+    ctx.print(&total)
+}

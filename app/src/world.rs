@@ -371,20 +371,24 @@ impl World {
             self.token,
             DAPP_PURCHASE_PER_EPOCH,
         )?;
+        let mut payments = Vec::new();
         for device in &self.devices {
             let record: Option<device_registry::DeviceV0> =
                 read(&*ledger, &registry::device_address(&device.key()))?;
             if record.is_some_and(|record| record.status == device_registry::DeviceStatus::Active) {
-                let pay = registry::pay_for_service(
+                payments.push(registry::pay_for_service(
                     &self.actors.dapp.pubkey(),
                     &device.key(),
                     PAYMENT_PER_DEVICE,
-                );
-                ledger
-                    .send(&[pay], &[&self.actors.dapp])
-                    .context("paying a device")?;
-                self.credits_spent += PAYMENT_PER_DEVICE;
+                ));
             }
+        }
+        // One transaction pays every device: the accounts they share are listed once.
+        if !payments.is_empty() {
+            ledger
+                .send(&payments, &[&self.actors.dapp])
+                .context("paying the devices")?;
+            self.credits_spent += PAYMENT_PER_DEVICE * payments.len() as u64;
         }
         let config: StakingConfigV0 =
             read(&*ledger, &staking_client::config_address())?.context("staking is missing")?;

@@ -31,7 +31,7 @@ fn localnet(data_dir: &Path, port: u16, extra: &[&str]) -> Child {
             "json-compact",
             "localnet",
             "--epoch-length",
-            "6s",
+            "10s",
             "--reset",
         ])
         .arg("--data-dir")
@@ -99,16 +99,24 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         );
     }
     let last = &lines[3];
-    // Burns (credit purchases) were measured; devices were heard; the cheaters were caught
-    // at ingest (a cloned key's conflicting copies, a suspended device).
+    // Burns (credit purchases) were measured; the devices were heard; the cheaters were
+    // caught at ingest (a cloned key's conflicting copies, a suspended device); stakers were
+    // paid.
     assert!(u64_of(last, "burned_total") > 0);
-    assert!(u64_of(last, "devices_heard") >= 6, "{last}");
-    let reasons = &last["rejected_by_reason"];
-    assert!(reasons["seq_conflict"].as_u64().unwrap_or(0) > 0, "{last}");
-    assert!(
-        reasons["device_suspended"].as_u64().unwrap_or(0) > 0,
-        "{last}"
-    );
+    let most_heard = lines
+        .iter()
+        .map(|line| u64_of(line, "devices_heard"))
+        .max()
+        .unwrap();
+    assert!(most_heard >= 6, "{lines:?}");
+    let rejected = |code: &str| -> u64 {
+        lines
+            .iter()
+            .map(|line| line["rejected_by_reason"][code].as_u64().unwrap_or(0))
+            .sum()
+    };
+    assert!(rejected("seq_conflict") > 0, "{lines:?}");
+    assert!(rejected("device_suspended") > 0, "{lines:?}");
     assert!(u64_of(last, "staker_claimed") > 0, "{last}");
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
@@ -147,7 +155,7 @@ fn the_network_commands_work_against_a_running_localnet() {
     assert_eq!(status["oracles"].as_array().unwrap().len(), 3);
     assert_eq!(status["quorum"], 1);
     assert_eq!(status["device_classes"], 2);
-    assert_eq!(status["epoch_length_s"], 6);
+    assert_eq!(status["epoch_length_s"], 10);
     assert_eq!(status["operators"], 3);
     assert_eq!(status["devices"], 9);
     assert_eq!(status["minted_total"], first["minted_total"]);
@@ -180,7 +188,7 @@ fn the_network_commands_work_against_a_running_localnet() {
             "genesis_unix = 0",
             &format!("genesis_unix = {}", status["genesis_unix"]),
         )
-        .replace("length = \"60s\"", "length = \"6s\"")
+        .replace("length = \"60s\"", "length = \"10s\"")
         .replacen(
             "token_program = \"spl-token\"",
             &format!(

@@ -15,6 +15,7 @@ const CELL: &str = "8c283082a30e7ff";
 struct Localnet {
     child: Child,
     url: String,
+    oracle_url: String,
     dir: tempfile::TempDir,
 }
 
@@ -42,6 +43,7 @@ fn free_port_pair() -> u16 {
 fn localnet() -> Localnet {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port_pair();
+    let oracle_port = free_port_pair();
     let mut child = Command::new(BINARY)
         .args([
             "--output",
@@ -55,7 +57,7 @@ fn localnet() -> Localnet {
         .arg("--data-dir")
         .arg(dir.path())
         .args(["--port", &port.to_string()])
-        .args(["--oracle-port", &free_port_pair().to_string()])
+        .args(["--oracle-port", &oracle_port.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -68,6 +70,7 @@ fn localnet() -> Localnet {
     Localnet {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        oracle_url: format!("http://127.0.0.1:{oracle_port}"),
         dir,
     }
 }
@@ -156,7 +159,9 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert_eq!(shown["devices"], 0);
     net.run(&authority, &["operator", "register"])
         .refused_with("already a registered operator");
-    let device_key = net.dir.path().join("device-1.json");
+    let devices_dir = net.dir.path().join("devices");
+    std::fs::create_dir_all(&devices_dir).unwrap();
+    let device_key = devices_dir.join("device-1.json");
     let made = net
         .run(
             &authority,
@@ -222,7 +227,7 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     )
     .refused_with("is not the operator of device");
     net.run(&stranger, &["operator", "register"]).json();
-    let other_key = net.dir.path().join("device-2.json");
+    let other_key = devices_dir.join("device-2.json");
     net.run(
         &stranger,
         &["device", "keygen", "--outfile", other_key.to_str().unwrap()],
@@ -282,6 +287,28 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert_eq!(record["location_assertions"], 2);
     let listed = net.run(&authority, &["device", "list"]).json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // The device streams signed telemetry to the localnet's oracle (the key that is not
+    // onboarded is skipped).
+    let streamed = net
+        .run(
+            &authority,
+            &[
+                "simulate",
+                "--oracle",
+                &net.oracle_url,
+                "--device-keypairs",
+                devices_dir.to_str().unwrap(),
+                "--rate",
+                "1",
+                "--duration",
+                "5s",
+                "--binary",
+            ],
+        )
+        .json();
+    assert!(streamed["accepted"].as_u64().unwrap() > 0, "{streamed}");
+    assert_eq!(streamed["duplicates"], 0);
 
     // --dry-run simulates, --dump-transaction-message prints the message: neither sends.
     let dry = net
