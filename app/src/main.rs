@@ -9,6 +9,7 @@ mod cluster;
 mod context;
 mod localnet;
 mod registry_cmd;
+mod rewards_cmd;
 mod send;
 mod simulate;
 mod stake_cmd;
@@ -107,6 +108,12 @@ enum Command {
     Stake {
         #[command(subcommand)]
         command: stake_cmd::StakeCommand,
+    },
+    /// Device rewards: what a recipient earned and was paid; claims (for oneself or as a
+    /// relayer).
+    Rewards {
+        #[command(subcommand)]
+        command: rewards_cmd::RewardsCommand,
     },
     /// Permissionless cranks: close epochs, activate roots.
     Crank {
@@ -233,6 +240,7 @@ fn main() -> Result<()> {
         Command::Credits { command } => registry_cmd::credits(&context()?, command),
         Command::Stake { command } => stake_cmd::stake(&context()?, command),
         Command::Crank { command } => admin_cmd::crank(&context()?, command),
+        Command::Rewards { command } => rewards_cmd::rewards(&context()?, command),
         Command::Simulate(args) => simulate::simulate(&context()?, args),
         Command::Authority { authority, command } => {
             admin_cmd::authority(&context()?, authority, command)

@@ -528,3 +528,103 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     let status = net.run(&authority, &["network", "status"]).json();
     assert_eq!(status["device_classes"], 3);
 }
+
+/// Votes `tree` as epoch 0's root with the localnet's first oracle (its quorum is 1).
+fn vote_root(net: &Localnet, tree: &groundwork_merkle::RewardTree) {
+    use groundwork_client::reward_epochs as rewards;
+    use solana_signer::Signer;
+    let oracle = solana_keypair::read_keypair_file(net.key("oracle-1.json")).unwrap();
+    let client = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
+        net.url.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let vote = rewards::submit_root(
+        &oracle.pubkey(),
+        0,
+        reward_epochs::SubmitRootArgsV0 {
+            root: tree.root(),
+            cumulative_total: u64::try_from(tree.total()).unwrap(),
+            leaf_count: tree.len() as u64,
+        },
+    );
+    let transaction = solana_transaction::Transaction::new_signed_with_payer(
+        &[vote],
+        Some(&oracle.pubkey()),
+        &[&oracle],
+        client.get_latest_blockhash().unwrap(),
+    );
+    client.send_and_confirm_transaction(&transaction).unwrap();
+}
+
+#[test]
+fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_table() {
+    use groundwork_merkle::{Leaf, RewardTree};
+    let net = localnet();
+    let authority = net.key("authority.json");
+    // 2^20 + 1 recipients: a proof of 21 hashes, too long for a legacy transaction (the
+    // recipient sorts among the others, not last, where an odd level would carry it up).
+    let mut recipient = [8u8; 32];
+    recipient[..4].copy_from_slice(&5u32.to_be_bytes());
+    let mut leaves: Vec<Leaf> = (0..(1u32 << 20))
+        .map(|index| {
+            let mut key = [7u8; 32];
+            key[..4].copy_from_slice(&index.to_be_bytes());
+            Leaf {
+                recipient: key,
+                cumulative_amount: 1,
+            }
+        })
+        .collect();
+    leaves.push(Leaf {
+        recipient,
+        cumulative_amount: 5_000_000,
+    });
+    let tree = RewardTree::new(leaves).unwrap();
+    let (leaf, proof) = tree.proof_for(&recipient).unwrap();
+    assert_eq!(proof.len(), 21);
+    let recipient_key = bs58::encode(recipient).into_string();
+    let proof_file = net.dir.path().join("proof.json");
+    let write_proof = |proof: &[[u8; 32]]| {
+        let hashes: Vec<String> = proof.iter().map(hex::encode).collect();
+        let json =
+            serde_json::json!({ "cumulative_amount": leaf.cumulative_amount, "proof": hashes });
+        std::fs::write(&proof_file, json.to_string()).unwrap();
+    };
+    write_proof(&proof);
+    let claim = || {
+        net.run(
+            &authority,
+            &[
+                "rewards",
+                "claim",
+                "--recipient",
+                &recipient_key,
+                "--proof-file",
+                proof_file.to_str().unwrap(),
+            ],
+        )
+    };
+    claim().refused_with("no reward root is active yet");
+
+    vote_root(&net, &tree);
+    net.run(&authority, &["crank", "activate-root", "0"]).json();
+    // A tampered proof is refused before anything is sent.
+    let mut tampered = proof.clone();
+    tampered[3][0] ^= 1;
+    write_proof(&tampered);
+    claim().refused_with("does not verify against the active root");
+    write_proof(&proof);
+
+    // The relayer (the authority here) pays the fees; the recipient, who holds no SOL, is paid.
+    let sent = claim().json();
+    assert_eq!(sent["outcome"], "confirmed");
+    let shown = net
+        .run(&authority, &["rewards", "show", &recipient_key])
+        .json();
+    assert_eq!(
+        (shown["claimed"].as_u64(), shown["claims"].as_u64()),
+        (Some(5_000_000), Some(1))
+    );
+    assert_eq!(shown["active_root_epoch"], 0);
+    claim().refused_with("nothing is due");
+}

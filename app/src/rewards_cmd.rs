@@ -1,0 +1,273 @@
+//! Device rewards: what a recipient has earned (from an oracle) and been paid (from chain),
+//! and the permissionless claim against the newest active root — for oneself, or for another
+//! recipient as a relayer. A claim whose proof would not fit a legacy transaction goes out as
+//! a v0 transaction with an address lookup table holding its accounts.
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use groundwork_client::ledger::read;
+use groundwork_client::reward_epochs as rewards;
+use reward_epochs::{ClaimV0, RewardConfigV0};
+use serde::{Deserialize, Serialize};
+use solana_address_lookup_table_interface::instruction::{
+    create_lookup_table, extend_lookup_table,
+};
+use solana_message::v0;
+use solana_message::{AddressLookupTableAccount, VersionedMessage};
+use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
+
+use crate::context::{short, Context};
+
+#[derive(Subcommand)]
+pub enum RewardsCommand {
+    /// What a recipient was paid, and (with --oracle) what it earned and can claim.
+    Show {
+        recipient: Option<Pubkey>,
+        /// The oracle's base URL (serves `GET /v1/rewards/{recipient}`).
+        #[arg(long)]
+        oracle: Option<String>,
+    },
+    /// Claims a recipient's rewards against the newest active root (anyone may send it).
+    Claim {
+        /// Who is paid (default: the keypair).
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        /// The oracle serving the recipient's leaf and proof.
+        #[arg(
+            long,
+            conflicts_with = "proof_file",
+            required_unless_present = "proof_file"
+        )]
+        oracle: Option<String>,
+        /// The leaf and proof as JSON: {"cumulative_amount": n, "proof": ["<hex>", ...]}.
+        #[arg(long)]
+        proof_file: Option<PathBuf>,
+    },
+}
+
+/// A recipient's leaf and its proof against the newest active root.
+#[derive(Debug, Deserialize)]
+pub struct LeafProof {
+    pub cumulative_amount: u64,
+    pub proof: Vec<String>,
+}
+
+impl LeafProof {
+    fn hashes(&self) -> Result<Vec<[u8; 32]>> {
+        self.proof
+            .iter()
+            .map(|hash| {
+                let bytes = hex::decode(hash.trim_start_matches("0x"))
+                    .with_context(|| format!("proof hash {hash:?} is not hex"))?;
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| anyhow::anyhow!("proof hash {hash:?} is not 32 bytes"))
+            })
+            .collect()
+    }
+}
+
+fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
+    let url = format!("{}/v1/rewards/{recipient}", oracle.trim_end_matches('/'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let reply = reqwest::get(&url)
+            .await
+            .with_context(|| format!("asking {url}"))?;
+        if !reply.status().is_success() {
+            bail!("{url} answered {}", reply.status());
+        }
+        reply
+            .json::<LeafProof>()
+            .await
+            .with_context(|| format!("reading the reply of {url}"))
+    })
+}
+
+#[derive(Serialize)]
+pub struct RewardsView {
+    pub recipient: String,
+    pub claimed: u64,
+    pub claims: u32,
+    pub active_root_epoch: Option<u64>,
+    /// From the oracle, when asked: everything earned since genesis, and what is due now.
+    pub cumulative_amount: Option<u64>,
+    pub due: Option<u64>,
+}
+
+impl std::fmt::Display for RewardsView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} was paid {} in {} claims (active root: epoch {})",
+            self.recipient,
+            crate::format_amount(self.claimed, 6),
+            self.claims,
+            self.active_root_epoch
+                .map_or_else(|| "none yet".into(), |epoch| epoch.to_string())
+        )?;
+        if let (Some(earned), Some(due)) = (self.cumulative_amount, self.due) {
+            writeln!(
+                f,
+                "earned {}, due {}",
+                crate::format_amount(earned, 6),
+                crate::format_amount(due, 6)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Largest legacy transaction on the wire.
+const PACKET_BYTES: usize = 1_232;
+
+pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
+    let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
+        .context("rewards are not initialized on this cluster")?;
+    match command {
+        RewardsCommand::Show { recipient, oracle } => {
+            let recipient = match recipient {
+                Some(recipient) => recipient,
+                None => ctx.signer()?.pubkey(),
+            };
+            let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
+            let claimed = record.as_ref().map_or(0, |record| record.claimed);
+            let earned = oracle
+                .map(|oracle| fetch_leaf(&oracle, &recipient))
+                .transpose()?
+                .map(|leaf| leaf.cumulative_amount);
+            ctx.print(&RewardsView {
+                recipient: recipient.to_string(),
+                claimed,
+                claims: record.map_or(0, |record| record.claims),
+                active_root_epoch: config.active_root_epoch,
+                cumulative_amount: earned,
+                due: earned.map(|earned| earned.saturating_sub(claimed)),
+            })
+        }
+        RewardsCommand::Claim {
+            recipient,
+            oracle,
+            proof_file,
+        } => {
+            let payer = ctx.signer()?;
+            let recipient = recipient.unwrap_or(payer.pubkey());
+            let leaf = match (oracle, proof_file) {
+                (Some(oracle), _) => fetch_leaf(&oracle, &recipient)?,
+                (None, Some(path)) => serde_json::from_str(
+                    &std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("{} is not a leaf and proof", path.display()))?,
+                (None, None) => {
+                    bail!("say where the proof comes from: --oracle URL or --proof-file FILE")
+                }
+            };
+            let proof = leaf.hashes()?;
+            if config.active_root_epoch.is_none() {
+                bail!("no reward root is active yet: nothing can be claimed");
+            }
+            if !groundwork_merkle::verify(
+                &config.active_root,
+                &recipient.to_bytes(),
+                leaf.cumulative_amount,
+                &proof,
+            ) {
+                bail!(
+                    "the proof for {} does not verify against the active root (epoch {}): fetch a fresh one from the oracle",
+                    short(&recipient),
+                    config.active_root_epoch.unwrap_or_default()
+                );
+            }
+            let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
+            let claimed = record.map_or(0, |record| record.claimed);
+            if leaf.cumulative_amount <= claimed {
+                bail!(
+                    "nothing is due: {} was already paid {} of the {} it earned",
+                    short(&recipient),
+                    crate::format_amount(claimed, 6),
+                    crate::format_amount(leaf.cumulative_amount, 6)
+                );
+            }
+            let token = ctx.network_token()?;
+            let instruction = rewards::claim(
+                &payer.pubkey(),
+                &recipient,
+                token,
+                leaf.cumulative_amount,
+                proof,
+            );
+            let mut with_budget =
+                groundwork_client::compute_budget_instructions(400_000, 0).to_vec();
+            with_budget.push(instruction.clone());
+            let legacy_bytes = 1
+                + 64
+                + solana_message::Message::new(&with_budget, Some(&payer.pubkey()))
+                    .serialize()
+                    .len();
+            if legacy_bytes <= PACKET_BYTES || ctx.send.dump_message || ctx.send.dry_run {
+                return ctx.send(&[instruction], &[&payer]).map(drop);
+            }
+            claim_with_lookup_table(ctx, &payer, instruction)
+        }
+    }
+}
+
+/// Sends `claim` as a v0 transaction whose accounts (but the payer) come from a new address
+/// lookup table.
+fn claim_with_lookup_table(
+    ctx: &Context,
+    payer: &solana_keypair::Keypair,
+    claim: anchor_lang::solana_program::instruction::Instruction,
+) -> Result<()> {
+    let client = &ctx.ledger.client;
+    let slot = client.get_slot()?;
+    let (create, table) = create_lookup_table(payer.pubkey(), payer.pubkey(), slot);
+    let addresses: Vec<Pubkey> = claim
+        .accounts
+        .iter()
+        .map(|meta| meta.pubkey)
+        .chain(std::iter::once(claim.program_id))
+        .filter(|key| *key != payer.pubkey())
+        .collect();
+    let extend = extend_lookup_table(
+        table,
+        payer.pubkey(),
+        Some(payer.pubkey()),
+        addresses.clone(),
+    );
+    crate::send::submit(&ctx.ledger, &[create, extend], &[payer], ctx.send)
+        .context("creating the claim's address lookup table")?;
+    // A table serves transactions from the slot after it was last extended.
+    let extended_at = client.get_slot()?;
+    while client.get_slot()? <= extended_at {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let lookup = AddressLookupTableAccount {
+        key: table,
+        addresses,
+    };
+    let mut instructions = groundwork_client::compute_budget_instructions(400_000, 0).to_vec();
+    instructions.push(claim);
+    let message = v0::Message::try_compile(
+        &payer.pubkey(),
+        &instructions,
+        &[lookup],
+        client.get_latest_blockhash()?,
+    )
+    .context("compiling the v0 claim")?;
+    let transaction = VersionedTransaction::try_new(VersionedMessage::V0(message), &[payer])?;
+    let signature = client
+        .send_and_confirm_transaction_with_spinner(&transaction)
+        .context("sending the v0 claim")?;
+    ctx.print(&crate::send::Sent::Confirmed {
+        signature: signature.to_string(),
+        compute_unit_limit: 400_000,
+        priority_fee_micro_lamports: 0,
+    })
+}
