@@ -22,6 +22,40 @@ pub enum CrankCommand {
     CloseEpoch,
     /// Activates an epoch's pending root once its challenge period is over.
     ActivateRoot { epoch: u64 },
+    /// After a slash: brings the operator's delegators up to date so their bonuses stop
+    /// counting at the pre-slash value (sync_position_v0, permissionless).
+    SyncPool { operator: Pubkey },
+}
+
+/// Positions synced per transaction.
+const SYNCS_PER_TRANSACTION: usize = 6;
+
+/// Syncs every member of `operator`'s pool whose bonus a slash has lowered; returns how many.
+pub fn sync_pool(
+    ctx: &Context,
+    payer: &solana_keypair::Keypair,
+    operator: &Pubkey,
+) -> Result<usize> {
+    let pool: staking::OperatorPoolV0 = read(
+        &ctx.ledger,
+        &staking_client::operator_pool_address(operator),
+    )?
+    .with_context(|| format!("{} has no delegation pool", short(operator)))?;
+    let stale: Vec<staking::PositionV0> = ctx
+        .accounts_of_type::<staking::PositionV0>(&staking::ID, None)?
+        .into_iter()
+        .filter(|position| {
+            position.operator == Some(*operator)
+                && position.bonus_weight > 0
+                && position.bonus_slash_factor > pool.slash_factor
+        })
+        .collect();
+    for batch in stale.chunks(SYNCS_PER_TRANSACTION) {
+        let instructions: Vec<_> = batch.iter().map(staking_client::sync_position).collect();
+        crate::send::submit(&ctx.ledger, &instructions, &[payer], ctx.send)
+            .context("syncing the pool's members")?;
+    }
+    Ok(stale.len())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -46,6 +80,42 @@ pub enum AuthorityCommand {
         reward_weight_bps: u16,
         #[arg(long)]
         maker_attestation_required: bool,
+    },
+    /// Changes a device class (options not given keep their current value).
+    UpdateClass {
+        class: u16,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        onboarding_fee_credits: Option<u64>,
+        #[arg(long)]
+        location_fee_credits: Option<u64>,
+        #[arg(long)]
+        reward_weight_bps: Option<u16>,
+        #[arg(long)]
+        maker_attestation_required: Option<bool>,
+    },
+    /// Sets the credit price: a fixed token price, and/or USD per credit.
+    SetPricing {
+        /// USD per whole network token, 8 decimals (a fixed price source).
+        #[arg(long)]
+        fixed_price_usd_e8: Option<u64>,
+        /// USD per credit, 9 decimals.
+        #[arg(long)]
+        usd_per_credit_e9: Option<u64>,
+    },
+    /// Sets the staking parameters (options not given keep their current value).
+    SetStakingParams {
+        #[arg(long)]
+        max_bonus_bps: Option<u32>,
+        #[arg(long, value_parser = humantime::parse_duration)]
+        saturation: Option<std::time::Duration>,
+        #[arg(long)]
+        cooldown_epochs: Option<u16>,
+        #[arg(long)]
+        max_slash_bps: Option<u16>,
+        #[arg(long)]
+        unbonding_epochs: Option<u16>,
     },
     /// Approves a hardware maker.
     ApproveMaker { maker: Pubkey },
@@ -128,6 +198,22 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
             ctx.send(&[rewards::activate_root(epoch)], &[&signer])
                 .map(drop)
         }
+        CrankCommand::SyncPool { operator } => {
+            let synced = sync_pool(ctx, &signer, &operator)?;
+            ctx.print(&Synced { positions: synced })
+        }
+    }
+}
+
+/// How many positions a sync brought up to date.
+#[derive(serde::Serialize)]
+pub struct Synced {
+    pub positions: usize,
+}
+
+impl std::fmt::Display for Synced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} position(s) synced", self.positions)
     }
 }
 
@@ -229,6 +315,77 @@ pub fn authority(
                 registry::add_device_class(key, class_id, params.clone())
             })
         }
+        AuthorityCommand::UpdateClass {
+            class,
+            name,
+            onboarding_fee_credits,
+            location_fee_credits,
+            reward_weight_bps,
+            maker_attestation_required,
+        } => {
+            let current: device_registry::DeviceClassV0 =
+                read(&ctx.ledger, &registry::device_class_address(class))?
+                    .with_context(|| format!("device class {class} does not exist"))?;
+            let params = DeviceClassParams {
+                name: name.unwrap_or(current.name),
+                onboarding_fee_credits: onboarding_fee_credits
+                    .unwrap_or(current.onboarding_fee_credits),
+                location_fee_credits: location_fee_credits.unwrap_or(current.location_fee_credits),
+                reward_weight_bps: reward_weight_bps.unwrap_or(current.reward_weight_bps),
+                maker_attestation_required: maker_attestation_required
+                    .unwrap_or(current.maker_attestation_required),
+            };
+            let expected = authority_of(ctx, Program::DeviceRegistry)?;
+            send_as_authority(ctx, as_authority, expected, |key| {
+                registry::update_device_class(key, class, params.clone())
+            })
+        }
+        AuthorityCommand::SetPricing {
+            fixed_price_usd_e8,
+            usd_per_credit_e9,
+        } => {
+            let config: tokenomics::TokenomicsConfigV0 =
+                read(&ctx.ledger, &tokenomics_client::config_address())?
+                    .context("tokenomics is not initialized")?;
+            let args = tokenomics::UpdatePricingArgsV0 {
+                price_source: match fixed_price_usd_e8 {
+                    Some(price_usd_e8) => tokenomics::PriceSource::Fixed { price_usd_e8 },
+                    None => config.price_source,
+                },
+                usd_per_credit_e9: usd_per_credit_e9.unwrap_or(config.usd_per_credit_e9),
+            };
+            send_as_authority(ctx, as_authority, config.authority, |key| {
+                tokenomics_client::update_pricing(key, args.clone())
+            })
+        }
+        AuthorityCommand::SetStakingParams {
+            max_bonus_bps,
+            saturation,
+            cooldown_epochs,
+            max_slash_bps,
+            unbonding_epochs,
+        } => {
+            let config: staking::StakingConfigV0 =
+                read(&ctx.ledger, &staking_client::config_address())?
+                    .context("staking is not initialized")?;
+            let current = config.params;
+            let params = staking::StakingParams {
+                max_bonus_bps: max_bonus_bps.unwrap_or(current.max_bonus_bps),
+                saturation_s: match saturation {
+                    Some(duration) => i64::try_from(duration.as_secs())?,
+                    None => current.saturation_s,
+                },
+                cooldown_epochs: cooldown_epochs.unwrap_or(current.cooldown_epochs),
+                max_slash_bps: max_slash_bps.unwrap_or(current.max_slash_bps),
+                unbonding_epochs: unbonding_epochs.unwrap_or(current.unbonding_epochs),
+            };
+            if params.max_slash_bps >= 10_000 {
+                bail!("--max-slash-bps must stay below 10,000: a slash never takes a whole pool");
+            }
+            send_as_authority(ctx, as_authority, config.authority, |key| {
+                staking_client::update_staking_params(key, params)
+            })
+        }
         AuthorityCommand::ApproveMaker { maker } => {
             let expected = authority_of(ctx, Program::DeviceRegistry)?;
             send_as_authority(ctx, as_authority, expected, |key| {
@@ -267,7 +424,17 @@ pub fn authority(
             let expected = authority_of(ctx, Program::Staking)?;
             send_as_authority(ctx, as_authority, expected, |key| {
                 staking_client::slash(key, &operator, token, bps, reason)
-            })
+            })?;
+            if ctx.send.dump_message || ctx.send.dry_run {
+                eprintln!(
+                    "once the slash has landed, run `groundwork crank sync-pool {operator}` so the delegators' bonuses follow it"
+                );
+                return Ok(());
+            }
+            // The delegators' bonuses follow the slash at once.
+            let synced = sync_pool(ctx, &ctx.signer()?, &operator)?;
+            eprintln!("{synced} delegated position(s) synced to the slash");
+            Ok(())
         }
         AuthorityCommand::SetOracles { oracles, quorum } => {
             let expected = authority_of(ctx, Program::RewardEpochs)?;

@@ -86,15 +86,31 @@ impl Context {
         offset: usize,
         key: &Pubkey,
     ) -> Result<Vec<T>> {
+        self.accounts_of_type(program, Some((offset, key)))
+    }
+
+    /// Every account of type `T` owned by `program`, optionally only those whose 32 bytes at
+    /// an offset are a given key.
+    pub fn accounts_of_type<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>(
+        &self,
+        program: &Pubkey,
+        key_at: Option<(usize, &Pubkey)>,
+    ) -> Result<Vec<T>> {
         use solana_rpc_client::api::config::{
             RpcAccountInfoConfig, RpcProgramAccountsConfig, UiAccountEncoding,
         };
         use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
         let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, T::DISCRIMINATOR.to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(offset, key.to_bytes().to_vec())),
-            ]),
+            filters: Some(
+                std::iter::once(RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                    0,
+                    T::DISCRIMINATOR.to_vec(),
+                )))
+                .chain(key_at.map(|(offset, key)| {
+                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(offset, key.to_bytes().to_vec()))
+                }))
+                .collect(),
+            ),
             account_config: RpcAccountInfoConfig {
                 encoding: Some(UiAccountEncoding::Base64),
                 commitment: Some(self.ledger.client.commitment()),

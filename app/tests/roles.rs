@@ -476,6 +476,40 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     net.run(&authority, &["stake", "complete-undelegation", "0"])
         .refused_with("undelegation completes in epoch");
 
+    // A slash of the operator halves its pool and, synced at once, the delegated bonus.
+    net.run(
+        &authority,
+        &["stake", "delegate", "1", "--operator", &authority_key],
+    )
+    .json();
+    let before = net.run(&authority, &["stake", "list"]).json();
+    let bonus_before: u128 = before[1]["bonus_weight"].as_str().unwrap().parse().unwrap();
+    let slashed = net.run(
+        &authority,
+        &[
+            "authority",
+            "slash",
+            &authority_key,
+            "--bps",
+            "5000",
+            "--reason",
+            "2",
+        ],
+    );
+    assert!(slashed.ok, "{}", slashed.stderr);
+    assert!(
+        slashed.stderr.contains("1 delegated position(s) synced"),
+        "{}",
+        slashed.stderr
+    );
+    let after = net.run(&authority, &["stake", "list"]).json();
+    let bonus_after: u128 = after[1]["bonus_weight"].as_str().unwrap().parse().unwrap();
+    assert_eq!(bonus_after, bonus_before / 2);
+    let synced = net
+        .run(&authority, &["crank", "sync-pool", &authority_key])
+        .json();
+    assert_eq!(synced["positions"], 0);
+
     // The authority adds a class; a multisig gets the unsigned message instead; a stranger
     // is refused.
     net.run(
