@@ -255,34 +255,46 @@ fn send_as_authority(
         .map(drop)
 }
 
+/// The authority a program's config names.
 fn authority_of(ctx: &Context, program: Program) -> Result<Pubkey> {
+    Ok(authorities_of(ctx, program)?.0)
+}
+
+/// The authority a program's config proposes, if a transfer is pending.
+fn pending_authority_of(ctx: &Context, program: Program) -> Result<Option<Pubkey>> {
+    Ok(authorities_of(ctx, program)?.1)
+}
+
+/// A program's (authority, pending authority).
+fn authorities_of(ctx: &Context, program: Program) -> Result<(Pubkey, Option<Pubkey>)> {
     let missing = || format!("{program:?} is not initialized on this cluster");
     Ok(match program {
         Program::Tokenomics => {
-            read::<tokenomics::TokenomicsConfigV0>(
+            let config = read::<tokenomics::TokenomicsConfigV0>(
                 &ctx.ledger,
                 &tokenomics_client::config_address(),
             )?
-            .with_context(missing)?
-            .authority
+            .with_context(missing)?;
+            (config.authority, config.pending_authority)
         }
         Program::DeviceRegistry => {
-            read::<device_registry::RegistryConfigV0>(
+            let config = read::<device_registry::RegistryConfigV0>(
                 &ctx.ledger,
                 &registry::registry_config_address(),
             )?
-            .with_context(missing)?
-            .authority
+            .with_context(missing)?;
+            (config.authority, config.pending_authority)
         }
         Program::Staking => {
-            read::<staking::StakingConfigV0>(&ctx.ledger, &staking_client::config_address())?
-                .with_context(missing)?
-                .authority
+            let config =
+                read::<staking::StakingConfigV0>(&ctx.ledger, &staking_client::config_address())?
+                    .with_context(missing)?;
+            (config.authority, config.pending_authority)
         }
         Program::RewardEpochs => {
-            read::<RewardConfigV0>(&ctx.ledger, &rewards::config_address())?
-                .with_context(missing)?
-                .authority
+            let config = read::<RewardConfigV0>(&ctx.ledger, &rewards::config_address())?
+                .with_context(missing)?;
+            (config.authority, config.pending_authority)
         }
     })
 }
@@ -431,9 +443,14 @@ pub fn authority(
                 );
                 return Ok(());
             }
-            // The delegators' bonuses follow the slash at once.
-            let synced = sync_pool(ctx, &ctx.signer()?, &operator)?;
-            eprintln!("{synced} delegated position(s) synced to the slash");
+            // The delegators' bonuses follow the slash at once; the slash has landed whatever
+            // happens here, so a failure is a warning with the command to finish it.
+            match sync_pool(ctx, &ctx.signer()?, &operator) {
+                Ok(synced) => eprintln!("{synced} delegated position(s) synced to the slash"),
+                Err(error) => eprintln!(
+                    "the slash landed, but syncing the delegators failed ({error:#}): run `groundwork crank sync-pool {operator}`"
+                ),
+            }
             Ok(())
         }
         AuthorityCommand::SetOracles { oracles, quorum } => {
@@ -455,15 +472,14 @@ pub fn authority(
             })
         }
         AuthorityCommand::AcceptAuthority { program } => {
-            let signer = ctx.signer()?;
-            let key = signer.pubkey();
-            let instruction = match program {
-                Program::Tokenomics => tokenomics_client::accept_authority(&key),
-                Program::DeviceRegistry => registry::accept_authority(&key),
-                Program::Staking => staking_client::accept_authority(&key),
-                Program::RewardEpochs => rewards::accept_authority(&key),
-            };
-            ctx.send(&[instruction], &[&signer]).map(drop)
+            let pending = pending_authority_of(ctx, program)?
+                .with_context(|| format!("no authority transfer of {program:?} is pending"))?;
+            send_as_authority(ctx, as_authority, pending, |key| match program {
+                Program::Tokenomics => tokenomics_client::accept_authority(key),
+                Program::DeviceRegistry => registry::accept_authority(key),
+                Program::Staking => staking_client::accept_authority(key),
+                Program::RewardEpochs => rewards::accept_authority(key),
+            })
         }
     }
 }

@@ -45,6 +45,17 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The JSON-RPC URL the Solana CLI uses (`json_rpc_url` of its config), if it names one.
+pub fn default_url() -> Option<String> {
+    let config = home().join(".config/solana/cli/config.yml");
+    let text = std::fs::read_to_string(config).ok()?;
+    text.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("json_rpc_url:")?.trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then(|| value.to_string())
+    })
+}
+
 /// The keypair the Solana CLI uses: `keypair_path` of `~/.config/solana/cli/config.yml`, or
 /// `~/.config/solana/id.json` when that file or key is absent.
 pub fn default_keypair_path() -> PathBuf {

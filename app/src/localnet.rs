@@ -323,18 +323,41 @@ fn start_oracle(
         })?;
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok((url, handle));
-        }
         if handle.is_finished() {
-            return match handle.join() {
-                Ok(Err(error)) => Err(error.context("starting the oracle")),
-                _ => bail!("the oracle stopped while starting"),
-            };
+            break;
+        }
+        if oracle_is_healthy(port) {
+            return Ok((url, handle));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    if handle.is_finished() {
+        return match handle.join() {
+            Ok(Err(error)) => Err(error.context(format!(
+                "starting the oracle on 127.0.0.1:{port} (pass --oracle-port to use another)"
+            ))),
+            _ => bail!("the oracle stopped while starting"),
+        };
+    }
     bail!("the oracle did not answer at {url} within 10 s")
+}
+
+/// Whether our oracle answers `GET /healthz` on `port` (and not some other server).
+fn oracle_is_healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.split_whitespace().nth(1) == Some("200") && reply.contains("\"devices\"")
 }
 
 /// Sends the process's standard output to `log` (the programs run in this process, natively,
@@ -384,6 +407,15 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         bail!("--exit needs --epochs N (how many epochs to run before exiting)");
     }
     if args.reset && args.data_dir.exists() {
+        // Only a localnet data directory (or an empty one) is ever deleted.
+        let is_localnet = args.data_dir.join("keys/deployer.json").exists();
+        let is_empty = std::fs::read_dir(&args.data_dir)?.next().is_none();
+        if !is_localnet && !is_empty {
+            bail!(
+                "{} is not a localnet data directory (no keys/deployer.json): refusing to --reset it",
+                args.data_dir.display()
+            );
+        }
         std::fs::remove_dir_all(&args.data_dir)
             .with_context(|| format!("resetting {}", args.data_dir.display()))?;
     }
@@ -455,11 +487,22 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             out,
             "epochs of {epoch_len_s} s; epoch 0 starts at unix time {genesis}; try, in another terminal:"
         )?;
+        let keys = args.data_dir.join("keys");
         writeln!(out, "  groundwork -u localhost network status")?;
         writeln!(
             out,
-            "  groundwork -u localhost -k {} network status",
-            args.data_dir.join("keys/authority.json").display()
+            "  groundwork -u localhost -k {} device list",
+            keys.join("operator-1.json").display()
+        )?;
+        writeln!(
+            out,
+            "  groundwork -u localhost -k {} credits balance",
+            keys.join("dapp.json").display()
+        )?;
+        writeln!(
+            out,
+            "  groundwork -u localhost -k {} stake list",
+            keys.join("staker-1.json").display()
         )?;
         writeln!(out)?;
         writeln!(out, "{TABLE_HEADER}")?;
@@ -472,6 +515,13 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             break;
         }
         world.epoch_activity(&mut ledger)?;
+        // Anyone may crank: an epoch someone else closed is not closed again.
+        let reward_config: RewardConfigV0 =
+            read(&ledger, &rewards::config_address())?.context("rewards are missing")?;
+        if reward_config.next_epoch_to_close > epoch {
+            epoch += 1;
+            continue;
+        }
         let line = close_epoch(&mut ledger, &wallets, &mut world, epoch)?;
         match output {
             Output::Display => writeln!(out, "{line}")?,

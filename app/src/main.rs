@@ -40,9 +40,10 @@ pub enum Output {
     about = "Run and use a Groundwork DePIN network on Solana"
 )]
 struct Cli {
-    /// JSON-RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (or l, d, t, m).
-    #[arg(short = 'u', long = "url", global = true, default_value = "localhost")]
-    url: String,
+    /// JSON-RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (or l, d, t, m);
+    /// default: the Solana CLI config's, else localhost.
+    #[arg(short = 'u', long = "url", global = true)]
+    url: Option<String>,
     /// Keypair file (Solana CLI JSON); default: the Solana CLI config's keypair.
     #[arg(short = 'k', long = "keypair", global = true)]
     keypair: Option<PathBuf>,
@@ -217,7 +218,12 @@ pub fn format_amount(amount: u64, decimals: u8) -> String {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let url = rpc_url(&cli.url);
+    let url = rpc_url(
+        &cli.url
+            .clone()
+            .or_else(cluster::default_url)
+            .unwrap_or_else(|| "localhost".into()),
+    );
     let commitment = commitment(&cli.commitment)?;
     let keypair_path = || cli.keypair.clone().unwrap_or_else(default_keypair_path);
     let context = || -> Result<context::Context> {
@@ -251,6 +257,9 @@ fn main() -> Result<()> {
             authority,
             mint_authority,
         } => {
+            if cli.dry_run || cli.dump_transaction_message {
+                anyhow::bail!("bootstrap sends its transactions as it goes (each step reads what the previous one created): --dry-run and --dump-transaction-message are not supported; run it against a localnet first");
+            }
             let text = std::fs::read_to_string(&network)
                 .with_context(|| format!("reading {}", network.display()))?;
             let config = NetworkConfig::parse(&text)?;

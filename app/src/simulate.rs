@@ -74,8 +74,11 @@ impl SimulatedDevice {
     }
 
     fn message(&mut self, network: Key, now_ms: i64, body: TelemetryBody) -> SignedTelemetry {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        // Sequence numbers follow the clock in microseconds, so another simulation of the same
+        // keys (started earlier or later) never reuses one.
+        let clock_seq = u64::try_from(now_ms).unwrap_or(0).saturating_mul(1_000);
+        let seq = self.next_seq.max(clock_seq);
+        self.next_seq = seq + 1;
         TelemetryV1 {
             network,
             device: Key(self.key().to_bytes()),
@@ -216,8 +219,10 @@ impl std::fmt::Display for Tally {
     }
 }
 
-/// Most messages per request (SPEC 4.1).
-const MAX_BATCH: usize = 1_000;
+/// Most messages per request: 1,000 in the binary form (SPEC 4.1); 500 in JSON, whose 1,000
+/// heartbeats would exceed the 256 KiB body limit.
+const MAX_BINARY_BATCH: usize = 1_000;
+const MAX_JSON_BATCH: usize = 500;
 
 /// Posts `messages` to the oracle at `oracle_url` in batches (JSON, or the binary form) and
 /// tallies the replies. A message refused as a whole request counts under the request's code.
@@ -229,7 +234,12 @@ pub async fn post(
 ) -> Result<Tally> {
     let mut tally = Tally::default();
     let url = format!("{}/v1/telemetry", oracle_url.trim_end_matches('/'));
-    for batch in messages.chunks(MAX_BATCH) {
+    let batch_size = if binary {
+        MAX_BINARY_BATCH
+    } else {
+        MAX_JSON_BATCH
+    };
+    for batch in messages.chunks(batch_size) {
         let request = if binary {
             client
                 .post(&url)

@@ -163,9 +163,26 @@ fn positions_of(ctx: &Context, owner: &Pubkey) -> Result<Vec<PositionV0>> {
     Ok(positions)
 }
 
+/// Seconds before an epoch boundary within which an instruction naming epochs waits for
+/// the boundary to pass (it names the epochs the chain's clock gives when it lands): at most
+/// this, and at most a quarter of an epoch.
+const BOUNDARY_MARGIN_S: i64 = 3;
+
+/// The chain's time, once it is not within the boundary margin of an epoch's end.
+fn time_clear_of_boundary(ctx: &Context, config: &StakingConfigV0) -> Result<i64> {
+    let margin = BOUNDARY_MARGIN_S.min(config.epoch_len_s / 4);
+    loop {
+        let now = ctx.ledger_time()?;
+        if config.epoch_at(now) == config.epoch_at(now + margin) {
+            return Ok(now);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
 pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
     let config = staking_config(ctx)?;
-    let now = ctx.ledger_time()?;
+    let now = time_clear_of_boundary(ctx, &config)?;
     match command {
         StakeCommand::Create {
             amount,
@@ -175,7 +192,8 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
         } => {
             let signer = ctx.signer()?;
             let token = ctx.network_token()?;
-            let base_units = parse_amount(&amount, 6)?;
+            let decimals = ctx.ledger.client.get_token_supply(&token.mint)?.decimals;
+            let base_units = parse_amount(&amount, decimals)?;
             let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
             if held < base_units {
                 bail!(

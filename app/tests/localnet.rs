@@ -45,6 +45,16 @@ fn localnet(data_dir: &Path, port: u16, extra: &[&str]) -> Child {
         .expect("groundwork localnet starts")
 }
 
+/// A localnet process killed when the test ends, whatever happened.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn u64_of(line: &Value, key: &str) -> u64 {
     line[key]
         .as_u64()
@@ -126,9 +136,9 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
 fn the_network_commands_work_against_a_running_localnet() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port_pair();
-    let mut child = localnet(data_dir.path(), port, &["--epochs", "1"]);
+    let mut child = Killed(localnet(data_dir.path(), port, &["--epochs", "1"]));
     // Wait for the first epoch's line: the network is bootstrapped and serving.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     let first: Value = serde_json::from_str(&first).expect("the first epoch's line");
@@ -252,9 +262,26 @@ fn the_network_commands_work_against_a_running_localnet() {
         .contains("cannot reach the cluster at http://127.0.0.1:1"));
 
     // SIGTERM stops the local network cleanly.
-    let pid = i32::try_from(child.id()).unwrap();
+    let pid = i32::try_from(child.0.id()).unwrap();
     // SAFETY: signalling a child process this test started and has not reaped.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "localnet exited with {status}");
+}
+
+#[test]
+fn reset_refuses_a_directory_that_is_not_a_localnets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
+    let output = Command::new(BINARY)
+        .args(["localnet", "--reset", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("refusing to --reset it"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(),
+        "precious"
+    );
 }

@@ -89,7 +89,8 @@ await registry.methods
   })
   .rpc();
 
-// 3. The device's record shows the payment: the on-chain proof of paid usage.
+// 3. The device's record shows the payment: the on-chain proof of paid usage (the localnet's
+// own dApp may pay the same device meanwhile, so it grows by at least our 1,000).
 const after = await devices.deviceV0.fetch(deviceAddress);
 const spentBefore = BigInt(before.creditsSpent.toString());
 const spentAfter = BigInt(after.creditsSpent.toString());
@@ -101,7 +102,7 @@ console.log(
     credits_spent_after: spentAfter.toString(),
   }),
 );
-if (spentAfter - spentBefore !== 1_000n) {
-  console.error(`expected the device's credits_spent to grow by 1000, it grew by ${spentAfter - spentBefore}`);
+if (spentAfter - spentBefore < 1_000n) {
+  console.error(`expected the device's credits_spent to grow by at least 1000, it grew by ${spentAfter - spentBefore}`);
   process.exit(1);
 }
