@@ -98,6 +98,15 @@ impl RpcLedger {
         }
     }
 
+    /// A token account's balance (0 when it does not exist).
+    pub fn token_balance(&self, account: &Pubkey) -> u64 {
+        self.client
+            .get_token_account_balance(account)
+            .ok()
+            .and_then(|balance| balance.amount.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Checks the cluster answers, with an error that names the URL.
     pub fn check_reachable(&self) -> Result<()> {
         self.client

@@ -64,12 +64,7 @@ impl Context {
 
     /// A token account's balance (0 when it does not exist).
     pub fn token_balance(&self, account: &Pubkey) -> u64 {
-        self.ledger
-            .client
-            .get_token_account_balance(account)
-            .ok()
-            .and_then(|balance| balance.amount.parse().ok())
-            .unwrap_or(0)
+        self.ledger.token_balance(account)
     }
 
     pub fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {

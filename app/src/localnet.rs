@@ -19,7 +19,6 @@ use anyhow::{bail, Context, Result};
 use groundwork_bootstrap::config::Key;
 use groundwork_bootstrap::{bootstrap, NetworkConfig, Signers};
 use groundwork_client::ledger::{read, Ledger};
-use groundwork_client::tokenomics::NetworkToken;
 use groundwork_client::{reward_epochs as rewards, tokenomics as tokenomics_client};
 use groundwork_harness::rpc::LocalRpc;
 use reward_epochs::{EpochV0, RewardConfigV0};
@@ -31,6 +30,7 @@ use solana_signer::Signer;
 use tokenomics::TokenomicsConfigV0;
 
 use crate::cluster::RpcLedger;
+use crate::format_amount;
 use crate::world::{create_token, Actors, World};
 use crate::Output;
 
@@ -155,10 +155,6 @@ pub struct EpochLine {
     pub staker_claimed: u64,
 }
 
-fn gwk(amount: u64) -> String {
-    format!("{}.{:06}", amount / 1_000_000, amount % 1_000_000)
-}
-
 impl std::fmt::Display for EpochLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -170,11 +166,11 @@ impl std::fmt::Display for EpochLine {
             self.messages_rejected,
             self.credits_bought,
             self.credits_spent,
-            gwk(self.minted),
-            gwk(self.device_pool_awaiting_roots),
-            gwk(self.staker_claimed),
-            gwk(self.burned_total),
-            gwk(self.supply),
+            format_amount(self.minted, 6),
+            format_amount(self.device_pool_awaiting_roots, 6),
+            format_amount(self.staker_claimed, 6),
+            format_amount(self.burned_total, 6),
+            format_amount(self.supply, 6),
             if self.rejected_by_reason.is_empty() {
                 "-".to_string()
             } else {
@@ -190,14 +186,6 @@ impl std::fmt::Display for EpochLine {
 
 const TABLE_HEADER: &str = "epoch  devices  accepted  rejected  credits bought  credits spent          minted  awaiting roots  staker claims          burned              supply  rejected because";
 
-fn mint_supply(ledger: &RpcLedger, mint: &Pubkey) -> Result<u64> {
-    use anchor_lang::AccountDeserialize;
-    let account = ledger
-        .account(mint)?
-        .context("the network mint is missing")?;
-    Ok(anchor_spl::token_interface::Mint::try_deserialize(&mut account.data.as_slice())?.supply)
-}
-
 /// Closes `epoch` and reads back what it did, with what the world did during it.
 fn close_epoch(
     ledger: &mut RpcLedger,
@@ -205,17 +193,11 @@ fn close_epoch(
     world: &mut World,
     epoch: u64,
 ) -> Result<EpochLine> {
-    let tokenomics: TokenomicsConfigV0 =
-        read(&*ledger, &tokenomics_client::config_address())?.context("tokenomics is missing")?;
     let reward_config: RewardConfigV0 =
         read(&*ledger, &rewards::config_address())?.context("rewards are missing")?;
-    let token = NetworkToken {
-        mint: tokenomics.network_mint,
-        token_program: anchor_spl::token::ID,
-    };
     let instruction = rewards::close_epoch(
         &wallets.authority.pubkey(),
-        token,
+        world.token,
         &reward_config.treasury,
         epoch,
     );
@@ -243,7 +225,8 @@ fn close_epoch(
             .saturating_sub(reward_config.active_cumulative_total),
         minted_total: tokenomics.minted_total,
         burned_total: tokenomics.burned_total,
-        supply: mint_supply(ledger, &tokenomics.network_mint)?,
+        supply: groundwork_client::ledger::mint_supply(&*ledger, &tokenomics.network_mint)?
+            .context("the network mint is missing")?,
         initial_supply: tokenomics.initial_supply,
         devices_heard: telemetry.devices_heard(),
         messages_accepted: telemetry.accepted,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
+use groundwork_oracle::clock::{Clock, SystemClock};
 use groundwork_telemetry::{encode_binary_batch, Key, SignedTelemetry, TelemetryBody, TelemetryV1};
 use serde::Serialize;
 use solana_keypair::Keypair;
@@ -337,10 +338,7 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
         })
         .collect();
     paths.sort();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis();
-    let now_ms = i64::try_from(now_ms)?;
+    let now_ms = SystemClock.now_ms();
     let mut devices = Vec::new();
     let mut not_onboarded = Vec::new();
     for path in &paths {
@@ -389,11 +387,7 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
     let mut total = Tally::default();
     for _ in 0..rounds {
         let started = std::time::Instant::now();
-        let now_ms = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis(),
-        )?;
+        let now_ms = SystemClock.now_ms();
         let messages: Vec<SignedTelemetry> = devices
             .iter_mut()
             .flat_map(|device| device.round(network, now_ms))

@@ -93,12 +93,8 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
     )?;
     let reward_config: RewardConfigV0 =
         required(ledger, "the reward config", &rewards::config_address())?;
-    let mint = ledger
-        .account(&tokenomics.network_mint)?
+    let supply = groundwork_client::ledger::mint_supply(ledger, &tokenomics.network_mint)?
         .context("the network token mint does not exist")?;
-    let supply = anchor_spl::token_interface::Mint::try_deserialize(&mut mint.data.as_slice())
-        .context("the network token mint does not decode")?
-        .supply;
     let now = ledger.unix_timestamp()?;
     let current_epoch = staking_config.epoch_at(now);
     let epoch_end = staking_config
@@ -174,11 +170,9 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
     })
 }
 
-use anchor_lang::AccountDeserialize;
-
 impl std::fmt::Display for NetworkStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let gwk = |amount: u64| format!("{}.{:06}", amount / 1_000_000, amount % 1_000_000);
+        let gwk = |amount: u64| crate::format_amount(amount, 6);
         writeln!(f, "network id        {}", self.network_id)?;
         writeln!(
             f,

@@ -15,6 +15,7 @@ use groundwork_client::device_registry::{self as registry, Onboarding};
 use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::tokenomics::NetworkToken;
 use groundwork_client::{staking as staking_client, tokenomics as tokenomics_client};
+use groundwork_oracle::clock::{Clock, SystemClock};
 use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -191,12 +192,7 @@ fn buy_credits(
 }
 
 fn credits_of(ledger: &RpcLedger, owner: &Pubkey) -> u64 {
-    ledger
-        .client
-        .get_token_account_balance(&tokenomics_client::credit_account_address(owner))
-        .ok()
-        .and_then(|balance| balance.amount.parse().ok())
-        .unwrap_or(0)
+    ledger.token_balance(&tokenomics_client::credit_account_address(owner))
 }
 
 /// The simulated network's running state.
@@ -227,7 +223,7 @@ impl World {
         oracle_url: String,
     ) -> Result<Self> {
         std::fs::create_dir_all(devices_dir)?;
-        let now_ms = now_ms();
+        let now_ms = SystemClock.now_ms();
         let mut credits_bought = 0;
         let mut credits_spent = 0;
         let mut devices = Vec::new();
@@ -330,7 +326,7 @@ impl World {
     /// One round of telemetry from every device (and witnesses of this round's beacons by
     /// the next device), posted to the oracle as a binary batch.
     pub fn telemetry_round(&mut self) -> Result<()> {
-        let now = now_ms();
+        let now = SystemClock.now_ms();
         let mut messages: Vec<SignedTelemetry> = Vec::new();
         for device in &mut self.devices {
             messages.extend(device.round(self.network, now));
@@ -430,12 +426,4 @@ impl World {
             .map(|wallet| credits_of(ledger, &wallet.pubkey()))
             .sum()
     }
-}
-
-/// The wall clock in unix milliseconds: what a device's clock reads.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -2,27 +2,15 @@
 //! JSON-RPC endpoint on 127.0.0.1, output read back as JSON.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
+mod common;
+use common::free_port_pair;
 
-/// A port with its successor free (the RPC and its WebSocket).
-fn free_port_pair() -> u16 {
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-}
+const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
 
 fn localnet(data_dir: &Path, port: u16, extra: &[&str]) -> Child {
     Command::new(BINARY)

@@ -3,11 +3,13 @@
 //! chain.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+
+mod common;
+use common::free_port_pair;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
 const CELL: &str = "8c283082a30e7ff";
@@ -23,19 +25,6 @@ impl Drop for Localnet {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn free_port_pair() -> u16 {
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
     }
 }
 

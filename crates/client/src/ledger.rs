@@ -45,6 +45,11 @@ pub trait Ledger {
     fn unix_timestamp(&self) -> Result<i64, LedgerError>;
 }
 
+/// The supply of a (classic or Token-2022) mint, if the mint exists.
+pub fn mint_supply(ledger: &dyn Ledger, mint: &Pubkey) -> Result<Option<u64>, LedgerError> {
+    read::<anchor_spl::token_interface::Mint>(ledger, mint).map(|mint| mint.map(|mint| mint.supply))
+}
+
 /// Reads an Anchor account of type `T` (discriminator checked), if it exists.
 pub fn read<T: AccountDeserialize>(
     ledger: &dyn Ledger,

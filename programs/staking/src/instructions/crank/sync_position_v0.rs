@@ -1,10 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::events::PositionSynced;
-use crate::instructions::staker::checks::{
-    activate, check_pool, pool_mut, record_mut, record_snapshots,
-};
-use crate::math;
+use crate::instructions::staker::checks::{bring_up_to_date, record_snapshots};
 use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
 
 /// Anyone brings a position up to date without paying it: activates it, counts its rewards,
@@ -36,14 +33,12 @@ pub struct SyncPositionV0<'info> {
 pub fn handler(ctx: Context<SyncPositionV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
-    let position = &mut accounts.position;
-    activate(position, record_mut(&mut accounts.activation_record))?;
-    check_pool(position, accounts.pool.as_deref().map(|pool| &**pool))?;
-    math::settle(
-        position,
+    bring_up_to_date(
+        &mut accounts.position,
         &mut accounts.config,
-        pool_mut(&mut accounts.pool),
-        record_mut(&mut accounts.bonus_record),
+        &mut accounts.activation_record,
+        &mut accounts.bonus_record,
+        &mut accounts.pool,
     )?;
     accounts.config.invariant()?;
     let event = PositionSynced {

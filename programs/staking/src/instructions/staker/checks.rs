@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::StakingError;
 use crate::math;
-use crate::state::{EpochStakeV0, OperatorPoolV0, PositionV0};
+use crate::state::{EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
 
 /// An optional epoch-stake account as the record it holds.
 pub fn record_mut<'a>(
@@ -42,6 +42,22 @@ pub fn activate(position: &mut PositionV0, record: Option<&mut EpochStakeV0>) ->
         require!(record.is_some(), StakingError::EpochStakeMissing);
     }
     math::activate_if_funded(position, record)?;
+    Ok(())
+}
+
+/// Brings a position up to date from the optional accounts an instruction was given:
+/// activates it, checks its pool, and counts its rewards (ending an expired bonus, revaluing
+/// a slashed one).
+pub fn bring_up_to_date(
+    position: &mut PositionV0,
+    config: &mut StakingConfigV0,
+    activation_record: &mut Option<Box<Account<'_, EpochStakeV0>>>,
+    bonus_record: &mut Option<Box<Account<'_, EpochStakeV0>>>,
+    pool: &mut Option<Box<Account<'_, OperatorPoolV0>>>,
+) -> Result<()> {
+    activate(position, record_mut(activation_record))?;
+    check_pool(position, pool.as_deref().map(|pool| &**pool))?;
+    math::settle(position, config, pool_mut(pool), record_mut(bonus_record))?;
     Ok(())
 }
 

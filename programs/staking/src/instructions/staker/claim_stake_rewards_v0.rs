@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::checks::{activate, check_pool, pool_mut, record_mut, record_snapshots};
+use super::checks::{bring_up_to_date, record_snapshots};
 use crate::errors::StakingError;
 use crate::events::StakeRewardsClaimed;
 use crate::instructions::tokens::pay_from_vault;
@@ -50,16 +50,14 @@ pub struct ClaimStakeRewardsV0<'info> {
 pub fn handler(ctx: Context<ClaimStakeRewardsV0>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
-    let position = &mut accounts.position;
-    activate(position, record_mut(&mut accounts.activation_record))?;
-    check_pool(position, accounts.pool.as_deref().map(|pool| &**pool))?;
-    math::settle(
-        position,
+    bring_up_to_date(
+        &mut accounts.position,
         &mut accounts.config,
-        pool_mut(&mut accounts.pool),
-        record_mut(&mut accounts.bonus_record),
+        &mut accounts.activation_record,
+        &mut accounts.bonus_record,
+        &mut accounts.pool,
     )?;
-    let amount = math::take_rewards(position, &mut accounts.config)?;
+    let amount = math::take_rewards(&mut accounts.position, &mut accounts.config)?;
     require!(amount > 0, StakingError::NothingToClaim);
     accounts.config.invariant()?;
     pay_from_vault(
