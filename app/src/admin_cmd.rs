@@ -14,7 +14,6 @@ use reward_epochs::{EpochV0, RewardConfigV0, RootStatus};
 use solana_signer::Signer;
 
 use crate::context::{short, Context};
-use crate::send::{message_base64, Sent};
 
 #[derive(Subcommand)]
 pub enum CrankCommand {
@@ -25,6 +24,9 @@ pub enum CrankCommand {
     /// After a slash: brings the operator's delegators up to date so their bonuses stop
     /// counting at the pre-slash value (sync_position_v0, permissionless).
     SyncPool { operator: Pubkey },
+    /// Closes every settled record (epoch records older than the active root, funded staking
+    /// epoch records no position refers to); the rent goes back to whoever paid it.
+    CloseSettled,
 }
 
 /// Positions synced per transaction.
@@ -41,15 +43,13 @@ pub fn sync_pool(
         &staking_client::operator_pool_address(operator),
     )?
     .with_context(|| format!("{} has no delegation pool", short(operator)))?;
-    let stale: Vec<staking::PositionV0> = ctx
-        .accounts_of_type::<staking::PositionV0>(&staking::ID, None)?
-        .into_iter()
-        .filter(|position| {
-            position.operator == Some(*operator)
-                && position.bonus_weight > 0
-                && position.bonus_slash_factor > pool.slash_factor
-        })
-        .collect();
+    let stale: Vec<staking::PositionV0> =
+        staking_client::positions_delegated_to(&ctx.ledger, operator)?
+            .into_iter()
+            .filter(|position| {
+                position.bonus_weight > 0 && position.bonus_slash_factor > pool.slash_factor
+            })
+            .collect();
     for batch in stale.chunks(SYNCS_PER_TRANSACTION) {
         let instructions: Vec<_> = batch.iter().map(staking_client::sync_position).collect();
         crate::send::submit(&ctx.ledger, &instructions, &[payer], ctx.send)
@@ -95,15 +95,62 @@ pub enum AuthorityCommand {
         #[arg(long)]
         maker_attestation_required: Option<bool>,
     },
-    /// Sets the credit price: a fixed token price, and/or USD per credit.
+    /// Sets the credit price: the token's price source (fixed, or a Pyth feed), and/or USD per
+    /// credit.
     SetPricing {
         /// USD per whole network token, 8 decimals (a fixed price source).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "pyth_feed")]
         fixed_price_usd_e8: Option<u64>,
+        /// A Pyth feed id (hex) to price the token from, with --max-price-age.
+        #[arg(long, requires = "max_price_age")]
+        pyth_feed: Option<String>,
+        /// The oldest (and furthest ahead) a Pyth price may be when a purchase reads it.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        max_price_age: Option<std::time::Duration>,
         /// USD per credit, 9 decimals.
         #[arg(long)]
         usd_per_credit_e9: Option<u64>,
     },
+    /// Sets the net-emission cap and smoothing and the circuit breaker (options not given keep
+    /// their current value); applies from the next epoch mint.
+    SetEmissionControls {
+        /// Most smoothed burn re-emitted per epoch, in network tokens.
+        #[arg(long)]
+        net_emissions_cap: Option<String>,
+        /// Weight of the newest epoch's burn in the moving average (10,000 = no smoothing).
+        #[arg(long)]
+        smoothing_bps: Option<u16>,
+        /// Epochs the circuit breaker's window spans.
+        #[arg(long)]
+        breaker_window_epochs: Option<u16>,
+        /// Most network tokens minted over any breaker window.
+        #[arg(long)]
+        breaker_max_mint: Option<String>,
+    },
+    /// Appends steps to the emission schedule: each `START_EPOCH:TOKENS_PER_EPOCH`, later than
+    /// the last step.
+    AppendEmissionSteps {
+        #[arg(long = "step", required = true, value_parser = parse_step)]
+        steps: Vec<(u64, String)>,
+    },
+    /// Sets the emission split (future epochs), the challenge period (future pending roots)
+    /// and the treasury (options not given keep their current value).
+    SetRewardParams {
+        #[arg(long)]
+        devices_bps: Option<u16>,
+        #[arg(long)]
+        stakers_bps: Option<u16>,
+        #[arg(long)]
+        treasury_bps: Option<u16>,
+        #[arg(long, value_parser = humantime::parse_duration)]
+        challenge_period: Option<std::time::Duration>,
+        /// A token account of the network mint.
+        #[arg(long)]
+        treasury: Option<Pubkey>,
+    },
+    /// Vetoes an epoch's root while it is voting or inside its challenge period; the oracles
+    /// vote the epoch again.
+    VetoRoot { epoch: u64 },
     /// Sets the staking parameters (options not given keep their current value).
     SetStakingParams {
         #[arg(long)]
@@ -202,7 +249,77 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
             let synced = sync_pool(ctx, &signer, &operator)?;
             ctx.print(&Synced { positions: synced })
         }
+        CrankCommand::CloseSettled => {
+            let closed = close_settled(ctx, &signer, &config)?;
+            ctx.print(&closed)
+        }
     }
+}
+
+/// Records closed per transaction.
+const CLOSES_PER_TRANSACTION: usize = 8;
+
+/// What `crank close-settled` closed (or, with --dry-run, would close).
+#[derive(serde::Serialize)]
+pub struct ClosedRecords {
+    pub epoch_records: Vec<u64>,
+    pub staking_epoch_records: Vec<u64>,
+}
+
+impl std::fmt::Display for ClosedRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} epoch record(s) and {} staking epoch record(s) closed",
+            self.epoch_records.len(),
+            self.staking_epoch_records.len()
+        )
+    }
+}
+
+/// Closes every settled reward epoch record and every funded, unreferenced staking epoch
+/// record, a batch per transaction.
+fn close_settled(
+    ctx: &Context,
+    signer: &solana_keypair::Keypair,
+    config: &RewardConfigV0,
+) -> Result<ClosedRecords> {
+    use groundwork_client::ledger::accounts_of_type;
+    let mut epoch_records: Vec<EpochV0> =
+        accounts_of_type::<EpochV0>(&ctx.ledger, &reward_epochs::ID, None)?
+            .into_iter()
+            .map(|(_, record)| record)
+            .filter(|record| {
+                config
+                    .active_root_epoch
+                    .is_some_and(|active| record.epoch < active)
+            })
+            .collect();
+    epoch_records.sort_by_key(|record| record.epoch);
+    let mut stake_records: Vec<staking::EpochStakeV0> =
+        accounts_of_type::<staking::EpochStakeV0>(&ctx.ledger, &staking::ID, None)?
+            .into_iter()
+            .map(|(_, record)| record)
+            .filter(|record| record.funded && record.references == 0)
+            .collect();
+    stake_records.sort_by_key(|record| record.epoch);
+    let instructions: Vec<_> = epoch_records
+        .iter()
+        .map(|record| rewards::close_epoch_record(&record.rent_payer, record.epoch))
+        .chain(
+            stake_records
+                .iter()
+                .map(|record| staking_client::close_epoch_stake(record.epoch, &record.rent_payer)),
+        )
+        .collect();
+    for batch in instructions.chunks(CLOSES_PER_TRANSACTION) {
+        crate::send::submit(&ctx.ledger, batch, &[signer], ctx.send)
+            .context("closing settled records")?;
+    }
+    Ok(ClosedRecords {
+        epoch_records: epoch_records.iter().map(|record| record.epoch).collect(),
+        staking_epoch_records: stake_records.iter().map(|record| record.epoch).collect(),
+    })
 }
 
 /// How many positions a sync brought up to date.
@@ -237,10 +354,8 @@ fn send_as_authority(
                 short(&expected)
             );
         }
-        let sent = Sent::Message {
-            fee_payer: key.to_string(),
-            message_base64: message_base64(&[instruction(&key)], &key),
-        };
+        let stand_in = ctx.signer().ok().map(|signer| signer.pubkey());
+        let sent = crate::send::dump_message(&ctx.ledger, &[instruction(&key)], &key, stand_in)?;
         return ctx.print(&sent);
     }
     let signer = ctx.signer()?;
@@ -354,16 +469,45 @@ pub fn authority(
         }
         AuthorityCommand::SetPricing {
             fixed_price_usd_e8,
+            pyth_feed,
+            max_price_age,
             usd_per_credit_e9,
         } => {
             let config: tokenomics::TokenomicsConfigV0 =
                 read(&ctx.ledger, &tokenomics_client::config_address())?
                     .context("tokenomics is not initialized")?;
-            let args = tokenomics::UpdatePricingArgsV0 {
-                price_source: match fixed_price_usd_e8 {
-                    Some(price_usd_e8) => tokenomics::PriceSource::Fixed { price_usd_e8 },
-                    None => config.price_source,
+            let price_source = match (fixed_price_usd_e8, pyth_feed, max_price_age) {
+                (Some(price_usd_e8), _, _) => tokenomics::PriceSource::Fixed { price_usd_e8 },
+                (None, Some(feed), Some(age)) => tokenomics::PriceSource::Pyth {
+                    feed_id: pyth_solana_receiver_sdk::price_update::get_feed_id_from_hex(&feed)
+                        .map_err(|_| {
+                            anyhow::anyhow!("--pyth-feed {feed} is not 32 bytes of hex")
+                        })?,
+                    max_price_age_s: u32::try_from(age.as_secs())
+                        .ok()
+                        .filter(|seconds| *seconds > 0)
+                        .context("--max-price-age must be between 1 s and 136 years")?,
                 },
+                (None, None, Some(age)) => {
+                    match config.price_source {
+                        tokenomics::PriceSource::Pyth { feed_id, .. } => {
+                            tokenomics::PriceSource::Pyth {
+                                feed_id,
+                                max_price_age_s: u32::try_from(age.as_secs())
+                                    .ok()
+                                    .filter(|seconds| *seconds > 0)
+                                    .context("--max-price-age must be between 1 s and 136 years")?,
+                            }
+                        }
+                        tokenomics::PriceSource::Fixed { .. } => {
+                            bail!("--max-price-age applies to a Pyth price source: give --pyth-feed too")
+                        }
+                    }
+                }
+                _ => config.price_source,
+            };
+            let args = tokenomics::UpdatePricingArgsV0 {
+                price_source,
                 usd_per_credit_e9: usd_per_credit_e9.unwrap_or(config.usd_per_credit_e9),
             };
             send_as_authority(ctx, as_authority, config.authority, |key| {
@@ -396,6 +540,151 @@ pub fn authority(
             }
             send_as_authority(ctx, as_authority, config.authority, |key| {
                 staking_client::update_staking_params(key, params)
+            })
+        }
+        AuthorityCommand::SetEmissionControls {
+            net_emissions_cap,
+            smoothing_bps,
+            breaker_window_epochs,
+            breaker_max_mint,
+        } => {
+            let config: tokenomics::TokenomicsConfigV0 =
+                read(&ctx.ledger, &tokenomics_client::config_address())?
+                    .context("tokenomics is not initialized")?;
+            let decimals = ctx.network_decimals()?;
+            let tokens = |amount: Option<String>, current: u64| -> Result<u64> {
+                amount.map_or(Ok(current), |amount| {
+                    crate::registry_cmd::parse_amount(&amount, decimals)
+                })
+            };
+            let args = tokenomics::UpdateEmissionControlsArgsV0 {
+                net_emissions: tokenomics::NetEmissions {
+                    cap_per_epoch: tokens(net_emissions_cap, config.net_emissions.cap_per_epoch)?,
+                    smoothing_bps: smoothing_bps.unwrap_or(config.net_emissions.smoothing_bps),
+                },
+                circuit_breaker: tokenomics::CircuitBreaker {
+                    window_epochs: breaker_window_epochs
+                        .unwrap_or(config.circuit_breaker.window_epochs),
+                    max_mint_per_window: tokens(
+                        breaker_max_mint,
+                        config.circuit_breaker.max_mint_per_window,
+                    )?,
+                },
+            };
+            if args.net_emissions.smoothing_bps == 0 || args.net_emissions.smoothing_bps > 10_000 {
+                bail!("--smoothing-bps must be 1 to 10,000");
+            }
+            let window = usize::from(args.circuit_breaker.window_epochs);
+            if window == 0 || window > tokenomics::BREAKER_RING_LEN {
+                bail!(
+                    "--breaker-window-epochs must be 1 to {}",
+                    tokenomics::BREAKER_RING_LEN
+                );
+            }
+            send_as_authority(ctx, as_authority, config.authority, |key| {
+                tokenomics_client::update_emission_controls(key, args.clone())
+            })
+        }
+        AuthorityCommand::AppendEmissionSteps { steps } => {
+            let config: tokenomics::TokenomicsConfigV0 =
+                read(&ctx.ledger, &tokenomics_client::config_address())?
+                    .context("tokenomics is not initialized")?;
+            let decimals = ctx.network_decimals()?;
+            let steps = steps
+                .into_iter()
+                .map(|(start_epoch, amount)| {
+                    Ok(tokenomics::EmissionStep {
+                        start_epoch,
+                        tokens_per_epoch: crate::registry_cmd::parse_amount(&amount, decimals)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut previous = config.emission_schedule.last().map(|step| step.start_epoch);
+            for step in &steps {
+                if previous.is_some_and(|previous| step.start_epoch <= previous) {
+                    bail!(
+                        "step at epoch {} does not come after epoch {}: steps must start at strictly increasing epochs after the schedule's last",
+                        step.start_epoch,
+                        previous.unwrap_or_default()
+                    );
+                }
+                previous = Some(step.start_epoch);
+            }
+            send_as_authority(ctx, as_authority, config.authority, |key| {
+                tokenomics_client::append_emission_steps(key, steps.clone())
+            })
+        }
+        AuthorityCommand::SetRewardParams {
+            devices_bps,
+            stakers_bps,
+            treasury_bps,
+            challenge_period,
+            treasury,
+        } => {
+            let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
+                .context("rewards are not initialized")?;
+            let split = reward_epochs::EmissionSplit {
+                devices_bps: devices_bps.unwrap_or(config.split.devices_bps),
+                stakers_bps: stakers_bps.unwrap_or(config.split.stakers_bps),
+                treasury_bps: treasury_bps.unwrap_or(config.split.treasury_bps),
+            };
+            let total = u32::from(split.devices_bps)
+                + u32::from(split.stakers_bps)
+                + u32::from(split.treasury_bps);
+            if total != 10_000 {
+                bail!("the split must add up to 10,000 bps; it adds up to {total}");
+            }
+            let challenge_period_s = match challenge_period {
+                Some(duration) => i64::try_from(duration.as_secs())?,
+                None => config.challenge_period_s,
+            };
+            let treasury = treasury.unwrap_or(config.treasury);
+            let token_account =
+                read::<anchor_spl::token_interface::TokenAccount>(&ctx.ledger, &treasury)
+                    .ok()
+                    .flatten();
+            match token_account {
+                Some(account) if account.mint == config.network_mint => {}
+                Some(account) => bail!(
+                    "treasury {treasury} holds mint {}, not the network token {}",
+                    account.mint,
+                    config.network_mint
+                ),
+                None => bail!(
+                    "treasury {treasury} is not a token account; create one for the network token {} first",
+                    config.network_mint
+                ),
+            }
+            let params = reward_epochs::RewardParamsV0 {
+                split,
+                challenge_period_s,
+            };
+            send_as_authority(ctx, as_authority, config.authority, |key| {
+                rewards::update_reward_params(key, &config.network_mint, &treasury, params)
+            })
+        }
+        AuthorityCommand::VetoRoot { epoch } => {
+            let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
+                .context("rewards are not initialized")?;
+            let record: EpochV0 =
+                read(&ctx.ledger, &rewards::epoch_address(epoch))?.with_context(|| {
+                    format!("epoch {epoch} is not closed: there is no root to veto")
+                })?;
+            match record.status {
+                RootStatus::Voting => {}
+                RootStatus::Pending => {
+                    let now = ctx.ledger_time()?;
+                    if now >= record.activates_at {
+                        bail!(
+                            "epoch {epoch}'s challenge period ended {} s ago; its root can no longer be vetoed",
+                            now - record.activates_at
+                        );
+                    }
+                }
+                RootStatus::Active => bail!("epoch {epoch}'s root is already active"),
+            }
+            send_as_authority(ctx, as_authority, config.authority, |key| {
+                rewards::veto_root(key, epoch)
             })
         }
         AuthorityCommand::ApproveMaker { maker } => {
@@ -482,4 +771,15 @@ pub fn authority(
             })
         }
     }
+}
+
+/// `START_EPOCH:TOKENS_PER_EPOCH`.
+fn parse_step(text: &str) -> Result<(u64, String), String> {
+    let (epoch, tokens) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text}: expected START_EPOCH:TOKENS_PER_EPOCH"))?;
+    let epoch = epoch
+        .parse()
+        .map_err(|_| format!("{epoch} is not an epoch number"))?;
+    Ok((epoch, tokens.to_string()))
 }

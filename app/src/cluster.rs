@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::pubkey::Pubkey;
 use anyhow::{Context, Result};
-use groundwork_client::ledger::{Ledger, LedgerError};
+use groundwork_client::ledger::{DataFilter, Ledger, LedgerError};
 use solana_account::Account;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::{read_keypair_file, Keypair};
@@ -157,6 +157,49 @@ impl Ledger for RpcLedger {
                 logs: logs_of(&error),
                 message: error.to_string(),
             })
+    }
+
+    fn program_accounts(
+        &self,
+        program: &Pubkey,
+        filters: &[DataFilter],
+    ) -> Result<Vec<(Pubkey, Account)>, LedgerError> {
+        use solana_rpc_client::api::config::{
+            RpcAccountInfoConfig, RpcProgramAccountsConfig, UiAccountEncoding,
+        };
+        use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
+        let config = RpcProgramAccountsConfig {
+            filters: Some(
+                filters
+                    .iter()
+                    .map(|filter| {
+                        RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                            filter.offset,
+                            filter.bytes.clone(),
+                        ))
+                    })
+                    .collect(),
+            ),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.client.commitment()),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let accounts = self
+            .client
+            .get_program_ui_accounts_with_config(program, config)
+            .map_err(|error| {
+                LedgerError::Cluster(format!("listing the accounts of {program}: {error}"))
+            })?;
+        // An account whose base64 does not decode is a broken endpoint's, skipped.
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(address, account)| {
+                Some((address, Account::from(account.to_account_shared_data()?)))
+            })
+            .collect())
     }
 
     fn unix_timestamp(&self) -> Result<i64, LedgerError> {

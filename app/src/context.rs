@@ -44,6 +44,14 @@ impl Context {
         })
     }
 
+    /// The network token's decimals.
+    pub fn network_decimals(&self) -> Result<u8> {
+        let mint = self.network_token()?.mint;
+        let mint: anchor_spl::token_interface::Mint = read(&self.ledger, &mint)?
+            .with_context(|| format!("the network token mint {mint} does not exist"))?;
+        Ok(mint.decimals)
+    }
+
     /// Sends `instructions` signed by `signers` (the first pays) as the options say, and prints
     /// the outcome.
     pub fn send(
@@ -69,60 +77,6 @@ impl Context {
 
     pub fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {
         crate::print(value, self.output)
-    }
-}
-
-impl Context {
-    /// Every account of type `T` owned by `program` whose 32 bytes at `offset` are `key`
-    /// (getProgramAccounts with the type's discriminator and that key as filters).
-    pub fn accounts_with_key_at<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>(
-        &self,
-        program: &Pubkey,
-        offset: usize,
-        key: &Pubkey,
-    ) -> Result<Vec<T>> {
-        self.accounts_of_type(program, Some((offset, key)))
-    }
-
-    /// Every account of type `T` owned by `program`, optionally only those whose 32 bytes at
-    /// an offset are a given key.
-    pub fn accounts_of_type<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>(
-        &self,
-        program: &Pubkey,
-        key_at: Option<(usize, &Pubkey)>,
-    ) -> Result<Vec<T>> {
-        use solana_rpc_client::api::config::{
-            RpcAccountInfoConfig, RpcProgramAccountsConfig, UiAccountEncoding,
-        };
-        use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
-        let config = RpcProgramAccountsConfig {
-            filters: Some(
-                std::iter::once(RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
-                    0,
-                    T::DISCRIMINATOR.to_vec(),
-                )))
-                .chain(key_at.map(|(offset, key)| {
-                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(offset, key.to_bytes().to_vec()))
-                }))
-                .collect(),
-            ),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                commitment: Some(self.ledger.client.commitment()),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        let accounts = self
-            .ledger
-            .client
-            .get_program_ui_accounts_with_config(program, config)
-            .with_context(|| format!("listing the accounts of {program}"))?;
-        Ok(accounts
-            .into_iter()
-            .filter_map(|(_, account)| account.data.decode())
-            .filter_map(|data| T::try_deserialize(&mut data.as_slice()).ok())
-            .collect())
     }
 }
 

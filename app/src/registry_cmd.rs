@@ -124,6 +124,10 @@ pub enum CreditsCommand {
         /// Who receives the credits (default: the keypair).
         #[arg(long)]
         recipient: Option<Pubkey>,
+        /// On a network priced from Pyth: the PriceUpdateV2 account to read the price from
+        /// (default: Pyth's sponsored feed account for the network's feed, shard 0).
+        #[arg(long)]
+        price_update: Option<Pubkey>,
     },
     /// Credits held (default: the keypair's).
     Balance { owner: Option<Pubkey> },
@@ -521,14 +525,8 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
     }
 }
 
-/// Offset of `DeviceV0.operator`: discriminator 8, bump 1, status 1, reason 2, class 2, key 32.
-const DEVICE_OPERATOR_OFFSET: usize = 8 + 1 + 1 + 2 + 2 + 32;
-
 fn list_devices(ctx: &Context, operator: &Pubkey) -> Result<Vec<DeviceV0>> {
-    let mut devices: Vec<DeviceV0> =
-        ctx.accounts_with_key_at(&device_registry::ID, DEVICE_OPERATOR_OFFSET, operator)?;
-    devices.sort_by_key(|device| device.onboarded_at);
-    Ok(devices)
+    Ok(registry::devices_of_operator(&ctx.ledger, operator)?)
 }
 
 /// Base units of `amount` ("12.5") for a mint of `decimals`.
@@ -559,6 +557,7 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             amount,
             slippage_bps,
             recipient,
+            price_update,
         } => {
             let signer = ctx.signer()?;
             let token = ctx.network_token()?;
@@ -574,26 +573,31 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             let config: TokenomicsConfigV0 =
                 read(&ctx.ledger, &tokenomics_client::config_address())?
                     .context("no Groundwork network on this cluster")?;
-            let PriceSource::Fixed { price_usd_e8 } = config.price_source else {
-                bail!("this network prices credits from a Pyth feed; buying through the CLI needs a price update account (not supported by this command yet)");
+            let price_update = match config.price_source {
+                PriceSource::Fixed { .. } => None,
+                PriceSource::Pyth { feed_id, .. } => Some(
+                    price_update
+                        .unwrap_or_else(|| tokenomics_client::pyth_price_feed_address(&feed_id, 0)),
+                ),
             };
-            let quote = tokenomics::math::credits_for_burn(
+            let update = price_update
+                .map(|address| read_price_update(ctx, &address))
+                .transpose()?;
+            let quote = tokenomics_client::quote_credits(
+                &config,
+                update.as_ref(),
+                ctx.ledger_time()?,
                 base_units,
-                price_usd_e8,
-                tokenomics::FIXED_PRICE_EXPONENT,
                 mint.decimals,
-                config.usd_per_credit_e9,
             )
-            .map_err(|error| anyhow::anyhow!("quoting the purchase: {error:?}"))?;
-            if quote == 0 {
-                bail!("{amount} tokens buy less than one credit");
-            }
-            let min_credits_out = quote - quote * u64::from(slippage_bps.min(10_000)) / 10_000;
+            .with_context(|| format!("quoting {amount} tokens"))?;
+            let min_credits_out =
+                quote.credits - quote.credits * u64::from(slippage_bps.min(10_000)) / 10_000;
             let instruction = tokenomics_client::burn_for_credits(
                 &signer.pubkey(),
                 &recipient.unwrap_or(signer.pubkey()),
                 token,
-                None,
+                price_update,
                 BurnForCreditsArgsV0 {
                     amount: base_units,
                     min_credits_out,
@@ -623,6 +627,29 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             ctx.send(&[instruction], &[&signer]).map(drop)
         }
     }
+}
+
+/// A Pyth price update account, checked to belong to the Pyth receiver program.
+fn read_price_update(
+    ctx: &Context,
+    address: &Pubkey,
+) -> Result<pyth_solana_receiver_sdk::price_update::PriceUpdateV2> {
+    use anchor_lang::AccountDeserialize;
+    use groundwork_client::ledger::Ledger;
+    let account = ctx.ledger.account(address)?.with_context(|| {
+        format!("price update account {address} does not exist on this cluster; pass --price-update with a PriceUpdateV2 account of the network's feed")
+    })?;
+    if account.owner != pyth_solana_receiver_sdk::ID {
+        bail!(
+            "{address} is owned by {}, not the Pyth receiver program {}",
+            account.owner,
+            pyth_solana_receiver_sdk::ID
+        );
+    }
+    pyth_solana_receiver_sdk::price_update::PriceUpdateV2::try_deserialize(
+        &mut account.data.as_slice(),
+    )
+    .with_context(|| format!("{address} is not a Pyth PriceUpdateV2 account"))
 }
 
 #[cfg(test)]

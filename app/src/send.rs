@@ -98,6 +98,86 @@ pub fn message_base64(instructions: &[Instruction], fee_payer: &Pubkey) -> Strin
     base64::engine::general_purpose::STANDARD.encode(message.serialize())
 }
 
+/// Simulates `transaction` (unsigned is fine: signatures are not verified and the blockhash is
+/// replaced by a recent one).
+fn simulate(
+    ledger: &RpcLedger,
+    transaction: &Transaction,
+) -> Result<solana_rpc_client::api::response::RpcSimulateTransactionResult> {
+    let client = &ledger.client;
+    Ok(client
+        .simulate_transaction_with_config(
+            transaction,
+            RpcSimulateTransactionConfig {
+                sig_verify: false,
+                replace_recent_blockhash: true,
+                commitment: Some(client.commitment()),
+                ..RpcSimulateTransactionConfig::default()
+            },
+        )
+        .context("simulating the transaction")?
+        .value)
+}
+
+/// The message of a simulated failure, with the program logs.
+fn refusal(error: &impl std::fmt::Display, logs: &[String]) -> String {
+    format!(
+        "the transaction would fail: {error}; nothing was sent{}",
+        if logs.is_empty() {
+            String::new()
+        } else {
+            format!("\n  {}", logs.join("\n  "))
+        }
+    )
+}
+
+/// The unsigned message of `instructions` for `fee_payer` (e.g. a multisig vault), simulated
+/// first: an instruction the programs would refuse is an error and nothing is printed. When
+/// the fee payer cannot pay here (a vault whose proposal another key executes), the
+/// instructions are simulated with `stand_in_payer` paying instead; without one that can pay,
+/// a note says the instructions were not checked.
+pub fn dump_message(
+    ledger: &RpcLedger,
+    instructions: &[Instruction],
+    fee_payer: &Pubkey,
+    stand_in_payer: Option<Pubkey>,
+) -> Result<Sent> {
+    use solana_transaction_error::TransactionError;
+    let cannot_pay = |error: &Option<TransactionError>| {
+        matches!(
+            error,
+            Some(TransactionError::AccountNotFound | TransactionError::InsufficientFundsForFee)
+        )
+    };
+    let simulate_paid_by = |payer: &Pubkey| -> Result<(Option<TransactionError>, Vec<String>)> {
+        let simulation = simulate(
+            ledger,
+            &Transaction::new_unsigned(Message::new(instructions, Some(payer))),
+        )?;
+        Ok((
+            simulation.err.map(TransactionError::from),
+            simulation.logs.unwrap_or_default(),
+        ))
+    };
+    let (mut error, mut logs) = simulate_paid_by(fee_payer)?;
+    if cannot_pay(&error) {
+        if let Some(stand_in) = stand_in_payer.filter(|stand_in| stand_in != fee_payer) {
+            (error, logs) = simulate_paid_by(&stand_in)?;
+        }
+    }
+    if cannot_pay(&error) {
+        eprintln!(
+            "note: {fee_payer} cannot pay fees on this cluster and no funded --keypair stood in, so the instructions were not simulated"
+        );
+    } else if let Some(error) = error {
+        bail!("{}", refusal(&error, &logs));
+    }
+    Ok(Sent::Message {
+        fee_payer: fee_payer.to_string(),
+        message_base64: message_base64(instructions, fee_payer),
+    })
+}
+
 /// Simulates, prices and sends `instructions`, paid by `signers[0]`.
 pub fn submit(
     ledger: &RpcLedger,
@@ -107,42 +187,16 @@ pub fn submit(
 ) -> Result<Sent> {
     let payer = signers.first().context("a transaction needs a fee payer")?;
     if options.dump_message {
-        return Ok(Sent::Message {
-            fee_payer: payer.pubkey().to_string(),
-            message_base64: message_base64(instructions, &payer.pubkey()),
-        });
+        return dump_message(ledger, instructions, &payer.pubkey(), None);
     }
     let client = &ledger.client;
-    let blockhash = client
-        .get_latest_blockhash()
-        .context("getting a recent blockhash")?;
-    let simulated = Transaction::new(
-        signers,
-        Message::new(instructions, Some(&payer.pubkey())),
-        blockhash,
-    );
-    let simulation = client
-        .simulate_transaction_with_config(
-            &simulated,
-            RpcSimulateTransactionConfig {
-                sig_verify: false,
-                replace_recent_blockhash: true,
-                commitment: Some(client.commitment()),
-                ..RpcSimulateTransactionConfig::default()
-            },
-        )
-        .context("simulating the transaction")?
-        .value;
+    let simulation = simulate(
+        ledger,
+        &Transaction::new_unsigned(Message::new(instructions, Some(&payer.pubkey()))),
+    )?;
     let logs = simulation.logs.unwrap_or_default();
     if let Some(error) = simulation.err {
-        bail!(
-            "the transaction would fail: {error}; nothing was sent{}",
-            if logs.is_empty() {
-                String::new()
-            } else {
-                format!("\n  {}", logs.join("\n  "))
-            }
-        );
+        bail!("{}", refusal(&error, &logs));
     }
     let units_consumed = simulation.units_consumed.unwrap_or(0);
     if options.dry_run {

@@ -153,14 +153,8 @@ impl std::fmt::Display for PositionList {
     }
 }
 
-/// Offset of `PositionV0.owner`: discriminator 8, bump 1.
-const POSITION_OWNER_OFFSET: usize = 8 + 1;
-
 fn positions_of(ctx: &Context, owner: &Pubkey) -> Result<Vec<PositionV0>> {
-    let mut positions: Vec<PositionV0> =
-        ctx.accounts_with_key_at(&staking::ID, POSITION_OWNER_OFFSET, owner)?;
-    positions.sort_by_key(|position| position.id);
-    Ok(positions)
+    Ok(staking_client::positions_of_owner(&ctx.ledger, owner)?)
 }
 
 /// Seconds before an epoch boundary within which an instruction naming epochs waits for

@@ -45,6 +45,37 @@ pub struct NetworkStatus {
     pub active_cumulative_total: u64,
     /// Closed epochs whose root is pending, with when it may activate.
     pub pending_roots: Vec<PendingRoot>,
+    /// The network token's decimals (amounts here are in base units).
+    pub decimals: u8,
+    /// What the authority has set.
+    pub parameters: Parameters,
+}
+
+/// The parameters the network authority sets, as they stand.
+#[derive(Debug, Serialize)]
+pub struct Parameters {
+    /// The schedule's emission for the current epoch, before net emissions and the breaker.
+    pub scheduled_emission_per_epoch: u64,
+    pub net_emissions_cap_per_epoch: u64,
+    pub net_emissions_smoothing_bps: u16,
+    pub breaker_window_epochs: u16,
+    pub breaker_max_mint_per_window: u64,
+    pub split_devices_bps: u16,
+    pub split_stakers_bps: u16,
+    pub split_treasury_bps: u16,
+    pub treasury: String,
+    pub challenge_period_s: i64,
+    pub staking: StakingParameters,
+}
+
+/// The staking program's parameters.
+#[derive(Debug, Serialize)]
+pub struct StakingParameters {
+    pub max_bonus_bps: u32,
+    pub saturation_s: i64,
+    pub cooldown_epochs: u16,
+    pub max_slash_bps: u16,
+    pub unbonding_epochs: u16,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,8 +124,9 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
     )?;
     let reward_config: RewardConfigV0 =
         required(ledger, "the reward config", &rewards::config_address())?;
-    let supply = groundwork_client::ledger::mint_supply(ledger, &tokenomics.network_mint)?
-        .context("the network token mint does not exist")?;
+    let mint: anchor_spl::token_interface::Mint =
+        required(ledger, "the network token mint", &tokenomics.network_mint)?;
+    let supply = mint.supply;
     let now = ledger.unix_timestamp()?;
     let current_epoch = staking_config.epoch_at(now);
     let epoch_end = staking_config
@@ -167,12 +199,37 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
         device_pool_cumulative: reward_config.device_pool_cumulative,
         active_cumulative_total: reward_config.active_cumulative_total,
         pending_roots,
+        decimals: mint.decimals,
+        parameters: Parameters {
+            scheduled_emission_per_epoch: tokenomics
+                .emission_schedule
+                .iter()
+                .take_while(|step| step.start_epoch <= current_epoch)
+                .last()
+                .map_or(0, |step| step.tokens_per_epoch),
+            net_emissions_cap_per_epoch: tokenomics.net_emissions.cap_per_epoch,
+            net_emissions_smoothing_bps: tokenomics.net_emissions.smoothing_bps,
+            breaker_window_epochs: tokenomics.circuit_breaker.window_epochs,
+            breaker_max_mint_per_window: tokenomics.circuit_breaker.max_mint_per_window,
+            split_devices_bps: reward_config.split.devices_bps,
+            split_stakers_bps: reward_config.split.stakers_bps,
+            split_treasury_bps: reward_config.split.treasury_bps,
+            treasury: reward_config.treasury.to_string(),
+            challenge_period_s: reward_config.challenge_period_s,
+            staking: StakingParameters {
+                max_bonus_bps: staking_config.params.max_bonus_bps,
+                saturation_s: staking_config.params.saturation_s,
+                cooldown_epochs: staking_config.params.cooldown_epochs,
+                max_slash_bps: staking_config.params.max_slash_bps,
+                unbonding_epochs: staking_config.params.unbonding_epochs,
+            },
+        },
     })
 }
 
 impl std::fmt::Display for NetworkStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let gwk = |amount: u64| crate::format_amount(amount, 6);
+        let gwk = |amount: u64| crate::format_amount(amount, self.decimals);
         writeln!(f, "network id        {}", self.network_id)?;
         writeln!(
             f,
@@ -237,6 +294,35 @@ impl std::fmt::Display for NetworkStatus {
             gwk(self.active_cumulative_total),
             self.active_root_epoch
                 .map_or_else(|| "none yet".to_string(), |epoch| epoch.to_string())
+        )?;
+        let parameters = &self.parameters;
+        writeln!(
+            f,
+            "emission          {} per epoch scheduled; net emissions up to {} (smoothing {} bps); breaker {} per {} epochs",
+            gwk(parameters.scheduled_emission_per_epoch),
+            gwk(parameters.net_emissions_cap_per_epoch),
+            parameters.net_emissions_smoothing_bps,
+            gwk(parameters.breaker_max_mint_per_window),
+            parameters.breaker_window_epochs
+        )?;
+        writeln!(
+            f,
+            "split             devices {} / stakers {} / treasury {} bps (treasury {}); challenge period {} s",
+            parameters.split_devices_bps,
+            parameters.split_stakers_bps,
+            parameters.split_treasury_bps,
+            parameters.treasury,
+            parameters.challenge_period_s
+        )?;
+        let staking = &parameters.staking;
+        writeln!(
+            f,
+            "staking params    bonus up to {} bps at {} s lockup; cooldown {} epochs; unbonding {} epochs; slash at most {} bps",
+            staking.max_bonus_bps,
+            staking.saturation_s,
+            staking.cooldown_epochs,
+            staking.unbonding_epochs,
+            staking.max_slash_bps
         )?;
         if self.pending_roots.is_empty() {
             writeln!(f, "pending roots     none")?;

@@ -550,10 +550,229 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
         .refused_with("has no pending root");
     let status = net.run(&authority, &["network", "status"]).json();
     assert_eq!(status["device_classes"], 3);
+
+    // Parameters: each change shows in the status; a bad value is refused and changes nothing.
+    let parameters =
+        |net: &Localnet| net.run(&authority, &["network", "status"]).json()["parameters"].clone();
+    let before = parameters(&net);
+    net.run(
+        &authority,
+        &["authority", "set-reward-params", "--devices-bps", "9000"],
+    )
+    .refused_with("must add up to 10,000 bps");
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "set-reward-params",
+            "--treasury",
+            &authority_key,
+        ],
+    )
+    .refused_with("is not a token account");
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "set-emission-controls",
+            "--breaker-window-epochs",
+            "99",
+        ],
+    )
+    .refused_with("must be 1 to 32");
+    net.run(
+        &authority,
+        &["authority", "append-emission-steps", "--step", "0:5"],
+    )
+    .refused_with("does not come after");
+    // A value the CLI does not check, refused by the program in the multisig message's
+    // simulation: nothing is printed to propose.
+    net.run(
+        &stranger,
+        &[
+            "--dump-transaction-message",
+            "authority",
+            "--authority",
+            &authority_key,
+            "update-class",
+            "0",
+            "--reward-weight-bps",
+            "0",
+        ],
+    )
+    .refused_with("the transaction would fail");
+    assert_eq!(parameters(&net), before);
+    // A two-step transfer to a vault that holds no SOL: its acceptance is dumped for the vault
+    // to propose, simulated with the CLI's keypair standing in as fee payer.
+    let vault = net.dir.path().join("vault.json");
+    let vault_key = net
+        .run(
+            &vault,
+            &["device", "keygen", "--outfile", vault.to_str().unwrap()],
+        )
+        .json()["pubkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "transfer-authority",
+            "--program",
+            "device-registry",
+            "--new-authority",
+            &vault_key,
+        ],
+    )
+    .json();
+    let accept = [
+        "--dump-transaction-message",
+        "authority",
+        "--authority",
+        &vault_key,
+        "accept-authority",
+        "--program",
+        "device-registry",
+    ];
+    let dumped = net.run(&authority, &accept);
+    assert_eq!(dumped.json()["fee_payer"], vault_key.as_str());
+    assert!(
+        !dumped.stderr.contains("not simulated"),
+        "{}",
+        dumped.stderr
+    );
+    let unchecked = net.run(&vault, &accept);
+    assert_eq!(unchecked.json()["fee_payer"], vault_key.as_str());
+    assert!(
+        unchecked.stderr.contains("were not simulated"),
+        "{}",
+        unchecked.stderr
+    );
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "transfer-authority",
+            "--program",
+            "device-registry",
+        ],
+    )
+    .json();
+    net.run(&authority, &accept)
+        .refused_with("no authority transfer of DeviceRegistry is pending");
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "set-reward-params",
+            "--devices-bps",
+            "7000",
+            "--stakers-bps",
+            "2000",
+            "--treasury-bps",
+            "1000",
+            "--challenge-period",
+            "5s",
+        ],
+    )
+    .json();
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "set-emission-controls",
+            "--net-emissions-cap",
+            "12.5",
+            "--smoothing-bps",
+            "5000",
+        ],
+    )
+    .json();
+    net.run(
+        &authority,
+        &["authority", "append-emission-steps", "--step", "100000:3"],
+    )
+    .json();
+    let after = parameters(&net);
+    assert_eq!(
+        (
+            &after["split_devices_bps"],
+            &after["split_stakers_bps"],
+            &after["split_treasury_bps"],
+            &after["challenge_period_s"],
+            &after["net_emissions_cap_per_epoch"],
+            &after["net_emissions_smoothing_bps"],
+        ),
+        (
+            &Value::from(7000),
+            &Value::from(2000),
+            &Value::from(1000),
+            &Value::from(5),
+            &Value::from(12_500_000),
+            &Value::from(5000),
+        )
+    );
+    assert_eq!(
+        after["breaker_window_epochs"],
+        before["breaker_window_epochs"]
+    );
+
+    // A Pyth price source: a purchase without a price update on this cluster is refused
+    // before anything is sent; back to a fixed price, purchases work again.
+    let feed = "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "set-pricing",
+            "--pyth-feed",
+            feed,
+            "--max-price-age",
+            "60s",
+        ],
+    )
+    .json();
+    let status = net.run(&authority, &["network", "status"]).json();
+    assert!(status["price"].as_str().unwrap().contains(feed), "{status}");
+    net.run(&authority, &["credits", "buy", "--amount", "1"])
+        .refused_with("does not exist on this cluster; pass --price-update");
+    net.run(
+        &authority,
+        &[
+            "credits",
+            "buy",
+            "--amount",
+            "1",
+            "--price-update",
+            &authority_key,
+        ],
+    )
+    .refused_with("not the Pyth receiver program");
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "set-pricing",
+            "--fixed-price-usd-e8",
+            "50000000",
+        ],
+    )
+    .json();
+    let credits = net.credits(&authority);
+    net.run(&authority, &["credits", "buy", "--amount", "1"])
+        .json();
+    assert!(net.credits(&authority) > credits);
+
+    // Vetoes: an epoch that is not closed has no root; a voting epoch can be vetoed.
+    net.run(&authority, &["authority", "veto-root", "999999"])
+        .refused_with("is not closed");
+    let vetoed = net.run(&authority, &["authority", "veto-root", "0"]).json();
+    assert_eq!(vetoed["outcome"], "confirmed");
 }
 
-/// Votes `tree` as epoch 0's root with the localnet's first oracle (its quorum is 1).
-fn vote_root(net: &Localnet, tree: &groundwork_merkle::RewardTree) {
+/// Votes `tree` as `epoch`'s root with the localnet's first oracle (its quorum is 1).
+fn vote_root(net: &Localnet, epoch: u64, tree: &groundwork_merkle::RewardTree) {
     use groundwork_client::reward_epochs as rewards;
     use solana_signer::Signer;
     let oracle = solana_keypair::read_keypair_file(net.key("oracle-1.json")).unwrap();
@@ -563,7 +782,7 @@ fn vote_root(net: &Localnet, tree: &groundwork_merkle::RewardTree) {
     );
     let vote = rewards::submit_root(
         &oracle.pubkey(),
-        0,
+        epoch,
         reward_epochs::SubmitRootArgsV0 {
             root: tree.root(),
             cumulative_total: u64::try_from(tree.total()).unwrap(),
@@ -629,7 +848,7 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     };
     claim().refused_with("no reward root is active yet");
 
-    vote_root(&net, &tree);
+    vote_root(&net, 0, &tree);
     net.run(&authority, &["crank", "activate-root", "0"]).json();
     // A tampered proof is refused before anything is sent.
     let mut tampered = proof.clone();
@@ -650,4 +869,33 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     );
     assert_eq!(shown["active_root_epoch"], 0);
     claim().refused_with("nothing is due");
+
+    // Once epoch 1's root is active, epoch 0's record is settled: anyone closes it, and its
+    // rent goes back to whoever paid it.
+    let rpc = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
+        net.url.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let record_0 = groundwork_client::reward_epochs::epoch_address(0);
+    let nothing = net.run(&authority, &["crank", "close-settled"]).json();
+    assert_eq!(nothing["epoch_records"], serde_json::json!([]));
+    net.close_next_epoch(&authority);
+    vote_root(&net, 1, &tree);
+    net.run(&authority, &["crank", "activate-root", "1"]).json();
+    assert!(rpc.get_account(&record_0).is_ok());
+    let closed = net.run(&authority, &["crank", "close-settled"]).json();
+    assert_eq!(closed["epoch_records"], serde_json::json!([0]));
+    assert!(
+        rpc.get_account(&record_0).is_err(),
+        "epoch 0's record is still open"
+    );
+    for epoch in closed["staking_epoch_records"].as_array().unwrap() {
+        let address = groundwork_client::staking::epoch_stake_address(epoch.as_u64().unwrap());
+        assert!(rpc.get_account(&address).is_err());
+    }
+    let again = net.run(&authority, &["crank", "close-settled"]).json();
+    assert_eq!(
+        (&again["epoch_records"], &again["staking_epoch_records"]),
+        (&serde_json::json!([]), &serde_json::json!([]))
+    );
 }

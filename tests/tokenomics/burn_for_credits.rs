@@ -424,3 +424,92 @@ fn a_pyth_source_without_a_price_account_is_refused() {
         TokenomicsError::PriceAccountMissing,
     );
 }
+
+/// The CLI quotes purchases with `groundwork_client::tokenomics::quote_credits`; it must agree
+/// with the program: the credits it quotes are the credits minted, and a purchase it refuses
+/// the program refuses too.
+#[test]
+fn the_clients_quote_is_what_the_program_mints() {
+    use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+    struct Case {
+        ema_price: i64,
+        ema_conf: u64,
+        exponent: i32,
+        published_ago_s: i64,
+        verification: VerificationLevel,
+        other_feed: bool,
+        amount: u64,
+    }
+    let full = VerificationLevel::Full;
+    let case = |ema_price, ema_conf, exponent, published_ago_s, amount| Case {
+        ema_price,
+        ema_conf,
+        exponent,
+        published_ago_s,
+        verification: full,
+        other_feed: false,
+        amount,
+    };
+    let cases = [
+        case(60_000_000, 5_000_000, -8, 0, 4 * GWK),
+        case(25, 0, -1, 10, GWK),
+        case(123_456_789, 1_000, -8, 60, 7 * GWK + 3),
+        case(1, 0, -12, 0, GWK),
+        case(60_000_000, 0, -8, 61, GWK),
+        case(60_000_000, 0, -8, -61, GWK),
+        case(60_000_000, 0, -8, -60, GWK),
+        case(10_000_000, 5_000_000, -8, 0, GWK),
+        case(-5, 0, -8, 0, GWK),
+        case(60_000_000, 0, -8, 0, 1),
+        Case {
+            verification: VerificationLevel::Partial { num_signatures: 3 },
+            ..case(60_000_000, 0, -8, 0, GWK)
+        },
+        Case {
+            other_feed: true,
+            ..case(60_000_000, 0, -8, 0, GWK)
+        },
+    ];
+    let mut bought = 0;
+    for (index, case) in cases.iter().enumerate() {
+        let mut network = TokenomicsNetwork::launch();
+        use_pyth(&mut network, 60);
+        let now = network.rt.clock().unix_timestamp;
+        let mut update: PriceUpdateV2 =
+            network.fresh_price(case.ema_price, case.ema_conf, case.exponent);
+        update.price_message.publish_time = now - case.published_ago_s;
+        update.verification_level = case.verification;
+        if case.other_feed {
+            update.price_message.feed_id = [7; 32];
+        }
+        let price_account = network.put_price_update(pyth_solana_receiver_sdk::ID, update.clone());
+        let buyer = network.holder(10 * GWK);
+        let quote = client::quote_credits(&network.config(), Some(&update), now, case.amount, 6);
+        let outcome = network.buy_credits_with_price(&buyer, case.amount, 0, Some(price_account));
+        match (quote, outcome) {
+            (Ok(quote), Ok(_)) => {
+                bought += 1;
+                assert_eq!(
+                    network.credits_of(&buyer.pubkey()),
+                    quote.credits,
+                    "case {index}: the quote differs from the credits minted"
+                )
+            }
+            (Err(_), Err(_)) => assert_eq!(
+                network.network_balance(&buyer.pubkey()),
+                10 * GWK,
+                "case {index}: a refused purchase burned tokens"
+            ),
+            (quote, outcome) => panic!(
+                "case {index}: the client quoted {quote:?} but the program answered {:?}",
+                outcome.map(|_| ()).map_err(|refused| refused.err)
+            ),
+        }
+    }
+    assert_eq!(bought, 5, "cases 0-3 and 6 buy; the others are refused");
+    // A fixed price needs no price update.
+    let network = TokenomicsNetwork::launch();
+    let now = network.rt.clock().unix_timestamp;
+    let quote = client::quote_credits(&network.config(), None, now, 4 * GWK, 6).unwrap();
+    assert_eq!(quote.credits, credits_at_fixed_price(4 * GWK));
+}

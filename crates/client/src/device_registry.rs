@@ -7,8 +7,9 @@ use anchor_lang::solana_program::system_program;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use anchor_spl::token_2022::spl_token_2022;
 use device_registry::state::seeds;
-use device_registry::{DeviceClassParams, RegisterOperatorArgsV0, UpdateOperatorArgsV0};
+use device_registry::{DeviceClassParams, DeviceV0, RegisterOperatorArgsV0, UpdateOperatorArgsV0};
 
+use crate::ledger::{accounts_of_type, Ledger, LedgerError};
 use crate::tokenomics::{
     config_address as tokenomics_config_address, credit_account_address, credit_mint_address,
 };
@@ -342,4 +343,54 @@ pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
         },
         device_registry::instruction::AcceptAuthorityV0 {},
     )
+}
+
+/// Offset of `DeviceV0.operator`: discriminator 8, bump 1, status 1, reason 2, class 2, key 32.
+pub const DEVICE_OPERATOR_OFFSET: usize = 8 + 1 + 1 + 2 + 2 + 32;
+
+/// Every device `operator` holds, oldest onboarding first.
+pub fn devices_of_operator(
+    ledger: &dyn Ledger,
+    operator: &Pubkey,
+) -> Result<Vec<DeviceV0>, LedgerError> {
+    let mut devices: Vec<DeviceV0> = accounts_of_type::<DeviceV0>(
+        ledger,
+        &PROGRAM_ID,
+        Some((DEVICE_OPERATOR_OFFSET, operator)),
+    )?
+    .into_iter()
+    .map(|(_, device)| device)
+    .collect();
+    devices.sort_by_key(|device| (device.onboarded_at, device.device_key));
+    Ok(devices)
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+    use anchor_lang::{AccountSerialize, Space};
+
+    #[test]
+    fn the_operator_offset_points_at_the_operator() {
+        let operator = Pubkey::new_unique();
+        let device = DeviceV0 {
+            bump: 1,
+            status: device_registry::DeviceStatus::Active,
+            suspension_reason: 0,
+            class_id: 3,
+            device_key: Pubkey::new_unique(),
+            operator,
+            reward_recipient: None,
+            location: 0,
+            location_assertions: 0,
+            credits_spent: 0,
+            onboarded_at: 0,
+        };
+        let mut data = Vec::with_capacity(8 + DeviceV0::INIT_SPACE);
+        device.try_serialize(&mut data).unwrap();
+        assert_eq!(
+            &data[DEVICE_OPERATOR_OFFSET..DEVICE_OPERATOR_OFFSET + 32],
+            operator.as_ref()
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::pubkey::Pubkey;
-use anchor_lang::AccountDeserialize;
+use anchor_lang::{AccountDeserialize, Discriminator};
 use solana_account::Account;
 use solana_keypair::Keypair;
 
@@ -43,6 +43,57 @@ pub trait Ledger {
 
     /// The cluster's current unix time (its Clock sysvar).
     fn unix_timestamp(&self) -> Result<i64, LedgerError>;
+
+    /// Every account owned by `program` whose data hold each filter's bytes at its offset
+    /// (getProgramAccounts with memcmp filters), with its address.
+    fn program_accounts(
+        &self,
+        program: &Pubkey,
+        filters: &[DataFilter],
+    ) -> Result<Vec<(Pubkey, Account)>, LedgerError>;
+}
+
+/// Account data that must hold `bytes` at `offset` (a memcmp filter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataFilter {
+    pub offset: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl DataFilter {
+    /// Whether `data` holds the filter's bytes at its offset.
+    pub fn matches(&self, data: &[u8]) -> bool {
+        data.get(self.offset..self.offset.saturating_add(self.bytes.len()))
+            .is_some_and(|window| window == self.bytes.as_slice())
+    }
+}
+
+/// Every Anchor account of type `T` owned by `program`, optionally only those whose 32 bytes
+/// at an offset are a given key, with their addresses. Accounts of the type that do not decode
+/// (e.g. written by a newer program version) are skipped, not fatal.
+pub fn accounts_of_type<T: AccountDeserialize + Discriminator>(
+    ledger: &dyn Ledger,
+    program: &Pubkey,
+    key_at: Option<(usize, &Pubkey)>,
+) -> Result<Vec<(Pubkey, T)>, LedgerError> {
+    let filters: Vec<DataFilter> = std::iter::once(DataFilter {
+        offset: 0,
+        bytes: T::DISCRIMINATOR.to_vec(),
+    })
+    .chain(key_at.map(|(offset, key)| DataFilter {
+        offset,
+        bytes: key.to_bytes().to_vec(),
+    }))
+    .collect();
+    Ok(ledger
+        .program_accounts(program, &filters)?
+        .into_iter()
+        .filter_map(|(address, account)| {
+            T::try_deserialize(&mut account.data.as_slice())
+                .ok()
+                .map(|decoded| (address, decoded))
+        })
+        .collect())
 }
 
 /// The supply of a (classic or Token-2022) mint, if the mint exists.

@@ -15,6 +15,7 @@ use staking::{
     StakingConfigV0, StakingParams,
 };
 
+use crate::ledger::{accounts_of_type, read, Ledger, LedgerError};
 use crate::tokenomics::NetworkToken;
 use crate::{event_authority_address, program_data_address};
 
@@ -426,11 +427,7 @@ pub fn close_epoch_stake(epoch: u64, rent_payer: &Pubkey) -> Instruction {
 /// What `position` can claim now, read from the chain behind `ledger`: the config, the pool it
 /// is delegated to, and the epoch-stake records it still needs (the CLI's view; no
 /// transaction).
-pub fn claimable_now(
-    ledger: &dyn crate::ledger::Ledger,
-    position: &PositionV0,
-) -> Result<u64, crate::ledger::LedgerError> {
-    use crate::ledger::{read, LedgerError};
+pub fn claimable_now(ledger: &dyn Ledger, position: &PositionV0) -> Result<u64, LedgerError> {
     let config: StakingConfigV0 = read(ledger, &config_address())?
         .ok_or_else(|| LedgerError::Inconsistent("staking is not initialized".into()))?;
     let pool: Option<staking::OperatorPoolV0> = match position.operator {
@@ -453,4 +450,36 @@ pub fn claimable_now(
         bonus.as_ref(),
     )
     .map_err(|error| LedgerError::Inconsistent(format!("position {}: {error:?}", position.id)))
+}
+
+/// Offset of `PositionV0.owner`: discriminator 8, bump 1.
+pub const POSITION_OWNER_OFFSET: usize = 8 + 1;
+
+/// Every position `owner` holds, by id.
+pub fn positions_of_owner(
+    ledger: &dyn Ledger,
+    owner: &Pubkey,
+) -> Result<Vec<PositionV0>, LedgerError> {
+    let mut positions: Vec<PositionV0> =
+        accounts_of_type::<PositionV0>(ledger, &PROGRAM_ID, Some((POSITION_OWNER_OFFSET, owner)))?
+            .into_iter()
+            .map(|(_, position)| position)
+            .collect();
+    positions.sort_by_key(|position| position.id);
+    Ok(positions)
+}
+
+/// Every position delegated to `operator`'s pool (a scan of all positions: the operator field
+/// follows variable-length fields, so it cannot be a memcmp filter).
+pub fn positions_delegated_to(
+    ledger: &dyn Ledger,
+    operator: &Pubkey,
+) -> Result<Vec<PositionV0>, LedgerError> {
+    let mut positions: Vec<PositionV0> = accounts_of_type::<PositionV0>(ledger, &PROGRAM_ID, None)?
+        .into_iter()
+        .map(|(_, position)| position)
+        .filter(|position| position.operator == Some(*operator))
+        .collect();
+    positions.sort_by_key(|position| (position.owner, position.id));
+    Ok(positions)
 }

@@ -6,10 +6,12 @@ use anchor_lang::solana_program::system_program;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use anchor_spl::associated_token::get_associated_token_address_with_program_id;
 use anchor_spl::token_2022::spl_token_2022;
+use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
+use tokenomics::errors::TokenomicsError;
 use tokenomics::state::seeds;
 use tokenomics::{
-    BurnForCreditsArgsV0, EmissionStep, InitializeArgsV0, UpdateEmissionControlsArgsV0,
-    UpdatePricingArgsV0,
+    BurnForCreditsArgsV0, EmissionStep, InitializeArgsV0, PriceSource, TokenomicsConfigV0,
+    UpdateEmissionControlsArgsV0, UpdatePricingArgsV0,
 };
 
 use crate::{event_authority_address, program_data_address};
@@ -259,4 +261,120 @@ pub fn accept_authority(new_authority: &Pubkey) -> Instruction {
         },
         tokenomics::instruction::AcceptAuthorityV0,
     )
+}
+
+/// The account of Pyth's sponsored price feed `feed_id` in `shard` (the push oracle's PDA
+/// `[shard as u16 LE, feed_id]`, kept fresh by Pyth on mainnet and devnet): the price update
+/// a purchase passes by default on a network priced from Pyth.
+pub fn pyth_price_feed_address(feed_id: &[u8; 32], shard: u16) -> Pubkey {
+    Pubkey::find_program_address(
+        &[&shard.to_le_bytes(), feed_id],
+        &pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID,
+    )
+    .0
+}
+
+/// What a purchase of credits would get now, computed exactly as `burn_for_credits_v0`
+/// computes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreditQuote {
+    /// Credits minted (floored).
+    pub credits: u64,
+    /// USD per whole token = `price * 10^exponent`.
+    pub price: u64,
+    pub exponent: i32,
+    /// When the Pyth price was published (None for a fixed price).
+    pub publish_time: Option<i64>,
+}
+
+/// Why a purchase cannot be quoted; the program would refuse it for the same reason.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    #[error(
+        "this network prices credits from Pyth feed 0x{}: a price update account is needed",
+        hex(feed_id)
+    )]
+    PriceUpdateMissing { feed_id: [u8; 32] },
+    #[error(
+        "the price update is for feed 0x{}, the network uses 0x{}",
+        hex(found),
+        hex(expected)
+    )]
+    WrongFeed { found: [u8; 32], expected: [u8; 32] },
+    #[error("the price update is only partially verified; the network needs a fully verified one")]
+    NotFullyVerified,
+    #[error("the price was published at {publish_time}, more than {max_price_age_s} s from the cluster's time {now}")]
+    PriceAge {
+        publish_time: i64,
+        now: i64,
+        max_price_age_s: u32,
+    },
+    #[error("the program refuses the price or amount: {0:?}")]
+    Refused(TokenomicsError),
+    #[error("the amount buys less than one credit")]
+    BuysNoCredit,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Quotes burning `amount` base units (of a mint with `decimals`) for credits at cluster time
+/// `now`, under `config`'s price source; `price_update` is the Pyth account a purchase would
+/// pass (ignored for a fixed price).
+pub fn quote_credits(
+    config: &TokenomicsConfigV0,
+    price_update: Option<&PriceUpdateV2>,
+    now: i64,
+    amount: u64,
+    decimals: u8,
+) -> Result<CreditQuote, QuoteError> {
+    let (price, exponent, publish_time) = match config.price_source {
+        PriceSource::Fixed { price_usd_e8 } => {
+            (price_usd_e8, tokenomics::FIXED_PRICE_EXPONENT, None)
+        }
+        PriceSource::Pyth {
+            feed_id,
+            max_price_age_s,
+        } => {
+            let update = price_update.ok_or(QuoteError::PriceUpdateMissing { feed_id })?;
+            let message = &update.price_message;
+            if message.feed_id != feed_id {
+                return Err(QuoteError::WrongFeed {
+                    found: message.feed_id,
+                    expected: feed_id,
+                });
+            }
+            if update.verification_level != VerificationLevel::Full {
+                return Err(QuoteError::NotFullyVerified);
+            }
+            tokenomics::math::check_price_age(now, message.publish_time, max_price_age_s).map_err(
+                |_| QuoteError::PriceAge {
+                    publish_time: message.publish_time,
+                    now,
+                    max_price_age_s,
+                },
+            )?;
+            let price = tokenomics::math::conservative_price(message.ema_price, message.ema_conf)
+                .map_err(QuoteError::Refused)?;
+            (price, message.exponent, Some(message.publish_time))
+        }
+    };
+    let credits = tokenomics::math::credits_for_burn(
+        amount,
+        price,
+        exponent,
+        decimals,
+        config.usd_per_credit_e9,
+    )
+    .map_err(QuoteError::Refused)?;
+    if credits == 0 {
+        return Err(QuoteError::BuysNoCredit);
+    }
+    Ok(CreditQuote {
+        credits,
+        price,
+        exponent,
+        publish_time,
+    })
 }

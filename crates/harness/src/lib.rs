@@ -408,6 +408,26 @@ impl groundwork_client::ledger::Ledger for Runtime {
     fn unix_timestamp(&self) -> Result<i64, LedgerError> {
         Ok(self.clock().unix_timestamp)
     }
+
+    fn program_accounts(
+        &self,
+        program: &Pubkey,
+        filters: &[groundwork_client::ledger::DataFilter],
+    ) -> Result<Vec<(Pubkey, Account)>, LedgerError> {
+        Ok(self
+            .svm
+            .accounts_db()
+            .inner
+            .iter()
+            .filter(|(_, account)| {
+                solana_account::ReadableAccount::owner(*account) == program
+                    && filters.iter().all(|filter| {
+                        filter.matches(solana_account::ReadableAccount::data(*account))
+                    })
+            })
+            .map(|(address, account)| (*address, Account::from(account.clone())))
+            .collect())
+    }
 }
 
 impl Landed {
