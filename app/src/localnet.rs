@@ -343,6 +343,25 @@ fn oracle_is_healthy(port: u16) -> bool {
     reply.split_whitespace().nth(1) == Some("200") && reply.contains("\"devices\"")
 }
 
+/// Sends the in-process oracle's tracing (level from RUST_LOG, default info) to `log`,
+/// appended across runs.
+fn log_oracle_to(log: &Path) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening {}", log.display()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init()
+        .map_err(|error| anyhow::anyhow!("setting up the oracle's log: {error}"))
+}
+
 /// Sends the process's standard output to `log` (the programs run in this process, natively,
 /// and `msg!` prints there) and returns a handle on the terminal's standard output for the
 /// localnet's own lines.
@@ -409,6 +428,8 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
     let stop = stop_on_signal()?;
     let program_log = args.data_dir.join("programs.log");
     let mut out = divert_program_logs(&program_log)?;
+    let oracle_log = args.data_dir.join("oracle.log");
+    log_oracle_to(&oracle_log)?;
 
     let rpc = LocalRpc::start_on(Some(args.port), genesis_accounts(&wallets, &actors)).map_err(|error| {
         anyhow::anyhow!("starting the local RPC on 127.0.0.1:{}: {error} (is another localnet or validator using the port? pass --port)", args.port)
@@ -466,6 +487,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         writeln!(out, "keypairs in {}", args.data_dir.join("keys").display())?;
         writeln!(out, "oracle (ingest) at {oracle_url}")?;
         writeln!(out, "the programs' logs go to {}", program_log.display())?;
+        writeln!(out, "the oracle's logs go to {}", oracle_log.display())?;
         writeln!(
             out,
             "epochs of {epoch_len_s} s; epoch 0 starts at unix time {genesis}; try, in another terminal:"

@@ -257,12 +257,20 @@ fn main() -> Result<()> {
             authority,
             mint_authority,
         } => {
-            if cli.dry_run || cli.dump_transaction_message {
-                anyhow::bail!("bootstrap sends its transactions as it goes (each step reads what the previous one created): --dry-run and --dump-transaction-message are not supported; run it against a localnet first");
+            if cli.dump_transaction_message {
+                anyhow::bail!("bootstrap sends its transactions as it goes (each step reads what the previous one created), so it has no single message to dump: review the plan with --dry-run, then propose each update with the matching `groundwork authority` command and --dump-transaction-message");
             }
             let text = std::fs::read_to_string(&network)
                 .with_context(|| format!("reading {}", network.display()))?;
             let config = NetworkConfig::parse(&text)?;
+            if cli.dry_run {
+                let mut ledger = RpcLedger::new(&url, commitment);
+                ledger.check_reachable()?;
+                return print(
+                    &groundwork_bootstrap::plan(&mut ledger, &config)?,
+                    cli.output,
+                );
+            }
             let deployer = load_keypair(&deployer.unwrap_or_else(keypair_path))?;
             let authority = load_keypair(&authority.unwrap_or_else(keypair_path))?;
             let mint_authority = mint_authority.map(|path| load_keypair(&path)).transpose()?;

@@ -13,7 +13,7 @@ use groundwork_client::reward_epochs as rewards;
 use reward_epochs::{ClaimV0, RewardConfigV0};
 use serde::{Deserialize, Serialize};
 use solana_address_lookup_table_interface::instruction::{
-    create_lookup_table, extend_lookup_table,
+    close_lookup_table, create_lookup_table, deactivate_lookup_table, extend_lookup_table,
 };
 use solana_message::v0;
 use solana_message::{AddressLookupTableAccount, VersionedMessage};
@@ -47,6 +47,9 @@ pub enum RewardsCommand {
         #[arg(long)]
         proof_file: Option<PathBuf>,
     },
+    /// Closes the keypair's deactivated address lookup tables (left by claims too long for a
+    /// legacy transaction) and returns their rent.
+    CloseLookupTables,
 }
 
 /// A recipient's leaf and its proof against the newest active root.
@@ -98,6 +101,8 @@ pub struct RewardsView {
     /// From the oracle, when asked: everything earned since genesis, and what is due now.
     pub cumulative_amount: Option<u64>,
     pub due: Option<u64>,
+    /// The network token's decimals (amounts are in base units).
+    pub decimals: u8,
 }
 
 impl std::fmt::Display for RewardsView {
@@ -106,7 +111,7 @@ impl std::fmt::Display for RewardsView {
             f,
             "{} was paid {} in {} claims (active root: epoch {})",
             self.recipient,
-            crate::format_amount(self.claimed, 6),
+            crate::format_amount(self.claimed, self.decimals),
             self.claims,
             self.active_root_epoch
                 .map_or_else(|| "none yet".into(), |epoch| epoch.to_string())
@@ -115,8 +120,8 @@ impl std::fmt::Display for RewardsView {
             writeln!(
                 f,
                 "earned {}, due {}",
-                crate::format_amount(earned, 6),
-                crate::format_amount(due, 6)
+                crate::format_amount(earned, self.decimals),
+                crate::format_amount(due, self.decimals)
             )?;
         }
         Ok(())
@@ -148,6 +153,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
                 active_root_epoch: config.active_root_epoch,
                 cumulative_amount: earned,
                 due: earned.map(|earned| earned.saturating_sub(claimed)),
+                decimals: ctx.network_decimals()?,
             })
         }
         RewardsCommand::Claim {
@@ -190,8 +196,8 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
                 bail!(
                     "nothing is due: {} was already paid {} of the {} it earned",
                     short(&recipient),
-                    crate::format_amount(claimed, 6),
-                    crate::format_amount(leaf.cumulative_amount, 6)
+                    crate::format_amount(claimed, ctx.network_decimals()?),
+                    crate::format_amount(leaf.cumulative_amount, ctx.network_decimals()?)
                 );
             }
             let token = ctx.network_token()?;
@@ -215,6 +221,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             }
             claim_with_lookup_table(ctx, &payer, instruction)
         }
+        RewardsCommand::CloseLookupTables => ctx.print(&close_lookup_tables(ctx)?),
     }
 }
 
@@ -252,22 +259,145 @@ fn claim_with_lookup_table(
         key: table,
         addresses,
     };
-    let mut instructions = groundwork_client::compute_budget_instructions(400_000, 0).to_vec();
-    instructions.push(claim);
-    let message = v0::Message::try_compile(
-        &payer.pubkey(),
-        &instructions,
-        &[lookup],
-        client.get_latest_blockhash()?,
-    )
-    .context("compiling the v0 claim")?;
-    let transaction = VersionedTransaction::try_new(VersionedMessage::V0(message), &[payer])?;
+    let compile = |unit_limit: u32, price: u64| -> Result<VersionedMessage> {
+        let mut instructions =
+            groundwork_client::compute_budget_instructions(unit_limit, price).to_vec();
+        instructions.push(claim.clone());
+        Ok(VersionedMessage::V0(
+            v0::Message::try_compile(
+                &payer.pubkey(),
+                &instructions,
+                std::slice::from_ref(&lookup),
+                client.get_latest_blockhash()?,
+            )
+            .context("compiling the v0 claim")?,
+        ))
+    };
+    // Simulated first, as every transaction: a refused claim sends nothing more, and the
+    // table it would have used is deactivated at once.
+    let unsigned = compile(1_400_000, 0)?;
+    let signature_count = usize::from(unsigned.header().num_required_signatures);
+    let simulation = crate::send::simulate(
+        &ctx.ledger,
+        &VersionedTransaction {
+            signatures: vec![solana_signature::Signature::default(); signature_count],
+            message: unsigned,
+        },
+    )?;
+    if let Some(error) = simulation.err {
+        deactivate_table(ctx, payer, table);
+        bail!(
+            "{}",
+            crate::send::refusal(&error, &simulation.logs.unwrap_or_default())
+        );
+    }
+    let unit_limit = crate::send::unit_limit_for(simulation.units_consumed.unwrap_or(0));
+    let price = crate::send::priority_fee_for(
+        &ctx.ledger,
+        std::slice::from_ref(&claim),
+        ctx.send.max_priority_fee,
+    );
+    let transaction = VersionedTransaction::try_new(compile(unit_limit, price)?, &[payer])?;
     let signature = client
         .send_and_confirm_transaction_with_spinner(&transaction)
         .context("sending the v0 claim")?;
+    deactivate_table(ctx, payer, table);
     ctx.print(&crate::send::Sent::Confirmed {
         signature: signature.to_string(),
-        compute_unit_limit: 400_000,
-        priority_fee_micro_lamports: 0,
+        compute_unit_limit: unit_limit,
+        priority_fee_micro_lamports: price,
     })
+}
+
+/// Deactivates a claim's lookup table (it served its one transaction); its rent comes back
+/// with `groundwork rewards close-lookup-tables` once the deactivation is old enough. A
+/// failure here is a warning: the claim itself is done.
+fn deactivate_table(ctx: &Context, payer: &solana_keypair::Keypair, table: Pubkey) {
+    let deactivate = deactivate_lookup_table(table, payer.pubkey());
+    match crate::send::submit(&ctx.ledger, &[deactivate], &[payer], ctx.send) {
+        Ok(_) => eprintln!(
+            "lookup table {table} deactivated: run `groundwork rewards close-lookup-tables` in a few minutes to reclaim its rent"
+        ),
+        Err(error) => eprintln!("deactivating lookup table {table} failed ({error:#}); it stays usable and holds its rent"),
+    }
+}
+
+/// Lookup tables the keypair holds authority over: closed when deactivated long enough ago,
+/// listed when still cooling down; active tables are left alone.
+#[derive(Debug, Serialize)]
+pub struct LookupTables {
+    pub closed: Vec<String>,
+    pub reclaimed_lamports: u64,
+    /// (table, slots until it can be closed)
+    pub cooling_down: Vec<(String, u64)>,
+    pub active: usize,
+}
+
+impl std::fmt::Display for LookupTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} lookup table(s) closed, {} SOL reclaimed; {} cooling down; {} active (left alone)",
+            self.closed.len(),
+            crate::format_amount(self.reclaimed_lamports, 9),
+            self.cooling_down.len(),
+            self.active
+        )?;
+        for (table, slots) in &self.cooling_down {
+            writeln!(f, "  {table}: closable in {slots} slots")?;
+        }
+        Ok(())
+    }
+}
+
+/// Offset of a lookup table's authority key (after the u32 state tag, the deactivation and
+/// last-extended slots, the start index, and the Option tag).
+const TABLE_AUTHORITY_OFFSET: usize = 4 + 8 + 8 + 1 + 1;
+
+/// Closes the keypair's deactivated lookup tables whose deactivation has left the slot
+/// hashes window.
+fn close_lookup_tables(ctx: &Context) -> Result<LookupTables> {
+    use groundwork_client::ledger::{DataFilter, Ledger};
+    use solana_address_lookup_table_interface::state::AddressLookupTable;
+    let payer = ctx.signer()?;
+    let tables = ctx.ledger.program_accounts(
+        &solana_address_lookup_table_interface::program::ID,
+        &[DataFilter {
+            offset: TABLE_AUTHORITY_OFFSET,
+            bytes: payer.pubkey().to_bytes().to_vec(),
+        }],
+    )?;
+    let slot = ctx.ledger.client.get_slot()?;
+    // A deactivated table can be closed once its deactivation slot has left the 512-entry
+    // SlotHashes window.
+    const SLOT_HASHES_WINDOW: u64 = 512;
+    let mut result = LookupTables {
+        closed: Vec::new(),
+        reclaimed_lamports: 0,
+        cooling_down: Vec::new(),
+        active: 0,
+    };
+    for (address, account) in tables {
+        let Ok(table) = AddressLookupTable::deserialize(&account.data) else {
+            continue;
+        };
+        let deactivated_at = table.meta.deactivation_slot;
+        if deactivated_at == u64::MAX {
+            result.active += 1;
+            continue;
+        }
+        let closable_at = deactivated_at.saturating_add(SLOT_HASHES_WINDOW + 1);
+        if slot < closable_at {
+            result
+                .cooling_down
+                .push((address.to_string(), closable_at - slot));
+            continue;
+        }
+        let close = close_lookup_table(address, payer.pubkey(), payer.pubkey());
+        crate::send::submit(&ctx.ledger, &[close], &[&payer], ctx.send)
+            .with_context(|| format!("closing lookup table {address}"))?;
+        result.closed.push(address.to_string());
+        result.reclaimed_lamports += account.lamports;
+    }
+    Ok(result)
 }

@@ -92,6 +92,30 @@ fn priority_fee(recent: &[u64], ceiling: u64) -> u64 {
     fees[fees.len() / 2].min(ceiling)
 }
 
+/// The compute-unit limit for a transaction that used `units_consumed` in simulation: a
+/// fifth more plus a margin, at most the cluster's maximum.
+pub fn unit_limit_for(units_consumed: u64) -> u32 {
+    let limit = (units_consumed.saturating_mul(12) / 10 + UNIT_MARGIN).min(MAX_UNIT_LIMIT);
+    u32::try_from(limit).unwrap_or(u32::MAX)
+}
+
+/// The priority fee (micro-lamports per compute unit) for `instructions`: the median of the
+/// recent paying fees of the accounts they write, at most `ceiling`.
+pub fn priority_fee_for(ledger: &RpcLedger, instructions: &[Instruction], ceiling: u64) -> u64 {
+    let writable: Vec<Pubkey> = instructions
+        .iter()
+        .flat_map(|instruction| instruction.accounts.iter())
+        .filter(|meta| meta.is_writable)
+        .map(|meta| meta.pubkey)
+        .collect();
+    let recent: Vec<u64> = ledger
+        .client
+        .get_recent_prioritization_fees(&writable)
+        .map(|fees| fees.iter().map(|fee| fee.prioritization_fee).collect())
+        .unwrap_or_default();
+    priority_fee(&recent, ceiling)
+}
+
 /// The unsigned message of `instructions` paid by `fee_payer`, base64.
 pub fn message_base64(instructions: &[Instruction], fee_payer: &Pubkey) -> String {
     let message = Message::new(instructions, Some(fee_payer));
@@ -100,9 +124,9 @@ pub fn message_base64(instructions: &[Instruction], fee_payer: &Pubkey) -> Strin
 
 /// Simulates `transaction` (unsigned is fine: signatures are not verified and the blockhash is
 /// replaced by a recent one).
-fn simulate(
+pub fn simulate(
     ledger: &RpcLedger,
-    transaction: &Transaction,
+    transaction: &impl solana_rpc_client::rpc_client::SerializableTransaction,
 ) -> Result<solana_rpc_client::api::response::RpcSimulateTransactionResult> {
     let client = &ledger.client;
     Ok(client
@@ -120,7 +144,7 @@ fn simulate(
 }
 
 /// The message of a simulated failure, with the program logs.
-fn refusal(error: &impl std::fmt::Display, logs: &[String]) -> String {
+pub fn refusal(error: &impl std::fmt::Display, logs: &[String]) -> String {
     format!(
         "the transaction would fail: {error}; nothing was sent{}",
         if logs.is_empty() {
@@ -205,19 +229,8 @@ pub fn submit(
             logs,
         });
     }
-    let unit_limit =
-        u32::try_from((units_consumed.saturating_mul(12) / 10 + UNIT_MARGIN).min(MAX_UNIT_LIMIT))?;
-    let writable: Vec<Pubkey> = instructions
-        .iter()
-        .flat_map(|instruction| instruction.accounts.iter())
-        .filter(|meta| meta.is_writable)
-        .map(|meta| meta.pubkey)
-        .collect();
-    let recent: Vec<u64> = client
-        .get_recent_prioritization_fees(&writable)
-        .map(|fees| fees.iter().map(|fee| fee.prioritization_fee).collect())
-        .unwrap_or_default();
-    let price = priority_fee(&recent, options.max_priority_fee);
+    let unit_limit = unit_limit_for(units_consumed);
+    let price = priority_fee_for(ledger, instructions, options.max_priority_fee);
     let mut all = compute_budget_instructions(unit_limit, price).to_vec();
     all.extend_from_slice(instructions);
     let transaction = Transaction::new(

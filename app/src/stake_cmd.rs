@@ -119,6 +119,8 @@ pub struct PositionView {
     pub undelegation_completes_epoch: Option<u64>,
     pub claimable: u64,
     pub claimed: u64,
+    /// The network token's decimals (amounts are in base units).
+    pub decimals: u8,
 }
 
 impl std::fmt::Display for PositionView {
@@ -128,10 +130,10 @@ impl std::fmt::Display for PositionView {
             "position {}: {} lockup, {} tokens, {}x, claimable {}, claimed {}{}",
             self.id,
             self.lockup,
-            crate::format_amount(self.amount, 6),
+            crate::format_amount(self.amount, self.decimals),
             f64::from(self.multiplier_bps) / 10_000.0,
-            crate::format_amount(self.claimable, 6),
-            crate::format_amount(self.claimed, 6),
+            crate::format_amount(self.claimable, self.decimals),
+            crate::format_amount(self.claimed, self.decimals),
             self.operator
                 .as_ref()
                 .map_or_else(String::new, |operator| format!(", delegated to {operator}"))
@@ -186,13 +188,13 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
         } => {
             let signer = ctx.signer()?;
             let token = ctx.network_token()?;
-            let decimals = ctx.ledger.client.get_token_supply(&token.mint)?.decimals;
+            let decimals = ctx.network_decimals()?;
             let base_units = parse_amount(&amount, decimals)?;
             let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
             if held < base_units {
                 bail!(
                     "you hold {} network tokens, this position needs {amount}",
-                    crate::format_amount(held, 6)
+                    crate::format_amount(held, decimals)
                 );
             }
             let lockup = lockup_args(lockup, duration)?;
@@ -362,6 +364,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                 Some(owner) => owner,
                 None => ctx.signer()?.pubkey(),
             };
+            let decimals = ctx.network_decimals()?;
             let views = positions_of(ctx, &owner)?
                 .iter()
                 .map(|position| {
@@ -382,6 +385,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                             .map(|pending| pending.completes_epoch),
                         claimable: claimable(ctx, position)?,
                         claimed: position.claimed_rewards,
+                        decimals,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;

@@ -858,8 +858,26 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     write_proof(&proof);
 
     // The relayer (the authority here) pays the fees; the recipient, who holds no SOL, is paid.
-    let sent = claim().json();
-    assert_eq!(sent["outcome"], "confirmed");
+    let tables = || {
+        net.run(&authority, &["rewards", "close-lookup-tables"])
+            .json()
+    };
+    assert_eq!(tables()["active"], 0);
+    let sent = claim();
+    assert_eq!(sent.json()["outcome"], "confirmed");
+    assert!(sent.stderr.contains("deactivated"), "{}", sent.stderr);
+    // Its lookup table served the one claim and is deactivated: it cools down before its rent
+    // can come back.
+    let after = tables();
+    assert_eq!(
+        (
+            after["active"].as_u64(),
+            after["closed"].as_array().map(Vec::len),
+            after["cooling_down"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0), Some(1)),
+        "{after}"
+    );
     let shown = net
         .run(&authority, &["rewards", "show", &recipient_key])
         .json();

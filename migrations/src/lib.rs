@@ -67,6 +67,8 @@ pub struct Item {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     pub items: Vec<Item>,
+    /// A plan (`plan`): nothing was sent; Created and Updated say what a run would do.
+    pub planned: bool,
 }
 
 impl Report {
@@ -95,12 +97,17 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (created, updated) = if self.planned {
+            ("would create", "would update")
+        } else {
+            ("created   ", "updated   ")
+        };
         for item in &self.items {
             match &item.change {
-                Change::Created => writeln!(f, "created    {}", item.what)?,
+                Change::Created => writeln!(f, "{created} {}", item.what)?,
                 Change::Unchanged => writeln!(f, "unchanged  {}", item.what)?,
                 Change::Updated { from, to } => {
-                    writeln!(f, "updated    {}: {from} -> {to}", item.what)?
+                    writeln!(f, "{updated} {}: {from} -> {to}", item.what)?
                 }
                 Change::Differs { chain, file, why } => writeln!(
                     f,
@@ -111,6 +118,8 @@ impl fmt::Display for Report {
         }
         if self.changed_nothing() {
             writeln!(f, "nothing to do: the chain already matches the file")?;
+        } else if self.planned {
+            writeln!(f, "plan only: nothing was sent")?;
         }
         Ok(())
     }
@@ -155,17 +164,40 @@ pub fn bootstrap(
             given: signers.authority.pubkey(),
         });
     }
-    let mut run = Run {
+    Run {
         ledger,
         config,
         signers,
         report: Report::default(),
+        plan: false,
+    }
+    .all()
+}
+
+/// What [`bootstrap`] would do to the cluster behind `ledger`, item by item, sending nothing
+/// and needing no signature: the authority may be a multisig whose members review the plan.
+/// Items after a creation are planned as if it had landed (e.g. every class of a registry
+/// that does not exist yet is "would create").
+pub fn plan(ledger: &mut dyn Ledger, config: &NetworkConfig) -> Result<Report, BootstrapError> {
+    // Stand-ins: instructions are built for their accounts' sake and never signed or sent.
+    let deployer = Keypair::new();
+    let authority = Keypair::new();
+    let signers = Signers {
+        deployer: &deployer,
+        authority: &authority,
+        mint_authority: Some(&authority),
     };
-    let token = run.tokenomics()?;
-    run.registry()?;
-    run.staking(token)?;
-    run.rewards(token)?;
-    Ok(run.report)
+    Run {
+        ledger,
+        config,
+        signers: &signers,
+        report: Report {
+            items: Vec::new(),
+            planned: true,
+        },
+        plan: true,
+    }
+    .all()
 }
 
 struct Run<'a, 'b> {
@@ -173,9 +205,20 @@ struct Run<'a, 'b> {
     config: &'a NetworkConfig,
     signers: &'a Signers<'b>,
     report: Report,
+    /// Plan only: nothing is sent.
+    plan: bool,
 }
 
 impl Run<'_, '_> {
+    /// Every program in order.
+    fn all(mut self) -> Result<Report, BootstrapError> {
+        let token = self.tokenomics()?;
+        self.registry()?;
+        self.staking(token)?;
+        self.rewards(token)?;
+        Ok(self.report)
+    }
+
     fn read<T: anchor_lang::AccountDeserialize>(
         &self,
         what: &str,
@@ -191,6 +234,9 @@ impl Run<'_, '_> {
         instructions: &[anchor_lang::solana_program::instruction::Instruction],
         signers: &[&Keypair],
     ) -> Result<(), BootstrapError> {
+        if self.plan {
+            return Ok(());
+        }
         let mut all = vec![self.signers.deployer];
         all.extend(signers.iter().copied());
         self.ledger
@@ -384,37 +430,33 @@ impl Run<'_, '_> {
         let config = self.config;
         let authority = self.authority().insecure_clone();
         let address = registry_client::registry_config_address();
-        let registry = match self.read::<RegistryConfigV0>("the registry config", &address)? {
-            Some(registry) => {
-                if registry.authority == config.authority.0 {
-                    self.report.record("registry", Change::Unchanged);
-                } else {
-                    self.differs(
-                        "registry authority",
-                        registry.authority.to_string(),
-                        config.authority.to_string(),
-                        "move it with the two-step authority transfer",
-                    );
+        let mut class_count =
+            match self.read::<RegistryConfigV0>("the registry config", &address)? {
+                Some(registry) => {
+                    if registry.authority == config.authority.0 {
+                        self.report.record("registry", Change::Unchanged);
+                    } else {
+                        self.differs(
+                            "registry authority",
+                            registry.authority.to_string(),
+                            config.authority.to_string(),
+                            "move it with the two-step authority transfer",
+                        );
+                    }
+                    registry.device_class_count
                 }
-                registry
-            }
-            None => {
-                let instruction = registry_client::initialize_registry(
-                    &self.signers.deployer.pubkey(),
-                    config.authority.0,
-                );
-                self.send("initializing the registry", &[instruction], &[])?;
-                self.report
-                    .record(format!("registry (network id {address})"), Change::Created);
-                self.read::<RegistryConfigV0>("the registry config", &address)?
-                    .ok_or_else(|| BootstrapError::Ledger {
-                        what: "reading the new registry".into(),
-                        source: LedgerError::Cluster("the registry config is missing".into()),
-                    })?
-            }
-        };
-
-        let mut class_count = registry.device_class_count;
+                None => {
+                    let instruction = registry_client::initialize_registry(
+                        &self.signers.deployer.pubkey(),
+                        config.authority.0,
+                    );
+                    self.send("initializing the registry", &[instruction], &[])?;
+                    self.report
+                        .record(format!("registry (network id {address})"), Change::Created);
+                    // A new registry has no classes.
+                    0
+                }
+            };
         for (index, params) in config.class_params().into_iter().enumerate() {
             let class_id = u16::try_from(index)
                 .map_err(|_| ConfigError::Invalid("too many device classes".into()))?;

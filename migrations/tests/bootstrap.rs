@@ -233,3 +233,40 @@ fn the_bootstrap_refuses_to_run_without_the_network_authority() {
     assert!(error.contains(&authority.pubkey().to_string()), "{error}");
     assert!(rt.account(&tokenomics_client::config_address()).is_none());
 }
+
+#[test]
+fn a_plan_lists_what_a_run_then_does_and_sends_nothing() {
+    let mut rt = Runtime::new();
+    let authority = rt.funded_keypair();
+    let oracles = [Keypair::new(), Keypair::new(), Keypair::new()];
+    let mut config = network(&rt, &authority, &oracles);
+
+    // On an empty cluster: everything would be created, nothing is.
+    let plan = groundwork_bootstrap::plan(&mut rt, &config).unwrap();
+    assert!(plan.planned);
+    assert!(plan.to_string().contains("would create"), "{plan}");
+    assert!(rt.account(&tokenomics_client::config_address()).is_none());
+    assert!(rt.account(&registry::registry_config_address()).is_none());
+    let report = run(&mut rt, &config, &authority);
+    assert_eq!(plan.items, report.items);
+
+    // After an edit: the plan names each update; the chain keeps its values until a run.
+    config.staking.unbonding_epochs = 5;
+    config.classes[0].location_fee_credits += 1;
+    let plan = groundwork_bootstrap::plan(&mut rt, &config).unwrap();
+    let staking_config: StakingConfigV0 = rt.anchor_account(&staking_client::config_address());
+    assert_ne!(staking_config.params.unbonding_epochs, 5);
+    let report = run(&mut rt, &config, &authority);
+    assert_eq!(plan.items, report.items);
+    assert_eq!(
+        report
+            .items
+            .iter()
+            .filter(|item| matches!(item.change, Change::Updated { .. }))
+            .count(),
+        2,
+        "{report}"
+    );
+    let plan = groundwork_bootstrap::plan(&mut rt, &config).unwrap();
+    assert!(plan.changed_nothing(), "{plan}");
+}
