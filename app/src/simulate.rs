@@ -160,6 +160,38 @@ impl SimulatedDevice {
     }
 }
 
+/// One round of every device's messages (see [`SimulatedDevice::round`]), plus a witness of
+/// each beacon by the next device in the list (a beacon heard by its neighbour).
+pub fn round_with_witnesses(
+    devices: &mut [SimulatedDevice],
+    network: Key,
+    now_ms: i64,
+) -> Vec<SignedTelemetry> {
+    let mut messages: Vec<SignedTelemetry> = devices
+        .iter_mut()
+        .flat_map(|device| device.round(network, now_ms))
+        .collect();
+    let count = devices.len();
+    if count < 2 {
+        return messages;
+    }
+    let beacons: Vec<(usize, SignedTelemetry)> = messages
+        .iter()
+        .filter(|message| matches!(message.message.body, TelemetryBody::Beacon { .. }))
+        .filter_map(|beacon| {
+            let position = devices
+                .iter()
+                .position(|device| device.key().to_bytes() == beacon.message.device.0)?;
+            Some((position, beacon.clone()))
+        })
+        .collect();
+    for (position, beacon) in beacons {
+        let witness = &mut devices[(position + 1) % count];
+        messages.push(witness.witness(network, now_ms, &beacon));
+    }
+    messages
+}
+
 /// Replies to simulated telemetry, by status and reason.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Tally {
@@ -309,6 +341,17 @@ pub struct SimulateArgs {
     /// A directory of device keypair files (Solana CLI JSON), onboarded on this network.
     #[arg(long)]
     pub device_keypairs: std::path::PathBuf,
+    /// First generate this many new device keys into --device-keypairs and onboard them, the
+    /// keypair (-k) as their operator, in and around --cell.
+    #[arg(long, requires = "cell")]
+    pub generate: Option<u32>,
+    /// The device class of generated devices.
+    #[arg(long, default_value_t = 0)]
+    pub class: u16,
+    /// Where generated devices go (hex H3 cell, resolution 8 to 15): this cell and its
+    /// neighbours, one device per cell.
+    #[arg(long)]
+    pub cell: Option<String>,
     /// Rounds per second (each device sends a heartbeat a round; the oracle admits one
     /// message per second per device, with bursts).
     #[arg(long, default_value_t = 0.5)]
@@ -328,6 +371,19 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
     use groundwork_client::ledger::read;
     if !(args.rate > 0.0 && args.rate <= 10.0) {
         anyhow::bail!("--rate must be between 0 and 10 rounds per second");
+    }
+    if let Some(count) = args.generate {
+        let cell = crate::registry_cmd::cell_of(&crate::registry_cmd::LocationArgs {
+            cell: args.cell.clone(),
+            lat: None,
+            lon: None,
+            resolution: 12,
+        })?;
+        let made = generate_devices(ctx, &args.device_keypairs, count, args.class, cell)?;
+        eprintln!(
+            "onboarded {made} new device(s); their keys are in {}",
+            args.device_keypairs.display()
+        );
     }
     let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&args.device_keypairs)
         .with_context(|| format!("reading {}", args.device_keypairs.display()))?
@@ -387,11 +443,7 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
     let mut total = Tally::default();
     for _ in 0..rounds {
         let started = std::time::Instant::now();
-        let now_ms = SystemClock.now_ms();
-        let messages: Vec<SignedTelemetry> = devices
-            .iter_mut()
-            .flat_map(|device| device.round(network, now_ms))
-            .collect();
+        let messages = round_with_witnesses(&mut devices, network, SystemClock.now_ms());
         let tally = runtime.block_on(post(&client, &args.oracle, &messages, args.binary))?;
         total.add(&tally);
         progress.set_message(format!(
@@ -404,4 +456,86 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
     }
     progress.finish_and_clear();
     ctx.print(&total)
+}
+
+/// Writes `count` new device keypairs into `directory` and onboards them under the keypair
+/// (their operator) in `class`, one per cell of the smallest disk of cells around `centre`
+/// that holds them. Everything is checked before the first onboarding is sent.
+fn generate_devices(
+    ctx: &crate::context::Context,
+    directory: &std::path::Path,
+    count: u32,
+    class: u16,
+    centre: u64,
+) -> Result<u32> {
+    use groundwork_client::device_registry as registry;
+    use groundwork_client::ledger::read;
+    if count == 0 || count > 10_000 {
+        anyhow::bail!("--generate takes 1 to 10,000 devices");
+    }
+    if ctx.send.dry_run || ctx.send.dump_message {
+        anyhow::bail!("--generate onboards devices: it cannot run with --dry-run or --dump-transaction-message");
+    }
+    let operator = ctx.signer()?;
+    read::<device_registry::OperatorV0>(
+        &ctx.ledger,
+        &registry::operator_address(&operator.pubkey()),
+    )?
+    .with_context(|| {
+        format!(
+            "keypair {} is not a registered operator: run `groundwork operator register` first",
+            operator.pubkey()
+        )
+    })?;
+    let device_class: device_registry::DeviceClassV0 =
+        read(&ctx.ledger, &registry::device_class_address(class))?
+            .with_context(|| format!("device class {class} does not exist"))?;
+    if device_class.maker_attestation_required {
+        anyhow::bail!(
+            "class {class} ({}) needs a maker's co-signature for each device: onboard them with `groundwork device onboard --maker-keypair`",
+            device_class.name
+        );
+    }
+    let needed = device_class
+        .onboarding_fee_credits
+        .saturating_mul(u64::from(count));
+    let held = crate::registry_cmd::credits_of(ctx, &operator.pubkey())?;
+    if held < needed {
+        anyhow::bail!(
+            "you hold {held} credits, onboarding {count} {} devices needs {needed}: buy with `groundwork credits buy …`",
+            device_class.name
+        );
+    }
+    let centre_cell = h3o::CellIndex::try_from(centre)
+        .with_context(|| format!("{centre:#x} is not an H3 cell"))?;
+    let mut cells: Vec<u64> = Vec::new();
+    let mut ring = 0u32;
+    while cells.len() < count as usize {
+        cells = centre_cell
+            .grid_disk::<Vec<_>>(ring)
+            .into_iter()
+            .map(u64::from)
+            .collect();
+        ring += 1;
+    }
+    cells.sort_unstable();
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("creating {}", directory.display()))?;
+    for (index, cell) in cells.into_iter().take(count as usize).enumerate() {
+        let device = Keypair::new();
+        let path = directory.join(format!("sim-device-{}.json", device.pubkey()));
+        solana_keypair::write_keypair_file(&device, &path)
+            .map_err(|error| anyhow::anyhow!("writing {}: {error}", path.display()))?;
+        let instruction = registry::onboard_device(registry::Onboarding {
+            payer: operator.pubkey(),
+            operator_authority: operator.pubkey(),
+            device_key: device.pubkey(),
+            class_id: class,
+            maker: None,
+            location: cell,
+        });
+        crate::send::submit(&ctx.ledger, &[instruction], &[&operator, &device], ctx.send)
+            .with_context(|| format!("onboarding generated device {} of {count}", index + 1))?;
+    }
+    Ok(count)
 }

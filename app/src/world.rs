@@ -16,7 +16,7 @@ use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::tokenomics::NetworkToken;
 use groundwork_client::{staking as staking_client, tokenomics as tokenomics_client};
 use groundwork_oracle::clock::{Clock, SystemClock};
-use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody};
+use groundwork_telemetry::Key;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use staking::{CreatePositionArgsV0, LockupArgs, LockupKind, PositionV0, StakingConfigV0};
@@ -24,7 +24,7 @@ use tokenomics::BurnForCreditsArgsV0;
 
 use crate::cluster::RpcLedger;
 use crate::localnet::load_or_create;
-use crate::simulate::{post, Behaviour, SimulatedDevice, Tally};
+use crate::simulate::{post, round_with_witnesses, Behaviour, SimulatedDevice, Tally};
 
 /// One whole network token (6 decimals).
 const GWK: u64 = 1_000_000;
@@ -326,26 +326,7 @@ impl World {
     /// One round of telemetry from every device (and witnesses of this round's beacons by
     /// the next device), posted to the oracle as a binary batch.
     pub fn telemetry_round(&mut self) -> Result<()> {
-        let now = SystemClock.now_ms();
-        let mut messages: Vec<SignedTelemetry> = Vec::new();
-        for device in &mut self.devices {
-            messages.extend(device.round(self.network, now));
-        }
-        let beacons: Vec<SignedTelemetry> = messages
-            .iter()
-            .filter(|message| matches!(message.message.body, TelemetryBody::Beacon { .. }))
-            .cloned()
-            .collect();
-        let count = self.devices.len();
-        for beacon in &beacons {
-            let position = self
-                .devices
-                .iter()
-                .position(|device| device.key().to_bytes() == beacon.message.device.0)
-                .unwrap_or(0);
-            let witness = &mut self.devices[(position + 1) % count];
-            messages.push(witness.witness(self.network, now, beacon));
-        }
+        let messages = round_with_witnesses(&mut self.devices, self.network, SystemClock.now_ms());
         let tally = self
             .runtime
             .block_on(post(&self.http, &self.oracle_url, &messages, true))?;

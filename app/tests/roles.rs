@@ -299,6 +299,41 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert!(streamed["accepted"].as_u64().unwrap() > 0, "{streamed}");
     assert_eq!(streamed["duplicates"], 0);
 
+    // Generated devices: keys written, onboarded around a cell under the keypair, streamed
+    // (the oracle learns of them within its device refresh).
+    let generated_dir = net.dir.path().join("generated");
+    let generate = |keypair: &Path, count: &str| {
+        net.run(
+            keypair,
+            &[
+                "simulate",
+                "--oracle",
+                &net.oracle_url,
+                "--device-keypairs",
+                generated_dir.to_str().unwrap(),
+                "--generate",
+                count,
+                "--cell",
+                CELL,
+                "--rate",
+                "1",
+                "--duration",
+                "6s",
+            ],
+        )
+    };
+    let credits_before = net.credits(&authority);
+    generate(&authority, "10000").refused_with("you hold");
+    let stranger_wallet = net.funded_wallet("simulating-stranger.json");
+    generate(&stranger_wallet, "2").refused_with("is not a registered operator");
+    assert_eq!(net.credits(&authority), credits_before);
+    let generated = generate(&authority, "3").json();
+    assert!(generated["accepted"].as_u64().unwrap() > 0, "{generated}");
+    assert_eq!(std::fs::read_dir(&generated_dir).unwrap().count(), 3);
+    let listed = net.run(&authority, &["device", "list"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+    assert_eq!(net.credits(&authority), credits_before - 3 * 400_000);
+
     // --dry-run simulates, --dump-transaction-message prints the message: neither sends.
     let dry = net
         .run(
