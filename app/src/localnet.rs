@@ -267,12 +267,13 @@ fn run_until(
     }
 }
 
-/// Starts the oracle's ingest service on `port` beside the local network (SQLite in
-/// `data_dir`), and waits until it answers.
+/// Starts the oracle's ingest service on `port` beside the local network (its embedded store
+/// in `data_dir`, epochs sealed `seal_grace` after their end), and waits until it answers.
 fn start_oracle(
     rpc_url: &str,
     port: u16,
     data_dir: &Path,
+    seal_grace: Duration,
     stop: Arc<AtomicBool>,
 ) -> Result<(String, std::thread::JoinHandle<Result<()>>)> {
     let mut config = groundwork_oracle::config::OracleConfig::parse(
@@ -284,7 +285,8 @@ fn start_oracle(
     config.network.rpc_urls = vec![rpc_url.to_string()];
     config.network.device_refresh = Duration::from_secs(2);
     config.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    config.store.url = String::new();
+    config.network.seal_grace = seal_grace;
+    config.store.url = groundwork_oracle::core::secret::Secret::new(String::new());
     config.store.data_dir = data_dir.to_path_buf();
     // A fresh chain: the previous run's telemetry belongs to another network's history.
     if data_dir.exists() {
@@ -460,10 +462,13 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
     };
     let report =
         bootstrap(&mut ledger, &config, &signers).context("bootstrapping the local network")?;
+    // Short epochs, a short grace: a sixth of an epoch (at least 2 s) for late messages.
+    let seal_grace = (args.epoch_length / 6).max(Duration::from_secs(2));
     let (oracle_url, oracle) = start_oracle(
         &rpc.url,
         args.oracle_port,
         &args.data_dir.join("oracle"),
+        seal_grace,
         stop.clone(),
     )?;
     let mut world = World::set_up(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
-use groundwork_oracle::clock::{Clock, SystemClock};
+use groundwork_oracle::core::clock::{Clock, SystemClock};
 use groundwork_telemetry::{encode_binary_batch, Key, SignedTelemetry, TelemetryBody, TelemetryV1};
 use serde::Serialize;
 use solana_keypair::Keypair;

@@ -15,7 +15,7 @@ use groundwork_client::device_registry::{self as registry, Onboarding};
 use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::tokenomics::NetworkToken;
 use groundwork_client::{staking as staking_client, tokenomics as tokenomics_client};
-use groundwork_oracle::clock::{Clock, SystemClock};
+use groundwork_oracle::core::clock::{Clock, SystemClock};
 use groundwork_telemetry::Key;
 use solana_keypair::Keypair;
 use solana_signer::Signer;

@@ -1,6 +1,6 @@
 //! Ingest load benchmark (`cargo bench -p groundwork-oracle --bench ingest`): signed
 //! heartbeats from 10,000 simulated devices posted over loopback HTTP, in batches of 1,000 and
-//! as single messages, against SQLite (and PostgreSQL when GROUNDWORK_BENCH_POSTGRES_URL is
+//! as single messages, against the embedded segment store (and PostgreSQL when GROUNDWORK_BENCH_POSTGRES_URL is
 //! set). Prints messages per second and p50/p99 acknowledgement latency. Targets on 2 cores:
 //! >= 20,000 msg/s batched, >= 5,000 msg/s single, p99 < 50 ms.
 
@@ -9,13 +9,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use groundwork_oracle::api::router;
-use groundwork_oracle::clock::{Clock, SystemClock};
-use groundwork_oracle::commit::CommitQueue;
-use groundwork_oracle::config::LimitsConfig;
-use groundwork_oracle::devices::{DeviceCache, DeviceInfo};
-use groundwork_oracle::ingest::Ingestor;
-use groundwork_oracle::metrics::Metrics;
+use groundwork_oracle::core::clock::{Clock, SystemClock};
+use groundwork_oracle::core::devices::{DeviceCache, DeviceInfo};
+use groundwork_oracle::core::epochs::EpochSchedule;
+use groundwork_oracle::core::metrics::Metrics;
+use groundwork_oracle::ingest::api::router;
+use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
+use groundwork_oracle::store::postgres::PgStore;
+use groundwork_oracle::store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle::store::Store;
 use groundwork_telemetry::{
     encode_binary_batch, Key, SignedTelemetry, TelemetryBody, TelemetryV1, BINARY_BATCH_MEDIA_TYPE,
@@ -71,8 +72,14 @@ impl Fleet {
     }
 }
 
+/// `url`: a directory for the segment store, or a postgres:// URL.
 async fn start(url: &str, fleet: &Fleet) -> String {
-    let store = Store::open(url).await.expect("store");
+    let store = if url.starts_with("postgres") {
+        Store::Postgres(PgStore::open(url, 8).await.expect("store"))
+    } else {
+        let config = SegmentConfig::new(url);
+        Store::Segments(Arc::new(SegmentStore::open(config).expect("store")))
+    };
     let devices: HashMap<Key, DeviceInfo> = fleet
         .keys
         .iter()
@@ -96,18 +103,15 @@ async fn start(url: &str, fleet: &Fleet) -> String {
         source_burst: u32::MAX,
         ..LimitsConfig::default()
     };
-    let committer = CommitQueue::start(store.clone(), Duration::from_millis(2));
     let ingestor = Ingestor::new(
         NETWORK,
         limits,
+        EpochSchedule::new(0, 86_400_000, 3_600_000).expect("a schedule"),
         Arc::new(DeviceCache::new(devices)),
         Arc::new(SystemClock),
         store,
-        committer,
         Arc::new(Metrics::default()),
-    )
-    .await
-    .expect("ingestor");
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -313,12 +317,7 @@ fn main() {
         profile_per_message(&fleet);
         let dir = std::env::temp_dir().join(format!("groundwork-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        bench_store(
-            "sqlite",
-            &format!("sqlite://{}", dir.join("oracle.db").display()),
-            &fleet,
-        )
-        .await;
+        bench_store("segments", &dir.display().to_string(), &fleet).await;
         match std::env::var("GROUNDWORK_BENCH_POSTGRES_URL") {
             Ok(url) => bench_store("postgres", &url, &fleet).await,
             Err(_) => println!(

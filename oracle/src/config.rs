@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use groundwork_oracle_core::secret::Secret;
+pub use groundwork_oracle_ingest::LimitsConfig;
 use groundwork_telemetry::Key;
 use serde::Deserialize;
 
@@ -30,6 +32,9 @@ pub struct NetworkConfig {
     /// How often the device cache is reloaded from chain.
     #[serde(with = "humantime_serde", default = "default_device_refresh")]
     pub device_refresh: Duration,
+    /// How long after its end an epoch still takes messages (the same on every oracle).
+    #[serde(with = "humantime_serde", default = "default_seal_grace")]
+    pub seal_grace: Duration,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -41,62 +46,46 @@ pub struct HttpConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// `sqlite://path/to/db` (created if missing), or `postgres://user:pass@host/db`.
-    /// Empty: an SQLite database in `data_dir`.
-    #[serde(default)]
-    pub url: String,
+    /// Empty: the embedded store (segment files) in `data_dir`; or
+    /// `postgres://user:password@host/db` (never printed: it may hold a password).
+    #[serde(default = "empty_secret")]
+    pub url: Secret<String>,
     /// Where the embedded store lives.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
     /// Longest a commit waits to group more messages (durability is never traded away).
     #[serde(with = "humantime_serde", default = "default_commit_window")]
     pub commit_window: Duration,
+    /// How often the embedded store checkpoints its device state.
+    #[serde(with = "humantime_serde", default = "default_checkpoint_every")]
+    pub checkpoint_every: Duration,
+    /// Distinct conflicting copies kept per device and epoch.
+    #[serde(default = "default_max_conflicts")]
+    pub max_conflicts_per_device_epoch: usize,
+    /// Raw messages of an epoch are deleted this many epochs after a root covering it is
+    /// active on chain.
+    #[serde(default = "default_retention_epochs")]
+    pub retention_epochs: u64,
 }
 
-impl StoreConfig {
-    /// The store URL to open: the configured one, or SQLite in the data directory.
-    pub fn effective_url(&self) -> String {
-        if self.url.is_empty() {
-            format!("sqlite://{}", self.data_dir.join("oracle.db").display())
-        } else {
-            self.url.clone()
-        }
-    }
+fn empty_secret() -> Secret<String> {
+    Secret::new(String::new())
 }
 
-/// Ingest limits (SPEC 4.2 defaults).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    pub max_body_bytes: usize,
-    pub max_batch_messages: usize,
-    /// Oldest accepted device timestamp, relative to now.
-    #[serde(with = "humantime_serde")]
-    pub max_message_age: Duration,
-    /// Furthest a device clock may run ahead.
-    #[serde(with = "humantime_serde")]
-    pub max_clock_skew: Duration,
-    /// Per-device rate: sustained messages per second and burst.
-    pub device_rate_per_s: f64,
-    pub device_burst: u32,
-    /// Per-source-address rate.
-    pub source_rate_per_s: f64,
-    pub source_burst: u32,
+fn default_seal_grace() -> Duration {
+    Duration::from_secs(3_600)
 }
 
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_body_bytes: 256 * 1024,
-            max_batch_messages: 1_000,
-            max_message_age: Duration::from_secs(24 * 3_600),
-            max_clock_skew: Duration::from_secs(60),
-            device_rate_per_s: 1.0,
-            device_burst: 60,
-            source_rate_per_s: 2_000.0,
-            source_burst: 20_000,
-        }
-    }
+fn default_checkpoint_every() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_max_conflicts() -> usize {
+    8
+}
+
+fn default_retention_epochs() -> u64 {
+    7
 }
 
 fn default_device_refresh() -> Duration {
@@ -169,12 +158,14 @@ impl OracleConfig {
         if !(self.limits.device_rate_per_s > 0.0 && self.limits.source_rate_per_s > 0.0) {
             return invalid("rates must be positive");
         }
-        let url = self.store.effective_url();
-        if !(url.starts_with("sqlite://")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            return invalid("store.url must be sqlite:// or postgres://");
+        let url = self.store.url.expose();
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid(
+                "store.url must be empty (the embedded store in store.data_dir) or postgres://",
+            );
+        }
+        if self.store.max_conflicts_per_device_epoch == 0 {
+            return invalid("store.max_conflicts_per_device_epoch must be at least 1");
         }
         Ok(())
     }
@@ -218,11 +209,11 @@ mod tests {
         let config = OracleConfig::parse(EXAMPLE, []).unwrap();
         assert_eq!(config.http.listen.port(), 8080);
         assert_eq!(config.limits, LimitsConfig::default());
-        assert_eq!(
-            config.store.effective_url(),
-            "sqlite://./oracle-data/oracle.db"
-        );
+        assert_eq!(config.store.url.expose(), "");
+        assert_eq!(config.store.data_dir, PathBuf::from("./oracle-data"));
         assert_eq!(config.network.device_refresh, Duration::from_secs(30));
+        assert_eq!(config.network.seal_grace, Duration::from_secs(3_600));
+        assert_eq!(config.store.retention_epochs, 7);
     }
 
     #[test]
@@ -244,8 +235,12 @@ mod tests {
         ];
         let config = OracleConfig::parse(EXAMPLE, environment).unwrap();
         assert_eq!(
-            config.store.effective_url(),
+            config.store.url.expose(),
             "postgres://oracle@127.0.0.1/oracle"
+        );
+        assert!(
+            !format!("{config:?}").contains("127.0.0.1/oracle"),
+            "the URL is a secret"
         );
         assert_eq!(config.limits.device_burst, 5);
         assert_eq!(config.http.listen.port(), 9000);
@@ -262,7 +257,7 @@ mod tests {
         assert!(OracleConfig::parse(&bad_key, []).is_err());
         let environment = [(
             "GROUNDWORK__STORE__URL".to_string(),
-            "mysql://x".to_string(),
+            "sqlite://./old.db".to_string(),
         )];
         assert!(OracleConfig::parse(EXAMPLE, environment)
             .unwrap_err()

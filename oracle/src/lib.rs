@@ -1,13 +1,14 @@
-//! The Groundwork oracle (SPEC 4). This crate holds the ingest stage and the pieces later
-//! stages reuse: configuration, the store, the device cache and the HTTP service.
+//! The Groundwork oracle (SPEC 4) composed from its crates: `groundwork-oracle-core` (shared
+//! domain), `-store` (telemetry store), `-chain` (the chain behind a trait) and `-ingest` (the
+//! ingest stage and its API). Stages talk only through the store; this crate holds the
+//! configuration, the supervisor and the service that runs them. (The verify and submit stages
+//! come as their own crates.)
 
-pub mod api;
-pub mod chain;
-pub mod clock;
-pub mod commit;
 pub mod config;
-pub mod devices;
-pub mod ingest;
-pub mod metrics;
 pub mod service;
-pub mod store;
+pub mod supervisor;
+
+pub use groundwork_oracle_chain as chain;
+pub use groundwork_oracle_core as core;
+pub use groundwork_oracle_ingest as ingest;
+pub use groundwork_oracle_store as store;

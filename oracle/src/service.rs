@@ -1,97 +1,367 @@
-//! The oracle's ingest service as one call: open the store, load the onboarded devices from
-//! chain and keep them fresh, and serve the HTTP API until `shutdown` resolves, finishing the
-//! requests in flight. The `groundwork-oracle` binary runs it until SIGTERM; `groundwork
-//! localnet` runs it in-process beside the local network.
+//! The oracle as one call: open the store, read the chain (epoch timing, onboarded devices),
+//! and run the long-lived tasks under one supervisor — the HTTP API, the device refresh, the
+//! sealer (each epoch sealed at its end plus the grace), the retention pruner and the
+//! rate-limit sweeper — until `shutdown` resolves or a task fails. The `groundwork-oracle`
+//! binary runs it until SIGTERM; `groundwork localnet` runs it in-process.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use groundwork_oracle_chain::{Chain, RpcChain};
+use groundwork_oracle_core::clock::{Clock, SystemClock};
+use groundwork_oracle_core::devices::DeviceCache;
+use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_core::metrics::Metrics;
+use groundwork_oracle_core::secret::redact_url;
+use groundwork_oracle_ingest::Ingestor;
+use groundwork_oracle_store::postgres::PgStore;
+use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
+use groundwork_oracle_store::Store;
+use serde_json::json;
 
-use crate::api::router;
-use crate::chain::ChainReader;
-use crate::clock::SystemClock;
-use crate::commit::CommitQueue;
 use crate::config::OracleConfig;
-use crate::devices::DeviceCache;
-use crate::ingest::Ingestor;
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::supervisor::{StopSignal, Supervisor, TaskStates};
 
-/// Runs the service with `config` until `shutdown` resolves.
+/// Opens the configured store: segment files in the data directory, or PostgreSQL.
+pub async fn open_store(config: &OracleConfig) -> Result<Store> {
+    let url = config.store.url.expose();
+    if url.is_empty() {
+        let mut segments = SegmentConfig::new(config.store.data_dir.join("telemetry"));
+        segments.commit_window = config.store.commit_window;
+        segments.checkpoint_every = config.store.checkpoint_every;
+        segments.max_conflicts_per_device_epoch = config.store.max_conflicts_per_device_epoch;
+        let dir = segments.dir.clone();
+        let store = tokio::task::spawn_blocking(move || SegmentStore::open(segments))
+            .await
+            .context("opening the store")?
+            .with_context(|| format!("opening the store in {}", dir.display()))?;
+        return Ok(Store::Segments(Arc::new(store)));
+    }
+    let store = PgStore::open(url, config.store.max_conflicts_per_device_epoch)
+        .await
+        .with_context(|| format!("opening the store {}", redact_url(url)))?;
+    Ok(Store::Postgres(store))
+}
+
+/// The epoch schedule from the chain's timing and the configured grace.
+pub async fn epoch_schedule(chain: &dyn Chain, seal_grace: Duration) -> Result<EpochSchedule> {
+    let timing = chain
+        .epoch_timing()
+        .await
+        .context("reading the epoch timing from chain (is network.rpc_urls reachable and the network bootstrapped?)")?;
+    let grace_ms = i64::try_from(seal_grace.as_millis()).context("seal_grace is too long")?;
+    EpochSchedule::new(
+        timing.genesis_unix_s.saturating_mul(1_000),
+        timing.epoch_len_s.saturating_mul(1_000),
+        grace_ms,
+    )
+    .ok_or_else(|| {
+        anyhow!(
+            "the chain's epoch length {} s is not positive",
+            timing.epoch_len_s
+        )
+    })
+}
+
+/// When the device set was last loaded from chain (unix ms).
+#[derive(Default)]
+pub struct Freshness(AtomicI64);
+
+impl Freshness {
+    pub fn mark(&self, now_ms: i64) {
+        self.0.store(now_ms, Ordering::Relaxed);
+    }
+
+    pub fn last_ms(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs the service with `config` until `shutdown` resolves or a task fails.
 pub async fn serve(
     config: OracleConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let store_url = config.store.effective_url();
-    let store = Store::open(&store_url)
-        .await
-        .with_context(|| format!("opening the store {}", redact(&store_url)))?;
-
-    let chain = ChainReader::new(config.network.rpc_urls.clone());
-    let devices = chain
-        .load_devices()
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics = Arc::new(Metrics::default());
+    let store = open_store(&config).await?;
+    let chain: Arc<dyn Chain> = Arc::new(RpcChain::new(&config.network.rpc_urls));
+    let schedule = epoch_schedule(chain.as_ref(), config.network.seal_grace).await?;
+    let snapshot = chain
+        .devices()
         .await
         .context("loading onboarded devices from chain (is network.rpc_urls reachable?)")?;
-    tracing::info!(devices = devices.len(), "device cache loaded");
-    let cache = Arc::new(DeviceCache::new(devices));
-    tokio::spawn(refresh_devices(
-        chain,
-        cache.clone(),
-        config.network.device_refresh,
-    ));
-
-    let committer = CommitQueue::start(store.clone(), config.store.commit_window);
-    let ingestor = Ingestor::new(
+    tracing::info!(
+        devices = snapshot.devices.len(),
+        skipped = snapshot.skipped,
+        "device set loaded"
+    );
+    let devices = Arc::new(DeviceCache::new(snapshot.devices));
+    let freshness = Arc::new(Freshness::default());
+    freshness.mark(clock.now_ms());
+    let ingestor = Arc::new(Ingestor::new(
         config.network.registry,
         config.limits.clone(),
-        cache,
-        Arc::new(SystemClock),
-        store,
-        committer,
-        Arc::new(Metrics::default()),
-    )
-    .await
-    .context("reading the seq order from the store")?;
+        schedule,
+        devices.clone(),
+        clock.clone(),
+        store.clone(),
+        metrics.clone(),
+    ));
 
+    let mut supervisor = Supervisor::new();
+    let health = Arc::new(Health {
+        tasks: supervisor.states(),
+        store: store.clone(),
+        freshness: freshness.clone(),
+        devices: devices.clone(),
+        clock: clock.clone(),
+        stale_after_ms: i64::try_from(config.network.device_refresh.as_millis() * 3)
+            .unwrap_or(i64::MAX),
+        metrics: metrics.clone(),
+    });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
-    tracing::info!(listen = %config.http.listen, network = %config.network.registry, "serving");
-    axum::serve(
-        listener,
-        router(Arc::new(ingestor)).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")?;
-    tracing::info!("stopped: in-flight requests finished");
-    Ok(())
+    tracing::info!(
+        listen = %config.http.listen,
+        network = %config.network.registry,
+        epoch_length_ms = schedule.length_ms,
+        seal_grace_ms = schedule.grace_ms,
+        "serving"
+    );
+    let app = groundwork_oracle_ingest::api::router(ingestor.clone())
+        .merge(service_routes(health))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let mut stop = supervisor.stop_signal();
+    supervisor.spawn("http", async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.stopped().await })
+            .await
+            .context("serving HTTP")?;
+        tracing::info!("HTTP stopped: in-flight requests finished");
+        Ok(())
+    });
+    supervisor.spawn(
+        "device-refresh",
+        refresh_devices(
+            chain.clone(),
+            devices,
+            freshness,
+            clock.clone(),
+            config.network.device_refresh,
+            supervisor.stop_signal(),
+        ),
+    );
+    supervisor.spawn(
+        "sealer",
+        seal_epochs(
+            store.clone(),
+            schedule,
+            clock.clone(),
+            metrics.clone(),
+            supervisor.stop_signal(),
+        ),
+    );
+    supervisor.spawn(
+        "retention",
+        prune_settled_epochs(
+            store.clone(),
+            chain,
+            config.store.retention_epochs,
+            supervisor.stop_signal(),
+        ),
+    );
+    let sweeper = ingestor.clone();
+    let mut stop = supervisor.stop_signal();
+    supervisor.spawn("limit-sweeper", async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => sweeper.sweep_limits(),
+                () = stop.stopped() => return Ok(()),
+            }
+        }
+    });
+    let outcome = supervisor.run_until(shutdown).await;
+    drop(ingestor);
+    if let Store::Segments(segments) = store {
+        // The last holder closes the store: a final checkpoint shortens the next start.
+        tokio::task::spawn_blocking(move || drop(segments))
+            .await
+            .ok();
+    }
+    outcome
 }
 
-/// Reloads the device set every `period`; on failure keeps the last set and says so.
-async fn refresh_devices(chain: ChainReader, cache: Arc<DeviceCache>, period: std::time::Duration) {
+/// Reloads the device set every `period`; a failed reload keeps the last set and says so
+/// (`/healthz` reports the set stale after three missed periods).
+async fn refresh_devices(
+    chain: Arc<dyn Chain>,
+    devices: Arc<DeviceCache>,
+    freshness: Arc<Freshness>,
+    clock: Arc<dyn Clock>,
+    period: Duration,
+    mut stop: StopSignal,
+) -> Result<()> {
     let mut ticker = tokio::time::interval(period);
     ticker.tick().await;
     loop {
-        ticker.tick().await;
-        match chain.load_devices().await {
-            Ok(devices) => {
-                tracing::debug!(devices = devices.len(), "device cache refreshed");
-                cache.replace(devices);
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.stopped() => return Ok(()),
+        }
+        match chain.devices().await {
+            Ok(snapshot) => {
+                tracing::debug!(devices = snapshot.devices.len(), "device set refreshed");
+                devices.replace(snapshot.devices);
+                freshness.mark(clock.now_ms());
             }
             Err(error) => tracing::warn!(%error, "device refresh failed; keeping the previous set"),
         }
     }
 }
 
-/// A store URL without its password, for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
+/// Seals every epoch whose seal time has come, as epochs end. A seal that fails stops the
+/// oracle (its input would be undefined).
+pub async fn seal_epochs(
+    store: Store,
+    schedule: EpochSchedule,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    mut stop: StopSignal,
+) -> Result<()> {
+    let mut ticker = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.stopped() => return Ok(()),
         }
-        _ => url.to_string(),
+        let Some(newest) = schedule.newest_sealed(clock.now_ms()) else {
+            continue;
+        };
+        let sealed = store
+            .seal_through(newest)
+            .await
+            .with_context(|| format!("sealing the epochs through {newest}"))?;
+        for manifest in sealed {
+            tracing::info!(
+                epoch = manifest.epoch,
+                messages = manifest.messages,
+                conflicts = manifest.conflicts,
+                digest = %manifest.digest,
+                "epoch sealed"
+            );
+        }
+        metrics.set_gauge(
+            "groundwork_newest_sealed_epoch",
+            "The newest sealed epoch.",
+            i64::try_from(newest).unwrap_or(i64::MAX),
+        );
     }
+}
+
+/// How often retention looks at the chain.
+const RETENTION_CHECK: Duration = Duration::from_secs(60);
+
+/// Deletes the raw messages of epochs `retention_epochs` before the newest active root.
+async fn prune_settled_epochs(
+    store: Store,
+    chain: Arc<dyn Chain>,
+    retention_epochs: u64,
+    mut stop: StopSignal,
+) -> Result<()> {
+    let mut ticker = tokio::time::interval(RETENTION_CHECK);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.stopped() => return Ok(()),
+        }
+        let active = match chain.active_root_epoch().await {
+            Ok(active) => active,
+            Err(error) => {
+                tracing::warn!(%error, "retention: cannot read the active root; trying later");
+                continue;
+            }
+        };
+        let Some(through) = active.and_then(|active| active.checked_sub(retention_epochs)) else {
+            continue;
+        };
+        let pruned = store
+            .prune_through(through)
+            .await
+            .with_context(|| format!("pruning epochs through {through}"))?;
+        if !pruned.epochs.is_empty() {
+            tracing::info!(epochs = ?pruned.epochs, bytes = pruned.bytes, "pruned settled epochs");
+        }
+    }
+}
+
+/// What `/healthz` checks.
+struct Health {
+    tasks: Arc<TaskStates>,
+    store: Store,
+    freshness: Arc<Freshness>,
+    devices: Arc<DeviceCache>,
+    clock: Arc<dyn Clock>,
+    stale_after_ms: i64,
+    metrics: Arc<Metrics>,
+}
+
+fn service_routes(health: Arc<Health>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(health)
+}
+
+/// 200 when every task runs, the store takes writes and the device set is fresh; 503 with
+/// the problems otherwise.
+async fn healthz(State(health): State<Arc<Health>>) -> Response {
+    let mut problems = health.tasks.stopped();
+    if let Err(reason) = health.store.health() {
+        problems.push(format!("store: {reason}"));
+    }
+    let age_ms = health.clock.now_ms() - health.freshness.last_ms();
+    if age_ms > health.stale_after_ms {
+        problems.push(format!(
+            "chain: the device set was last loaded {} s ago",
+            age_ms / 1_000
+        ));
+    }
+    let body = json!({
+        "status": if problems.is_empty() { "ok" } else { "unhealthy" },
+        "problems": problems,
+        "devices": health.devices.len(),
+        "device_set_age_ms": age_ms,
+    });
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(health): State<Arc<Health>>) -> Response {
+    let age_ms = health.clock.now_ms() - health.freshness.last_ms();
+    health.metrics.set_gauge(
+        "groundwork_device_set_age_seconds",
+        "Seconds since the device set was last loaded from chain.",
+        age_ms / 1_000,
+    );
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        health.metrics.render(),
+    )
+        .into_response()
 }

@@ -1,5 +1,6 @@
 //! The ingest rules over real HTTP: every kind of bad input gets its documented status and
-//! error code, and the store holds exactly the accepted messages — on SQLite and PostgreSQL.
+//! error code, and the store holds exactly the accepted messages — on the embedded segment
+//! store and on PostgreSQL.
 
 mod common;
 
@@ -7,19 +8,27 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use groundwork_oracle::api::router;
-use groundwork_oracle::clock::FixedClock;
-use groundwork_oracle::commit::CommitQueue;
-use groundwork_oracle::config::LimitsConfig;
-use groundwork_oracle::devices::{DeviceCache, DeviceInfo};
-use groundwork_oracle::ingest::Ingestor;
-use groundwork_oracle::metrics::Metrics;
+use common::StoreSpec;
+use groundwork_oracle::core::clock::FixedClock;
+use groundwork_oracle::core::devices::{DeviceCache, DeviceInfo};
+use groundwork_oracle::core::epochs::EpochSchedule;
+use groundwork_oracle::core::metrics::Metrics;
+use groundwork_oracle::ingest::api::router;
+use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
+use groundwork_oracle::store::frame::FrameKind;
 use groundwork_oracle::store::Store;
 use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
 use serde_json::{json, Value};
 
 const NOW_MS: i64 = 1_790_000_000_000;
 const NETWORK: Key = Key([42; 32]);
+const HOUR_MS: i64 = 3_600_000;
+
+/// Hour-long epochs from 100 hours ago, sealed 10 minutes after their end: a message of
+/// NOW_MS - 1 s is in the open epoch 99, one of two hours ago in the sealed epoch 97.
+fn schedule() -> EpochSchedule {
+    EpochSchedule::new(NOW_MS - 100 * HOUR_MS, HOUR_MS, 600_000).unwrap()
+}
 
 /// A device with its secret seed.
 struct Device {
@@ -69,12 +78,13 @@ impl Device {
 struct TestOracle {
     url: String,
     store: Store,
+    metrics: Arc<Metrics>,
     client: reqwest::Client,
 }
 
 impl TestOracle {
-    async fn start(url: &str, devices: &[(&Device, bool)], limits: LimitsConfig) -> Self {
-        let store = Store::open(url).await.unwrap();
+    async fn start(spec: &StoreSpec, devices: &[(&Device, bool)], limits: LimitsConfig) -> Self {
+        let store = spec.open().await;
         let cache: HashMap<Key, DeviceInfo> = devices
             .iter()
             .map(|(device, suspended)| {
@@ -88,18 +98,16 @@ impl TestOracle {
                 )
             })
             .collect();
-        let committer = CommitQueue::start(store.clone(), std::time::Duration::from_millis(2));
+        let metrics = Arc::new(Metrics::default());
         let ingestor = Ingestor::new(
             NETWORK,
             limits,
+            schedule(),
             Arc::new(DeviceCache::new(cache)),
             Arc::new(FixedClock::new(NOW_MS)),
             store.clone(),
-            committer,
-            Arc::new(Metrics::default()),
-        )
-        .await
-        .unwrap();
+            metrics.clone(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let app = router(Arc::new(ingestor)).into_make_service_with_connect_info::<SocketAddr>();
@@ -107,6 +115,7 @@ impl TestOracle {
         TestOracle {
             url: format!("http://{address}"),
             store,
+            metrics,
             client: reqwest::Client::new(),
         }
     }
@@ -183,13 +192,15 @@ impl TestOracle {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// The (device, seq) of every message stored in the open epoch.
     async fn stored(&self) -> BTreeSet<(Key, i64)> {
         self.store
-            .all_keys()
+            .epoch_records(schedule().epoch_of(NOW_MS - 1_000).unwrap())
             .await
             .unwrap()
             .into_iter()
-            .map(|(device, seq, _)| (device, seq))
+            .filter(|record| record.kind == FrameKind::Message)
+            .map(|record| (record.device, record.seq as i64))
             .collect()
     }
 }
@@ -204,19 +215,19 @@ fn assert_rejected(reply: &(u16, Value), status: u16, code: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_input_gets_its_status_and_code_and_only_good_ones_are_stored() {
-    for (label, url) in common::fresh_store_urls("http_matrix").await {
-        eprintln!("bad-input matrix on {label}");
-        bad_input_matrix(&url).await;
+    for spec in common::fresh_stores("http_matrix").await {
+        eprintln!("bad-input matrix on {}", spec.label());
+        bad_input_matrix(&spec).await;
     }
 }
 
-async fn bad_input_matrix(store_url: &str) {
+async fn bad_input_matrix(spec: &StoreSpec) {
     let device = Device::new(1);
     let suspended = Device::new(2);
     let stranger = Device::new(3);
     let other = Device::new(4);
     let oracle = TestOracle::start(
-        store_url,
+        spec,
         &[(&device, false), (&suspended, true), (&other, false)],
         LimitsConfig::default(),
     )
@@ -302,6 +313,14 @@ async fn bad_input_matrix(store_url: &str) {
         422,
         "timestamp_too_old",
     );
+    // Inside the window but in an epoch sealed at its end plus the grace.
+    let mut late = device.message(14);
+    late.timestamp_ms = NOW_MS - 2 * HOUR_MS;
+    assert_rejected(
+        &oracle.post_signed(&late.sign(&device.seed)).await,
+        422,
+        "epoch_sealed",
+    );
     // Replay: acknowledged as a duplicate, stored once.
     let replay = oracle.post_signed(&device.signed(10)).await;
     assert_eq!((replay.0, &replay.1["status"]), (200, &json!("duplicate")));
@@ -322,10 +341,10 @@ async fn bad_input_matrix(store_url: &str) {
         "seq_conflict",
     );
 
-    // A batch: per-message statuses.
+    // A batch: per-message statuses; 207 since not every message was accepted.
     let batch = json!([serde_json::to_value(device.signed(20)).unwrap(), serde_json::to_value(stranger.signed(2)).unwrap(), serde_json::to_value(device.signed(20)).unwrap(), {"seq": 1}]);
     let (status, reply) = oracle.post(&batch).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 207);
     assert_eq!(
         (
             reply["accepted"].as_u64(),
@@ -344,7 +363,8 @@ async fn bad_input_matrix(store_url: &str) {
     let flood: Vec<Value> = (100..170)
         .map(|seq| serde_json::to_value(other.signed(seq)).unwrap())
         .collect();
-    let (_, reply) = oracle.post(&Value::Array(flood)).await;
+    let (status, reply) = oracle.post(&Value::Array(flood)).await;
+    assert_eq!(status, 207);
     assert_eq!(reply["accepted"].as_u64(), Some(60));
     assert_eq!(reply["results"][60]["error"], "rate_limited");
     for seq in 100..160 {
@@ -353,7 +373,7 @@ async fn bad_input_matrix(store_url: &str) {
 
     assert_eq!(oracle.stored().await, accepted);
 
-    // The device view, health and metrics.
+    // The device view and the metrics.
     let (status, body) = oracle.get(&format!("/v1/devices/{}", device.key)).await;
     assert_eq!(status, 200);
     let view: Value = serde_json::from_str(&body).unwrap();
@@ -371,10 +391,14 @@ async fn bad_input_matrix(store_url: &str) {
         404
     );
     assert_eq!(oracle.get("/v1/devices/not-a-key").await.0, 400);
-    assert_eq!(oracle.get("/healthz").await.0, 200);
-    let (_, metrics) = oracle.get("/metrics").await;
+    // An all-good batch is a plain 200.
+    let good = json!([serde_json::to_value(device.signed(21)).unwrap()]);
+    assert_eq!(oracle.post(&good).await.0, 200);
+    accepted.insert((device.key, 21));
+    assert_eq!(oracle.stored().await, accepted);
+    let metrics = oracle.metrics.render();
     assert!(
-        metrics.contains("groundwork_telemetry_accepted_total 62"),
+        metrics.contains("groundwork_telemetry_accepted_total 63"),
         "{metrics}"
     );
     assert!(metrics.contains("groundwork_telemetry_duplicate_total 2"));
@@ -399,10 +423,8 @@ async fn a_source_address_beyond_its_rate_limit_is_refused() {
         source_rate_per_s: 0.001,
         ..LimitsConfig::default()
     };
-    let (_, url) = common::fresh_store_urls("http_source_limit")
-        .await
-        .remove(0);
-    let oracle = TestOracle::start(&url, &registered, limits).await;
+    let spec = common::fresh_stores("http_source_limit").await.remove(0);
+    let oracle = TestOracle::start(&spec, &registered, limits).await;
     let mut statuses = Vec::new();
     for device in &devices {
         statuses.push(oracle.post_signed(&device.signed(1)).await);
@@ -422,8 +444,8 @@ async fn a_large_batch_checked_across_cores_keeps_each_verdict_at_its_index() {
     let devices: Vec<Device> = (30..34).map(Device::new).collect();
     let stranger = Device::new(99);
     let registered: Vec<(&Device, bool)> = devices.iter().map(|device| (device, false)).collect();
-    let (_, url) = common::fresh_store_urls("http_large_batch").await.remove(0);
-    let oracle = TestOracle::start(&url, &registered, LimitsConfig::default()).await;
+    let spec = common::fresh_stores("http_large_batch").await.remove(0);
+    let oracle = TestOracle::start(&spec, &registered, LimitsConfig::default()).await;
 
     let mut batch = Vec::new();
     let mut expected = Vec::new();
@@ -460,7 +482,7 @@ async fn a_large_batch_checked_across_cores_keeps_each_verdict_at_its_index() {
         ("bad_signature", "duplicate")
     );
     let (status, reply) = oracle.post(&Value::Array(batch)).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 207);
     let observed: Vec<&str> = reply["results"]
         .as_array()
         .unwrap()
@@ -492,8 +514,8 @@ async fn a_binary_batch_of_a_thousand_messages_fits_the_default_limit() {
     let devices: Vec<Device> = (0..1_000).map(Device::numbered).collect();
     let stranger = Device::new(98);
     let registered: Vec<(&Device, bool)> = devices.iter().map(|device| (device, false)).collect();
-    let (_, url) = common::fresh_store_urls("http_binary").await.remove(0);
-    let oracle = TestOracle::start(&url, &registered, LimitsConfig::default()).await;
+    let spec = common::fresh_stores("http_binary").await.remove(0);
+    let oracle = TestOracle::start(&spec, &registered, LimitsConfig::default()).await;
 
     let batch: Vec<SignedTelemetry> = devices.iter().map(|device| device.signed(1)).collect();
     let json = Value::Array(
@@ -529,7 +551,7 @@ async fn a_binary_batch_of_a_thousand_messages_fits_the_default_limit() {
     let (status, reply) = oracle
         .post_binary("application/octet-stream", mixed.clone())
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 207);
     assert_eq!(reply["results"][0]["error"], "bad_signature");
     assert_eq!(reply["results"][1]["error"], "unknown_device");
     assert_eq!(reply["results"][2]["status"], "accepted");

@@ -1,47 +1,60 @@
 //! The oracle against the local network: a real JSON-RPC endpoint (surfpool, offline, on
-//! 127.0.0.1) serving the registry accounts the real program wrote in the runtime harness.
-//! Loads the device set over RPC (with failover), then runs the real binary under load and
-//! kills it with SIGKILL several times: every acknowledged message must be stored, once.
+//! 127.0.0.1) serving the accounts the real programs wrote in the runtime harness. Reads the
+//! chain over RPC (with failover), then runs the real binary under load and kills it with
+//! SIGKILL several times: every acknowledged message must be stored, once — on the embedded
+//! segment store and on PostgreSQL.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::StoreSpec;
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
-use groundwork_oracle::chain::ChainReader;
+use groundwork_oracle::chain::{Chain, RpcChain};
+use groundwork_oracle::store::frame::FrameKind;
 use groundwork_oracle::store::Store;
 use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
 use groundwork_tests::*;
 
-/// A registry with `count` onboarded devices (one suspended), served by a local RPC.
+/// A network of the four programs with `count` onboarded devices (and a suspended one),
+/// served by a local RPC.
 fn network_with_devices(count: usize) -> (LocalRpc, Vec<Keypair>, Keypair) {
-    let mut network = RegistryNetwork::launch();
+    let mut network = CycleNetwork::launch();
     let operator = network.operator((count as u64 + 1) * HOTSPOT_ONBOARDING_FEE);
     let devices: Vec<Keypair> = (0..count)
         .map(|_| network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A))
         .collect();
     let suspended = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_B);
     network.suspend(&suspended.pubkey(), 1);
-    let accounts = network.rt.svm.get_program_accounts(&device_registry::ID);
+    let mut accounts = network.rt.svm.get_program_accounts(&device_registry::ID);
+    accounts.extend(network.rt.svm.get_program_accounts(&staking::ID));
+    accounts.extend(network.rt.svm.get_program_accounts(&reward_epochs::ID));
     let rpc = LocalRpc::start(accounts).expect("local RPC");
     (rpc, devices, suspended)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_device_cache_loads_from_the_local_network_with_failover() {
+async fn the_chain_is_read_from_the_local_network_with_failover() {
     let (rpc, devices, suspended) = network_with_devices(3);
-    let reader = ChainReader::new(vec!["http://127.0.0.1:1".to_string(), rpc.url.clone()]);
-    let loaded = reader.load_devices().await.expect("devices over RPC");
-    assert_eq!(loaded.len(), 4);
+    let chain = RpcChain::new(&["http://127.0.0.1:1".to_string(), rpc.url.clone()]);
+    let snapshot = chain.devices().await.expect("devices over RPC");
+    assert_eq!((snapshot.devices.len(), snapshot.skipped), (4, 0));
     for device in &devices {
-        let info = loaded[&Key(device.pubkey().to_bytes())];
+        let info = snapshot.devices[&Key(device.pubkey().to_bytes())];
         assert!(!info.suspended);
         assert_eq!(info.location, CELL_A);
     }
-    assert!(loaded[&Key(suspended.pubkey().to_bytes())].suspended);
+    assert!(snapshot.devices[&Key(suspended.pubkey().to_bytes())].suspended);
+    let timing = chain.epoch_timing().await.unwrap();
+    assert_eq!(timing.epoch_len_s, EPOCH_LEN_S);
+    assert_eq!(chain.active_root_epoch().await.unwrap(), None);
+    // Every endpoint down: a clear error naming each failure.
+    let down = RpcChain::new(&["http://127.0.0.1:1".to_string()]);
+    let error = down.devices().await.unwrap_err().to_string();
+    assert!(error.contains("no RPC endpoint answered"), "{error}");
 }
 
 fn free_port() -> u16 {
@@ -59,15 +72,25 @@ struct OracleProcess {
 }
 
 impl OracleProcess {
-    /// Starts the binary; `store_url` empty means SQLite in `data_dir`.
+    /// Starts the binary; `store_url` empty means the embedded store in `data_dir`.
     fn start(rpc_url: &str, data_dir: &std::path::Path, store_url: &str) -> Self {
+        Self::start_with(rpc_url, data_dir, store_url, "30s")
+    }
+
+    /// Starts the binary reloading devices every `device_refresh`.
+    fn start_with(
+        rpc_url: &str,
+        data_dir: &std::path::Path,
+        store_url: &str,
+        device_refresh: &str,
+    ) -> Self {
         let port = free_port();
         let config = data_dir.with_extension("toml");
         let registry = groundwork_client::device_registry::registry_config_address();
         std::fs::write(
             &config,
             format!(
-                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"{device_refresh}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
                 data_dir.display()
             ),
         )
@@ -175,23 +198,53 @@ fn signed(device: &Keypair, seq: u64) -> SignedTelemetry {
 
 mod common;
 
+/// Every message the store holds, from the epochs of the last `minutes` of real time.
+async fn stored_messages(
+    store: &Store,
+    rpc_url: &str,
+    minutes: i64,
+) -> BTreeMap<(Key, i64), Vec<u8>> {
+    let timing = RpcChain::new(&[rpc_url.to_string()])
+        .epoch_timing()
+        .await
+        .unwrap();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let epoch_of = |unix_s: i64| ((unix_s - timing.genesis_unix_s) / timing.epoch_len_s) as u64;
+    let mut stored = BTreeMap::new();
+    for epoch in epoch_of(now_s - minutes * 60)..=epoch_of(now_s) + 1 {
+        for record in store.epoch_records(epoch).await.unwrap() {
+            if record.kind == FrameKind::Message {
+                stored.insert(
+                    (record.device, record.seq as i64),
+                    record.signature.to_vec(),
+                );
+            }
+        }
+    }
+    stored
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_kill_9() {
-    for (label, url) in common::fresh_store_urls("crash").await {
-        let store_url = if label == "sqlite" {
-            String::new()
-        } else {
-            url
-        };
-        survives_kill_9(label, &store_url).await;
+    for spec in common::fresh_stores("crash").await {
+        survives_kill_9(&spec).await;
     }
 }
 
-async fn survives_kill_9(label: &str, store_url: &str) {
+async fn survives_kill_9(spec: &StoreSpec) {
+    let label = spec.label();
     let (rpc, devices, _) = network_with_devices(8);
     let data_dir =
         std::env::temp_dir().join(format!("groundwork-crash-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
+    let store_url = match spec {
+        StoreSpec::Segments(_) => String::new(),
+        StoreSpec::Postgres(url) => url.clone(),
+    };
+    let store_url = store_url.as_str();
     let oracle = Arc::new(std::sync::Mutex::new(OracleProcess::start(
         &rpc.url, &data_dir, store_url,
     )));
@@ -258,19 +311,11 @@ async fn survives_kill_9(label: &str, store_url: &str) {
     }
     oracle.lock().unwrap().kill_9();
 
-    let store_url = if store_url.is_empty() {
-        format!("sqlite://{}", data_dir.join("oracle.db").display())
-    } else {
-        store_url.to_string()
+    let store = match spec {
+        StoreSpec::Segments(_) => StoreSpec::Segments(data_dir.join("telemetry")).open().await,
+        StoreSpec::Postgres(_) => spec.open().await,
     };
-    let store = Store::open(&store_url).await.unwrap();
-    let stored: BTreeMap<(Key, i64), Vec<u8>> = store
-        .all_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(device, seq, signature)| ((device, seq), signature))
-        .collect();
+    let stored = stored_messages(&store, &rpc.url, 10).await;
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert_eq!(kills, 5);
     assert!(
@@ -358,21 +403,65 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
         acknowledged.extend(task.await.unwrap());
     }
     assert!(!acknowledged.is_empty());
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        data_dir.join("oracle.db").display()
-    ))
-    .await
-    .unwrap();
-    let stored: BTreeSet<(Key, i64)> = store
-        .all_keys()
+    let store = StoreSpec::Segments(data_dir.join("telemetry")).open().await;
+    let stored: BTreeSet<(Key, i64)> = stored_messages(&store, &rpc.url, 10)
         .await
-        .unwrap()
-        .into_iter()
-        .map(|(device, seq, _)| (device, seq))
+        .into_keys()
         .collect();
     for key in &acknowledged {
         assert!(stored.contains(key), "acknowledged {key:?} is not stored");
     }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// `GET /healthz` and its JSON body, over a plain TCP connection.
+fn health_of(url: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[test]
+fn health_turns_unhealthy_when_the_chain_goes_stale() {
+    let (rpc, _, _) = network_with_devices(2);
+    let data_dir = std::env::temp_dir().join(format!("groundwork-health-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let oracle = OracleProcess::start_with(&rpc.url, &data_dir, "", "1s");
+    let (status, body) = health_of(&oracle.url);
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &serde_json::json!("ok")),
+        "{body}"
+    );
+    assert_eq!(body["devices"], 3);
+    // The RPC endpoint goes away: after three missed reloads the oracle says so.
+    drop(rpc);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (status, body) = health_of(&oracle.url);
+        if status == 503 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "still healthy: {body}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(body["status"], "unhealthy");
+    let problems = body["problems"].to_string();
+    assert!(
+        problems.contains("the device set was last loaded"),
+        "{problems}"
+    );
+    drop(oracle);
     let _ = std::fs::remove_dir_all(&data_dir);
 }

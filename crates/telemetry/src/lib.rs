@@ -6,15 +6,20 @@
 //! byte arrays hex, the signature base58); the receiver rebuilds the canonical bytes from the
 //! parsed fields and verifies them. The binary batch form (module `binary`) carries the
 //! canonical bytes themselves, each followed by its signature.
+//!
+//! Signatures are valid under the ZIP-215 rule (module `signature`): one rule for single and
+//! batch verification, so every oracle accepts exactly the same messages however it batches.
 
 mod binary;
+mod signature;
 
 pub use binary::{
     decode_binary_batch, encode_binary_batch, BinaryBatchError, BINARY_BATCH_MEDIA_TYPE,
 };
+pub use signature::{verify_batch, verify_signature};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The domain every canonical message starts with.
@@ -220,10 +225,11 @@ impl SignedTelemetry {
     /// Like [`SignedTelemetry::verify`], for a caller that already holds
     /// `self.message.canonical_bytes()` (and keeps them, e.g. to store).
     pub fn verify_canonical(&self, canonical: &[u8]) -> Result<(), TelemetryError> {
-        let key = VerifyingKey::from_bytes(&self.message.device.0)
-            .map_err(|_| TelemetryError::InvalidDeviceKey)?;
-        key.verify(canonical, &Signature::from_bytes(&self.signature))
-            .map_err(|_| TelemetryError::BadSignature)
+        if verify_signature(&self.message.device, canonical, &self.signature) {
+            Ok(())
+        } else {
+            Err(TelemetryError::BadSignature)
+        }
     }
 
     /// Parses one wire object.

@@ -1,31 +1,71 @@
-//! Stores the oracle tests run against: SQLite always, and PostgreSQL when
-//! GROUNDWORK_TEST_POSTGRES_URL names a server whose role may create databases (`.ci/run`
-//! starts one; under CI=true its absence is an error, not a skip).
+//! Stores the oracle tests run against: the embedded segment store always, and PostgreSQL
+//! when GROUNDWORK_TEST_POSTGRES_URL names a server whose role may create databases
+//! (`.ci/run` starts one; under CI=true its absence is an error, not a skip).
 
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use groundwork_oracle::store::postgres::PgStore;
+use groundwork_oracle::store::segments::{SegmentConfig, SegmentStore};
+use groundwork_oracle::store::Store;
 use sqlx::Connection;
 
-/// `(label, store URL)` pairs, each a fresh empty database named after `test`.
-pub async fn fresh_store_urls(test: &str) -> Vec<(&'static str, String)> {
+/// Where a test store lives: a fresh directory for the segment store, a fresh database.
+#[derive(Clone, Debug)]
+pub enum StoreSpec {
+    Segments(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl StoreSpec {
+    pub fn label(&self) -> &'static str {
+        match self {
+            StoreSpec::Segments(_) => "segments",
+            StoreSpec::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Opens the store (again: a reopen recovers what the last one wrote).
+    pub async fn open(&self) -> Store {
+        match self {
+            StoreSpec::Segments(dir) => {
+                let mut config = SegmentConfig::new(dir);
+                config.max_conflicts_per_device_epoch = 3;
+                let store = tokio::task::spawn_blocking(move || SegmentStore::open(config))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                Store::Segments(Arc::new(store))
+            }
+            StoreSpec::Postgres(url) => Store::Postgres(PgStore::open(url, 3).await.unwrap()),
+        }
+    }
+}
+
+/// One fresh store of each kind available, named after `test`.
+pub async fn fresh_stores(test: &str) -> Vec<StoreSpec> {
     let dir = std::env::temp_dir().join(format!("groundwork-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut urls = vec![(
-        "sqlite",
-        format!("sqlite://{}", dir.join("oracle.db").display()),
-    )];
+    let mut specs = vec![StoreSpec::Segments(dir)];
     match std::env::var("GROUNDWORK_TEST_POSTGRES_URL") {
-        Ok(admin_url) => urls.push(("postgres", fresh_postgres_database(&admin_url, test).await)),
+        Ok(admin_url) => specs.push(StoreSpec::Postgres(
+            fresh_postgres_database(&admin_url, test).await,
+        )),
         Err(_) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
             panic!(
                 "CI must set GROUNDWORK_TEST_POSTGRES_URL: the store is tested on PostgreSQL too"
             )
         }
-        Err(_) => eprintln!("GROUNDWORK_TEST_POSTGRES_URL is not set: {test} runs on SQLite only"),
+        Err(_) => {
+            eprintln!("GROUNDWORK_TEST_POSTGRES_URL is not set: {test} runs on segments only")
+        }
     }
-    urls
+    specs
 }
 
 /// Creates (or recreates) database `groundwork_<test>_<pid>` and returns its URL.
-async fn fresh_postgres_database(admin_url: &str, test: &str) -> String {
+pub async fn fresh_postgres_database(admin_url: &str, test: &str) -> String {
     let name = format!(
         "groundwork_{}_{}",
         test.replace('-', "_"),
@@ -34,7 +74,7 @@ async fn fresh_postgres_database(admin_url: &str, test: &str) -> String {
     let mut admin = sqlx::PgConnection::connect(admin_url)
         .await
         .expect("connect to the PostgreSQL admin URL");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut admin)
         .await
         .expect("drop test database");

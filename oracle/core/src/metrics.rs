@@ -1,10 +1,11 @@
-//! Prometheus metrics of the ingest stage.
+//! Prometheus metrics of the oracle: messages by verdict, refused requests, acknowledgement
+//! latency, and gauges the stages set (seal watermark, stored messages, chain freshness).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::ingest::Verdict;
+use crate::rejection::Verdict;
 
 /// Upper bounds (seconds) of the acknowledgement latency histogram.
 const LATENCY_BUCKETS_S: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -18,6 +19,7 @@ pub struct Metrics {
     latency_counts: [AtomicU64; LATENCY_BUCKETS_S.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
+    gauges: Mutex<BTreeMap<&'static str, (&'static str, i64)>>,
 }
 
 impl Metrics {
@@ -29,12 +31,12 @@ impl Metrics {
             Verdict::Duplicate => {
                 self.duplicates.fetch_add(1, Ordering::Relaxed);
             }
-            Verdict::Rejected { error, .. } => {
+            Verdict::Rejected(rejection) => {
                 *self
                     .rejected
                     .lock()
                     .expect("metrics lock")
-                    .entry(error)
+                    .entry(rejection.code())
                     .or_default() += 1;
             }
         }
@@ -60,6 +62,23 @@ impl Metrics {
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_us
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// Sets gauge `name` (with its help text) to `value`.
+    pub fn set_gauge(&self, name: &'static str, help: &'static str, value: i64) {
+        self.gauges
+            .lock()
+            .expect("metrics lock")
+            .insert(name, (help, value));
+    }
+
+    /// A gauge's current value, if set.
+    pub fn gauge(&self, name: &str) -> Option<i64> {
+        self.gauges
+            .lock()
+            .expect("metrics lock")
+            .get(name)
+            .map(|(_, value)| *value)
     }
 
     pub fn accepted(&self) -> u64 {
@@ -109,6 +128,11 @@ impl Metrics {
         out.push_str(&format!(
             "groundwork_ingest_latency_seconds_count {count}\n"
         ));
+        for (name, (help, value)) in self.gauges.lock().expect("metrics lock").iter() {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+            ));
+        }
         out
     }
 }

@@ -1,8 +1,11 @@
-//! The HTTP service (SPEC 4.5): `POST /v1/telemetry`, `GET /v1/devices/{key}`, `GET /healthz`,
-//! `GET /metrics`. Every rejection carries `{"error": code, "message": text}`; a batch reply
-//! lists a status per message. `POST /v1/telemetry` takes SPEC 4.1's JSON (one object or an
-//! array) or, with `Content-Type: application/vnd.groundwork.telemetry-v1+borsh`, a binary
-//! batch (see `groundwork_telemetry::decode_binary_batch`).
+//! The ingest stage's HTTP routes (SPEC 4.5): `POST /v1/telemetry`, `GET /v1/devices/{key}`,
+//! `GET /v1/epochs/{n}` and `GET /v1/epochs/{n}/telemetry` (a sealed epoch's input, for peers).
+//! Every rejection carries `{"error": code, "message": text}`; a batch reply lists a status per
+//! message and is 200 only when every message was accepted or a duplicate, 207 otherwise.
+//! `POST /v1/telemetry` takes SPEC 4.1's JSON (one object or an array) or, with
+//! `Content-Type: application/vnd.groundwork.telemetry-v1+borsh`, a binary batch (see
+//! `groundwork_telemetry::decode_binary_batch`). Bodies must arrive within `body_timeout` and
+//! requests finish within `request_timeout`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,15 +24,20 @@ use groundwork_telemetry::{
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::ingest::{Ingestor, Verdict, WireMessage};
+use groundwork_oracle_core::Verdict;
+use groundwork_oracle_store::manifest::{
+    encode_stream_head, encode_stream_record, EPOCH_STREAM_MEDIA_TYPE,
+};
 
-/// The oracle's routes over one ingest stage.
+use crate::{Ingestor, WireMessage};
+
+/// The ingest stage's routes.
 pub fn router(ingestor: Arc<Ingestor>) -> Router {
     Router::new()
         .route("/v1/telemetry", post(post_telemetry))
         .route("/v1/devices/{key}", get(get_device))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/v1/epochs/{epoch}", get(get_epoch))
+        .route("/v1/epochs/{epoch}/telemetry", get(get_epoch_telemetry))
         // The telemetry handler enforces `limits.max_body_bytes` itself (see `read_body`).
         .layer(DefaultBodyLimit::disable())
         .with_state(ingestor)
@@ -106,13 +114,7 @@ async fn read_body(
 }
 
 fn verdict_json(verdict: &Verdict) -> Value {
-    match verdict {
-        Verdict::Accepted => json!({ "status": "accepted" }),
-        Verdict::Duplicate => json!({ "status": "duplicate" }),
-        Verdict::Rejected { error, message, .. } => {
-            json!({ "status": "rejected", "error": error, "message": message })
-        }
-    }
+    serde_json::to_value(verdict.to_reply()).unwrap_or(Value::Null)
 }
 
 async fn post_telemetry(
@@ -122,7 +124,21 @@ async fn post_telemetry(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let response = match handle_telemetry(&ingestor, peer, &headers, body).await {
+    let handled = tokio::time::timeout(
+        ingestor.limits().request_timeout,
+        handle_telemetry(&ingestor, peer, &headers, body),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        // Messages of a request that timed out may have been stored: a retry is answered
+        // "duplicate" for them.
+        Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            "the request took too long; retry",
+        ))
+    });
+    let response = match handled {
         Ok(response) => response,
         Err(refusal) => {
             ingestor.metrics.count_refused_request(refusal.code);
@@ -142,12 +158,29 @@ async fn handle_telemetry(
     body: Body,
 ) -> Result<Response, Refusal> {
     let limits = ingestor.limits();
-    let body = read_body(headers, body, limits.max_body_bytes).await?;
+    let body = tokio::time::timeout(
+        limits.body_timeout,
+        read_body(headers, body, limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| {
+        Refusal::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the body did not arrive within {:?}", limits.body_timeout),
+        )
+    })??;
+    let source = ingestor.source_of(
+        peer,
+        headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok()),
+    );
     if is_binary_batch(headers) {
         return match decode_binary_batch(&body, limits.max_batch_messages) {
             Ok(messages) => {
                 let messages = messages.into_iter().map(WireMessage::Decoded).collect();
-                Ok(batch_reply(ingestor, peer, messages).await)
+                Ok(batch_reply(ingestor, source, messages).await)
             }
             Err(reason @ BinaryBatchError::TooManyMessages { .. }) => Err(Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -192,24 +225,19 @@ async fn handle_telemetry(
                 .iter()
                 .map(|item| WireMessage::Json(item.get().to_string()))
                 .collect();
-            Ok(batch_reply(ingestor, peer, messages).await)
+            Ok(batch_reply(ingestor, source, messages).await)
         }
         Some(b'{') => {
             let verdict = ingestor
-                .ingest(
-                    peer.ip(),
-                    vec![WireMessage::Json(document.get().to_string())],
-                )
+                .ingest(source, vec![WireMessage::Json(document.get().to_string())])
                 .await
                 .remove(0);
             let status = StatusCode::from_u16(verdict.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Ok(match &verdict {
-                Verdict::Rejected {
-                    error: code,
-                    message,
-                    ..
-                } => error(status, code, message.clone()),
+                Verdict::Rejected(rejection) => {
+                    error(status, rejection.code(), rejection.to_string())
+                }
                 _ => (status, Json(verdict_json(&verdict))).into_response(),
             })
         }
@@ -241,25 +269,31 @@ fn empty_batch() -> Refusal {
     )
 }
 
-/// Ingests a batch and answers 200 with the counts and one status per message, by index.
+/// Ingests a batch and answers with the counts and one status per message, by index: 200
+/// when every message was accepted or a duplicate, 207 (Multi-Status) otherwise.
 async fn batch_reply(
     ingestor: &Ingestor,
-    peer: SocketAddr,
+    source: std::net::IpAddr,
     messages: Vec<WireMessage>,
 ) -> Response {
-    let verdicts = ingestor.ingest(peer.ip(), messages).await;
+    let verdicts = ingestor.ingest(source, messages).await;
     let count = |wanted: fn(&Verdict) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
     let body = json!({
         "accepted": count(|v| matches!(v, Verdict::Accepted)),
         "duplicates": count(|v| matches!(v, Verdict::Duplicate)),
-        "rejected": count(|v| matches!(v, Verdict::Rejected { .. })),
+        "rejected": count(|v| matches!(v, Verdict::Rejected(_))),
         "results": verdicts.iter().enumerate().map(|(index, verdict)| {
             let mut entry = verdict_json(verdict);
             entry["index"] = json!(index);
             entry
         }).collect::<Vec<_>>(),
     });
-    (StatusCode::OK, Json(body)).into_response()
+    let status = if verdicts.iter().all(Verdict::is_success) {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn get_device(State(ingestor): State<Arc<Ingestor>>, Path(key): Path<String>) -> Response {
@@ -288,40 +322,94 @@ async fn get_device(State(ingestor): State<Arc<Ingestor>>, Path(key): Path<Strin
             format!("device {device} is not onboarded and sent nothing"),
         );
     }
-    let latest = summary
-        .latest_canonical
-        .as_deref()
-        .and_then(|bytes| TelemetryV1::from_canonical_bytes(bytes).ok())
-        .zip(
-            summary
-                .latest_signature
-                .as_deref()
-                .and_then(|s| <[u8; 64]>::try_from(s).ok()),
-        )
-        .map(|(message, signature)| {
-            serde_json::to_value(SignedTelemetry { message, signature }).unwrap_or(Value::Null)
-        });
+    let latest = summary.latest.as_ref().and_then(|(canonical, signature)| {
+        let message = TelemetryV1::from_canonical_bytes(canonical).ok()?;
+        serde_json::to_value(SignedTelemetry {
+            message,
+            signature: *signature,
+        })
+        .ok()
+    });
     Json(json!({
         "device": device.to_string(),
         "onboarded": onboarded.is_some(),
         "suspended": onboarded.map(|info| info.suspended),
         "location": onboarded.map(|info| format!("{:x}", info.location)),
         "accepted": summary.accepted,
-        "conflicts": summary.conflicts,
+        "conflicts": summary.open_conflicts,
         "latest_seq": summary.latest_seq,
         "latest": latest,
     }))
     .into_response()
 }
 
-async fn healthz(State(ingestor): State<Arc<Ingestor>>) -> Response {
-    Json(json!({ "status": "ok", "devices": ingestor.devices().len() })).into_response()
+/// An epoch's seal state and, once sealed, its manifest.
+async fn get_epoch(State(ingestor): State<Arc<Ingestor>>, Path(epoch): Path<u64>) -> Response {
+    let schedule = ingestor.schedule();
+    let now = ingestor.now_ms();
+    match ingestor.store().manifest(epoch).await {
+        Ok(manifest) => Json(json!({
+            "epoch": epoch,
+            "starts_at_ms": schedule.start_ms(epoch),
+            "ends_at_ms": schedule.end_ms(epoch),
+            "sealed_at_ms": schedule.seal_ms(epoch),
+            "status": match (&manifest, schedule.is_sealed(epoch, now)) {
+                (Some(_), _) => "sealed",
+                (None, true) => "sealing",
+                (None, false) => "open",
+            },
+            "manifest": manifest,
+        }))
+        .into_response(),
+        Err(store_error) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            store_error.to_string(),
+        ),
+    }
 }
 
-async fn metrics(State(ingestor): State<Arc<Ingestor>>) -> Response {
+/// A sealed epoch's messages and conflicting copies, in (device, seq) order, after its
+/// manifest (see `groundwork_oracle_store::manifest` for the format).
+async fn get_epoch_telemetry(
+    State(ingestor): State<Arc<Ingestor>>,
+    Path(epoch): Path<u64>,
+) -> Response {
+    let manifest = match ingestor.store().manifest(epoch).await {
+        Ok(Some(manifest)) => manifest,
+        Ok(None) => {
+            let seal_ms = ingestor.schedule().seal_ms(epoch);
+            return error(
+                StatusCode::CONFLICT,
+                "epoch_not_sealed",
+                format!("epoch {epoch} is not sealed yet (it seals at unix ms {seal_ms})"),
+            );
+        }
+        Err(store_error) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                store_error.to_string(),
+            )
+        }
+    };
+    let records = match ingestor.store().epoch_records(epoch).await {
+        Ok(records) => records,
+        Err(store_error) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                store_error.to_string(),
+            )
+        }
+    };
+    let mut body = encode_stream_head(&manifest);
+    for record in &records {
+        encode_stream_record(record, &mut body);
+    }
     (
-        [("content-type", "text/plain; version=0.0.4")],
-        ingestor.metrics.render(),
+        [(header::CONTENT_TYPE, EPOCH_STREAM_MEDIA_TYPE)],
+        Body::from(body),
     )
         .into_response()
 }

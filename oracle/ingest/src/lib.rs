@@ -1,0 +1,382 @@
+//! The ingest stage (SPEC 4.2). Each message goes through, in order:
+//!
+//! 1. parsing (JSON) and the checks that need nothing but the message and the device set:
+//!    network, seq range, onboarded and not suspended, timestamp window, epoch not sealed;
+//! 2. the per-source and per-device rate limits — before any signature work, and for old seqs
+//!    as well as new ones;
+//! 3. the signature, under ZIP-215, verified in batches across the cores;
+//! 4. the store's commit, which decides the seq order (stored, duplicate of identical canonical
+//!    bytes, conflicting copy, stale) and returns only once what it stored is durable.
+//!
+//! Nothing here walks every device or holds one lock across devices: the device set is read
+//! per message and the rate-limit buckets are sharded.
+
+pub mod api;
+pub mod ratelimit;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use groundwork_oracle_core::clock::Clock;
+use groundwork_oracle_core::devices::DeviceCache;
+use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_core::metrics::Metrics;
+use groundwork_oracle_core::{Rejection, Verdict};
+use groundwork_oracle_store::{Candidate, Outcome, Store};
+use groundwork_telemetry::{verify_batch, Key, SignedTelemetry};
+use serde::Deserialize;
+
+use crate::ratelimit::Limiter;
+
+/// Ingest limits (SPEC 4.2 defaults).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_batch_messages: usize,
+    /// Oldest accepted device timestamp, relative to now.
+    #[serde(with = "humantime_serde")]
+    pub max_message_age: Duration,
+    /// Furthest a device clock may run ahead.
+    #[serde(with = "humantime_serde")]
+    pub max_clock_skew: Duration,
+    /// Per-device rate: sustained messages per second and burst.
+    pub device_rate_per_s: f64,
+    pub device_burst: u32,
+    /// Per-source-address rate.
+    pub source_rate_per_s: f64,
+    pub source_burst: u32,
+    /// Proxies whose `X-Forwarded-For` names the source (their own address otherwise).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Longest a request body may take to arrive.
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
+    /// Longest a request may take from its headers to its reply.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 256 * 1024,
+            max_batch_messages: 1_000,
+            max_message_age: Duration::from_secs(24 * 3_600),
+            max_clock_skew: Duration::from_secs(60),
+            device_rate_per_s: 1.0,
+            device_burst: 60,
+            source_rate_per_s: 2_000.0,
+            source_burst: 20_000,
+            trusted_proxies: Vec::new(),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One message as it arrived: JSON text still to parse (SPEC 4.1's JSON form), or a message
+/// decoded from a binary batch.
+#[derive(Clone, Debug)]
+pub enum WireMessage {
+    Json(String),
+    Decoded(SignedTelemetry),
+}
+
+/// Below this many signatures a request is verified on its own task; from it on, in batches
+/// across the machine's cores.
+const PARALLEL_VERIFY_MIN: usize = 64;
+
+/// The ingest stage: shared by every request.
+pub struct Ingestor {
+    network: Key,
+    limits: LimitsConfig,
+    schedule: EpochSchedule,
+    devices: Arc<DeviceCache>,
+    clock: Arc<dyn Clock>,
+    store: Store,
+    pub metrics: Arc<Metrics>,
+    device_limits: Limiter<Key>,
+    source_limits: Limiter<IpAddr>,
+    workers: usize,
+}
+
+/// A message that passed the stateless checks and the limits, with its canonical bytes.
+struct Checked {
+    index: usize,
+    signed: SignedTelemetry,
+    canonical: Vec<u8>,
+    epoch: u64,
+}
+
+impl Ingestor {
+    pub fn new(
+        network: Key,
+        limits: LimitsConfig,
+        schedule: EpochSchedule,
+        devices: Arc<DeviceCache>,
+        clock: Arc<dyn Clock>,
+        store: Store,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Ingestor {
+            network,
+            device_limits: Limiter::new(limits.device_rate_per_s, limits.device_burst),
+            source_limits: Limiter::new(limits.source_rate_per_s, limits.source_burst),
+            limits,
+            schedule,
+            devices,
+            clock,
+            store,
+            metrics,
+            workers: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+        }
+    }
+
+    pub fn limits(&self) -> &LimitsConfig {
+        &self.limits
+    }
+
+    pub fn schedule(&self) -> &EpochSchedule {
+        &self.schedule
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn devices(&self) -> &DeviceCache {
+        &self.devices
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The address a request's limits apply to: the peer, or — when the peer is a trusted
+    /// proxy — the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+    pub fn source_of(&self, peer: SocketAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = peer.ip();
+        if !self.limits.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        forwarded_for
+            .into_iter()
+            .flat_map(|header| header.split(','))
+            .rev()
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .find(|hop| !self.limits.trusted_proxies.contains(hop))
+            .unwrap_or(peer)
+    }
+
+    /// Forgets refilled rate-limit buckets (run periodically: memory follows active devices).
+    pub fn sweep_limits(&self) {
+        let now = self.clock.now_ms();
+        self.device_limits.forget_full(now);
+        self.source_limits.forget_full(now);
+    }
+
+    /// The checks that need only the message, the device set and the clock.
+    fn check_message(&self, signed: &SignedTelemetry, now_ms: i64) -> Result<u64, Rejection> {
+        let message = &signed.message;
+        if message.network != self.network {
+            return Err(Rejection::WrongNetwork {
+                message_network: message.network,
+                oracle_network: self.network,
+            });
+        }
+        if i64::try_from(message.seq).is_err() {
+            return Err(Rejection::SeqOutOfRange);
+        }
+        match self.devices.get(&message.device) {
+            None => return Err(Rejection::UnknownDevice(message.device)),
+            Some(info) if info.suspended => return Err(Rejection::DeviceSuspended(message.device)),
+            Some(_) => {}
+        }
+        let max_skew_ms = i64::try_from(self.limits.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
+        let max_age_ms = i64::try_from(self.limits.max_message_age.as_millis()).unwrap_or(i64::MAX);
+        if message.timestamp_ms > now_ms.saturating_add(max_skew_ms) {
+            return Err(Rejection::TimestampInFuture {
+                timestamp_ms: message.timestamp_ms,
+                max_skew_ms,
+            });
+        }
+        if message.timestamp_ms < now_ms.saturating_sub(max_age_ms) {
+            return Err(Rejection::TimestampTooOld {
+                timestamp_ms: message.timestamp_ms,
+                max_age_ms,
+            });
+        }
+        let epoch =
+            self.schedule
+                .epoch_of(message.timestamp_ms)
+                .ok_or(Rejection::BeforeGenesis {
+                    timestamp_ms: message.timestamp_ms,
+                })?;
+        if self.schedule.is_sealed(epoch, now_ms) {
+            return Err(Rejection::EpochSealed { epoch });
+        }
+        Ok(epoch)
+    }
+
+    /// The limits, source first (a flood from one address never spends devices' budgets).
+    fn check_limits(&self, source: IpAddr, device: Key, now_ms: i64) -> Result<(), Rejection> {
+        if !self.source_limits.allow(source, now_ms) {
+            return Err(Rejection::SourceRateLimited {
+                source_address: source.to_string(),
+            });
+        }
+        if !self.device_limits.allow(device, now_ms) {
+            return Err(Rejection::DeviceRateLimited {
+                device,
+                rate_per_s: self.limits.device_rate_per_s,
+                burst: self.limits.device_burst,
+            });
+        }
+        Ok(())
+    }
+
+    /// Signature verdicts for `checked`, in order: in batches across the cores when many.
+    async fn verify(&self, checked: &[Checked]) -> Vec<bool> {
+        let items: Vec<(Key, Vec<u8>, [u8; 64])> = checked
+            .iter()
+            .map(|item| {
+                (
+                    item.signed.message.device,
+                    item.canonical.clone(),
+                    item.signed.signature,
+                )
+            })
+            .collect();
+        let verify_chunk = |chunk: &[(Key, Vec<u8>, [u8; 64])]| {
+            let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = chunk
+                .iter()
+                .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
+                .collect();
+            verify_batch(&borrowed)
+        };
+        if items.len() < PARALLEL_VERIFY_MIN || self.workers == 1 {
+            return verify_chunk(&items);
+        }
+        let chunk_len = items.len().div_ceil(self.workers);
+        let items = Arc::new(items);
+        let mut tasks = Vec::new();
+        for start in (0..items.len()).step_by(chunk_len) {
+            let items = items.clone();
+            let end = (start + chunk_len).min(items.len());
+            tasks.push(tokio::task::spawn_blocking(move || {
+                let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = items[start..end]
+                    .iter()
+                    .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
+                    .collect();
+                verify_batch(&borrowed)
+            }));
+        }
+        let mut verdicts = Vec::with_capacity(items.len());
+        for task in tasks {
+            match task.await {
+                Ok(chunk) => verdicts.extend(chunk),
+                Err(join_error) if join_error.is_panic() => {
+                    std::panic::resume_unwind(join_error.into_panic())
+                }
+                // Only a runtime shutting down cancels a blocking task: treat as unverified.
+                Err(_) => verdicts.extend(std::iter::repeat_n(false, chunk_len)),
+            }
+        }
+        verdicts.truncate(items.len());
+        verdicts
+    }
+
+    /// Ingests messages from `source`; one verdict per message, in order. A verdict of
+    /// accepted or duplicate means the message is durably stored.
+    pub async fn ingest(&self, source: IpAddr, messages: Vec<WireMessage>) -> Vec<Verdict> {
+        let now_ms = self.clock.now_ms();
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; messages.len()];
+        let mut checked = Vec::new();
+        for (index, wire) in messages.into_iter().enumerate() {
+            let signed = match wire {
+                WireMessage::Json(json) => match SignedTelemetry::from_json(&json) {
+                    Ok(signed) => signed,
+                    Err(reason) => {
+                        verdicts[index] = Some(Verdict::Rejected(Rejection::InvalidMessage(
+                            reason.to_string(),
+                        )));
+                        continue;
+                    }
+                },
+                WireMessage::Decoded(signed) => signed,
+            };
+            let outcome = self.check_message(&signed, now_ms).and_then(|epoch| {
+                self.check_limits(source, signed.message.device, now_ms)
+                    .map(|()| epoch)
+            });
+            match outcome {
+                Ok(epoch) => checked.push(Checked {
+                    index,
+                    canonical: signed.message.canonical_bytes(),
+                    signed,
+                    epoch,
+                }),
+                Err(rejection) => verdicts[index] = Some(Verdict::Rejected(rejection)),
+            }
+        }
+        let signatures = self.verify(&checked).await;
+        let mut candidates = Vec::new();
+        let mut slots = Vec::new();
+        for (item, valid) in checked.into_iter().zip(signatures) {
+            if !valid {
+                verdicts[item.index] = Some(Verdict::Rejected(Rejection::BadSignature));
+                continue;
+            }
+            slots.push((
+                item.index,
+                item.signed.message.device,
+                item.signed.message.seq,
+                item.epoch,
+            ));
+            candidates.push(Candidate {
+                device: item.signed.message.device,
+                seq: item.signed.message.seq,
+                epoch: item.epoch,
+                canonical: item.canonical,
+                signature: item.signed.signature,
+                received_at_ms: now_ms,
+            });
+        }
+        match self.store.commit(candidates).await {
+            Ok(outcomes) => {
+                for ((index, device, seq, epoch), outcome) in slots.into_iter().zip(outcomes) {
+                    verdicts[index] = Some(match outcome {
+                        Outcome::Stored => Verdict::Accepted,
+                        Outcome::Duplicate => Verdict::Duplicate,
+                        Outcome::Conflict { .. } => {
+                            Verdict::Rejected(Rejection::SeqConflict { device, seq })
+                        }
+                        Outcome::Stale { last_seq } => Verdict::Rejected(Rejection::StaleSeq {
+                            device,
+                            seq,
+                            last_seq,
+                        }),
+                        Outcome::EpochSealed => Verdict::Rejected(Rejection::EpochSealed { epoch }),
+                    });
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, messages = slots.len(), "commit failed");
+                for (index, ..) in slots {
+                    verdicts[index] = Some(Verdict::Rejected(Rejection::StoreUnavailable(
+                        error.to_string(),
+                    )));
+                }
+            }
+        }
+        let verdicts: Vec<Verdict> = verdicts
+            .into_iter()
+            .map(|verdict| verdict.expect("every message judged"))
+            .collect();
+        for verdict in &verdicts {
+            self.metrics.count(verdict);
+        }
+        verdicts
+    }
+}
