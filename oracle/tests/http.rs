@@ -414,6 +414,25 @@ async fn bad_input_matrix(spec: &StoreSpec) {
     assert!(metrics.contains("groundwork_requests_refused_total{reason=\"too_many_messages\"} 1"));
 }
 
+/// A body that does not arrive in time is refused (408) and the connection freed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_in_time_is_refused() {
+    let device = Device::new(50);
+    let limits = LimitsConfig {
+        body_timeout: std::time::Duration::from_millis(300),
+        ..LimitsConfig::default()
+    };
+    let spec = common::fresh_stores("http_slow_body").await.remove(0);
+    let oracle = TestOracle::start(&spec, &[(&device, false)], limits).await;
+    let head = "POST /v1/telemetry HTTP/1.1\r\nhost: oracle\r\nconnection: close\r\n\
+                content-type: application/json\r\ncontent-length: 400\r\n\r\n";
+    let started = std::time::Instant::now();
+    let reply = oracle.exchange_raw(head, b"{\"network\": ").await;
+    assert_rejected(&reply, 408, "body_timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(oracle.stored().await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_address_beyond_its_rate_limit_is_refused() {
     let devices: Vec<Device> = (10..20).map(Device::new).collect();

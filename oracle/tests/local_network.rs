@@ -350,10 +350,24 @@ async fn survives_kill_9(spec: &StoreSpec) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
+    for spec in common::fresh_stores("sigterm").await {
+        sigterm_on(&spec).await;
+    }
+}
+
+async fn sigterm_on(spec: &StoreSpec) {
     let (rpc, devices, _) = network_with_devices(4);
-    let data_dir = std::env::temp_dir().join(format!("groundwork-sigterm-{}", std::process::id()));
+    let data_dir = std::env::temp_dir().join(format!(
+        "groundwork-sigterm-{}-{}",
+        spec.label(),
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let mut oracle = OracleProcess::start(&rpc.url, &data_dir, "");
+    let store_url = match spec {
+        StoreSpec::Segments(_) => String::new(),
+        StoreSpec::Postgres(url) => url.clone(),
+    };
+    let mut oracle = OracleProcess::start(&rpc.url, &data_dir, &store_url);
     let url = oracle.url.clone();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -403,7 +417,10 @@ async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
         acknowledged.extend(task.await.unwrap());
     }
     assert!(!acknowledged.is_empty());
-    let store = StoreSpec::Segments(data_dir.join("telemetry")).open().await;
+    let store = match spec {
+        StoreSpec::Segments(_) => StoreSpec::Segments(data_dir.join("telemetry")).open().await,
+        StoreSpec::Postgres(_) => spec.open().await,
+    };
     let stored: BTreeSet<(Key, i64)> = stored_messages(&store, &rpc.url, 10)
         .await
         .into_keys()
@@ -464,4 +481,102 @@ fn health_turns_unhealthy_when_the_chain_goes_stale() {
     );
     drop(oracle);
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The message `seq` of `device` with heartbeat content `variant` (a cloned key's copy).
+fn signed_variant(device: &Keypair, seq: u64, variant: u32) -> SignedTelemetry {
+    let mut message = signed(device, seq).message;
+    message.body = TelemetryBody::Heartbeat {
+        lat_e7: 1,
+        lon_e7: 2,
+        uptime_s: variant,
+        firmware: 3,
+    };
+    let seed: [u8; 32] = device.to_bytes()[..32].try_into().unwrap();
+    message.sign(&seed)
+}
+
+/// Two oracle processes on one PostgreSQL: a cloned key sends each of them the same seq with
+/// other content at the same moment. The database orders them: one copy is accepted, the other
+/// is a conflict (kept as evidence) — never both accepted — and every acknowledged message is
+/// stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_oracles_on_one_postgres_agree_on_a_cloned_key() {
+    let Some(spec) = common::fresh_stores("two_oracles")
+        .await
+        .into_iter()
+        .find(|spec| matches!(spec, StoreSpec::Postgres(_)))
+    else {
+        eprintln!("two_oracles needs PostgreSQL (GROUNDWORK_TEST_POSTGRES_URL)");
+        return;
+    };
+    let StoreSpec::Postgres(url) = &spec else {
+        unreachable!()
+    };
+    let (rpc, devices, _) = network_with_devices(4);
+    let base = std::env::temp_dir().join(format!("groundwork-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let first = OracleProcess::start(&rpc.url, &base.join("a"), url);
+    let second = OracleProcess::start(&rpc.url, &base.join("b"), url);
+    let client = reqwest::Client::new();
+    let post = |oracle_url: String, message: SignedTelemetry| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .post(format!("{oracle_url}/v1/telemetry"))
+                .header("content-type", "application/json")
+                .body(message.to_json())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, body["error"].as_str().map(str::to_string))
+        }
+    };
+    let clone = &devices[0];
+    let mut acknowledged = BTreeSet::new();
+    let mut conflicts = 0;
+    for seq in 1..=40u64 {
+        let (a, b) = tokio::join!(
+            post(first.url.clone(), signed_variant(clone, seq, 1)),
+            post(second.url.clone(), signed_variant(clone, seq, 2)),
+        );
+        let outcomes = [a, b];
+        let accepted = outcomes.iter().filter(|(status, _)| *status == 200).count();
+        let conflicted = outcomes
+            .iter()
+            .filter(|(status, error)| *status == 409 && error.as_deref() == Some("seq_conflict"))
+            .count();
+        assert_eq!((accepted, conflicted), (1, 1), "seq {seq}: {outcomes:?}");
+        acknowledged.insert((Key(clone.pubkey().to_bytes()), seq as i64));
+        conflicts += conflicted;
+        // Honest devices alternate between the two oracles: every message is accepted once.
+        for (index, device) in devices[1..].iter().enumerate() {
+            let oracle = if (seq as usize + index).is_multiple_of(2) {
+                &first.url
+            } else {
+                &second.url
+            };
+            let (status, error) = post(oracle.clone(), signed(device, seq)).await;
+            assert_eq!(status, 200, "{error:?}");
+            acknowledged.insert((Key(device.pubkey().to_bytes()), seq as i64));
+        }
+    }
+    drop((first, second));
+    let store = spec.open().await;
+    let stored = stored_messages(&store, &rpc.url, 10).await;
+    assert_eq!(
+        stored.keys().cloned().collect::<BTreeSet<_>>(),
+        acknowledged,
+        "exactly the acknowledged messages, each once"
+    );
+    let summary = store
+        .device_summary(&Key(clone.pubkey().to_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(summary.accepted, 40);
+    assert!(conflicts == 40 && summary.open_conflicts > 0);
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -83,8 +83,8 @@ pub enum WireMessage {
     Decoded(SignedTelemetry),
 }
 
-/// Below this many signatures a request is verified on its own task; from it on, in batches
-/// across the machine's cores.
+/// Below this many messages a request is parsed and verified on its own task; from it on, in
+/// chunks across the machine's cores.
 const PARALLEL_VERIFY_MIN: usize = 64;
 
 /// The ingest stage: shared by every request.
@@ -287,24 +287,67 @@ impl Ingestor {
         verdicts
     }
 
+    /// Parses the JSON messages, across the cores when there are many.
+    async fn parse_all(
+        &self,
+        messages: Vec<WireMessage>,
+    ) -> Vec<Result<SignedTelemetry, Rejection>> {
+        fn parse(wire: WireMessage) -> Result<SignedTelemetry, Rejection> {
+            match wire {
+                WireMessage::Json(json) => SignedTelemetry::from_json(&json)
+                    .map_err(|reason| Rejection::InvalidMessage(reason.to_string())),
+                WireMessage::Decoded(signed) => Ok(signed),
+            }
+        }
+        let json = messages
+            .iter()
+            .filter(|wire| matches!(wire, WireMessage::Json(_)))
+            .count();
+        if json < PARALLEL_VERIFY_MIN || self.workers == 1 {
+            return messages.into_iter().map(parse).collect();
+        }
+        let chunk_len = messages.len().div_ceil(self.workers);
+        let mut messages = messages.into_iter();
+        let mut tasks = Vec::new();
+        loop {
+            let chunk: Vec<WireMessage> = messages.by_ref().take(chunk_len).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let len = chunk.len();
+            tasks.push((
+                len,
+                tokio::task::spawn_blocking(move || {
+                    chunk.into_iter().map(parse).collect::<Vec<_>>()
+                }),
+            ));
+        }
+        let mut parsed = Vec::new();
+        for (len, task) in tasks {
+            match task.await {
+                Ok(chunk) => parsed.extend(chunk),
+                Err(join_error) if join_error.is_panic() => {
+                    std::panic::resume_unwind(join_error.into_panic())
+                }
+                Err(_) => parsed.extend((0..len).map(|_| Err(Rejection::ShuttingDown))),
+            }
+        }
+        parsed
+    }
+
     /// Ingests messages from `source`; one verdict per message, in order. A verdict of
     /// accepted or duplicate means the message is durably stored.
     pub async fn ingest(&self, source: IpAddr, messages: Vec<WireMessage>) -> Vec<Verdict> {
         let now_ms = self.clock.now_ms();
         let mut verdicts: Vec<Option<Verdict>> = vec![None; messages.len()];
         let mut checked = Vec::new();
-        for (index, wire) in messages.into_iter().enumerate() {
-            let signed = match wire {
-                WireMessage::Json(json) => match SignedTelemetry::from_json(&json) {
-                    Ok(signed) => signed,
-                    Err(reason) => {
-                        verdicts[index] = Some(Verdict::Rejected(Rejection::InvalidMessage(
-                            reason.to_string(),
-                        )));
-                        continue;
-                    }
-                },
-                WireMessage::Decoded(signed) => signed,
+        for (index, parsed) in self.parse_all(messages).await.into_iter().enumerate() {
+            let signed = match parsed {
+                Ok(signed) => signed,
+                Err(rejection) => {
+                    verdicts[index] = Some(Verdict::Rejected(rejection));
+                    continue;
+                }
             };
             let outcome = self.check_message(&signed, now_ms).and_then(|epoch| {
                 self.check_limits(source, signed.message.device, now_ms)
@@ -378,5 +421,58 @@ impl Ingestor {
             self.metrics.count(verdict);
         }
         verdicts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use groundwork_oracle_core::clock::FixedClock;
+
+    fn ingestor(trusted_proxies: Vec<IpAddr>) -> Ingestor {
+        let dir = std::env::temp_dir().join(format!(
+            "groundwork-ingest-unit-{}-{}",
+            std::process::id(),
+            trusted_proxies.len()
+        ));
+        let store = groundwork_oracle_store::segments::SegmentStore::open(
+            groundwork_oracle_store::segments::SegmentConfig::new(dir),
+        )
+        .unwrap();
+        Ingestor::new(
+            Key([1; 32]),
+            LimitsConfig {
+                trusted_proxies,
+                ..LimitsConfig::default()
+            },
+            EpochSchedule::new(0, 1_000, 0).unwrap(),
+            Arc::new(DeviceCache::default()),
+            Arc::new(FixedClock::new(0)),
+            Store::Segments(Arc::new(store)),
+            Arc::new(Metrics::default()),
+        )
+    }
+
+    #[test]
+    fn the_source_is_the_peer_unless_a_trusted_proxy_forwards() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let inner_proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let ingestor = ingestor(vec![proxy, inner_proxy]);
+        let from = |peer: &str, forwarded: Option<&str>| {
+            ingestor.source_of(format!("{peer}:4000").parse().unwrap(), forwarded)
+        };
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        // An untrusted peer cannot claim another address.
+        assert_eq!(
+            from("198.51.100.7", Some("203.0.113.9")),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // A trusted proxy: the last hop that is not a trusted proxy (spoofed hops to its left
+        // are ignored).
+        assert_eq!(from("10.0.0.1", Some("1.2.3.4, 203.0.113.9")), client);
+        assert_eq!(from("10.0.0.1", Some("203.0.113.9, 10.0.0.2")), client);
+        // A trusted proxy that forwards nothing usable is the source itself.
+        assert_eq!(from("10.0.0.1", None), proxy);
+        assert_eq!(from("10.0.0.1", Some("garbage")), proxy);
     }
 }

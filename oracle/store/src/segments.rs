@@ -267,10 +267,15 @@ impl SegmentStore {
         self.ask(Request::Checkpoint).await
     }
 
+    /// Whether the store takes writes: its writer thread runs and no write has failed.
     pub fn health(&self) -> Result<(), String> {
-        match self.shared.poisoned.read().expect("poison lock").clone() {
-            Some(reason) => Err(reason),
-            None => Ok(()),
+        if let Some(reason) = self.shared.poisoned.read().expect("poison lock").clone() {
+            return Err(reason);
+        }
+        let writer = self.writer.lock().expect("writer handle lock");
+        match writer.as_ref() {
+            Some(handle) if !handle.is_finished() => Ok(()),
+            _ => Err("the segment writer thread stopped".into()),
         }
     }
 
