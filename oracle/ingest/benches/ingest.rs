@@ -10,8 +10,8 @@
 //!   1,000,000-device set, p50/p99 per batch; single JSON posts at 64 in flight, p50/p99;
 //! - the process's peak memory.
 //!
-//! Targets (issue 11, 2 cores): batches >= 40,000 msg/s with p99 < 100 ms; single posts
-//! >= 10,000 msg/s with p99 < 50 ms; commit latency flat from 0 to 10M stored.
+//! Targets (issue 11, 2 cores): batches of at least 40,000 msg/s with p99 < 100 ms; single
+//! posts of at least 10,000 msg/s with p99 < 50 ms; commit latency flat from 0 to 10M stored.
 //! `GROUNDWORK_BENCH_STORED` (default 10,000,000) sets the largest fill;
 //! `GROUNDWORK_BENCH_POSTGRES_URL` adds the HTTP phases on PostgreSQL.
 
