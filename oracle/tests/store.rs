@@ -388,3 +388,23 @@ async fn a_start_replays_only_what_was_written_after_its_checkpoint() {
         (4, Some(4), 1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = StoreSpec::Segments(dir.path().to_path_buf());
+    let store = spec.open().await;
+    let second = groundwork_oracle::store::segments::SegmentStore::open(
+        groundwork_oracle::store::segments::SegmentConfig::new(dir.path().to_path_buf()),
+    );
+    let error = second.err().expect("the directory is locked");
+    assert!(
+        error
+            .to_string()
+            .contains("another process holds the store"),
+        "{error}"
+    );
+    drop(store);
+    // Released at close.
+    let _reopened = spec.open().await;
+}

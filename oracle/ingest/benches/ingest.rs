@@ -204,7 +204,7 @@ async fn commit_latency_and_start(dir: &std::path::Path, largest: u64) {
             "commit of a 1,000-message group with {stored} stored: p50 {:?}, p99 {:?}{}",
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99),
-            if fill.is_zero() {
+            if milestone == 0 {
                 String::new()
             } else {
                 format!(

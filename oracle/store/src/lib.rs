@@ -87,6 +87,8 @@ pub enum StoreError {
     Poisoned(String),
     #[error("the store's writer stopped")]
     WriterGone,
+    #[error("another process holds the store in {0} (one oracle process per data directory)")]
+    Locked(String),
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] sqlx::Error),
     #[error("PostgreSQL migrations: {0}")]

@@ -85,6 +85,9 @@ pub struct SegmentStore {
     requests: std::sync::mpsc::SyncSender<Request>,
     shared: Arc<Shared>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// An exclusive lock on `LOCK` in the directory, held while the store is open: a second
+    /// process on the same directory is refused instead of corrupting it.
+    _lock: File,
 }
 
 /// What readers share with the writer.
@@ -184,6 +187,16 @@ impl SegmentStore {
     /// frames written since.
     pub fn open(config: SegmentConfig) -> Result<Self, StoreError> {
         std::fs::create_dir_all(config.dir.join("epochs")).map_err(io_error(&config.dir))?;
+        let lock_path = config.dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Locked(config.dir.display().to_string()));
+        }
         let shared = Arc::new(Shared {
             dir: config.dir.clone(),
             manifests: RwLock::new(BTreeMap::new()),
@@ -203,6 +216,7 @@ impl SegmentStore {
             requests,
             shared,
             writer: Mutex::new(Some(handle)),
+            _lock: lock,
         })
     }
 
