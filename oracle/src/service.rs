@@ -46,9 +46,13 @@ pub async fn open_store(config: &OracleConfig) -> Result<Store> {
             .with_context(|| format!("opening the store in {}", dir.display()))?;
         return Ok(Store::Segments(Arc::new(store)));
     }
-    let store = PgStore::open(url, config.store.max_conflicts_per_device_epoch)
-        .await
-        .with_context(|| format!("opening the store {}", redact_url(url)))?;
+    let store = PgStore::open(
+        url,
+        config.store.max_conflicts_per_device_epoch,
+        config.store.commit_window,
+    )
+    .await
+    .with_context(|| format!("opening the store {}", redact_url(url)))?;
     Ok(Store::Postgres(store))
 }
 

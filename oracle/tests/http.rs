@@ -607,3 +607,79 @@ async fn a_binary_batch_of_a_thousand_messages_fits_the_default_limit() {
     expected.insert((devices[2].key, 2));
     assert_eq!(oracle.stored().await, expected);
 }
+
+/// A sealed epoch is served to peers: its state and manifest, then its frames and conflicting
+/// copies in (device, seq) order; an open epoch is not served yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_epoch_is_served_to_peers_with_its_manifest() {
+    for spec in common::fresh_stores("http_epoch_stream").await {
+        let devices: Vec<Device> = (60..63).map(Device::new).collect();
+        let registered: Vec<(&Device, bool)> =
+            devices.iter().map(|device| (device, false)).collect();
+        let oracle = TestOracle::start(&spec, &registered, LimitsConfig::default()).await;
+        let epoch = schedule().epoch_of(NOW_MS - 1_000).unwrap();
+        let mut batch = Vec::new();
+        for device in &devices {
+            for seq in 1..=4 {
+                batch.push(serde_json::to_value(device.signed(seq)).unwrap());
+            }
+        }
+        assert_eq!(oracle.post(&Value::Array(batch)).await.0, 200);
+        let mut clone = devices[1].message(2);
+        clone.body = TelemetryBody::Beacon {
+            frequency_hz: 2,
+            nonce: [1; 16],
+        };
+        assert_rejected(
+            &oracle.post_signed(&clone.sign(&devices[1].seed)).await,
+            409,
+            "seq_conflict",
+        );
+
+        let (status, body) = oracle.get(&format!("/v1/epochs/{epoch}")).await;
+        let state: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((status, &state["status"]), (200, &json!("open")));
+        let (status, body) = oracle.get(&format!("/v1/epochs/{epoch}/telemetry")).await;
+        assert_eq!(status, 409, "{body}");
+
+        let sealed = oracle.store.seal_through(epoch).await.unwrap();
+        let manifest = sealed
+            .into_iter()
+            .find(|manifest| manifest.epoch == epoch)
+            .unwrap();
+        let (status, body) = oracle.get(&format!("/v1/epochs/{epoch}")).await;
+        let state: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((status, &state["status"]), (200, &json!("sealed")));
+        assert_eq!(state["manifest"]["digest"], manifest.digest);
+        let response = oracle
+            .client
+            .get(format!("{}/v1/epochs/{epoch}/telemetry", oracle.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let bytes = response.bytes().await.unwrap();
+        let (served, records) = groundwork_oracle::store::manifest::decode_stream(&bytes).unwrap();
+        assert_eq!(served, manifest);
+        assert_eq!((manifest.messages, manifest.conflicts), (12, 1));
+        assert_eq!(records.len(), 13);
+        // A peer recomputes the digest from what it received, and checks every signature.
+        assert_eq!(
+            groundwork_oracle::store::Manifest::of_sorted(epoch, &records).digest,
+            manifest.digest
+        );
+        for record in &records {
+            let message = TelemetryV1::from_canonical_bytes(&record.canonical).unwrap();
+            assert!(groundwork_telemetry::verify_signature(
+                &message.device,
+                &record.canonical,
+                &record.signature
+            ));
+        }
+        assert_rejected(
+            &oracle.post_signed(&devices[0].signed(5)).await,
+            422,
+            "epoch_sealed",
+        );
+    }
+}

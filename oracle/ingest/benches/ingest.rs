@@ -403,7 +403,11 @@ fn main() {
         http_phases("segments", segments, &seeds, &keys).await;
         match std::env::var("GROUNDWORK_BENCH_POSTGRES_URL") {
             Ok(url) => {
-                let store = Store::Postgres(PgStore::open(&url, 8).await.expect("store"));
+                let store = Store::Postgres(
+                    PgStore::open(&url, 8, Duration::from_millis(2))
+                        .await
+                        .expect("store"),
+                );
                 http_phases("postgres", store, &seeds, &keys).await;
             }
             Err(_) => println!(

@@ -393,23 +393,67 @@ async fn get_epoch_telemetry(
             )
         }
     };
-    let records = match ingestor.store().epoch_records(epoch).await {
-        Ok(records) => records,
-        Err(store_error) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                store_error.to_string(),
-            )
+    // Streamed: the records flow from the store through a small channel; memory does not grow
+    // with the epoch. A failure mid-stream aborts the body (the manifest's counts then tell
+    // the reader the stream is short).
+    let mut records = ingestor.store().stream_epoch(epoch);
+    let (chunks, body) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(8);
+    tokio::spawn(async move {
+        const CHUNK: usize = 64 * 1024;
+        if chunks
+            .send(Ok(encode_stream_head(&manifest).into()))
+            .await
+            .is_err()
+        {
+            return;
         }
-    };
-    let mut body = encode_stream_head(&manifest);
-    for record in &records {
-        encode_stream_record(record, &mut body);
-    }
+        let mut buffer = Vec::with_capacity(CHUNK + 1_024);
+        while let Some(record) = records.recv().await {
+            match record {
+                Ok(record) => {
+                    encode_stream_record(&record, &mut buffer);
+                    if buffer.len() >= CHUNK
+                        && chunks
+                            .send(Ok(std::mem::take(&mut buffer).into()))
+                            .await
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(store_error) => {
+                    tracing::error!(epoch, %store_error, "streaming a sealed epoch failed");
+                    let _ = chunks
+                        .send(Err(std::io::Error::other(store_error.to_string())))
+                        .await;
+                    return;
+                }
+            }
+        }
+        if !buffer.is_empty() {
+            let _ = chunks.send(Ok(buffer.into())).await;
+        }
+    });
     (
         [(header::CONTENT_TYPE, EPOCH_STREAM_MEDIA_TYPE)],
-        Body::from(body),
+        Body::new(ChannelBody(body)),
     )
         .into_response()
+}
+
+/// A response body fed by a channel of chunks.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+
+impl http_body::Body for ChannelBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(context)
+            .map(|chunk| chunk.map(|chunk| chunk.map(http_body::Frame::data)))
+    }
 }

@@ -91,6 +91,8 @@ pub enum StoreError {
     Locked(String),
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] sqlx::Error),
+    #[error("the commit failed: {0}")]
+    CommitFailed(String),
     #[error("PostgreSQL migrations: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("store URL must be empty (segment files in the data directory) or postgres://")]
@@ -145,6 +147,23 @@ impl Store {
             Store::Segments(store) => store.epoch_records(epoch).await,
             Store::Postgres(store) => store.epoch_records(epoch).await,
         }
+    }
+
+    /// Streams a sealed epoch's records in (device, seq, kind, hash) order: memory does not
+    /// grow with the epoch. The receiver ends after the last record (or an error).
+    pub fn stream_epoch(
+        &self,
+        epoch: u64,
+    ) -> tokio::sync::mpsc::Receiver<Result<EpochRecord, StoreError>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1_024);
+        let store = self.clone();
+        tokio::spawn(async move {
+            match store {
+                Store::Segments(store) => store.stream_epoch(epoch, sender).await,
+                Store::Postgres(store) => store.stream_epoch(epoch, sender).await,
+            }
+        });
+        receiver
     }
 
     /// Removes the raw messages of sealed epochs up to and including `through`.

@@ -26,7 +26,18 @@ pub struct PgStore {
     /// Epoch partitions known to exist.
     partitions: Arc<Mutex<HashSet<u64>>>,
     max_conflicts_per_device_epoch: usize,
+    /// Commits waiting to share one transaction.
+    queue: tokio::sync::mpsc::Sender<Grouped>,
 }
+
+/// One request's candidates and where its outcomes go.
+type Grouped = (
+    Vec<Candidate>,
+    tokio::sync::oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
+);
+
+/// Most candidates grouped into one transaction.
+const MAX_GROUP: usize = 20_000;
 
 fn as_db(value: u64) -> i64 {
     // Seqs are below 2^63 (checked at ingest) and epochs are far below it.
@@ -37,6 +48,30 @@ fn from_db(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// An epoch record from a row of (device, seq, kind, hash, canonical, signature, received).
+fn record_of(row: &sqlx::postgres::PgRow) -> Result<EpochRecord, StoreError> {
+    let kind: i16 = row.get(2);
+    let hash: Vec<u8> = row.get(3);
+    let signature: Vec<u8> = row.get(5);
+    Ok(EpochRecord {
+        kind: if kind == 0 {
+            FrameKind::Message
+        } else {
+            FrameKind::Conflict
+        },
+        device: key_of(row.get(0))?,
+        seq: from_db(row.get(1)),
+        hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))?,
+        canonical: row.get(4),
+        signature: signature
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a stored signature is not 64 bytes".into()))?,
+        received_at_ms: row.get(6),
+    })
+}
+
 fn key_of(bytes: Vec<u8>) -> Result<Key, StoreError> {
     bytes
         .try_into()
@@ -45,18 +80,70 @@ fn key_of(bytes: Vec<u8>) -> Result<Key, StoreError> {
 }
 
 impl PgStore {
-    /// Connects and migrates.
+    /// Connects and migrates; concurrent commits arriving within `commit_window` share one
+    /// transaction.
     pub async fn open(
         url: &str,
         max_conflicts_per_device_epoch: usize,
+        commit_window: std::time::Duration,
     ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore {
+        let (queue, requests) = tokio::sync::mpsc::channel(1_024);
+        let store = PgStore {
             pool,
             partitions: Arc::new(Mutex::new(HashSet::new())),
             max_conflicts_per_device_epoch,
-        })
+            queue,
+        };
+        tokio::spawn(store.clone().group_commits(requests, commit_window));
+        Ok(store)
+    }
+
+    /// Commits every request that arrives within `window` of the first in one transaction;
+    /// ends when every sender is gone.
+    async fn group_commits(
+        self,
+        mut requests: tokio::sync::mpsc::Receiver<Grouped>,
+        window: std::time::Duration,
+    ) {
+        while let Some(first) = requests.recv().await {
+            let mut count = first.0.len();
+            let mut group = vec![first];
+            let deadline = tokio::time::Instant::now() + window;
+            while count < MAX_GROUP {
+                match tokio::time::timeout_at(deadline, requests.recv()).await {
+                    Ok(Some(next)) => {
+                        count += next.0.len();
+                        group.push(next);
+                    }
+                    _ => break,
+                }
+            }
+            let sizes: Vec<usize> = group
+                .iter()
+                .map(|(candidates, _)| candidates.len())
+                .collect();
+            let (batches, replies): (Vec<Vec<Candidate>>, Vec<_>) = group.into_iter().unzip();
+            match self
+                .commit_now(batches.into_iter().flatten().collect())
+                .await
+            {
+                Ok(outcomes) => {
+                    let mut outcomes = outcomes.into_iter();
+                    for (size, reply) in sizes.into_iter().zip(replies) {
+                        let _ = reply.send(Ok(outcomes.by_ref().take(size).collect()));
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, candidates = count, "PostgreSQL commit failed");
+                    let reason = error.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::CommitFailed(reason.clone())));
+                    }
+                }
+            }
+        }
     }
 
     /// Creates the partition of `epoch` if it is missing (outside any commit: two processes
@@ -90,10 +177,21 @@ impl PgStore {
         Ok(())
     }
 
+    /// Commits `candidates` (grouped with concurrent requests into one transaction).
     pub async fn commit(&self, candidates: Vec<Candidate>) -> Result<Vec<Outcome>, StoreError> {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((candidates, reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// One transaction deciding and storing `candidates` in order.
+    async fn commit_now(&self, candidates: Vec<Candidate>) -> Result<Vec<Outcome>, StoreError> {
         let epochs: BTreeSet<u64> = candidates.iter().map(|candidate| candidate.epoch).collect();
         for epoch in &epochs {
             self.ensure_partition(*epoch).await?;
@@ -327,8 +425,7 @@ impl PgStore {
                 .map(Some)
                 .map_err(|error| StoreError::Corrupt(format!("epoch {epoch} manifest: {error}")));
         }
-        let records = self.read_records(epoch).await?;
-        let manifest = Manifest::of_sorted(epoch, &records);
+        let manifest = self.compute_manifest(epoch).await?;
         sqlx::query(
             "INSERT INTO manifests (epoch, manifest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
@@ -337,6 +434,36 @@ impl PgStore {
         .execute(&self.pool)
         .await?;
         Ok(Some(manifest))
+    }
+
+    /// The manifest of an epoch's rows, streamed in digest order (memory does not grow with
+    /// the epoch; the hashes are computed by the database).
+    async fn compute_manifest(&self, epoch: u64) -> Result<Manifest, StoreError> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(
+            "SELECT device, seq, 0::smallint AS kind, sha256(canonical) AS hash FROM telemetry WHERE epoch = $1 \
+             UNION ALL SELECT device, seq, 1::smallint, hash FROM conflicts WHERE epoch = $1 ORDER BY 1, 2, 3, 4",
+        )
+        .bind(as_db(epoch))
+        .fetch(&self.pool);
+        let mut manifest = crate::manifest::ManifestBuilder::new(epoch);
+        while let Some(row) = rows.try_next().await? {
+            let kind: i16 = row.get(2);
+            let hash: Vec<u8> = row.get(3);
+            manifest.add(
+                if kind == 0 {
+                    FrameKind::Message
+                } else {
+                    FrameKind::Conflict
+                },
+                &key_of(row.get(0))?,
+                from_db(row.get(1)),
+                &hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("a hash is not 32 bytes".into()))?,
+            );
+        }
+        Ok(manifest.finish())
     }
 
     async fn read_records(&self, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
@@ -377,6 +504,35 @@ impl PgStore {
 
     pub async fn epoch_records(&self, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
         self.read_records(epoch).await
+    }
+
+    /// Sends an epoch's records in (device, seq, kind, hash) order to `sender`, streamed from
+    /// the database (memory does not grow with the epoch); stops when the receiver is gone.
+    pub async fn stream_epoch(
+        &self,
+        epoch: u64,
+        sender: tokio::sync::mpsc::Sender<Result<EpochRecord, StoreError>>,
+    ) {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(
+            "SELECT device, seq, 0::smallint AS kind, sha256(canonical) AS hash, canonical, signature, received_at_ms \
+             FROM telemetry WHERE epoch = $1 \
+             UNION ALL SELECT device, seq, 1::smallint, hash, canonical, signature, received_at_ms \
+             FROM conflicts WHERE epoch = $1 ORDER BY 1, 2, 3, 4",
+        )
+        .bind(as_db(epoch))
+        .fetch(&self.pool);
+        loop {
+            let record = match rows.try_next().await {
+                Ok(Some(row)) => record_of(&row),
+                Ok(None) => return,
+                Err(error) => Err(error.into()),
+            };
+            let failed = record.is_err();
+            if sender.send(record).await.is_err() || failed {
+                return;
+            }
+        }
     }
 
     pub async fn prune_through(&self, through: u64) -> Result<Pruned, StoreError> {

@@ -293,6 +293,24 @@ impl SegmentStore {
         }
     }
 
+    /// Sends a sealed epoch's records in (device, seq, kind, hash) order to `sender`, reading
+    /// through buffers (memory does not grow with the epoch); stops when the receiver is gone.
+    pub async fn stream_epoch(
+        &self,
+        epoch: u64,
+        sender: tokio::sync::mpsc::Sender<Result<EpochRecord, StoreError>>,
+    ) {
+        let dir = self.shared.dir.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(error) = visit_epoch(&dir, epoch, |record| {
+                sender.blocking_send(Ok(record)).is_ok()
+            }) {
+                let _ = sender.blocking_send(Err(error));
+            }
+        })
+        .await;
+    }
+
     /// An epoch's records in (device, seq, kind, hash) order: a sealed epoch's from its index,
     /// an open epoch's as they stand (every frame durable at the time of the call).
     pub async fn epoch_records(&self, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
@@ -328,21 +346,38 @@ impl Drop for SegmentStore {
 
 /// Reads a sealed epoch's index and the frames it points to.
 fn read_epoch(dir: &Path, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
+    let mut records = Vec::new();
+    visit_epoch(dir, epoch, |record| {
+        records.push(record);
+        true
+    })?;
+    Ok(records)
+}
+
+/// Hands `visit` a sealed epoch's records in index order, reading through buffers; stops when
+/// `visit` returns false.
+fn visit_epoch(
+    dir: &Path,
+    epoch: u64,
+    mut visit: impl FnMut(EpochRecord) -> bool,
+) -> Result<(), StoreError> {
     let epoch_path = epoch_dir(dir, epoch);
     let index_path = epoch_path.join("index");
-    let mut index = Vec::new();
-    File::open(&index_path)
-        .and_then(|mut file| file.read_to_end(&mut index))
-        .map_err(io_error(&index_path))?;
-    if index.len() % INDEX_RECORD_LEN != 0 {
+    let index = File::open(&index_path).map_err(io_error(&index_path))?;
+    let size = index.metadata().map_err(io_error(&index_path))?.len();
+    if size % INDEX_RECORD_LEN as u64 != 0 {
         return Err(StoreError::Corrupt(format!(
             "{} is not a whole number of records",
             index_path.display()
         )));
     }
+    let mut index = std::io::BufReader::with_capacity(1 << 16, index);
     let mut files: HashMap<u32, File> = HashMap::new();
-    let mut records = Vec::with_capacity(index.len() / INDEX_RECORD_LEN);
-    for entry in index.chunks_exact(INDEX_RECORD_LEN) {
+    let mut entry = [0u8; INDEX_RECORD_LEN];
+    for _ in 0..size / INDEX_RECORD_LEN as u64 {
+        index
+            .read_exact(&mut entry)
+            .map_err(io_error(&index_path))?;
         let segment = u32::from_le_bytes(entry[73..77].try_into().expect("4"));
         let offset = u32::from_le_bytes(entry[77..81].try_into().expect("4"));
         let file = match files.entry(segment) {
@@ -360,7 +395,7 @@ fn read_epoch(dir: &Path, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
         let (device, seq) = frame
             .device_and_seq()
             .ok_or_else(|| StoreError::Corrupt("a frame too short for a message".into()))?;
-        records.push(EpochRecord {
+        let record = EpochRecord {
             kind: frame.kind,
             device,
             seq,
@@ -368,9 +403,90 @@ fn read_epoch(dir: &Path, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
             canonical: frame.canonical,
             signature: frame.signature,
             received_at_ms: frame.received_at_ms,
-        });
+        };
+        if !visit(record) {
+            break;
+        }
     }
-    Ok(records)
+    Ok(())
+}
+
+/// Calls `visit` with every frame of the first `len` bytes of the segment at `path` and its
+/// offset, reading through a buffer (memory does not grow with the segment).
+fn for_each_frame(
+    path: &Path,
+    len: u32,
+    mut visit: impl FnMut(Frame, u32) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let file = File::open(path).map_err(io_error(path))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file.take(u64::from(len)));
+    let mut offset = 0u32;
+    let mut bytes = Vec::new();
+    while offset < len {
+        bytes.resize(HEADER_LEN, 0);
+        reader.read_exact(&mut bytes).map_err(io_error(path))?;
+        let needed = match frame::decode(&bytes) {
+            Err(FrameError::Truncated { needed }) => needed,
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: no frame header at {offset}",
+                    path.display()
+                )))
+            }
+        };
+        bytes.resize(needed, 0);
+        reader
+            .read_exact(&mut bytes[HEADER_LEN..])
+            .map_err(io_error(path))?;
+        let (frame, length) = frame::decode(&bytes).map_err(|error| {
+            StoreError::Corrupt(format!("{} at {offset}: {error:?}", path.display()))
+        })?;
+        visit(frame, offset)?;
+        offset += length as u32;
+    }
+    Ok(())
+}
+
+/// Merges sorted runs of index records (by their first 73 bytes) and hands each record to
+/// `emit` in order.
+fn merge_runs(
+    runs: &[PathBuf],
+    mut emit: impl FnMut(&[u8; INDEX_RECORD_LEN]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut readers = runs
+        .iter()
+        .map(|run| {
+            File::open(run)
+                .map(|file| std::io::BufReader::with_capacity(1 << 16, file))
+                .map_err(io_error(run))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = |reader: &mut std::io::BufReader<File>, run: &Path| {
+        let mut record = [0u8; INDEX_RECORD_LEN];
+        match reader.read_exact(&mut record) {
+            Ok(()) => Ok(Some(record)),
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                path: run.display().to_string(),
+                source,
+            }),
+        }
+    };
+    let mut heap = BinaryHeap::new();
+    for (index, reader) in readers.iter_mut().enumerate() {
+        if let Some(record) = next(reader, &runs[index])? {
+            heap.push(Reverse((record, index)));
+        }
+    }
+    while let Some(Reverse((record, index))) = heap.pop() {
+        emit(&record)?;
+        if let Some(record) = next(&mut readers[index], &runs[index])? {
+            heap.push(Reverse((record, index)));
+        }
+    }
+    Ok(())
 }
 
 /// Every frame of the given segment prefixes, sorted into epoch records.
@@ -1107,55 +1223,67 @@ impl Writer {
         for id in &ids {
             self.close_segment(*id)?;
         }
-        // (device, seq, kind, hash, location), sorted.
-        let mut entries: Vec<(Key, u64, FrameKind, [u8; 32], Location)> = Vec::new();
+        // Memory stays bounded by one segment: each segment's index records are sorted into a
+        // run file, then the runs are merged into the index (and the manifest digest).
+        let folder = epoch_dir(&self.config.dir, epoch);
+        std::fs::create_dir_all(&folder).map_err(io_error(&folder))?;
+        let mut runs = Vec::new();
         for id in &ids {
             let segment = &self.segments[id];
-            let mut bytes = vec![0u8; segment.len as usize];
-            segment
-                .file
-                .read_exact_at(&mut bytes, 0)
-                .map_err(io_error(&segment.path))?;
-            let mut position = 0usize;
-            while position < bytes.len() {
-                let (frame, length) = frame::decode(&bytes[position..]).map_err(|error| {
-                    StoreError::Corrupt(format!(
-                        "{} at {position}: {error:?}",
-                        segment.path.display()
-                    ))
-                })?;
+            let mut records: Vec<[u8; INDEX_RECORD_LEN]> = Vec::new();
+            for_each_frame(&segment.path, segment.len, |frame, offset| {
                 let (device, seq) = frame
                     .device_and_seq()
                     .ok_or_else(|| StoreError::Corrupt("a frame too short".into()))?;
-                entries.push((
-                    device,
-                    seq,
-                    frame.kind,
-                    hash_of(&frame.canonical),
-                    Location {
-                        segment: *id,
-                        offset: position as u32,
-                    },
-                ));
-                position += length;
+                let mut record = [0u8; INDEX_RECORD_LEN];
+                record[..32].copy_from_slice(&device.0);
+                record[32..40].copy_from_slice(&seq.to_be_bytes());
+                record[40] = frame.kind as u8;
+                record[41..73].copy_from_slice(&hash_of(&frame.canonical));
+                record[73..77].copy_from_slice(&id.to_le_bytes());
+                record[77..81].copy_from_slice(&offset.to_le_bytes());
+                records.push(record);
+                Ok(())
+            })?;
+            // The first 73 bytes order as (device, seq, kind, hash): seq is big endian.
+            records.sort_unstable_by(|a, b| a[..73].cmp(&b[..73]));
+            let run = folder.join(format!("run-{id}.tmp"));
+            let mut file = std::io::BufWriter::new(File::create(&run).map_err(io_error(&run))?);
+            for record in &records {
+                file.write_all(record).map_err(io_error(&run))?;
             }
+            file.flush().map_err(io_error(&run))?;
+            runs.push(run);
         }
-        entries.sort_unstable_by(|a, b| (&a.0 .0, a.1, a.2, &a.3).cmp(&(&b.0 .0, b.1, b.2, &b.3)));
-        let mut index = Vec::with_capacity(entries.len() * INDEX_RECORD_LEN);
         let mut manifest = ManifestBuilder::new(epoch);
-        for (device, seq, kind, hash, location) in &entries {
-            manifest.add(*kind, device, *seq, hash);
-            index.extend_from_slice(&device.0);
-            index.extend_from_slice(&seq.to_be_bytes());
-            index.push(*kind as u8);
-            index.extend_from_slice(hash);
-            index.extend_from_slice(&location.segment.to_le_bytes());
-            index.extend_from_slice(&location.offset.to_le_bytes());
+        let index_path = folder.join("index");
+        let temporary = index_path.with_extension("tmp");
+        {
+            let mut index =
+                std::io::BufWriter::new(File::create(&temporary).map_err(io_error(&temporary))?);
+            merge_runs(&runs, |record| {
+                let device = Key(record[..32].try_into().expect("32"));
+                let seq = u64::from_be_bytes(record[32..40].try_into().expect("8"));
+                let kind = if record[40] == 0 {
+                    FrameKind::Message
+                } else {
+                    FrameKind::Conflict
+                };
+                manifest.add(kind, &device, seq, record[41..73].try_into().expect("32"));
+                index.write_all(record).map_err(io_error(&temporary))
+            })?;
+            let file = index.into_inner().map_err(|error| StoreError::Io {
+                path: temporary.display().to_string(),
+                source: error.into_error(),
+            })?;
+            file.sync_all().map_err(io_error(&temporary))?;
+        }
+        std::fs::rename(&temporary, &index_path).map_err(io_error(&index_path))?;
+        for run in &runs {
+            let _ = std::fs::remove_file(run);
         }
         let manifest = manifest.finish();
-        let folder = epoch_dir(&self.config.dir, epoch);
-        std::fs::create_dir_all(&folder).map_err(io_error(&folder))?;
-        write_atomically(&folder.join("index"), &index)?;
+        sync_dir(&folder)?;
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
         // The manifest last: its presence is what marks the epoch sealed.
         write_atomically(&folder.join("manifest.json"), &json)?;

@@ -38,7 +38,11 @@ impl StoreSpec {
                     .unwrap();
                 Store::Segments(Arc::new(store))
             }
-            StoreSpec::Postgres(url) => Store::Postgres(PgStore::open(url, 3).await.unwrap()),
+            StoreSpec::Postgres(url) => Store::Postgres(
+                PgStore::open(url, 3, std::time::Duration::from_millis(2))
+                    .await
+                    .unwrap(),
+            ),
         }
     }
 }
