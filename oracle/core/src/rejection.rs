@@ -1,5 +1,6 @@
 //! Why a message is not accepted (SPEC 4.2), as a type: each rejection has a stable error code
-//! and a message; the HTTP status is chosen only at the API edge ([`Rejection::http_status`]).
+//! and a message. HTTP is not known here: the API edge maps rejections to statuses
+//! (`groundwork_oracle_ingest::api::status_of`).
 
 use groundwork_telemetry::Key;
 use serde::Serialize;
@@ -46,8 +47,6 @@ pub enum Rejection {
         seq: u64,
         last_seq: u64,
     },
-    #[error("the same seq is being committed; retry to learn the outcome")]
-    CommitInProgress,
     #[error("the store failed: {0}; retry")]
     StoreUnavailable(String),
     #[error("the oracle is shutting down; retry")]
@@ -73,35 +72,20 @@ impl Rejection {
             Rejection::EpochSealed { .. } => "epoch_sealed",
             Rejection::SeqConflict { .. } => "seq_conflict",
             Rejection::StaleSeq { .. } => "stale_seq",
-            Rejection::CommitInProgress => "commit_in_progress",
             Rejection::StoreUnavailable(_) => "store_unavailable",
             Rejection::ShuttingDown => "shutting_down",
         }
     }
 
-    /// The HTTP status of a single-message reply refused for this reason.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Rejection::BadSignature => 401,
-            Rejection::UnknownDevice(_) | Rejection::DeviceSuspended(_) => 403,
-            Rejection::SeqConflict { .. } | Rejection::StaleSeq { .. } => 409,
-            Rejection::InvalidMessage(_)
-            | Rejection::WrongNetwork { .. }
-            | Rejection::SeqOutOfRange
-            | Rejection::TimestampInFuture { .. }
-            | Rejection::TimestampTooOld { .. }
-            | Rejection::BeforeGenesis { .. }
-            | Rejection::EpochSealed { .. } => 422,
-            Rejection::SourceRateLimited { .. } | Rejection::DeviceRateLimited { .. } => 429,
-            Rejection::CommitInProgress
-            | Rejection::StoreUnavailable(_)
-            | Rejection::ShuttingDown => 503,
-        }
-    }
-
     /// Whether the same message may succeed later (rate limits, store trouble, shutdown).
     pub fn is_retryable(&self) -> bool {
-        self.http_status() >= 429
+        matches!(
+            self,
+            Rejection::SourceRateLimited { .. }
+                | Rejection::DeviceRateLimited { .. }
+                | Rejection::StoreUnavailable(_)
+                | Rejection::ShuttingDown
+        )
     }
 }
 
@@ -119,14 +103,6 @@ impl Verdict {
     /// Accepted or duplicate: the client may forget the message.
     pub fn is_success(&self) -> bool {
         matches!(self, Verdict::Accepted | Verdict::Duplicate)
-    }
-
-    /// The HTTP status of a reply about this message alone.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Verdict::Accepted | Verdict::Duplicate => 200,
-            Verdict::Rejected(rejection) => rejection.http_status(),
-        }
     }
 
     /// `{"status": ...}` plus `error` and `message` for a rejection: one entry of a reply.
@@ -169,13 +145,13 @@ mod tests {
     fn codes_and_statuses_are_stable() {
         let device = Key([1; 32]);
         let cases = [
-            (Rejection::BadSignature, "bad_signature", 401),
-            (Rejection::UnknownDevice(device), "unknown_device", 403),
-            (Rejection::EpochSealed { epoch: 3 }, "epoch_sealed", 422),
+            (Rejection::BadSignature, "bad_signature", false),
+            (Rejection::UnknownDevice(device), "unknown_device", false),
+            (Rejection::EpochSealed { epoch: 3 }, "epoch_sealed", false),
             (
                 Rejection::SeqConflict { device, seq: 4 },
                 "seq_conflict",
-                409,
+                false,
             ),
             (
                 Rejection::DeviceRateLimited {
@@ -184,14 +160,13 @@ mod tests {
                     burst: 60,
                 },
                 "rate_limited",
-                429,
+                true,
             ),
-            (Rejection::ShuttingDown, "shutting_down", 503),
+            (Rejection::ShuttingDown, "shutting_down", true),
         ];
-        for (rejection, code, status) in cases {
+        for (rejection, code, retryable) in cases {
             assert_eq!(rejection.code(), code);
-            assert_eq!(rejection.http_status(), status);
-            assert_eq!(rejection.is_retryable(), status >= 429);
+            assert_eq!(rejection.is_retryable(), retryable);
         }
         let reply = Verdict::Rejected(Rejection::EpochSealed { epoch: 3 }).to_reply();
         assert_eq!(reply.error, Some("epoch_sealed"));

@@ -8,6 +8,7 @@
 //!   10M stored (checkpoint + replay) and with the checkpoint removed (full replay);
 //! - sustained ingest of binary 1,000-message batches over loopback HTTP from devices of a
 //!   1,000,000-device set, p50/p99 per batch; single JSON posts at 64 in flight, p50/p99;
+//! - the time (and memory) to seal epochs of 5,000,000 messages;
 //! - the process's peak memory.
 //!
 //! Targets (issue 11, 2 cores): batches of at least 40,000 msg/s with p99 < 100 ms; single
@@ -217,6 +218,19 @@ async fn commit_latency_and_start(dir: &std::path::Path, largest: u64) {
             break;
         }
     }
+    // Sealing: every filled epoch (5,000,000 messages each) sorted into its index and digested.
+    let newest_filled = stored.saturating_sub(1) / 5_000_000 + 1;
+    let memory_before = peak_memory_mib();
+    let started = Instant::now();
+    let sealed = store.seal_through(newest_filled).await.expect("seal");
+    println!(
+        "seal of {} epochs holding {} messages: {:?} (peak memory {:.0} MiB before, {:.0} MiB after)",
+        sealed.len(),
+        sealed.iter().map(|manifest| manifest.messages).sum::<u64>(),
+        started.elapsed(),
+        memory_before,
+        peak_memory_mib()
+    );
     drop(store);
     let started = Instant::now();
     let store = open(dir.to_path_buf()).await;

@@ -24,7 +24,7 @@ use groundwork_telemetry::{
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use groundwork_oracle_core::Verdict;
+use groundwork_oracle_core::{Rejection, Verdict};
 use groundwork_oracle_store::manifest::{
     encode_stream_head, encode_stream_record, EPOCH_STREAM_MEDIA_TYPE,
 };
@@ -41,6 +41,27 @@ pub fn router(ingestor: Arc<Ingestor>) -> Router {
         // The telemetry handler enforces `limits.max_body_bytes` itself (see `read_body`).
         .layer(DefaultBodyLimit::disable())
         .with_state(ingestor)
+}
+
+/// The HTTP status of a single-message reply refused for `rejection`: the one place
+/// rejections meet HTTP.
+pub fn status_of(rejection: &Rejection) -> StatusCode {
+    match rejection {
+        Rejection::BadSignature => StatusCode::UNAUTHORIZED,
+        Rejection::UnknownDevice(_) | Rejection::DeviceSuspended(_) => StatusCode::FORBIDDEN,
+        Rejection::SeqConflict { .. } | Rejection::StaleSeq { .. } => StatusCode::CONFLICT,
+        Rejection::InvalidMessage(_)
+        | Rejection::WrongNetwork { .. }
+        | Rejection::SeqOutOfRange
+        | Rejection::TimestampInFuture { .. }
+        | Rejection::TimestampTooOld { .. }
+        | Rejection::BeforeGenesis { .. }
+        | Rejection::EpochSealed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Rejection::SourceRateLimited { .. } | Rejection::DeviceRateLimited { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        Rejection::StoreUnavailable(_) | Rejection::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -232,8 +253,10 @@ async fn handle_telemetry(
                 .ingest(source, vec![WireMessage::Json(document.get().to_string())])
                 .await
                 .remove(0);
-            let status = StatusCode::from_u16(verdict.http_status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = match &verdict {
+                Verdict::Rejected(rejection) => status_of(rejection),
+                Verdict::Accepted | Verdict::Duplicate => StatusCode::OK,
+            };
             Ok(match &verdict {
                 Verdict::Rejected(rejection) => {
                     error(status, rejection.code(), rejection.to_string())
