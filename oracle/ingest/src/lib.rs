@@ -87,6 +87,39 @@ pub enum WireMessage {
 /// chunks across the machine's cores.
 const PARALLEL_VERIFY_MIN: usize = 64;
 
+/// Runs `work` over `items` split into one chunk per worker on the blocking pool; the results
+/// keep the items' order. A chunk cancelled (only a runtime shutting down does that) yields
+/// `cancelled()` for each of its items; a panic is propagated.
+async fn across_cores<T: Send + 'static, R: Send + 'static>(
+    items: Vec<T>,
+    workers: usize,
+    work: fn(Vec<T>) -> Vec<R>,
+    cancelled: fn() -> R,
+) -> Vec<R> {
+    let chunk_len = items.len().div_ceil(workers.max(1)).max(1);
+    let mut items = items.into_iter();
+    let mut tasks = Vec::new();
+    loop {
+        let chunk: Vec<T> = items.by_ref().take(chunk_len).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let len = chunk.len();
+        tasks.push((len, tokio::task::spawn_blocking(move || work(chunk))));
+    }
+    let mut results = Vec::new();
+    for (len, task) in tasks {
+        match task.await {
+            Ok(chunk) => results.extend(chunk),
+            Err(join_error) if join_error.is_panic() => {
+                std::panic::resume_unwind(join_error.into_panic())
+            }
+            Err(_) => results.extend((0..len).map(|_| cancelled())),
+        }
+    }
+    results
+}
+
 /// The ingest stage: shared by every request.
 pub struct Ingestor {
     network: Key,
@@ -238,6 +271,13 @@ impl Ingestor {
 
     /// Signature verdicts for `checked`, in order: in batches across the cores when many.
     async fn verify(&self, checked: &[Checked]) -> Vec<bool> {
+        fn verify_chunk(chunk: Vec<(Key, Vec<u8>, [u8; 64])>) -> Vec<bool> {
+            let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = chunk
+                .iter()
+                .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
+                .collect();
+            verify_batch(&borrowed)
+        }
         let items: Vec<(Key, Vec<u8>, [u8; 64])> = checked
             .iter()
             .map(|item| {
@@ -248,43 +288,11 @@ impl Ingestor {
                 )
             })
             .collect();
-        let verify_chunk = |chunk: &[(Key, Vec<u8>, [u8; 64])]| {
-            let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = chunk
-                .iter()
-                .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
-                .collect();
-            verify_batch(&borrowed)
-        };
         if items.len() < PARALLEL_VERIFY_MIN || self.workers == 1 {
-            return verify_chunk(&items);
+            return verify_chunk(items);
         }
-        let chunk_len = items.len().div_ceil(self.workers);
-        let items = Arc::new(items);
-        let mut tasks = Vec::new();
-        for start in (0..items.len()).step_by(chunk_len) {
-            let items = items.clone();
-            let end = (start + chunk_len).min(items.len());
-            tasks.push(tokio::task::spawn_blocking(move || {
-                let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = items[start..end]
-                    .iter()
-                    .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
-                    .collect();
-                verify_batch(&borrowed)
-            }));
-        }
-        let mut verdicts = Vec::with_capacity(items.len());
-        for task in tasks {
-            match task.await {
-                Ok(chunk) => verdicts.extend(chunk),
-                Err(join_error) if join_error.is_panic() => {
-                    std::panic::resume_unwind(join_error.into_panic())
-                }
-                // Only a runtime shutting down cancels a blocking task: treat as unverified.
-                Err(_) => verdicts.extend(std::iter::repeat_n(false, chunk_len)),
-            }
-        }
-        verdicts.truncate(items.len());
-        verdicts
+        // A verification cancelled by a runtime shutting down counts as not verified.
+        across_cores(items, self.workers, verify_chunk, || false).await
     }
 
     /// Parses the JSON messages, across the cores when there are many.
@@ -292,47 +300,27 @@ impl Ingestor {
         &self,
         messages: Vec<WireMessage>,
     ) -> Vec<Result<SignedTelemetry, Rejection>> {
-        fn parse(wire: WireMessage) -> Result<SignedTelemetry, Rejection> {
-            match wire {
-                WireMessage::Json(json) => SignedTelemetry::from_json(&json)
-                    .map_err(|reason| Rejection::InvalidMessage(reason.to_string())),
-                WireMessage::Decoded(signed) => Ok(signed),
-            }
+        fn parse_chunk(chunk: Vec<WireMessage>) -> Vec<Result<SignedTelemetry, Rejection>> {
+            chunk
+                .into_iter()
+                .map(|wire| match wire {
+                    WireMessage::Json(json) => SignedTelemetry::from_json(&json)
+                        .map_err(|reason| Rejection::InvalidMessage(reason.to_string())),
+                    WireMessage::Decoded(signed) => Ok(signed),
+                })
+                .collect()
         }
         let json = messages
             .iter()
             .filter(|wire| matches!(wire, WireMessage::Json(_)))
             .count();
         if json < PARALLEL_VERIFY_MIN || self.workers == 1 {
-            return messages.into_iter().map(parse).collect();
+            return parse_chunk(messages);
         }
-        let chunk_len = messages.len().div_ceil(self.workers);
-        let mut messages = messages.into_iter();
-        let mut tasks = Vec::new();
-        loop {
-            let chunk: Vec<WireMessage> = messages.by_ref().take(chunk_len).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let len = chunk.len();
-            tasks.push((
-                len,
-                tokio::task::spawn_blocking(move || {
-                    chunk.into_iter().map(parse).collect::<Vec<_>>()
-                }),
-            ));
-        }
-        let mut parsed = Vec::new();
-        for (len, task) in tasks {
-            match task.await {
-                Ok(chunk) => parsed.extend(chunk),
-                Err(join_error) if join_error.is_panic() => {
-                    std::panic::resume_unwind(join_error.into_panic())
-                }
-                Err(_) => parsed.extend((0..len).map(|_| Err(Rejection::ShuttingDown))),
-            }
-        }
-        parsed
+        across_cores(messages, self.workers, parse_chunk, || {
+            Err(Rejection::ShuttingDown)
+        })
+        .await
     }
 
     /// Ingests messages from `source`; one verdict per message, in order. A verdict of
