@@ -290,8 +290,9 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
                 devices_dir.to_str().unwrap(),
                 "--rate",
                 "1",
+                // Long enough for the device's onboarding to be finalized and seen (~10 s).
                 "--duration",
-                "5s",
+                "15s",
                 "--binary",
             ],
         )
@@ -300,7 +301,7 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert_eq!(streamed["duplicates"], 0);
 
     // Generated devices: keys written, onboarded around a cell under the keypair, streamed
-    // (the oracle learns of them within its device refresh).
+    // (the oracle accepts them once their onboarding is finalized).
     let generated_dir = net.dir.path().join("generated");
     let generate = |keypair: &Path, count: &str| {
         net.run(
@@ -317,8 +318,9 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
                 CELL,
                 "--rate",
                 "1",
+                // The oracle learns of new devices from finalized events (~10 s here).
                 "--duration",
-                "6s",
+                "20s",
             ],
         )
     };

@@ -29,7 +29,7 @@ pub struct NetworkConfig {
     pub registry: Key,
     /// JSON-RPC endpoints, tried in order (failover).
     pub rpc_urls: Vec<String>,
-    /// How often the device cache is reloaded from chain.
+    /// How often the chain view polls for newly finalized registry transactions.
     #[serde(with = "humantime_serde", default = "default_device_refresh")]
     pub device_refresh: Duration,
     /// How long after its end an epoch still takes messages (the same on every oracle).
@@ -89,7 +89,7 @@ fn default_retention_epochs() -> u64 {
 }
 
 fn default_device_refresh() -> Duration {
-    Duration::from_secs(30)
+    Duration::from_secs(2)
 }
 
 fn default_data_dir() -> PathBuf {
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(config.limits, LimitsConfig::default());
         assert_eq!(config.store.url.expose(), "");
         assert_eq!(config.store.data_dir, PathBuf::from("./oracle-data"));
-        assert_eq!(config.network.device_refresh, Duration::from_secs(30));
+        assert_eq!(config.network.device_refresh, Duration::from_secs(2));
         assert_eq!(config.network.seal_grace, Duration::from_secs(3_600));
         assert_eq!(config.store.retention_epochs, 7);
     }

@@ -9,6 +9,7 @@ pub mod service;
 pub mod supervisor;
 
 pub use groundwork_oracle_chain as chain;
+pub use groundwork_oracle_chainview as chainview;
 pub use groundwork_oracle_core as core;
 pub use groundwork_oracle_ingest as ingest;
 pub use groundwork_oracle_store as store;

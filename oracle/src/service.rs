@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use groundwork_oracle_chain::{Chain, RpcChain};
+use groundwork_oracle_chainview::DeviceFollower;
 use groundwork_oracle_core::clock::{Clock, SystemClock};
 use groundwork_oracle_core::devices::DeviceCache;
 use groundwork_oracle_core::epochs::EpochSchedule;
@@ -100,16 +101,28 @@ pub async fn serve(
     let store = open_store(&config).await?;
     let chain: Arc<dyn Chain> = Arc::new(RpcChain::new(&config.network.rpc_urls));
     let schedule = epoch_schedule(chain.as_ref(), config.network.seal_grace).await?;
-    let snapshot = chain
-        .devices()
-        .await
-        .context("loading onboarded devices from chain (is network.rpc_urls reachable?)")?;
+    // The device set: resumed from the chain view's file, or loaded once from chain.
+    let view_file = config
+        .store
+        .data_dir
+        .join("chain-view")
+        .join("devices.view");
+    let mut follower = DeviceFollower::open(&config.network.rpc_urls, &view_file)
+        .with_context(|| format!("opening the chain view {}", view_file.display()))?;
+    if follower.view().is_none() {
+        let report = follower
+            .poll()
+            .await
+            .context("loading onboarded devices from chain (is network.rpc_urls reachable?)")?;
+        tracing::info!(slot = report.slot, "device set loaded from chain");
+    }
+    let view = follower.view().expect("loaded");
     tracing::info!(
-        devices = snapshot.devices.len(),
-        skipped = snapshot.skipped,
-        "device set loaded"
+        devices = view.devices.len(),
+        slot = view.position.slot,
+        "device set ready"
     );
-    let devices = Arc::new(DeviceCache::new(snapshot.devices));
+    let devices = Arc::new(DeviceCache::new(view.devices.clone()));
     let freshness = Arc::new(Freshness::default());
     freshness.mark(clock.now_ms());
     let ingestor = Arc::new(Ingestor::new(
@@ -156,12 +169,13 @@ pub async fn serve(
         Ok(())
     });
     supervisor.spawn(
-        "device-refresh",
-        refresh_devices(
-            chain.clone(),
+        "chain-view",
+        follow_devices(
+            follower,
             devices,
             freshness,
             clock.clone(),
+            metrics.clone(),
             config.network.device_refresh,
             supervisor.stop_signal(),
         ),
@@ -207,13 +221,15 @@ pub async fn serve(
     outcome
 }
 
-/// Reloads the device set every `period`; a failed reload keeps the last set and says so
-/// (`/healthz` reports the set stale after three missed periods).
-async fn refresh_devices(
-    chain: Arc<dyn Chain>,
+/// Follows the registry's finalized events every `period`, applying each device change to the
+/// set ingest reads; a failed poll keeps the set and says so (`/healthz` reports it stale after
+/// three missed periods).
+async fn follow_devices(
+    mut follower: DeviceFollower,
     devices: Arc<DeviceCache>,
     freshness: Arc<Freshness>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
     period: Duration,
     mut stop: StopSignal,
 ) -> Result<()> {
@@ -224,13 +240,27 @@ async fn refresh_devices(
             _ = ticker.tick() => {}
             () = stop.stopped() => return Ok(()),
         }
-        match chain.devices().await {
-            Ok(snapshot) => {
-                tracing::debug!(devices = snapshot.devices.len(), "device set refreshed");
-                devices.replace(snapshot.devices);
+        match follower.poll().await {
+            Ok(report) => {
+                if report.full_load {
+                    let view = follower.view().expect("loaded");
+                    devices.replace(view.devices.clone());
+                } else if !report.changes.is_empty() {
+                    devices.apply(&report.changes);
+                    tracing::info!(
+                        changes = report.changes.len(),
+                        slot = report.slot,
+                        "device set updated from finalized events"
+                    );
+                }
                 freshness.mark(clock.now_ms());
+                metrics.set_gauge(
+                    "groundwork_chain_view_slot",
+                    "The finalized slot the chain view has applied.",
+                    i64::try_from(report.slot).unwrap_or(i64::MAX),
+                );
             }
-            Err(error) => tracing::warn!(%error, "device refresh failed; keeping the previous set"),
+            Err(error) => tracing::warn!(%error, "chain view poll failed; keeping the device set"),
         }
     }
 }

@@ -35,6 +35,17 @@ impl DeviceCache {
             .copied()
     }
 
+    /// Applies changes in order: a new state, or `None` for a device gone.
+    pub fn apply(&self, changes: &[(Key, Option<DeviceInfo>)]) {
+        let mut devices = self.devices.write().expect("device cache lock");
+        for (key, info) in changes {
+            match info {
+                Some(info) => devices.insert(*key, *info),
+                None => devices.remove(key),
+            };
+        }
+    }
+
     pub fn replace(&self, devices: HashMap<Key, DeviceInfo>) {
         *self.devices.write().expect("device cache lock") = devices;
     }
