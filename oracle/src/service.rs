@@ -259,6 +259,11 @@ async fn follow_devices(
                     "The finalized slot the chain view has applied.",
                     i64::try_from(report.slot).unwrap_or(i64::MAX),
                 );
+                metrics.set_gauge(
+                    "groundwork_chain_view_lag_slots",
+                    "Finalized slots the chain view has yet to apply.",
+                    i64::try_from(report.finalized.saturating_sub(report.slot)).unwrap_or(i64::MAX),
+                );
             }
             Err(error) => tracing::warn!(%error, "chain view poll failed; keeping the device set"),
         }

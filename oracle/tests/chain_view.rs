@@ -152,6 +152,8 @@ async fn the_device_set_follows_finalized_registry_events_and_resumes_after_a_re
     assert_eq!(follower.view(), Some(&before));
     let report = follower.poll().await.unwrap();
     assert!(!report.full_load);
+    assert!(report.slot >= before.position.slot, "never backwards");
+    assert!(report.finalized >= report.slot);
     send(
         &rpc,
         groundwork_client::device_registry::reinstate_device(&authority.pubkey(), &first.pubkey()),

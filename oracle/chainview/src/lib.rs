@@ -65,8 +65,10 @@ pub struct PollReport {
     pub transactions: usize,
     pub events_applied: usize,
     pub skipped: usize,
-    /// The finalized slot reached.
+    /// The slot the view stands at after the poll.
     pub slot: u64,
+    /// The endpoint's finalized slot during the poll (`finalized - slot` is the lag).
+    pub finalized: u64,
     /// Each device changed by the events applied, with its new state (`None`: deactivated),
     /// in order. (After a full load, the whole set is in the view instead.)
     pub changes: Vec<(Key, Option<DeviceInfo>)>,
@@ -219,11 +221,13 @@ impl DeviceFollower {
                 .map_err(|error| rpc_error(client, error))
         })
         .await?;
+        report.finalized = finalized;
         let since = view.position.clone();
         let signatures = first_answer(&self.clients, |client| {
             newer_signatures(client, since.clone(), finalized)
         })
         .await?;
+        let mut caught_up = true;
         for (signature, slot) in signatures {
             let transaction = first_answer(&self.clients, |client| {
                 fetch_transaction(client, signature.clone(), slot)
@@ -231,6 +235,7 @@ impl DeviceFollower {
             .await?;
             let Some(transaction) = transaction else {
                 // Not served as finalized yet: the next poll takes it up from here.
+                caught_up = false;
                 break;
             };
             report.transactions += 1;
@@ -262,6 +267,14 @@ impl DeviceFollower {
                 };
             }
             view.position.applied_in_slot.push(signature);
+        }
+        // Every registry transaction up to the finalized slot is applied: the view stands there
+        // (a restart then lists only what came after it).
+        if caught_up && finalized > view.position.slot {
+            view.position = Position {
+                slot: finalized,
+                applied_in_slot: Vec::new(),
+            };
         }
         report.slot = view.position.slot;
         if report.full_load || report.transactions > 0 {
