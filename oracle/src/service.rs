@@ -57,12 +57,48 @@ pub async fn open_store(config: &OracleConfig) -> Result<Store> {
     Ok(Store::Postgres(store))
 }
 
-/// The epoch schedule from the chain's timing and the configured grace.
-pub async fn epoch_schedule(chain: &dyn Chain, seal_grace: Duration) -> Result<EpochSchedule> {
-    let timing = chain
-        .epoch_timing()
-        .await
-        .context("reading the epoch timing from chain (is network.rpc_urls reachable and the network bootstrapped?)")?;
+/// The epoch schedule from the chain's timing and the configured grace. The timing (fixed on
+/// chain at initialize) is kept in `timing_file`, so the oracle starts again while its RPC
+/// endpoints are down.
+pub async fn epoch_schedule(
+    chain: &dyn Chain,
+    seal_grace: Duration,
+    timing_file: &std::path::Path,
+) -> Result<EpochSchedule> {
+    let timing = match chain.epoch_timing().await {
+        Ok(timing) => {
+            if let Some(parent) = timing_file.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            std::fs::write(
+                timing_file,
+                format!("{} {}", timing.genesis_unix_s, timing.epoch_len_s),
+            )
+            .with_context(|| format!("writing {}", timing_file.display()))?;
+            timing
+        }
+        Err(error) => {
+            let kept = std::fs::read_to_string(timing_file).ok().and_then(|text| {
+                let mut fields = text.split_whitespace().map(str::parse::<i64>);
+                Some(groundwork_oracle_chain::EpochTiming {
+                    genesis_unix_s: fields.next()?.ok()?,
+                    epoch_len_s: fields.next()?.ok()?,
+                })
+            });
+            match kept {
+                Some(timing) => {
+                    tracing::warn!(%error, "the chain is unreachable: using the epoch timing kept from an earlier start");
+                    timing
+                }
+                None => {
+                    return Err(anyhow!(error)).context(
+                        "reading the epoch timing from chain (is network.rpc_urls reachable and the network bootstrapped?)",
+                    )
+                }
+            }
+        }
+    };
     let grace_ms = i64::try_from(seal_grace.as_millis()).context("seal_grace is too long")?;
     EpochSchedule::new(
         timing.genesis_unix_s.saturating_mul(1_000),
@@ -100,7 +136,13 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&config).await?;
     let chain: Arc<dyn Chain> = Arc::new(RpcChain::new(&config.network.rpc_urls));
-    let schedule = epoch_schedule(chain.as_ref(), config.network.seal_grace).await?;
+    let view_dir = config.store.data_dir.join("chain-view");
+    let schedule = epoch_schedule(
+        chain.as_ref(),
+        config.network.seal_grace,
+        &view_dir.join("timing"),
+    )
+    .await?;
     // The device set: resumed from the chain view's file, or loaded once from chain.
     let view_file = config
         .store

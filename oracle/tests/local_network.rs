@@ -580,3 +580,46 @@ async fn two_oracles_on_one_postgres_agree_on_a_cloned_key() {
     assert!(conflicts == 40 && summary.open_conflicts > 0);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// After a first start, the oracle starts again while every RPC endpoint is down: the epoch
+/// timing and the device set come from its data directory, it accepts a known device's
+/// telemetry, and says the chain is stale once its polls keep failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oracle_restarts_while_the_chain_is_down() {
+    let (rpc, devices, _) = network_with_devices(2);
+    let data_dir = std::env::temp_dir().join(format!("groundwork-offline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut oracle = OracleProcess::start_with(&rpc.url, &data_dir, "", "1s");
+    oracle.kill_9();
+    drop(rpc);
+    let oracle_url = oracle.url.clone();
+    let oracle = tokio::task::spawn_blocking(move || {
+        oracle.spawn();
+        oracle
+    })
+    .await
+    .unwrap();
+    let reply = reqwest::Client::new()
+        .post(format!("{oracle_url}/v1/telemetry"))
+        .header("content-type", "application/json")
+        .body(signed(&devices[0], 1).to_json())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200, "{}", reply.text().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = health_of(&oracle_url);
+        if status == 503 {
+            assert!(
+                body["problems"].to_string().contains("device set"),
+                "{body}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "still healthy: {body}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(oracle);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
