@@ -218,18 +218,37 @@ async fn commit_latency_and_start(dir: &std::path::Path, largest: u64) {
             break;
         }
     }
-    // Sealing: every filled epoch (5,000,000 messages each) sorted into its index and digested.
+    // Sealing: every filled epoch (5,000,000 messages each) sorted into its index and digested,
+    // off the writer: commits to an open epoch go on meanwhile (their latency is printed).
     let newest_filled = stored.saturating_sub(1) / 5_000_000 + 1;
     let memory_before = peak_memory_mib();
     let started = Instant::now();
-    let sealed = store.seal_through(newest_filled).await.expect("seal");
+    let sealing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.seal_through(newest_filled).await })
+    };
+    let mut during = Vec::new();
+    while !sealing.is_finished() {
+        let group: Vec<Candidate> = (0..1_000u64)
+            .map(|device| synthetic(devices + device, probe_seq, newest_filled + 1))
+            .collect();
+        probe_seq += 1;
+        let sent = Instant::now();
+        store.commit(group).await.expect("commit during the seal");
+        during.push(sent.elapsed());
+    }
+    let sealed = sealing.await.expect("seal task").expect("seal");
+    during.sort();
     println!(
-        "seal of {} epochs holding {} messages: {:?} (peak memory {:.0} MiB before, {:.0} MiB after)",
+        "seal of {} epochs holding {} messages: {:?} (peak memory {:.0} MiB before, {:.0} MiB after); {} commits of 1,000 meanwhile: p50 {:?}, p99 {:?}",
         sealed.len(),
         sealed.iter().map(|manifest| manifest.messages).sum::<u64>(),
         started.elapsed(),
         memory_before,
-        peak_memory_mib()
+        peak_memory_mib(),
+        during.len(),
+        percentile(&during, 0.5),
+        percentile(&during, 0.99),
     );
     drop(store);
     let started = Instant::now();

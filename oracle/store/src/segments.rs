@@ -77,7 +77,7 @@ enum Request {
     Summary(Key, Reply<DeviceSummary>),
     Checkpoint(Reply<()>),
     /// The segments of an epoch and their lengths of durable frames.
-    Extent(u64, Reply<Vec<(u32, PathBuf, u32)>>),
+    Extent(u64, Reply<Vec<SegmentExtent>>),
 }
 
 /// The embedded store (see the module documentation).
@@ -85,6 +85,8 @@ pub struct SegmentStore {
     requests: std::sync::mpsc::SyncSender<Request>,
     shared: Arc<Shared>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The sealer thread (ends after the writer, which holds its queue).
+    sealer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// An exclusive lock on `LOCK` in the directory, held while the store is open: a second
     /// process on the same directory is refused instead of corrupting it.
     _lock: File,
@@ -97,6 +99,8 @@ struct Shared {
     manifests: RwLock<BTreeMap<u64, Manifest>>,
     /// Every epoch up to this one is sealed (those without frames have an empty manifest).
     sealed_through: RwLock<Option<u64>>,
+    /// Epochs closed to new frames whose index the sealer is still writing.
+    sealing: RwLock<std::collections::BTreeSet<u64>>,
     /// Why the writer stopped, if it did.
     poisoned: RwLock<Option<String>>,
 }
@@ -108,6 +112,7 @@ impl Shared {
 
     fn is_sealed(&self, epoch: u64) -> bool {
         self.sealed_through().is_some_and(|sealed| epoch <= sealed)
+            || self.sealing.read().expect("sealing lock").contains(&epoch)
             || self
                 .manifests
                 .read()
@@ -156,6 +161,8 @@ struct Writer {
     /// Hashes of the conflicting copies kept per (device, epoch) of open epochs.
     conflicts: KeptConflicts,
     last_checkpoint: Instant,
+    /// Seal jobs for the sealer thread.
+    sealer: Option<std::sync::mpsc::Sender<SealJob>>,
 }
 
 fn epoch_dir(dir: &Path, epoch: u64) -> PathBuf {
@@ -201,9 +208,21 @@ impl SegmentStore {
             dir: config.dir.clone(),
             manifests: RwLock::new(BTreeMap::new()),
             sealed_through: RwLock::new(None),
+            sealing: RwLock::new(std::collections::BTreeSet::new()),
             poisoned: RwLock::new(None),
         });
-        let writer = Writer::recover(config, shared.clone())?;
+        let mut writer = Writer::recover(config, shared.clone())?;
+        let (jobs, job_receiver) = std::sync::mpsc::channel();
+        writer.sealer = Some(jobs);
+        let sealer_dir = writer.config.dir.clone();
+        let sealer_shared = shared.clone();
+        let sealer = std::thread::Builder::new()
+            .name("segment-sealer".into())
+            .spawn(move || run_sealer(sealer_dir, sealer_shared, job_receiver))
+            .map_err(|source| StoreError::Io {
+                path: "segment sealer thread".into(),
+                source,
+            })?;
         let (requests, receiver) = std::sync::mpsc::sync_channel(1_024);
         let handle = std::thread::Builder::new()
             .name("segment-writer".into())
@@ -216,6 +235,7 @@ impl SegmentStore {
             requests,
             shared,
             writer: Mutex::new(Some(handle)),
+            sealer: Mutex::new(Some(sealer)),
             _lock: lock,
         })
     }
@@ -341,6 +361,9 @@ impl Drop for SegmentStore {
         if let Some(handle) = self.writer.lock().expect("writer handle lock").take() {
             let _ = handle.join();
         }
+        if let Some(handle) = self.sealer.lock().expect("sealer handle lock").take() {
+            let _ = handle.join();
+        }
     }
 }
 
@@ -409,6 +432,120 @@ fn visit_epoch(
         }
     }
     Ok(())
+}
+
+/// Writes a closed epoch's sorted `index` and its `manifest.json` (the manifest last: its
+/// presence marks the epoch sealed) from its segments `(id, path, length)`. Memory stays
+/// bounded by one segment: each segment's records are sorted into a run file, then the runs
+/// are merged into the index and the digest.
+fn build_index(dir: &Path, epoch: u64, segments: &[SegmentExtent]) -> Result<Manifest, StoreError> {
+    let folder = epoch_dir(dir, epoch);
+    std::fs::create_dir_all(&folder).map_err(io_error(&folder))?;
+    let mut runs = Vec::new();
+    for (id, path, len) in segments {
+        let mut records: Vec<[u8; INDEX_RECORD_LEN]> = Vec::new();
+        for_each_frame(path, *len, |frame, offset| {
+            let (device, seq) = frame
+                .device_and_seq()
+                .ok_or_else(|| StoreError::Corrupt("a frame too short".into()))?;
+            let mut record = [0u8; INDEX_RECORD_LEN];
+            record[..32].copy_from_slice(&device.0);
+            record[32..40].copy_from_slice(&seq.to_be_bytes());
+            record[40] = frame.kind as u8;
+            record[41..73].copy_from_slice(&hash_of(&frame.canonical));
+            record[73..77].copy_from_slice(&id.to_le_bytes());
+            record[77..81].copy_from_slice(&offset.to_le_bytes());
+            records.push(record);
+            Ok(())
+        })?;
+        // The first 73 bytes order as (device, seq, kind, hash): seq is big endian.
+        records.sort_unstable_by(|a, b| a[..73].cmp(&b[..73]));
+        let run = folder.join(format!("run-{id}.tmp"));
+        let mut file = std::io::BufWriter::new(File::create(&run).map_err(io_error(&run))?);
+        for record in &records {
+            file.write_all(record).map_err(io_error(&run))?;
+        }
+        file.flush().map_err(io_error(&run))?;
+        runs.push(run);
+    }
+    let mut manifest = ManifestBuilder::new(epoch);
+    let index_path = folder.join("index");
+    let temporary = index_path.with_extension("tmp");
+    {
+        let mut index =
+            std::io::BufWriter::new(File::create(&temporary).map_err(io_error(&temporary))?);
+        merge_runs(&runs, |record| {
+            let device = Key(record[..32].try_into().expect("32"));
+            let seq = u64::from_be_bytes(record[32..40].try_into().expect("8"));
+            let kind = if record[40] == 0 {
+                FrameKind::Message
+            } else {
+                FrameKind::Conflict
+            };
+            manifest.add(kind, &device, seq, record[41..73].try_into().expect("32"));
+            index.write_all(record).map_err(io_error(&temporary))
+        })?;
+        let file = index.into_inner().map_err(|error| StoreError::Io {
+            path: temporary.display().to_string(),
+            source: error.into_error(),
+        })?;
+        file.sync_all().map_err(io_error(&temporary))?;
+    }
+    std::fs::rename(&temporary, &index_path).map_err(io_error(&index_path))?;
+    for run in &runs {
+        let _ = std::fs::remove_file(run);
+    }
+    let manifest = manifest.finish();
+    sync_dir(&folder)?;
+    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+    write_atomically(&folder.join("manifest.json"), &json)?;
+    Ok(manifest)
+}
+
+/// A closed segment to index: its id, path and length of whole frames.
+type SegmentExtent = (u32, PathBuf, u32);
+
+/// A seal the writer hands to the sealer thread: the epochs with frames (already closed and
+/// refusing frames) and the watermark to reach.
+struct SealJob {
+    through: u64,
+    epochs: Vec<(u64, Vec<SegmentExtent>)>,
+    reply: Reply<Vec<Manifest>>,
+}
+
+/// Runs seal jobs in order, off the writer: commits of open epochs go on while an epoch's
+/// index is sorted.
+fn run_sealer(dir: PathBuf, shared: Arc<Shared>, jobs: std::sync::mpsc::Receiver<SealJob>) {
+    for job in jobs {
+        let outcome = (|| {
+            let mut sealed = Vec::new();
+            for (epoch, segments) in &job.epochs {
+                let manifest = build_index(&dir, *epoch, segments)?;
+                shared
+                    .manifests
+                    .write()
+                    .expect("manifest lock")
+                    .insert(*epoch, manifest.clone());
+                shared.sealing.write().expect("sealing lock").remove(epoch);
+                sealed.push(manifest);
+            }
+            if shared
+                .sealed_through()
+                .is_none_or(|current| current < job.through)
+            {
+                write_atomically(
+                    &dir.join("sealed_through"),
+                    job.through.to_string().as_bytes(),
+                )?;
+                *shared.sealed_through.write().expect("seal lock") = Some(job.through);
+            }
+            Ok(sealed)
+        })();
+        if let Err(error) = &outcome {
+            tracing::error!(%error, "sealing failed; the epochs stay closed to new messages");
+        }
+        let _ = job.reply.send(outcome);
+    }
 }
 
 /// Calls `visit` with every frame of the first `len` bytes of the segment at `path` and its
@@ -490,7 +627,7 @@ fn merge_runs(
 }
 
 /// Every frame of the given segment prefixes, sorted into epoch records.
-fn read_open_epoch(extent: &[(u32, PathBuf, u32)]) -> Result<Vec<EpochRecord>, StoreError> {
+fn read_open_epoch(extent: &[SegmentExtent]) -> Result<Vec<EpochRecord>, StoreError> {
     let mut records = Vec::new();
     for (_, path, len) in extent {
         let file = File::open(path).map_err(io_error(path))?;
@@ -694,6 +831,7 @@ impl Writer {
             next_segment: checkpoint.next_segment,
             conflicts: checkpoint.conflicts,
             last_checkpoint: Instant::now(),
+            sealer: None,
         };
         // Every epoch folder: sealed ones have a manifest; the others take frames again.
         let epochs_dir = dir.join("epochs");
@@ -891,9 +1029,7 @@ impl Writer {
                     }
                     self.commit_group(group);
                 }
-                Request::SealThrough(epoch, reply) => {
-                    let _ = reply.send(self.seal_through(epoch));
-                }
+                Request::SealThrough(epoch, reply) => self.seal_through(epoch, reply),
                 Request::Prune(through, reply) => {
                     let _ = reply.send(self.prune(through));
                 }
@@ -1049,42 +1185,59 @@ impl Writer {
         self.shared.is_sealed(epoch)
     }
 
-    /// Seals every epoch through `through`: each one holding frames gets its index and
-    /// manifest, then the watermark moves (one write for any number of empty epochs).
-    fn seal_through(&mut self, through: u64) -> Result<Vec<Manifest>, StoreError> {
-        let mut with_frames: Vec<u64> = self
+    /// Seals every epoch through `through`: each one holding frames is closed to new frames at
+    /// once and its index and manifest are written by the sealer thread, then the watermark
+    /// moves (one write for any number of empty epochs). `reply` gets the new manifests.
+    fn seal_through(&mut self, through: u64, reply: Reply<Vec<Manifest>>) {
+        let mut epochs: Vec<u64> = self
             .segments
             .values()
             .map(|segment| segment.epoch)
-            .filter(|epoch| *epoch <= through)
+            .filter(|epoch| *epoch <= through && !self.shared.is_sealed(*epoch))
             .collect();
-        with_frames.sort_unstable();
-        with_frames.dedup();
-        let mut sealed = Vec::new();
-        for epoch in with_frames {
-            let already = self
-                .shared
-                .manifests
-                .read()
-                .expect("manifest lock")
-                .contains_key(&epoch);
-            if !already {
-                sealed.push(self.seal(epoch)?);
+        epochs.sort_unstable();
+        epochs.dedup();
+        let mut job = SealJob {
+            through,
+            epochs: Vec::new(),
+            reply,
+        };
+        for epoch in epochs {
+            let ids: Vec<u32> = self
+                .segments
+                .iter()
+                .filter(|(_, segment)| segment.epoch == epoch)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &ids {
+                if let Err(error) = self.close_segment(*id) {
+                    let _ = job.reply.send(Err(error));
+                    return;
+                }
+            }
+            self.shared
+                .sealing
+                .write()
+                .expect("sealing lock")
+                .insert(epoch);
+            job.epochs.push((
+                epoch,
+                ids.iter()
+                    .map(|id| (*id, self.segments[id].path.clone(), self.segments[id].len))
+                    .collect(),
+            ));
+        }
+        self.conflicts.retain(|(_, epoch), _| *epoch > through);
+        match &self.sealer {
+            Some(sealer) => {
+                if let Err(std::sync::mpsc::SendError(job)) = sealer.send(job) {
+                    let _ = job.reply.send(Err(StoreError::WriterGone));
+                }
+            }
+            None => {
+                let _ = job.reply.send(Err(StoreError::WriterGone));
             }
         }
-        if self
-            .shared
-            .sealed_through()
-            .is_none_or(|current| current < through)
-        {
-            write_atomically(
-                &self.config.dir.join("sealed_through"),
-                through.to_string().as_bytes(),
-            )?;
-            *self.shared.sealed_through.write().expect("seal lock") = Some(through);
-            self.conflicts.retain(|(_, epoch), _| *epoch > through);
-        }
-        Ok(sealed)
     }
 
     /// The canonical bytes stored for (device, seq), walking back from `head`.
@@ -1200,101 +1353,6 @@ impl Writer {
             }
         }
         Ok(())
-    }
-
-    /// Seals one epoch that holds frames: closes its segments, writes its sorted index and its
-    /// manifest.
-    fn seal(&mut self, epoch: u64) -> Result<Manifest, StoreError> {
-        if let Some(manifest) = self
-            .shared
-            .manifests
-            .read()
-            .expect("manifest lock")
-            .get(&epoch)
-        {
-            return Ok(manifest.clone());
-        }
-        let ids: Vec<u32> = self
-            .segments
-            .iter()
-            .filter(|(_, segment)| segment.epoch == epoch)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in &ids {
-            self.close_segment(*id)?;
-        }
-        // Memory stays bounded by one segment: each segment's index records are sorted into a
-        // run file, then the runs are merged into the index (and the manifest digest).
-        let folder = epoch_dir(&self.config.dir, epoch);
-        std::fs::create_dir_all(&folder).map_err(io_error(&folder))?;
-        let mut runs = Vec::new();
-        for id in &ids {
-            let segment = &self.segments[id];
-            let mut records: Vec<[u8; INDEX_RECORD_LEN]> = Vec::new();
-            for_each_frame(&segment.path, segment.len, |frame, offset| {
-                let (device, seq) = frame
-                    .device_and_seq()
-                    .ok_or_else(|| StoreError::Corrupt("a frame too short".into()))?;
-                let mut record = [0u8; INDEX_RECORD_LEN];
-                record[..32].copy_from_slice(&device.0);
-                record[32..40].copy_from_slice(&seq.to_be_bytes());
-                record[40] = frame.kind as u8;
-                record[41..73].copy_from_slice(&hash_of(&frame.canonical));
-                record[73..77].copy_from_slice(&id.to_le_bytes());
-                record[77..81].copy_from_slice(&offset.to_le_bytes());
-                records.push(record);
-                Ok(())
-            })?;
-            // The first 73 bytes order as (device, seq, kind, hash): seq is big endian.
-            records.sort_unstable_by(|a, b| a[..73].cmp(&b[..73]));
-            let run = folder.join(format!("run-{id}.tmp"));
-            let mut file = std::io::BufWriter::new(File::create(&run).map_err(io_error(&run))?);
-            for record in &records {
-                file.write_all(record).map_err(io_error(&run))?;
-            }
-            file.flush().map_err(io_error(&run))?;
-            runs.push(run);
-        }
-        let mut manifest = ManifestBuilder::new(epoch);
-        let index_path = folder.join("index");
-        let temporary = index_path.with_extension("tmp");
-        {
-            let mut index =
-                std::io::BufWriter::new(File::create(&temporary).map_err(io_error(&temporary))?);
-            merge_runs(&runs, |record| {
-                let device = Key(record[..32].try_into().expect("32"));
-                let seq = u64::from_be_bytes(record[32..40].try_into().expect("8"));
-                let kind = if record[40] == 0 {
-                    FrameKind::Message
-                } else {
-                    FrameKind::Conflict
-                };
-                manifest.add(kind, &device, seq, record[41..73].try_into().expect("32"));
-                index.write_all(record).map_err(io_error(&temporary))
-            })?;
-            let file = index.into_inner().map_err(|error| StoreError::Io {
-                path: temporary.display().to_string(),
-                source: error.into_error(),
-            })?;
-            file.sync_all().map_err(io_error(&temporary))?;
-        }
-        std::fs::rename(&temporary, &index_path).map_err(io_error(&index_path))?;
-        for run in &runs {
-            let _ = std::fs::remove_file(run);
-        }
-        let manifest = manifest.finish();
-        sync_dir(&folder)?;
-        let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
-        // The manifest last: its presence is what marks the epoch sealed.
-        write_atomically(&folder.join("manifest.json"), &json)?;
-        self.shared
-            .manifests
-            .write()
-            .expect("manifest lock")
-            .insert(epoch, manifest.clone());
-        self.conflicts
-            .retain(|(_, conflict_epoch), _| *conflict_epoch != epoch);
-        Ok(manifest)
     }
 
     /// Deletes sealed epochs up to `through`.
