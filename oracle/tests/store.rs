@@ -224,6 +224,12 @@ async fn a_sealed_epoch_is_frozen_and_its_manifest_does_not_depend_on_arrival_or
                 "{label}: the manifest describes the records served"
             );
             drop(store);
+            // A segment store that lost a sealed epoch's manifest and index rebuilds them.
+            if let StoreSpec::Segments(dir) = &spec {
+                let epoch_dir = dir.join("epochs").join(format!("{EPOCH:020}"));
+                std::fs::remove_file(epoch_dir.join("manifest.json")).unwrap();
+                std::fs::remove_file(epoch_dir.join("index")).unwrap();
+            }
             // A reopened store keeps its seals.
             let store = spec.open().await;
             assert_eq!(store.manifest(EPOCH).await.unwrap(), Some(manifest.clone()));

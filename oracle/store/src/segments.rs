@@ -844,18 +844,20 @@ impl Writer {
             })
             .collect();
         epoch_folders.sort();
+        let mut unindexed = Vec::new();
         for (epoch, folder) in epoch_folders {
             let manifest_path = folder.join("manifest.json");
             let sealed = match std::fs::read(&manifest_path) {
-                // Sealed by the watermark but its manifest never written (a crash between the
-                // two): sealed again now, from its frames.
+                // Sealed by the watermark without its manifest (the file was lost): its index
+                // and manifest are written again from its frames once they are replayed.
                 Err(_)
                     if writer
                         .shared
                         .sealed_through()
                         .is_some_and(|sealed| epoch <= sealed) =>
                 {
-                    false
+                    unindexed.push(epoch);
+                    true
                 }
                 Ok(bytes) => {
                     let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|error| {
@@ -905,6 +907,25 @@ impl Writer {
                     writer.open_segment_of.insert(epoch, segment);
                 }
             }
+        }
+        for epoch in unindexed {
+            let extent: Vec<SegmentExtent> = writer
+                .segments
+                .iter()
+                .filter(|(_, segment)| segment.epoch == epoch)
+                .map(|(id, segment)| (*id, segment.path.clone(), segment.len))
+                .collect();
+            let manifest = build_index(&dir, epoch, &extent)?;
+            tracing::warn!(
+                epoch,
+                "rebuilt the missing index and manifest of a sealed epoch"
+            );
+            writer
+                .shared
+                .manifests
+                .write()
+                .expect("manifest lock")
+                .insert(epoch, manifest);
         }
         // A checkpointed segment whose file is gone was pruned: nothing to replay.
         Ok(writer)
