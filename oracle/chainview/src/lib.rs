@@ -207,6 +207,26 @@ impl DeviceFollower {
             self.view = Some(self.full_load().await?);
             report.full_load = true;
         }
+        // A failure after something was applied still reports (and keeps) what was applied:
+        // the caller must see every change exactly once.
+        if let Err(error) = self.follow(&mut report).await {
+            if !report.full_load && report.transactions == 0 {
+                return Err(error);
+            }
+            tracing::warn!(%error, "chain view poll stopped early; it goes on from there next time");
+        }
+        let view = self.view.as_mut().expect("loaded");
+        report.slot = view.position.slot;
+        if report.full_load || report.transactions > 0 {
+            save(&self.path, view)?;
+        }
+        Ok(report)
+    }
+
+    /// Applies the finalized transactions after the position to the view, recording them in
+    /// `report`; stops at the first one it cannot read (the error is returned after the
+    /// position is moved past what was applied).
+    async fn follow(&mut self, report: &mut PollReport) -> Result<(), ViewError> {
         let view = self.view.as_mut().expect("loaded");
         let since = view.position.clone();
         // Only what is finalized: some endpoints list confirmed signatures even when asked for
@@ -228,11 +248,20 @@ impl DeviceFollower {
         })
         .await?;
         let mut caught_up = true;
+        let mut failure = None;
         for (signature, slot) in signatures {
             let transaction = first_answer(&self.clients, |client| {
                 fetch_transaction(client, signature.clone(), slot)
             })
-            .await?;
+            .await;
+            let transaction = match transaction {
+                Ok(transaction) => transaction,
+                Err(error) => {
+                    caught_up = false;
+                    failure = Some(error);
+                    break;
+                }
+            };
             let Some(transaction) = transaction else {
                 // Not served as finalized yet: the next poll takes it up from here.
                 caught_up = false;
@@ -276,11 +305,10 @@ impl DeviceFollower {
                 applied_in_slot: Vec::new(),
             };
         }
-        report.slot = view.position.slot;
-        if report.full_load || report.transactions > 0 {
-            save(&self.path, view)?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
-        Ok(report)
     }
 
     /// Every device account, and the context slot of that answer.
