@@ -208,8 +208,7 @@ pub enum AuthorityCommand {
 
 pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
     let signer = ctx.signer()?;
-    let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
-        .context("rewards are not initialized on this cluster")?;
+    let config = ctx.reward_config()?;
     match command {
         CrankCommand::CloseEpoch => {
             let epoch = config.next_epoch_to_close;
@@ -382,33 +381,21 @@ fn pending_authority_of(ctx: &Context, program: Program) -> Result<Option<Pubkey
 
 /// A program's (authority, pending authority).
 fn authorities_of(ctx: &Context, program: Program) -> Result<(Pubkey, Option<Pubkey>)> {
-    let missing = || format!("{program:?} is not initialized on this cluster");
     Ok(match program {
         Program::Tokenomics => {
-            let config = read::<tokenomics::TokenomicsConfigV0>(
-                &ctx.ledger,
-                &tokenomics_client::config_address(),
-            )?
-            .with_context(missing)?;
+            let config = ctx.tokenomics_config()?;
             (config.authority, config.pending_authority)
         }
         Program::DeviceRegistry => {
-            let config = read::<device_registry::RegistryConfigV0>(
-                &ctx.ledger,
-                &registry::registry_config_address(),
-            )?
-            .with_context(missing)?;
+            let config = ctx.registry_config()?;
             (config.authority, config.pending_authority)
         }
         Program::Staking => {
-            let config =
-                read::<staking::StakingConfigV0>(&ctx.ledger, &staking_client::config_address())?
-                    .with_context(missing)?;
+            let config = ctx.staking_config()?;
             (config.authority, config.pending_authority)
         }
         Program::RewardEpochs => {
-            let config = read::<RewardConfigV0>(&ctx.ledger, &rewards::config_address())?
-                .with_context(missing)?;
+            let config = ctx.reward_config()?;
             (config.authority, config.pending_authority)
         }
     })
@@ -427,9 +414,7 @@ pub fn authority(
             reward_weight_bps,
             maker_attestation_required,
         } => {
-            let registry_config: device_registry::RegistryConfigV0 =
-                read(&ctx.ledger, &registry::registry_config_address())?
-                    .context("the registry is not initialized")?;
+            let registry_config = ctx.registry_config()?;
             let params = DeviceClassParams {
                 name,
                 onboarding_fee_credits,
@@ -473,9 +458,7 @@ pub fn authority(
             max_price_age,
             usd_per_credit_e9,
         } => {
-            let config: tokenomics::TokenomicsConfigV0 =
-                read(&ctx.ledger, &tokenomics_client::config_address())?
-                    .context("tokenomics is not initialized")?;
+            let config = ctx.tokenomics_config()?;
             let price_source = match (fixed_price_usd_e8, pyth_feed, max_price_age) {
                 (Some(price_usd_e8), _, _) => tokenomics::PriceSource::Fixed { price_usd_e8 },
                 (None, Some(feed), Some(age)) => tokenomics::PriceSource::Pyth {
@@ -521,9 +504,7 @@ pub fn authority(
             max_slash_bps,
             unbonding_epochs,
         } => {
-            let config: staking::StakingConfigV0 =
-                read(&ctx.ledger, &staking_client::config_address())?
-                    .context("staking is not initialized")?;
+            let config = ctx.staking_config()?;
             let current = config.params;
             let params = staking::StakingParams {
                 max_bonus_bps: max_bonus_bps.unwrap_or(current.max_bonus_bps),
@@ -548,9 +529,7 @@ pub fn authority(
             breaker_window_epochs,
             breaker_max_mint,
         } => {
-            let config: tokenomics::TokenomicsConfigV0 =
-                read(&ctx.ledger, &tokenomics_client::config_address())?
-                    .context("tokenomics is not initialized")?;
+            let config = ctx.tokenomics_config()?;
             let decimals = ctx.network_decimals()?;
             let tokens = |amount: Option<String>, current: u64| -> Result<u64> {
                 amount.map_or(Ok(current), |amount| {
@@ -586,9 +565,7 @@ pub fn authority(
             })
         }
         AuthorityCommand::AppendEmissionSteps { steps } => {
-            let config: tokenomics::TokenomicsConfigV0 =
-                read(&ctx.ledger, &tokenomics_client::config_address())?
-                    .context("tokenomics is not initialized")?;
+            let config = ctx.tokenomics_config()?;
             let decimals = ctx.network_decimals()?;
             let steps = steps
                 .into_iter()
@@ -621,8 +598,7 @@ pub fn authority(
             challenge_period,
             treasury,
         } => {
-            let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
-                .context("rewards are not initialized")?;
+            let config = ctx.reward_config()?;
             let split = reward_epochs::EmissionSplit {
                 devices_bps: devices_bps.unwrap_or(config.split.devices_bps),
                 stakers_bps: stakers_bps.unwrap_or(config.split.stakers_bps),
@@ -664,8 +640,7 @@ pub fn authority(
             })
         }
         AuthorityCommand::VetoRoot { epoch } => {
-            let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
-                .context("rewards are not initialized")?;
+            let config = ctx.reward_config()?;
             let record: EpochV0 =
                 read(&ctx.ledger, &rewards::epoch_address(epoch))?.with_context(|| {
                     format!("epoch {epoch} is not closed: there is no root to veto")

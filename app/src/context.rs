@@ -8,6 +8,9 @@ use anyhow::{Context as _, Result};
 use groundwork_client::ledger::read;
 use groundwork_client::tokenomics as tokenomics_client;
 use groundwork_client::tokenomics::NetworkToken;
+use groundwork_client::{
+    device_registry as registry, reward_epochs as rewards, staking as staking_client,
+};
 use serde::Serialize;
 use solana_keypair::Keypair;
 use tokenomics::TokenomicsConfigV0;
@@ -29,10 +32,36 @@ impl Context {
         load_keypair(&self.keypair_path)
     }
 
+    /// A program's config account, or an error saying the network is not there.
+    fn config<T: anchor_lang::AccountDeserialize>(
+        &self,
+        address: &Pubkey,
+        program: &str,
+    ) -> Result<T> {
+        read(&self.ledger, address)?.with_context(|| {
+            format!("{program} is not initialized on this cluster: check -u, or run `groundwork bootstrap`")
+        })
+    }
+
+    pub fn tokenomics_config(&self) -> Result<TokenomicsConfigV0> {
+        self.config(&tokenomics_client::config_address(), "tokenomics")
+    }
+
+    pub fn registry_config(&self) -> Result<device_registry::RegistryConfigV0> {
+        self.config(&registry::registry_config_address(), "the device registry")
+    }
+
+    pub fn staking_config(&self) -> Result<staking::StakingConfigV0> {
+        self.config(&staking_client::config_address(), "staking")
+    }
+
+    pub fn reward_config(&self) -> Result<reward_epochs::RewardConfigV0> {
+        self.config(&rewards::config_address(), "reward_epochs")
+    }
+
     /// The network token (mint and token program) from tokenomics' config.
     pub fn network_token(&self) -> Result<NetworkToken> {
-        let config: TokenomicsConfigV0 = read(&self.ledger, &tokenomics_client::config_address())?
-            .context("no Groundwork network on this cluster (tokenomics is not initialized): check -u, or run `groundwork bootstrap`")?;
+        let config = self.tokenomics_config()?;
         let mint = self
             .ledger
             .client

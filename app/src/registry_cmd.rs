@@ -16,7 +16,7 @@ use groundwork_client::tokenomics as tokenomics_client;
 use serde::Serialize;
 use solana_keypair::{write_keypair_file, Keypair};
 use solana_signer::Signer;
-use tokenomics::{BurnForCreditsArgsV0, PriceSource, TokenomicsConfigV0};
+use tokenomics::{BurnForCreditsArgsV0, PriceSource};
 
 use crate::cluster::load_keypair;
 use crate::context::{short, Context};
@@ -570,9 +570,7 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
                     crate::format_amount(held, mint.decimals)
                 );
             }
-            let config: TokenomicsConfigV0 =
-                read(&ctx.ledger, &tokenomics_client::config_address())?
-                    .context("no Groundwork network on this cluster")?;
+            let config = ctx.tokenomics_config()?;
             let price_update = match config.price_source {
                 PriceSource::Fixed { .. } => None,
                 PriceSource::Pyth { feed_id, .. } => Some(

@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use groundwork_client::ledger::read;
 use groundwork_client::reward_epochs as rewards;
-use reward_epochs::{ClaimV0, RewardConfigV0};
+use reward_epochs::ClaimV0;
 use serde::{Deserialize, Serialize};
 use solana_address_lookup_table_interface::instruction::{
     close_lookup_table, create_lookup_table, deactivate_lookup_table, extend_lookup_table,
@@ -132,8 +132,7 @@ impl std::fmt::Display for RewardsView {
 const PACKET_BYTES: usize = 1_232;
 
 pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
-    let config: RewardConfigV0 = read(&ctx.ledger, &rewards::config_address())?
-        .context("rewards are not initialized on this cluster")?;
+    let config = ctx.reward_config()?;
     match command {
         RewardsCommand::Show { recipient, oracle } => {
             let recipient = match recipient {

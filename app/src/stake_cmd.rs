@@ -87,12 +87,6 @@ fn lockup_args(lockup: Lockup, duration: Option<std::time::Duration>) -> Result<
     Ok(LockupArgs { kind, duration_s })
 }
 
-fn staking_config(ctx: &Context) -> Result<StakingConfigV0> {
-    read(&ctx.ledger, &staking_client::config_address())?.context(
-        "staking is not initialized on this cluster: check -u, or run `groundwork bootstrap`",
-    )
-}
-
 fn position_of(ctx: &Context, owner: &Pubkey, id: u64) -> Result<PositionV0> {
     read(&ctx.ledger, &staking_client::position_address(owner, id))?
         .with_context(|| format!("{} has no position {id}", short(owner)))
@@ -177,7 +171,7 @@ fn time_clear_of_boundary(ctx: &Context, config: &StakingConfigV0) -> Result<i64
 }
 
 pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
-    let config = staking_config(ctx)?;
+    let config = ctx.staking_config()?;
     let now = time_clear_of_boundary(ctx, &config)?;
     match command {
         StakeCommand::Create {

@@ -3,7 +3,7 @@
 //! skipped and counted, never fatal.
 
 use groundwork_harness::solana_signer::Signer;
-use groundwork_oracle::chain::decode_devices;
+use groundwork_oracle::chainview::decode_devices;
 use groundwork_telemetry::Key;
 use groundwork_tests::*;
 

@@ -77,6 +77,36 @@ pub struct PollReport {
 /// Most signatures asked for per `getSignaturesForAddress` page.
 const PAGE: usize = 1_000;
 
+/// The onboarded devices decoded from account data, and how many accounts were skipped as
+/// undecodable.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceSnapshot {
+    pub devices: HashMap<Key, DeviceInfo>,
+    pub skipped: usize,
+}
+
+/// Decodes `(address, data)` device accounts; undecodable ones are logged and counted, never
+/// fatal.
+pub fn decode_devices<'a>(
+    accounts: impl IntoIterator<Item = (String, &'a [u8])>,
+) -> DeviceSnapshot {
+    let mut snapshot = DeviceSnapshot::default();
+    for (address, data) in accounts {
+        match <DeviceV0 as anchor_lang::AccountDeserialize>::try_deserialize(&mut &data[..]) {
+            Ok(device) => {
+                snapshot
+                    .devices
+                    .insert(Key(device.device_key.to_bytes()), info_of(&device));
+            }
+            Err(reason) => {
+                tracing::warn!(%address, %reason, "skipping a device account that does not decode");
+                snapshot.skipped += 1;
+            }
+        }
+    }
+    snapshot
+}
+
 fn info_of(device: &DeviceV0) -> DeviceInfo {
     DeviceInfo {
         suspended: device.status == DeviceStatus::Suspended,
@@ -338,28 +368,27 @@ impl DeviceFollower {
                     url: client.url(),
                     message: "getProgramAccounts answered without a context slot".into(),
                 })?;
-            let mut devices = HashMap::new();
-            for entry in answer["value"].as_array().into_iter().flatten() {
-                use base64::Engine;
-                let data = entry["account"]["data"][0]
-                    .as_str()
-                    .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok());
-                let device = data.and_then(|data| {
-                    <DeviceV0 as anchor_lang::AccountDeserialize>::try_deserialize(
-                        &mut data.as_slice(),
-                    )
-                    .ok()
-                });
-                match device {
-                    Some(device) => {
-                        devices.insert(Key(device.device_key.to_bytes()), info_of(&device));
-                    }
-                    None => tracing::warn!(
-                        account = %entry["pubkey"],
-                        "skipping a device account that does not decode"
-                    ),
-                }
-            }
+            use base64::Engine;
+            let accounts: Vec<(String, Vec<u8>)> = answer["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|entry| {
+                    let data = entry["account"]["data"][0]
+                        .as_str()
+                        .and_then(|text| {
+                            base64::engine::general_purpose::STANDARD.decode(text).ok()
+                        })
+                        .unwrap_or_default();
+                    (entry["pubkey"].to_string(), data)
+                })
+                .collect();
+            let devices = decode_devices(
+                accounts
+                    .iter()
+                    .map(|(address, data)| (address.clone(), data.as_slice())),
+            )
+            .devices;
             Ok(DeviceView {
                 position: Position {
                     slot,
@@ -379,23 +408,15 @@ fn rpc_error(client: &RpcClient, error: impl std::fmt::Display) -> ViewError {
     }
 }
 
-/// Runs `read` against each endpoint in turn; the first answer wins.
+/// The first endpoint's answer to `read` (failover in order).
 async fn first_answer<'a, T, F, Fut>(clients: &'a [RpcClient], read: F) -> Result<T, ViewError>
 where
     F: Fn(&'a RpcClient) -> Fut,
     Fut: std::future::Future<Output = Result<T, ViewError>>,
 {
-    let mut failures = Vec::new();
-    for client in clients {
-        match read(client).await {
-            Ok(answer) => return Ok(answer),
-            Err(error) => {
-                tracing::warn!(%error, "chain view read failed; trying the next endpoint");
-                failures.push(error.to_string());
-            }
-        }
-    }
-    Err(ViewError::AllEndpointsFailed(failures.join("; ")))
+    groundwork_oracle_chain::first_answer(clients, read)
+        .await
+        .map_err(ViewError::AllEndpointsFailed)
 }
 
 /// The registry's successful transactions after `since` up to slot `finalized`, oldest first,
