@@ -342,10 +342,7 @@ fn send_as_authority(
     instruction: impl Fn(&Pubkey) -> anchor_lang::solana_program::instruction::Instruction,
 ) -> Result<()> {
     if ctx.send.dump_message {
-        let key = match authority {
-            Some(key) => key,
-            None => ctx.signer()?.pubkey(),
-        };
+        let key = ctx.key_or_signer(authority)?;
         if key != expected {
             bail!(
                 "{} is not the authority ({} is)",

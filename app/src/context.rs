@@ -27,6 +27,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// `key`, or the signing keypair's public key when none is given (a command's default
+    /// owner, operator or recipient).
+    pub fn key_or_signer(&self, key: Option<Pubkey>) -> Result<Pubkey> {
+        match key {
+            Some(key) => Ok(key),
+            None => Ok(solana_signer::Signer::pubkey(&self.signer()?)),
+        }
+    }
+
     /// The signing keypair (`--keypair`, or the Solana CLI config's).
     pub fn signer(&self) -> Result<Keypair> {
         load_keypair(&self.keypair_path)

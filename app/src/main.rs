@@ -286,10 +286,7 @@ fn main() -> Result<()> {
         }
         Command::Airdrop { sol, recipient } => {
             let context = context()?;
-            let recipient = match recipient {
-                Some(recipient) => recipient,
-                None => solana_signer::Signer::pubkey(&context.signer()?),
-            };
+            let recipient = context.key_or_signer(recipient)?;
             if !(sol > 0.0 && sol <= 1_000.0) {
                 anyhow::bail!("request between 0 and 1,000 SOL");
             }

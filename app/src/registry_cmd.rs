@@ -368,10 +368,7 @@ pub fn operator(ctx: &Context, command: OperatorCommand) -> Result<()> {
             ctx.send(&[instruction], &[&signer]).map(drop)
         }
         OperatorCommand::Show { operator } => {
-            let key = match operator {
-                Some(key) => key,
-                None => ctx.signer()?.pubkey(),
-            };
+            let key = ctx.key_or_signer(operator)?;
             let record = operator_of(ctx, &key)?;
             ctx.print(&OperatorView {
                 operator: record.authority.to_string(),
@@ -515,10 +512,7 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
         }
         DeviceCommand::Show { device } => ctx.print(&DeviceView::from(&device_of(ctx, &device)?)),
         DeviceCommand::List { operator } => {
-            let key = match operator {
-                Some(key) => key,
-                None => ctx.signer()?.pubkey(),
-            };
+            let key = ctx.key_or_signer(operator)?;
             let devices = list_devices(ctx, &key)?;
             ctx.print(&DeviceList(devices.iter().map(DeviceView::from).collect()))
         }
@@ -604,10 +598,7 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             ctx.send(&[instruction], &[&signer]).map(drop)
         }
         CreditsCommand::Balance { owner } => {
-            let owner = match owner {
-                Some(owner) => owner,
-                None => ctx.signer()?.pubkey(),
-            };
+            let owner = ctx.key_or_signer(owner)?;
             ctx.print(&CreditBalance {
                 owner: owner.to_string(),
                 credits: credits_of(ctx, &owner)?,

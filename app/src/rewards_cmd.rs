@@ -135,10 +135,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
     let config = ctx.reward_config()?;
     match command {
         RewardsCommand::Show { recipient, oracle } => {
-            let recipient = match recipient {
-                Some(recipient) => recipient,
-                None => ctx.signer()?.pubkey(),
-            };
+            let recipient = ctx.key_or_signer(recipient)?;
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.as_ref().map_or(0, |record| record.claimed);
             let earned = oracle

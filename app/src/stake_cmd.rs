@@ -354,10 +354,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             .map(drop)
         }
         StakeCommand::List { owner } => {
-            let owner = match owner {
-                Some(owner) => owner,
-                None => ctx.signer()?.pubkey(),
-            };
+            let owner = ctx.key_or_signer(owner)?;
             let decimals = ctx.network_decimals()?;
             let views = positions_of(ctx, &owner)?
                 .iter()

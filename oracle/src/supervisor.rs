@@ -45,10 +45,6 @@ impl StopSignal {
     pub async fn stopped(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
     }
-
-    pub fn is_stopped(&self) -> bool {
-        *self.0.borrow()
-    }
 }
 
 pub struct Supervisor {

@@ -19,7 +19,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use device_registry::events::{
     DeviceDeactivated, DeviceOnboarded, DeviceStatusChanged, DeviceTransferred, LocationAsserted,
@@ -586,11 +585,6 @@ fn load(path: &Path) -> Result<Option<DeviceView>, ViewError> {
         },
         devices,
     }))
-}
-
-/// The registry program's address (what the view follows).
-pub fn followed_program() -> Pubkey {
-    device_registry::ID
 }
 
 #[cfg(test)]

@@ -114,11 +114,6 @@ pub fn device_and_seq(canonical: &[u8]) -> Option<(Key, u64)> {
     Some((Key(device), seq))
 }
 
-/// The device timestamp in canonical bytes (after the seq).
-pub fn timestamp_ms(canonical: &[u8]) -> Option<i64> {
-    Some(i64::from_le_bytes(canonical.get(88..96)?.try_into().ok()?))
-}
-
 /// Why bytes are not a whole, valid frame.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FrameError {

@@ -185,7 +185,7 @@ impl Store {
     pub fn health(&self) -> Result<(), String> {
         match self {
             Store::Segments(store) => store.health(),
-            Store::Postgres(_) => Ok(()),
+            Store::Postgres(store) => store.health(),
         }
     }
 }

@@ -177,6 +177,15 @@ impl PgStore {
         Ok(())
     }
 
+    /// Whether commits can be taken: the task grouping them runs.
+    pub fn health(&self) -> Result<(), String> {
+        if self.queue.is_closed() {
+            Err("the PostgreSQL commit task stopped".into())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Commits `candidates` (grouped with concurrent requests into one transaction).
     pub async fn commit(&self, candidates: Vec<Candidate>) -> Result<Vec<Outcome>, StoreError> {
         if candidates.is_empty() {

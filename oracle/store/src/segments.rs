@@ -276,17 +276,6 @@ impl SegmentStore {
         self.shared.manifest(epoch)
     }
 
-    /// Every sealed epoch's manifest, oldest first.
-    pub fn manifests(&self) -> Vec<Manifest> {
-        self.shared
-            .manifests
-            .read()
-            .expect("manifest lock")
-            .values()
-            .cloned()
-            .collect()
-    }
-
     pub async fn prune_through(&self, through: u64) -> Result<Pruned, StoreError> {
         self.ask(|reply| Request::Prune(through, reply)).await
     }
