@@ -16,8 +16,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use groundwork_oracle_chain::{Chain, RpcChain};
-use groundwork_oracle_chainview::DeviceFollower;
+use groundwork_oracle_chain::{Chain, EpochTiming, RpcChain};
+use groundwork_oracle_chainview::ChainView;
 use groundwork_oracle_core::clock::{Clock, SystemClock};
 use groundwork_oracle_core::devices::DeviceCache;
 use groundwork_oracle_core::epochs::EpochSchedule;
@@ -57,15 +57,10 @@ pub async fn open_store(config: &OracleConfig) -> Result<Store> {
     Ok(Store::Postgres(store))
 }
 
-/// The epoch schedule from the chain's timing and the configured grace. The timing (fixed on
-/// chain at initialize) is kept in `timing_file`, so the oracle starts again while its RPC
-/// endpoints are down.
-pub async fn epoch_schedule(
-    chain: &dyn Chain,
-    seal_grace: Duration,
-    timing_file: &std::path::Path,
-) -> Result<EpochSchedule> {
-    let timing = match chain.epoch_timing().await {
+/// The chain's epoch timing (fixed on chain at initialize), kept in `timing_file` so the oracle
+/// starts again while its RPC endpoints are down.
+pub async fn epoch_timing(chain: &dyn Chain, timing_file: &std::path::Path) -> Result<EpochTiming> {
+    Ok(match chain.epoch_timing().await {
         Ok(timing) => {
             if let Some(parent) = timing_file.parent() {
                 std::fs::create_dir_all(parent)
@@ -98,7 +93,11 @@ pub async fn epoch_schedule(
                 }
             }
         }
-    };
+    })
+}
+
+/// The epoch schedule from the chain's timing and the configured grace.
+pub fn epoch_schedule(timing: &EpochTiming, seal_grace: Duration) -> Result<EpochSchedule> {
     let grace_ms = i64::try_from(seal_grace.as_millis()).context("seal_grace is too long")?;
     EpochSchedule::new(
         timing.genesis_unix_s.saturating_mul(1_000),
@@ -137,34 +136,31 @@ pub async fn serve(
     let store = open_store(&config).await?;
     let chain: Arc<dyn Chain> = Arc::new(RpcChain::new(&config.network.rpc_urls));
     let view_dir = config.store.data_dir.join("chain-view");
-    let schedule = epoch_schedule(
-        chain.as_ref(),
-        config.network.seal_grace,
-        &view_dir.join("timing"),
-    )
-    .await?;
-    // The device set: resumed from the chain view's file, or loaded once from chain.
-    let view_file = config
-        .store
-        .data_dir
-        .join("chain-view")
-        .join("devices.view");
-    let mut follower = DeviceFollower::open(&config.network.rpc_urls, &view_file)
-        .with_context(|| format!("opening the chain view {}", view_file.display()))?;
-    if follower.view().is_none() {
-        let report = follower
+    let timing = epoch_timing(chain.as_ref(), &view_dir.join("timing")).await?;
+    let schedule = epoch_schedule(&timing, config.network.seal_grace)?;
+    // The chain view: resumed from its files, or loaded once from chain. At first start it
+    // goes back to the start of the epoch before the current one (whose root may still be
+    // voted); older epochs are reached on demand.
+    let first_epoch = schedule
+        .epoch_of(clock.now_ms())
+        .unwrap_or(0)
+        .saturating_sub(1);
+    let mut view = ChainView::open(&config.network.rpc_urls, &view_dir, timing, first_epoch)
+        .with_context(|| format!("opening the chain view in {}", view_dir.display()))?;
+    if !view.is_loaded() {
+        let report = view
             .poll()
             .await
-            .context("loading onboarded devices from chain (is network.rpc_urls reachable?)")?;
-        tracing::info!(slot = report.slot, "device set loaded from chain");
+            .context("loading the chain (is network.rpc_urls reachable?)")?;
+        tracing::info!(slot = report.slot, "chain view loaded from chain");
     }
-    let view = follower.view().expect("loaded");
+    let device_set = view.devices();
     tracing::info!(
-        devices = view.devices.len(),
-        slot = view.position.slot,
+        devices = device_set.len(),
+        slot = view.position().map_or(0, |position| position.slot),
         "device set ready"
     );
-    let devices = Arc::new(DeviceCache::new(view.devices.clone()));
+    let devices = Arc::new(DeviceCache::new(device_set));
     let freshness = Arc::new(Freshness::default());
     freshness.mark(clock.now_ms());
     let ingestor = Arc::new(Ingestor::new(
@@ -212,8 +208,8 @@ pub async fn serve(
     });
     supervisor.spawn(
         "chain-view",
-        follow_devices(
-            follower,
+        follow_chain(
+            view,
             devices,
             freshness,
             clock.clone(),
@@ -263,11 +259,11 @@ pub async fn serve(
     outcome
 }
 
-/// Follows the registry's finalized events every `period`, applying each device change to the
-/// set ingest reads; a failed poll keeps the set and says so (`/healthz` reports it stale after
-/// three missed periods).
-async fn follow_devices(
-    mut follower: DeviceFollower,
+/// Follows the programs' finalized events every `period`, applying each device change to the
+/// set ingest reads and making the chain snapshot of each epoch closed on chain; a failed poll
+/// keeps the set and says so (`/healthz` reports it stale after three missed periods).
+async fn follow_chain(
+    mut view: ChainView,
     devices: Arc<DeviceCache>,
     freshness: Arc<Freshness>,
     clock: Arc<dyn Clock>,
@@ -282,11 +278,10 @@ async fn follow_devices(
             _ = ticker.tick() => {}
             () = stop.stopped() => return Ok(()),
         }
-        match follower.poll().await {
+        match view.poll().await {
             Ok(report) => {
                 if report.full_load {
-                    let view = follower.view().expect("loaded");
-                    devices.replace(view.devices.clone());
+                    devices.replace(view.devices());
                 } else if !report.changes.is_empty() {
                     devices.apply(&report.changes);
                     tracing::info!(
@@ -296,6 +291,7 @@ async fn follow_devices(
                     );
                 }
                 freshness.mark(clock.now_ms());
+                make_snapshots(&mut view, &metrics).await;
                 metrics.set_gauge(
                     "groundwork_chain_view_slot",
                     "The finalized slot the chain view has applied.",
@@ -308,6 +304,38 @@ async fn follow_devices(
                 );
             }
             Err(error) => tracing::warn!(%error, "chain view poll failed; keeping the device set"),
+        }
+    }
+}
+
+/// Makes (and stores) the chain snapshot of every epoch closed on chain since the view's base;
+/// a failure is logged and tried again at the next poll.
+async fn make_snapshots(view: &mut ChainView, metrics: &Metrics) {
+    let base_epoch = view.base_epoch().unwrap_or(0);
+    for epoch in view.closed_epochs() {
+        if epoch < base_epoch {
+            continue;
+        }
+        match view.snapshot(epoch).await {
+            Ok(Some(snapshot)) => {
+                tracing::info!(
+                    epoch,
+                    devices = snapshot.devices.len(),
+                    operators = snapshot.operators.len(),
+                    digest = %snapshot.digest_hex(),
+                    "chain snapshot made"
+                );
+                metrics.set_gauge(
+                    "groundwork_chain_view_snapshot_epoch",
+                    "The newest epoch whose chain snapshot is made.",
+                    i64::try_from(epoch).unwrap_or(i64::MAX),
+                );
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(epoch, %error, "making the chain snapshot failed; trying again next poll");
+                return;
+            }
         }
     }
 }

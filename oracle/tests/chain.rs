@@ -1,9 +1,9 @@
-//! Decoding the device set from real device_registry accounts (written by the real program in
-//! the runtime harness): a suspended device is marked, and an account that does not decode is
-//! skipped and counted, never fatal.
+//! Decoding the chain view's state from real device_registry accounts (written by the real
+//! program in the runtime harness): a suspended device is marked, a class is read, and an
+//! account that does not decode is refused with a reason (the view logs and skips it).
 
 use groundwork_harness::solana_signer::Signer;
-use groundwork_oracle::chainview::decode_devices;
+use groundwork_oracle::chainview::ChainState;
 use groundwork_telemetry::Key;
 use groundwork_tests::*;
 
@@ -25,24 +25,40 @@ fn devices_decode_from_real_registry_accounts_and_bad_ones_are_skipped() {
             )
         })
         .collect();
-    // An account of another type, and a truncated device account.
+    // A class, a truncated device account, and an account of a type the view does not read.
     let class = network
         .rt
         .account(&groundwork_client::device_registry::device_class_address(0))
+        .unwrap()
+        .data;
+    let registry_config = network
+        .rt
+        .account(&groundwork_client::device_registry::registry_config_address())
         .unwrap()
         .data;
     let truncated = device_accounts[0].1[..50].to_vec();
     let mut accounts = device_accounts.clone();
     accounts.push(("a class".into(), class));
     accounts.push(("a truncated device".into(), truncated));
+    accounts.push(("the registry config".into(), registry_config));
 
-    let snapshot = decode_devices(
-        accounts
-            .iter()
-            .map(|(address, data)| (address.clone(), data.as_slice())),
-    );
-    assert_eq!((snapshot.devices.len(), snapshot.skipped), (2, 2));
-    let active_info = snapshot.devices[&Key(active.pubkey().to_bytes())];
+    let mut state = ChainState::default();
+    let refused: Vec<String> = accounts
+        .iter()
+        .filter_map(|(address, data)| {
+            state
+                .load_account(data)
+                .err()
+                .map(|reason| format!("{address}: {reason}"))
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0].starts_with("a truncated device"), "{refused:?}");
+    assert!(refused[1].contains("does not read"), "{refused:?}");
+    assert_eq!(state.classes[&0], network.device_class(0).reward_weight_bps);
+    let devices = state.device_infos();
+    assert_eq!(devices.len(), 2);
+    let active_info = devices[&Key(active.pubkey().to_bytes())];
     assert_eq!(
         (
             active_info.suspended,
@@ -51,5 +67,5 @@ fn devices_decode_from_real_registry_accounts_and_bad_ones_are_skipped() {
         ),
         (false, CELL_A, HOTSPOT_CLASS)
     );
-    assert!(snapshot.devices[&Key(suspended.pubkey().to_bytes())].suspended);
+    assert!(devices[&Key(suspended.pubkey().to_bytes())].suspended);
 }

@@ -1,24 +1,32 @@
-//! The chain view's device follower against a real JSON-RPC endpoint (surfpool, offline):
-//! a network built by the real programs is served as accounts; then onboardings, suspensions
-//! and deactivations are sent through the endpoint as transactions, and the follower — behind
-//! a dead first endpoint — sees each from the finalized history, without reloading every
-//! device, and resumes from its file after a restart.
+//! The chain view against a real JSON-RPC endpoint (surfpool, offline): a network built by the
+//! real programs is served as accounts, then transactions are sent through the endpoint.
+//!
+//! - The device set follows finalized history — behind a dead first endpoint — without
+//!   reloading every device, and resumes from its files after a restart.
+//! - An epoch's snapshot is the state as of its end: changes during the epoch are in it at
+//!   their time, changes after it are not, and views started before and after the changes
+//!   (one going back at its first start, one going back on demand) produce the same bytes.
 
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
-use groundwork_oracle::chainview::DeviceFollower;
+use groundwork_oracle::chain::EpochTiming;
+use groundwork_oracle::chainview::snapshot::{LocationSpan, Standing, StandingSpan};
+use groundwork_oracle::chainview::ChainView;
 use groundwork_telemetry::Key;
 use groundwork_tests::*;
 use solana_account::{Account, ReadableAccount};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::rpc_client::RpcClient;
 
 /// The accounts a network needs to take transactions: wallets, token accounts and mints, and
 /// the four programs' state (not the programs or sysvars the endpoint brings itself).
-fn snapshot(network: &CycleNetwork) -> Vec<(Pubkey, Account)> {
+fn accounts_of(network: &CycleNetwork) -> Vec<(Pubkey, Account)> {
     let owners = [
         anchor_lang::solana_program::system_program::ID,
         TOKEN_PROGRAM_ID,
@@ -39,17 +47,14 @@ fn snapshot(network: &CycleNetwork) -> Vec<(Pubkey, Account)> {
         .collect()
 }
 
-fn send(
-    rpc: &LocalRpc,
-    instruction: anchor_lang::solana_program::instruction::Instruction,
-    signers: &[&Keypair],
-) {
-    let client = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
-        rpc.url.clone(),
-        solana_commitment_config::CommitmentConfig::confirmed(),
-    );
+fn client(rpc: &LocalRpc) -> RpcClient {
+    RpcClient::new_with_commitment(rpc.url.clone(), CommitmentConfig::confirmed())
+}
+
+fn send(rpc: &LocalRpc, instructions: &[Instruction], signers: &[&Keypair]) {
+    let client = client(rpc);
     let transaction = solana_transaction::Transaction::new_signed_with_payer(
-        &[instruction],
+        instructions,
         Some(&signers[0].pubkey()),
         signers,
         client.get_latest_blockhash().unwrap(),
@@ -59,17 +64,48 @@ fn send(
         .expect("the transaction lands");
 }
 
+/// The endpoint's clock (the time its next transactions carry): the Clock sysvar's
+/// `unix_timestamp` (after slot, epoch start, epoch and leader schedule epoch).
+fn chain_time(rpc: &LocalRpc) -> i64 {
+    let clock = client(rpc)
+        .get_account(
+            &"SysvarC1ock11111111111111111111111111111111"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    i64::from_le_bytes(clock.data[32..40].try_into().unwrap())
+}
+
+/// Waits until the endpoint's clock reaches `unix_s`.
+async fn wait_for_time(rpc: &LocalRpc, unix_s: i64) {
+    while chain_time(rpc) < unix_s {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until everything confirmed so far is finalized.
+async fn wait_for_finality(rpc: &LocalRpc) {
+    let client = client(rpc);
+    let confirmed = client.get_slot().unwrap();
+    let started = Instant::now();
+    while client
+        .get_slot_with_commitment(CommitmentConfig::finalized())
+        .unwrap()
+        < confirmed
+    {
+        assert!(started.elapsed() < Duration::from_secs(90), "not finalized");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Polls until `done` holds for the view; returns how long it took.
-async fn until(
-    follower: &mut DeviceFollower,
-    what: &str,
-    done: impl Fn(&std::collections::HashMap<Key, groundwork_oracle::core::devices::DeviceInfo>) -> bool,
-) -> Duration {
+async fn until(view: &mut ChainView, what: &str, done: impl Fn(&ChainView) -> bool) -> Duration {
     let started = Instant::now();
     loop {
-        let report = follower.poll().await.expect("poll");
-        assert!(!report.full_load, "{what}: a poll reloaded every device");
-        if done(&follower.view().unwrap().devices) {
+        let report = view.poll().await.expect("poll");
+        assert!(!report.full_load, "{what}: a poll reloaded the chain");
+        if done(view) {
             return started.elapsed();
         }
         assert!(
@@ -80,23 +116,32 @@ async fn until(
     }
 }
 
+fn key(keypair: &Keypair) -> Key {
+    Key(keypair.pubkey().to_bytes())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_device_set_follows_finalized_registry_events_and_resumes_after_a_restart() {
+async fn the_device_set_follows_finalized_events_and_resumes_after_a_restart() {
     let mut network = CycleNetwork::launch();
     let operator = network.operator(3 * HOTSPOT_ONBOARDING_FEE);
     let first = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
     let authority = network.authority.insecure_clone();
-    let rpc = LocalRpc::start(snapshot(&network)).expect("local RPC");
+    let timing = EpochTiming {
+        genesis_unix_s: network.genesis_ts,
+        epoch_len_s: network.epoch_len_s,
+    };
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devices.view");
     let urls = ["http://127.0.0.1:1".to_string(), rpc.url.clone()];
+    let current_epoch = ((chain_time(&rpc) - timing.genesis_unix_s) / timing.epoch_len_s) as u64;
 
-    // First start: one full load, pinned to a context slot.
-    let mut follower = DeviceFollower::open(&urls, &file).unwrap();
-    let report = follower.poll().await.unwrap();
+    // First start: one full load, in pages at rising context slots.
+    let mut view = ChainView::open(&urls, dir.path(), timing, current_epoch).unwrap();
+    let report = view.poll().await.unwrap();
     assert!(report.full_load);
-    let key = |keypair: &Keypair| Key(keypair.pubkey().to_bytes());
-    let devices = &follower.view().unwrap().devices;
+    let load = view.last_load().unwrap().clone();
+    assert!(load.last_slot >= load.first_slot);
+    let devices = view.devices();
     assert_eq!(devices.len(), 1);
     assert!(!devices[&key(&first)].suspended);
 
@@ -104,18 +149,18 @@ async fn the_device_set_follows_finalized_registry_events_and_resumes_after_a_re
     let second = Keypair::new();
     send(
         &rpc,
-        onboarding(
+        &[onboarding(
             operator.pubkey(),
             operator.pubkey(),
             second.pubkey(),
             HOTSPOT_CLASS,
             None,
             CELL_B,
-        ),
+        )],
         &[&operator, &second],
     );
-    let onboarded = until(&mut follower, "onboarding", |devices| {
-        devices
+    let onboarded = until(&mut view, "onboarding", |view| {
+        view.devices()
             .get(&key(&second))
             .is_some_and(|info| info.location == CELL_B)
     })
@@ -123,46 +168,443 @@ async fn the_device_set_follows_finalized_registry_events_and_resumes_after_a_re
     // A suspension, then a deactivation.
     send(
         &rpc,
-        groundwork_client::device_registry::suspend_device(&authority.pubkey(), &first.pubkey(), 4),
+        &[groundwork_client::device_registry::suspend_device(
+            &authority.pubkey(),
+            &first.pubkey(),
+            4,
+        )],
         &[&authority],
     );
-    let suspended = until(&mut follower, "suspension", |devices| {
-        devices.get(&key(&first)).is_some_and(|info| info.suspended)
+    let suspended = until(&mut view, "suspension", |view| {
+        view.devices()
+            .get(&key(&first))
+            .is_some_and(|info| info.suspended)
     })
     .await;
     send(
         &rpc,
-        groundwork_client::device_registry::deactivate_device(
+        &[groundwork_client::device_registry::deactivate_device(
             &operator.pubkey(),
             &second.pubkey(),
             HOTSPOT_CLASS,
-        ),
+        )],
         &[&operator],
     );
-    until(&mut follower, "deactivation", |devices| {
-        !devices.contains_key(&key(&second))
+    until(&mut view, "deactivation", |view| {
+        !view.devices().contains_key(&key(&second))
     })
     .await;
     eprintln!("seen after: onboarding {onboarded:?}, suspension {suspended:?}");
 
-    // A restart resumes from the file: no full load, the same view, and later events apply.
-    let before = follower.view().unwrap().clone();
-    drop(follower);
-    let mut follower = DeviceFollower::open(&urls, &file).unwrap();
-    assert_eq!(follower.view(), Some(&before));
-    let report = follower.poll().await.unwrap();
+    // A restart resumes from the files: no full load, the same state, and later events apply.
+    let before = view.current().unwrap().clone();
+    let position = view.position().unwrap().clone();
+    drop(view);
+    let mut view = ChainView::open(&urls, dir.path(), timing, current_epoch).unwrap();
+    assert_eq!(view.current(), Some(&before));
+    assert_eq!(view.position(), Some(&position));
+    let report = view.poll().await.unwrap();
     assert!(!report.full_load);
-    assert!(report.slot >= before.position.slot, "never backwards");
+    assert!(report.slot >= position.slot, "never backwards");
     assert!(report.finalized >= report.slot);
     send(
         &rpc,
-        groundwork_client::device_registry::reinstate_device(&authority.pubkey(), &first.pubkey()),
+        &[groundwork_client::device_registry::reinstate_device(
+            &authority.pubkey(),
+            &first.pubkey(),
+        )],
         &[&authority],
     );
-    until(&mut follower, "reinstatement after a restart", |devices| {
-        devices
+    until(&mut view, "reinstatement after a restart", |view| {
+        view.devices()
             .get(&key(&first))
             .is_some_and(|info| !info.suspended)
     })
     .await;
+}
+
+const EPOCH_S: i64 = 20;
+
+/// What the scenario changes, during epoch 1 and after its end.
+struct People {
+    operator: Keypair,
+    d1: Keypair,
+    d2: Keypair,
+    d3: Keypair,
+    dapp: Keypair,
+    buyer: Keypair,
+    stakers: [Keypair; 3],
+    recipients: [Pubkey; 3],
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_whenever() {
+    // Epoch 0 starts in 2 s of wall time; the runtime closes it ahead (its clock is ours to
+    // move), so positions are active; the endpoint then serves epoch 1 in real time.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let genesis = now + 2;
+    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    // Credits for three onboardings (d3 during epoch 1) and two location changes.
+    let operator = network.operator(3 * HOTSPOT_ONBOARDING_FEE + 2 * HOTSPOT_LOCATION_FEE);
+    let d1 = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    let d2 = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    let dapp = network.wallet_with_credits(2_000);
+    let buyer = network.holder(20 * GWK);
+    let stake = 1_000 * GWK;
+    let stakers = [
+        network.staker_with_position(stake, flexible()),
+        network.staker_with_position(stake, flexible()),
+        network.staker_with_position(stake, flexible()),
+    ];
+    network.rt.warp_to_epoch(genesis, EPOCH_S, 1);
+    network.close_epoch(0).unwrap();
+    network
+        .delegate(&stakers[0], 0, &operator.pubkey())
+        .unwrap();
+    let people = People {
+        operator,
+        d1,
+        d2,
+        d3: Keypair::new(),
+        dapp,
+        buyer,
+        stakers,
+        recipients: [
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        ],
+    };
+    let positions: Vec<_> = people
+        .stakers
+        .iter()
+        .map(|staker| network.position(&staker.pubkey(), 0))
+        .collect();
+    let authority = network.authority.insecure_clone();
+    let token = network.network_token;
+    let treasury = network.dao_treasury;
+    let payer = network.rt.payer.insecure_clone();
+    let timing = EpochTiming {
+        genesis_unix_s: genesis,
+        epoch_len_s: EPOCH_S,
+    };
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+    let urls = ["http://127.0.0.1:1".to_string(), rpc.url.clone()];
+    let epoch_1 = genesis + EPOCH_S;
+    let epoch_2 = genesis + 2 * EPOCH_S;
+
+    // View A starts in epoch 0, before any change, and follows.
+    let dir_a = tempfile::tempdir().unwrap();
+    let mut view_a = ChainView::open(&urls, dir_a.path(), timing, 1).unwrap();
+    assert!(view_a.poll().await.unwrap().full_load);
+    assert!(
+        chain_time(&rpc) < epoch_1,
+        "the setup outlasted epoch 0: the scenario needs its changes inside epoch 1"
+    );
+
+    use groundwork_client::device_registry as registry;
+    use groundwork_client::staking as staking_client;
+    use groundwork_client::tokenomics as tokenomics_client;
+    let purchase = |amount: u64| {
+        tokenomics_client::burn_for_credits(
+            &people.buyer.pubkey(),
+            &people.buyer.pubkey(),
+            token,
+            None,
+            tokenomics::BurnForCreditsArgsV0 {
+                amount,
+                min_credits_out: 0,
+            },
+        )
+    };
+    let class_weight = |weight: u16| {
+        registry::update_device_class(
+            &authority.pubkey(),
+            HOTSPOT_CLASS,
+            device_registry::DeviceClassParams {
+                reward_weight_bps: weight,
+                ..hotspot_class()
+            },
+        )
+    };
+    let operator_key = people.operator.pubkey();
+
+    // During epoch 1: every kind of change.
+    wait_for_time(&rpc, epoch_1).await;
+    let during = [
+        (
+            vec![registry::assert_location(
+                &operator_key,
+                &operator_key,
+                &people.d1.pubkey(),
+                HOTSPOT_CLASS,
+                CELL_B,
+            )],
+            vec![&people.operator],
+        ),
+        (
+            vec![registry::set_reward_recipient(
+                &operator_key,
+                &people.d1.pubkey(),
+                Some(people.recipients[0]),
+            )],
+            vec![&people.operator],
+        ),
+        (
+            vec![registry::suspend_device(
+                &authority.pubkey(),
+                &people.d2.pubkey(),
+                5,
+            )],
+            vec![&authority],
+        ),
+        (
+            vec![registry::pay_for_service(
+                &people.dapp.pubkey(),
+                &people.d1.pubkey(),
+                700,
+            )],
+            vec![&people.dapp],
+        ),
+        (
+            vec![onboarding(
+                operator_key,
+                operator_key,
+                people.d3.pubkey(),
+                HOTSPOT_CLASS,
+                None,
+                CELL_B,
+            )],
+            vec![&people.operator, &people.d3],
+        ),
+        (
+            vec![staking_client::delegate(&positions[1], &operator_key)],
+            vec![&people.stakers[1]],
+        ),
+        (
+            vec![staking_client::slash(
+                &authority.pubkey(),
+                &operator_key,
+                token,
+                1_000,
+                9,
+            )],
+            vec![&authority],
+        ),
+        (vec![class_weight(7_000)], vec![&authority]),
+        (vec![purchase(3 * GWK)], vec![&people.buyer]),
+    ];
+    for (instructions, signers) in &during {
+        send(&rpc, instructions, signers);
+    }
+    assert!(
+        chain_time(&rpc) < epoch_2,
+        "epoch 1's changes outlasted it: the scenario needs a longer epoch here"
+    );
+
+    // After its end: close it, then change everything again.
+    wait_for_time(&rpc, epoch_2).await;
+    send(
+        &rpc,
+        &[groundwork_client::reward_epochs::close_epoch(
+            &payer.pubkey(),
+            token,
+            &treasury,
+            1,
+        )],
+        &[&payer],
+    );
+    let after = [
+        (
+            vec![registry::assert_location(
+                &operator_key,
+                &operator_key,
+                &people.d1.pubkey(),
+                HOTSPOT_CLASS,
+                CELL_A,
+            )],
+            vec![&people.operator],
+        ),
+        (
+            vec![registry::set_reward_recipient(
+                &operator_key,
+                &people.d1.pubkey(),
+                Some(people.recipients[1]),
+            )],
+            vec![&people.operator],
+        ),
+        (
+            vec![registry::update_operator(
+                &operator_key,
+                device_registry::UpdateOperatorArgsV0 {
+                    reward_recipient: Some(people.recipients[2]),
+                    metadata_uri: None,
+                },
+            )],
+            vec![&people.operator],
+        ),
+        (
+            vec![registry::pay_for_service(
+                &people.dapp.pubkey(),
+                &people.d1.pubkey(),
+                300,
+            )],
+            vec![&people.dapp],
+        ),
+        (
+            vec![registry::suspend_device(
+                &authority.pubkey(),
+                &people.d1.pubkey(),
+                6,
+            )],
+            vec![&authority],
+        ),
+        (
+            vec![registry::deactivate_device(
+                &operator_key,
+                &people.d3.pubkey(),
+                HOTSPOT_CLASS,
+            )],
+            vec![&people.operator],
+        ),
+        (
+            vec![staking_client::delegate(&positions[2], &operator_key)],
+            vec![&people.stakers[2]],
+        ),
+        (
+            vec![staking_client::slash(
+                &authority.pubkey(),
+                &operator_key,
+                token,
+                2_000,
+                9,
+            )],
+            vec![&authority],
+        ),
+        (vec![class_weight(5_000)], vec![&authority]),
+        (vec![purchase(5 * GWK)], vec![&people.buyer]),
+    ];
+    for (instructions, signers) in &after {
+        send(&rpc, instructions, signers);
+    }
+    wait_for_finality(&rpc).await;
+
+    // View A has followed everything, the changes after the end included.
+    let target = client(&rpc)
+        .get_slot_with_commitment(CommitmentConfig::finalized())
+        .unwrap();
+    until(&mut view_a, "the changes after epoch 1", |view| {
+        view.position()
+            .is_some_and(|position| position.slot >= target)
+    })
+    .await;
+    assert!(view_a.closed_epochs().contains(&1));
+    assert_eq!(
+        view_a.snapshot(2).await.unwrap(),
+        None,
+        "epoch 2 is not closed"
+    );
+    let from_a = view_a
+        .snapshot(1)
+        .await
+        .unwrap()
+        .expect("epoch 1 is closed");
+    assert_eq!(
+        view_a.base_epoch(),
+        Some(2),
+        "the base moved past the snapshot"
+    );
+
+    // What epoch 1 looked like at its end.
+    assert_eq!(from_a.epoch, 1);
+    assert_eq!((from_a.start_ts, from_a.end_ts), (epoch_1, epoch_2));
+    assert!(from_a.params.device_share > 0);
+    assert_eq!(from_a.params.devices_bps, 7_000);
+    assert!(from_a.params.closed_at >= epoch_2);
+    let price = from_a.credit_price.expect("a purchase in epoch 1");
+    assert_eq!(price.network_tokens_burned, 3 * GWK);
+    assert!((epoch_1..epoch_2).contains(&price.purchased_at));
+    let hotspot = from_a
+        .classes
+        .iter()
+        .find(|class| class.class_id == HOTSPOT_CLASS)
+        .unwrap();
+    assert_eq!(hotspot.reward_weight_bps, 7_000);
+    let operator_entry = from_a
+        .operators
+        .iter()
+        .find(|entry| entry.operator == operator_key)
+        .unwrap();
+    assert_eq!(operator_entry.reward_recipient, Some(operator_key));
+    // Staker 0's stake was delegated all epoch, less the 10% slashed during it; staker 1's
+    // delegation during the epoch and everything after its end do not count.
+    assert_eq!(operator_entry.active_stake, stake - stake / 10);
+    let device = |keypair: &Keypair| {
+        from_a
+            .devices
+            .iter()
+            .find(|entry| entry.device == keypair.pubkey())
+            .unwrap_or_else(|| panic!("device {} in the snapshot", keypair.pubkey()))
+    };
+    let d1 = device(&people.d1);
+    assert_eq!(d1.reward_recipient, Some(people.recipients[0]));
+    assert_eq!(d1.credits_paid, 700);
+    assert_eq!(
+        d1.standing,
+        [StandingSpan {
+            from_ts: epoch_1,
+            standing: Standing::Active
+        }]
+    );
+    assert_eq!(d1.locations.len(), 2);
+    assert_eq!(
+        d1.locations[0],
+        LocationSpan {
+            from_ts: epoch_1,
+            cell: CELL_A
+        }
+    );
+    assert_eq!(d1.locations[1].cell, CELL_B);
+    assert!((epoch_1..epoch_2).contains(&d1.locations[1].from_ts));
+    let d2 = device(&people.d2);
+    assert_eq!(d2.credits_paid, 0);
+    assert_eq!(d2.standing.len(), 2);
+    assert_eq!(d2.standing[1].standing, Standing::Suspended { reason: 5 });
+    assert!((epoch_1..epoch_2).contains(&d2.standing[1].from_ts));
+    let d3 = device(&people.d3);
+    assert_eq!(d3.standing[0].standing, Standing::Absent);
+    assert_eq!(d3.standing[1].standing, Standing::Active);
+    assert_eq!(d3.locations[0].cell, CELL_B);
+    assert_eq!(from_a.devices.len(), 3);
+
+    // View B starts now, after all of it, and goes back to epoch 1 at its first start; view C
+    // starts at epoch 2 and goes back when asked for epoch 1. Same bytes, same digest.
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut view_b = ChainView::open(&urls, dir_b.path(), timing, 1).unwrap();
+    assert!(view_b.poll().await.unwrap().full_load);
+    let from_b = view_b
+        .snapshot(1)
+        .await
+        .unwrap()
+        .expect("epoch 1 is closed");
+    assert_eq!(from_b.encode(), from_a.encode());
+    let dir_c = tempfile::tempdir().unwrap();
+    let mut view_c = ChainView::open(&urls, dir_c.path(), timing, 2).unwrap();
+    assert!(view_c.poll().await.unwrap().full_load);
+    assert_eq!(view_c.base_epoch(), Some(2));
+    let from_c = view_c
+        .snapshot(1)
+        .await
+        .unwrap()
+        .expect("epoch 1 is closed");
+    assert_eq!(from_c.digest(), from_a.digest());
+    // The current state of all three agrees too, and a restart serves the stored snapshot.
+    assert_eq!(view_b.current(), view_a.current());
+    assert_eq!(view_c.current(), view_a.current());
+    drop(view_c);
+    let view_c = ChainView::open(&urls, dir_c.path(), timing, 2).unwrap();
+    assert_eq!(view_c.stored_snapshot(1).unwrap(), Some(from_a));
 }

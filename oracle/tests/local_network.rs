@@ -14,7 +14,7 @@ use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_oracle::chain::{Chain, RpcChain};
-use groundwork_oracle::chainview::DeviceFollower;
+use groundwork_oracle::chainview::ChainView;
 use groundwork_oracle::store::frame::FrameKind;
 use groundwork_oracle::store::Store;
 use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
@@ -41,11 +41,14 @@ fn network_with_devices(count: usize) -> (LocalRpc, Vec<Keypair>, Keypair) {
 async fn the_chain_is_read_from_the_local_network_with_failover() {
     let (rpc, devices, suspended) = network_with_devices(3);
     let urls = ["http://127.0.0.1:1".to_string(), rpc.url.clone()];
+    let chain = RpcChain::new(&urls);
+    let timing = chain.epoch_timing().await.unwrap();
+    assert_eq!(timing.epoch_len_s, EPOCH_LEN_S);
     // The device set: one full load (through the chain view) behind the dead endpoint.
     let view_dir = tempfile::tempdir().unwrap();
-    let mut follower = DeviceFollower::open(&urls, view_dir.path().join("devices.view")).unwrap();
-    assert!(follower.poll().await.expect("devices over RPC").full_load);
-    let loaded = &follower.view().unwrap().devices;
+    let mut view = ChainView::open(&urls, view_dir.path(), timing, 0).unwrap();
+    assert!(view.poll().await.expect("devices over RPC").full_load);
+    let loaded = view.devices();
     assert_eq!(loaded.len(), 4);
     for device in &devices {
         let info = loaded[&Key(device.pubkey().to_bytes())];
@@ -53,9 +56,6 @@ async fn the_chain_is_read_from_the_local_network_with_failover() {
         assert_eq!(info.location, CELL_A);
     }
     assert!(loaded[&Key(suspended.pubkey().to_bytes())].suspended);
-    let chain = RpcChain::new(&urls);
-    let timing = chain.epoch_timing().await.unwrap();
-    assert_eq!(timing.epoch_len_s, EPOCH_LEN_S);
     assert_eq!(chain.active_root_epoch().await.unwrap(), None);
     // Every endpoint down: a clear error naming each failure.
     let down = RpcChain::new(&["http://127.0.0.1:1".to_string()]);

@@ -32,12 +32,16 @@ pub fn network_before_rewards(
     tokenomics_reward_program: Pubkey,
     staking_reward_program: Pubkey,
 ) -> StakingNetwork {
+    let registry = registry_before_rewards(tokenomics_reward_program);
+    StakingNetwork::on(registry, staking_reward_program)
+}
+
+fn registry_before_rewards(tokenomics_reward_program: Pubkey) -> RegistryNetwork {
     let tokenomics = TokenomicsNetwork::launch_adopting(TOKEN_PROGRAM_ID, |mut args| {
         args.reward_program = tokenomics_reward_program;
         args
     });
-    let registry = RegistryNetwork::on(tokenomics);
-    StakingNetwork::on(registry, staking_reward_program)
+    RegistryNetwork::on(tokenomics)
 }
 
 /// The reward parameters the cycle network launches with: the default split, `oracles` in a
@@ -96,7 +100,23 @@ impl std::ops::DerefMut for CycleNetwork {
 
 impl CycleNetwork {
     pub fn launch() -> Self {
-        let mut staking = network_before_rewards(reward_epochs::ID, reward_epochs::ID);
+        Self::wire(network_before_rewards(reward_epochs::ID, reward_epochs::ID))
+    }
+
+    /// Like [`CycleNetwork::launch`], with epoch 0 starting at `genesis_ts` and lasting
+    /// `epoch_len_s` (a network copied into a local RPC endpoint, whose clock is the wall
+    /// clock, starts its epochs at a chosen moment).
+    pub fn launch_with_epochs(genesis_ts: i64, epoch_len_s: i64) -> Self {
+        let registry = registry_before_rewards(reward_epochs::ID);
+        Self::wire(StakingNetwork::on_with_epochs(
+            registry,
+            reward_epochs::ID,
+            genesis_ts,
+            epoch_len_s,
+        ))
+    }
+
+    fn wire(mut staking: StakingNetwork) -> Self {
         let oracles = [Keypair::new(), Keypair::new(), Keypair::new()];
         for oracle in &oracles {
             staking.rt.fund(&oracle.pubkey(), 1_000_000_000);

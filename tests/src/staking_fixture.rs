@@ -46,6 +46,7 @@ pub fn constant(duration_s: i64) -> LockupArgs {
 pub struct StakingNetwork {
     pub registry: RegistryNetwork,
     pub genesis_ts: i64,
+    pub epoch_len_s: i64,
 }
 
 impl std::ops::Deref for StakingNetwork {
@@ -69,14 +70,25 @@ impl StakingNetwork {
 
     /// Adds staking (genesis now, 1-minute epochs) to a launched registry network, funded by
     /// `reward_program`'s PDA.
-    pub fn on(mut registry: RegistryNetwork, reward_program: Pubkey) -> Self {
+    pub fn on(registry: RegistryNetwork, reward_program: Pubkey) -> Self {
         let genesis_ts = registry.rt.clock().unix_timestamp;
+        Self::on_with_epochs(registry, reward_program, genesis_ts, EPOCH_LEN_S)
+    }
+
+    /// Like [`StakingNetwork::on`], with epoch 0 starting at `genesis_ts` and lasting
+    /// `epoch_len_s`.
+    pub fn on_with_epochs(
+        mut registry: RegistryNetwork,
+        reward_program: Pubkey,
+        genesis_ts: i64,
+        epoch_len_s: i64,
+    ) -> Self {
         let deployer = registry.rt.deployer.insecure_clone();
         let args = InitializeStakingArgsV0 {
             authority: registry.authority.pubkey(),
             reward_program,
             genesis_ts,
-            epoch_len_s: EPOCH_LEN_S,
+            epoch_len_s,
             params: default_params(),
         };
         let token = registry.network_token;
@@ -87,6 +99,7 @@ impl StakingNetwork {
         StakingNetwork {
             registry,
             genesis_ts,
+            epoch_len_s,
         }
     }
 
@@ -111,8 +124,8 @@ impl StakingNetwork {
     /// Moves the clock to the start of the next epoch.
     pub fn next_epoch(&mut self) {
         let next = self.current_epoch() + 1;
-        let genesis = self.genesis_ts;
-        self.rt.warp_to_epoch(genesis, EPOCH_LEN_S, next);
+        let (genesis, epoch_len_s) = (self.genesis_ts, self.epoch_len_s);
+        self.rt.warp_to_epoch(genesis, epoch_len_s, next);
     }
 
     /// Creates position `id` of `owner` holding `amount` with `lockup`.

@@ -1,0 +1,551 @@
+//! The chain state the oracle needs, and the programs' events decoded into changes of it.
+//!
+//! Every event the programs emit carries the clock's unix time and the records it changed as
+//! they are after the change, with the values they had before (SPEC 3). An event therefore
+//! decodes into [`Write`]s that each name one record and give its state before and after, so
+//! the same history can be applied forward (a view following the chain) and undone backward (a
+//! view started later that must go back to an epoch's start): both are "set" operations, and
+//! an entity's state at any time is the `after` of its last write before that time, or the
+//! `before` of its first write after it.
+
+use std::collections::BTreeMap;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AnchorDeserialize, AnchorSerialize, Discriminator};
+use device_registry::{DeviceStatus, DeviceV0};
+use groundwork_oracle_core::devices::DeviceInfo;
+use groundwork_telemetry::Key;
+
+/// What the oracle tracks of a device record (`DeviceV0`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceState {
+    /// The operator's authority.
+    pub operator: Pubkey,
+    pub class_id: u16,
+    /// `Some(reason)` while suspended.
+    pub suspension: Option<u16>,
+    pub location: u64,
+    /// The device's own reward recipient (`None`: its operator's).
+    pub reward_recipient: Option<Pubkey>,
+    pub credits_spent: u64,
+    pub onboarded_at: i64,
+}
+
+impl DeviceState {
+    pub fn of(device: &DeviceV0) -> Self {
+        DeviceState {
+            operator: device.operator,
+            class_id: device.class_id,
+            suspension: (device.status == DeviceStatus::Suspended)
+                .then_some(device.suspension_reason),
+            location: device.location,
+            reward_recipient: device.reward_recipient,
+            credits_spent: device.credits_spent,
+            onboarded_at: device.onboarded_at,
+        }
+    }
+
+    /// What ingest checks.
+    pub fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            suspended: self.suspension.is_some(),
+            class_id: self.class_id,
+            location: self.location,
+        }
+    }
+}
+
+/// One record the chain view tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Entity {
+    /// A device, by its key.
+    Device(Pubkey),
+    /// An operator, by its authority: its reward recipient.
+    Operator(Pubkey),
+    /// A device class, by id: its reward weight (basis points).
+    Class(u16),
+    /// An operator's staking pool, by operator: the tokens delegated to it.
+    Pool(Pubkey),
+}
+
+/// A tracked record's value; `None` in a [`Write`] is "does not exist".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    Device(DeviceState),
+    Operator { reward_recipient: Pubkey },
+    Class { reward_weight_bps: u16 },
+    Pool { tokens: u64 },
+}
+
+/// One record's change: its value before and after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Write {
+    pub entity: Entity,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// A credit purchase: the price at which credits were last bought (tokens per credit =
+/// `network_tokens_burned / credits_minted`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Purchase {
+    pub unix_timestamp: i64,
+    pub network_tokens_burned: u64,
+    pub credits_minted: u64,
+}
+
+/// An epoch closed on chain (`EpochClosed`): what it minted and split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochClose {
+    pub epoch: u64,
+    pub closed_at: i64,
+    pub minted: u64,
+    pub device_share: u64,
+    pub staker_share: u64,
+    pub treasury_share: u64,
+    pub device_pool_cumulative: u64,
+    pub devices_bps: u16,
+    pub stakers_bps: u16,
+    pub treasury_bps: u16,
+}
+
+/// A fact an event records besides record changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// `pay_for_service`: credits paid for a device's service.
+    ServicePaid {
+        device: Pubkey,
+        credits: u64,
+    },
+    CreditsPurchased(Purchase),
+    EpochClosed(EpochClose),
+    /// The authority slashed an operator's pool (its pool write says by how much).
+    StakeSlashed {
+        operator: Pubkey,
+    },
+}
+
+/// One event, decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    pub unix_timestamp: i64,
+    pub writes: Vec<Write>,
+    pub facts: Vec<Fact>,
+}
+
+/// The tracked records at one moment. Ordered maps: the same state iterates (and encodes) the
+/// same way everywhere.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainState {
+    pub devices: BTreeMap<Pubkey, DeviceState>,
+    pub operators: BTreeMap<Pubkey, Pubkey>,
+    pub classes: BTreeMap<u16, u16>,
+    /// Tokens delegated per operator; an empty pool is absent.
+    pub pools: BTreeMap<Pubkey, u64>,
+}
+
+impl ChainState {
+    /// The current value of `entity`.
+    pub fn get(&self, entity: &Entity) -> Option<Value> {
+        match entity {
+            Entity::Device(key) => self.devices.get(key).copied().map(Value::Device),
+            Entity::Operator(key) => self.operators.get(key).map(|recipient| Value::Operator {
+                reward_recipient: *recipient,
+            }),
+            Entity::Class(id) => self.classes.get(id).map(|weight| Value::Class {
+                reward_weight_bps: *weight,
+            }),
+            Entity::Pool(key) => self
+                .pools
+                .get(key)
+                .map(|tokens| Value::Pool { tokens: *tokens }),
+        }
+    }
+
+    /// Sets `entity` to `value` (`None`: removes it).
+    pub fn set(&mut self, entity: &Entity, value: Option<Value>) {
+        match (entity, value) {
+            (Entity::Device(key), Some(Value::Device(state))) => {
+                self.devices.insert(*key, state);
+            }
+            (Entity::Device(key), _) => {
+                self.devices.remove(key);
+            }
+            (Entity::Operator(key), Some(Value::Operator { reward_recipient })) => {
+                self.operators.insert(*key, reward_recipient);
+            }
+            (Entity::Operator(key), _) => {
+                self.operators.remove(key);
+            }
+            (Entity::Class(id), Some(Value::Class { reward_weight_bps })) => {
+                self.classes.insert(*id, reward_weight_bps);
+            }
+            (Entity::Class(id), _) => {
+                self.classes.remove(id);
+            }
+            (Entity::Pool(key), Some(Value::Pool { tokens })) if tokens > 0 => {
+                self.pools.insert(*key, tokens);
+            }
+            (Entity::Pool(key), _) => {
+                self.pools.remove(key);
+            }
+        }
+    }
+
+    /// Applies an event forward. Returns the writes whose `before` disagreed with the state
+    /// (a sign of a missed event; the `after` is applied regardless).
+    pub fn apply(&mut self, decoded: &Decoded) -> usize {
+        let mut disagreements = 0;
+        for write in &decoded.writes {
+            if normalize(self.get(&write.entity)) != normalize(write.before) {
+                disagreements += 1;
+            }
+            self.set(&write.entity, write.after);
+        }
+        disagreements
+    }
+
+    /// Undoes an event (the inverse of [`ChainState::apply`]).
+    pub fn undo(&mut self, decoded: &Decoded) {
+        for write in decoded.writes.iter().rev() {
+            self.set(&write.entity, write.before);
+        }
+    }
+
+    /// Decodes one account of a tracked type (a device, operator, class or staking pool)
+    /// into the state; any other account, or one that does not decode, is an error.
+    pub fn load_account(&mut self, data: &[u8]) -> Result<(), String> {
+        fn decode<A: anchor_lang::AccountDeserialize>(data: &[u8]) -> Result<A, String> {
+            A::try_deserialize(&mut &data[..]).map_err(|error| error.to_string())
+        }
+        let discriminator = data
+            .get(..8)
+            .ok_or("an account shorter than its discriminator")?;
+        if discriminator == DeviceV0::DISCRIMINATOR {
+            let device: DeviceV0 = decode(data)?;
+            self.devices
+                .insert(device.device_key, DeviceState::of(&device));
+        } else if discriminator == device_registry::OperatorV0::DISCRIMINATOR {
+            let operator: device_registry::OperatorV0 = decode(data)?;
+            self.operators
+                .insert(operator.authority, operator.reward_recipient);
+        } else if discriminator == device_registry::DeviceClassV0::DISCRIMINATOR {
+            let class: device_registry::DeviceClassV0 = decode(data)?;
+            self.classes.insert(class.class_id, class.reward_weight_bps);
+        } else if discriminator == staking::OperatorPoolV0::DISCRIMINATOR {
+            let pool: staking::OperatorPoolV0 = decode(data)?;
+            self.set(
+                &Entity::Pool(pool.operator),
+                Some(Value::Pool {
+                    tokens: pool.tokens,
+                }),
+            );
+        } else {
+            return Err("an account of a type the chain view does not read".into());
+        }
+        Ok(())
+    }
+
+    /// The device set ingest checks.
+    pub fn device_infos(&self) -> std::collections::HashMap<Key, DeviceInfo> {
+        self.devices
+            .iter()
+            .map(|(key, state)| (Key(key.to_bytes()), state.info()))
+            .collect()
+    }
+}
+
+/// An empty pool and an absent one are the same state.
+fn normalize(value: Option<Value>) -> Option<Value> {
+    match value {
+        Some(Value::Pool { tokens: 0 }) => None,
+        other => other,
+    }
+}
+
+/// Which program emitted an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Program {
+    Registry,
+    Staking,
+    Tokenomics,
+    Rewards,
+}
+
+impl Program {
+    pub const ALL: [Program; 4] = [
+        Program::Registry,
+        Program::Staking,
+        Program::Tokenomics,
+        Program::Rewards,
+    ];
+
+    pub fn id(self) -> Pubkey {
+        match self {
+            Program::Registry => device_registry::ID,
+            Program::Staking => staking::ID,
+            Program::Tokenomics => tokenomics::ID,
+            Program::Rewards => reward_epochs::ID,
+        }
+    }
+
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_index(index: u8) -> Option<Program> {
+        Program::ALL.get(usize::from(index)).copied()
+    }
+}
+
+fn decode_as<E: AnchorDeserialize>(data: &[u8]) -> Result<E, String> {
+    E::deserialize(&mut &data[8..]).map_err(|error| error.to_string())
+}
+
+fn device_write(before: Option<DeviceState>, device: &DeviceV0) -> Write {
+    Write {
+        entity: Entity::Device(device.device_key),
+        before: before.map(Value::Device),
+        after: Some(Value::Device(DeviceState::of(device))),
+    }
+}
+
+/// Decodes one event of `program` (discriminator + borsh). `Ok(None)`: an event the chain
+/// view does not need. An event it needs that does not decode is an error.
+pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, String> {
+    let Some(discriminator) = data.get(..8) else {
+        return Err("an event shorter than its discriminator".into());
+    };
+    let decoded = match program {
+        Program::Registry => decode_registry(discriminator, data)?,
+        Program::Staking => decode_staking(discriminator, data)?,
+        Program::Tokenomics => {
+            use tokenomics::events::CreditsPurchased;
+            if discriminator != CreditsPurchased::DISCRIMINATOR {
+                return Ok(None);
+            }
+            let event: CreditsPurchased = decode_as(data)?;
+            Some(Decoded {
+                unix_timestamp: event.unix_timestamp,
+                writes: Vec::new(),
+                facts: vec![Fact::CreditsPurchased(Purchase {
+                    unix_timestamp: event.unix_timestamp,
+                    network_tokens_burned: event.network_tokens_burned,
+                    credits_minted: event.credits_minted,
+                })],
+            })
+        }
+        Program::Rewards => {
+            use reward_epochs::events::EpochClosed;
+            if discriminator != EpochClosed::DISCRIMINATOR {
+                return Ok(None);
+            }
+            let event: EpochClosed = decode_as(data)?;
+            Some(Decoded {
+                unix_timestamp: event.unix_timestamp,
+                writes: Vec::new(),
+                facts: vec![Fact::EpochClosed(EpochClose {
+                    epoch: event.epoch,
+                    closed_at: event.unix_timestamp,
+                    minted: event.minted,
+                    device_share: event.device_share,
+                    staker_share: event.staker_share,
+                    treasury_share: event.treasury_share,
+                    device_pool_cumulative: event.device_pool_cumulative,
+                    devices_bps: event.split.devices_bps,
+                    stakers_bps: event.split.stakers_bps,
+                    treasury_bps: event.split.treasury_bps,
+                })],
+            })
+        }
+    };
+    Ok(decoded)
+}
+
+fn decode_registry(discriminator: &[u8], data: &[u8]) -> Result<Option<Decoded>, String> {
+    use device_registry::events::*;
+    let one = |unix_timestamp: i64, write: Write| Decoded {
+        unix_timestamp,
+        writes: vec![write],
+        facts: Vec::new(),
+    };
+    let decoded = if discriminator == DeviceOnboarded::DISCRIMINATOR {
+        let event: DeviceOnboarded = decode_as(data)?;
+        one(event.unix_timestamp, device_write(None, &event.device))
+    } else if discriminator == LocationAsserted::DISCRIMINATOR {
+        let event: LocationAsserted = decode_as(data)?;
+        let before = DeviceState {
+            location: event.location_before,
+            ..DeviceState::of(&event.device)
+        };
+        one(
+            event.unix_timestamp,
+            device_write(Some(before), &event.device),
+        )
+    } else if discriminator == RewardRecipientSet::DISCRIMINATOR {
+        let event: RewardRecipientSet = decode_as(data)?;
+        let before = DeviceState {
+            reward_recipient: event.reward_recipient_before,
+            ..DeviceState::of(&event.device)
+        };
+        one(
+            event.unix_timestamp,
+            device_write(Some(before), &event.device),
+        )
+    } else if discriminator == DeviceTransferred::DISCRIMINATOR {
+        let event: DeviceTransferred = decode_as(data)?;
+        let before = DeviceState {
+            operator: event.operator_before,
+            reward_recipient: event.reward_recipient_before,
+            ..DeviceState::of(&event.device)
+        };
+        one(
+            event.unix_timestamp,
+            device_write(Some(before), &event.device),
+        )
+    } else if discriminator == DeviceStatusChanged::DISCRIMINATOR {
+        let event: DeviceStatusChanged = decode_as(data)?;
+        let before = DeviceState {
+            suspension: (event.status_before == DeviceStatus::Suspended)
+                .then_some(event.reason_before),
+            ..DeviceState::of(&event.device)
+        };
+        one(
+            event.unix_timestamp,
+            device_write(Some(before), &event.device),
+        )
+    } else if discriminator == ServicePaid::DISCRIMINATOR {
+        let event: ServicePaid = decode_as(data)?;
+        let before = DeviceState {
+            credits_spent: event.credits_spent_before,
+            ..DeviceState::of(&event.device)
+        };
+        Decoded {
+            unix_timestamp: event.unix_timestamp,
+            writes: vec![device_write(Some(before), &event.device)],
+            facts: vec![Fact::ServicePaid {
+                device: event.device.device_key,
+                credits: event.credits,
+            }],
+        }
+    } else if discriminator == DeviceDeactivated::DISCRIMINATOR {
+        let event: DeviceDeactivated = decode_as(data)?;
+        one(
+            event.unix_timestamp,
+            Write {
+                entity: Entity::Device(event.device.device_key),
+                before: Some(Value::Device(DeviceState::of(&event.device))),
+                after: None,
+            },
+        )
+    } else if discriminator == OperatorRegistered::DISCRIMINATOR {
+        let event: OperatorRegistered = decode_as(data)?;
+        one(
+            event.unix_timestamp,
+            Write {
+                entity: Entity::Operator(event.operator.authority),
+                before: None,
+                after: Some(Value::Operator {
+                    reward_recipient: event.operator.reward_recipient,
+                }),
+            },
+        )
+    } else if discriminator == OperatorUpdated::DISCRIMINATOR {
+        let event: OperatorUpdated = decode_as(data)?;
+        one(
+            event.unix_timestamp,
+            Write {
+                entity: Entity::Operator(event.operator.authority),
+                before: Some(Value::Operator {
+                    reward_recipient: event.reward_recipient_before,
+                }),
+                after: Some(Value::Operator {
+                    reward_recipient: event.operator.reward_recipient,
+                }),
+            },
+        )
+    } else if discriminator == DeviceClassAdded::DISCRIMINATOR {
+        let event: DeviceClassAdded = decode_as(data)?;
+        one(
+            event.unix_timestamp,
+            Write {
+                entity: Entity::Class(event.device_class.class_id),
+                before: None,
+                after: Some(Value::Class {
+                    reward_weight_bps: event.device_class.reward_weight_bps,
+                }),
+            },
+        )
+    } else if discriminator == DeviceClassUpdated::DISCRIMINATOR {
+        let event: DeviceClassUpdated = decode_as(data)?;
+        one(
+            event.unix_timestamp,
+            Write {
+                entity: Entity::Class(event.device_class.class_id),
+                before: Some(Value::Class {
+                    reward_weight_bps: event.before.reward_weight_bps,
+                }),
+                after: Some(Value::Class {
+                    reward_weight_bps: event.device_class.reward_weight_bps,
+                }),
+            },
+        )
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(decoded))
+}
+
+fn pool_write(operator: Pubkey, before: u64, after: u64) -> Write {
+    Write {
+        entity: Entity::Pool(operator),
+        before: (before > 0).then_some(Value::Pool { tokens: before }),
+        after: (after > 0).then_some(Value::Pool { tokens: after }),
+    }
+}
+
+/// The staking events that move tokens in or out of an operator's pool.
+fn decode_staking(discriminator: &[u8], data: &[u8]) -> Result<Option<Decoded>, String> {
+    use staking::events::{Delegated, OperatorSlashed, Undelegated};
+    let mut facts = Vec::new();
+    let (unix_timestamp, write) = if discriminator == Delegated::DISCRIMINATOR {
+        let event: Delegated = decode_as(data)?;
+        let before = event
+            .pool
+            .tokens
+            .checked_sub(event.amount)
+            .ok_or("a delegation larger than its pool")?;
+        (
+            event.unix_timestamp,
+            pool_write(event.operator, before, event.pool.tokens),
+        )
+    } else if discriminator == Undelegated::DISCRIMINATOR {
+        // The position leaves with `amount` (an emptied pool's rounding left-over included).
+        let event: Undelegated = decode_as(data)?;
+        let before = event
+            .pool
+            .tokens
+            .checked_add(event.amount)
+            .ok_or("an undelegation overflowing its pool")?;
+        (
+            event.unix_timestamp,
+            pool_write(event.operator, before, event.pool.tokens),
+        )
+    } else if discriminator == OperatorSlashed::DISCRIMINATOR {
+        let event: OperatorSlashed = decode_as(data)?;
+        facts.push(Fact::StakeSlashed {
+            operator: event.operator,
+        });
+        (
+            event.unix_timestamp,
+            pool_write(event.operator, event.pool_tokens_before, event.pool.tokens),
+        )
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Decoded {
+        unix_timestamp,
+        writes: vec![write],
+        facts,
+    }))
+}

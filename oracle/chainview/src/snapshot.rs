@@ -1,0 +1,360 @@
+//! The chain snapshot of an epoch as of its end (SPEC 4.3 "Inputs"): what verified work reads
+//! from chain, computed only from the state at the epoch's start and the events of the epoch,
+//! so every oracle — whenever it reads, whichever endpoint it reads from — produces the same
+//! bytes and the same digest.
+
+use std::collections::BTreeMap;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AnchorDeserialize, AnchorSerialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{ChainState, Decoded, DeviceState, Entity, EpochClose, Fact, Purchase, Value};
+
+/// The format version written first in every snapshot.
+pub const SNAPSHOT_VERSION: u8 = 1;
+
+/// A device's standing from a moment on.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Not onboarded (before its onboarding, or after its deactivation).
+    Absent,
+    Active,
+    Suspended {
+        reason: u16,
+    },
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StandingSpan {
+    /// In force from this unix time (the epoch's start for the first span) until the next
+    /// span or the epoch's end.
+    pub from_ts: i64,
+    pub standing: Standing,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocationSpan {
+    /// Asserted at this unix time (the epoch's start for a location asserted before it).
+    pub from_ts: i64,
+    /// H3 cell.
+    pub cell: u64,
+}
+
+/// One device that was onboarded at some moment of the epoch.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct DeviceEntry {
+    pub device: Pubkey,
+    /// Its operator's authority as of the epoch's end (or when it was deactivated).
+    pub operator: Pubkey,
+    pub class_id: u16,
+    /// Its own reward recipient as of the end; `None`: its operator's.
+    pub reward_recipient: Option<Pubkey>,
+    pub onboarded_at: i64,
+    /// In time order, the first at the epoch's start.
+    pub standing: Vec<StandingSpan>,
+    /// In time order; empty only for a device absent all epoch (never listed).
+    pub locations: Vec<LocationSpan>,
+    /// Credits paid for its service during the epoch (`pay_for_service`).
+    pub credits_paid: u64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperatorEntry {
+    pub operator: Pubkey,
+    /// As of the end; `None` for a staking pool's operator that is not registered.
+    pub reward_recipient: Option<Pubkey>,
+    /// Its active delegated stake as of the end: the tokens its pool held at the epoch's
+    /// start, less what left the pool since (an undelegation is taken from them first) and
+    /// their share of every slash since. A delegation made during the epoch is active from the
+    /// next one, as on chain.
+    pub active_stake: u64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassEntry {
+    pub class_id: u16,
+    pub reward_weight_bps: u16,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreditPrice {
+    /// When that purchase was made.
+    pub purchased_at: i64,
+    pub network_tokens_burned: u64,
+    pub credits_minted: u64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochParams {
+    pub closed_at: i64,
+    pub minted: u64,
+    pub device_share: u64,
+    pub staker_share: u64,
+    pub treasury_share: u64,
+    pub device_pool_cumulative: u64,
+    pub devices_bps: u16,
+    pub stakers_bps: u16,
+    pub treasury_bps: u16,
+}
+
+/// The chain input of epoch `epoch`'s verified work.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ChainSnapshot {
+    pub version: u8,
+    pub epoch: u64,
+    pub start_ts: i64,
+    pub end_ts: i64,
+    /// From the epoch's `close_epoch`.
+    pub params: EpochParams,
+    /// The last credit purchase before the epoch's end (the price data rewards are capped at);
+    /// `None` when credits were never bought.
+    pub credit_price: Option<CreditPrice>,
+    /// Sorted by id; as of the end.
+    pub classes: Vec<ClassEntry>,
+    /// Sorted by key: registered operators and operators with a staking pool.
+    pub operators: Vec<OperatorEntry>,
+    /// Sorted by key: every device onboarded at some moment of the epoch.
+    pub devices: Vec<DeviceEntry>,
+}
+
+impl ChainSnapshot {
+    /// The canonical bytes (borsh).
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("encoding into memory")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let snapshot = Self::try_from_slice(bytes).map_err(|error| error.to_string())?;
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(format!("snapshot version {} unknown", snapshot.version));
+        }
+        Ok(snapshot)
+    }
+
+    /// SHA-256 of the canonical bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.encode()).into()
+    }
+
+    /// The digest in lowercase hex.
+    pub fn digest_hex(&self) -> String {
+        self.digest()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+fn standing_of(state: Option<&DeviceState>) -> Standing {
+    match state {
+        None => Standing::Absent,
+        Some(DeviceState {
+            suspension: Some(reason),
+            ..
+        }) => Standing::Suspended { reason: *reason },
+        Some(_) => Standing::Active,
+    }
+}
+
+struct DeviceTrack {
+    /// Its last state while onboarded.
+    last_present: Option<DeviceState>,
+    standing: Vec<StandingSpan>,
+    locations: Vec<LocationSpan>,
+    credits_paid: u64,
+}
+
+impl DeviceTrack {
+    fn record(&mut self, ts: i64, after: Option<DeviceState>) {
+        let standing = standing_of(after.as_ref());
+        if self.standing.last().map(|span| span.standing) != Some(standing) {
+            self.standing.push(StandingSpan {
+                from_ts: ts,
+                standing,
+            });
+        }
+        if let Some(state) = after {
+            if self.locations.last().map(|span| span.cell) != Some(state.location) {
+                self.locations.push(LocationSpan {
+                    from_ts: ts,
+                    cell: state.location,
+                });
+            }
+            self.last_present = Some(state);
+        }
+    }
+}
+
+/// The snapshot of epoch `close.epoch` covering `[start_ts, end_ts)`, from the state at
+/// `start_ts` (every event before it applied, none after), the last credit purchase before
+/// `start_ts`, and the events with `start_ts <= time < end_ts` in chain order.
+pub fn build<'a>(
+    start_ts: i64,
+    end_ts: i64,
+    at_start: &ChainState,
+    purchase_before: Option<Purchase>,
+    events: impl IntoIterator<Item = &'a Decoded>,
+    close: &EpochClose,
+) -> Result<ChainSnapshot, String> {
+    let mut state = at_start.clone();
+    let mut tracks: BTreeMap<Pubkey, DeviceTrack> = at_start
+        .devices
+        .iter()
+        .map(|(key, device)| {
+            (
+                *key,
+                DeviceTrack {
+                    last_present: Some(*device),
+                    standing: vec![StandingSpan {
+                        from_ts: start_ts,
+                        standing: standing_of(Some(device)),
+                    }],
+                    locations: vec![LocationSpan {
+                        from_ts: start_ts,
+                        cell: device.location,
+                    }],
+                    credits_paid: 0,
+                },
+            )
+        })
+        .collect();
+    let mut active_stake: BTreeMap<Pubkey, u64> = at_start.pools.clone();
+    let mut purchase = purchase_before;
+    for event in events {
+        let ts = event.unix_timestamp;
+        if ts < start_ts || ts >= end_ts {
+            return Err(format!(
+                "an event at {ts} outside epoch {} [{start_ts}, {end_ts})",
+                close.epoch
+            ));
+        }
+        for write in &event.writes {
+            state.set(&write.entity, write.after);
+            match (&write.entity, write.after) {
+                (Entity::Device(key), after) => {
+                    let after = match after {
+                        Some(Value::Device(device)) => Some(device),
+                        _ => None,
+                    };
+                    let track = tracks.entry(*key).or_insert_with(|| DeviceTrack {
+                        last_present: None,
+                        standing: vec![StandingSpan {
+                            from_ts: start_ts,
+                            standing: Standing::Absent,
+                        }],
+                        locations: Vec::new(),
+                        credits_paid: 0,
+                    });
+                    track.record(ts, after);
+                }
+                (Entity::Pool(operator), after) => {
+                    let tokens_of = |value: Option<Value>| match value {
+                        Some(Value::Pool { tokens }) => tokens,
+                        _ => 0,
+                    };
+                    let (before, after) = (tokens_of(write.before), tokens_of(after));
+                    let slashed = event.facts.iter().any(|fact| {
+                        matches!(fact, Fact::StakeSlashed { operator: slashed } if slashed == operator)
+                    });
+                    let active = active_stake.entry(*operator).or_insert(0);
+                    *active = if slashed && before > 0 {
+                        // Every member loses the same fraction: so does the active part.
+                        u64::try_from(u128::from(*active) * u128::from(after) / u128::from(before))
+                            .map_err(|_| format!("the active stake of {operator} overflows"))?
+                    } else {
+                        (*active).min(after)
+                    };
+                }
+                _ => {}
+            }
+        }
+        for fact in &event.facts {
+            match fact {
+                Fact::ServicePaid { device, credits } => {
+                    if let Some(track) = tracks.get_mut(device) {
+                        track.credits_paid = track
+                            .credits_paid
+                            .checked_add(*credits)
+                            .ok_or_else(|| format!("credits paid to {device} overflow a u64"))?;
+                    }
+                }
+                Fact::CreditsPurchased(bought) => purchase = Some(*bought),
+                Fact::EpochClosed(_) | Fact::StakeSlashed { .. } => {}
+            }
+        }
+    }
+    // Operators registered, and pools (a pool's operator may not be registered).
+    let mut operators: BTreeMap<Pubkey, OperatorEntry> = BTreeMap::new();
+    for (operator, recipient) in &state.operators {
+        operators.insert(
+            *operator,
+            OperatorEntry {
+                operator: *operator,
+                reward_recipient: Some(*recipient),
+                active_stake: 0,
+            },
+        );
+    }
+    for (operator, active) in active_stake {
+        if active == 0 {
+            continue;
+        }
+        operators
+            .entry(operator)
+            .or_insert(OperatorEntry {
+                operator,
+                reward_recipient: None,
+                active_stake: 0,
+            })
+            .active_stake = active;
+    }
+    let devices = tracks
+        .into_iter()
+        .filter_map(|(device, track)| {
+            let device_state = track.last_present?;
+            Some(DeviceEntry {
+                device,
+                operator: device_state.operator,
+                class_id: device_state.class_id,
+                reward_recipient: device_state.reward_recipient,
+                onboarded_at: device_state.onboarded_at,
+                standing: track.standing,
+                locations: track.locations,
+                credits_paid: track.credits_paid,
+            })
+        })
+        .collect();
+    Ok(ChainSnapshot {
+        version: SNAPSHOT_VERSION,
+        epoch: close.epoch,
+        start_ts,
+        end_ts,
+        params: EpochParams {
+            closed_at: close.closed_at,
+            minted: close.minted,
+            device_share: close.device_share,
+            staker_share: close.staker_share,
+            treasury_share: close.treasury_share,
+            device_pool_cumulative: close.device_pool_cumulative,
+            devices_bps: close.devices_bps,
+            stakers_bps: close.stakers_bps,
+            treasury_bps: close.treasury_bps,
+        },
+        credit_price: purchase.map(|bought| CreditPrice {
+            purchased_at: bought.unix_timestamp,
+            network_tokens_burned: bought.network_tokens_burned,
+            credits_minted: bought.credits_minted,
+        }),
+        classes: state
+            .classes
+            .iter()
+            .map(|(class_id, weight)| ClassEntry {
+                class_id: *class_id,
+                reward_weight_bps: *weight,
+            })
+            .collect(),
+        operators: operators.into_values().collect(),
+        devices,
+    })
+}
