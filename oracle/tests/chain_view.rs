@@ -7,97 +7,21 @@
 //!   their time, changes after it are not, and views started before and after the changes
 //!   (one going back at its first start, one going back on demand) produce the same bytes.
 
+mod local_chain;
+
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
-use groundwork_harness::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
 use groundwork_oracle::chain::EpochTiming;
 use groundwork_oracle::chainview::snapshot::{LocationSpan, Standing, StandingSpan};
 use groundwork_oracle::chainview::ChainView;
 use groundwork_telemetry::Key;
 use groundwork_tests::*;
-use solana_account::{Account, ReadableAccount};
+use local_chain::*;
 use solana_commitment_config::CommitmentConfig;
-use solana_rpc_client::rpc_client::RpcClient;
-
-/// The accounts a network needs to take transactions: wallets, token accounts and mints, and
-/// the four programs' state (not the programs or sysvars the endpoint brings itself).
-fn accounts_of(network: &CycleNetwork) -> Vec<(Pubkey, Account)> {
-    let owners = [
-        anchor_lang::solana_program::system_program::ID,
-        TOKEN_PROGRAM_ID,
-        TOKEN_2022_PROGRAM_ID,
-        tokenomics::ID,
-        device_registry::ID,
-        staking::ID,
-        reward_epochs::ID,
-    ];
-    network
-        .rt
-        .svm
-        .accounts_db()
-        .inner
-        .iter()
-        .filter(|(_, account)| !account.executable() && owners.contains(account.owner()))
-        .map(|(address, account)| (*address, Account::from(account.clone())))
-        .collect()
-}
-
-fn client(rpc: &LocalRpc) -> RpcClient {
-    RpcClient::new_with_commitment(rpc.url.clone(), CommitmentConfig::confirmed())
-}
-
-fn send(rpc: &LocalRpc, instructions: &[Instruction], signers: &[&Keypair]) {
-    let client = client(rpc);
-    let transaction = solana_transaction::Transaction::new_signed_with_payer(
-        instructions,
-        Some(&signers[0].pubkey()),
-        signers,
-        client.get_latest_blockhash().unwrap(),
-    );
-    client
-        .send_and_confirm_transaction(&transaction)
-        .expect("the transaction lands");
-}
-
-/// The endpoint's clock (the time its next transactions carry): the Clock sysvar's
-/// `unix_timestamp` (after slot, epoch start, epoch and leader schedule epoch).
-fn chain_time(rpc: &LocalRpc) -> i64 {
-    let clock = client(rpc)
-        .get_account(
-            &"SysvarC1ock11111111111111111111111111111111"
-                .parse()
-                .unwrap(),
-        )
-        .unwrap();
-    i64::from_le_bytes(clock.data[32..40].try_into().unwrap())
-}
-
-/// Waits until the endpoint's clock reaches `unix_s`.
-async fn wait_for_time(rpc: &LocalRpc, unix_s: i64) {
-    while chain_time(rpc) < unix_s {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Waits until everything confirmed so far is finalized.
-async fn wait_for_finality(rpc: &LocalRpc) {
-    let client = client(rpc);
-    let confirmed = client.get_slot().unwrap();
-    let started = Instant::now();
-    while client
-        .get_slot_with_commitment(CommitmentConfig::finalized())
-        .unwrap()
-        < confirmed
-    {
-        assert!(started.elapsed() < Duration::from_secs(90), "not finalized");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 /// Polls until `done` holds for the view; returns how long it took.
 async fn until(view: &mut ChainView, what: &str, done: impl Fn(&ChainView) -> bool) -> Duration {

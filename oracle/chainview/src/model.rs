@@ -298,6 +298,42 @@ impl Program {
     }
 }
 
+/// Every event discriminator of each program, from the IDLs the programs generate: an event
+/// the view does not need is skipped only when it is one of these; anything else under a
+/// program's name (tampered, or a program newer than this oracle) is refused.
+fn known_events(program: Program) -> &'static std::collections::HashSet<[u8; 8]> {
+    static KNOWN: std::sync::OnceLock<Vec<std::collections::HashSet<[u8; 8]>>> =
+        std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        [
+            include_str!("../../../idl/device_registry.json"),
+            include_str!("../../../idl/staking.json"),
+            include_str!("../../../idl/tokenomics.json"),
+            include_str!("../../../idl/reward_epochs.json"),
+        ]
+        .iter()
+        .map(|idl| {
+            let idl: serde_json::Value = serde_json::from_str(idl).expect("a committed IDL");
+            idl["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|event| {
+                    let bytes: Vec<u8> = event["discriminator"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|byte| byte.as_u64().and_then(|byte| u8::try_from(byte).ok()))
+                        .collect();
+                    bytes.try_into().expect("an 8-byte event discriminator")
+                })
+                .collect()
+        })
+        .collect()
+    });
+    &known[usize::from(program.index())]
+}
+
 fn decode_as<E: AnchorDeserialize>(data: &[u8]) -> Result<E, String> {
     E::deserialize(&mut &data[8..]).map_err(|error| error.to_string())
 }
@@ -316,6 +352,11 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
     let Some(discriminator) = data.get(..8) else {
         return Err("an event shorter than its discriminator".into());
     };
+    if !known_events(program).contains(discriminator) {
+        return Err(format!(
+            "not an event of {program:?} (discriminator {discriminator:?} is not in its IDL)"
+        ));
+    }
     let decoded = match program {
         Program::Registry => decode_registry(discriminator, data)?,
         Program::Staking => decode_staking(discriminator, data)?,
@@ -548,4 +589,24 @@ fn decode_staking(discriminator: &[u8], data: &[u8]) -> Result<Option<Decoded>, 
         writes: vec![write],
         facts,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_program_event_is_known_and_anything_else_refused() {
+        for program in Program::ALL {
+            assert!(known_events(program).len() >= 8, "{program:?}");
+        }
+        let suspended = device_registry::events::DeviceStatusChanged::DISCRIMINATOR;
+        assert!(known_events(Program::Registry).contains(suspended));
+        // A registry event under the staking program's name, and made-up bytes, are refused.
+        assert!(decode_event(Program::Staking, suspended).is_err());
+        assert!(decode_event(Program::Registry, &[0xEE; 20]).is_err());
+        // A known event the view does not need is skipped.
+        let voted = reward_epochs::events::RootVoted::DISCRIMINATOR;
+        assert_eq!(decode_event(Program::Rewards, voted), Ok(None));
+    }
 }

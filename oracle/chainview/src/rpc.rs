@@ -118,6 +118,36 @@ impl Endpoints {
         .map_err(ViewError::AllEndpointsFailed)
     }
 
+    /// The first answer to `read` that `check` accepts (a malformed answer fails over to the
+    /// next endpoint); when no endpoint gives one — every endpoint serves the same data the
+    /// view cannot read — the first answer at all, for the caller to skip what it cannot read.
+    async fn first_sound_answer<'a, T, F, Fut>(
+        &'a self,
+        read: F,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<T, ViewError>
+    where
+        F: Fn(&'a RpcClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ViewError>>,
+    {
+        let read = &read;
+        let check = &check;
+        let sound = self
+            .first_answer(|client| async move {
+                let answer = read(client).await?;
+                check(&answer).map_err(|message| rpc_error(client, message))?;
+                Ok(answer)
+            })
+            .await;
+        match sound {
+            Ok(answer) => Ok(answer),
+            Err(error) => {
+                tracing::warn!(%error, "no endpoint answered soundly; taking the first answer and skipping what does not decode");
+                self.first_answer(read).await
+            }
+        }
+    }
+
     /// The finalized slot, at least `at_least`.
     pub async fn finalized_slot(&self, at_least: u64) -> Result<u64, ViewError> {
         self.first_answer(|client| async move {
@@ -193,39 +223,62 @@ impl Endpoints {
     }
 
     /// A finalized transaction (JSON encoding), or `None` when the endpoints do not serve it
-    /// as finalized yet.
-    pub async fn transaction(&self, tx: &TxRef) -> Result<Option<Json>, ViewError> {
-        self.first_answer(|client| async move {
-            let transaction: Json = client
-                .send(
-                    RpcRequest::GetTransaction,
-                    json!([
-                        tx.signature,
-                        {
-                            "encoding": "json",
-                            "commitment": "finalized",
-                            "maxSupportedTransactionVersion": 0,
-                            "minContextSlot": tx.slot,
-                        }
-                    ]),
-                )
-                .await
-                .map_err(|error| rpc_error(client, error))?;
-            Ok((!transaction.is_null()).then_some(transaction))
-        })
+    /// as finalized yet. An answer `check` refuses fails over to the next endpoint.
+    pub async fn transaction(
+        &self,
+        tx: &TxRef,
+        check: impl Fn(&Json) -> Result<(), String>,
+    ) -> Result<Option<Json>, ViewError> {
+        let check = |answer: &Option<Json>| match answer {
+            Some(transaction) => check(transaction),
+            None => Ok(()),
+        };
+        self.first_sound_answer(
+            |client| async move {
+                let transaction: Json = client
+                    .send(
+                        RpcRequest::GetTransaction,
+                        json!([
+                            tx.signature,
+                            {
+                                "encoding": "json",
+                                "commitment": "finalized",
+                                "maxSupportedTransactionVersion": 0,
+                                "minContextSlot": tx.slot,
+                            }
+                        ]),
+                    )
+                    .await
+                    .map_err(|error| rpc_error(client, error))?;
+                Ok((!transaction.is_null()).then_some(transaction))
+            },
+            check,
+        )
         .await
     }
 
     /// `program`'s accounts starting with `discriminator` (and, when given, holding `byte` at
-    /// `offset`), with the context slot of the answer, at least `at_least`.
+    /// `offset`), with the context slot of the answer, at least `at_least`. An answer holding
+    /// an account `check` refuses fails over to the next endpoint.
     pub async fn program_accounts(
         &self,
         program: Program,
         discriminator: &[u8],
         byte_at: Option<(usize, u8)>,
         at_least: u64,
+        check: impl Fn(&[u8]) -> Result<(), String>,
     ) -> Result<(u64, Vec<(Pubkey, Vec<u8>)>), ViewError> {
-        self.first_answer(|client| async move {
+        let check = |(_, accounts): &(u64, Vec<(Pubkey, Vec<u8>)>)| {
+            let refused = accounts
+                .iter()
+                .filter(|(_, data)| check(data).is_err())
+                .count();
+            match refused {
+                0 => Ok(()),
+                refused => Err(format!("{refused} accounts do not decode")),
+            }
+        };
+        self.first_sound_answer(|client| async move {
             let mut filters = vec![json!({ "memcmp": {
                 "offset": 0,
                 "bytes": bs58::encode(discriminator).into_string(),
@@ -269,7 +322,7 @@ impl Endpoints {
                 }
             }
             Ok((slot, accounts))
-        })
+        }, check)
         .await
     }
 }

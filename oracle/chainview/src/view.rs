@@ -362,7 +362,9 @@ impl ChainView {
         for (index, (program, discriminator, byte_at)) in pages.into_iter().enumerate() {
             let (slot, accounts) = self
                 .endpoints
-                .program_accounts(program, discriminator, byte_at, slot_floor)
+                .program_accounts(program, discriminator, byte_at, slot_floor, |data| {
+                    ChainState::default().load_account(data)
+                })
                 .await?;
             if index == 0 {
                 load.first_slot = slot;
@@ -502,15 +504,27 @@ impl ChainView {
 
     /// The decoded events of a finalized transaction (undecodable ones logged and skipped).
     async fn read_events(&self, tx: &TxRef) -> Result<Vec<JournalEvent>, ViewError> {
-        let transaction = self.endpoints.transaction(tx).await?.ok_or_else(|| {
-            ViewError::AllEndpointsFailed(format!(
-                "transaction {} (slot {}) is listed but not served",
-                tx.signature, tx.slot
-            ))
-        })?;
+        let transaction = self
+            .endpoints
+            .transaction(tx, check_events)
+            .await?
+            .ok_or_else(|| {
+                ViewError::AllEndpointsFailed(format!(
+                    "transaction {} (slot {}) is listed but not served",
+                    tx.signature, tx.slot
+                ))
+            })?;
         let mut skipped = 0;
         Ok(decode_transaction(tx, &transaction, &mut skipped))
     }
+}
+
+/// Refuses a transaction whose events of the four programs do not all decode.
+fn check_events(transaction: &serde_json::Value) -> Result<(), String> {
+    for (program, data) in transaction_events(transaction)? {
+        decode_event(program, &data)?;
+    }
+    Ok(())
 }
 
 /// Decodes a transaction's events; undecodable ones are logged and counted in `skipped`.
@@ -579,7 +593,7 @@ async fn follow_until(
     let mut caught_up = true;
     let mut failure = None;
     for tx in merge_in_chain_order(lists) {
-        let transaction = match endpoints.transaction(&tx).await {
+        let transaction = match endpoints.transaction(&tx, check_events).await {
             Ok(Some(transaction)) => transaction,
             Ok(None) => {
                 // Not served as finalized yet: the next poll takes it up from here.

@@ -1,0 +1,242 @@
+//! A network served by a real local JSON-RPC endpoint (surfpool, offline), and what tests do
+//! with it: copy a runtime-built network in, send transactions, read its clock, wait for
+//! finality — and put a fault-injecting proxy in front of it.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use groundwork_harness::rpc::LocalRpc;
+use groundwork_harness::solana_keypair::Keypair;
+use groundwork_harness::solana_signer::Signer;
+use groundwork_harness::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
+use groundwork_tests::CycleNetwork;
+use serde_json::{json, Value};
+use solana_account::{Account, ReadableAccount};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::rpc_client::RpcClient;
+
+/// The accounts a network needs to take transactions: wallets, token accounts and mints, and
+/// the four programs' state (not the programs or sysvars the endpoint brings itself).
+pub fn accounts_of(network: &CycleNetwork) -> Vec<(Pubkey, Account)> {
+    let owners = [
+        anchor_lang::solana_program::system_program::ID,
+        TOKEN_PROGRAM_ID,
+        TOKEN_2022_PROGRAM_ID,
+        tokenomics::ID,
+        device_registry::ID,
+        staking::ID,
+        reward_epochs::ID,
+    ];
+    network
+        .rt
+        .svm
+        .accounts_db()
+        .inner
+        .iter()
+        .filter(|(_, account)| !account.executable() && owners.contains(account.owner()))
+        .map(|(address, account)| (*address, Account::from(account.clone())))
+        .collect()
+}
+
+pub fn client(rpc: &LocalRpc) -> RpcClient {
+    RpcClient::new_with_commitment(rpc.url.clone(), CommitmentConfig::confirmed())
+}
+
+/// Sends one transaction (fee paid by the first signer) and waits until it is confirmed.
+pub fn send(rpc: &LocalRpc, instructions: &[Instruction], signers: &[&Keypair]) {
+    let client = client(rpc);
+    let transaction = solana_transaction::Transaction::new_signed_with_payer(
+        instructions,
+        Some(&signers[0].pubkey()),
+        signers,
+        client.get_latest_blockhash().unwrap(),
+    );
+    client
+        .send_and_confirm_transaction(&transaction)
+        .expect("the transaction lands");
+}
+
+/// The endpoint's clock (the time its next transactions carry): the Clock sysvar's
+/// `unix_timestamp` (after slot, epoch start, epoch and leader schedule epoch).
+pub fn chain_time(rpc: &LocalRpc) -> i64 {
+    let clock = client(rpc)
+        .get_account(
+            &"SysvarC1ock11111111111111111111111111111111"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    i64::from_le_bytes(clock.data[32..40].try_into().unwrap())
+}
+
+/// Waits until the endpoint's clock reaches `unix_s`.
+pub async fn wait_for_time(rpc: &LocalRpc, unix_s: i64) {
+    while chain_time(rpc) < unix_s {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until everything confirmed so far is finalized; returns that finalized slot.
+pub async fn wait_for_finality(rpc: &LocalRpc) -> u64 {
+    let client = client(rpc);
+    let confirmed = client.get_slot().unwrap();
+    let started = Instant::now();
+    loop {
+        let finalized = client
+            .get_slot_with_commitment(CommitmentConfig::finalized())
+            .unwrap();
+        if finalized >= confirmed {
+            return finalized;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "not finalized");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// How the proxy misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// Forwards every request as it is.
+    None,
+    /// Answers every request with 503.
+    Dead,
+    /// Stands at the slot it had when the fault began: its finalized slot is that one, and a
+    /// read asking for a newer minimum context slot is refused (-32016), as a real node that
+    /// fell behind answers.
+    Lagging,
+    /// Replaces every account's data in `getProgramAccounts` answers with bytes that decode as
+    /// nothing, and every inner instruction's data in `getTransaction` answers likewise.
+    Malformed,
+}
+
+/// A JSON-RPC proxy in front of an endpoint, injecting a [`Fault`].
+pub struct FaultyProxy {
+    pub url: String,
+    fault: Arc<AtomicU8>,
+    frozen_slot: Arc<AtomicU64>,
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    upstream: String,
+    fault: Arc<AtomicU8>,
+    frozen_slot: Arc<AtomicU64>,
+    http: reqwest::Client,
+}
+
+impl FaultyProxy {
+    pub async fn start(upstream: &str) -> Self {
+        let fault = Arc::new(AtomicU8::new(Fault::None as u8));
+        let frozen_slot = Arc::new(AtomicU64::new(0));
+        let state = ProxyState {
+            upstream: upstream.to_string(),
+            fault: fault.clone(),
+            frozen_slot: frozen_slot.clone(),
+            http: reqwest::Client::new(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/", axum::routing::post(proxy))
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FaultyProxy {
+            url,
+            fault,
+            frozen_slot,
+        }
+    }
+
+    /// Starts misbehaving (see [`FaultyProxy::lag_at`] for lagging).
+    pub fn set(&self, fault: Fault) {
+        assert_ne!(fault, Fault::Lagging, "lag_at says where it stands");
+        self.fault.store(fault as u8, Ordering::SeqCst);
+    }
+
+    /// Lags: stands at `slot` from now on.
+    pub fn lag_at(&self, slot: u64) {
+        self.frozen_slot.store(slot, Ordering::SeqCst);
+        self.fault.store(Fault::Lagging as u8, Ordering::SeqCst);
+    }
+}
+
+fn min_context_slot(request: &Value) -> Option<u64> {
+    request["params"]
+        .as_array()?
+        .iter()
+        .find_map(|param| param["minContextSlot"].as_u64())
+}
+
+async fn proxy(State(state): State<ProxyState>, body: Bytes) -> Response {
+    let fault = state.fault.load(Ordering::SeqCst);
+    if fault == Fault::Dead as u8 {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response();
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not JSON").into_response();
+    };
+    let method = request["method"].as_str().unwrap_or_default().to_string();
+    if fault == Fault::Lagging as u8 {
+        let frozen = state.frozen_slot.load(Ordering::SeqCst);
+        if min_context_slot(&request).is_some_and(|wanted| wanted > frozen) {
+            return axum::Json(json!({
+                "jsonrpc": "2.0",
+                "id": request["id"],
+                "error": {
+                    "code": -32016,
+                    "message": "Minimum context slot has not been reached",
+                    "data": { "contextSlot": frozen },
+                },
+            }))
+            .into_response();
+        }
+        if method == "getSlot" {
+            return axum::Json(json!({ "jsonrpc": "2.0", "id": request["id"], "result": frozen }))
+                .into_response();
+        }
+    }
+    let answer = match state.http.post(&state.upstream).json(&request).send().await {
+        Ok(answer) => answer,
+        Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+    };
+    let Ok(mut answer) = answer.json::<Value>().await else {
+        return (StatusCode::BAD_GATEWAY, "upstream answered non-JSON").into_response();
+    };
+    if fault == Fault::Malformed as u8 {
+        use base64::Engine;
+        let garbage = base64::engine::general_purpose::STANDARD.encode([0xEE_u8; 40]);
+        if method == "getProgramAccounts" {
+            for entry in answer["result"]["value"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                entry["account"]["data"] = json!([garbage, "base64"]);
+            }
+        }
+        if method == "getTransaction" {
+            let tag = anchor_lang::event::EVENT_IX_TAG_LE;
+            let bad_event = bs58::encode([tag, &[0xEE_u8; 12][..]].concat()).into_string();
+            for group in answer["result"]["meta"]["innerInstructions"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                for instruction in group["instructions"].as_array_mut().into_iter().flatten() {
+                    instruction["data"] = json!(bad_event);
+                }
+            }
+        }
+    }
+    axum::Json(answer).into_response()
+}
