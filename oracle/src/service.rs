@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,17 +112,44 @@ pub fn epoch_schedule(timing: &EpochTiming, seal_grace: Duration) -> Result<Epoc
     })
 }
 
-/// When the device set was last loaded from chain (unix ms).
-#[derive(Default)]
-pub struct Freshness(AtomicI64);
+/// Where the chain view stands, for `/healthz`: when it last polled the chain successfully
+/// (unix ms), the slot it stands at, the endpoint's finalized slot then, and the newest epoch
+/// whose snapshot is made (-1: none yet).
+pub struct Freshness {
+    last_ms: AtomicI64,
+    slot: AtomicU64,
+    finalized: AtomicU64,
+    newest_snapshot: AtomicI64,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness {
+            last_ms: AtomicI64::new(0),
+            slot: AtomicU64::new(0),
+            finalized: AtomicU64::new(0),
+            newest_snapshot: AtomicI64::new(-1),
+        }
+    }
+}
 
 impl Freshness {
     pub fn mark(&self, now_ms: i64) {
-        self.0.store(now_ms, Ordering::Relaxed);
+        self.last_ms.store(now_ms, Ordering::Relaxed);
     }
 
     pub fn last_ms(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+        self.last_ms.load(Ordering::Relaxed)
+    }
+
+    fn record_position(&self, slot: u64, finalized: u64) {
+        self.slot.store(slot, Ordering::Relaxed);
+        self.finalized.store(finalized.max(slot), Ordering::Relaxed);
+    }
+
+    fn record_snapshot(&self, epoch: u64) {
+        self.newest_snapshot
+            .fetch_max(i64::try_from(epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 }
 
@@ -163,6 +190,9 @@ pub async fn serve(
     let devices = Arc::new(DeviceCache::new(device_set));
     let freshness = Arc::new(Freshness::default());
     freshness.mark(clock.now_ms());
+    if let Some(position) = view.position() {
+        freshness.record_position(position.slot, position.slot);
+    }
     let ingestor = Arc::new(Ingestor::new(
         config.network.registry,
         config.limits.clone(),
@@ -183,6 +213,7 @@ pub async fn serve(
         stale_after_ms: i64::try_from(config.network.device_refresh.as_millis() * 3)
             .unwrap_or(i64::MAX),
         metrics: metrics.clone(),
+        chain_view_dir: view_dir.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -291,7 +322,13 @@ async fn follow_chain(
                     );
                 }
                 freshness.mark(clock.now_ms());
-                make_snapshots(&mut view, &metrics).await;
+                freshness.record_position(report.slot, report.finalized);
+                make_snapshots(&mut view, &metrics, &freshness).await;
+                metrics.set_gauge(
+                    "groundwork_chain_view_bytes_read",
+                    "Bytes of JSON the RPC endpoints sent the chain view since the oracle started.",
+                    i64::try_from(view.bytes_read()).unwrap_or(i64::MAX),
+                );
                 metrics.set_gauge(
                     "groundwork_chain_view_slot",
                     "The finalized slot the chain view has applied.",
@@ -310,7 +347,7 @@ async fn follow_chain(
 
 /// Makes (and stores) the chain snapshot of every epoch closed on chain since the view's base;
 /// a failure is logged and tried again at the next poll.
-async fn make_snapshots(view: &mut ChainView, metrics: &Metrics) {
+async fn make_snapshots(view: &mut ChainView, metrics: &Metrics, freshness: &Freshness) {
     let base_epoch = view.base_epoch().unwrap_or(0);
     for epoch in view.closed_epochs() {
         if epoch < base_epoch {
@@ -325,6 +362,7 @@ async fn make_snapshots(view: &mut ChainView, metrics: &Metrics) {
                     digest = %snapshot.digest_hex(),
                     "chain snapshot made"
                 );
+                freshness.record_snapshot(epoch);
                 metrics.set_gauge(
                     "groundwork_chain_view_snapshot_epoch",
                     "The newest epoch whose chain snapshot is made.",
@@ -424,11 +462,14 @@ struct Health {
     clock: Arc<dyn Clock>,
     stale_after_ms: i64,
     metrics: Arc<Metrics>,
+    /// The chain view's directory (its stored snapshots).
+    chain_view_dir: std::path::PathBuf,
 }
 
 fn service_routes(health: Arc<Health>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/v1/epochs/{epoch}/chain", get(chain_snapshot))
         .route("/metrics", get(metrics))
         .with_state(health)
 }
@@ -452,6 +493,18 @@ async fn healthz(State(health): State<Arc<Health>>) -> Response {
         "problems": problems,
         "devices": health.devices.len(),
         "device_set_age_ms": age_ms,
+        "chain_view": {
+            "slot": health.freshness.slot.load(Ordering::Relaxed),
+            "lag_slots": health
+                .freshness
+                .finalized
+                .load(Ordering::Relaxed)
+                .saturating_sub(health.freshness.slot.load(Ordering::Relaxed)),
+            "newest_snapshot_epoch": match health.freshness.newest_snapshot.load(Ordering::Relaxed) {
+                -1 => serde_json::Value::Null,
+                epoch => json!(epoch),
+            },
+        },
     });
     let status = if problems.is_empty() {
         StatusCode::OK
@@ -459,6 +512,102 @@ async fn healthz(State(health): State<Arc<Health>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// `GET /v1/epochs/{n}/chain`: the chain snapshot of epoch `n` (the chain input of its
+/// verified work) — a JSON summary with its digest, or with `Accept:
+/// application/octet-stream` its canonical bytes, whose SHA-256 is the digest.
+async fn chain_snapshot(
+    State(health): State<Arc<Health>>,
+    axum::extract::Path(epoch): axum::extract::Path<u64>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let dir = health.chain_view_dir.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        groundwork_oracle_chainview::stored_snapshot(&dir, epoch)
+    })
+    .await;
+    let snapshot = match stored {
+        Ok(Ok(Some(snapshot))) => snapshot,
+        Ok(Ok(None)) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({
+                    "error": "snapshot_not_made",
+                    "message": format!("epoch {epoch}'s chain snapshot is not made: it is made once the epoch is closed on chain and the oracle's chain view has followed its close"),
+                })),
+            )
+                .into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::error!(epoch, %error, "reading a stored chain snapshot");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "snapshot_unreadable", "message": error.to_string() })),
+            )
+                .into_response();
+        }
+        Err(error) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal", "message": error.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    let wants_bytes = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/octet-stream"));
+    if wants_bytes {
+        return (
+            [("content-type", "application/octet-stream")],
+            snapshot.encode(),
+        )
+            .into_response();
+    }
+    let suspended = snapshot
+        .devices
+        .iter()
+        .filter(|device| {
+            device.standing.iter().any(|span| {
+                matches!(
+                    span.standing,
+                    groundwork_oracle_chainview::snapshot::Standing::Suspended { .. }
+                )
+            })
+        })
+        .count();
+    let params = snapshot.params;
+    Json(json!({
+        "epoch": snapshot.epoch,
+        "start_ts": snapshot.start_ts,
+        "end_ts": snapshot.end_ts,
+        "digest": snapshot.digest_hex(),
+        "params": {
+            "closed_at": params.closed_at,
+            "minted": params.minted,
+            "device_share": params.device_share,
+            "staker_share": params.staker_share,
+            "treasury_share": params.treasury_share,
+            "device_pool_cumulative": params.device_pool_cumulative,
+            "split_bps": [params.devices_bps, params.stakers_bps, params.treasury_bps],
+        },
+        "credit_price": snapshot.credit_price.map(|price| json!({
+            "purchased_at": price.purchased_at,
+            "network_tokens_burned": price.network_tokens_burned,
+            "credits_minted": price.credits_minted,
+        })),
+        "classes": snapshot.classes.iter().map(|class| json!({
+            "class_id": class.class_id,
+            "reward_weight_bps": class.reward_weight_bps,
+        })).collect::<Vec<_>>(),
+        "operators": snapshot.operators.len(),
+        "devices": snapshot.devices.len(),
+        "devices_suspended_during_epoch": suspended,
+        "credits_paid": snapshot.devices.iter().map(|device| u128::from(device.credits_paid)).sum::<u128>().to_string(),
+    }))
+    .into_response()
 }
 
 async fn metrics(State(health): State<Arc<Health>>) -> Response {

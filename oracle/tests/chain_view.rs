@@ -220,6 +220,11 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     let epoch_1 = genesis + EPOCH_S;
     let epoch_2 = genesis + 2 * EPOCH_S;
 
+    // The oracle binary starts too, before any change: its chain view makes the snapshot of
+    // every epoch closed on chain and serves it.
+    let oracle_dir = tempfile::tempdir().unwrap();
+    let oracle = OracleProcess::start_with(&rpc.url, &oracle_dir.path().join("data"), "", "1s");
+
     // View A starts in epoch 0, before any change, and follows.
     let dir_a = tempfile::tempdir().unwrap();
     let mut view_a = ChainView::open(&urls, dir_a.path(), timing, 1).unwrap();
@@ -530,5 +535,54 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     assert_eq!(view_c.current(), view_a.current());
     drop(view_c);
     let view_c = ChainView::open(&urls, dir_c.path(), timing, 2).unwrap();
-    assert_eq!(view_c.stored_snapshot(1).unwrap(), Some(from_a));
+    assert_eq!(view_c.stored_snapshot(1).unwrap().as_ref(), Some(&from_a));
+
+    // The oracle made the same snapshot and serves it: a summary with the digest, and the
+    // canonical bytes.
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/epochs/1/chain", oracle.url);
+    let started = Instant::now();
+    let summary: serde_json::Value = loop {
+        let reply = http.get(&url).send().await.unwrap();
+        if reply.status() == 200 {
+            break reply.json().await.unwrap();
+        }
+        assert_eq!(reply.status(), 404, "before it is made");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the oracle made no snapshot"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(summary["digest"], from_a.digest_hex());
+    assert_eq!(summary["devices"], 3);
+    assert_eq!(summary["devices_suspended_during_epoch"], 1);
+    assert_eq!(summary["credits_paid"], "700");
+    let bytes = http
+        .get(&url)
+        .header("accept", "application/octet-stream")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), from_a.encode().as_slice());
+    let health: serde_json::Value = http
+        .get(format!("{}/healthz", oracle.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["chain_view"]["newest_snapshot_epoch"], 1, "{health}");
+    let missing = http
+        .get(format!("{}/v1/epochs/9/chain", oracle.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let error: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(error["error"], "snapshot_not_made");
 }

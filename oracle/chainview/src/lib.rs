@@ -22,7 +22,7 @@ pub mod view;
 pub use model::{ChainState, DeviceState};
 pub use rpc::Position;
 pub use snapshot::ChainSnapshot;
-pub use view::{ChainView, LoadReport, PollReport};
+pub use view::{stored_snapshot, ChainView, LoadReport, PollReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {

@@ -3,7 +3,7 @@
 //! a lagging endpoint errs rather than answers from the past.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anchor_lang::prelude::Pubkey;
 use base64::Engine;
@@ -69,7 +69,13 @@ impl Position {
 pub struct Endpoints {
     clients: Vec<RpcClient>,
     preferred: AtomicUsize,
+    bytes_read: AtomicU64,
 }
+
+/// About how many bytes of JSON one `getProgramAccounts` entry takes besides its data, and
+/// one `getSignaturesForAddress` entry.
+const ACCOUNT_ENTRY_OVERHEAD: usize = 170;
+const SIGNATURE_ENTRY_BYTES: usize = 190;
 
 fn rpc_error(client: &RpcClient, error: impl std::fmt::Display) -> ViewError {
     ViewError::Rpc {
@@ -91,7 +97,17 @@ impl Endpoints {
                 })
                 .collect(),
             preferred: AtomicUsize::new(0),
+            bytes_read: AtomicU64::new(0),
         }
+    }
+
+    /// About how many bytes the endpoints' answers held so far (JSON as sent).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, bytes: usize) {
+        self.bytes_read.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// The first answer to `read`, trying the endpoints from the preferred one on.
@@ -176,6 +192,7 @@ impl Endpoints {
             let mut before: Option<String> = None;
             'pages: loop {
                 let page = signature_page(client, program, before.as_deref(), since.slot).await?;
+                self.count(page.len() * SIGNATURE_ENTRY_BYTES);
                 let full = page.len() == SIGNATURE_PAGE;
                 for entry in page {
                     before = Some(entry.tx.signature.clone());
@@ -206,7 +223,9 @@ impl Endpoints {
     ) -> Result<Vec<HistoryEntry>, ViewError> {
         self.first_answer(|client| async move {
             let mut entries = Vec::new();
-            for entry in signature_page(client, program, before, 0).await? {
+            let page = signature_page(client, program, before, 0).await?;
+            self.count(page.len() * SIGNATURE_ENTRY_BYTES);
+            for entry in page {
                 let block_time = match entry.block_time {
                     Some(block_time) => block_time,
                     None => block_time_of(client, entry.tx.slot).await?,
@@ -250,6 +269,7 @@ impl Endpoints {
                     )
                     .await
                     .map_err(|error| rpc_error(client, error))?;
+                self.count(serde_json::to_vec(&transaction).map_or(0, |bytes| bytes.len()));
                 Ok((!transaction.is_null()).then_some(transaction))
             },
             check,
@@ -267,8 +287,8 @@ impl Endpoints {
         byte_at: Option<(usize, u8)>,
         at_least: u64,
         check: impl Fn(&[u8]) -> Result<(), String>,
-    ) -> Result<(u64, Vec<(Pubkey, Vec<u8>)>), ViewError> {
-        let check = |(_, accounts): &(u64, Vec<(Pubkey, Vec<u8>)>)| {
+    ) -> Result<(u64, Accounts), ViewError> {
+        let check = |(_, accounts): &(u64, Accounts)| {
             let refused = accounts
                 .iter()
                 .filter(|(_, data)| check(data).is_err())
@@ -278,53 +298,71 @@ impl Endpoints {
                 refused => Err(format!("{refused} accounts do not decode")),
             }
         };
-        self.first_sound_answer(|client| async move {
-            let mut filters = vec![json!({ "memcmp": {
-                "offset": 0,
-                "bytes": bs58::encode(discriminator).into_string(),
-            }})];
-            if let Some((offset, byte)) = byte_at {
-                filters.push(json!({ "memcmp": {
-                    "offset": offset,
-                    "bytes": bs58::encode([byte]).into_string(),
-                }}));
-            }
-            let answer: Json = client
-                .send(
-                    RpcRequest::GetProgramAccounts,
-                    json!([
-                        program.id().to_string(),
-                        {
-                            "encoding": "base64",
-                            "commitment": "finalized",
-                            "withContext": true,
-                            "minContextSlot": at_least,
-                            "filters": filters,
-                        }
-                    ]),
-                )
-                .await
-                .map_err(|error| rpc_error(client, error))?;
-            let slot = answer["context"]["slot"]
-                .as_u64()
-                .ok_or_else(|| rpc_error(client, "getProgramAccounts answered without a context slot"))?;
-            let mut accounts = Vec::new();
-            for entry in answer["value"].as_array().into_iter().flatten() {
-                let address = entry["pubkey"]
-                    .as_str()
-                    .and_then(|text| text.parse::<Pubkey>().ok());
-                let data = entry["account"]["data"][0]
-                    .as_str()
-                    .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok());
-                match (address, data) {
-                    (Some(address), Some(data)) => accounts.push((address, data)),
-                    _ => tracing::warn!(entry = %entry, "skipping an account entry that does not parse"),
+        self.first_sound_answer(
+            |client| async move {
+                let mut filters = vec![json!({ "memcmp": {
+                    "offset": 0,
+                    "bytes": bs58::encode(discriminator).into_string(),
+                }})];
+                if let Some((offset, byte)) = byte_at {
+                    filters.push(json!({ "memcmp": {
+                        "offset": offset,
+                        "bytes": bs58::encode([byte]).into_string(),
+                    }}));
                 }
-            }
-            Ok((slot, accounts))
-        }, check)
+                let answer: Json = client
+                    .send(
+                        RpcRequest::GetProgramAccounts,
+                        json!([
+                            program.id().to_string(),
+                            {
+                                "encoding": "base64",
+                                "commitment": "finalized",
+                                "withContext": true,
+                                "minContextSlot": at_least,
+                                "filters": filters,
+                            }
+                        ]),
+                    )
+                    .await
+                    .map_err(|error| rpc_error(client, error))?;
+                let (slot, accounts, bytes) = parse_program_accounts(&answer)
+                    .map_err(|message| rpc_error(client, message))?;
+                self.count(bytes);
+                Ok((slot, accounts))
+            },
+            check,
+        )
         .await
     }
+}
+
+/// Accounts as `(address, data)`.
+pub type Accounts = Vec<(Pubkey, Vec<u8>)>;
+
+/// A `getProgramAccounts` answer (`withContext`, base64): its context slot, the accounts
+/// (an entry that does not parse is logged and left out), and about how many bytes of JSON it
+/// held.
+pub fn parse_program_accounts(answer: &Json) -> Result<(u64, Accounts, usize), String> {
+    let slot = answer["context"]["slot"]
+        .as_u64()
+        .ok_or("getProgramAccounts answered without a context slot")?;
+    let mut accounts = Vec::new();
+    let mut bytes = 0;
+    for entry in answer["value"].as_array().into_iter().flatten() {
+        let encoded = entry["account"]["data"][0].as_str();
+        bytes += ACCOUNT_ENTRY_OVERHEAD + encoded.map_or(0, str::len);
+        let address = entry["pubkey"]
+            .as_str()
+            .and_then(|text| text.parse::<Pubkey>().ok());
+        let data =
+            encoded.and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok());
+        match (address, data) {
+            (Some(address), Some(data)) => accounts.push((address, data)),
+            _ => tracing::warn!(entry = %entry, "skipping an account entry that does not parse"),
+        }
+    }
+    Ok((slot, accounts, bytes))
 }
 
 /// A transaction in a program's history.

@@ -165,6 +165,11 @@ impl ChainView {
         self.state.as_ref().map_or(0, |state| state.journal.len())
     }
 
+    /// About how many bytes of JSON the endpoints sent this view since it was opened.
+    pub fn bytes_read(&self) -> u64 {
+        self.endpoints.bytes_read()
+    }
+
     /// What the last full load read.
     pub fn last_load(&self) -> Option<&LoadReport> {
         self.last_load.as_ref()
@@ -244,22 +249,7 @@ impl ChainView {
 
     /// The stored snapshot of `epoch`, if it was made.
     pub fn stored_snapshot(&self, epoch: u64) -> Result<Option<ChainSnapshot>, ViewError> {
-        let path = self.files.snapshot_path(epoch);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                ChainSnapshot::decode(&bytes)
-                    .map(Some)
-                    .map_err(|message| ViewError::State {
-                        path: path.display().to_string(),
-                        message,
-                    })
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(ViewError::State {
-                path: path.display().to_string(),
-                message: error.to_string(),
-            }),
-        }
+        stored_snapshot(&self.files.dir, epoch)
     }
 
     /// The snapshot of `epoch` as of its end: the stored one, or made now (and stored) once
@@ -516,6 +506,30 @@ impl ChainView {
             })?;
         let mut skipped = 0;
         Ok(decode_transaction(tx, &transaction, &mut skipped))
+    }
+}
+
+/// The snapshot of `epoch` stored in the chain view directory `dir`, if it was made.
+pub fn stored_snapshot(
+    dir: &std::path::Path,
+    epoch: u64,
+) -> Result<Option<ChainSnapshot>, ViewError> {
+    let path = ViewFiles {
+        dir: dir.to_path_buf(),
+    }
+    .snapshot_path(epoch);
+    match std::fs::read(&path) {
+        Ok(bytes) => ChainSnapshot::decode(&bytes)
+            .map(Some)
+            .map_err(|message| ViewError::State {
+                path: path.display().to_string(),
+                message,
+            }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ViewError::State {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        }),
     }
 }
 

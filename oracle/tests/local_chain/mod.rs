@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -239,4 +240,123 @@ async fn proxy(State(state): State<ProxyState>, body: Bytes) -> Response {
         }
     }
     axum::Json(answer).into_response()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The `groundwork-oracle` binary running on a config written beside its data directory.
+pub struct OracleProcess {
+    pub url: String,
+    config: std::path::PathBuf,
+    pub child: Option<Child>,
+}
+
+impl OracleProcess {
+    /// Starts the binary; `store_url` empty means the embedded store in `data_dir`.
+    pub fn start(rpc_url: &str, data_dir: &std::path::Path, store_url: &str) -> Self {
+        Self::start_with(rpc_url, data_dir, store_url, "30s")
+    }
+
+    /// Starts the binary reloading devices every `device_refresh`.
+    pub fn start_with(
+        rpc_url: &str,
+        data_dir: &std::path::Path,
+        store_url: &str,
+        device_refresh: &str,
+    ) -> Self {
+        let port = free_port();
+        let config = data_dir.with_extension("toml");
+        let registry = groundwork_client::device_registry::registry_config_address();
+        std::fs::write(
+            &config,
+            format!(
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"{device_refresh}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
+                data_dir.display()
+            ),
+        )
+        .unwrap();
+        let mut process = OracleProcess {
+            config,
+            url: format!("http://127.0.0.1:{port}"),
+            child: None,
+        };
+        process.spawn();
+        process
+    }
+
+    pub fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_groundwork-oracle"))
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start groundwork-oracle");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if probe::blocking_get_ok(&format!("{}/healthz", self.url)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("groundwork-oracle did not come up");
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+        }
+    }
+}
+
+impl Drop for OracleProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// A blocking health probe over a plain TCP connection (no async runtime needed).
+mod probe {
+    pub fn blocking_get_ok(url: &str) -> bool {
+        use std::io::{Read, Write};
+        let address = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let path = format!(
+            "/{}",
+            url.trim_start_matches("http://")
+                .split_once('/')
+                .map(|(_, p)| p)
+                .unwrap_or("")
+        );
+        let Ok(mut stream) = std::net::TcpStream::connect(&address) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        if stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .is_err()
+        {
+            return false;
+        }
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply.starts_with("HTTP/1.1 200")
+    }
 }
