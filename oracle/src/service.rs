@@ -27,6 +27,8 @@ use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::Store;
+use groundwork_oracle_verify::stage::{EpochReport, Reports, Verifier};
+use groundwork_oracle_verify::VerifyParams;
 use serde_json::json;
 
 use crate::config::OracleConfig;
@@ -214,6 +216,7 @@ pub async fn serve(
             .unwrap_or(i64::MAX),
         metrics: metrics.clone(),
         chain_view_dir: view_dir.clone(),
+        reports_dir: config.store.data_dir.join("reports"),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -246,6 +249,19 @@ pub async fn serve(
             clock.clone(),
             metrics.clone(),
             config.network.device_refresh,
+            supervisor.stop_signal(),
+        ),
+    );
+    supervisor.spawn(
+        "verifier",
+        verify_epochs(
+            Verifier::new(
+                store.clone(),
+                view_dir.clone(),
+                config.store.data_dir.join("reports"),
+                VerifyParams::default(),
+            ),
+            metrics.clone(),
             supervisor.stop_signal(),
         ),
     );
@@ -378,6 +394,80 @@ async fn make_snapshots(view: &mut ChainView, metrics: &Metrics, freshness: &Fre
     }
 }
 
+/// Computes and stores the verified work of every epoch that is sealed and whose chain
+/// snapshot is made, in order. A failure is logged and tried again; a determinism alarm (the
+/// newest stored report computed again differs) is logged loudly and counted, and the stored
+/// report stays.
+async fn verify_epochs(
+    mut verifier: Verifier,
+    metrics: Arc<Metrics>,
+    mut stop: StopSignal,
+) -> Result<()> {
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    let mut last_waiting = String::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.stopped() => return Ok(()),
+        }
+        let pass = match verifier.pass().await {
+            Ok(pass) => pass,
+            Err(error) => {
+                tracing::warn!(%error, "verifying epochs failed; trying again");
+                continue;
+            }
+        };
+        if let Some((epoch, stored, again)) = pass.determinism_alarm {
+            tracing::error!(
+                epoch,
+                stored = %hex(&stored),
+                recomputed = %hex(&again),
+                "DETERMINISM ALARM: the stored report of this epoch, computed again from the same inputs, differs; the stored report is kept"
+            );
+            metrics.set_gauge(
+                "groundwork_verify_determinism_alarms",
+                "Stored reports that differed when computed again (should be 0).",
+                1,
+            );
+        }
+        for report in &pass.stored {
+            let rewards = &report.rewards;
+            let rewarded = rewards.rows.iter().filter(|row| row.amount > 0).count();
+            let zeroed = rewards
+                .rows
+                .iter()
+                .filter(|row| !row.fraud.is_empty())
+                .count();
+            tracing::info!(
+                epoch = report.epoch,
+                root = %hex(&rewards.root),
+                devices = rewards.rows.len(),
+                rewarded,
+                zeroed_for_fraud = zeroed,
+                pool = rewards.pool,
+                dust = rewards.dust,
+                cumulative_total = rewards.cumulative_total,
+                "epoch verified and its report stored"
+            );
+            metrics.set_gauge(
+                "groundwork_verify_epoch",
+                "The newest epoch whose verified work is stored.",
+                i64::try_from(report.epoch).unwrap_or(i64::MAX),
+            );
+        }
+        if let Some(waiting) = pass.waiting {
+            if waiting != last_waiting {
+                tracing::info!(waiting = %waiting, "verify is waiting");
+                last_waiting = waiting;
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// Seals every epoch whose seal time has come, as epochs end. A seal that fails stops the
 /// oracle (its input would be undefined).
 pub async fn seal_epochs(
@@ -464,12 +554,15 @@ struct Health {
     metrics: Arc<Metrics>,
     /// The chain view's directory (its stored snapshots).
     chain_view_dir: std::path::PathBuf,
+    /// The verify stage's reports.
+    reports_dir: std::path::PathBuf,
 }
 
 fn service_routes(health: Arc<Health>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/epochs/{epoch}/chain", get(chain_snapshot))
+        .route("/v1/epochs/{epoch}/rewards", get(epoch_rewards))
         .route("/metrics", get(metrics))
         .with_state(health)
 }
@@ -606,6 +699,82 @@ async fn chain_snapshot(
         "devices": snapshot.devices.len(),
         "devices_suspended_during_epoch": suspended,
         "credits_paid": snapshot.devices.iter().map(|device| u128::from(device.credits_paid)).sum::<u128>().to_string(),
+    }))
+    .into_response()
+}
+
+/// `GET /v1/epochs/{n}/rewards`: epoch n's verified work — the pool, the split, the root, the
+/// devices rewarded and zeroed (by reason), and the digests of its inputs.
+async fn epoch_rewards(
+    State(health): State<Arc<Health>>,
+    axum::extract::Path(epoch): axum::extract::Path<u64>,
+) -> Response {
+    let reports = Reports::new(health.reports_dir.clone());
+    let loaded = tokio::task::spawn_blocking(move || reports.load(epoch)).await;
+    let report: EpochReport = match loaded {
+        Ok(Ok(Some(report))) => report,
+        Ok(Ok(None)) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({
+                    "error": "epoch_not_verified",
+                    "message": format!("epoch {epoch} is not verified yet: it needs its chain snapshot (made once it is closed on chain) and its seal (its end plus the seal grace)"),
+                })),
+            )
+                .into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::error!(epoch, %error, "reading a stored report");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "report_unreadable", "message": error.to_string() })),
+            )
+                .into_response();
+        }
+        Err(error) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal", "message": error.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    let rewards = &report.rewards;
+    let mut zeroed: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for row in &rewards.rows {
+        for fraud in &row.fraud {
+            *zeroed.entry(fraud.code()).or_default() += 1;
+        }
+    }
+    Json(json!({
+        "epoch": report.epoch,
+        "root": hex(&rewards.root),
+        "report_digest": hex(&report.digest()),
+        "pool": rewards.pool,
+        "carried_dust_in": report.carried_dust_in,
+        "coverage_pool": rewards.coverage_pool,
+        "data_pool": rewards.data_pool,
+        "data_to_coverage": rewards.data_to_coverage,
+        "dust": rewards.dust,
+        "paid": rewards.pool - rewards.dust,
+        "cumulative_total": rewards.cumulative_total,
+        "recipients": rewards.cumulative.len(),
+        "base_epoch": report.base_epoch,
+        "devices": {
+            "total": rewards.rows.len(),
+            "rewarded": rewards.rows.iter().filter(|row| row.amount > 0).count(),
+            "zeroed_by_reason": zeroed,
+            "earned_nothing_without_fraud": rewards.rows.iter().filter(|row| row.fraud.is_empty() && row.amount == 0).count(),
+        },
+        "unknown_device_messages": rewards.unknown_device_messages,
+        "inputs": {
+            "chain_snapshot_digest": hex(&report.snapshot_digest),
+            "telemetry": {
+                "messages": report.telemetry_messages,
+                "conflicts": report.telemetry_conflicts,
+                "digest": report.telemetry_digest,
+            },
+        },
     }))
     .into_response()
 }

@@ -223,7 +223,13 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     // The oracle binary starts too, before any change: its chain view makes the snapshot of
     // every epoch closed on chain and serves it.
     let oracle_dir = tempfile::tempdir().unwrap();
-    let oracle = OracleProcess::start_with(&rpc.url, &oracle_dir.path().join("data"), "", "1s");
+    let oracle = OracleProcess::start_sealing_after(
+        &rpc.url,
+        &oracle_dir.path().join("data"),
+        "",
+        "1s",
+        "2s",
+    );
 
     // View A starts in epoch 0, before any change, and follows.
     let dir_a = tempfile::tempdir().unwrap();
@@ -585,4 +591,31 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     assert_eq!(missing.status(), 404);
     let error: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(error["error"], "snapshot_not_made");
+
+    // Its verify stage computed epoch 1 over that snapshot and its sealed telemetry (none was
+    // sent): nothing earned, the whole pool carried as dust, the suspended device zeroed
+    // with its reason.
+    let url = format!("{}/v1/epochs/1/rewards", oracle.url);
+    let started = Instant::now();
+    let verified: serde_json::Value = loop {
+        let reply = http.get(&url).send().await.unwrap();
+        if reply.status() == 200 {
+            break reply.json().await.unwrap();
+        }
+        assert_eq!(reply.status(), 404, "before it is verified");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the oracle verified nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        verified["inputs"]["chain_snapshot_digest"],
+        from_a.digest_hex()
+    );
+    assert_eq!(verified["devices"]["total"], 3);
+    assert_eq!(verified["devices"]["zeroed_by_reason"]["suspended"], 1);
+    assert_eq!(verified["pool"], from_a.params.device_share);
+    assert_eq!(verified["dust"], verified["pool"]);
+    assert_eq!(verified["paid"], 0);
 }

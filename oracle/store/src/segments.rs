@@ -368,6 +368,18 @@ fn read_epoch(dir: &Path, epoch: u64) -> Result<Vec<EpochRecord>, StoreError> {
 
 /// Hands `visit` a sealed epoch's records in index order, reading through buffers; stops when
 /// `visit` returns false.
+/// Whether an epoch's directory holds any segment file.
+fn holds_segments(epoch_path: &Path) -> bool {
+    std::fs::read_dir(epoch_path).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|entry| {
+            entry
+                .path()
+                .extension()
+                .is_some_and(|extension| extension == "seg")
+        })
+    })
+}
+
 fn visit_epoch(
     dir: &Path,
     epoch: u64,
@@ -375,7 +387,17 @@ fn visit_epoch(
 ) -> Result<(), StoreError> {
     let epoch_path = epoch_dir(dir, epoch);
     let index_path = epoch_path.join("index");
-    let index = File::open(&index_path).map_err(io_error(&index_path))?;
+    let index = match File::open(&index_path) {
+        Ok(index) => index,
+        // An epoch that never held a frame is sealed by the watermark alone: no index, no
+        // segment, no record.
+        Err(error)
+            if error.kind() == std::io::ErrorKind::NotFound && !holds_segments(&epoch_path) =>
+        {
+            return Ok(());
+        }
+        Err(error) => return Err(io_error(&index_path)(error)),
+    };
     let size = index.metadata().map_err(io_error(&index_path))?.len();
     if size % INDEX_RECORD_LEN as u64 != 0 {
         return Err(StoreError::Corrupt(format!(

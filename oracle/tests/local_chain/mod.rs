@@ -270,13 +270,24 @@ impl OracleProcess {
         store_url: &str,
         device_refresh: &str,
     ) -> Self {
+        Self::start_sealing_after(rpc_url, data_dir, store_url, device_refresh, "1h")
+    }
+
+    /// Like [`OracleProcess::start_with`], sealing each epoch `seal_grace` after its end.
+    pub fn start_sealing_after(
+        rpc_url: &str,
+        data_dir: &std::path::Path,
+        store_url: &str,
+        device_refresh: &str,
+        seal_grace: &str,
+    ) -> Self {
         let port = free_port();
         let config = data_dir.with_extension("toml");
         let registry = groundwork_client::device_registry::registry_config_address();
         std::fs::write(
             &config,
             format!(
-                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"{device_refresh}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"{device_refresh}\"\nseal_grace = \"{seal_grace}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
                 data_dir.display()
             ),
         )

@@ -5,10 +5,12 @@
 //! root, whatever order the messages arrived in.
 
 pub mod geo;
+pub mod stage;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anchor_lang::prelude::Pubkey;
+use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_merkle::{Leaf, RewardTree};
 use groundwork_oracle_chainview::snapshot::{ChainSnapshot, DeviceEntry, Standing};
 use groundwork_telemetry::{Key, TelemetryBody};
@@ -86,7 +88,9 @@ pub struct Message {
 }
 
 /// Why a device earned nothing this epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
+)]
 pub enum Fraud {
     Suspended,
     Denylisted,
@@ -119,7 +123,7 @@ impl Fraud {
 }
 
 /// What one device did and earned in the epoch, with every number that decided it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct DeviceRow {
     pub device: Pubkey,
     pub recipient: Pubkey,
@@ -153,7 +157,7 @@ pub struct DeviceRow {
 }
 
 /// The epoch's verified work.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct EpochRewards {
     pub epoch: u64,
     /// The epoch's device share plus the dust carried in.
@@ -186,11 +190,12 @@ pub enum VerifyError {
     Tree(String),
 }
 
-/// The epoch's verified work from its telemetry, its chain snapshot and the parameters.
-/// `conflicted` are the devices with a seq conflict in the epoch (a copy of a stored seq with
-/// different bytes, on any oracle); `carried_dust` the dust of the previous epoch;
-/// `base_cumulative` the cumulative totals the epoch adds to (the newest active root's
-/// leaves, plus the epochs computed since that never activated).
+/// The epoch's verified work from its telemetry, its chain snapshot and the parameters (all
+/// messages at once; [`EpochComputation`] takes them a device at a time). `conflicted` are the
+/// devices with a seq conflict in the epoch (a copy of a stored seq with different bytes, on
+/// any oracle); `carried_dust` the dust of the previous epoch; `base_cumulative` the
+/// cumulative totals the epoch adds to (the newest active root's leaves, plus the epochs
+/// computed since that never activated).
 pub fn compute(
     snapshot: &ChainSnapshot,
     messages: &[Message],
@@ -199,170 +204,252 @@ pub fn compute(
     carried_dust: u64,
     base_cumulative: &BTreeMap<Pubkey, u64>,
 ) -> Result<EpochRewards, VerifyError> {
-    check(params)?;
-    let start_ms = snapshot
-        .start_ts
-        .checked_mul(1_000)
-        .ok_or(VerifyError::Overflow("epoch start"))?;
-    let end_ms = snapshot
-        .end_ts
-        .checked_mul(1_000)
-        .ok_or(VerifyError::Overflow("epoch end"))?;
-    // One order whatever the arrival order; identical copies merged.
-    let mut messages: Vec<&Message> = messages
-        .iter()
-        .filter(|message| (start_ms..end_ms).contains(&message.timestamp_ms))
-        .collect();
-    messages.sort_by(|a, b| {
-        (a.device, a.seq, a.timestamp_ms)
-            .cmp(&(b.device, b.seq, b.timestamp_ms))
-            .then_with(|| body_bytes(&a.body).cmp(&body_bytes(&b.body)))
-    });
-    messages.dedup();
-    // Two different messages under one (device, seq) — from two peers — are a seq conflict
-    // even when no single oracle saw both.
-    let mut conflicted = conflicted.clone();
-    for pair in messages.windows(2) {
-        if (pair[0].device, pair[0].seq) == (pair[1].device, pair[1].seq) {
-            conflicted.insert(pair[0].device);
-        }
-    }
-    let beacons: HashSet<(Key, u64)> = messages
-        .iter()
-        .filter(|message| matches!(message.body, TelemetryBody::Beacon { .. }))
-        .map(|message| (message.device, message.seq))
-        .collect();
-    let devices: BTreeMap<Key, &DeviceEntry> = snapshot
-        .devices
-        .iter()
-        .map(|entry| (Key(entry.device.to_bytes()), entry))
-        .collect();
-    let weights: BTreeMap<u16, u16> = snapshot
-        .classes
-        .iter()
-        .map(|class| (class.class_id, class.reward_weight_bps))
-        .collect();
-    let operators: BTreeMap<Pubkey, (Option<Pubkey>, u64)> = snapshot
-        .operators
-        .iter()
-        .map(|entry| (entry.operator, (entry.reward_recipient, entry.active_stake)))
-        .collect();
-    let devices_per_operator =
-        snapshot
-            .devices
-            .iter()
-            .fold(BTreeMap::<Pubkey, u64>::new(), |mut counts, entry| {
-                *counts.entry(entry.operator).or_default() += 1;
-                counts
-            });
-    let epoch = Epoch {
-        start_ms,
-        end_ms,
-        params,
-        devices: &devices,
-        beacons: &beacons,
-    };
-
-    let mut rows = Vec::with_capacity(devices.len());
-    let mut unknown_device_messages = 0u64;
-    let mut by_device: BTreeMap<Key, Vec<&Message>> = BTreeMap::new();
+    let mut computation = EpochComputation::new(snapshot, params)?;
+    let mut by_device: BTreeMap<Key, Vec<Message>> = BTreeMap::new();
     for message in messages {
-        if devices.contains_key(&message.device) {
-            by_device.entry(message.device).or_default().push(message);
-        } else {
-            unknown_device_messages += 1;
-        }
+        by_device
+            .entry(message.device)
+            .or_default()
+            .push(message.clone());
     }
-    for (key, entry) in &devices {
-        let own = by_device.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        let (recipient_of_operator, stake) =
-            operators.get(&entry.operator).copied().unwrap_or((None, 0));
+    for (device, messages) in by_device {
+        computation.add_device(device, messages);
+    }
+    computation.finish(conflicted, carried_dust, base_cumulative)
+}
+
+/// An epoch's verified work, fed one device's messages at a time (in any device order), so
+/// memory holds one device's messages, the rows and the beacons — not the epoch.
+pub struct EpochComputation<'a> {
+    snapshot: &'a ChainSnapshot,
+    params: &'a VerifyParams,
+    start_ms: i64,
+    end_ms: i64,
+    devices: BTreeMap<Key, &'a DeviceEntry>,
+    weights: BTreeMap<u16, u16>,
+    operators: BTreeMap<Pubkey, (Option<Pubkey>, u64)>,
+    devices_per_operator: BTreeMap<Pubkey, u64>,
+    rows: BTreeMap<Key, DeviceRow>,
+    beacons: HashSet<(Key, u64)>,
+    /// Witnesses whose beacon must exist.
+    witness_claims: Vec<WitnessClaim>,
+    /// Devices with two different messages under one seq in the union.
+    seen_conflicts: BTreeSet<Key>,
+    unknown_device_messages: u64,
+}
+
+impl<'a> EpochComputation<'a> {
+    pub fn new(snapshot: &'a ChainSnapshot, params: &'a VerifyParams) -> Result<Self, VerifyError> {
+        check(params)?;
+        let start_ms = snapshot
+            .start_ts
+            .checked_mul(1_000)
+            .ok_or(VerifyError::Overflow("epoch start"))?;
+        let end_ms = snapshot
+            .end_ts
+            .checked_mul(1_000)
+            .ok_or(VerifyError::Overflow("epoch end"))?;
+        let mut devices_per_operator = BTreeMap::<Pubkey, u64>::new();
+        for entry in &snapshot.devices {
+            *devices_per_operator.entry(entry.operator).or_default() += 1;
+        }
+        Ok(EpochComputation {
+            snapshot,
+            params,
+            start_ms,
+            end_ms,
+            devices: snapshot
+                .devices
+                .iter()
+                .map(|entry| (Key(entry.device.to_bytes()), entry))
+                .collect(),
+            weights: snapshot
+                .classes
+                .iter()
+                .map(|class| (class.class_id, class.reward_weight_bps))
+                .collect(),
+            operators: snapshot
+                .operators
+                .iter()
+                .map(|entry| (entry.operator, (entry.reward_recipient, entry.active_stake)))
+                .collect(),
+            devices_per_operator,
+            rows: BTreeMap::new(),
+            beacons: HashSet::new(),
+            witness_claims: Vec::new(),
+            seen_conflicts: BTreeSet::new(),
+            unknown_device_messages: 0,
+        })
+    }
+
+    /// Adds `device`'s messages of the epoch (any order, duplicates merged; messages of
+    /// another device or outside the epoch are ignored). Each device is added once.
+    pub fn add_device(&mut self, device: Key, mut messages: Vec<Message>) {
+        messages.retain(|message| {
+            message.device == device && (self.start_ms..self.end_ms).contains(&message.timestamp_ms)
+        });
+        messages.sort_by(|a, b| {
+            (a.seq, a.timestamp_ms)
+                .cmp(&(b.seq, b.timestamp_ms))
+                .then_with(|| body_bytes(&a.body).cmp(&body_bytes(&b.body)))
+        });
+        messages.dedup();
+        // Two different messages under one seq — from two peers — are a seq conflict even
+        // when no single oracle saw both.
+        if messages.windows(2).any(|pair| pair[0].seq == pair[1].seq) {
+            self.seen_conflicts.insert(device);
+        }
+        for message in &messages {
+            if matches!(message.body, TelemetryBody::Beacon { .. }) {
+                self.beacons.insert((device, message.seq));
+            }
+        }
+        let Some(entry) = self.devices.get(&device).copied() else {
+            self.unknown_device_messages += messages.len() as u64;
+            return;
+        };
+        let row = self.evaluate(entry, &messages);
+        self.rows.insert(device, row);
+    }
+
+    fn evaluate(&mut self, entry: &DeviceEntry, messages: &[Message]) -> DeviceRow {
+        let (recipient_of_operator, stake) = self
+            .operators
+            .get(&entry.operator)
+            .copied()
+            .unwrap_or((None, 0));
         let stake_per_device = stake
-            / devices_per_operator
+            / self
+                .devices_per_operator
                 .get(&entry.operator)
                 .copied()
                 .unwrap_or(1)
                 .max(1);
-        let mut row = epoch.evaluate(
+        let epoch = Epoch {
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            params: self.params,
+            devices: &self.devices,
+        };
+        let (mut row, claims) = epoch.evaluate(
             entry,
-            own,
-            weights.get(&entry.class_id).copied().unwrap_or(0),
+            messages,
+            self.weights.get(&entry.class_id).copied().unwrap_or(0),
             stake_per_device,
         );
+        self.witness_claims.extend(claims);
         row.recipient = entry
             .reward_recipient
             .or(recipient_of_operator)
             .unwrap_or(entry.operator);
-        if conflicted.contains(key) {
-            row.fraud.push(Fraud::SeqConflict);
-        }
-        if params.denylist.contains(&entry.device) {
-            row.fraud.push(Fraud::Denylisted);
-        }
-        row.fraud.sort();
-        row.fraud.dedup();
-        if !row.fraud.is_empty() {
-            // A fraud zeroes the epoch: no coverage, and no data (see `split_pool`).
-            row.coverage_score = 0;
-        }
-        rows.push(row);
+        row
     }
-    apply_density_cap(&mut rows, params.density_k);
-    let split = split_pool(
-        &mut rows,
-        snapshot.params.device_share,
-        carried_dust,
-        snapshot
-            .credit_price
-            .map(|price| (price.network_tokens_burned, price.credits_minted)),
-        params,
-    )?;
 
-    let mut rewards: BTreeMap<Pubkey, u64> = BTreeMap::new();
-    for row in &rows {
-        if row.amount > 0 {
-            let total = rewards.entry(row.recipient).or_default();
-            *total = total
-                .checked_add(row.amount)
-                .ok_or(VerifyError::Overflow("a recipient's epoch reward"))?;
-        }
-    }
-    let mut cumulative = base_cumulative.clone();
-    for (recipient, amount) in &rewards {
-        let total = cumulative.entry(*recipient).or_default();
-        *total = total
-            .checked_add(*amount)
-            .ok_or(VerifyError::Overflow("a recipient's cumulative reward"))?;
-    }
-    cumulative.retain(|_, amount| *amount > 0);
-    let cumulative_total = cumulative
-        .values()
-        .try_fold(0u64, |sum, amount| sum.checked_add(*amount))
-        .ok_or(VerifyError::Overflow("the cumulative total"))?;
-    let tree = RewardTree::new(
-        cumulative
+    /// The epoch's rewards (see [`compute`] for the arguments).
+    pub fn finish(
+        mut self,
+        conflicted: &BTreeSet<Key>,
+        carried_dust: u64,
+        base_cumulative: &BTreeMap<Pubkey, u64>,
+    ) -> Result<EpochRewards, VerifyError> {
+        // Devices that sent nothing.
+        let silent: Vec<(Key, &DeviceEntry)> = self
+            .devices
             .iter()
-            .map(|(recipient, amount)| Leaf {
-                recipient: recipient.to_bytes(),
-                cumulative_amount: *amount,
-            })
-            .collect(),
-    )
-    .map_err(|error| VerifyError::Tree(error.to_string()))?;
-    Ok(EpochRewards {
-        epoch: snapshot.epoch,
-        pool: split.pool,
-        coverage_pool: split.coverage_pool,
-        data_pool: split.data_pool,
-        data_to_coverage: split.data_to_coverage,
-        dust: split.dust,
-        unknown_device_messages,
-        rows,
-        rewards,
-        cumulative,
-        root: tree.root(),
-        cumulative_total,
-    })
+            .filter(|(key, _)| !self.rows.contains_key(*key))
+            .map(|(key, entry)| (*key, *entry))
+            .collect();
+        for (key, entry) in silent {
+            let row = self.evaluate(entry, &[]);
+            self.rows.insert(key, row);
+        }
+        for claim in &self.witness_claims {
+            let fraud = if self
+                .beacons
+                .contains(&(claim.beacon_device, claim.beacon_seq))
+            {
+                claim.if_beacon_exists
+            } else {
+                Some(Fraud::WitnessOfMissingBeacon)
+            };
+            if let (Some(fraud), Some(row)) = (fraud, self.rows.get_mut(&claim.witness)) {
+                row.fraud.push(fraud);
+            }
+        }
+        let params = self.params;
+        let mut rows: Vec<DeviceRow> = Vec::with_capacity(self.rows.len());
+        for (key, mut row) in self.rows {
+            if conflicted.contains(&key) || self.seen_conflicts.contains(&key) {
+                row.fraud.push(Fraud::SeqConflict);
+            }
+            if params.denylist.contains(&row.device) {
+                row.fraud.push(Fraud::Denylisted);
+            }
+            row.fraud.sort();
+            row.fraud.dedup();
+            if !row.fraud.is_empty() {
+                // A fraud zeroes the epoch: no coverage, and no data (see `split_pool`).
+                row.coverage_score = 0;
+            }
+            rows.push(row);
+        }
+        apply_density_cap(&mut rows, params.density_k);
+        let snapshot = self.snapshot;
+        let split = split_pool(
+            &mut rows,
+            snapshot.params.device_share,
+            carried_dust,
+            snapshot
+                .credit_price
+                .map(|price| (price.network_tokens_burned, price.credits_minted)),
+            params,
+        )?;
+        let mut rewards: BTreeMap<Pubkey, u64> = BTreeMap::new();
+        for row in &rows {
+            if row.amount > 0 {
+                let total = rewards.entry(row.recipient).or_default();
+                *total = total
+                    .checked_add(row.amount)
+                    .ok_or(VerifyError::Overflow("a recipient's epoch reward"))?;
+            }
+        }
+        let mut cumulative = base_cumulative.clone();
+        for (recipient, amount) in &rewards {
+            let total = cumulative.entry(*recipient).or_default();
+            *total = total
+                .checked_add(*amount)
+                .ok_or(VerifyError::Overflow("a recipient's cumulative reward"))?;
+        }
+        cumulative.retain(|_, amount| *amount > 0);
+        let cumulative_total = cumulative
+            .values()
+            .try_fold(0u64, |sum, amount| sum.checked_add(*amount))
+            .ok_or(VerifyError::Overflow("the cumulative total"))?;
+        let tree = RewardTree::new(
+            cumulative
+                .iter()
+                .map(|(recipient, amount)| Leaf {
+                    recipient: recipient.to_bytes(),
+                    cumulative_amount: *amount,
+                })
+                .collect(),
+        )
+        .map_err(|error| VerifyError::Tree(error.to_string()))?;
+        Ok(EpochRewards {
+            epoch: snapshot.epoch,
+            pool: split.pool,
+            coverage_pool: split.coverage_pool,
+            data_pool: split.data_pool,
+            data_to_coverage: split.data_to_coverage,
+            dust: split.dust,
+            unknown_device_messages: self.unknown_device_messages,
+            rows,
+            rewards,
+            cumulative,
+            root: tree.root(),
+            cumulative_total,
+        })
+    }
 }
 
 fn body_bytes(body: &TelemetryBody) -> Vec<u8> {
@@ -389,13 +476,21 @@ fn check(params: &VerifyParams) -> Result<(), VerifyError> {
     Ok(())
 }
 
+/// A witness whose beacon must exist (checked once every device's beacons are known).
+struct WitnessClaim {
+    witness: Key,
+    beacon_device: Key,
+    beacon_seq: u64,
+    /// What the witness shows when the beacon exists: too close, too far, or nothing.
+    if_beacon_exists: Option<Fraud>,
+}
+
 /// What evaluating one device needs of the epoch.
 struct Epoch<'a> {
     start_ms: i64,
     end_ms: i64,
     params: &'a VerifyParams,
     devices: &'a BTreeMap<Key, &'a DeviceEntry>,
-    beacons: &'a HashSet<(Key, u64)>,
 }
 
 /// The cell `entry` had asserted at `timestamp_ms`.
@@ -416,15 +511,18 @@ impl Epoch<'_> {
         (offset * i128::from(self.params.slots_per_epoch) / length) as u32
     }
 
+    /// The device's row, and the witnesses whose beacons must exist (checked once every
+    /// device's beacons are known).
     fn evaluate(
         &self,
         entry: &DeviceEntry,
-        messages: &[&Message],
+        messages: &[Message],
         weight_bps: u16,
         stake_per_device: u64,
-    ) -> DeviceRow {
+    ) -> (DeviceRow, Vec<WitnessClaim>) {
         let params = self.params;
         let mut fraud = Vec::new();
+        let mut claims = Vec::new();
         if entry
             .standing
             .iter()
@@ -462,10 +560,15 @@ impl Epoch<'_> {
                     beacon_seq,
                     ..
                 } => {
-                    if let Some(reason) =
-                        self.witness_fraud(entry, message, beacon_device, *beacon_seq)
-                    {
-                        fraud.push(reason);
+                    if *beacon_device == message.device {
+                        fraud.push(Fraud::SelfWitness);
+                    } else {
+                        claims.push(WitnessClaim {
+                            witness: message.device,
+                            beacon_device: *beacon_device,
+                            beacon_seq: *beacon_seq,
+                            if_beacon_exists: self.witness_fraud(entry, message, beacon_device),
+                        });
                     }
                 }
                 TelemetryBody::Beacon { .. } => {}
@@ -541,7 +644,7 @@ impl Epoch<'_> {
             .locations
             .last()
             .and_then(|span| parent(span.cell, Resolution::Eight));
-        DeviceRow {
+        let row = DeviceRow {
             device: entry.device,
             recipient: entry.operator,
             class_id: entry.class_id,
@@ -562,29 +665,24 @@ impl Epoch<'_> {
             coverage_reward: 0,
             amount: 0,
             fraud,
-        }
+        };
+        (row, claims)
     }
 
-    /// The fraud a witness message shows, if any.
+    /// What a witness of an existing beacon of `beacon_device` shows: too close (the same
+    /// resolution-11 cell), too far, or nothing. (A beacon device the snapshot does not know
+    /// has no beacon: the claim fails as a witness of a missing beacon.)
     fn witness_fraud(
         &self,
         witness: &DeviceEntry,
         message: &Message,
         beacon_device: &Key,
-        beacon_seq: u64,
     ) -> Option<Fraud> {
-        if *beacon_device == message.device {
-            return Some(Fraud::SelfWitness);
-        }
-        let beaconer = self.devices.get(beacon_device);
-        if beaconer.is_none() || !self.beacons.contains(&(*beacon_device, beacon_seq)) {
-            return Some(Fraud::WitnessOfMissingBeacon);
-        }
+        let beaconer = self.devices.get(beacon_device)?;
         let here = cell_at(witness, message.timestamp_ms)?;
-        let there = cell_at(beaconer?, message.timestamp_ms)?;
-        if parent(here, Resolution::Eleven).is_some()
-            && parent(here, Resolution::Eleven) == parent(there, Resolution::Eleven)
-        {
+        let there = cell_at(beaconer, message.timestamp_ms)?;
+        let here_parent = parent(here, Resolution::Eleven);
+        if here_parent.is_some() && here_parent == parent(there, Resolution::Eleven) {
             return Some(Fraud::WitnessTooClose);
         }
         let metres = distance_m(cell_centre(here)?, cell_centre(there)?);

@@ -11,7 +11,9 @@ use groundwork_oracle_chainview::snapshot::{
     Standing, StandingSpan, SNAPSHOT_VERSION,
 };
 use groundwork_oracle_verify::geo::{cell_centre, north_of, Point};
-use groundwork_oracle_verify::{compute, EpochRewards, Fraud, Message, VerifyParams};
+use groundwork_oracle_verify::{
+    compute, EpochComputation, EpochRewards, Fraud, Message, VerifyParams,
+};
 use groundwork_telemetry::{Key, TelemetryBody};
 use proptest::prelude::*;
 
@@ -546,6 +548,17 @@ proptest! {
         shuffled.extend(messages.iter().take(5).cloned());
         let second = compute(&network, &shuffled, &BTreeSet::new(), &params, dust, &base).unwrap();
         prop_assert_eq!(&first, &second);
+        // Fed a device at a time, in another device order (as a store streams it).
+        let mut by_device: BTreeMap<Key, Vec<Message>> = BTreeMap::new();
+        for message in shuffled {
+            by_device.entry(message.device).or_default().push(message);
+        }
+        let mut computation = EpochComputation::new(&network, &params).unwrap();
+        for (device, messages) in by_device.into_iter().rev() {
+            computation.add_device(device, messages);
+        }
+        let third = computation.finish(&BTreeSet::new(), dust, &base).unwrap();
+        prop_assert_eq!(&first, &third);
     }
 
     #[test]
