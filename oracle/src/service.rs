@@ -217,6 +217,7 @@ pub async fn serve(
         metrics: metrics.clone(),
         chain_view_dir: view_dir.clone(),
         reports_dir: config.store.data_dir.join("reports"),
+        chain: chain.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -556,6 +557,7 @@ struct Health {
     chain_view_dir: std::path::PathBuf,
     /// The verify stage's reports.
     reports_dir: std::path::PathBuf,
+    chain: Arc<dyn Chain>,
 }
 
 fn service_routes(health: Arc<Health>) -> Router {
@@ -563,6 +565,7 @@ fn service_routes(health: Arc<Health>) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/epochs/{epoch}/chain", get(chain_snapshot))
         .route("/v1/epochs/{epoch}/rewards", get(epoch_rewards))
+        .route("/v1/rewards/{recipient}", get(recipient_rewards))
         .route("/metrics", get(metrics))
         .with_state(health)
 }
@@ -775,6 +778,117 @@ async fn epoch_rewards(
                 "digest": report.telemetry_digest,
             },
         },
+    }))
+    .into_response()
+}
+
+fn refusal(status: StatusCode, error: &str, message: String) -> Response {
+    (status, Json(json!({ "error": error, "message": message }))).into_response()
+}
+
+/// `GET /v1/rewards/{recipient}`: the recipient's leaf in the newest active root — everything
+/// it earned since genesis —, what claims paid it so far, and the merkle proof a claim needs
+/// (`groundwork rewards claim --oracle URL`).
+async fn recipient_rewards(
+    State(health): State<Arc<Health>>,
+    axum::extract::Path(recipient): axum::extract::Path<String>,
+) -> Response {
+    let Ok(recipient) = recipient.parse::<anchor_lang::prelude::Pubkey>() else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "bad_recipient",
+            format!("{recipient:?} is not a base58 public key"),
+        );
+    };
+    let active = match health.chain.active_root().await {
+        Ok(Some(active)) => active,
+        Ok(None) => {
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "no_active_root",
+                "no reward root is active on chain yet".into(),
+            )
+        }
+        Err(error) => {
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_unreachable",
+                error.to_string(),
+            )
+        }
+    };
+    let claimed = match health.chain.claimed(recipient).await {
+        Ok(claimed) => claimed,
+        Err(error) => {
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_unreachable",
+                error.to_string(),
+            )
+        }
+    };
+    let reports = Reports::new(health.reports_dir.clone());
+    let epoch = active.epoch;
+    let report = match tokio::task::spawn_blocking(move || reports.load(epoch)).await {
+        Ok(Ok(Some(report))) => report,
+        Ok(Ok(None)) => {
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "active_root_not_verified_here",
+                format!("the newest active root is epoch {epoch}'s, which this oracle has not verified: ask another oracle of the network"),
+            )
+        }
+        Ok(Err(error)) => {
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "report_unreadable",
+                error.to_string(),
+            )
+        }
+        Err(error) => {
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
+        }
+    };
+    if report.rewards.root != active.root {
+        return refusal(
+            StatusCode::CONFLICT,
+            "root_mismatch",
+            format!(
+                "this oracle's root for epoch {epoch} ({}) is not the active one on chain ({}): its proofs would not verify; ask another oracle of the network",
+                hex(&report.rewards.root),
+                hex(&active.root)
+            ),
+        );
+    }
+    let tree = groundwork_merkle::RewardTree::new(
+        report
+            .rewards
+            .cumulative
+            .iter()
+            .map(|(recipient, amount)| groundwork_merkle::Leaf {
+                recipient: recipient.to_bytes(),
+                cumulative_amount: *amount,
+            })
+            .collect(),
+    );
+    let Some((leaf, proof)) = tree
+        .ok()
+        .and_then(|tree| tree.proof_for(&recipient.to_bytes()))
+    else {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "no_rewards",
+            format!("{recipient} has no leaf in epoch {epoch}'s root (claimed so far: {claimed})"),
+        );
+    };
+    Json(json!({
+        "recipient": recipient.to_string(),
+        "epoch": epoch,
+        "root": hex(&active.root),
+        "cumulative_amount": leaf.cumulative_amount,
+        "claimed": claimed,
+        "claimable": leaf.cumulative_amount.saturating_sub(claimed),
+        "proof": proof.iter().map(|hash| hex(hash)).collect::<Vec<_>>(),
     }))
     .into_response()
 }

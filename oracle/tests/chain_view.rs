@@ -618,4 +618,23 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     assert_eq!(verified["pool"], from_a.params.device_share);
     assert_eq!(verified["dust"], verified["pool"]);
     assert_eq!(verified["paid"], 0);
+
+    // No root is active on chain yet: a recipient's proof is not served, with the reason.
+    let reply = http
+        .get(format!(
+            "{}/v1/rewards/{}",
+            oracle.url, people.recipients[0]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 404);
+    let refusal: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(refusal["error"], "no_active_root", "{refusal}");
+    let reply = http
+        .get(format!("{}/v1/rewards/not-a-key", oracle.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
 }

@@ -35,12 +35,24 @@ pub struct EpochTiming {
     pub epoch_len_s: i64,
 }
 
+/// The newest active reward root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveRoot {
+    pub epoch: u64,
+    pub root: [u8; 32],
+    pub cumulative_total: u64,
+}
+
 /// What the oracle reads from the chain.
 pub trait Chain: Send + Sync + 'static {
     /// The epoch timing (staking's genesis and epoch length).
     fn epoch_timing(&self) -> ChainFuture<'_, EpochTiming>;
     /// The epoch of the newest active reward root, if any.
     fn active_root_epoch(&self) -> ChainFuture<'_, Option<u64>>;
+    /// The newest active reward root, if any.
+    fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>>;
+    /// What claims have paid `recipient` so far (0 before its first claim).
+    fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64>;
 }
 
 /// Runs `read` against each of `clients` in turn and returns the first answer; when none
@@ -130,6 +142,10 @@ impl Chain for RpcChain {
     }
 
     fn active_root_epoch(&self) -> ChainFuture<'_, Option<u64>> {
+        Box::pin(async move { Ok(self.active_root().await?.map(|root| root.epoch)) })
+    }
+
+    fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>> {
         Box::pin(self.first_answer(|client| async move {
             let (address, _) = Pubkey::find_program_address(
                 &[reward_epochs::state::seeds::REWARD_CONFIG],
@@ -137,7 +153,26 @@ impl Chain for RpcChain {
             );
             let config: reward_epochs::RewardConfigV0 =
                 Self::account(client, &address, "the reward config").await?;
-            Ok(config.active_root_epoch)
+            Ok(config.active_root_epoch.map(|epoch| ActiveRoot {
+                epoch,
+                root: config.active_root,
+                cumulative_total: config.active_cumulative_total,
+            }))
+        }))
+    }
+
+    fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64> {
+        Box::pin(self.first_answer(move |client| async move {
+            let (address, _) = Pubkey::find_program_address(
+                &[reward_epochs::state::seeds::CLAIM, recipient.as_ref()],
+                &reward_epochs::ID,
+            );
+            match Self::account::<reward_epochs::ClaimV0>(client, &address, "a claim record").await
+            {
+                Ok(claim) => Ok(claim.claimed),
+                Err(ChainError::Missing { .. }) => Ok(0),
+                Err(error) => Err(error),
+            }
         }))
     }
 }
@@ -145,19 +180,37 @@ impl Chain for RpcChain {
 /// An in-process chain the tests set directly.
 pub struct StaticChain {
     timing: EpochTiming,
-    active_root_epoch: RwLock<Option<u64>>,
+    active_root: RwLock<Option<ActiveRoot>>,
+    claimed: RwLock<std::collections::HashMap<Pubkey, u64>>,
 }
 
 impl StaticChain {
     pub fn new(timing: EpochTiming) -> Self {
         StaticChain {
             timing,
-            active_root_epoch: RwLock::new(None),
+            active_root: RwLock::new(None),
+            claimed: RwLock::new(std::collections::HashMap::new()),
         }
     }
 
+    /// Sets the active root's epoch (root and total zero).
     pub fn set_active_root_epoch(&self, epoch: Option<u64>) {
-        *self.active_root_epoch.write().expect("root lock") = epoch;
+        self.set_active_root(epoch.map(|epoch| ActiveRoot {
+            epoch,
+            root: [0; 32],
+            cumulative_total: 0,
+        }));
+    }
+
+    pub fn set_active_root(&self, root: Option<ActiveRoot>) {
+        *self.active_root.write().expect("root lock") = root;
+    }
+
+    pub fn set_claimed(&self, recipient: Pubkey, amount: u64) {
+        self.claimed
+            .write()
+            .expect("claims lock")
+            .insert(recipient, amount);
     }
 }
 
@@ -168,7 +221,27 @@ impl Chain for StaticChain {
     }
 
     fn active_root_epoch(&self) -> ChainFuture<'_, Option<u64>> {
-        let epoch = *self.active_root_epoch.read().expect("root lock");
+        let epoch = self
+            .active_root
+            .read()
+            .expect("root lock")
+            .map(|root| root.epoch);
         Box::pin(async move { Ok(epoch) })
+    }
+
+    fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>> {
+        let root = *self.active_root.read().expect("root lock");
+        Box::pin(async move { Ok(root) })
+    }
+
+    fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64> {
+        let claimed = self
+            .claimed
+            .read()
+            .expect("claims lock")
+            .get(&recipient)
+            .copied()
+            .unwrap_or(0);
+        Box::pin(async move { Ok(claimed) })
     }
 }
