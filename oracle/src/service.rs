@@ -28,7 +28,6 @@ use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::Store;
 use groundwork_oracle_verify::stage::{EpochReport, Reports, Verifier};
-use groundwork_oracle_verify::VerifyParams;
 use serde_json::json;
 
 use crate::config::OracleConfig;
@@ -260,7 +259,7 @@ pub async fn serve(
                 store.clone(),
                 view_dir.clone(),
                 config.store.data_dir.join("reports"),
-                VerifyParams::default(),
+                config.verify.params(),
             ),
             metrics.clone(),
             supervisor.stop_signal(),

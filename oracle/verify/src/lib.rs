@@ -607,12 +607,23 @@ impl Epoch<'_> {
         }
         let uptime_slots = slots.len() as u32;
         // Location trust: the median distance to the cell asserted at each heartbeat's time.
+        // Each asserted cell's centre once (a device asserts few cells, sends many heartbeats).
+        let centres: Vec<(i64, Option<Point>)> = entry
+            .locations
+            .iter()
+            .map(|span| (span.from_ts.saturating_mul(1_000), cell_centre(span.cell)))
+            .collect();
+        let centre_at = |timestamp_ms: i64| {
+            centres
+                .iter()
+                .rev()
+                .find(|(from_ms, _)| *from_ms <= timestamp_ms)
+                .or(centres.first())
+                .and_then(|(_, centre)| *centre)
+        };
         let mut distances: Vec<u64> = heartbeats
             .iter()
-            .filter_map(|(timestamp_ms, point)| {
-                let centre = cell_centre(cell_at(entry, *timestamp_ms)?)?;
-                Some(distance_m(*point, centre))
-            })
+            .filter_map(|(timestamp_ms, point)| Some(distance_m(*point, centre_at(*timestamp_ms)?)))
             .collect();
         distances.sort_unstable();
         let median_distance_m =
