@@ -260,43 +260,49 @@ impl ChainView {
         if let Some(stored) = self.stored_snapshot(epoch)? {
             return Ok(Some(stored));
         }
-        let start = self.epoch_start(epoch)?;
-        let end = self.epoch_start(epoch.saturating_add(1))?;
         let Some(mut state) = self.state.take() else {
             return Ok(None);
         };
+        let outcome = self.make_and_store(&mut state, epoch).await;
+        // Whatever failed, the view keeps a state: the one in memory when it is whole, the
+        // persisted one after a failure that may have left it half changed.
+        self.state = Some(match &outcome {
+            Err(_) => self.reload()?,
+            Ok(_) => state,
+        });
+        outcome
+    }
+
+    async fn make_and_store(
+        &self,
+        state: &mut ViewState,
+        epoch: u64,
+    ) -> Result<Option<ChainSnapshot>, ViewError> {
+        let start = self.epoch_start(epoch)?;
+        let end = self.epoch_start(epoch.saturating_add(1))?;
         if epoch < state.base_epoch {
-            let outcome = self.go_back_to(&mut state, epoch, start, false).await;
-            if let Err(error) = outcome {
-                // Going back failed part way: the view as persisted is still whole.
-                self.state = Some(self.reload()?);
-                return Err(error);
-            }
+            self.go_back_to(state, epoch, start, false).await?;
             // The journal first: a crash between the two leaves the old base with events before
             // its start at the journal's head, which loading drops (by their time and slot).
-            self.files.rewrite_journal(&journal_records(&state))?;
-            self.files.save_base(&base_file(&state))?;
+            self.files.rewrite_journal(&journal_records(state))?;
+            self.files.save_base(&base_file(state))?;
         }
-        let made = make_snapshot(&state, epoch, start, end);
-        let snapshot = match made {
-            Ok(Some(snapshot)) => snapshot,
-            other => {
-                self.state = Some(state);
-                return other.map_err(|message| ViewError::State {
-                    path: self.files.dir.display().to_string(),
-                    message,
-                });
-            }
+        let snapshot =
+            make_snapshot(state, epoch, start, end).map_err(|message| ViewError::State {
+                path: self.files.dir.display().to_string(),
+                message,
+            })?;
+        let Some(snapshot) = snapshot else {
+            return Ok(None);
         };
         crate::files::write_atomically(&self.files.snapshot_path(epoch), &snapshot.encode())?;
         if state.base_epoch <= epoch {
-            advance_base(&mut state, epoch + 1, end);
+            advance_base(state, epoch + 1, end);
             // The base first: a crash between the two leaves events the new base holds in the
             // journal, which loading drops (by their time and slot).
-            self.files.save_base(&base_file(&state))?;
-            self.files.rewrite_journal(&journal_records(&state))?;
+            self.files.save_base(&base_file(state))?;
+            self.files.rewrite_journal(&journal_records(state))?;
         }
-        self.state = Some(state);
         Ok(Some(snapshot))
     }
 

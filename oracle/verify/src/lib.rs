@@ -299,15 +299,16 @@ impl<'a> EpochComputation<'a> {
         if messages.windows(2).any(|pair| pair[0].seq == pair[1].seq) {
             self.seen_conflicts.insert(device);
         }
+        let Some(entry) = self.devices.get(&device).copied() else {
+            self.unknown_device_messages += messages.len() as u64;
+            return;
+        };
+        // Only beacons of devices the chain knows exist for witnesses.
         for message in &messages {
             if matches!(message.body, TelemetryBody::Beacon { .. }) {
                 self.beacons.insert((device, message.seq));
             }
         }
-        let Some(entry) = self.devices.get(&device).copied() else {
-            self.unknown_device_messages += messages.len() as u64;
-            return;
-        };
         let row = self.evaluate(entry, &messages);
         self.rows.insert(device, row);
     }
@@ -467,11 +468,12 @@ fn check(params: &VerifyParams) -> Result<(), VerifyError> {
     if params.full_trust_m > params.partial_trust_m || params.density_k == 0 {
         return refuse("full_trust_m <= partial_trust_m and density_k >= 1");
     }
-    if params
-        .stake_multiplier
-        .is_some_and(|multiplier| multiplier.full_bonus_stake_per_device == 0)
-    {
-        return refuse("the stake multiplier needs a positive full_bonus_stake_per_device");
+    if params.stake_multiplier.is_some_and(|multiplier| {
+        multiplier.full_bonus_stake_per_device == 0 || multiplier.max_bonus_bps > 5_000
+    }) {
+        return refuse(
+            "the stake multiplier needs a positive full_bonus_stake_per_device and a bonus of at most 5,000 bps (SPEC 4.3: up to 1.5)",
+        );
     }
     Ok(())
 }
@@ -594,16 +596,11 @@ impl Epoch<'_> {
                 .or_default()
                 .insert(*point);
         }
-        'slots: for points in slots.values() {
-            let points: Vec<&Point> = points.iter().collect();
-            for (index, a) in points.iter().enumerate() {
-                for b in &points[index + 1..] {
-                    if distance_m(**a, **b) > params.two_places_m {
-                        fraud.push(Fraud::TwoPlacesInOneSlot);
-                        break 'slots;
-                    }
-                }
-            }
+        if slots
+            .values()
+            .any(|points| two_places(points, params.two_places_m))
+        {
+            fraud.push(Fraud::TwoPlacesInOneSlot);
         }
         let uptime_slots = slots.len() as u32;
         // Location trust: the median distance to the cell asserted at each heartbeat's time.
@@ -626,6 +623,8 @@ impl Epoch<'_> {
             .filter_map(|(timestamp_ms, point)| Some(distance_m(*point, centre_at(*timestamp_ms)?)))
             .collect();
         distances.sort_unstable();
+        // The lower median (for an even count, the lower of the two middle values): one rule
+        // every oracle applies.
         let median_distance_m =
             (!distances.is_empty()).then(|| distances[(distances.len() - 1) / 2]);
         let trust_bps = match median_distance_m {
@@ -693,12 +692,43 @@ impl Epoch<'_> {
         let here = cell_at(witness, message.timestamp_ms)?;
         let there = cell_at(beaconer, message.timestamp_ms)?;
         let here_parent = parent(here, Resolution::Eleven);
-        if here_parent.is_some() && here_parent == parent(there, Resolution::Eleven) {
+        if here == there
+            || (here_parent.is_some() && here_parent == parent(there, Resolution::Eleven))
+        {
             return Some(Fraud::WitnessTooClose);
         }
         let metres = distance_m(cell_centre(here)?, cell_centre(there)?);
         (metres > self.params.witness_max_m).then_some(Fraud::WitnessTooFar)
     }
+}
+
+/// Distinct positions of one slot compared pair by pair up to this many; beyond it (a device
+/// reporting hundreds of places in one slot), against the extreme positions only, so a
+/// hostile device cannot make the check quadratic.
+const PAIRWISE_POSITIONS: usize = 256;
+
+/// Whether two of `points` (one slot's distinct positions) lie more than `limit_m` apart.
+fn two_places(points: &BTreeSet<Point>, limit_m: u64) -> bool {
+    let points: Vec<Point> = points.iter().copied().collect();
+    if points.len() <= PAIRWISE_POSITIONS {
+        return points.iter().enumerate().any(|(index, a)| {
+            points[index + 1..]
+                .iter()
+                .any(|b| distance_m(*a, *b) > limit_m)
+        });
+    }
+    let extremes = [
+        points.iter().min_by_key(|point| point.lat_e7),
+        points.iter().max_by_key(|point| point.lat_e7),
+        points.iter().min_by_key(|point| point.lon_e7),
+        points.iter().max_by_key(|point| point.lon_e7),
+    ];
+    let apart = extremes.into_iter().flatten().any(|anchor| {
+        points
+            .iter()
+            .any(|point| distance_m(*anchor, *point) > limit_m)
+    });
+    apart
 }
 
 /// In each resolution-8 cell, at most `k` earning devices earn in full; more share `k`

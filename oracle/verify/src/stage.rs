@@ -13,6 +13,7 @@ use anchor_lang::prelude::Pubkey;
 use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot};
 use groundwork_oracle_store::frame::FrameKind;
+use groundwork_oracle_store::manifest::ManifestBuilder;
 use groundwork_oracle_store::Store;
 use groundwork_telemetry::{Key, TelemetryV1};
 use sha2::{Digest, Sha256};
@@ -109,17 +110,15 @@ impl Reports {
         let path = self.path(report.epoch);
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.dir)?;
-            if path.exists() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "a report of this epoch is stored already",
-                ));
-            }
-            let temporary = path.with_extension("tmp");
+            let temporary = path.with_extension(format!("tmp.{}", std::process::id()));
             let mut file = std::fs::File::create(&temporary)?;
             file.write_all(&report.encode())?;
             file.sync_all()?;
-            std::fs::rename(&temporary, &path)?;
+            // A hard link never replaces an existing file: a stored report stays, even with
+            // two writers.
+            let linked = std::fs::hard_link(&temporary, &path);
+            std::fs::remove_file(&temporary)?;
+            linked?;
             std::fs::File::open(&self.dir)?.sync_all()
         };
         write().map_err(|error| Self::file_error(&path, error))
@@ -188,15 +187,17 @@ impl Verifier {
         let mut pass = Pass::default();
         let stored = self.reports.epochs()?;
         if !self.checked_at_start {
-            self.checked_at_start = true;
             if let Some(newest) = stored.last() {
-                let kept = self.reports.load(*newest)?.expect("listed");
-                if let Some(again) = self.compute(*newest).await? {
-                    if again != kept {
-                        pass.determinism_alarm = Some((*newest, kept.digest(), again.digest()));
+                if let Some(kept) = self.reports.load(*newest)? {
+                    // Its inputs may be gone (retention): then there is nothing to compare.
+                    if let Some(again) = self.compute(*newest).await? {
+                        if again != kept {
+                            pass.determinism_alarm = Some((*newest, kept.digest(), again.digest()));
+                        }
                     }
                 }
             }
+            self.checked_at_start = true;
         }
         let mut next = match stored.last() {
             Some(newest) => newest + 1,
@@ -294,6 +295,7 @@ impl Verifier {
             computation.finish(&conflicted, carried_dust_in, &base)
         });
         let mut records = self.store.stream_epoch(epoch);
+        let mut streamed = ManifestBuilder::new(epoch);
         let mut conflicted = BTreeSet::new();
         let mut current: Option<(Key, Vec<Message>)> = None;
         let mut failure = None;
@@ -305,6 +307,7 @@ impl Verifier {
                     break;
                 }
             };
+            streamed.add(record.kind, &record.device, record.seq, &record.hash);
             if record.kind == FrameKind::Conflict {
                 conflicted.insert(record.device);
                 continue;
@@ -346,6 +349,20 @@ impl Verifier {
             .map_err(|error| StageError::Store(format!("the computation stopped: {error}")))?;
         if let Some(failure) = failure {
             return Err(failure);
+        }
+        // Every record the manifest covers, and no other: a stream cut short (or raw messages
+        // pruned under a kept manifest) never becomes a report.
+        let streamed = streamed.finish();
+        if streamed != manifest {
+            return Err(StageError::Store(format!(
+                "epoch {epoch}'s stream ({} messages, {} conflicts, digest {}) does not match its manifest ({} messages, {} conflicts, digest {})",
+                streamed.messages,
+                streamed.conflicts,
+                streamed.digest,
+                manifest.messages,
+                manifest.conflicts,
+                manifest.digest
+            )));
         }
         Ok(Some(EpochReport {
             version: REPORT_VERSION,

@@ -577,3 +577,63 @@ proptest! {
         prop_assert!(rewards.cumulative_total <= base_total + rewards.pool);
     }
 }
+
+#[test]
+fn hundreds_of_places_in_one_slot_are_judged_without_quadratic_work() {
+    // 300 distinct positions within 300 m in slot 3: one place. One more 2 km away: two.
+    let centre = cell_centre(home()).unwrap();
+    let crowd = |extra: Option<u64>| {
+        let mut messages = honest_like(2);
+        let base = messages[3].timestamp_ms;
+        let mut positions: Vec<Point> = (0..300).map(|step| north_of(centre, step)).collect();
+        if let Some(metres) = extra {
+            positions.push(north_of(centre, metres));
+        }
+        // Five seconds apart (the far one a minute after the crowd): plausible speeds.
+        for (index, point) in positions.into_iter().enumerate() {
+            let offset_ms = if index < 300 {
+                index as i64 * 5_000
+            } else {
+                1_560_000
+            };
+            messages.push(Message {
+                device: key(2),
+                seq: 0,
+                timestamp_ms: base + offset_ms + 1,
+                body: TelemetryBody::Heartbeat {
+                    lat_e7: point.lat_e7,
+                    lon_e7: point.lon_e7,
+                    uptime_s: 1,
+                    firmware: 1,
+                },
+            });
+        }
+        messages.sort_by_key(|message| message.timestamp_ms);
+        for (index, message) in messages.iter_mut().enumerate() {
+            message.seq = index as u64 + 1;
+        }
+        let network = snapshot(vec![device(2, home())]);
+        run(&network, &messages, &[])
+    };
+    let calm = crowd(None);
+    assert!(row(&calm, 2).fraud.is_empty(), "{:?}", row(&calm, 2).fraud);
+    assert_eq!(
+        row(&crowd(Some(2_000)), 2).fraud,
+        [Fraud::TwoPlacesInOneSlot]
+    );
+}
+
+#[test]
+fn a_witness_of_a_device_the_chain_does_not_know_is_a_witness_of_nothing() {
+    // Device 9 is not in the snapshot: its beacon does not count.
+    let mut cheat = honest_like(2);
+    cheat.push(beacon(9, 100));
+    cheat.push(witness(2, 100, 9, 100));
+    assert_zeroed(
+        Fraud::WitnessOfMissingBeacon,
+        device(2, home()),
+        cheat,
+        &[],
+        &VerifyParams::default(),
+    );
+}
