@@ -104,6 +104,17 @@ pub enum DeviceCommand {
     Show {
         device: Pubkey,
     },
+    /// Why a device earned what it earned: its rows of the newest verified epochs (or of
+    /// --epoch N) from an oracle, in plain words (slots seen, distance to its cell, density,
+    /// payments, fraud reasons).
+    Report {
+        device: Pubkey,
+        /// The oracle's base URL (serves `GET /v1/devices/{key}/rewards`).
+        #[arg(long)]
+        oracle: String,
+        #[arg(long)]
+        epoch: Option<u64>,
+    },
     /// Lists an operator's devices (default: the keypair's).
     List {
         #[arg(long)]
@@ -511,6 +522,19 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             ctx.send(&[instruction], &[&signer]).map(drop)
         }
         DeviceCommand::Show { device } => ctx.print(&DeviceView::from(&device_of(ctx, &device)?)),
+        DeviceCommand::Report {
+            device,
+            oracle,
+            epoch,
+        } => {
+            let mut path = format!("/v1/devices/{device}/rewards");
+            if let Some(epoch) = epoch {
+                path.push_str(&format!("?epoch={epoch}"));
+            }
+            ctx.print(&DeviceReport(crate::rewards_cmd::oracle_get(
+                &oracle, &path,
+            )?))
+        }
         DeviceCommand::List { operator } => {
             let key = ctx.key_or_signer(operator)?;
             let devices = list_devices(ctx, &key)?;
@@ -674,5 +698,27 @@ mod tests {
             resolution: 12,
         };
         assert_eq!((cell_of(&point).unwrap() >> 52) & 0xf, 12);
+    }
+}
+
+/// An oracle's rows of a device, as `GET /v1/devices/{key}/rewards` serves them.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct DeviceReport(serde_json::Value);
+
+impl std::fmt::Display for DeviceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "device {}",
+            self.0["device"].as_str().unwrap_or_default()
+        )?;
+        for row in self.0["epochs"].as_array().into_iter().flatten() {
+            writeln!(f, "epoch {}:", row["epoch"])?;
+            for line in row["explanation"].as_str().unwrap_or_default().lines() {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        Ok(())
     }
 }

@@ -74,7 +74,13 @@ impl LeafProof {
 }
 
 fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
-    let url = format!("{}/v1/rewards/{recipient}", oracle.trim_end_matches('/'));
+    let reply = oracle_get(oracle, &format!("/v1/rewards/{recipient}"))?;
+    serde_json::from_value(reply).context("reading the oracle's leaf and proof")
+}
+
+/// GETs `path` from the oracle at `oracle`; a refusal names the oracle's reason.
+pub fn oracle_get(oracle: &str, path: &str) -> Result<serde_json::Value> {
+    let url = format!("{}{path}", oracle.trim_end_matches('/'));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -82,13 +88,18 @@ fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
         let reply = reqwest::get(&url)
             .await
             .with_context(|| format!("asking {url}"))?;
-        if !reply.status().is_success() {
-            bail!("{url} answered {}", reply.status());
-        }
-        reply
-            .json::<LeafProof>()
+        let status = reply.status();
+        let body: serde_json::Value = reply
+            .json()
             .await
-            .with_context(|| format!("reading the reply of {url}"))
+            .with_context(|| format!("reading the reply of {url}"))?;
+        if !status.is_success() {
+            bail!(
+                "{url} answered {status}: {}",
+                body["message"].as_str().unwrap_or("no reason given")
+            );
+        }
+        Ok(body)
     })
 }
 

@@ -300,6 +300,58 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert!(streamed["accepted"].as_u64().unwrap() > 0, "{streamed}");
     assert_eq!(streamed["duplicates"], 0);
 
+    // The oracle verified epoch 0 (the one epoch this localnet closes): `device report` says
+    // why one of its simulated devices earned what it earned.
+    let simulated = std::fs::read_dir(net.dir.path().join("keys").join("devices"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
+        .expect("a simulated device's keypair");
+    let simulated_key = {
+        let bytes: Vec<u8> =
+            serde_json::from_str(&std::fs::read_to_string(&simulated).unwrap()).unwrap();
+        bs58::encode(&bytes[32..]).into_string()
+    };
+    let started = std::time::Instant::now();
+    let report = loop {
+        let ran = net.run(
+            &authority,
+            &[
+                "device",
+                "report",
+                &simulated_key,
+                "--oracle",
+                &net.oracle_url,
+            ],
+        );
+        if ran.ok {
+            break ran.json();
+        }
+        assert!(ran.stderr.contains("has no row"), "{}", ran.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "epoch 0 was not verified: {}",
+            ran.stderr
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    let row = &report["epochs"][0];
+    assert_eq!(row["epoch"], 0, "{report}");
+    assert!(row["explanation"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("of 48 slots ({} heartbeats)", row["heartbeats"])));
+    // A device the oracle has no row for is refused with the reason.
+    net.run(
+        &authority,
+        &["device", "report", &device, "--oracle", &net.oracle_url],
+    )
+    .refused_with("has no row");
+
     // Generated devices: keys written, onboarded around a cell under the keypair, streamed
     // (the oracle accepts them once their onboarding is finalized).
     let generated_dir = net.dir.path().join("generated");

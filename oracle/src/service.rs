@@ -216,7 +216,9 @@ pub async fn serve(
         metrics: metrics.clone(),
         chain_view_dir: view_dir.clone(),
         reports_dir: config.store.data_dir.join("reports"),
+        report_cache: ReportCache::default(),
         chain: chain.clone(),
+        verify_params: config.verify.params(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -556,7 +558,53 @@ struct Health {
     chain_view_dir: std::path::PathBuf,
     /// The verify stage's reports.
     reports_dir: std::path::PathBuf,
+    /// The newest reports read, decoded (a device's rows are read from them).
+    report_cache: ReportCache,
     chain: Arc<dyn Chain>,
+    verify_params: groundwork_oracle_verify::VerifyParams,
+}
+
+/// The last few reports read, decoded and shared (at 1,000,000 devices a report holds about
+/// 200 MB of rows: decoding one per request would not do).
+#[derive(Default)]
+struct ReportCache {
+    entries: std::sync::Mutex<Vec<(u64, Arc<EpochReport>)>>,
+}
+
+/// Reports kept decoded.
+const CACHED_REPORTS: usize = 3;
+
+impl ReportCache {
+    async fn get(
+        &self,
+        dir: &std::path::Path,
+        epoch: u64,
+    ) -> Result<Option<Arc<EpochReport>>, String> {
+        if let Some((_, report)) = self
+            .entries
+            .lock()
+            .expect("report cache lock")
+            .iter()
+            .find(|(cached, _)| *cached == epoch)
+        {
+            return Ok(Some(report.clone()));
+        }
+        let reports = Reports::new(dir.to_path_buf());
+        let loaded = tokio::task::spawn_blocking(move || reports.load(epoch))
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?;
+        let Some(report) = loaded else {
+            return Ok(None);
+        };
+        let report = Arc::new(report);
+        let mut entries = self.entries.lock().expect("report cache lock");
+        entries.retain(|(cached, _)| *cached != epoch);
+        entries.push((epoch, report.clone()));
+        entries.sort_by_key(|(cached, _)| std::cmp::Reverse(*cached));
+        entries.truncate(CACHED_REPORTS);
+        Ok(Some(report))
+    }
 }
 
 fn service_routes(health: Arc<Health>) -> Router {
@@ -565,6 +613,7 @@ fn service_routes(health: Arc<Health>) -> Router {
         .route("/v1/epochs/{epoch}/chain", get(chain_snapshot))
         .route("/v1/epochs/{epoch}/rewards", get(epoch_rewards))
         .route("/v1/rewards/{recipient}", get(recipient_rewards))
+        .route("/v1/devices/{key}/rewards", get(device_rewards))
         .route("/metrics", get(metrics))
         .with_state(health)
 }
@@ -711,11 +760,9 @@ async fn epoch_rewards(
     State(health): State<Arc<Health>>,
     axum::extract::Path(epoch): axum::extract::Path<u64>,
 ) -> Response {
-    let reports = Reports::new(health.reports_dir.clone());
-    let loaded = tokio::task::spawn_blocking(move || reports.load(epoch)).await;
-    let report: EpochReport = match loaded {
-        Ok(Ok(Some(report))) => report,
-        Ok(Ok(None)) => {
+    let report = match health.report_cache.get(&health.reports_dir, epoch).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
             return (
                 StatusCode::NOT_FOUND,
                 Json(json!({
@@ -725,20 +772,9 @@ async fn epoch_rewards(
             )
                 .into_response()
         }
-        Ok(Err(error)) => {
-            tracing::error!(epoch, %error, "reading a stored report");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": "report_unreadable", "message": error.to_string() })),
-            )
-                .into_response();
-        }
-        Err(error) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": "internal", "message": error.to_string() })),
-            )
-                .into_response()
+        Err(message) => {
+            tracing::error!(epoch, %message, "reading a stored report");
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message);
         }
     };
     let rewards = &report.rewards;
@@ -779,6 +815,99 @@ async fn epoch_rewards(
         },
     }))
     .into_response()
+}
+
+/// `GET /v1/devices/{key}/rewards[?epoch=N]`: the device's rows of the newest verified epochs
+/// (or of epoch N) — every number that decided its reward and every fraud reason — with the
+/// reasons in plain words (`groundwork device report`).
+async fn device_rewards(
+    State(health): State<Arc<Health>>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Ok(device) = key.parse::<anchor_lang::prelude::Pubkey>() else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "invalid_key",
+            format!("{key:?} is not a base58 public key"),
+        );
+    };
+    let epochs: Vec<u64> = match query.get("epoch") {
+        Some(epoch) => match epoch.parse() {
+            Ok(epoch) => vec![epoch],
+            Err(_) => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_epoch",
+                    format!("{epoch:?} is not an epoch number"),
+                )
+            }
+        },
+        None => {
+            let reports = Reports::new(health.reports_dir.clone());
+            match tokio::task::spawn_blocking(move || reports.epochs()).await {
+                Ok(Ok(mut epochs)) => {
+                    epochs.reverse();
+                    epochs.truncate(CACHED_REPORTS);
+                    epochs
+                }
+                _ => Vec::new(),
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    for epoch in epochs {
+        let report = match health.report_cache.get(&health.reports_dir, epoch).await {
+            Ok(Some(report)) => report,
+            Ok(None) => continue,
+            Err(message) => {
+                return refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "report_unreadable",
+                    message,
+                )
+            }
+        };
+        let found = report
+            .rewards
+            .rows
+            .binary_search_by(|row| row.device.cmp(&device))
+            .ok()
+            .map(|index| &report.rewards.rows[index]);
+        let Some(row) = found else {
+            continue;
+        };
+        rows.push(json!({
+            "epoch": epoch,
+            "amount": row.amount,
+            "coverage_reward": row.coverage_reward,
+            "data_reward": row.data_reward,
+            "recipient": row.recipient.to_string(),
+            "uptime_slots": row.uptime_slots,
+            "heartbeats": row.heartbeats,
+            "median_distance_m": row.median_distance_m,
+            "trust_bps": row.trust_bps,
+            "weight_bps": row.weight_bps,
+            "stake_multiplier_bps": row.stake_multiplier_bps,
+            "density_cell": row.density_cell.map(|cell| format!("{cell:x}")),
+            "density_devices": row.density_devices,
+            "coverage_score": row.coverage_score.to_string(),
+            "credits_paid": row.credits_paid,
+            "data_sessions": row.data_sessions,
+            "data_uncapped": row.data_uncapped,
+            "data_cap": row.data_cap,
+            "fraud": row.fraud.iter().map(|fraud| fraud.code()).collect::<Vec<_>>(),
+            "explanation": row.explain(&health.verify_params),
+        }));
+    }
+    if rows.is_empty() {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "no_verified_epochs",
+            format!("device {device} has no row in the verified epochs asked for (it was not onboarded then, or nothing is verified yet)"),
+        );
+    }
+    Json(json!({ "device": device.to_string(), "epochs": rows })).into_response()
 }
 
 fn refusal(status: StatusCode, error: &str, message: String) -> Response {
@@ -826,26 +955,18 @@ async fn recipient_rewards(
             )
         }
     };
-    let reports = Reports::new(health.reports_dir.clone());
     let epoch = active.epoch;
-    let report = match tokio::task::spawn_blocking(move || reports.load(epoch)).await {
-        Ok(Ok(Some(report))) => report,
-        Ok(Ok(None)) => {
+    let report = match health.report_cache.get(&health.reports_dir, epoch).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
             return refusal(
                 StatusCode::NOT_FOUND,
                 "active_root_not_verified_here",
                 format!("the newest active root is epoch {epoch}'s, which this oracle has not verified: ask another oracle of the network"),
             )
         }
-        Ok(Err(error)) => {
-            return refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "report_unreadable",
-                error.to_string(),
-            )
-        }
-        Err(error) => {
-            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
+        Err(message) => {
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message)
         }
     };
     if report.rewards.root != active.root {

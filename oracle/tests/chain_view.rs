@@ -619,6 +619,28 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     assert_eq!(verified["dust"], verified["pool"]);
     assert_eq!(verified["paid"], 0);
 
+    // The suspended device's row says why, in numbers and in words.
+    let report: serde_json::Value = http
+        .get(format!(
+            "{}/v1/devices/{}/rewards",
+            oracle.url,
+            people.d2.pubkey()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = &report["epochs"][0];
+    assert_eq!(row["epoch"], 1, "{report}");
+    assert_eq!(row["fraud"], serde_json::json!(["suspended"]));
+    assert_eq!(row["amount"], 0);
+    assert!(row["explanation"]
+        .as_str()
+        .unwrap()
+        .starts_with("earned nothing: zeroed for suspended"));
+
     // No root is active on chain yet: a recipient's proof is not served, with the reason.
     let reply = http
         .get(format!(

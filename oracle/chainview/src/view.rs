@@ -393,6 +393,7 @@ impl ChainView {
                 load.last_slot,
                 &mut report,
                 &mut appended,
+                false,
             )
             .await?;
             if view.position != Position::complete_at(load.last_slot) {
@@ -589,18 +590,21 @@ async fn follow(
 ) -> Result<(), ViewError> {
     let finalized = endpoints.finalized_slot(state.position.slot).await?;
     report.finalized = finalized;
-    follow_until(endpoints, state, finalized, report, appended).await
+    follow_until(endpoints, state, finalized, report, appended, true).await
 }
 
 /// Applies the finalized transactions after the view's position up to slot `until`, recording
 /// them in `report` and `appended`; stops at the first one it cannot read (the error is
-/// returned after the position is moved past what was applied).
+/// returned after the position is moved past what was applied). `check_before` warns when an
+/// event's values before differ from the view's (not while the full load's pages, read at
+/// different slots, are made consistent: they differ there by design).
 async fn follow_until(
     endpoints: &Endpoints,
     state: &mut ViewState,
     until: u64,
     report: &mut PollReport,
     appended: &mut Vec<JournalRecord>,
+    check_before: bool,
 ) -> Result<(), ViewError> {
     let mut lists = Vec::new();
     for program in Program::ALL {
@@ -629,7 +633,7 @@ async fn follow_until(
         report.transactions += 1;
         for event in decode_transaction(&tx, &transaction, &mut report.skipped) {
             let disagreements = state.current.apply(&event.decoded);
-            if disagreements > 0 {
+            if check_before && disagreements > 0 {
                 tracing::warn!(
                     signature = %tx.signature,
                     disagreements,

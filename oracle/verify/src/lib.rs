@@ -156,6 +156,51 @@ pub struct DeviceRow {
     pub fraud: Vec<Fraud>,
 }
 
+impl DeviceRow {
+    /// Why the device earned what it earned, in plain words for its operator.
+    pub fn explain(&self, params: &VerifyParams) -> String {
+        let mut lines = Vec::new();
+        if !self.fraud.is_empty() {
+            let reasons: Vec<&str> = self.fraud.iter().map(|fraud| fraud.code()).collect();
+            lines.push(format!(
+                "earned nothing: zeroed for {} (a fraud rule zeroes the whole epoch)",
+                reasons.join(", ")
+            ));
+        }
+        lines.push(format!(
+            "seen in {} of {} slots ({} heartbeats); {} needed to earn coverage",
+            self.uptime_slots, params.slots_per_epoch, self.heartbeats, params.min_uptime_slots
+        ));
+        match self.median_distance_m {
+            Some(metres) => lines.push(format!(
+                "median distance of its heartbeats to its asserted cell's centre: {metres} m, location trust {}% (full up to {} m, {}% up to {} m)",
+                self.trust_bps / 100,
+                params.full_trust_m,
+                params.partial_trust_bps / 100,
+                params.partial_trust_m
+            )),
+            None => lines.push("no heartbeat with a position: no location trust".into()),
+        }
+        if let Some(cell) = self.density_cell {
+            lines.push(format!(
+                "density cell {cell:x}: {} earning devices (at most {} earn in full)",
+                self.density_devices, params.density_k
+            ));
+        }
+        if self.credits_paid > 0 {
+            lines.push(format!(
+                "{} credits were paid for its service; {} data sessions reported; data share {} (capped at {}, the tokens those credits cost)",
+                self.credits_paid, self.data_sessions, self.data_uncapped, self.data_cap
+            ));
+        }
+        lines.push(format!(
+            "earned {} (coverage {}, data {}), paid to {}",
+            self.amount, self.coverage_reward, self.data_reward, self.recipient
+        ));
+        lines.join("\n")
+    }
+}
+
 /// The epoch's verified work.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct EpochRewards {

@@ -156,6 +156,11 @@ fn assert_zeroed(
     let rewards = run_with(&network, &messages, conflicted, params);
     let cheater_row = row(&rewards, 2);
     assert_eq!(cheater_row.fraud, [reason], "{cheater_row:?}");
+    let explained = cheater_row.explain(params);
+    assert!(
+        explained.starts_with(&format!("earned nothing: zeroed for {}", reason.code())),
+        "{explained}"
+    );
     assert_eq!((cheater_row.amount, cheater_row.coverage_score), (0, 0));
     let honest_row = row(&rewards, 1);
     assert!(honest_row.fraud.is_empty());
