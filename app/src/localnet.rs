@@ -153,6 +153,44 @@ pub struct EpochLine {
     /// Staker rewards funded and claimed since the start.
     pub staker_funded: u64,
     pub staker_claimed: u64,
+    /// The newest epoch the oracle has verified by now (it follows a few seconds behind the
+    /// close: finality, then the seal).
+    pub verified: Option<VerifiedWork>,
+}
+
+/// An epoch's verified work, as the oracle serves it (`GET /v1/epochs/{n}/rewards`).
+#[derive(Debug, Serialize)]
+pub struct VerifiedWork {
+    pub epoch: u64,
+    pub devices: u64,
+    pub devices_rewarded: u64,
+    pub zeroed_by_reason: std::collections::BTreeMap<String, u64>,
+    pub paid: u64,
+    pub dust: u64,
+    pub root: String,
+}
+
+impl VerifiedWork {
+    /// The newest epoch at or below `epoch` the oracle at `oracle` has verified.
+    fn newest(oracle: &str, epoch: u64) -> Option<Self> {
+        (epoch.saturating_sub(3)..=epoch).rev().find_map(|epoch| {
+            let work =
+                crate::rewards_cmd::oracle_get(oracle, &format!("/v1/epochs/{epoch}/rewards"))
+                    .ok()?;
+            Some(VerifiedWork {
+                epoch,
+                devices: work["devices"]["total"].as_u64()?,
+                devices_rewarded: work["devices"]["rewarded"].as_u64()?,
+                zeroed_by_reason: serde_json::from_value(
+                    work["devices"]["zeroed_by_reason"].clone(),
+                )
+                .ok()?,
+                paid: work["paid"].as_u64()?,
+                dust: work["dust"].as_u64()?,
+                root: work["root"].as_str()?.to_string(),
+            })
+        })
+    }
 }
 
 impl std::fmt::Display for EpochLine {
@@ -180,7 +218,33 @@ impl std::fmt::Display for EpochLine {
                     .collect::<Vec<_>>()
                     .join(", ")
             },
-        )
+        )?;
+        if let Some(verified) = &self.verified {
+            write!(
+                f,
+                "\n       verified epoch {}: {} of {} devices rewarded, {} paid, {} carried, root {}…{}",
+                verified.epoch,
+                verified.devices_rewarded,
+                verified.devices,
+                format_amount(verified.paid, 6),
+                format_amount(verified.dust, 6),
+                &verified.root[..8],
+                if verified.zeroed_by_reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; zeroed: {}",
+                        verified
+                            .zeroed_by_reason
+                            .iter()
+                            .map(|(reason, count)| format!("{reason} {count}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -191,6 +255,7 @@ fn close_epoch(
     ledger: &mut RpcLedger,
     wallets: &Wallets,
     world: &mut World,
+    oracle_url: &str,
     epoch: u64,
 ) -> Result<EpochLine> {
     let reward_config: RewardConfigV0 =
@@ -237,6 +302,7 @@ fn close_epoch(
         credits_held: world.credits_held(ledger),
         staker_funded: staking_config.total_funded,
         staker_claimed: staking_config.total_claimed,
+        verified: VerifiedWork::newest(oracle_url, epoch),
     })
 }
 
@@ -273,6 +339,7 @@ fn start_oracle(
     rpc_url: &str,
     port: u16,
     data_dir: &Path,
+    epoch_length: Duration,
     seal_grace: Duration,
     stop: Arc<AtomicBool>,
 ) -> Result<(String, std::thread::JoinHandle<Result<()>>)> {
@@ -286,6 +353,11 @@ fn start_oracle(
     config.network.device_refresh = Duration::from_secs(2);
     config.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     config.network.seal_grace = seal_grace;
+    // The simulated devices send a heartbeat every telemetry round: an epoch has that many
+    // slots (at most SPEC's 48), and a device needs a quarter of them (SPEC: 12 of 48).
+    let rounds = (epoch_length.as_secs() / TELEMETRY_ROUND.as_secs()).clamp(1, 48);
+    config.verify.slots_per_epoch = u32::try_from(rounds).unwrap_or(48);
+    config.verify.min_uptime_slots = (config.verify.slots_per_epoch / 4).max(1);
     config.store.url = groundwork_oracle::core::secret::Secret::new(String::new());
     config.store.data_dir = data_dir.to_path_buf();
     // A fresh chain: the previous run's telemetry belongs to another network's history.
@@ -468,6 +540,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         &rpc.url,
         args.oracle_port,
         &args.data_dir.join("oracle"),
+        args.epoch_length,
         seal_grace,
         stop.clone(),
     )?;
@@ -532,7 +605,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             epoch += 1;
             continue;
         }
-        let line = close_epoch(&mut ledger, &wallets, &mut world, epoch)?;
+        let line = close_epoch(&mut ledger, &wallets, &mut world, &oracle_url, epoch)?;
         match output {
             Output::Display => writeln!(out, "{line}")?,
             Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?,

@@ -116,6 +116,23 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     assert!(rejected("seq_conflict") > 0, "{lines:?}");
     assert!(rejected("device_suspended") > 0, "{lines:?}");
     assert!(u64_of(last, "staker_claimed") > 0, "{last}");
+    // The oracle verified the epochs a few seconds after their close: by the last line an
+    // earlier epoch's verified work is in, honest devices rewarded, the cloned key zeroed,
+    // and nothing more paid than the epoch's pool.
+    let verified = &last["verified"];
+    assert!(verified.is_object(), "{last}");
+    let verified_epoch = u64_of(verified, "epoch");
+    assert!(verified_epoch < 4, "{last}");
+    assert!(u64_of(verified, "devices_rewarded") > 0, "{last}");
+    assert!(
+        verified["zeroed_by_reason"]["seq_conflict"].as_u64() > Some(0),
+        "{last}"
+    );
+    assert!(
+        u64_of(verified, "paid") + u64_of(verified, "dust")
+            >= u64_of(&lines[verified_epoch as usize], "device_share"),
+        "{last}"
+    );
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
 }
