@@ -15,6 +15,7 @@
 //!
 //! Run: `cargo bench -p groundwork-oracle --bench chain_view`
 
+use groundwork_oracle::core::process::peak_memory_mib;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,30 +26,17 @@ use device_registry::{DeviceStatus, DeviceV0};
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
-use groundwork_harness::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
 use groundwork_oracle::chain::EpochTiming;
 use groundwork_oracle::chainview::model::{self, Decoded, DeviceState, Entity, EpochClose, Value};
 use groundwork_oracle::chainview::rpc::parse_program_accounts;
 use groundwork_oracle::chainview::{snapshot, ChainState, ChainView};
 use groundwork_tests::*;
-use solana_account::{Account, ReadableAccount};
+use solana_account::Account;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::rpc_client::RpcClient;
 
 const EPOCH_S: i64 = 3_600;
 const OPERATORS: usize = 100;
-
-fn peak_memory_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn device_key(index: usize) -> Pubkey {
     let mut bytes = [7u8; 32];
@@ -72,24 +60,7 @@ fn serve(devices: usize) {
     let authority = network.authority.insecure_clone();
     let payer = network.rt.payer.insecure_clone();
     let (token, treasury) = (network.network_token, network.dao_treasury);
-    let owners = [
-        anchor_lang::solana_program::system_program::ID,
-        TOKEN_PROGRAM_ID,
-        TOKEN_2022_PROGRAM_ID,
-        tokenomics::ID,
-        device_registry::ID,
-        staking::ID,
-        reward_epochs::ID,
-    ];
-    let mut accounts: Vec<(Pubkey, Account)> = network
-        .rt
-        .svm
-        .accounts_db()
-        .inner
-        .iter()
-        .filter(|(_, account)| !account.executable() && owners.contains(account.owner()))
-        .map(|(address, account)| (*address, Account::from(account.clone())))
-        .collect();
+    let mut accounts = network.rt.network_state();
     let started = Instant::now();
     for index in 0..devices {
         let (address, data) =

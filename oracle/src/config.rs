@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use groundwork_oracle_core::secret::Secret;
 pub use groundwork_oracle_ingest::LimitsConfig;
+pub use groundwork_oracle_verify::VerifyParams;
 use groundwork_telemetry::Key;
 use serde::Deserialize;
 
@@ -23,82 +24,7 @@ pub struct OracleConfig {
     /// Verified work's parameters: the same on every oracle of a network (or their roots
     /// differ and none reaches quorum).
     #[serde(default)]
-    pub verify: VerifyConfig,
-}
-
-/// SPEC 4.3's parameters (defaults: the SPEC's values).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct VerifyConfig {
-    pub slots_per_epoch: u32,
-    pub min_uptime_slots: u32,
-    pub full_trust_m: u64,
-    pub partial_trust_m: u64,
-    pub partial_trust_bps: u64,
-    pub density_k: u64,
-    pub coverage_share_bps: u64,
-    pub data_cap_bps: u64,
-    /// The stake multiplier's largest bonus (0: no multiplier), reached at
-    /// `full_bonus_stake_per_device` of active delegated stake per device.
-    pub stake_max_bonus_bps: u64,
-    pub full_bonus_stake_per_device: u64,
-    pub max_speed_kmh: u64,
-    pub two_places_m: u64,
-    pub witness_max_m: u64,
-    /// Device keys the network refuses to reward.
-    pub denylist: Vec<Key>,
-}
-
-impl Default for VerifyConfig {
-    fn default() -> Self {
-        let params = groundwork_oracle_verify::VerifyParams::default();
-        VerifyConfig {
-            slots_per_epoch: params.slots_per_epoch,
-            min_uptime_slots: params.min_uptime_slots,
-            full_trust_m: params.full_trust_m,
-            partial_trust_m: params.partial_trust_m,
-            partial_trust_bps: params.partial_trust_bps,
-            density_k: params.density_k,
-            coverage_share_bps: params.coverage_share_bps,
-            data_cap_bps: params.data_cap_bps,
-            stake_max_bonus_bps: 0,
-            full_bonus_stake_per_device: 0,
-            max_speed_kmh: params.max_speed_kmh,
-            two_places_m: params.two_places_m,
-            witness_max_m: params.witness_max_m,
-            denylist: Vec::new(),
-        }
-    }
-}
-
-impl VerifyConfig {
-    /// The parameters the verify stage computes with.
-    pub fn params(&self) -> groundwork_oracle_verify::VerifyParams {
-        groundwork_oracle_verify::VerifyParams {
-            slots_per_epoch: self.slots_per_epoch,
-            min_uptime_slots: self.min_uptime_slots,
-            full_trust_m: self.full_trust_m,
-            partial_trust_m: self.partial_trust_m,
-            partial_trust_bps: self.partial_trust_bps,
-            density_k: self.density_k,
-            coverage_share_bps: self.coverage_share_bps,
-            data_cap_bps: self.data_cap_bps,
-            stake_multiplier: (self.stake_max_bonus_bps > 0).then_some(
-                groundwork_oracle_verify::StakeMultiplier {
-                    max_bonus_bps: self.stake_max_bonus_bps,
-                    full_bonus_stake_per_device: self.full_bonus_stake_per_device,
-                },
-            ),
-            max_speed_kmh: self.max_speed_kmh,
-            two_places_m: self.two_places_m,
-            witness_max_m: self.witness_max_m,
-            denylist: self
-                .denylist
-                .iter()
-                .map(|key| anchor_lang::prelude::Pubkey::new_from_array(key.0))
-                .collect(),
-        }
-    }
+    pub verify: VerifyParams,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -246,7 +172,9 @@ impl OracleConfig {
         if self.store.max_conflicts_per_device_epoch == 0 {
             return invalid("store.max_conflicts_per_device_epoch must be at least 1");
         }
-        Ok(())
+        self.verify
+            .check()
+            .map_err(|error| ConfigError::Invalid(format!("verify: {error}")))
     }
 }
 
@@ -293,10 +221,7 @@ mod tests {
         assert_eq!(config.network.device_refresh, Duration::from_secs(2));
         assert_eq!(config.network.seal_grace, Duration::from_secs(3_600));
         assert_eq!(config.store.retention_epochs, 7);
-        assert_eq!(
-            config.verify.params(),
-            groundwork_oracle_verify::VerifyParams::default()
-        );
+        assert_eq!(config.verify, VerifyParams::default());
     }
 
     #[test]
@@ -336,6 +261,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("colour"));
+        let impossible = EXAMPLE.replace("min_uptime_slots = 12", "min_uptime_slots = 49");
+        assert!(OracleConfig::parse(&impossible, [])
+            .unwrap_err()
+            .to_string()
+            .contains("verify"));
         let bad_key = EXAMPLE.replace("8ELs4A8hWvVhvyAnxLsktDC7Sssc8YBx1BZrw5E7ixjx", "not-a-key");
         assert!(OracleConfig::parse(&bad_key, []).is_err());
         let environment = [(

@@ -218,7 +218,7 @@ pub async fn serve(
         reports_dir: config.store.data_dir.join("reports"),
         report_cache: ReportCache::default(),
         chain: chain.clone(),
-        verify_params: config.verify.params(),
+        verify_params: config.verify.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -261,7 +261,7 @@ pub async fn serve(
                 store.clone(),
                 view_dir.clone(),
                 config.store.data_dir.join("reports"),
-                config.verify.params(),
+                config.verify.clone(),
             ),
             metrics.clone(),
             supervisor.stop_signal(),
@@ -434,18 +434,13 @@ async fn verify_epochs(
         }
         for report in &pass.stored {
             let rewards = &report.rewards;
-            let rewarded = rewards.rows.iter().filter(|row| row.amount > 0).count();
-            let zeroed = rewards
-                .rows
-                .iter()
-                .filter(|row| !row.fraud.is_empty())
-                .count();
+            let counts = rewards.device_counts();
             tracing::info!(
                 epoch = report.epoch,
                 root = %hex(&rewards.root),
                 devices = rewards.rows.len(),
-                rewarded,
-                zeroed_for_fraud = zeroed,
+                rewarded = counts.rewarded,
+                zeroed_for_fraud = counts.zeroed,
                 pool = rewards.pool,
                 dust = rewards.dust,
                 cumulative_total = rewards.cumulative_total,
@@ -778,12 +773,7 @@ async fn epoch_rewards(
         }
     };
     let rewards = &report.rewards;
-    let mut zeroed: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-    for row in &rewards.rows {
-        for fraud in &row.fraud {
-            *zeroed.entry(fraud.code()).or_default() += 1;
-        }
-    }
+    let counts = rewards.device_counts();
     Json(json!({
         "epoch": report.epoch,
         "root": hex(&rewards.root),
@@ -800,9 +790,9 @@ async fn epoch_rewards(
         "base_epoch": report.base_epoch,
         "devices": {
             "total": rewards.rows.len(),
-            "rewarded": rewards.rows.iter().filter(|row| row.amount > 0).count(),
-            "zeroed_by_reason": zeroed,
-            "earned_nothing_without_fraud": rewards.rows.iter().filter(|row| row.fraud.is_empty() && row.amount == 0).count(),
+            "rewarded": counts.rewarded,
+            "zeroed_by_reason": counts.zeroed_by_reason,
+            "earned_nothing_without_fraud": counts.earned_nothing_without_fraud,
         },
         "unknown_device_messages": rewards.unknown_device_messages,
         "inputs": {

@@ -8,9 +8,10 @@
 mod common;
 
 use groundwork_oracle::chainview::files::write_atomically;
+use groundwork_oracle::chainview::model::EpochClose;
 use groundwork_oracle::chainview::snapshot::{
-    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochParams, LocationSpan, OperatorEntry,
-    Standing, StandingSpan, SNAPSHOT_VERSION,
+    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, LocationSpan, OperatorEntry, Standing,
+    StandingSpan, SNAPSHOT_VERSION,
 };
 use groundwork_oracle::store::{Candidate, Store};
 use groundwork_oracle::verify::geo::cell_centre;
@@ -59,7 +60,8 @@ fn snapshot(epoch: u64, seeds: &[u8]) -> ChainSnapshot {
         epoch,
         start_ts: start,
         end_ts: start + LENGTH,
-        params: EpochParams {
+        params: EpochClose {
+            epoch,
             closed_at: start + LENGTH + 1,
             minted: POOL * 10 / 7,
             device_share: POOL,

@@ -271,6 +271,28 @@ impl Runtime {
         self.set_unix_timestamp(genesis_unix + offset);
     }
 
+    /// The network's state a local RPC endpoint needs to take over from this runtime:
+    /// wallets, token accounts and mints, and the four programs' accounts (not the programs or
+    /// sysvars the endpoint brings itself).
+    pub fn network_state(&self) -> Vec<(Pubkey, Account)> {
+        use solana_account::ReadableAccount;
+        let owners: Vec<Pubkey> = [
+            anchor_lang::solana_program::system_program::ID,
+            TOKEN_PROGRAM_ID,
+            TOKEN_2022_PROGRAM_ID,
+        ]
+        .into_iter()
+        .chain(GROUNDWORK_PROGRAMS)
+        .collect();
+        self.svm
+            .accounts_db()
+            .inner
+            .iter()
+            .filter(|(_, account)| !account.executable() && owners.contains(account.owner()))
+            .map(|(address, account)| (*address, Account::from(account.clone())))
+            .collect()
+    }
+
     /// Raw account, if it exists.
     pub fn account(&self, address: &Pubkey) -> Option<Account> {
         self.svm

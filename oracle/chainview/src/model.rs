@@ -95,7 +95,7 @@ pub struct Purchase {
 }
 
 /// An epoch closed on chain (`EpochClosed`): what it minted and split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EpochClose {
     pub epoch: u64,
     pub closed_at: i64,

@@ -85,19 +85,6 @@ pub struct CreditPrice {
     pub credits_minted: u64,
 }
 
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EpochParams {
-    pub closed_at: i64,
-    pub minted: u64,
-    pub device_share: u64,
-    pub staker_share: u64,
-    pub treasury_share: u64,
-    pub device_pool_cumulative: u64,
-    pub devices_bps: u16,
-    pub stakers_bps: u16,
-    pub treasury_bps: u16,
-}
-
 /// The chain input of epoch `epoch`'s verified work.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ChainSnapshot {
@@ -105,8 +92,8 @@ pub struct ChainSnapshot {
     pub epoch: u64,
     pub start_ts: i64,
     pub end_ts: i64,
-    /// From the epoch's `close_epoch`.
-    pub params: EpochParams,
+    /// The epoch's `close_epoch`: what it minted and split.
+    pub params: EpochClose,
     /// The last credit purchase before the epoch's end (the price data rewards are capped at);
     /// `None` when credits were never bought.
     pub credit_price: Option<CreditPrice>,
@@ -197,7 +184,13 @@ pub fn build<'a>(
     events: impl IntoIterator<Item = &'a Decoded>,
     close: &EpochClose,
 ) -> Result<ChainSnapshot, String> {
-    let mut state = at_start.clone();
+    // What is read as of the end besides the devices (tracked below): operators and classes,
+    // small next to the devices, so only they are copied.
+    let mut state = ChainState {
+        operators: at_start.operators.clone(),
+        classes: at_start.classes.clone(),
+        ..ChainState::default()
+    };
     let mut tracks: BTreeMap<Pubkey, DeviceTrack> = at_start
         .devices
         .iter()
@@ -230,7 +223,9 @@ pub fn build<'a>(
             ));
         }
         for write in &event.writes {
-            state.set(&write.entity, write.after);
+            if matches!(write.entity, Entity::Operator(_) | Entity::Class(_)) {
+                state.set(&write.entity, write.after);
+            }
             match (&write.entity, write.after) {
                 (Entity::Device(key), after) => {
                     let after = match after {
@@ -330,17 +325,7 @@ pub fn build<'a>(
         epoch: close.epoch,
         start_ts,
         end_ts,
-        params: EpochParams {
-            closed_at: close.closed_at,
-            minted: close.minted,
-            device_share: close.device_share,
-            staker_share: close.staker_share,
-            treasury_share: close.treasury_share,
-            device_pool_cumulative: close.device_pool_cumulative,
-            devices_bps: close.devices_bps,
-            stakers_bps: close.stakers_bps,
-            treasury_bps: close.treasury_bps,
-        },
+        params: *close,
         credit_price: purchase.map(|bought| CreditPrice {
             purchased_at: bought.unix_timestamp,
             network_tokens_burned: bought.network_tokens_burned,

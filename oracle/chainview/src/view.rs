@@ -693,13 +693,15 @@ fn make_snapshot(
     let Some(close) = close else {
         return Ok(None);
     };
-    let mut at_start = state.base.clone();
+    // The base is the state at the epoch's start unless events precede it in the journal
+    // (the base is older): only then is it copied.
+    let mut at_start = std::borrow::Cow::Borrowed(&state.base);
     let mut purchase = state.base_purchase;
     let mut window = Vec::new();
     for event in &state.journal {
         let ts = event.decoded.unix_timestamp;
         if ts < start {
-            at_start.apply(&event.decoded);
+            at_start.to_mut().apply(&event.decoded);
             purchase = last_purchase(&event.decoded).or(purchase);
         } else if ts < end {
             window.push(&event.decoded);

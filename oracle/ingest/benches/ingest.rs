@@ -16,6 +16,7 @@
 //! `GROUNDWORK_BENCH_STORED` (default 10,000,000) sets the largest fill;
 //! `GROUNDWORK_BENCH_POSTGRES_URL` adds the HTTP phases on PostgreSQL.
 
+use groundwork_oracle_core::process::peak_memory_mib;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -132,18 +133,6 @@ fn physical_ceiling(messages: &[SignedTelemetry]) {
         "ceiling: ed25519 (ZIP-215) {single:.0} verifications/s per core single, {batched:.0}/s per core in batches of 64; {cores} cores => at most {:.0} msg/s of signatures",
         batched * cores as f64
     );
-}
-
-fn peak_memory_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {

@@ -18,34 +18,15 @@ use axum::response::{IntoResponse, Response};
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
-use groundwork_harness::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
 use groundwork_tests::CycleNetwork;
 use serde_json::{json, Value};
-use solana_account::{Account, ReadableAccount};
+use solana_account::Account;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::rpc_client::RpcClient;
 
-/// The accounts a network needs to take transactions: wallets, token accounts and mints, and
-/// the four programs' state (not the programs or sysvars the endpoint brings itself).
+/// The accounts a network needs to take transactions (see `Runtime::network_state`).
 pub fn accounts_of(network: &CycleNetwork) -> Vec<(Pubkey, Account)> {
-    let owners = [
-        anchor_lang::solana_program::system_program::ID,
-        TOKEN_PROGRAM_ID,
-        TOKEN_2022_PROGRAM_ID,
-        tokenomics::ID,
-        device_registry::ID,
-        staking::ID,
-        reward_epochs::ID,
-    ];
-    network
-        .rt
-        .svm
-        .accounts_db()
-        .inner
-        .iter()
-        .filter(|(_, account)| !account.executable() && owners.contains(account.owner()))
-        .map(|(address, account)| (*address, Account::from(account.clone())))
-        .collect()
+    network.rt.network_state()
 }
 
 pub fn client(rpc: &LocalRpc) -> RpcClient {

@@ -9,13 +9,15 @@
 //!
 //! Run: `cargo bench -p groundwork-oracle-verify --bench verify`
 
+use groundwork_oracle_core::process::peak_memory_mib;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
+use groundwork_oracle_chainview::model::EpochClose;
 use groundwork_oracle_chainview::snapshot::{
-    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochParams, LocationSpan, OperatorEntry,
-    Standing, StandingSpan, SNAPSHOT_VERSION,
+    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, LocationSpan, OperatorEntry, Standing,
+    StandingSpan, SNAPSHOT_VERSION,
 };
 use groundwork_oracle_verify::geo::{cell_centre, distance_m, Point};
 use groundwork_oracle_verify::{EpochComputation, Message, VerifyParams};
@@ -23,18 +25,6 @@ use groundwork_telemetry::{Key, TelemetryBody};
 
 const START: i64 = 1_800_000_000;
 const LENGTH: i64 = 86_400;
-
-fn peak_memory_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn key(index: usize) -> Key {
     let mut bytes = [3u8; 32];
@@ -86,7 +76,8 @@ fn snapshot(devices: usize) -> ChainSnapshot {
         epoch: 3,
         start_ts: START,
         end_ts: START + LENGTH,
-        params: EpochParams {
+        params: EpochClose {
+            epoch: 3,
             closed_at: START + LENGTH + 10,
             minted: 100_000_000_000,
             device_share: 70_000_000_000,
@@ -213,12 +204,8 @@ fn main() {
             .finish(&BTreeSet::new(), 0, &BTreeMap::new())
             .unwrap();
         let finishing = started.elapsed();
-        let rewarded = rewards.rows.iter().filter(|row| row.amount > 0).count();
-        let zeroed = rewards
-            .rows
-            .iter()
-            .filter(|row| !row.fraud.is_empty())
-            .count();
+        let counts = rewards.device_counts();
+        let (rewarded, zeroed) = (counts.rewarded, counts.zeroed);
         println!(
             "{devices} devices, {} messages: score {:.1} s, finish (witnesses, density, split, tree) {:.1} s, total {:.1} s (generating the messages, not counted: {:.1} s); {rewarded} rewarded, {zeroed} zeroed, {} recipients, dust {}; peak memory {:.0} MiB",
             devices * 51,

@@ -20,8 +20,10 @@ use geo::{cell_centre, distance_m, parent, Point};
 
 const BPS: u64 = 10_000;
 
-/// The network's verify parameters: configuration, identical on every oracle of a network.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The network's verify parameters: the oracle config's `[verify]` section (every field
+/// optional, the SPEC's values by default), identical on every oracle of a network.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct VerifyParams {
     /// Slots an epoch is cut into (a slot counts when it holds a valid heartbeat).
     pub slots_per_epoch: u32,
@@ -46,13 +48,14 @@ pub struct VerifyParams {
     pub two_places_m: u64,
     /// A witness farther than this from the beacon is refused.
     pub witness_max_m: u64,
-    /// Devices the network refuses to reward.
-    pub denylist: BTreeSet<Pubkey>,
+    /// Device keys the network refuses to reward.
+    pub denylist: BTreeSet<Key>,
 }
 
 /// Coverage × (1 + `max_bonus_bps` × min(stake per device, `full_bonus_stake_per_device`) /
 /// `full_bonus_stake_per_device`): from 1.0 up to 1.0 + max bonus.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StakeMultiplier {
     pub max_bonus_bps: u64,
     pub full_bonus_stake_per_device: u64,
@@ -198,6 +201,37 @@ impl DeviceRow {
             self.amount, self.coverage_reward, self.data_reward, self.recipient
         ));
         lines.join("\n")
+    }
+}
+
+/// How an epoch's devices fared.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceCounts {
+    pub rewarded: u64,
+    /// Devices zeroed by a fraud rule.
+    pub zeroed: u64,
+    /// Each fraud rule and the devices it zeroed (a device may break several).
+    pub zeroed_by_reason: BTreeMap<&'static str, u64>,
+    /// Devices with no fraud that earned nothing (too few slots, no trust, nobody paid).
+    pub earned_nothing_without_fraud: u64,
+}
+
+impl EpochRewards {
+    pub fn device_counts(&self) -> DeviceCounts {
+        let mut counts = DeviceCounts::default();
+        for row in &self.rows {
+            if row.amount > 0 {
+                counts.rewarded += 1;
+            } else if row.fraud.is_empty() {
+                counts.earned_nothing_without_fraud += 1;
+            } else {
+                counts.zeroed += 1;
+            }
+            for fraud in &row.fraud {
+                *counts.zeroed_by_reason.entry(fraud.code()).or_default() += 1;
+            }
+        }
+        counts
     }
 }
 
@@ -428,7 +462,7 @@ impl<'a> EpochComputation<'a> {
             if conflicted.contains(&key) || self.seen_conflicts.contains(&key) {
                 row.fraud.push(Fraud::SeqConflict);
             }
-            if params.denylist.contains(&row.device) {
+            if params.denylist.contains(&key) {
                 row.fraud.push(Fraud::Denylisted);
             }
             row.fraud.sort();
@@ -500,6 +534,13 @@ impl<'a> EpochComputation<'a> {
 
 fn body_bytes(body: &TelemetryBody) -> Vec<u8> {
     borsh::to_vec(body).expect("encoding into memory")
+}
+
+impl VerifyParams {
+    /// Refuses parameters verified work cannot run with (checked when the config loads).
+    pub fn check(&self) -> Result<(), VerifyError> {
+        check(self)
+    }
 }
 
 fn check(params: &VerifyParams) -> Result<(), VerifyError> {

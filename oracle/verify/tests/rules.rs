@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
+use groundwork_oracle_chainview::model::EpochClose;
 use groundwork_oracle_chainview::snapshot::{
-    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochParams, LocationSpan, OperatorEntry,
-    Standing, StandingSpan, SNAPSHOT_VERSION,
+    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, LocationSpan, OperatorEntry, Standing,
+    StandingSpan, SNAPSHOT_VERSION,
 };
 use groundwork_oracle_verify::geo::{cell_centre, north_of, Point};
 use groundwork_oracle_verify::{
@@ -69,7 +70,8 @@ fn snapshot(mut devices: Vec<DeviceEntry>) -> ChainSnapshot {
         epoch: 7,
         start_ts: START,
         end_ts: START + LENGTH,
-        params: EpochParams {
+        params: EpochClose {
+            epoch: 7,
             closed_at: START + LENGTH + 5,
             minted: POOL * 10 / 7,
             device_share: POOL,
@@ -195,7 +197,7 @@ fn a_suspended_device_earns_nothing() {
 #[test]
 fn a_denylisted_device_earns_nothing() {
     let mut params = VerifyParams::default();
-    params.denylist.insert(pubkey(2));
+    params.denylist.insert(key(2));
     assert_zeroed(
         Fraud::Denylisted,
         device(2, home()),

@@ -1,0 +1,14 @@
+//! Facts about this process the benchmarks report.
+
+/// The process's peak resident memory so far in MiB (`VmHWM`; 0 where /proc is missing).
+pub fn peak_memory_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
