@@ -25,6 +25,51 @@ pub struct OracleConfig {
     /// differ and none reaches quorum).
     #[serde(default)]
     pub verify: VerifyParams,
+    /// The other oracles whose sealed sets each epoch is computed over (SPEC 4.3).
+    #[serde(default)]
+    pub shared_input: SharedInputConfig,
+}
+
+/// `[shared_input]`: the network's other oracles.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SharedInputConfig {
+    /// Their base URLs (`http://host:port`); empty: this oracle computes over its own set.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// How long after an epoch's seal a peer that has not delivered its set delays the
+    /// epoch's computation; then the epoch is computed without it (and the report says so).
+    #[serde(with = "humantime_serde", default = "default_peer_wait")]
+    pub peer_wait: Duration,
+    /// How often an undelivered set is asked for again.
+    #[serde(with = "humantime_serde", default = "default_pull_every")]
+    pub pull_every: Duration,
+    /// Longest wait for a peer's answer or for the next piece of its stream.
+    #[serde(with = "humantime_serde", default = "default_peer_timeout")]
+    pub timeout: Duration,
+}
+
+impl Default for SharedInputConfig {
+    fn default() -> Self {
+        SharedInputConfig {
+            peers: Vec::new(),
+            peer_wait: default_peer_wait(),
+            pull_every: default_pull_every(),
+            timeout: default_peer_timeout(),
+        }
+    }
+}
+
+fn default_peer_wait() -> Duration {
+    Duration::from_secs(1_800)
+}
+
+fn default_pull_every() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_peer_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -172,6 +217,16 @@ impl OracleConfig {
         if self.store.max_conflicts_per_device_epoch == 0 {
             return invalid("store.max_conflicts_per_device_epoch must be at least 1");
         }
+        for peer in &self.shared_input.peers {
+            if !(peer.starts_with("http://") || peer.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "shared_input.peers: {peer:?} is not an http:// or https:// URL"
+                )));
+            }
+        }
+        if self.shared_input.pull_every.is_zero() || self.shared_input.timeout.is_zero() {
+            return invalid("shared_input.pull_every and shared_input.timeout must be positive");
+        }
         self.verify
             .check()
             .map_err(|error| ConfigError::Invalid(format!("verify: {error}")))
@@ -222,6 +277,7 @@ mod tests {
         assert_eq!(config.network.seal_grace, Duration::from_secs(3_600));
         assert_eq!(config.store.retention_epochs, 7);
         assert_eq!(config.verify, VerifyParams::default());
+        assert_eq!(config.shared_input, SharedInputConfig::default());
     }
 
     #[test]
@@ -266,6 +322,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("verify"));
+        let bad_peer = EXAMPLE.replace("peers = []", "peers = [\"oracle-b:8080\"]");
+        assert!(OracleConfig::parse(&bad_peer, [])
+            .unwrap_err()
+            .to_string()
+            .contains("oracle-b:8080"));
         let bad_key = EXAMPLE.replace("8ELs4A8hWvVhvyAnxLsktDC7Sssc8YBx1BZrw5E7ixjx", "not-a-key");
         assert!(OracleConfig::parse(&bad_key, []).is_err());
         let environment = [(

@@ -27,6 +27,7 @@ use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::Store;
+use groundwork_oracle_verify::shared::{PullOutcome, SharedInput};
 use groundwork_oracle_verify::stage::{EpochReport, Reports, Verifier};
 use serde_json::json;
 
@@ -189,6 +190,24 @@ pub async fn serve(
         "device set ready"
     );
     let devices = Arc::new(DeviceCache::new(device_set));
+    let shared_input = if config.shared_input.peers.is_empty() {
+        None
+    } else {
+        let shared = SharedInput::new(
+            config.store.data_dir.join("peers"),
+            &config.shared_input.peers,
+            config.network.registry,
+            schedule,
+            config.shared_input.peer_wait,
+            config.shared_input.timeout,
+        )
+        .context("shared input")?;
+        tracing::info!(
+            peers = ?shared.peer_urls().collect::<Vec<_>>(),
+            "each epoch is computed over this oracle's and these peers' sealed sets"
+        );
+        Some(Arc::new(shared))
+    };
     let freshness = Arc::new(Freshness::default());
     freshness.mark(clock.now_ms());
     if let Some(position) = view.position() {
@@ -219,6 +238,7 @@ pub async fn serve(
         report_cache: ReportCache::default(),
         chain: chain.clone(),
         verify_params: config.verify.clone(),
+        shared_input: shared_input.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -254,15 +274,34 @@ pub async fn serve(
             supervisor.stop_signal(),
         ),
     );
+    let mut verifier = Verifier::new(
+        store.clone(),
+        view_dir.clone(),
+        config.store.data_dir.join("reports"),
+        config.verify.clone(),
+    );
+    verifier = verifier.with_chain(chain.clone());
+    if let Some(shared) = &shared_input {
+        verifier = verifier.with_shared_input(shared.clone());
+        supervisor.spawn(
+            "peer-puller",
+            pull_peer_sets(
+                shared.clone(),
+                store.clone(),
+                Reports::new(config.store.data_dir.join("reports")),
+                schedule,
+                clock.clone(),
+                metrics.clone(),
+                config.shared_input.pull_every,
+                supervisor.stop_signal(),
+            ),
+        );
+    }
     supervisor.spawn(
         "verifier",
         verify_epochs(
-            Verifier::new(
-                store.clone(),
-                view_dir.clone(),
-                config.store.data_dir.join("reports"),
-                config.verify.clone(),
-            ),
+            verifier,
+            clock.clone(),
             metrics.clone(),
             supervisor.stop_signal(),
         ),
@@ -281,6 +320,7 @@ pub async fn serve(
         "retention",
         prune_settled_epochs(
             store.clone(),
+            shared_input.clone(),
             chain,
             config.store.retention_epochs,
             supervisor.stop_signal(),
@@ -402,6 +442,7 @@ async fn make_snapshots(view: &mut ChainView, metrics: &Metrics, freshness: &Fre
 /// report stays.
 async fn verify_epochs(
     mut verifier: Verifier,
+    clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     mut stop: StopSignal,
 ) -> Result<()> {
@@ -412,7 +453,7 @@ async fn verify_epochs(
             _ = ticker.tick() => {}
             () = stop.stopped() => return Ok(()),
         }
-        let pass = match verifier.pass().await {
+        let pass = match verifier.pass(clock.now_ms()).await {
             Ok(pass) => pass,
             Err(error) => {
                 tracing::warn!(%error, "verifying epochs failed; trying again");
@@ -432,7 +473,21 @@ async fn verify_epochs(
                 1,
             );
         }
+        if let Some((epoch, peer)) = &pass.adopted {
+            tracing::warn!(
+                epoch,
+                peer = %peer,
+                "this oracle has no report of the epoch before its first: adopted the peer's (its totals match what the chain paid)"
+            );
+        }
         for report in &pass.stored {
+            if !report.missing_peers.is_empty() {
+                tracing::warn!(
+                    epoch = report.epoch,
+                    missing = ?report.missing_peers,
+                    "computed without these peers' sets: they were not delivered before shared_input.peer_wait ended"
+                );
+            }
             let rewards = &report.rewards;
             let counts = rewards.device_counts();
             tracing::info!(
@@ -444,6 +499,8 @@ async fn verify_epochs(
                 pool = rewards.pool,
                 dust = rewards.dust,
                 cumulative_total = rewards.cumulative_total,
+                inputs = report.inputs.len(),
+                union_messages = report.union.messages,
                 "epoch verified and its report stored"
             );
             metrics.set_gauge(
@@ -458,6 +515,85 @@ async fn verify_epochs(
                 last_waiting = waiting;
             }
         }
+    }
+}
+
+/// Pulls the peers' sealed sets of every epoch this oracle has sealed and not yet computed,
+/// until each is pulled whole (a failure is logged when it changes, and asked again every
+/// `pull_every`).
+#[allow(clippy::too_many_arguments)]
+async fn pull_peer_sets(
+    shared: Arc<SharedInput>,
+    store: Store,
+    reports: Reports,
+    schedule: EpochSchedule,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    pull_every: Duration,
+    mut stop: StopSignal,
+) -> Result<()> {
+    let mut ticker = tokio::time::interval(pull_every);
+    let mut last_failures = std::collections::BTreeMap::<(u64, String), String>::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.stopped() => return Ok(()),
+        }
+        let Some(newest_sealed) = schedule.newest_sealed(clock.now_ms()) else {
+            continue;
+        };
+        let first = match reports.epochs() {
+            Ok(epochs) => match epochs.last() {
+                Some(newest) => newest + 1,
+                None => newest_sealed.saturating_sub(2),
+            },
+            Err(error) => {
+                tracing::warn!(%error, "shared input: cannot list the reports; trying again");
+                continue;
+            }
+        };
+        for epoch in first..=newest_sealed {
+            match store.manifest(epoch).await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(epoch, %error, "shared input: this oracle's seal is unreadable");
+                    break;
+                }
+            }
+            for (peer, outcome) in shared.pull_epoch(&store, epoch).await {
+                let key = (epoch, peer.clone());
+                match outcome {
+                    Ok(PullOutcome::Pulled(set)) => {
+                        last_failures.remove(&key);
+                        tracing::info!(
+                            epoch,
+                            peer = %peer,
+                            messages = set.manifest.messages,
+                            conflicts = set.manifest.conflicts,
+                            digest = %set.manifest.digest,
+                            new_to_this_oracle = set.kept,
+                            refused = ?set.refused,
+                            "pulled a peer's sealed set"
+                        );
+                        metrics.set_gauge(
+                            "groundwork_shared_input_epoch",
+                            "The newest epoch a peer's sealed set was pulled for.",
+                            i64::try_from(epoch).unwrap_or(i64::MAX),
+                        );
+                    }
+                    Ok(PullOutcome::NotSealed(_)) => {}
+                    Err(error) => {
+                        let failure = error.to_string();
+                        if last_failures.get(&key) != Some(&failure) {
+                            tracing::warn!(epoch, peer = %peer, error = %failure, "pulling a peer's sealed set failed; asking again");
+                            last_failures.insert(key, failure);
+                        }
+                    }
+                }
+            }
+        }
+        last_failures.retain(|(epoch, _), _| *epoch >= first);
     }
 }
 
@@ -510,6 +646,7 @@ const RETENTION_CHECK: Duration = Duration::from_secs(60);
 /// Deletes the raw messages of epochs `retention_epochs` before the newest active root.
 async fn prune_settled_epochs(
     store: Store,
+    shared_input: Option<Arc<SharedInput>>,
     chain: Arc<dyn Chain>,
     retention_epochs: u64,
     mut stop: StopSignal,
@@ -537,6 +674,14 @@ async fn prune_settled_epochs(
         if !pruned.epochs.is_empty() {
             tracing::info!(epochs = ?pruned.epochs, bytes = pruned.bytes, "pruned settled epochs");
         }
+        if let Some(shared) = &shared_input {
+            let removed = shared
+                .prune_through(through)
+                .with_context(|| format!("pruning peers' sets through {through}"))?;
+            if removed > 0 {
+                tracing::info!(epochs = removed, through, "pruned peers' settled sets");
+            }
+        }
     }
 }
 
@@ -557,6 +702,8 @@ struct Health {
     report_cache: ReportCache,
     chain: Arc<dyn Chain>,
     verify_params: groundwork_oracle_verify::VerifyParams,
+    /// The peers' pulled sets, when the network has several oracles.
+    shared_input: Option<Arc<SharedInput>>,
 }
 
 /// The last few reports read, decoded and shared (at 1,000,000 devices a report holds about
@@ -754,6 +901,7 @@ async fn chain_snapshot(
 async fn epoch_rewards(
     State(health): State<Arc<Health>>,
     axum::extract::Path(epoch): axum::extract::Path<u64>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let report = match health.report_cache.get(&health.reports_dir, epoch).await {
         Ok(Some(report)) => report,
@@ -771,6 +919,21 @@ async fn epoch_rewards(
             tracing::error!(epoch, %message, "reading a stored report");
             return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message);
         }
+    };
+    let wants_bytes = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/octet-stream"));
+    if wants_bytes {
+        return (
+            [("content-type", "application/octet-stream")],
+            report.encode(),
+        )
+            .into_response();
+    }
+    let pulled = match &health.shared_input {
+        Some(shared) => shared.pulled(epoch).unwrap_or_default(),
+        None => Vec::new(),
     };
     let rewards = &report.rewards;
     let counts = rewards.device_counts();
@@ -795,13 +958,28 @@ async fn epoch_rewards(
             "earned_nothing_without_fraud": counts.earned_nothing_without_fraud,
         },
         "unknown_device_messages": rewards.unknown_device_messages,
+        "not_onboarded_messages": rewards.not_onboarded_messages,
         "inputs": {
             "chain_snapshot_digest": hex(&report.snapshot_digest),
-            "telemetry": {
-                "messages": report.telemetry_messages,
-                "conflicts": report.telemetry_conflicts,
-                "digest": report.telemetry_digest,
+            "telemetry_sets": report.inputs.iter().map(|set| json!({
+                "messages": set.messages,
+                "conflicts": set.conflicts,
+                "digest": set.digest,
+            })).collect::<Vec<_>>(),
+            "union": {
+                "messages": report.union.messages,
+                "conflicts": report.union.conflicts,
+                "digest": report.union.digest,
             },
+            "missing_peers": report.missing_peers,
+            "peers_pulled": pulled.iter().map(|set| json!({
+                "peer": set.peer,
+                "messages": set.manifest.messages,
+                "conflicts": set.manifest.conflicts,
+                "digest": set.manifest.digest,
+                "new_to_this_oracle": set.kept,
+                "refused": set.refused,
+            })).collect::<Vec<_>>(),
         },
     }))
     .into_response()

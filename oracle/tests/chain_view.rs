@@ -594,7 +594,8 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
 
     // Its verify stage computed epoch 1 over that snapshot and its sealed telemetry (none was
     // sent): nothing earned, the whole pool carried as dust, the suspended device zeroed
-    // with its reason.
+    // with its reason. Epoch 0 closed before the oracle started and no root was ever active:
+    // its device pool is carried in whole.
     let url = format!("{}/v1/epochs/1/rewards", oracle.url);
     let started = Instant::now();
     let verified: serde_json::Value = loop {
@@ -615,7 +616,12 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     );
     assert_eq!(verified["devices"]["total"], 3);
     assert_eq!(verified["devices"]["zeroed_by_reason"]["suspended"], 1);
-    assert_eq!(verified["pool"], from_a.params.device_share);
+    assert_eq!(verified["pool"], from_a.params.device_pool_cumulative);
+    assert_eq!(
+        verified["carried_dust_in"],
+        from_a.params.device_pool_cumulative - from_a.params.device_share
+    );
+    assert!(verified["carried_dust_in"].as_u64().unwrap() > 0);
     assert_eq!(verified["dust"], verified["pool"]);
     assert_eq!(verified["paid"], 0);
 

@@ -4,6 +4,13 @@
 //! in the store) is zeroed for it; a restart computes the newest report again and finds it
 //! equal; a stored report that differs from what its inputs give raises the determinism
 //! alarm, and the stored report is kept.
+//!
+//! Shared input: two oracles that each saw part of the messages (in different orders) and
+//! merge each other's sealed sets over HTTP store byte-identical reports, with the rewards
+//! of one oracle that saw everything; a peer's forged, foreign or out-of-epoch messages are
+//! refused, a set that does not match its manifest is not kept, a dead peer delays the epoch
+//! until the wait ends and is then named in the report; an oracle that joins late adopts a
+//! peer's report whose totals match the chain, and refuses one whose totals do not.
 
 mod common;
 
@@ -13,13 +20,29 @@ use groundwork_oracle::chainview::snapshot::{
     ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, LocationSpan, OperatorEntry, Standing,
     StandingSpan, SNAPSHOT_VERSION,
 };
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use groundwork_oracle::chain::{ActiveRoot, EpochTiming, StaticChain};
+use groundwork_oracle::core::clock::FixedClock;
+use groundwork_oracle::core::devices::DeviceCache;
+use groundwork_oracle::core::epochs::EpochSchedule;
+use groundwork_oracle::core::metrics::Metrics;
+use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
+use groundwork_oracle::store::manifest::{encode_stream_head, encode_stream_record, EpochRecord};
 use groundwork_oracle::store::{Candidate, Store};
 use groundwork_oracle::verify::geo::cell_centre;
-use groundwork_oracle::verify::stage::{Reports, Verifier};
+use groundwork_oracle::verify::shared::{PullOutcome, SharedInput, SharedInputError};
+use groundwork_oracle::verify::stage::{InputSet, Reports, Verifier};
 use groundwork_oracle::verify::{Fraud, VerifyParams};
 use groundwork_telemetry::{Key, TelemetryBody, TelemetryV1};
 
 const EPOCH: u64 = 12;
+const NETWORK: Key = Key([9; 32]);
+/// Long after every seal of these tests.
+const NOW_MS: i64 = 4_000_000_000_000;
 const START: i64 = 1_790_000_000;
 const LENGTH: i64 = 4_800;
 const POOL: u64 = 7_000_000_000;
@@ -93,12 +116,17 @@ fn snapshot(epoch: u64, seeds: &[u8]) -> ChainSnapshot {
 /// A heartbeat of device `seed` in slot `slot` of epoch [`EPOCH`] at the cell's centre
 /// (`variant` moves its uptime counter: a different copy under the same seq).
 fn heartbeat(seed: u8, slot: i64, variant: u32) -> Candidate {
+    heartbeat_at(seed, slot, variant, NETWORK, START * 1_000)
+}
+
+/// [`heartbeat`] of another network, or in an epoch starting at `epoch_start_ms`.
+fn heartbeat_at(seed: u8, slot: i64, variant: u32, network: Key, epoch_start_ms: i64) -> Candidate {
     let centre = cell_centre(CELL).unwrap();
     let signed = TelemetryV1 {
-        network: Key([9; 32]),
+        network,
         device: device_key(seed),
         seq: slot as u64 + 1,
-        timestamp_ms: START * 1_000 + slot * LENGTH * 1_000 / 48 + 1_000,
+        timestamp_ms: epoch_start_ms + slot * LENGTH * 1_000 / 48 + 1_000,
         body: TelemetryBody::Heartbeat {
             lat_e7: centre.lat_e7,
             lon_e7: centre.lon_e7,
@@ -110,7 +138,7 @@ fn heartbeat(seed: u8, slot: i64, variant: u32) -> Candidate {
     Candidate {
         device: signed.message.device,
         seq: signed.message.seq,
-        epoch: EPOCH,
+        epoch: schedule().epoch_of(signed.message.timestamp_ms).unwrap(),
         canonical: signed.message.canonical_bytes(),
         signature: signed.signature,
         received_at_ms: 7,
@@ -155,21 +183,19 @@ async fn sealed_epochs_are_verified_from_the_store_once_and_checked_at_restart()
             &reports_dir,
             VerifyParams::default(),
         );
-        let pass = verifier.pass().await.unwrap();
+        let pass = verifier.pass(NOW_MS).await.unwrap();
         assert!(pass.stored.is_empty(), "{label}");
         assert!(pass.waiting.unwrap().contains("seal"), "{label}");
 
         store.seal_through(EPOCH).await.unwrap();
-        let pass = verifier.pass().await.unwrap();
+        let pass = verifier.pass(NOW_MS).await.unwrap();
         assert_eq!(pass.stored.len(), 1, "{label}");
         let report = &pass.stored[0];
         let manifest = store.manifest(EPOCH).await.unwrap().unwrap();
-        assert_eq!(report.telemetry_digest, manifest.digest);
-        assert_eq!(
-            (report.telemetry_messages, report.telemetry_conflicts),
-            (96, 1),
-            "{label}"
-        );
+        assert_eq!(report.inputs, [InputSet::from(&manifest)], "{label}");
+        assert_eq!(report.union, InputSet::from(&manifest), "{label}");
+        assert_eq!((manifest.messages, manifest.conflicts), (96, 1), "{label}");
+        assert!(report.missing_peers.is_empty());
         assert_eq!(report.snapshot_digest, snapshot(EPOCH, &[1, 2]).digest());
         let rows = &report.rewards.rows;
         let row = |seed: u8| {
@@ -200,17 +226,17 @@ async fn sealed_epochs_are_verified_from_the_store_once_and_checked_at_restart()
             &reports_dir,
             VerifyParams::default(),
         );
-        let pass = restarted.pass().await.unwrap();
+        let pass = restarted.pass(NOW_MS).await.unwrap();
         assert_eq!(pass.determinism_alarm, None, "{label}");
         assert!(pass.stored.is_empty());
 
         // The next epoch holds no telemetry at all: sealed by the watermark alone, it is
         // verified too, adding to the previous report (its dust carried, its totals kept).
         store.seal_through(EPOCH + 1).await.unwrap();
-        let pass = restarted.pass().await.unwrap();
+        let pass = restarted.pass(NOW_MS).await.unwrap();
         assert_eq!(pass.stored.len(), 1, "{label}");
         let next = &pass.stored[0];
-        assert_eq!(next.telemetry_messages, 0);
+        assert_eq!(next.union.messages, 0);
         assert_eq!(next.base_epoch, Some(EPOCH));
         assert_eq!(next.carried_dust_in, stored.rewards.dust);
         assert_eq!(next.rewards.pool, POOL + stored.rewards.dust);
@@ -233,7 +259,7 @@ async fn sealed_epochs_are_verified_from_the_store_once_and_checked_at_restart()
             &reports_dir,
             VerifyParams::default(),
         );
-        let pass = alarmed.pass().await.unwrap();
+        let pass = alarmed.pass(NOW_MS).await.unwrap();
         let (epoch, kept, recomputed) = pass.determinism_alarm.expect("the alarm");
         assert_eq!(epoch, EPOCH + 1);
         assert_eq!(kept, tampered.digest());
@@ -243,4 +269,507 @@ async fn sealed_epochs_are_verified_from_the_store_once_and_checked_at_restart()
             tampered
         );
     }
+}
+
+fn schedule() -> EpochSchedule {
+    EpochSchedule::new(
+        (START - EPOCH as i64 * LENGTH) * 1_000,
+        LENGTH * 1_000,
+        60_000,
+    )
+    .unwrap()
+}
+
+/// Serves `store`'s sealed epochs as an oracle does (the ingest routes): its URL.
+async fn serve_telemetry(store: Store) -> String {
+    let ingestor = Ingestor::new(
+        NETWORK,
+        LimitsConfig::default(),
+        schedule(),
+        Arc::new(DeviceCache::new(HashMap::new())),
+        Arc::new(FixedClock::new(NOW_MS)),
+        store,
+        Arc::new(Metrics::default()),
+    );
+    let app = groundwork_oracle::ingest::api::router(Arc::new(ingestor))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    serve(app).await
+}
+
+async fn serve(
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// A peer that serves fixed bytes for every epoch's telemetry and reports.
+async fn serve_bytes(telemetry: Vec<u8>, report: Vec<u8>) -> String {
+    let app = axum::Router::new()
+        .route(
+            "/v1/epochs/{epoch}/telemetry",
+            axum::routing::get(move || async move { telemetry }),
+        )
+        .route(
+            "/v1/epochs/{epoch}/rewards",
+            axum::routing::get(move || async move { report }),
+        )
+        .into_make_service_with_connect_info::<SocketAddr>();
+    serve(app).await
+}
+
+fn shared_input(dir: &std::path::Path, peers: &[String]) -> Arc<SharedInput> {
+    Arc::new(
+        SharedInput::new(
+            dir.join("peers"),
+            peers,
+            NETWORK,
+            schedule(),
+            Duration::from_secs(600),
+            Duration::from_secs(5),
+        )
+        .unwrap(),
+    )
+}
+
+async fn segment_store(dir: &std::path::Path) -> Store {
+    common::StoreSpec::Segments(dir.join("telemetry"))
+        .open()
+        .await
+}
+
+/// Every message of the determinism scenario: four devices' 48 heartbeats.
+fn all_heartbeats() -> Vec<Candidate> {
+    (1..=4u8)
+        .flat_map(|seed| (0..48).map(move |slot| heartbeat(seed, slot, 0)))
+        .collect()
+}
+
+async fn commit_one_by_one(store: &Store, candidates: Vec<Candidate>) {
+    for chunk in candidates.chunks(7) {
+        store.commit(chunk.to_vec()).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oracles_merging_each_others_sets_store_identical_reports() {
+    for spec in common::fresh_stores("shared_input").await {
+        let label = spec.label();
+        let (a_dir, b_dir, c_dir) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let all = all_heartbeats();
+        let slot_of = |candidate: &Candidate| candidate.seq as i64 - 1;
+        let seed_of = |candidate: &Candidate| {
+            (1..=4u8)
+                .find(|seed| device_key(*seed) == candidate.device)
+                .unwrap()
+        };
+        // Oracle A saw devices 1 and 2 and the first half of device 3, newest first; oracle B
+        // the second half of device 3 (overlapping A's), device 4 and a few of device 1's
+        // messages, in an interleaved order. A also holds a copy of device 4's seq 8 with
+        // other bytes (a cloned key seen by A alone): only the union shows the conflict.
+        let a_store = spec.open().await;
+        let mut a_messages: Vec<Candidate> = all
+            .iter()
+            .filter(|m| seed_of(m) <= 2 || (seed_of(m) == 3 && slot_of(m) < 24))
+            .cloned()
+            .collect();
+        a_messages.reverse();
+        a_messages.push(heartbeat(4, 7, 1));
+        let b_store = segment_store(b_dir.path()).await;
+        let mut b_messages: Vec<Candidate> = all
+            .iter()
+            .filter(|m| {
+                (seed_of(m) == 3 && slot_of(m) >= 20)
+                    || seed_of(m) == 4
+                    || (seed_of(m) == 1 && slot_of(m) % 5 == 0)
+            })
+            .cloned()
+            .collect();
+        b_messages.sort_by_key(|m| (slot_of(m) % 7, m.seq, m.device.0));
+        // Per device, seqs must arrive in order for the store to keep them (arrival rules):
+        // commit in slot order within each device but devices interleaved.
+        b_messages.sort_by_key(|m| (m.seq, std::cmp::Reverse(m.device.0)));
+        commit_one_by_one(&a_store, {
+            let mut ordered = a_messages.clone();
+            ordered.sort_by_key(|m| (m.seq, m.device.0));
+            ordered
+        })
+        .await;
+        commit_one_by_one(&b_store, b_messages).await;
+        // Oracle C saw everything itself.
+        let c_store = segment_store(c_dir.path()).await;
+        let mut c_messages = all.clone();
+        c_messages.push(heartbeat(4, 7, 1));
+        commit_one_by_one(&c_store, c_messages).await;
+        for store in [&a_store, &b_store, &c_store] {
+            store.seal_through(EPOCH).await.unwrap();
+        }
+        let seeds = [1, 2, 3, 4];
+        for dir in [a_dir.path(), b_dir.path(), c_dir.path()] {
+            write_snapshot(&dir.join("chain-view"), &snapshot(EPOCH, &seeds));
+        }
+        let (a_url, b_url) = (
+            serve_telemetry(a_store.clone()).await,
+            serve_telemetry(b_store.clone()).await,
+        );
+        let a_shared = shared_input(a_dir.path(), std::slice::from_ref(&b_url));
+        let b_shared = shared_input(b_dir.path(), std::slice::from_ref(&a_url));
+
+        // Before the pull, A waits for B's set (the wait has not ended) and says so.
+        let mut a_verifier = Verifier::new(
+            a_store.clone(),
+            a_dir.path().join("chain-view"),
+            a_dir.path().join("reports"),
+            VerifyParams::default(),
+        )
+        .with_shared_input(a_shared.clone());
+        let just_sealed = schedule().seal_ms(EPOCH) + 1;
+        let pass = a_verifier.pass(just_sealed).await.unwrap();
+        assert!(pass.stored.is_empty(), "{label}");
+        assert!(pass.waiting.unwrap().contains(&b_url), "{label}");
+
+        for (shared, store, peer) in [(&a_shared, &a_store, &b_url), (&b_shared, &b_store, &a_url)]
+        {
+            let outcomes = shared.pull_epoch(store, EPOCH).await;
+            assert_eq!(outcomes.len(), 1);
+            let (pulled_from, outcome) = &outcomes[0];
+            assert_eq!(pulled_from, peer);
+            let Ok(PullOutcome::Pulled(set)) = outcome else {
+                panic!("{label}: {outcome:?}")
+            };
+            assert!(set.refused.is_empty(), "{label}: {:?}", set.refused);
+            assert!(
+                set.kept > 0 && set.kept < set.manifest.messages,
+                "{label}: only what it lacked"
+            );
+            // Pulled once: the next round asks for nothing.
+            assert!(shared.pull_epoch(store, EPOCH).await.is_empty());
+        }
+        let a_report = a_verifier.pass(just_sealed).await.unwrap().stored.remove(0);
+        let mut b_verifier = Verifier::new(
+            b_store.clone(),
+            b_dir.path().join("chain-view"),
+            b_dir.path().join("reports"),
+            VerifyParams::default(),
+        )
+        .with_shared_input(b_shared.clone());
+        let b_report = b_verifier.pass(just_sealed).await.unwrap().stored.remove(0);
+        let mut c_verifier = Verifier::new(
+            c_store.clone(),
+            c_dir.path().join("chain-view"),
+            c_dir.path().join("reports"),
+            VerifyParams::default(),
+        );
+        let c_report = c_verifier.pass(just_sealed).await.unwrap().stored.remove(0);
+
+        assert_eq!(
+            a_report.encode(),
+            b_report.encode(),
+            "{label}: byte-identical reports"
+        );
+        assert_eq!(a_report.inputs.len(), 2, "{label}: both sets recorded");
+        assert_eq!(a_report.union.messages, 4 * 48 + 1, "{label}");
+        assert_eq!(
+            a_report.rewards, c_report.rewards,
+            "{label}: as if one oracle saw all"
+        );
+        let row = |seed: u8| {
+            a_report
+                .rewards
+                .rows
+                .iter()
+                .find(|row| row.device.to_bytes() == device_key(seed).0)
+                .unwrap()
+                .clone()
+        };
+        for seed in 1..=3 {
+            assert_eq!(row(seed).uptime_slots, 48, "{label}: device {seed}");
+            assert!(row(seed).amount > 0);
+        }
+        assert_eq!(
+            row(4).fraud,
+            [Fraud::SeqConflict],
+            "{label}: the conflict across oracles"
+        );
+
+        // A restart computes A's report again from the same sets: no alarm.
+        let mut restarted = Verifier::new(
+            a_store.clone(),
+            a_dir.path().join("chain-view"),
+            a_dir.path().join("reports"),
+            VerifyParams::default(),
+        )
+        .with_shared_input(a_shared.clone());
+        assert_eq!(
+            restarted.pass(NOW_MS).await.unwrap().determinism_alarm,
+            None
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = segment_store(dir.path()).await;
+    store
+        .commit((0..48).map(|slot| heartbeat(1, slot, 0)).collect())
+        .await
+        .unwrap();
+    store.seal_through(EPOCH).await.unwrap();
+    write_snapshot(&dir.path().join("chain-view"), &snapshot(EPOCH, &[1, 2, 3]));
+
+    // The peer's set: device 2's good heartbeats, one of device 3's with a forged signature,
+    // one of another network and one timestamped in the next epoch (signed, and otherwise
+    // fine) — with a manifest that matches what it serves.
+    let record_of = |candidate: &Candidate, kind| EpochRecord {
+        kind,
+        device: candidate.device,
+        seq: candidate.seq,
+        hash: groundwork_oracle::store::manifest::hash_of(&candidate.canonical),
+        canonical: candidate.canonical.clone(),
+        signature: candidate.signature,
+        received_at_ms: 0,
+    };
+    let message = groundwork_oracle::store::frame::FrameKind::Message;
+    let mut forged = heartbeat(3, 1, 0);
+    forged.signature[0] ^= 1;
+    let mut records: Vec<EpochRecord> = (0..48)
+        .map(|slot| record_of(&heartbeat(2, slot, 0), message))
+        .collect();
+    records.push(record_of(&forged, message));
+    records.push(record_of(
+        &heartbeat_at(3, 2, 0, Key([8; 32]), START * 1_000),
+        message,
+    ));
+    records.push(record_of(
+        &heartbeat_at(3, 3, 0, NETWORK, (START + LENGTH) * 1_000),
+        message,
+    ));
+    records.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let stream = |records: &[EpochRecord], manifest_of: &[EpochRecord]| {
+        let manifest = groundwork_oracle::store::manifest::Manifest::of_sorted(EPOCH, manifest_of);
+        let mut bytes = encode_stream_head(&manifest);
+        for record in records {
+            encode_stream_record(record, &mut bytes);
+        }
+        bytes
+    };
+    let honest = serve_bytes(stream(&records, &records), Vec::new()).await;
+    // A peer whose stream lacks a record its manifest counts.
+    let short = serve_bytes(stream(&records[1..], &records), Vec::new()).await;
+    // Nobody listens here.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let shared = shared_input(dir.path(), &[honest.clone(), short.clone(), dead.clone()]);
+    let outcomes = shared.pull_epoch(&store, EPOCH).await;
+    let outcome = |url: &str| &outcomes.iter().find(|(peer, _)| peer == url).unwrap().1;
+    let Ok(PullOutcome::Pulled(set)) = outcome(&honest) else {
+        panic!("{:?}", outcome(&honest))
+    };
+    assert_eq!(set.kept, 48, "device 2's heartbeats");
+    assert_eq!(
+        set.refused,
+        [
+            ("bad_signature".to_string(), 1),
+            ("outside_epoch".to_string(), 1),
+            ("wrong_network".to_string(), 1)
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert!(
+        matches!(
+            outcome(&short),
+            Err(SharedInputError::ManifestMismatch { .. })
+        ),
+        "{:?}",
+        outcome(&short)
+    );
+    assert!(matches!(outcome(&dead), Err(SharedInputError::Peer { .. })));
+
+    // Until the wait ends, the epoch waits for the two missing sets and names them.
+    let mut verifier = Verifier::new(
+        store.clone(),
+        dir.path().join("chain-view"),
+        dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_shared_input(shared.clone());
+    let waiting_until = schedule().seal_ms(EPOCH) + 600_000;
+    let pass = verifier.pass(waiting_until - 1).await.unwrap();
+    let waiting = pass.waiting.unwrap();
+    assert!(pass.stored.is_empty());
+    assert!(
+        waiting.contains(&short) && waiting.contains(&dead),
+        "{waiting}"
+    );
+    assert!(!waiting.contains(&honest), "{waiting}");
+    assert!(waiting.contains("does not match its manifest"), "{waiting}");
+
+    // Then it is computed without them, and the report says so.
+    let report = verifier.pass(waiting_until).await.unwrap().stored.remove(0);
+    let mut missing = vec![short.clone(), dead.clone()];
+    missing.sort();
+    assert_eq!(report.missing_peers, missing);
+    assert_eq!(report.inputs.len(), 2, "its own set and the honest peer's");
+    assert_eq!(report.union.messages, 96);
+    let earning: Vec<_> = report
+        .rewards
+        .rows
+        .iter()
+        .filter(|row| row.amount > 0)
+        .map(|row| row.device.to_bytes())
+        .collect();
+    assert_eq!(earning, {
+        let mut keys = vec![device_key(1).0, device_key(2).0];
+        keys.sort();
+        keys
+    });
+    let row3 = report
+        .rewards
+        .rows
+        .iter()
+        .find(|row| row.device.to_bytes() == device_key(3).0)
+        .unwrap();
+    assert_eq!(row3.heartbeats, 0, "none of the refused messages counted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
+    // Oracle A computed epoch 12; epoch 13's snapshot says the chain paid one device pool
+    // before it.
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_store = segment_store(a_dir.path()).await;
+    fill(&a_store).await;
+    a_store.seal_through(EPOCH).await.unwrap();
+    write_snapshot(&a_dir.path().join("chain-view"), &snapshot(EPOCH, &[1, 2]));
+    let mut a_verifier = Verifier::new(
+        a_store,
+        a_dir.path().join("chain-view"),
+        a_dir.path().join("reports"),
+        VerifyParams::default(),
+    );
+    let a_report = a_verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
+    let mut next_snapshot = snapshot(EPOCH + 1, &[1, 2]);
+    next_snapshot.params.device_pool_cumulative = 2 * POOL;
+
+    // A peer whose report does not add up to what the chain paid is refused, and so is one
+    // that serves no report at all; the late oracle waits and says why.
+    let mut inflated = a_report.clone();
+    let first = *inflated.rewards.cumulative.keys().next().unwrap();
+    *inflated.rewards.cumulative.get_mut(&first).unwrap() += 1;
+    let liar = serve_bytes(Vec::new(), inflated.encode()).await;
+    let late_dir = tempfile::tempdir().unwrap();
+    let late_store = segment_store(late_dir.path()).await;
+    late_store
+        .commit(
+            (0..48)
+                .map(|slot| heartbeat_at(1, slot, 0, NETWORK, (START + LENGTH) * 1_000))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    late_store.seal_through(EPOCH + 1).await.unwrap();
+    write_snapshot(&late_dir.path().join("chain-view"), &next_snapshot);
+    // Epoch 12's root is active on chain (as A computed it).
+    let chain = Arc::new(StaticChain::new(EpochTiming {
+        genesis_unix_s: START - EPOCH as i64 * LENGTH,
+        epoch_len_s: LENGTH,
+    }));
+    chain.set_active_root(Some(ActiveRoot {
+        epoch: EPOCH,
+        root: a_report.rewards.root,
+        cumulative_total: a_report.rewards.cumulative_total,
+    }));
+    let mut late = Verifier::new(
+        late_store.clone(),
+        late_dir.path().join("chain-view"),
+        late_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(chain.clone())
+    .with_shared_input(shared_input(late_dir.path(), std::slice::from_ref(&liar)));
+    let pass = late.pass(NOW_MS).await.unwrap();
+    assert!(pass.stored.is_empty());
+    let waiting = pass.waiting.unwrap();
+    assert!(
+        waiting.contains("no peer served one that matches the chain"),
+        "{waiting}"
+    );
+    assert!(waiting.contains("leaves sum to"), "{waiting}");
+    // A report that adds up but whose root is not the active one is refused too.
+    let mut other_root = a_report.clone();
+    other_root.rewards.root[0] ^= 1;
+    let forger = serve_bytes(Vec::new(), other_root.encode()).await;
+    let mut late = Verifier::new(
+        late_store.clone(),
+        late_dir.path().join("chain-view"),
+        late_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(chain.clone())
+    .with_shared_input(shared_input(late_dir.path(), std::slice::from_ref(&forger)));
+    let waiting = late.pass(NOW_MS).await.unwrap().waiting.unwrap();
+    assert!(
+        waiting.contains("not the root active on chain"),
+        "{waiting}"
+    );
+
+    // With no root ever active and no peer to adopt from, nothing before could be claimed:
+    // the earlier pool is carried whole as dust.
+    let carried_dir = tempfile::tempdir().unwrap();
+    let carried_store = segment_store(carried_dir.path()).await;
+    carried_store.seal_through(EPOCH + 1).await.unwrap();
+    write_snapshot(&carried_dir.path().join("chain-view"), &next_snapshot);
+    let mut carried = Verifier::new(
+        carried_store,
+        carried_dir.path().join("chain-view"),
+        carried_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(Arc::new(StaticChain::new(EpochTiming {
+        genesis_unix_s: 0,
+        epoch_len_s: LENGTH,
+    })));
+    let report = carried.pass(NOW_MS).await.unwrap().stored.remove(0);
+    assert_eq!(report.carried_dust_in, POOL);
+    assert_eq!(report.base_epoch, None);
+    assert_eq!(report.rewards.pool, 2 * POOL);
+
+    // An honest peer's report is adopted (stored as the oracle's own), and the next epoch
+    // adds to it.
+    let honest = serve_bytes(Vec::new(), a_report.encode()).await;
+    let mut late = Verifier::new(
+        late_store,
+        late_dir.path().join("chain-view"),
+        late_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(chain)
+    .with_shared_input(shared_input(late_dir.path(), &[liar, honest.clone()]));
+    let pass = late.pass(NOW_MS).await.unwrap();
+    assert_eq!(pass.adopted, Some((EPOCH, honest)));
+    assert_eq!(
+        Reports::new(late_dir.path().join("reports"))
+            .load(EPOCH)
+            .unwrap()
+            .unwrap(),
+        a_report
+    );
+    let report = &pass.stored[0];
+    assert_eq!(report.epoch, EPOCH + 1);
+    assert_eq!(report.base_epoch, Some(EPOCH));
+    assert_eq!(report.carried_dust_in, a_report.rewards.dust);
+    assert_eq!(
+        report.rewards.cumulative_total,
+        a_report.rewards.cumulative_total + (report.rewards.pool - report.rewards.dust)
+    );
 }

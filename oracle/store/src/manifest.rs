@@ -122,40 +122,85 @@ pub fn encode_stream_record(record: &EpochRecord, out: &mut Vec<u8>) {
     out.extend_from_slice(&record.signature);
 }
 
-/// A whole epoch stream decoded: the manifest it announced and its records (hashes
-/// recomputed; `received_at_ms` is not exchanged and reads 0).
-pub fn decode_stream(bytes: &[u8]) -> Result<(Manifest, Vec<EpochRecord>), String> {
-    let rest = bytes
-        .strip_prefix(STREAM_MAGIC.as_slice())
-        .ok_or("not an epoch stream")?;
-    let take = |rest: &mut &[u8], count: usize| -> Result<Vec<u8>, String> {
-        if rest.len() < count {
-            return Err("the stream ends early".to_string());
+/// Decodes an epoch stream as its bytes arrive: feed chunks with [`StreamDecoder::push`],
+/// take the manifest once with [`StreamDecoder::head`], then records with
+/// [`StreamDecoder::next_record`] until it answers `None`; [`StreamDecoder::finish`] says
+/// whether the stream ended on a record boundary. Memory holds at most one chunk and one
+/// record.
+#[derive(Default)]
+pub struct StreamDecoder {
+    buffer: Vec<u8>,
+    position: usize,
+    head_read: bool,
+}
+
+impl StreamDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        if self.position > 0 {
+            self.buffer.drain(..self.position);
+            self.position = 0;
         }
-        let (head, tail) = rest.split_at(count);
-        *rest = tail;
-        Ok(head.to_vec())
-    };
-    let mut rest = rest;
-    let length = u32::from_le_bytes(take(&mut rest, 4)?.try_into().expect("4")) as usize;
-    let manifest: Manifest = serde_json::from_slice(&take(&mut rest, length)?)
-        .map_err(|error| format!("manifest: {error}"))?;
-    let mut records = Vec::new();
-    while !rest.is_empty() {
-        let kind = match take(&mut rest, 1)?[0] {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.buffer[self.position..]
+    }
+
+    /// The manifest, once its bytes have arrived (`Ok(None)` before).
+    pub fn head(&mut self) -> Result<Option<Manifest>, String> {
+        if self.head_read {
+            return Err("the stream's head was already read".into());
+        }
+        let bytes = self.available();
+        if bytes.len() < STREAM_MAGIC.len() + 4 {
+            return Ok(None);
+        }
+        if !bytes.starts_with(STREAM_MAGIC) {
+            return Err("not an epoch stream".into());
+        }
+        let length = u32::from_le_bytes(bytes[8..12].try_into().expect("4")) as usize;
+        if length > 4_096 {
+            return Err(format!("a manifest of {length} bytes"));
+        }
+        let Some(json) = bytes.get(12..12 + length) else {
+            return Ok(None);
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(json).map_err(|error| format!("manifest: {error}"))?;
+        self.position += 12 + length;
+        self.head_read = true;
+        Ok(Some(manifest))
+    }
+
+    /// The next whole record (`Ok(None)`: its bytes have not all arrived).
+    pub fn next_record(&mut self) -> Result<Option<EpochRecord>, String> {
+        let bytes = self.available();
+        if bytes.len() < 5 {
+            return Ok(None);
+        }
+        let kind = match bytes[0] {
             0 => FrameKind::Message,
             1 => FrameKind::Conflict,
             other => return Err(format!("unknown record kind {other}")),
         };
-        let length = u32::from_le_bytes(take(&mut rest, 4)?.try_into().expect("4")) as usize;
+        let length = u32::from_le_bytes(bytes[1..5].try_into().expect("4")) as usize;
         if length > crate::frame::MAX_CANONICAL_LEN {
             return Err(format!("a record of {length} bytes"));
         }
-        let canonical = take(&mut rest, length)?;
-        let signature: [u8; 64] = take(&mut rest, 64)?.try_into().expect("64");
+        let Some(body) = bytes.get(5..5 + length + 64) else {
+            return Ok(None);
+        };
+        let canonical = body[..length].to_vec();
+        let signature: [u8; 64] = body[length..].try_into().expect("64");
         let (device, seq) =
             crate::frame::device_and_seq(&canonical).ok_or("a record too short for a message")?;
-        records.push(EpochRecord {
+        self.position += 5 + length + 64;
+        Ok(Some(EpochRecord {
             kind,
             device,
             seq,
@@ -163,7 +208,33 @@ pub fn decode_stream(bytes: &[u8]) -> Result<(Manifest, Vec<EpochRecord>), Strin
             canonical,
             signature,
             received_at_ms: 0,
-        });
+        }))
     }
+
+    /// At the end of the input: an error when it stopped inside the head or a record.
+    pub fn finish(&self) -> Result<(), String> {
+        if !self.head_read {
+            return Err("the stream ends before its manifest".into());
+        }
+        if !self.available().is_empty() {
+            return Err("the stream ends inside a record".into());
+        }
+        Ok(())
+    }
+}
+
+/// A whole epoch stream decoded: the manifest it announced and its records (hashes
+/// recomputed; `received_at_ms` is not exchanged and reads 0).
+pub fn decode_stream(bytes: &[u8]) -> Result<(Manifest, Vec<EpochRecord>), String> {
+    let mut decoder = StreamDecoder::new();
+    decoder.push(bytes);
+    let manifest = decoder
+        .head()?
+        .ok_or("the stream ends before its manifest")?;
+    let mut records = Vec::new();
+    while let Some(record) = decoder.next_record()? {
+        records.push(record);
+    }
+    decoder.finish()?;
     Ok((manifest, records))
 }

@@ -5,6 +5,7 @@
 //! root, whatever order the messages arrived in.
 
 pub mod geo;
+pub mod shared;
 pub mod stage;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -249,6 +250,9 @@ pub struct EpochRewards {
     pub dust: u64,
     /// Messages of devices the snapshot does not know (not rewarded).
     pub unknown_device_messages: u64,
+    /// Messages of known devices timestamped while they were not onboarded (before their
+    /// onboarding or after their deactivation): not counted.
+    pub not_onboarded_messages: u64,
     /// Sorted by device.
     pub rows: Vec<DeviceRow>,
     /// This epoch's rewards per recipient.
@@ -315,6 +319,7 @@ pub struct EpochComputation<'a> {
     /// Devices with two different messages under one seq in the union.
     seen_conflicts: BTreeSet<Key>,
     unknown_device_messages: u64,
+    not_onboarded_messages: u64,
 }
 
 impl<'a> EpochComputation<'a> {
@@ -358,6 +363,7 @@ impl<'a> EpochComputation<'a> {
             witness_claims: Vec::new(),
             seen_conflicts: BTreeSet::new(),
             unknown_device_messages: 0,
+            not_onboarded_messages: 0,
         })
     }
 
@@ -373,15 +379,28 @@ impl<'a> EpochComputation<'a> {
                 .then_with(|| body_bytes(&a.body).cmp(&body_bytes(&b.body)))
         });
         messages.dedup();
-        // Two different messages under one seq — from two peers — are a seq conflict even
-        // when no single oracle saw both.
-        if messages.windows(2).any(|pair| pair[0].seq == pair[1].seq) {
+        // Two different messages under one seq — from two peers, or a stored conflicting
+        // copy — are a seq conflict even when no single oracle saw both. No copy of a
+        // conflicting seq counts: which one an oracle stored first depends on arrival.
+        let conflicting: BTreeSet<u64> = messages
+            .windows(2)
+            .filter(|pair| pair[0].seq == pair[1].seq)
+            .map(|pair| pair[0].seq)
+            .collect();
+        if !conflicting.is_empty() {
             self.seen_conflicts.insert(device);
+            messages.retain(|message| !conflicting.contains(&message.seq));
         }
         let Some(entry) = self.devices.get(&device).copied() else {
             self.unknown_device_messages += messages.len() as u64;
             return;
         };
+        // A device is known from its onboarding to its deactivation: what it signed outside
+        // that time does not count (ingest refuses it on arrival; a peer's set is held to
+        // the same rule here).
+        let before = messages.len();
+        messages.retain(|message| standing_at(entry, message.timestamp_ms) != Standing::Absent);
+        self.not_onboarded_messages += (before - messages.len()) as u64;
         // Only beacons of devices the chain knows exist for witnesses.
         for message in &messages {
             if matches!(message.body, TelemetryBody::Beacon { .. }) {
@@ -501,20 +520,7 @@ impl<'a> EpochComputation<'a> {
                 .ok_or(VerifyError::Overflow("a recipient's cumulative reward"))?;
         }
         cumulative.retain(|_, amount| *amount > 0);
-        let cumulative_total = cumulative
-            .values()
-            .try_fold(0u64, |sum, amount| sum.checked_add(*amount))
-            .ok_or(VerifyError::Overflow("the cumulative total"))?;
-        let tree = RewardTree::new(
-            cumulative
-                .iter()
-                .map(|(recipient, amount)| Leaf {
-                    recipient: recipient.to_bytes(),
-                    cumulative_amount: *amount,
-                })
-                .collect(),
-        )
-        .map_err(|error| VerifyError::Tree(error.to_string()))?;
+        let (tree, cumulative_total) = cumulative_tree(&cumulative)?;
         Ok(EpochRewards {
             epoch: snapshot.epoch,
             pool: split.pool,
@@ -523,6 +529,7 @@ impl<'a> EpochComputation<'a> {
             data_to_coverage: split.data_to_coverage,
             dust: split.dust,
             unknown_device_messages: self.unknown_device_messages,
+            not_onboarded_messages: self.not_onboarded_messages,
             rows,
             rewards,
             cumulative,
@@ -530,6 +537,40 @@ impl<'a> EpochComputation<'a> {
             cumulative_total,
         })
     }
+}
+
+/// The device's standing at `timestamp_ms` (its spans cover the whole epoch, the first from
+/// the epoch's start).
+fn standing_at(entry: &DeviceEntry, timestamp_ms: i64) -> Standing {
+    entry
+        .standing
+        .iter()
+        .take_while(|span| span.from_ts.saturating_mul(1_000) <= timestamp_ms)
+        .last()
+        .or(entry.standing.first())
+        .map(|span| span.standing)
+        .unwrap_or(Standing::Active)
+}
+
+/// The SPEC 3.4 tree over cumulative totals (every amount positive), and their sum.
+pub fn cumulative_tree(
+    cumulative: &BTreeMap<Pubkey, u64>,
+) -> Result<(RewardTree, u64), VerifyError> {
+    let total = cumulative
+        .values()
+        .try_fold(0u64, |sum, amount| sum.checked_add(*amount))
+        .ok_or(VerifyError::Overflow("the cumulative total"))?;
+    let tree = RewardTree::new(
+        cumulative
+            .iter()
+            .map(|(recipient, amount)| Leaf {
+                recipient: recipient.to_bytes(),
+                cumulative_amount: *amount,
+            })
+            .collect(),
+    )
+    .map_err(|error| VerifyError::Tree(error.to_string()))?;
+    Ok((tree, total))
 }
 
 fn body_bytes(body: &TelemetryBody) -> Vec<u8> {

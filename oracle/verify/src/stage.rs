@@ -1,9 +1,13 @@
-//! The verify stage: every epoch that is sealed in the store and whose chain snapshot is made
-//! is computed once, over the store's telemetry (streamed a device at a time), and its report
-//! — the commit point — is stored in `reports/<epoch>.report` (written whole: temporary file,
-//! fsync, rename). The next epoch adds to the previous report's cumulative totals and its
-//! dust. A stored report is never overwritten: at start the newest one is computed again and
-//! compared, and a difference is a loud determinism alarm.
+//! The verify stage: every epoch that is sealed in the store, whose chain snapshot is made and
+//! whose shared input is ready (every peer's sealed set pulled, or the wait for them over) is
+//! computed once, over the union of this oracle's set and the peers' (merged in (device, seq)
+//! order, a device at a time), and its report — the commit point — is stored in
+//! `reports/<epoch>.report` (written whole, never replaced). The next epoch adds to the
+//! previous report's cumulative totals and its dust; an oracle without the previous report
+//! (it joined late, or lost its data) adopts a peer's, checked against the chain (when no
+//! root was ever active and no peer has one, the earlier pools are carried as dust). At
+//! start the newest report is computed again from the same inputs and compared: a difference
+//! is a loud determinism alarm, and the stored report stays.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -11,17 +15,38 @@ use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
 use borsh::{BorshDeserialize, BorshSerialize};
+use groundwork_oracle_chain::{ActiveRoot, Chain};
 use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot};
 use groundwork_oracle_store::frame::FrameKind;
-use groundwork_oracle_store::manifest::ManifestBuilder;
+use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder};
 use groundwork_oracle_store::Store;
 use groundwork_telemetry::{Key, TelemetryV1};
 use sha2::{Digest, Sha256};
 
-use crate::{EpochComputation, EpochRewards, Message, VerifyParams};
+use crate::shared::{PulledRecords, PulledSet, Readiness, SharedInput, SharedInputError};
+use crate::{cumulative_tree, EpochComputation, EpochRewards, Message, VerifyParams};
 
 /// The report format version written first.
-pub const REPORT_VERSION: u8 = 1;
+pub const REPORT_VERSION: u8 = 2;
+
+/// A set of telemetry as its manifest describes it.
+#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InputSet {
+    pub messages: u64,
+    pub conflicts: u64,
+    /// Hex SHA-256 over its sorted (device, seq, kind, hash) records.
+    pub digest: String,
+}
+
+impl From<&Manifest> for InputSet {
+    fn from(manifest: &Manifest) -> Self {
+        InputSet {
+            messages: manifest.messages,
+            conflicts: manifest.conflicts,
+            digest: manifest.digest.clone(),
+        }
+    }
+}
 
 /// An epoch's stored verified work, with the digests of its inputs.
 #[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -30,10 +55,14 @@ pub struct EpochReport {
     pub epoch: u64,
     /// SHA-256 of the chain snapshot the epoch was computed over.
     pub snapshot_digest: [u8; 32],
-    /// The store's manifest of the epoch's telemetry.
-    pub telemetry_messages: u64,
-    pub telemetry_conflicts: u64,
-    pub telemetry_digest: String,
+    /// Every set merged — this oracle's own and each peer's — as its manifest, ordered, each
+    /// once: two oracles that merged each other's sets record the same list.
+    pub inputs: Vec<InputSet>,
+    /// The union computed over.
+    pub union: InputSet,
+    /// Configured peers whose sealed sets had not arrived when the wait for them ended: the
+    /// epoch was computed without them.
+    pub missing_peers: Vec<String>,
     /// The dust carried in, and the epoch whose cumulative totals this one adds to.
     pub carried_dust_in: u64,
     pub base_epoch: Option<u64>,
@@ -63,6 +92,20 @@ pub enum StageError {
     Verify(#[from] crate::VerifyError),
     #[error("epoch {epoch}'s telemetry holds a message that does not decode: {message}")]
     Telemetry { epoch: u64, message: String },
+    #[error("shared input: {0}")]
+    Shared(#[from] SharedInputError),
+}
+
+/// A report of `epoch` of the current version from its canonical bytes.
+pub fn decode_report(bytes: &[u8], epoch: u64) -> Result<EpochReport, String> {
+    let report = EpochReport::try_from_slice(bytes).map_err(|error| error.to_string())?;
+    if report.version != REPORT_VERSION || report.epoch != epoch {
+        return Err(format!(
+            "not a version {REPORT_VERSION} report of epoch {epoch} (version {}, epoch {})",
+            report.version, report.epoch
+        ));
+    }
+    Ok(report)
 }
 
 /// The stored reports.
@@ -88,18 +131,19 @@ impl Reports {
 
     pub fn load(&self, epoch: u64) -> Result<Option<EpochReport>, StageError> {
         let path = self.path(epoch);
+        match self.load_bytes(epoch)? {
+            Some(bytes) => decode_report(&bytes, epoch)
+                .map(Some)
+                .map_err(|message| Self::file_error(&path, message)),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored report's canonical bytes (what peers adopt).
+    pub fn load_bytes(&self, epoch: u64) -> Result<Option<Vec<u8>>, StageError> {
+        let path = self.path(epoch);
         match std::fs::read(&path) {
-            Ok(bytes) => {
-                let report = EpochReport::try_from_slice(&bytes)
-                    .map_err(|error| Self::file_error(&path, error))?;
-                if report.version != REPORT_VERSION || report.epoch != epoch {
-                    return Err(Self::file_error(
-                        &path,
-                        "not a report of this epoch and version",
-                    ));
-                }
-                Ok(Some(report))
-            }
+            Ok(bytes) => Ok(Some(bytes)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(Self::file_error(&path, error)),
         }
@@ -150,14 +194,27 @@ pub struct Pass {
     pub waiting: Option<String>,
     /// The newest stored report, computed again, differed: (epoch, stored digest, new digest).
     pub determinism_alarm: Option<(u64, [u8; 32], [u8; 32])>,
+    /// A peer's report adopted as the base of the first epoch this oracle computes: (epoch,
+    /// peer).
+    pub adopted: Option<(u64, String)>,
 }
 
-/// The verify stage over a store, a chain view directory and a reports directory.
+/// The totals an epoch adds to.
+struct Base {
+    carried_dust_in: u64,
+    base_epoch: Option<u64>,
+    cumulative: BTreeMap<Pubkey, u64>,
+}
+
+/// The verify stage over a store, a chain view directory, a reports directory and, when the
+/// network has several oracles, their shared input.
 pub struct Verifier {
     store: Store,
     chain_view_dir: PathBuf,
     reports: Reports,
     params: VerifyParams,
+    shared: Option<std::sync::Arc<SharedInput>>,
+    chain: Option<std::sync::Arc<dyn Chain>>,
     checked_at_start: bool,
 }
 
@@ -173,64 +230,234 @@ impl Verifier {
             chain_view_dir: chain_view_dir.into(),
             reports: Reports::new(reports_dir),
             params,
+            shared: None,
+            chain: None,
             checked_at_start: false,
         }
+    }
+
+    /// Merges the peers' sets of `shared` into every epoch.
+    pub fn with_shared_input(mut self, shared: std::sync::Arc<SharedInput>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Reads the chain's newest active root when a base must be found (without it: no root
+    /// was ever active).
+    pub fn with_chain(mut self, chain: std::sync::Arc<dyn Chain>) -> Self {
+        self.chain = Some(chain);
+        self
     }
 
     pub fn reports(&self) -> &Reports {
         &self.reports
     }
 
+    /// The epoch the stage computes next (the newest report's successor, or the first epoch
+    /// with a chain snapshot), if any.
+    pub fn next_epoch(&self) -> Result<Option<u64>, StageError> {
+        match self.reports.epochs()?.last() {
+            Some(newest) => Ok(Some(newest + 1)),
+            None => self.first_snapshot_epoch(),
+        }
+    }
+
     /// Computes and stores every epoch that is ready after the newest stored report (the
-    /// first time, after computing the newest stored report again and comparing).
-    pub async fn pass(&mut self) -> Result<Pass, StageError> {
+    /// first time, after computing the newest stored report again and comparing). `now_ms`
+    /// only decides whether the wait for missing peers is over.
+    pub async fn pass(&mut self, now_ms: i64) -> Result<Pass, StageError> {
         let mut pass = Pass::default();
-        let stored = self.reports.epochs()?;
         if !self.checked_at_start {
-            if let Some(newest) = stored.last() {
+            if let Some(newest) = self.reports.epochs()?.last() {
                 if let Some(kept) = self.reports.load(*newest)? {
-                    // Its inputs may be gone (retention): then there is nothing to compare.
-                    if let Some(again) = self.compute(*newest).await? {
-                        if again != kept {
-                            pass.determinism_alarm = Some((*newest, kept.digest(), again.digest()));
-                        }
-                    }
+                    pass.determinism_alarm = self.check_again(&kept).await?;
                 }
             }
             self.checked_at_start = true;
         }
-        let mut next = match stored.last() {
-            Some(newest) => newest + 1,
-            None => match self.first_snapshot_epoch()? {
-                Some(first) => first,
-                None => {
-                    pass.waiting = Some("no chain snapshot is made yet".into());
-                    return Ok(pass);
-                }
-            },
+        let Some(mut next) = self.next_epoch()? else {
+            pass.waiting = Some("no chain snapshot is made yet".into());
+            return Ok(pass);
         };
         loop {
-            match self.compute(next).await? {
+            let (merged, missing) = match self.inputs_ready(next, now_ms).await? {
+                Ok(inputs) => inputs,
+                Err(waiting) => {
+                    pass.waiting = Some(waiting);
+                    return Ok(pass);
+                }
+            };
+            let base = match self.base_for(next, &mut pass).await? {
+                Ok(base) => base,
+                Err(waiting) => {
+                    pass.waiting = Some(waiting);
+                    return Ok(pass);
+                }
+            };
+            match self.compute_with(next, &merged, missing, base).await? {
                 Some(report) => {
                     self.reports.save(&report)?;
                     pass.stored.push(report);
                     next += 1;
                 }
                 None => {
-                    pass.waiting = Some(self.waiting_for(next).await?);
+                    pass.waiting = Some(format!("epoch {next}: its seal in the store"));
                     return Ok(pass);
                 }
             }
         }
     }
 
-    async fn waiting_for(&self, epoch: u64) -> Result<String, StageError> {
-        if self.snapshot(epoch)?.is_none() {
-            return Ok(format!(
-                "epoch {epoch}: its chain snapshot (made once the epoch is closed on chain)"
-            ));
+    /// The newest report computed again from the inputs it names: (epoch, stored digest, new
+    /// digest) when they differ; nothing when an input is gone (retention).
+    async fn check_again(
+        &self,
+        kept: &EpochReport,
+    ) -> Result<Option<(u64, [u8; 32], [u8; 32])>, StageError> {
+        let merged: Vec<PulledSet> = match &self.shared {
+            Some(shared) => shared
+                .pulled(kept.epoch)?
+                .into_iter()
+                .filter(|set| kept.inputs.contains(&InputSet::from(&set.manifest)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let Some(base) = self.stored_base(kept.epoch)? else {
+            return Ok(None);
+        };
+        let Some(again) = self
+            .compute_with(kept.epoch, &merged, kept.missing_peers.clone(), base)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if again.inputs != kept.inputs {
+            // A set it merged is gone: there is nothing to compare.
+            return Ok(None);
         }
-        Ok(format!("epoch {epoch}: its seal in the store"))
+        Ok((again != *kept).then(|| (kept.epoch, kept.digest(), again.digest())))
+    }
+
+    /// Whether `epoch` can be computed: its chain snapshot, this oracle's seal and the
+    /// peers' sets (or the end of the wait for them) — the sets to merge and the peers
+    /// missing, or what it waits for.
+    async fn inputs_ready(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+    ) -> Result<Result<(Vec<PulledSet>, Vec<String>), String>, StageError> {
+        if self.snapshot(epoch)?.is_none() {
+            return Ok(Err(format!(
+                "epoch {epoch}: its chain snapshot (made once the epoch is closed on chain)"
+            )));
+        }
+        let sealed = self
+            .store
+            .manifest(epoch)
+            .await
+            .map_err(|error| StageError::Store(error.to_string()))?;
+        if sealed.is_none() {
+            return Ok(Err(format!("epoch {epoch}: its seal in the store")));
+        }
+        let Some(shared) = &self.shared else {
+            return Ok(Ok((Vec::new(), Vec::new())));
+        };
+        Ok(match shared.readiness(epoch, now_ms)? {
+            Readiness::Ready { merged, missing } => Ok((merged, missing)),
+            Readiness::Waiting(waiting) => Err(waiting),
+        })
+    }
+
+    /// The base of `epoch` from the stored previous report, if it is there or none is needed.
+    fn stored_base(&self, epoch: u64) -> Result<Option<Base>, StageError> {
+        if let Some(previous) = epoch.checked_sub(1) {
+            if let Some(report) = self.reports.load(previous)? {
+                return Ok(Some(Base {
+                    carried_dust_in: report.rewards.dust,
+                    base_epoch: Some(report.epoch),
+                    cumulative: report.rewards.cumulative,
+                }));
+            }
+        }
+        let Some(snapshot) = self.snapshot(epoch)? else {
+            return Ok(None);
+        };
+        // Nothing was paid to devices before this epoch: it starts from nothing.
+        let earlier = snapshot
+            .params
+            .device_pool_cumulative
+            .saturating_sub(snapshot.params.device_share);
+        Ok((earlier == 0 || epoch == 0).then(|| Base {
+            carried_dust_in: 0,
+            base_epoch: None,
+            cumulative: BTreeMap::new(),
+        }))
+    }
+
+    /// The base of `epoch`: the stored previous report; or, for the first epoch this oracle
+    /// computes when devices were paid before it, a peer's report of the previous epoch whose
+    /// totals match the chain (adopted and stored); or, when no peer serves one and no root
+    /// was ever active on chain (nothing before could be claimed), every earlier device pool
+    /// carried whole as dust; or what it waits for.
+    async fn base_for(
+        &self,
+        epoch: u64,
+        pass: &mut Pass,
+    ) -> Result<Result<Base, String>, StageError> {
+        if let Some(base) = self.stored_base(epoch)? {
+            return Ok(Ok(base));
+        }
+        let previous = epoch - 1;
+        let snapshot = self.snapshot(epoch)?.ok_or_else(|| {
+            StageError::ChainView(format!("the snapshot of epoch {epoch} disappeared"))
+        })?;
+        let paid_before = snapshot
+            .params
+            .device_pool_cumulative
+            .saturating_sub(snapshot.params.device_share);
+        let active = match &self.chain {
+            Some(chain) => chain
+                .active_root()
+                .await
+                .map_err(|error| StageError::ChainView(error.to_string()))?,
+            None => None,
+        };
+        let mut refusals = Vec::new();
+        if let Some(shared) = &self.shared {
+            for (peer, answer) in shared.fetch_reports(previous).await {
+                let checked = answer.and_then(|bytes| {
+                    let report = decode_report(&bytes, previous)?;
+                    check_adoptable(&report, paid_before, active.as_ref())?;
+                    Ok(report)
+                });
+                match checked {
+                    Ok(report) => {
+                        self.reports.save(&report)?;
+                        pass.adopted = Some((previous, peer));
+                        return Ok(Ok(Base {
+                            carried_dust_in: report.rewards.dust,
+                            base_epoch: Some(previous),
+                            cumulative: report.rewards.cumulative,
+                        }));
+                    }
+                    Err(refusal) => refusals.push(format!("{peer}: {refusal}")),
+                }
+            }
+        }
+        if active.is_none() {
+            return Ok(Ok(Base {
+                carried_dust_in: paid_before,
+                base_epoch: None,
+                cumulative: BTreeMap::new(),
+            }));
+        }
+        if self.shared.is_none() {
+            refusals.push("no peers are configured ([shared_input] peers)".into());
+        }
+        Ok(Err(format!(
+            "epoch {epoch} adds to the cumulative totals through epoch {previous}, which this oracle has no report of, and no peer served one that matches the chain ({})",
+            refusals.join("; ")
+        )))
     }
 
     fn snapshot(&self, epoch: u64) -> Result<Option<ChainSnapshot>, StageError> {
@@ -253,8 +480,24 @@ impl Verifier {
             .min())
     }
 
-    /// The report of `epoch`, or `None` while its snapshot or its seal is missing.
+    /// The report of `epoch` over this oracle's set alone, or `None` while its snapshot,
+    /// its seal or its base is missing.
     pub async fn compute(&self, epoch: u64) -> Result<Option<EpochReport>, StageError> {
+        let Some(base) = self.stored_base(epoch)? else {
+            return Ok(None);
+        };
+        self.compute_with(epoch, &[], Vec::new(), base).await
+    }
+
+    /// The report of `epoch` over this oracle's set and the `merged` peers' sets (`None`
+    /// while its snapshot or seal is missing).
+    async fn compute_with(
+        &self,
+        epoch: u64,
+        merged: &[PulledSet],
+        mut missing: Vec<String>,
+        base: Base,
+    ) -> Result<Option<EpochReport>, StageError> {
         let Some(snapshot) = self.snapshot(epoch)? else {
             return Ok(None);
         };
@@ -266,114 +509,201 @@ impl Verifier {
         let Some(manifest) = manifest else {
             return Ok(None);
         };
-        let previous = match epoch.checked_sub(1) {
-            Some(previous) => self.reports.load(previous)?,
-            None => None,
-        };
-        let (carried_dust_in, base_epoch, base): (u64, Option<u64>, BTreeMap<Pubkey, u64>) =
-            match previous {
-                Some(report) => (
-                    report.rewards.dust,
-                    Some(report.epoch),
-                    report.rewards.cumulative,
-                ),
-                None => (0, None, BTreeMap::new()),
-            };
-        // The computation runs on a blocking thread; the store's stream feeds it a device's
-        // messages at a time.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Key, Vec<Message>)>(64);
+        let mut peer_sources = Vec::new();
+        if let Some(shared) = &self.shared {
+            for set in merged {
+                peer_sources.push(shared.records(set)?);
+            }
+        }
+        let own = self.store.stream_epoch(epoch);
         let params = self.params.clone();
         let snapshot_digest = snapshot.digest();
-        let (conflicts_sender, conflicts_receiver) =
-            tokio::sync::oneshot::channel::<BTreeSet<Key>>();
-        let worker = tokio::task::spawn_blocking(move || {
-            let mut computation = EpochComputation::new(&snapshot, &params)?;
-            while let Some((device, messages)) = receiver.blocking_recv() {
-                computation.add_device(device, messages);
-            }
-            let conflicted = conflicts_receiver.blocking_recv().unwrap_or_default();
-            computation.finish(&conflicted, carried_dust_in, &base)
-        });
-        let mut records = self.store.stream_epoch(epoch);
-        let mut streamed = ManifestBuilder::new(epoch);
-        let mut conflicted = BTreeSet::new();
-        let mut current: Option<(Key, Vec<Message>)> = None;
-        let mut failure = None;
-        while let Some(record) = records.recv().await {
-            let record = match record {
-                Ok(record) => record,
-                Err(error) => {
-                    failure = Some(StageError::Store(error.to_string()));
-                    break;
-                }
-            };
-            streamed.add(record.kind, &record.device, record.seq, &record.hash);
-            if record.kind == FrameKind::Conflict {
-                conflicted.insert(record.device);
-                continue;
-            }
-            let message = match TelemetryV1::from_canonical_bytes(&record.canonical) {
-                Ok(message) => message,
-                Err(error) => {
-                    failure = Some(StageError::Telemetry {
-                        epoch,
-                        message: error.to_string(),
-                    });
-                    break;
-                }
-            };
-            let message = Message {
-                device: message.device,
-                seq: message.seq,
-                timestamp_ms: message.timestamp_ms,
-                body: message.body,
-            };
-            match &mut current {
-                Some((device, messages)) if *device == record.device => messages.push(message),
-                _ => {
-                    if let Some(done) = current.replace((record.device, vec![message])) {
-                        if sender.send(done).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(done) = current.take() {
-            let _ = sender.send(done).await;
-        }
-        drop(sender);
-        let _ = conflicts_sender.send(conflicted);
-        let rewards = worker
-            .await
-            .map_err(|error| StageError::Store(format!("the computation stopped: {error}")))?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
+        let Base {
+            carried_dust_in,
+            base_epoch,
+            cumulative,
+        } = base;
+        let (rewards, own_streamed, union) = tokio::task::spawn_blocking(move || {
+            merge_and_compute(
+                epoch,
+                &snapshot,
+                &params,
+                own,
+                peer_sources,
+                carried_dust_in,
+                &cumulative,
+            )
+        })
+        .await
+        .map_err(|error| StageError::Store(format!("the computation stopped: {error}")))??;
         // Every record the manifest covers, and no other: a stream cut short (or raw messages
         // pruned under a kept manifest) never becomes a report.
-        let streamed = streamed.finish();
-        if streamed != manifest {
+        if own_streamed != manifest {
             return Err(StageError::Store(format!(
                 "epoch {epoch}'s stream ({} messages, {} conflicts, digest {}) does not match its manifest ({} messages, {} conflicts, digest {})",
-                streamed.messages,
-                streamed.conflicts,
-                streamed.digest,
+                own_streamed.messages,
+                own_streamed.conflicts,
+                own_streamed.digest,
                 manifest.messages,
                 manifest.conflicts,
                 manifest.digest
             )));
         }
+        let mut inputs: Vec<InputSet> = std::iter::once(&manifest)
+            .chain(merged.iter().map(|set| &set.manifest))
+            .map(InputSet::from)
+            .collect();
+        inputs.sort();
+        inputs.dedup();
+        missing.sort();
+        missing.dedup();
         Ok(Some(EpochReport {
             version: REPORT_VERSION,
             epoch,
             snapshot_digest,
-            telemetry_messages: manifest.messages,
-            telemetry_conflicts: manifest.conflicts,
-            telemetry_digest: manifest.digest,
+            inputs,
+            union: InputSet::from(&union),
+            missing_peers: missing,
             carried_dust_in,
             base_epoch,
-            rewards: rewards?,
+            rewards,
         }))
     }
+}
+
+/// A peer's report is adopted as a base only when it is whole and its totals are what the
+/// chain paid before: leaves summing to its total, the root of those leaves, the total plus
+/// its dust equal to the device pools of every epoch before the next one, and the active
+/// root when the chain's active root is of its epoch.
+fn check_adoptable(
+    report: &EpochReport,
+    paid_before: u64,
+    active: Option<&ActiveRoot>,
+) -> Result<(), String> {
+    if let Some(active) = active.filter(|active| active.epoch == report.epoch) {
+        if active.root != report.rewards.root {
+            return Err("its root is not the root active on chain for its epoch".into());
+        }
+    }
+    let (tree, total) = cumulative_tree(&report.rewards.cumulative).map_err(|e| e.to_string())?;
+    if total != report.rewards.cumulative_total {
+        return Err(format!(
+            "its leaves sum to {total}, not its total {}",
+            report.rewards.cumulative_total
+        ));
+    }
+    if tree.root() != report.rewards.root {
+        return Err("its root is not the root of its leaves".into());
+    }
+    let accounted = u128::from(total) + u128::from(report.rewards.dust);
+    if accounted != u128::from(paid_before) {
+        return Err(format!(
+            "its total {total} plus dust {} is not the {paid_before} the chain paid to device pools before",
+            report.rewards.dust
+        ));
+    }
+    Ok(())
+}
+
+/// Where the merge reads records from: this oracle's store (checked against its manifest) or
+/// a peer's pulled set.
+enum Source {
+    Own(
+        tokio::sync::mpsc::Receiver<Result<EpochRecord, groundwork_oracle_store::StoreError>>,
+        ManifestBuilder,
+    ),
+    Peer(PulledRecords),
+}
+
+impl Source {
+    fn next(&mut self) -> Result<Option<EpochRecord>, StageError> {
+        match self {
+            Source::Own(receiver, streamed) => match receiver.blocking_recv() {
+                Some(Ok(record)) => {
+                    streamed.add(record.kind, &record.device, record.seq, &record.hash);
+                    Ok(Some(record))
+                }
+                Some(Err(error)) => Err(StageError::Store(error.to_string())),
+                None => Ok(None),
+            },
+            Source::Peer(records) => records.next().transpose().map_err(StageError::from),
+        }
+    }
+}
+
+/// Merges the sorted sources (each record once), feeds the computation a device at a time
+/// and finishes it: the rewards, this oracle's own set as streamed, and the union's manifest.
+fn merge_and_compute(
+    epoch: u64,
+    snapshot: &ChainSnapshot,
+    params: &VerifyParams,
+    own: tokio::sync::mpsc::Receiver<Result<EpochRecord, groundwork_oracle_store::StoreError>>,
+    peers: Vec<PulledRecords>,
+    carried_dust_in: u64,
+    base: &BTreeMap<Pubkey, u64>,
+) -> Result<(EpochRewards, Manifest, Manifest), StageError> {
+    let mut computation = EpochComputation::new(snapshot, params)?;
+    let mut sources: Vec<Source> = std::iter::once(Source::Own(own, ManifestBuilder::new(epoch)))
+        .chain(peers.into_iter().map(Source::Peer))
+        .collect();
+    let mut heads = Vec::with_capacity(sources.len());
+    for source in &mut sources {
+        heads.push(source.next()?);
+    }
+    let mut union = ManifestBuilder::new(epoch);
+    let mut conflicted = BTreeSet::new();
+    let mut current: Option<(Key, Vec<Message>)> = None;
+    while let Some(first) = heads
+        .iter()
+        .enumerate()
+        .filter_map(|(index, head)| head.as_ref().map(|record| (index, record)))
+        .min_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()))
+        .map(|(index, _)| index)
+    {
+        let record = heads[first].take().expect("the smallest head");
+        heads[first] = sources[first].next()?;
+        // The same record from other sources is the same message: taken once.
+        for index in 0..sources.len() {
+            while heads[index]
+                .as_ref()
+                .is_some_and(|other| other.sort_key() == record.sort_key())
+            {
+                heads[index] = sources[index].next()?;
+            }
+        }
+        union.add(record.kind, &record.device, record.seq, &record.hash);
+        // A conflicting copy is a message too: with its twin it marks the seq conflicted.
+        if record.kind == FrameKind::Conflict {
+            conflicted.insert(record.device);
+        }
+        let message = TelemetryV1::from_canonical_bytes(&record.canonical).map_err(|error| {
+            StageError::Telemetry {
+                epoch,
+                message: error.to_string(),
+            }
+        })?;
+        let message = Message {
+            device: message.device,
+            seq: message.seq,
+            timestamp_ms: message.timestamp_ms,
+            body: message.body,
+        };
+        match &mut current {
+            Some((device, messages)) if *device == record.device => messages.push(message),
+            _ => {
+                if let Some((device, messages)) = current.replace((record.device, vec![message])) {
+                    computation.add_device(device, messages);
+                }
+            }
+        }
+    }
+    if let Some((device, messages)) = current.take() {
+        computation.add_device(device, messages);
+    }
+    let own_streamed = match sources.swap_remove(0) {
+        Source::Own(_, streamed) => streamed.finish(),
+        Source::Peer(_) => unreachable!("the first source is this oracle's own"),
+    };
+    let rewards = computation.finish(&conflicted, carried_dust_in, base)?;
+    Ok((rewards, own_streamed, union.finish()))
 }

@@ -644,3 +644,49 @@ fn a_witness_of_a_device_the_chain_does_not_know_is_a_witness_of_nothing() {
         &VerifyParams::default(),
     );
 }
+
+#[test]
+fn what_a_device_signed_while_not_onboarded_does_not_count() {
+    // Onboarded a quarter into the epoch and deactivated at three quarters: only the
+    // heartbeats in between count (a peer's set is held to what ingest enforces on arrival).
+    let mut late = device(2, home());
+    late.standing = vec![
+        StandingSpan {
+            from_ts: START,
+            standing: Standing::Absent,
+        },
+        StandingSpan {
+            from_ts: START + LENGTH / 4,
+            standing: Standing::Active,
+        },
+        StandingSpan {
+            from_ts: START + LENGTH * 3 / 4,
+            standing: Standing::Absent,
+        },
+    ];
+    let mut messages = honest_like(1);
+    messages.extend(honest_like(2));
+    let rewards = run(&snapshot(vec![device(1, home()), late]), &messages, &[]);
+    assert_eq!(row(&rewards, 1).uptime_slots, 48);
+    assert_eq!(row(&rewards, 2).uptime_slots, 24);
+    assert_eq!(row(&rewards, 2).heartbeats, 24);
+    assert_eq!(rewards.not_onboarded_messages, 24);
+    assert!(row(&rewards, 2).amount > 0 && row(&rewards, 2).amount < row(&rewards, 1).amount);
+}
+
+#[test]
+fn a_conflicting_seq_counts_no_copy_whichever_oracle_saw_which() {
+    // The union holds both copies (each oracle saw one): the device is zeroed and neither
+    // copy counts as a heartbeat, exactly as when one oracle stored one copy and the other
+    // as a conflicting copy.
+    let mut messages = honest_like(2);
+    let mut copy = messages[5].clone();
+    if let TelemetryBody::Heartbeat { uptime_s, .. } = &mut copy.body {
+        *uptime_s += 1;
+    }
+    messages.push(copy);
+    let rewards = run(&snapshot(vec![device(2, home())]), &messages, &[]);
+    assert_eq!(row(&rewards, 2).fraud, [Fraud::SeqConflict]);
+    assert_eq!(row(&rewards, 2).heartbeats, 47);
+    assert_eq!(row(&rewards, 2).amount, 0);
+}

@@ -1,0 +1,704 @@
+//! Shared input (SPEC 4.3): an epoch is computed over the union of the sets every oracle of
+//! the network accepted, so oracles whose devices reached different oracles still agree.
+//!
+//! Once this oracle's own epoch is sealed, each configured peer's sealed set is pulled
+//! (`GET /v1/epochs/{n}/telemetry`, sorted records after a manifest) and checked while it
+//! streams: the records must come in the manifest's order and add up to its count and digest,
+//! or nothing of the pull is kept. Records this oracle holds with the same bytes are known
+//! good; every other one is checked again against the rules that do not depend on arrival —
+//! it decodes, names this network, its timestamp lies inside the epoch, its signature holds
+//! (whether the device was onboarded at that time is the computation's rule, from the chain
+//! snapshot) — and kept in `peers/<epoch>/<peer>.records` (an epoch stream of the kept
+//! records under the peer's manifest), with a `.pulled` summary written last: a pull is
+//! either whole on disk or absent. A peer that has not delivered its set delays the epoch's
+//! computation until `peer_wait` after the seal; then the epoch is computed without it and
+//! the report names it.
+//!
+//! Only whole sealed sets are merged. A set pulled while the epoch is open could not be
+//! merged without making the result depend on when it was pulled (two oracles pulling a dead
+//! peer at different moments would compute different roots and neither would reach quorum).
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use groundwork_oracle_chainview::files::write_atomically;
+use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_store::frame::FrameKind;
+use groundwork_oracle_store::manifest::{
+    encode_stream_head, encode_stream_record, EpochRecord, Manifest, ManifestBuilder, StreamDecoder,
+};
+use groundwork_oracle_store::Store;
+use groundwork_telemetry::{verify_batch, Key, TelemetryV1};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Records checked in one batch (signatures verified together).
+const CHECK_BATCH: usize = 4_096;
+
+/// What one peer's sealed set of one epoch gave this oracle: kept on disk next to the
+/// records, the proof that the pull was whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledSet {
+    pub peer: String,
+    pub epoch: u64,
+    /// The peer's manifest, which the streamed records matched.
+    pub manifest: Manifest,
+    /// Records this oracle did not hold, checked and kept.
+    pub kept: u64,
+    /// Records refused, by reason.
+    pub refused: BTreeMap<String, u64>,
+    /// SHA-256 of the records file.
+    pub file_sha256: String,
+}
+
+/// What a pull did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PullOutcome {
+    Pulled(PulledSet),
+    /// The peer answered that the epoch is not sealed on its side yet.
+    NotSealed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SharedInputError {
+    #[error("peer {peer}: {message}")]
+    Peer { peer: String, message: String },
+    #[error("peer {peer} served a set that does not match its manifest: announced {announced_messages} messages, {announced_conflicts} conflicts, digest {announced_digest}; streamed {streamed_messages}, {streamed_conflicts}, {streamed_digest}")]
+    ManifestMismatch {
+        peer: String,
+        announced_messages: u64,
+        announced_conflicts: u64,
+        announced_digest: String,
+        streamed_messages: u64,
+        streamed_conflicts: u64,
+        streamed_digest: String,
+    },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("this oracle's own set: {0}")]
+    Store(String),
+    #[error("the configuration: {0}")]
+    Config(String),
+}
+
+fn file_error(path: &Path, message: impl std::fmt::Display) -> SharedInputError {
+    SharedInputError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Whether an epoch's shared input is complete enough to compute it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// Compute over these sets; `missing` peers did not deliver before the deadline.
+    Ready {
+        merged: Vec<PulledSet>,
+        missing: Vec<String>,
+    },
+    Waiting(String),
+}
+
+/// One configured peer.
+#[derive(Clone, Debug)]
+struct Peer {
+    url: String,
+    /// File-name-safe and stable: the first 8 bytes of the URL's SHA-256, in hex.
+    file_stem: String,
+}
+
+/// The peers' sets: pulling, checking, keeping and reading them.
+pub struct SharedInput {
+    dir: PathBuf,
+    peers: Vec<Peer>,
+    network: Key,
+    schedule: EpochSchedule,
+    peer_wait_ms: i64,
+    chunk_timeout: Duration,
+    client: reqwest::Client,
+    /// The last failure per (epoch, peer), for "waiting for" messages.
+    last_failures: Mutex<BTreeMap<(u64, String), String>>,
+}
+
+impl SharedInput {
+    /// `dir` holds the pulled sets; `peers` are the other oracles' base URLs (`http://...`).
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        peers: &[String],
+        network: Key,
+        schedule: EpochSchedule,
+        peer_wait: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self, SharedInputError> {
+        let mut unique = Vec::<Peer>::new();
+        for url in peers {
+            let url = url.trim_end_matches('/').to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(SharedInputError::Config(format!(
+                    "peer {url:?} is not an http:// or https:// URL"
+                )));
+            }
+            if unique.iter().any(|peer| peer.url == url) {
+                continue;
+            }
+            let digest = Sha256::digest(url.as_bytes());
+            let file_stem = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            unique.push(Peer { url, file_stem });
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(request_timeout)
+            .build()
+            .map_err(|error| SharedInputError::Config(error.to_string()))?;
+        Ok(SharedInput {
+            dir: dir.into(),
+            peers: unique,
+            network,
+            schedule,
+            peer_wait_ms: i64::try_from(peer_wait.as_millis()).unwrap_or(i64::MAX),
+            chunk_timeout: request_timeout,
+            client,
+            last_failures: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn peer_urls(&self) -> impl Iterator<Item = &str> {
+        self.peers.iter().map(|peer| peer.url.as_str())
+    }
+
+    fn epoch_dir(&self, epoch: u64) -> PathBuf {
+        self.dir.join(epoch.to_string())
+    }
+
+    fn summary_path(&self, epoch: u64, peer: &Peer) -> PathBuf {
+        self.epoch_dir(epoch)
+            .join(format!("{}.pulled", peer.file_stem))
+    }
+
+    fn records_path(&self, epoch: u64, peer: &Peer) -> PathBuf {
+        self.epoch_dir(epoch)
+            .join(format!("{}.records", peer.file_stem))
+    }
+
+    fn peer_named(&self, url: &str) -> Option<&Peer> {
+        self.peers.iter().find(|peer| peer.url == url)
+    }
+
+    /// The sets of `epoch` pulled whole so far, in the configuration's peer order.
+    pub fn pulled(&self, epoch: u64) -> Result<Vec<PulledSet>, SharedInputError> {
+        let mut sets = Vec::new();
+        for peer in &self.peers {
+            let path = self.summary_path(epoch, peer);
+            match std::fs::read(&path) {
+                Ok(bytes) => sets.push(
+                    serde_json::from_slice(&bytes).map_err(|error| file_error(&path, error))?,
+                ),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(file_error(&path, error)),
+            }
+        }
+        Ok(sets)
+    }
+
+    /// Ready when every peer's set is pulled, or once `peer_wait` has passed since the seal
+    /// (then without the missing ones).
+    pub fn readiness(&self, epoch: u64, now_ms: i64) -> Result<Readiness, SharedInputError> {
+        let merged = self.pulled(epoch)?;
+        let missing: Vec<&Peer> = self
+            .peers
+            .iter()
+            .filter(|peer| !merged.iter().any(|set| set.peer == peer.url))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Readiness::Ready {
+                merged,
+                missing: Vec::new(),
+            });
+        }
+        let deadline = self
+            .schedule
+            .seal_ms(epoch)
+            .saturating_add(self.peer_wait_ms);
+        if now_ms >= deadline {
+            return Ok(Readiness::Ready {
+                merged,
+                missing: missing.iter().map(|peer| peer.url.clone()).collect(),
+            });
+        }
+        let failures = self.last_failures.lock().expect("failures lock");
+        let waiting: Vec<String> = missing
+            .iter()
+            .map(|peer| match failures.get(&(epoch, peer.url.clone())) {
+                Some(failure) => format!("{} ({failure})", peer.url),
+                None => format!("{} (not pulled yet)", peer.url),
+            })
+            .collect();
+        Ok(Readiness::Waiting(format!(
+            "epoch {epoch}: the sealed sets of {}; computed without them from unix ms {deadline}",
+            waiting.join(", ")
+        )))
+    }
+
+    /// Pulls every peer's set of the sealed `epoch` that is not pulled yet; returns what each
+    /// attempt did (failures are also remembered for [`SharedInput::readiness`]).
+    pub async fn pull_epoch(
+        &self,
+        store: &Store,
+        epoch: u64,
+    ) -> Vec<(String, Result<PullOutcome, SharedInputError>)> {
+        let mut outcomes = Vec::new();
+        for peer in &self.peers {
+            if self.summary_path(epoch, peer).exists() {
+                continue;
+            }
+            let outcome = self.pull(store, epoch, peer).await;
+            let failure = match &outcome {
+                Ok(PullOutcome::Pulled(_)) => None,
+                Ok(PullOutcome::NotSealed(message)) => Some(format!("not sealed: {message}")),
+                Err(error) => Some(error.to_string()),
+            };
+            let mut failures = self.last_failures.lock().expect("failures lock");
+            match failure {
+                Some(failure) => failures.insert((epoch, peer.url.clone()), failure),
+                None => failures.remove(&(epoch, peer.url.clone())),
+            };
+            failures.retain(|(failed_epoch, _), _| *failed_epoch + 64 > epoch);
+            drop(failures);
+            outcomes.push((peer.url.clone(), outcome));
+        }
+        outcomes
+    }
+
+    async fn pull(
+        &self,
+        store: &Store,
+        epoch: u64,
+        peer: &Peer,
+    ) -> Result<PullOutcome, SharedInputError> {
+        let peer_error = |message: String| SharedInputError::Peer {
+            peer: peer.url.clone(),
+            message,
+        };
+        let url = format!("{}/v1/epochs/{epoch}/telemetry", peer.url);
+        let mut response = tokio::time::timeout(self.chunk_timeout, self.client.get(&url).send())
+            .await
+            .map_err(|_| peer_error("no answer in time".into()))?
+            .map_err(|error| peer_error(error.to_string()))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::CONFLICT {
+            let body = response.text().await.unwrap_or_default();
+            return Ok(PullOutcome::NotSealed(body));
+        }
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(peer_error(format!("{status}: {body}")));
+        }
+        let dir = self.epoch_dir(epoch);
+        std::fs::create_dir_all(&dir).map_err(|error| file_error(&dir, error))?;
+        let final_path = self.records_path(epoch, peer);
+        let temporary = final_path.with_extension(format!("records.tmp.{}", std::process::id()));
+        let mut own = store.stream_epoch(epoch);
+        let mut own_next = next_own(&mut own).await?;
+        let mut decoder = StreamDecoder::new();
+        let mut announced: Option<Manifest> = None;
+        let mut streamed = ManifestBuilder::new(epoch);
+        let mut previous: Option<([u8; 32], u64, FrameKind, [u8; 32])> = None;
+        let mut pending = Vec::new();
+        let mut writer: Option<RecordsWriter> = None;
+        let mut refused = BTreeMap::<String, u64>::new();
+        let mut kept = 0u64;
+        loop {
+            let chunk = tokio::time::timeout(self.chunk_timeout, response.chunk())
+                .await
+                .map_err(|_| peer_error("the stream stalled".into()))?
+                .map_err(|error| peer_error(format!("the stream broke: {error}")))?;
+            let Some(chunk) = chunk else { break };
+            decoder.push(&chunk);
+            if announced.is_none() {
+                let Some(manifest) = decoder.head().map_err(&peer_error)? else {
+                    continue;
+                };
+                if manifest.epoch != epoch {
+                    return Err(peer_error(format!(
+                        "asked for epoch {epoch}, served epoch {}",
+                        manifest.epoch
+                    )));
+                }
+                writer = Some(RecordsWriter::create(&temporary, &manifest)?);
+                announced = Some(manifest);
+            }
+            while let Some(record) = decoder.next_record().map_err(&peer_error)? {
+                let key = (record.device.0, record.seq, record.kind, record.hash);
+                if let Some(previous) = &previous {
+                    if *previous >= key {
+                        return Err(peer_error(
+                            "records out of (device, seq, kind, hash) order".into(),
+                        ));
+                    }
+                }
+                streamed.add(record.kind, &record.device, record.seq, &record.hash);
+                while own_next
+                    .as_ref()
+                    .is_some_and(|own| own.sort_key() < record.sort_key())
+                {
+                    own_next = next_own(&mut own).await?;
+                }
+                let held = own_next
+                    .as_ref()
+                    .is_some_and(|own| own.sort_key() == record.sort_key());
+                previous = Some(key);
+                if held {
+                    continue;
+                }
+                pending.push(record);
+                if pending.len() >= CHECK_BATCH {
+                    let batch = std::mem::take(&mut pending);
+                    let (returned, batch_kept) = self
+                        .check_and_write(
+                            epoch,
+                            writer.take().expect("created"),
+                            batch,
+                            &mut refused,
+                        )
+                        .await?;
+                    kept += batch_kept;
+                    writer = Some(returned);
+                }
+            }
+        }
+        decoder.finish().map_err(&peer_error)?;
+        let (Some(announced), Some(writer)) = (announced, writer) else {
+            return Err(peer_error("the stream ends before its manifest".into()));
+        };
+        let (writer, batch_kept) = self
+            .check_and_write(epoch, writer, std::mem::take(&mut pending), &mut refused)
+            .await?;
+        kept += batch_kept;
+        let streamed = streamed.finish();
+        if streamed != announced {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(SharedInputError::ManifestMismatch {
+                peer: peer.url.clone(),
+                announced_messages: announced.messages,
+                announced_conflicts: announced.conflicts,
+                announced_digest: announced.digest,
+                streamed_messages: streamed.messages,
+                streamed_conflicts: streamed.conflicts,
+                streamed_digest: streamed.digest,
+            });
+        }
+        let file_sha256 = writer.finish()?;
+        std::fs::rename(&temporary, &final_path).map_err(|error| file_error(&final_path, error))?;
+        let set = PulledSet {
+            peer: peer.url.clone(),
+            epoch,
+            manifest: announced,
+            kept,
+            refused,
+            file_sha256,
+        };
+        let summary = serde_json::to_vec_pretty(&set).expect("a summary serialises");
+        write_atomically(&self.summary_path(epoch, peer), &summary)
+            .map_err(|error| file_error(&self.summary_path(epoch, peer), error))?;
+        Ok(PullOutcome::Pulled(set))
+    }
+
+    /// Checks a batch of records this oracle does not hold (on a blocking thread) and appends
+    /// the good ones to the records file.
+    async fn check_and_write(
+        &self,
+        epoch: u64,
+        mut writer: RecordsWriter,
+        batch: Vec<EpochRecord>,
+        refused: &mut BTreeMap<String, u64>,
+    ) -> Result<(RecordsWriter, u64), SharedInputError> {
+        if batch.is_empty() {
+            return Ok((writer, 0));
+        }
+        let network = self.network;
+        let schedule = self.schedule;
+        let (writer, counts, kept) = tokio::task::spawn_blocking(move || {
+            let (good, counts) = check_records(&batch, epoch, network, &schedule);
+            let mut kept = 0u64;
+            for record in batch.iter().zip(good).filter(|(_, good)| *good) {
+                writer.append(record.0)?;
+                kept += 1;
+            }
+            Ok::<_, SharedInputError>((writer, counts, kept))
+        })
+        .await
+        .map_err(|error| SharedInputError::Store(format!("a check stopped: {error}")))??;
+        for (reason, count) in counts {
+            *refused.entry(reason.to_string()).or_default() += count;
+        }
+        Ok((writer, kept))
+    }
+
+    /// Each peer's stored report of `epoch` (canonical bytes), or why it could not be had:
+    /// the candidates for the base of an oracle that did not compute that epoch.
+    pub async fn fetch_reports(&self, epoch: u64) -> Vec<(String, Result<Vec<u8>, String>)> {
+        let mut answers = Vec::new();
+        for peer in &self.peers {
+            let url = format!("{}/v1/epochs/{epoch}/rewards", peer.url);
+            let request = self
+                .client
+                .get(&url)
+                .header(reqwest::header::ACCEPT, "application/octet-stream")
+                .send();
+            let answer = match tokio::time::timeout(self.chunk_timeout, request).await {
+                Err(_) => Err("no answer in time".to_string()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Ok(Ok(response)) if !response.status().is_success() => Err(format!(
+                    "{}: {}",
+                    response.status(),
+                    response.text().await.unwrap_or_default()
+                )),
+                Ok(Ok(response)) => {
+                    match tokio::time::timeout(self.chunk_timeout, response.bytes()).await {
+                        Err(_) => Err("the report stalled".to_string()),
+                        Ok(Err(error)) => Err(error.to_string()),
+                        Ok(Ok(bytes)) => Ok(bytes.to_vec()),
+                    }
+                }
+            };
+            answers.push((peer.url.clone(), answer));
+        }
+        answers
+    }
+
+    /// Reads a pulled set's kept records, in order; the file's digest is checked at its end.
+    pub fn records(&self, set: &PulledSet) -> Result<PulledRecords, SharedInputError> {
+        let peer = self.peer_named(&set.peer).ok_or_else(|| {
+            SharedInputError::Config(format!("{} is no longer a configured peer", set.peer))
+        })?;
+        let path = self.records_path(set.epoch, peer);
+        let file = std::fs::File::open(&path).map_err(|error| file_error(&path, error))?;
+        Ok(PulledRecords {
+            path,
+            file,
+            decoder: StreamDecoder::new(),
+            hasher: Sha256::new(),
+            expected_sha256: set.file_sha256.clone(),
+            head_read: false,
+            done: false,
+        })
+    }
+
+    /// Deletes the pulled sets of every epoch up to and including `through`.
+    pub fn prune_through(&self, through: u64) -> Result<u64, SharedInputError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(error) => return Err(file_error(&self.dir, error)),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let Some(epoch) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if epoch <= through {
+                std::fs::remove_dir_all(entry.path())
+                    .map_err(|error| file_error(&entry.path(), error))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+async fn next_own(
+    own: &mut tokio::sync::mpsc::Receiver<Result<EpochRecord, groundwork_oracle_store::StoreError>>,
+) -> Result<Option<EpochRecord>, SharedInputError> {
+    own.recv()
+        .await
+        .transpose()
+        .map_err(|error| SharedInputError::Store(error.to_string()))
+}
+
+/// Which of `records` pass the rules that do not depend on arrival, and the refusals by
+/// reason: the canonical bytes decode, name `network`, carry a timestamp inside `epoch`, and
+/// the device's signature holds.
+pub fn check_records(
+    records: &[EpochRecord],
+    epoch: u64,
+    network: Key,
+    schedule: &EpochSchedule,
+) -> (Vec<bool>, BTreeMap<&'static str, u64>) {
+    let mut refused = BTreeMap::new();
+    let mut good: Vec<bool> = records
+        .iter()
+        .map(|record| {
+            let reason = match TelemetryV1::from_canonical_bytes(&record.canonical) {
+                Err(_) => Some("malformed"),
+                Ok(message) if message.network != network => Some("wrong_network"),
+                Ok(message) if message.device != record.device || message.seq != record.seq => {
+                    Some("malformed")
+                }
+                Ok(message) => (schedule.epoch_of(message.timestamp_ms) != Some(epoch))
+                    .then_some("outside_epoch"),
+            };
+            if let Some(reason) = reason {
+                *refused.entry(reason).or_default() += 1;
+            }
+            reason.is_none()
+        })
+        .collect();
+    let to_verify: Vec<usize> = (0..records.len()).filter(|index| good[*index]).collect();
+    let items: Vec<(&Key, &[u8], &[u8; 64])> = to_verify
+        .iter()
+        .map(|index| {
+            let record = &records[*index];
+            (
+                &record.device,
+                record.canonical.as_slice(),
+                &record.signature,
+            )
+        })
+        .collect();
+    for (index, valid) in to_verify.iter().zip(verify_batch(&items)) {
+        if !valid {
+            good[*index] = false;
+            *refused.entry("bad_signature").or_default() += 1;
+        }
+    }
+    (good, refused)
+}
+
+/// Writes a pulled set's records file: the peer's manifest as head, then the kept records;
+/// fsync'd before it is renamed into place.
+struct RecordsWriter {
+    path: PathBuf,
+    out: BufWriter<std::fs::File>,
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
+
+impl RecordsWriter {
+    fn create(path: &Path, manifest: &Manifest) -> Result<Self, SharedInputError> {
+        let file = std::fs::File::create(path).map_err(|error| file_error(path, error))?;
+        let mut writer = RecordsWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            buffer: Vec::new(),
+        };
+        let head = encode_stream_head(manifest);
+        writer.write(&head)?;
+        Ok(writer)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SharedInputError> {
+        self.hasher.update(bytes);
+        self.out
+            .write_all(bytes)
+            .map_err(|error| file_error(&self.path, error))
+    }
+
+    fn append(&mut self, record: &EpochRecord) -> Result<(), SharedInputError> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        encode_stream_record(record, &mut buffer);
+        let written = self.write(&buffer);
+        self.buffer = buffer;
+        written
+    }
+
+    /// Flushes and fsyncs; returns the file's SHA-256 in hex.
+    fn finish(self) -> Result<String, SharedInputError> {
+        let path = self.path;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|error| file_error(&path, error.error()))?;
+        file.sync_all().map_err(|error| file_error(&path, error))?;
+        Ok(hex_of(&self.hasher.finalize()))
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A pulled set's kept records, read back in order.
+pub struct PulledRecords {
+    path: PathBuf,
+    file: std::fs::File,
+    decoder: StreamDecoder,
+    hasher: Sha256,
+    expected_sha256: String,
+    head_read: bool,
+    done: bool,
+}
+
+impl PulledRecords {
+    fn read_more(&mut self) -> Result<bool, SharedInputError> {
+        let mut chunk = vec![0u8; 256 * 1024];
+        let read = self
+            .file
+            .read(&mut chunk)
+            .map_err(|error| file_error(&self.path, error))?;
+        self.hasher.update(&chunk[..read]);
+        self.decoder.push(&chunk[..read]);
+        Ok(read > 0)
+    }
+
+    fn next_record(&mut self) -> Result<Option<EpochRecord>, SharedInputError> {
+        let damaged = |path: &Path, message: String| file_error(path, message);
+        loop {
+            if !self.head_read {
+                if self
+                    .decoder
+                    .head()
+                    .map_err(|message| damaged(&self.path, message))?
+                    .is_some()
+                {
+                    self.head_read = true;
+                    continue;
+                }
+            } else if let Some(record) = self
+                .decoder
+                .next_record()
+                .map_err(|message| damaged(&self.path, message))?
+            {
+                return Ok(Some(record));
+            }
+            if !self.read_more()? {
+                self.decoder
+                    .finish()
+                    .map_err(|message| damaged(&self.path, message))?;
+                let digest = hex_of(&std::mem::take(&mut self.hasher).finalize());
+                if digest != self.expected_sha256 {
+                    return Err(damaged(
+                        &self.path,
+                        format!(
+                            "its digest {digest} is not the {} recorded when it was pulled",
+                            self.expected_sha256
+                        ),
+                    ));
+                }
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Iterator for PulledRecords {
+    type Item = Result<EpochRecord, SharedInputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_record();
+        if !matches!(next, Ok(Some(_))) {
+            self.done = true;
+        }
+        next.transpose()
+    }
+}
