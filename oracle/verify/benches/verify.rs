@@ -1,27 +1,46 @@
-//! Verified work at network scale (a benchmark, not a test): for each size in
-//! GROUNDWORK_BENCH_SIZES (default 10000,100000,1000000), devices spread over a city's cells,
-//! each with 48 heartbeats, a data session (and credits paid on chain), a beacon and a witness
-//! of a neighbour's beacon — 51 messages a device — fed to the computation a device at a
-//! time, as the store streams a sealed epoch. Prints the time of each stage (score: every
-//! device's rules, uptime, trust; finish: witnesses, density cap, split, leaves and tree) and
-//! the peak memory, and the machine's ceiling: the haversine distances per second one core
-//! computes (each heartbeat costs about three).
+//! Verified work at network scale (a benchmark, not a test), in two parts.
+//!
+//! 1. The computation: for each size in
+//!    GROUNDWORK_BENCH_SIZES (default 10000,100000,1000000), devices spread over a city's cells,
+//!    each with 48 heartbeats, a data session (and credits paid on chain), a beacon and a witness
+//!    of a neighbour's beacon — 51 messages a device — fed to the computation a device at a
+//!    time, as the store streams a sealed epoch. Prints the time of each stage (score: every
+//!    device's rules, uptime, trust; finish: witnesses, density cap, split, leaves and tree) and
+//!    the peak memory, and the machine's ceiling: the haversine distances per second one core
+//!    computes (each heartbeat costs about three).
+//! 2. The stage end to end, for each size in GROUNDWORK_BENCH_STAGE_SIZES (default
+//!    10000,100000; a million devices' epoch is 12 GB of segment files per oracle): two oracles'
+//!    segment stores each hold half the devices' signed messages; oracle A pulls B's sealed set
+//!    over HTTP (B served by the real ingest routes; every record A lacks is checked and its
+//!    signature verified), then computes the epoch over both sets from its store and the pulled
+//!    file and stores the report — the time of each step, the peak memory of the stage, and the
+//!    ceiling of the signature checks: signatures one core verifies per second in batches.
 //!
 //! Run: `cargo bench -p groundwork-oracle-verify --bench verify`
 
-use groundwork_oracle_core::process::peak_memory_mib;
-use std::collections::{BTreeMap, BTreeSet};
+use groundwork_oracle_core::process::{peak_memory_mib, reset_peak_memory};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
+use ed25519_dalek::{Signer, SigningKey};
 use groundwork_oracle_chainview::model::EpochClose;
 use groundwork_oracle_chainview::snapshot::{
     ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, LocationSpan, OperatorEntry, Standing,
     StandingSpan, SNAPSHOT_VERSION,
 };
+use groundwork_oracle_core::clock::FixedClock;
+use groundwork_oracle_core::devices::DeviceCache;
+use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_core::metrics::Metrics;
+use groundwork_oracle_ingest::{Ingestor, LimitsConfig};
+use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
+use groundwork_oracle_store::{Candidate, Store};
 use groundwork_oracle_verify::geo::{cell_centre, distance_m, Point};
+use groundwork_oracle_verify::shared::{PullOutcome, SharedInput};
+use groundwork_oracle_verify::stage::Verifier;
 use groundwork_oracle_verify::{EpochComputation, Message, VerifyParams};
-use groundwork_telemetry::{Key, TelemetryBody};
+use groundwork_telemetry::{Key, TelemetryBody, TelemetryV1};
 
 const START: i64 = 1_800_000_000;
 const LENGTH: i64 = 86_400;
@@ -45,7 +64,8 @@ fn cell_of(index: usize, devices: usize) -> u64 {
     )
 }
 
-fn snapshot(devices: usize) -> ChainSnapshot {
+fn snapshot(keys: &[Key]) -> ChainSnapshot {
+    let devices = keys.len();
     let operators = (devices / 10).max(1);
     let operator = |index: usize| {
         let mut bytes = [9u8; 32];
@@ -54,7 +74,7 @@ fn snapshot(devices: usize) -> ChainSnapshot {
     };
     let mut entries: Vec<DeviceEntry> = (0..devices)
         .map(|index| DeviceEntry {
-            device: Pubkey::new_from_array(key(index).0),
+            device: Pubkey::new_from_array(keys[index].0),
             operator: operator(index),
             class_id: 0,
             reward_recipient: None,
@@ -109,9 +129,10 @@ fn snapshot(devices: usize) -> ChainSnapshot {
 }
 
 /// Device `index`'s 51 messages of the epoch.
-fn messages_of(index: usize, devices: usize, centre: Point) -> Vec<Message> {
+fn messages_of(index: usize, keys: &[Key], centre: Point) -> Vec<Message> {
+    let devices = keys.len();
     let slot_ms = LENGTH * 1_000 / 48;
-    let device = key(index);
+    let device = keys[index];
     let mut messages: Vec<Message> = (0..48)
         .map(|slot| Message {
             device,
@@ -141,7 +162,7 @@ fn messages_of(index: usize, devices: usize, centre: Point) -> Vec<Message> {
         seq: 101,
         timestamp_ms: late + 1_000,
         body: TelemetryBody::Witness {
-            beacon_device: key(neighbour),
+            beacon_device: keys[neighbour],
             beacon_seq: 100,
             rssi_dbm: -100,
             snr_db_e1: 40,
@@ -175,47 +196,236 @@ fn ceiling() {
     println!("ceiling: {per_second:.0} haversine distances/s on one core (checksum {total})");
 }
 
-fn main() {
-    let sizes: Vec<usize> = std::env::var("GROUNDWORK_BENCH_SIZES")
-        .unwrap_or_else(|_| "10000,100000,1000000".into())
+fn sizes(variable: &str, default: &str) -> Vec<usize> {
+    std::env::var(variable)
+        .unwrap_or_else(|_| default.into())
         .split(',')
         .filter_map(|size| size.trim().parse().ok())
+        .collect()
+}
+
+/// Part 1: the computation alone, fed a device at a time.
+fn computation(devices: usize, params: &VerifyParams) {
+    let keys: Vec<Key> = (0..devices).map(key).collect();
+    let snapshot = snapshot(&keys);
+    let centres: Vec<Point> = (0..devices)
+        .map(|index| cell_centre(cell_of(index, devices)).unwrap())
         .collect();
-    ceiling();
-    let params = VerifyParams::default();
-    for devices in sizes {
-        let snapshot = snapshot(devices);
-        let centres: Vec<Point> = (0..devices)
-            .map(|index| cell_centre(cell_of(index, devices)).unwrap())
-            .collect();
-        let mut computation = EpochComputation::new(&snapshot, &params).unwrap();
-        let mut scoring = Duration::ZERO;
-        let mut generating = Duration::ZERO;
-        for (index, centre) in centres.iter().enumerate() {
-            let started = Instant::now();
-            let messages = messages_of(index, devices, *centre);
-            generating += started.elapsed();
-            let started = Instant::now();
-            computation.add_device(key(index), messages);
-            scoring += started.elapsed();
-        }
+    reset_peak_memory();
+    let mut computation = EpochComputation::new(&snapshot, params).unwrap();
+    let mut scoring = Duration::ZERO;
+    let mut generating = Duration::ZERO;
+    for (index, centre) in centres.iter().enumerate() {
         let started = Instant::now();
-        let rewards = computation
-            .finish(&BTreeSet::new(), 0, &BTreeMap::new())
-            .unwrap();
-        let finishing = started.elapsed();
-        let counts = rewards.device_counts();
-        let (rewarded, zeroed) = (counts.rewarded, counts.zeroed);
-        println!(
-            "{devices} devices, {} messages: score {:.1} s, finish (witnesses, density, split, tree) {:.1} s, total {:.1} s (generating the messages, not counted: {:.1} s); {rewarded} rewarded, {zeroed} zeroed, {} recipients, dust {}; peak memory {:.0} MiB",
-            devices * 51,
-            scoring.as_secs_f64(),
-            finishing.as_secs_f64(),
-            (scoring + finishing).as_secs_f64(),
-            generating.as_secs_f64(),
-            rewards.cumulative.len(),
-            rewards.dust,
-            peak_memory_mib(),
-        );
+        let messages = messages_of(index, &keys, *centre);
+        generating += started.elapsed();
+        let started = Instant::now();
+        computation.add_device(keys[index], messages);
+        scoring += started.elapsed();
+    }
+    let started = Instant::now();
+    let rewards = computation
+        .finish(&BTreeSet::new(), 0, &BTreeMap::new())
+        .unwrap();
+    let finishing = started.elapsed();
+    let counts = rewards.device_counts();
+    let (rewarded, zeroed) = (counts.rewarded, counts.zeroed);
+    println!(
+        "{devices} devices, {} messages: score {:.1} s, finish (witnesses, density, split, tree) {:.1} s, total {:.1} s (generating the messages, not counted: {:.1} s); {rewarded} rewarded, {zeroed} zeroed, {} recipients, dust {}; peak memory {:.0} MiB",
+        devices * 51,
+        scoring.as_secs_f64(),
+        finishing.as_secs_f64(),
+        (scoring + finishing).as_secs_f64(),
+        generating.as_secs_f64(),
+        rewards.cumulative.len(),
+        rewards.dust,
+        peak_memory_mib(),
+    );
+}
+
+const NETWORK: Key = Key([9; 32]);
+const EPOCH: u64 = 3;
+
+fn schedule() -> EpochSchedule {
+    EpochSchedule::new(
+        (START - EPOCH as i64 * LENGTH) * 1_000,
+        LENGTH * 1_000,
+        60_000,
+    )
+    .unwrap()
+}
+
+/// Signatures one core verifies per second, in batches as the pull checks them.
+fn signature_ceiling() -> f64 {
+    let signing = SigningKey::from_bytes(&[4; 32]);
+    let key = Key(signing.verifying_key().to_bytes());
+    let messages: Vec<(Vec<u8>, [u8; 64])> = (0..4_096u32)
+        .map(|index| {
+            let bytes = index.to_be_bytes().repeat(30);
+            let signature = signing.sign(&bytes).to_bytes();
+            (bytes, signature)
+        })
+        .collect();
+    let items: Vec<(&Key, &[u8], &[u8; 64])> = messages
+        .iter()
+        .map(|(bytes, signature)| (&key, bytes.as_slice(), signature))
+        .collect();
+    let started = Instant::now();
+    let mut rounds = 0;
+    while started.elapsed() < Duration::from_secs(2) {
+        assert!(groundwork_telemetry::verify_batch(&items)
+            .iter()
+            .all(|ok| *ok));
+        rounds += 1;
+    }
+    (rounds * items.len()) as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn open_store(dir: &std::path::Path) -> Store {
+    let config = SegmentConfig::new(dir.join("telemetry"));
+    let store = tokio::task::spawn_blocking(move || SegmentStore::open(config))
+        .await
+        .unwrap()
+        .unwrap();
+    Store::Segments(std::sync::Arc::new(store))
+}
+
+/// Part 2: oracle A pulls oracle B's half over HTTP and computes the epoch over both.
+async fn stage(devices: usize, params: &VerifyParams) {
+    let root = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (root.path().join("a"), root.path().join("b"));
+    let started = Instant::now();
+    let signing: Vec<SigningKey> = (0..devices)
+        .map(|index| {
+            let mut seed = [7u8; 32];
+            seed[..8].copy_from_slice(&(index as u64).to_be_bytes());
+            SigningKey::from_bytes(&seed)
+        })
+        .collect();
+    let keys: Vec<Key> = signing
+        .iter()
+        .map(|signing| Key(signing.verifying_key().to_bytes()))
+        .collect();
+    let snapshot = snapshot(&keys);
+    for dir in [&a_dir, &b_dir] {
+        let path = dir.join("chain-view/snapshots/3.snapshot");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, snapshot.encode()).unwrap();
+    }
+    let (a_store, b_store) = (open_store(&a_dir).await, open_store(&b_dir).await);
+    let mut committing = Duration::ZERO;
+    let mut group: Vec<Candidate> = Vec::new();
+    let half = devices / 2;
+    for (index, signing) in signing.iter().enumerate() {
+        let centre = cell_centre(cell_of(index, devices)).unwrap();
+        for message in messages_of(index, &keys, centre) {
+            let message = TelemetryV1 {
+                network: NETWORK,
+                device: message.device,
+                seq: message.seq,
+                timestamp_ms: message.timestamp_ms,
+                body: message.body,
+            };
+            let canonical = message.canonical_bytes();
+            group.push(Candidate {
+                device: message.device,
+                seq: message.seq,
+                epoch: EPOCH,
+                signature: signing.sign(&canonical).to_bytes(),
+                canonical,
+                received_at_ms: 0,
+            });
+        }
+        if group.len() >= 50_000 || index + 1 == half || index + 1 == devices {
+            let store = if index < half { &a_store } else { &b_store };
+            let committed = Instant::now();
+            store.commit(std::mem::take(&mut group)).await.unwrap();
+            committing += committed.elapsed();
+        }
+    }
+    let preparing = started.elapsed() - committing;
+    for store in [&a_store, &b_store] {
+        store.seal_through(EPOCH).await.unwrap();
+    }
+    let ingestor = Ingestor::new(
+        NETWORK,
+        LimitsConfig::default(),
+        schedule(),
+        std::sync::Arc::new(DeviceCache::new(HashMap::new())),
+        std::sync::Arc::new(FixedClock::new(0)),
+        b_store.clone(),
+        std::sync::Arc::new(Metrics::default()),
+    );
+    let app = groundwork_oracle_ingest::api::router(std::sync::Arc::new(ingestor))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    reset_peak_memory();
+    let shared = std::sync::Arc::new(
+        SharedInput::new(
+            a_dir.join("peers"),
+            std::slice::from_ref(&peer),
+            NETWORK,
+            schedule(),
+            Duration::from_secs(600),
+            Duration::from_secs(60),
+        )
+        .unwrap(),
+    );
+    let started = Instant::now();
+    let outcomes = shared.pull_epoch(&a_store, EPOCH).await;
+    let pulling = started.elapsed();
+    let Ok(PullOutcome::Pulled(set)) = &outcomes[0].1 else {
+        panic!("the pull failed: {:?}", outcomes[0].1)
+    };
+    let pull_peak = peak_memory_mib();
+    reset_peak_memory();
+    let mut verifier = Verifier::new(
+        a_store,
+        a_dir.join("chain-view"),
+        a_dir.join("reports"),
+        params.clone(),
+    )
+    .with_shared_input(shared);
+    let started = Instant::now();
+    let pass = verifier.pass(i64::MAX).await.unwrap();
+    let computing = started.elapsed();
+    let report = &pass.stored[0];
+    println!(
+        "stage, {devices} devices ({} messages, half on each oracle; preparing and signing them, not counted: {:.1} s; committing them to the two stores: {:.1} s): pull of the peer's half {:.1} s ({} records, {} new to A, {:.0} records/s, signatures verified on {} cores; peak {:.0} MiB); sealed to report stored (read A's store and the pulled set, merge, score, finish, store) {:.1} s, peak {:.0} MiB; union {} messages, {} rewarded",
+        devices * 51,
+        preparing.as_secs_f64(),
+        committing.as_secs_f64(),
+        pulling.as_secs_f64(),
+        set.manifest.messages,
+        set.kept,
+        set.manifest.messages as f64 / pulling.as_secs_f64(),
+        std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+        pull_peak,
+        computing.as_secs_f64(),
+        peak_memory_mib(),
+        report.union.messages,
+        report.rewards.device_counts().rewarded,
+    );
+}
+
+fn main() {
+    ceiling();
+    println!(
+        "ceiling: {:.0} signatures/s verified on one core (batches of 4,096)",
+        signature_ceiling()
+    );
+    let params = VerifyParams::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for devices in sizes("GROUNDWORK_BENCH_STAGE_SIZES", "10000,100000") {
+        runtime.block_on(stage(devices, &params));
+    }
+    for devices in sizes("GROUNDWORK_BENCH_SIZES", "10000,100000,1000000") {
+        computation(devices, &params);
     }
 }

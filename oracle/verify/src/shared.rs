@@ -306,9 +306,7 @@ impl SharedInput {
         let mut streamed = ManifestBuilder::new(epoch);
         let mut previous: Option<([u8; 32], u64, FrameKind, [u8; 32])> = None;
         let mut pending = Vec::new();
-        let mut writer: Option<RecordsWriter> = None;
-        let mut refused = BTreeMap::<String, u64>::new();
-        let mut kept = 0u64;
+        let mut checker: Option<Checker> = None;
         loop {
             let chunk = tokio::time::timeout(self.chunk_timeout, response.chunk())
                 .await
@@ -326,7 +324,16 @@ impl SharedInput {
                         manifest.epoch
                     )));
                 }
-                writer = Some(RecordsWriter::create(&temporary, &manifest)?);
+                checker = Some(Checker {
+                    epoch,
+                    network: self.network,
+                    schedule: self.schedule,
+                    in_flight: std::collections::VecDeque::new(),
+                    parallel: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+                    writer: RecordsWriter::create(&temporary, &manifest)?,
+                    refused: BTreeMap::new(),
+                    kept: 0,
+                });
                 announced = Some(manifest);
             }
             while let Some(record) = decoder.next_record().map_err(&peer_error)? {
@@ -354,28 +361,17 @@ impl SharedInput {
                 }
                 pending.push(record);
                 if pending.len() >= CHECK_BATCH {
-                    let batch = std::mem::take(&mut pending);
-                    let (returned, batch_kept) = self
-                        .check_and_write(
-                            epoch,
-                            writer.take().expect("created"),
-                            batch,
-                            &mut refused,
-                        )
-                        .await?;
-                    kept += batch_kept;
-                    writer = Some(returned);
+                    let checker = checker.as_mut().expect("created with the head");
+                    checker.submit(std::mem::take(&mut pending)).await?;
                 }
             }
         }
         decoder.finish().map_err(&peer_error)?;
-        let (Some(announced), Some(writer)) = (announced, writer) else {
+        let (Some(announced), Some(mut checker)) = (announced, checker) else {
             return Err(peer_error("the stream ends before its manifest".into()));
         };
-        let (writer, batch_kept) = self
-            .check_and_write(epoch, writer, std::mem::take(&mut pending), &mut refused)
-            .await?;
-        kept += batch_kept;
+        checker.submit(pending).await?;
+        let (writer, kept, refused) = checker.finish().await?;
         let streamed = streamed.finish();
         if streamed != announced {
             let _ = std::fs::remove_file(&temporary);
@@ -403,37 +399,6 @@ impl SharedInput {
         write_atomically(&self.summary_path(epoch, peer), &summary)
             .map_err(|error| file_error(&self.summary_path(epoch, peer), error))?;
         Ok(PullOutcome::Pulled(set))
-    }
-
-    /// Checks a batch of records this oracle does not hold (on a blocking thread) and appends
-    /// the good ones to the records file.
-    async fn check_and_write(
-        &self,
-        epoch: u64,
-        mut writer: RecordsWriter,
-        batch: Vec<EpochRecord>,
-        refused: &mut BTreeMap<String, u64>,
-    ) -> Result<(RecordsWriter, u64), SharedInputError> {
-        if batch.is_empty() {
-            return Ok((writer, 0));
-        }
-        let network = self.network;
-        let schedule = self.schedule;
-        let (writer, counts, kept) = tokio::task::spawn_blocking(move || {
-            let (good, counts) = check_records(&batch, epoch, network, &schedule);
-            let mut kept = 0u64;
-            for record in batch.iter().zip(good).filter(|(_, good)| *good) {
-                writer.append(record.0)?;
-                kept += 1;
-            }
-            Ok::<_, SharedInputError>((writer, counts, kept))
-        })
-        .await
-        .map_err(|error| SharedInputError::Store(format!("a check stopped: {error}")))??;
-        for (reason, count) in counts {
-            *refused.entry(reason.to_string()).or_default() += count;
-        }
-        Ok((writer, kept))
     }
 
     /// Each peer's stored report of `epoch` (canonical bytes), or why it could not be had:
@@ -568,6 +533,67 @@ pub fn check_records(
         }
     }
     (good, refused)
+}
+
+type CheckedBatch = (Vec<EpochRecord>, Vec<bool>, BTreeMap<&'static str, u64>);
+
+/// Checks batches of a peer's records this oracle does not hold on blocking threads, as many
+/// at once as there are cores, and appends the good ones to the records file in the stream's
+/// order.
+struct Checker {
+    epoch: u64,
+    network: Key,
+    schedule: EpochSchedule,
+    in_flight: std::collections::VecDeque<tokio::task::JoinHandle<CheckedBatch>>,
+    parallel: usize,
+    writer: RecordsWriter,
+    refused: BTreeMap<String, u64>,
+    kept: u64,
+}
+
+impl Checker {
+    async fn submit(&mut self, batch: Vec<EpochRecord>) -> Result<(), SharedInputError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.in_flight.len() >= self.parallel {
+            self.complete_oldest().await?;
+        }
+        let (epoch, network, schedule) = (self.epoch, self.network, self.schedule);
+        self.in_flight
+            .push_back(tokio::task::spawn_blocking(move || {
+                let (good, counts) = check_records(&batch, epoch, network, &schedule);
+                (batch, good, counts)
+            }));
+        Ok(())
+    }
+
+    async fn complete_oldest(&mut self) -> Result<(), SharedInputError> {
+        let Some(oldest) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let (batch, good, counts) = oldest
+            .await
+            .map_err(|error| SharedInputError::Store(format!("a check stopped: {error}")))?;
+        for (record, _) in batch.iter().zip(good).filter(|(_, good)| *good) {
+            self.writer.append(record)?;
+            self.kept += 1;
+        }
+        for (reason, count) in counts {
+            *self.refused.entry(reason.to_string()).or_default() += count;
+        }
+        Ok(())
+    }
+
+    /// Waits for every check: the writer, the records kept and the refusals.
+    async fn finish(
+        mut self,
+    ) -> Result<(RecordsWriter, u64, BTreeMap<String, u64>), SharedInputError> {
+        while !self.in_flight.is_empty() {
+            self.complete_oldest().await?;
+        }
+        Ok((self.writer, self.kept, self.refused))
+    }
 }
 
 /// Writes a pulled set's records file: the peer's manifest as head, then the kept records;
