@@ -28,7 +28,7 @@ use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::Store;
 use groundwork_oracle_verify::shared::{PullOutcome, SharedInput};
-use groundwork_oracle_verify::stage::{EpochReport, Reports, Verifier};
+use groundwork_oracle_verify::stage::{next_epoch_to_compute, EpochReport, Reports, Verifier};
 use serde_json::json;
 
 use crate::config::OracleConfig;
@@ -203,7 +203,7 @@ pub async fn serve(
         )
         .context("shared input")?;
         tracing::info!(
-            peers = ?shared.peer_urls().collect::<Vec<_>>(),
+            peers = ?shared.peer_names().collect::<Vec<_>>(),
             "each epoch is computed over this oracle's and these peers' sealed sets"
         );
         Some(Arc::new(shared))
@@ -238,7 +238,6 @@ pub async fn serve(
         report_cache: ReportCache::default(),
         chain: chain.clone(),
         verify_params: config.verify.clone(),
-        shared_input: shared_input.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -289,6 +288,7 @@ pub async fn serve(
                 shared.clone(),
                 store.clone(),
                 Reports::new(config.store.data_dir.join("reports")),
+                view_dir.clone(),
                 schedule,
                 clock.clone(),
                 metrics.clone(),
@@ -448,6 +448,7 @@ async fn verify_epochs(
 ) -> Result<()> {
     let mut ticker = tokio::time::interval(Duration::from_secs(2));
     let mut last_waiting = String::new();
+    let mut diverged_logged = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -480,11 +481,41 @@ async fn verify_epochs(
                 "this oracle has no report of the epoch before its first: adopted the peer's (its totals match what the chain paid)"
             );
         }
+        if let Some(unchecked) = &pass.unchecked {
+            tracing::warn!(%unchecked, "the newest stored report was not computed again at start");
+        }
+        if let Some((epoch, own, active)) = pass.diverged {
+            if !diverged_logged {
+                tracing::error!(
+                    epoch,
+                    this_oracle = %hex(&own),
+                    active_on_chain = %hex(&active),
+                    "DIVERGED: this oracle's report of the chain's active epoch has another root; nothing more is computed on its totals"
+                );
+                diverged_logged = true;
+            }
+            metrics.set_gauge(
+                "groundwork_verify_diverged_from_chain",
+                "1 while this oracle's report of the active epoch has another root than the chain's.",
+                1,
+            );
+        } else if diverged_logged {
+            diverged_logged = false;
+            metrics.set_gauge(
+                "groundwork_verify_diverged_from_chain",
+                "1 while this oracle's report of the active epoch has another root than the chain's.",
+                0,
+            );
+        }
         for report in &pass.stored {
-            if !report.missing_peers.is_empty() {
+            if report.missing_peer_sets > 0 {
+                let peers = verifier
+                    .reports()
+                    .load_peers(report.epoch)
+                    .unwrap_or_default();
                 tracing::warn!(
                     epoch = report.epoch,
-                    missing = ?report.missing_peers,
+                    missing = ?peers.missing,
                     "computed without these peers' sets: they were not delivered before shared_input.peer_wait ended"
                 );
             }
@@ -526,6 +557,7 @@ async fn pull_peer_sets(
     shared: Arc<SharedInput>,
     store: Store,
     reports: Reports,
+    chain_view_dir: std::path::PathBuf,
     schedule: EpochSchedule,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -542,13 +574,13 @@ async fn pull_peer_sets(
         let Some(newest_sealed) = schedule.newest_sealed(clock.now_ms()) else {
             continue;
         };
-        let first = match reports.epochs() {
-            Ok(epochs) => match epochs.last() {
-                Some(newest) => newest + 1,
-                None => newest_sealed.saturating_sub(2),
-            },
+        // From the epoch the verify stage computes next (pulls of later sealed epochs go on
+        // while it waits for an earlier one).
+        let first = match next_epoch_to_compute(&reports, &chain_view_dir) {
+            Ok(Some(first)) => first,
+            Ok(None) => continue,
             Err(error) => {
-                tracing::warn!(%error, "shared input: cannot list the reports; trying again");
+                tracing::warn!(%error, "shared input: cannot tell the next epoch to verify; trying again");
                 continue;
             }
         };
@@ -702,8 +734,6 @@ struct Health {
     report_cache: ReportCache,
     chain: Arc<dyn Chain>,
     verify_params: groundwork_oracle_verify::VerifyParams,
-    /// The peers' pulled sets, when the network has several oracles.
-    shared_input: Option<Arc<SharedInput>>,
 }
 
 /// The last few reports read, decoded and shared (at 1,000,000 devices a report holds about
@@ -931,10 +961,9 @@ async fn epoch_rewards(
         )
             .into_response();
     }
-    let pulled = match &health.shared_input {
-        Some(shared) => shared.pulled(epoch).unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let peers = Reports::new(&health.reports_dir)
+        .load_peers(epoch)
+        .unwrap_or_default();
     let rewards = &report.rewards;
     let counts = rewards.device_counts();
     Json(json!({
@@ -971,8 +1000,12 @@ async fn epoch_rewards(
                 "conflicts": report.union.conflicts,
                 "digest": report.union.digest,
             },
-            "missing_peers": report.missing_peers,
-            "peers_pulled": pulled.iter().map(|set| json!({
+            "missing_peer_sets": report.missing_peer_sets,
+            "peers_missing": peers.missing.iter().map(|(peer, failure)| json!({
+                "peer": peer,
+                "last_failure": failure,
+            })).collect::<Vec<_>>(),
+            "peers_merged": peers.merged.iter().map(|set| json!({
                 "peer": set.peer,
                 "messages": set.manifest.messages,
                 "conflicts": set.manifest.conflicts,

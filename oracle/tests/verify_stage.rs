@@ -195,7 +195,7 @@ async fn sealed_epochs_are_verified_from_the_store_once_and_checked_at_restart()
         assert_eq!(report.inputs, [InputSet::from(&manifest)], "{label}");
         assert_eq!(report.union, InputSet::from(&manifest), "{label}");
         assert_eq!((manifest.messages, manifest.conflicts), (96, 1), "{label}");
-        assert!(report.missing_peers.is_empty());
+        assert_eq!(report.missing_peer_sets, 0);
         assert_eq!(report.snapshot_digest, snapshot(EPOCH, &[1, 2]).digest());
         let rows = &report.rewards.rows;
         let row = |seed: u8| {
@@ -334,6 +334,13 @@ fn shared_input(dir: &std::path::Path, peers: &[String]) -> Arc<SharedInput> {
     )
 }
 
+/// `shared` after one pull round of epoch 13 (the late oracle's first), so a peer that
+/// serves no set counts as tried.
+async fn tried(store: &Store, shared: Arc<SharedInput>) -> Arc<SharedInput> {
+    shared.pull_epoch(store, EPOCH + 1).await;
+    shared
+}
+
 async fn segment_store(dir: &std::path::Path) -> Store {
     common::StoreSpec::Segments(dir.join("telemetry"))
         .open()
@@ -381,6 +388,9 @@ async fn oracles_merging_each_others_sets_store_identical_reports() {
             .collect();
         a_messages.reverse();
         a_messages.push(heartbeat(4, 7, 1));
+        // Device 5's key is cloned too: A stored copy 0 of seq 4 then copy 1 (a conflicting
+        // copy), B the other way round.
+        a_messages.extend((0..48).map(|slot| heartbeat(5, slot, 0)));
         let b_store = segment_store(b_dir.path()).await;
         let mut b_messages: Vec<Candidate> = all
             .iter()
@@ -402,15 +412,22 @@ async fn oracles_merging_each_others_sets_store_identical_reports() {
         })
         .await;
         commit_one_by_one(&b_store, b_messages).await;
+        a_store.commit(vec![heartbeat(5, 3, 1)]).await.unwrap();
+        b_store
+            .commit(vec![heartbeat(5, 3, 1), heartbeat(5, 3, 0)])
+            .await
+            .unwrap();
         // Oracle C saw everything itself.
         let c_store = segment_store(c_dir.path()).await;
         let mut c_messages = all.clone();
         c_messages.push(heartbeat(4, 7, 1));
+        c_messages.extend((0..48).map(|slot| heartbeat(5, slot, 0)));
         commit_one_by_one(&c_store, c_messages).await;
+        c_store.commit(vec![heartbeat(5, 3, 1)]).await.unwrap();
         for store in [&a_store, &b_store, &c_store] {
             store.seal_through(EPOCH).await.unwrap();
         }
-        let seeds = [1, 2, 3, 4];
+        let seeds = [1, 2, 3, 4, 5];
         for dir in [a_dir.path(), b_dir.path(), c_dir.path()] {
             write_snapshot(&dir.join("chain-view"), &snapshot(EPOCH, &seeds));
         }
@@ -474,7 +491,10 @@ async fn oracles_merging_each_others_sets_store_identical_reports() {
             "{label}: byte-identical reports"
         );
         assert_eq!(a_report.inputs.len(), 2, "{label}: both sets recorded");
-        assert_eq!(a_report.union.messages, 4 * 48 + 1, "{label}");
+        // Every message once (device 4's other copy and device 5's two copies as messages
+        // from one oracle or the other) and both conflicting copies.
+        assert_eq!(a_report.union.messages, 5 * 48 + 2, "{label}");
+        assert_eq!(a_report.union.conflicts, 2, "{label}");
         assert_eq!(
             a_report.rewards, c_report.rewards,
             "{label}: as if one oracle saw all"
@@ -497,6 +517,12 @@ async fn oracles_merging_each_others_sets_store_identical_reports() {
             [Fraud::SeqConflict],
             "{label}: the conflict across oracles"
         );
+        assert_eq!(row(5).fraud, [Fraud::SeqConflict], "{label}");
+        assert_eq!(
+            row(5).heartbeats,
+            47,
+            "{label}: no copy of the cloned seq counts"
+        );
 
         // A restart computes A's report again from the same sets: no alarm.
         let mut restarted = Verifier::new(
@@ -506,10 +532,29 @@ async fn oracles_merging_each_others_sets_store_identical_reports() {
             VerifyParams::default(),
         )
         .with_shared_input(a_shared.clone());
+        let pass = restarted.pass(NOW_MS).await.unwrap();
+        assert_eq!(pass.determinism_alarm, None, "{label}");
+        assert_eq!(pass.unchecked, None, "{label}: computed again with B's set");
+
+        // A report those sets do not give raises the alarm; the stored report stays.
+        let mut tampered = a_report.clone();
+        tampered.rewards.dust += 1;
+        let path = a_dir.path().join(format!("reports/{EPOCH}.report"));
+        std::fs::write(&path, tampered.encode()).unwrap();
+        let mut alarmed = Verifier::new(
+            a_store.clone(),
+            a_dir.path().join("chain-view"),
+            a_dir.path().join("reports"),
+            VerifyParams::default(),
+        )
+        .with_shared_input(a_shared.clone());
+        let pass = alarmed.pass(NOW_MS).await.unwrap();
         assert_eq!(
-            restarted.pass(NOW_MS).await.unwrap().determinism_alarm,
-            None
+            pass.determinism_alarm,
+            Some((EPOCH, tampered.digest(), a_report.digest())),
+            "{label}"
         );
+        assert_eq!(std::fs::read(&path).unwrap(), tampered.encode());
     }
 }
 
@@ -543,6 +588,12 @@ async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_nam
         .map(|slot| record_of(&heartbeat(2, slot, 0), message))
         .collect();
     records.push(record_of(&forged, message));
+    // Device 2's genuine heartbeat served again, marked as a conflicting copy: it is the
+    // same message, not evidence of a cloned key.
+    records.push(record_of(
+        &heartbeat(2, 9, 0),
+        groundwork_oracle::store::frame::FrameKind::Conflict,
+    ));
     records.push(record_of(
         &heartbeat_at(3, 2, 0, Key([8; 32]), START * 1_000),
         message,
@@ -574,7 +625,7 @@ async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_nam
     let Ok(PullOutcome::Pulled(set)) = outcome(&honest) else {
         panic!("{:?}", outcome(&honest))
     };
-    assert_eq!(set.kept, 48, "device 2's heartbeats");
+    assert_eq!(set.kept, 49, "device 2's heartbeats and the re-marked copy");
     assert_eq!(
         set.refused,
         [
@@ -594,6 +645,24 @@ async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_nam
         outcome(&short)
     );
     assert!(matches!(outcome(&dead), Err(SharedInputError::Peer { .. })));
+
+    // An oracle back from downtime long after the deadline still asks before it computes
+    // without anyone: a peer never tried in this process is waited for.
+    let restarted_shared = shared_input(dir.path(), &[honest.clone(), dead.clone()]);
+    let mut restarted = Verifier::new(
+        store.clone(),
+        dir.path().join("chain-view"),
+        dir.path().join("restarted-reports"),
+        VerifyParams::default(),
+    )
+    .with_shared_input(restarted_shared);
+    let pass = restarted.pass(NOW_MS).await.unwrap();
+    assert!(pass.stored.is_empty());
+    let waiting = pass.waiting.unwrap();
+    assert!(
+        waiting.contains(&format!("{dead} (not pulled yet)")),
+        "{waiting}"
+    );
 
     // Until the wait ends, the epoch waits for the two missing sets and names them.
     let mut verifier = Verifier::new(
@@ -616,9 +685,19 @@ async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_nam
 
     // Then it is computed without them, and the report says so.
     let report = verifier.pass(waiting_until).await.unwrap().stored.remove(0);
-    let mut missing = vec![short.clone(), dead.clone()];
-    missing.sort();
-    assert_eq!(report.missing_peers, missing);
+    assert_eq!(report.missing_peer_sets, 2);
+    let peers = Reports::new(dir.path().join("reports"))
+        .load_peers(EPOCH)
+        .unwrap();
+    let missing: Vec<&str> = peers
+        .missing
+        .iter()
+        .map(|(peer, _)| peer.as_str())
+        .collect();
+    assert_eq!(missing, [short.as_str(), dead.as_str()]);
+    assert!(peers.missing[0].1.contains("does not match its manifest"));
+    assert_eq!(peers.merged.len(), 1);
+    assert_eq!(peers.merged[0].peer, honest);
     assert_eq!(report.inputs.len(), 2, "its own set and the honest peer's");
     assert_eq!(report.union.messages, 96);
     let earning: Vec<_> = report
@@ -696,7 +775,13 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
         VerifyParams::default(),
     )
     .with_chain(chain.clone())
-    .with_shared_input(shared_input(late_dir.path(), std::slice::from_ref(&liar)));
+    .with_shared_input(
+        tried(
+            &late_store,
+            shared_input(late_dir.path(), std::slice::from_ref(&liar)),
+        )
+        .await,
+    );
     let pass = late.pass(NOW_MS).await.unwrap();
     assert!(pass.stored.is_empty());
     let waiting = pass.waiting.unwrap();
@@ -716,7 +801,13 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
         VerifyParams::default(),
     )
     .with_chain(chain.clone())
-    .with_shared_input(shared_input(late_dir.path(), std::slice::from_ref(&forger)));
+    .with_shared_input(
+        tried(
+            &late_store,
+            shared_input(late_dir.path(), std::slice::from_ref(&forger)),
+        )
+        .await,
+    );
     let waiting = late.pass(NOW_MS).await.unwrap().waiting.unwrap();
     assert!(
         waiting.contains("not the root active on chain"),
@@ -729,16 +820,39 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
     let carried_store = segment_store(carried_dir.path()).await;
     carried_store.seal_through(EPOCH + 1).await.unwrap();
     write_snapshot(&carried_dir.path().join("chain-view"), &next_snapshot);
+    let no_root = Arc::new(StaticChain::new(EpochTiming {
+        genesis_unix_s: 0,
+        epoch_len_s: LENGTH,
+    }));
+    // Not while a peer cannot be reached: it may hold a report (then it is waited for).
+    let unreachable = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut waiting_for_peer = Verifier::new(
+        carried_store.clone(),
+        carried_dir.path().join("chain-view"),
+        carried_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(no_root.clone())
+    .with_shared_input(
+        tried(
+            &carried_store,
+            shared_input(carried_dir.path(), std::slice::from_ref(&unreachable)),
+        )
+        .await,
+    );
+    let pass = waiting_for_peer.pass(NOW_MS).await.unwrap();
+    assert!(pass.stored.is_empty());
+    assert!(pass.waiting.unwrap().contains(&unreachable));
     let mut carried = Verifier::new(
         carried_store,
         carried_dir.path().join("chain-view"),
         carried_dir.path().join("reports"),
         VerifyParams::default(),
     )
-    .with_chain(Arc::new(StaticChain::new(EpochTiming {
-        genesis_unix_s: 0,
-        epoch_len_s: LENGTH,
-    })));
+    .with_chain(no_root);
     let report = carried.pass(NOW_MS).await.unwrap().stored.remove(0);
     assert_eq!(report.carried_dust_in, POOL);
     assert_eq!(report.base_epoch, None);
@@ -748,13 +862,19 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
     // adds to it.
     let honest = serve_bytes(Vec::new(), a_report.encode()).await;
     let mut late = Verifier::new(
-        late_store,
+        late_store.clone(),
         late_dir.path().join("chain-view"),
         late_dir.path().join("reports"),
         VerifyParams::default(),
     )
-    .with_chain(chain)
-    .with_shared_input(shared_input(late_dir.path(), &[liar, honest.clone()]));
+    .with_chain(chain.clone())
+    .with_shared_input(
+        tried(
+            &late_store,
+            shared_input(late_dir.path(), &[liar, honest.clone()]),
+        )
+        .await,
+    );
     let pass = late.pass(NOW_MS).await.unwrap();
     assert_eq!(pass.adopted, Some((EPOCH, honest)));
     assert_eq!(
@@ -772,4 +892,25 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
         report.rewards.cumulative_total,
         a_report.rewards.cumulative_total + (report.rewards.pool - report.rewards.dust)
     );
+
+    // The network then activates another root for epoch 12 than the one adopted: this
+    // oracle's totals are not the network's, it says so and computes nothing more on them.
+    let mut other = a_report.rewards.root;
+    other[0] ^= 1;
+    chain.set_active_root(Some(ActiveRoot {
+        epoch: EPOCH,
+        root: other,
+        cumulative_total: a_report.rewards.cumulative_total,
+    }));
+    let mut late = Verifier::new(
+        late_store.clone(),
+        late_dir.path().join("chain-view"),
+        late_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(chain.clone());
+    let pass = late.pass(NOW_MS).await.unwrap();
+    assert_eq!(pass.diverged, Some((EPOCH, a_report.rewards.root, other)));
+    assert!(pass.stored.is_empty());
+    assert!(pass.waiting.unwrap().contains("not the network's"));
 }

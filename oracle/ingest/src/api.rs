@@ -431,7 +431,7 @@ async fn get_epoch_telemetry(
             return;
         }
         let mut buffer = Vec::with_capacity(CHUNK + 1_024);
-        while let Some(record) = records.recv().await {
+        while let Some(record) = records.next().await {
             match record {
                 Ok(record) => {
                     encode_stream_record(&record, &mut buffer);

@@ -106,6 +106,44 @@ pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) ->
     }
 }
 
+/// Records handed from a store's reader to its consumer at a time (one wake-up per batch,
+/// not per record).
+pub(crate) const STREAM_BATCH: usize = 1_024;
+
+/// A sealed epoch's records in order, read ahead in batches by the store.
+pub struct EpochStream {
+    receiver: tokio::sync::mpsc::Receiver<Result<Vec<EpochRecord>, StoreError>>,
+    batch: std::vec::IntoIter<EpochRecord>,
+}
+
+impl EpochStream {
+    /// The next record; `None` after the last (or after an error was returned).
+    pub async fn next(&mut self) -> Option<Result<EpochRecord, StoreError>> {
+        loop {
+            if let Some(record) = self.batch.next() {
+                return Some(Ok(record));
+            }
+            match self.receiver.recv().await? {
+                Ok(batch) => self.batch = batch.into_iter(),
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+
+    /// [`EpochStream::next`] from a thread outside the async runtime.
+    pub fn blocking_next(&mut self) -> Option<Result<EpochRecord, StoreError>> {
+        loop {
+            if let Some(record) = self.batch.next() {
+                return Some(Ok(record));
+            }
+            match self.receiver.blocking_recv()? {
+                Ok(batch) => self.batch = batch.into_iter(),
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
 /// The store behind every stage.
 #[derive(Clone)]
 pub enum Store {
@@ -150,12 +188,9 @@ impl Store {
     }
 
     /// Streams a sealed epoch's records in (device, seq, kind, hash) order: memory does not
-    /// grow with the epoch. The receiver ends after the last record (or an error).
-    pub fn stream_epoch(
-        &self,
-        epoch: u64,
-    ) -> tokio::sync::mpsc::Receiver<Result<EpochRecord, StoreError>> {
-        let (sender, receiver) = tokio::sync::mpsc::channel(1_024);
+    /// grow with the epoch. The stream ends after the last record (or an error).
+    pub fn stream_epoch(&self, epoch: u64) -> EpochStream {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
         let store = self.clone();
         tokio::spawn(async move {
             match store {
@@ -163,7 +198,10 @@ impl Store {
                 Store::Postgres(store) => store.stream_epoch(epoch, sender).await,
             }
         });
-        receiver
+        EpochStream {
+            receiver,
+            batch: Vec::new().into_iter(),
+        }
     }
 
     /// Removes the raw messages of sealed epochs up to and including `through`.

@@ -85,6 +85,11 @@ impl ManifestBuilder {
         self.hasher.update(hash);
     }
 
+    /// (messages, conflicts) added so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.messages, self.conflicts)
+    }
+
     pub fn finish(self) -> Manifest {
         Manifest {
             epoch: self.epoch,

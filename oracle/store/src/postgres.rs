@@ -515,12 +515,13 @@ impl PgStore {
         self.read_records(epoch).await
     }
 
-    /// Sends an epoch's records in (device, seq, kind, hash) order to `sender`, streamed from
-    /// the database (memory does not grow with the epoch); stops when the receiver is gone.
+    /// Sends an epoch's records in (device, seq, kind, hash) order to `sender`, in batches,
+    /// streamed from the database (memory does not grow with the epoch); stops when the
+    /// receiver is gone.
     pub async fn stream_epoch(
         &self,
         epoch: u64,
-        sender: tokio::sync::mpsc::Sender<Result<EpochRecord, StoreError>>,
+        sender: tokio::sync::mpsc::Sender<Result<Vec<EpochRecord>, StoreError>>,
     ) {
         use futures_util::TryStreamExt;
         let mut rows = sqlx::query(
@@ -531,16 +532,34 @@ impl PgStore {
         )
         .bind(as_db(epoch))
         .fetch(&self.pool);
+        let mut batch = Vec::with_capacity(crate::STREAM_BATCH);
         loop {
             let record = match rows.try_next().await {
                 Ok(Some(row)) => record_of(&row),
-                Ok(None) => return,
+                Ok(None) => break,
                 Err(error) => Err(error.into()),
             };
-            let failed = record.is_err();
-            if sender.send(record).await.is_err() || failed {
+            match record {
+                Ok(record) => batch.push(record),
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            }
+            if batch.len() >= crate::STREAM_BATCH
+                && sender
+                    .send(Ok(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(crate::STREAM_BATCH),
+                    )))
+                    .await
+                    .is_err()
+            {
                 return;
             }
+        }
+        if !batch.is_empty() {
+            let _ = sender.send(Ok(batch)).await;
         }
     }
 

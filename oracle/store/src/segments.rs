@@ -302,20 +302,32 @@ impl SegmentStore {
         }
     }
 
-    /// Sends a sealed epoch's records in (device, seq, kind, hash) order to `sender`, reading
-    /// through buffers (memory does not grow with the epoch); stops when the receiver is gone.
+    /// Sends a sealed epoch's records in (device, seq, kind, hash) order to `sender`, in
+    /// batches, reading through buffers (memory does not grow with the epoch); stops when the
+    /// receiver is gone.
     pub async fn stream_epoch(
         &self,
         epoch: u64,
-        sender: tokio::sync::mpsc::Sender<Result<EpochRecord, StoreError>>,
+        sender: tokio::sync::mpsc::Sender<Result<Vec<EpochRecord>, StoreError>>,
     ) {
         let dir = self.shared.dir.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            if let Err(error) = visit_epoch(&dir, epoch, |record| {
-                sender.blocking_send(Ok(record)).is_ok()
-            }) {
-                let _ = sender.blocking_send(Err(error));
-            }
+            let mut batch = Vec::with_capacity(crate::STREAM_BATCH);
+            let visited = visit_epoch(&dir, epoch, |record| {
+                batch.push(record);
+                batch.len() < crate::STREAM_BATCH
+                    || sender
+                        .blocking_send(Ok(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(crate::STREAM_BATCH),
+                        )))
+                        .is_ok()
+            });
+            let _ = match visited {
+                Ok(()) if batch.is_empty() => Ok(()),
+                Ok(()) => sender.blocking_send(Ok(batch)),
+                Err(error) => sender.blocking_send(Err(error)),
+            };
         })
         .await;
     }
@@ -670,21 +682,35 @@ fn read_open_epoch(extent: &[SegmentExtent]) -> Result<Vec<EpochRecord>, StoreEr
 
 /// The frame starting at `offset` of `file`, if a whole valid one is there.
 fn read_frame_at(file: &File, offset: u32) -> Result<Option<Frame>, StoreError> {
-    let mut header = [0u8; HEADER_LEN];
-    if file.read_exact_at(&mut header, u64::from(offset)).is_err() {
-        return Ok(None);
-    }
-    let needed = match frame::decode(&header) {
-        Err(FrameError::Truncated { needed }) => needed,
-        Err(FrameError::Corrupt(_)) => return Ok(None),
-        // A header alone is never a whole frame.
-        Ok(_) => return Ok(None),
+    // One read covers a typical frame (a few hundred bytes); a longer one takes a second.
+    const FIRST_READ: usize = 1_024;
+    let mut bytes = vec![0u8; FIRST_READ];
+    let read = read_at_most(file, &mut bytes, u64::from(offset));
+    bytes.truncate(read);
+    let needed = match frame::decode(&bytes) {
+        Ok((frame, _)) => return Ok(Some(frame)),
+        Err(FrameError::Truncated { needed }) if needed > bytes.len() => needed,
+        Err(_) => return Ok(None),
     };
     let mut bytes = vec![0u8; needed];
     if file.read_exact_at(&mut bytes, u64::from(offset)).is_err() {
         return Ok(None);
     }
     Ok(frame::decode(&bytes).ok().map(|(frame, _)| frame))
+}
+
+/// Reads from `offset` until `buffer` is full or the file ends; how many bytes were read.
+fn read_at_most(file: &File, buffer: &mut [u8], offset: u64) -> usize {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    filled
 }
 
 /// The checkpoint file: everything needed to resume without reading history.

@@ -381,6 +381,18 @@ async fn stage(devices: usize, params: &VerifyParams) {
         panic!("the pull failed: {:?}", outcomes[0].1)
     };
     let pull_peak = peak_memory_mib();
+    // The read alone: A's sealed set from its store, and the pulled set from its file.
+    let started = Instant::now();
+    let mut own = a_store.stream_epoch(EPOCH);
+    let mut own_records = 0u64;
+    while let Some(record) = own.next().await {
+        record.unwrap();
+        own_records += 1;
+    }
+    let reading_own = started.elapsed();
+    let started = Instant::now();
+    let pulled_records = shared.records(set).unwrap().map(Result::unwrap).count();
+    let reading_pulled = started.elapsed();
     reset_peak_memory();
     let mut verifier = Verifier::new(
         a_store,
@@ -394,7 +406,7 @@ async fn stage(devices: usize, params: &VerifyParams) {
     let computing = started.elapsed();
     let report = &pass.stored[0];
     println!(
-        "stage, {devices} devices ({} messages, half on each oracle; preparing and signing them, not counted: {:.1} s; committing them to the two stores: {:.1} s): pull of the peer's half {:.1} s ({} records, {} new to A, {:.0} records/s, signatures verified on {} cores; peak {:.0} MiB); sealed to report stored (read A's store and the pulled set, merge, score, finish, store) {:.1} s, peak {:.0} MiB; union {} messages, {} rewarded",
+        "stage, {devices} devices ({} messages, half on each oracle; preparing and signing them, not counted: {:.1} s; committing them to the two stores: {:.1} s): pull of the peer's half {:.1} s ({} records, {} new to A, {:.0} records/s, signatures verified on {} cores; peak {:.0} MiB); reading alone: A's store {:.1} s ({own_records} records), the pulled set {:.1} s ({pulled_records} records); sealed to report stored (read A's store and the pulled set, merge, score, finish, store) {:.1} s, peak {:.0} MiB; union {} messages, {} rewarded",
         devices * 51,
         preparing.as_secs_f64(),
         committing.as_secs_f64(),
@@ -404,6 +416,8 @@ async fn stage(devices: usize, params: &VerifyParams) {
         set.manifest.messages as f64 / pulling.as_secs_f64(),
         std::thread::available_parallelism().map_or(1, |cores| cores.get()),
         pull_peak,
+        reading_own.as_secs_f64(),
+        reading_pulled.as_secs_f64(),
         computing.as_secs_f64(),
         peak_memory_mib(),
         report.union.messages,

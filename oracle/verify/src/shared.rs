@@ -26,17 +26,31 @@ use std::time::Duration;
 
 use groundwork_oracle_chainview::files::write_atomically;
 use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_core::secret::redact_url;
 use groundwork_oracle_store::frame::FrameKind;
 use groundwork_oracle_store::manifest::{
     encode_stream_head, encode_stream_record, EpochRecord, Manifest, ManifestBuilder, StreamDecoder,
 };
-use groundwork_oracle_store::Store;
+use groundwork_oracle_store::{EpochStream, Store};
 use groundwork_telemetry::{verify_batch, Key, TelemetryV1};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Records checked in one batch (signatures verified together).
 const CHECK_BATCH: usize = 4_096;
+
+/// The largest report adopted from a peer (a million devices' report is about 250 MB).
+const MAX_REPORT_BYTES: usize = 1 << 30;
+
+/// A peer's answer for its report of an epoch.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReportAnswer {
+    Report(Vec<u8>),
+    /// The peer answered that it has none (404).
+    NotThere(String),
+    /// No usable answer (unreachable, an error, too slow or too large).
+    Failed(String),
+}
 
 /// What one peer's sealed set of one epoch gave this oracle: kept on disk next to the
 /// records, the proof that the pull was whole.
@@ -94,10 +108,11 @@ fn file_error(path: &Path, message: impl std::fmt::Display) -> SharedInputError 
 /// Whether an epoch's shared input is complete enough to compute it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Readiness {
-    /// Compute over these sets; `missing` peers did not deliver before the deadline.
+    /// Compute over these sets; `missing` peers (with their last failure) did not deliver
+    /// before the deadline.
     Ready {
         merged: Vec<PulledSet>,
-        missing: Vec<String>,
+        missing: Vec<(String, String)>,
     },
     Waiting(String),
 }
@@ -106,6 +121,8 @@ pub enum Readiness {
 #[derive(Clone, Debug)]
 struct Peer {
     url: String,
+    /// The URL with any password replaced: what logs, files and the API name it by.
+    name: String,
     /// File-name-safe and stable: the first 8 bytes of the URL's SHA-256, in hex.
     file_stem: String,
 }
@@ -146,7 +163,12 @@ impl SharedInput {
             }
             let digest = Sha256::digest(url.as_bytes());
             let file_stem = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            unique.push(Peer { url, file_stem });
+            let name = redact_url(&url);
+            unique.push(Peer {
+                url,
+                name,
+                file_stem,
+            });
         }
         let client = reqwest::Client::builder()
             .connect_timeout(request_timeout)
@@ -164,8 +186,9 @@ impl SharedInput {
         })
     }
 
-    pub fn peer_urls(&self) -> impl Iterator<Item = &str> {
-        self.peers.iter().map(|peer| peer.url.as_str())
+    /// The peers as logs and the API name them (passwords replaced).
+    pub fn peer_names(&self) -> impl Iterator<Item = &str> {
+        self.peers.iter().map(|peer| peer.name.as_str())
     }
 
     fn epoch_dir(&self, epoch: u64) -> PathBuf {
@@ -182,8 +205,8 @@ impl SharedInput {
             .join(format!("{}.records", peer.file_stem))
     }
 
-    fn peer_named(&self, url: &str) -> Option<&Peer> {
-        self.peers.iter().find(|peer| peer.url == url)
+    fn peer_named(&self, name: &str) -> Option<&Peer> {
+        self.peers.iter().find(|peer| peer.name == name)
     }
 
     /// The sets of `epoch` pulled whole so far, in the configuration's peer order.
@@ -203,13 +226,14 @@ impl SharedInput {
     }
 
     /// Ready when every peer's set is pulled, or once `peer_wait` has passed since the seal
-    /// (then without the missing ones).
+    /// and this process has tried each missing peer at least once (then without them: an
+    /// oracle back from downtime asks before it gives up on anyone).
     pub fn readiness(&self, epoch: u64, now_ms: i64) -> Result<Readiness, SharedInputError> {
         let merged = self.pulled(epoch)?;
         let missing: Vec<&Peer> = self
             .peers
             .iter()
-            .filter(|peer| !merged.iter().any(|set| set.peer == peer.url))
+            .filter(|peer| !merged.iter().any(|set| set.peer == peer.name))
             .collect();
         if missing.is_empty() {
             return Ok(Readiness::Ready {
@@ -221,18 +245,29 @@ impl SharedInput {
             .schedule
             .seal_ms(epoch)
             .saturating_add(self.peer_wait_ms);
-        if now_ms >= deadline {
+        let failures = self.last_failures.lock().expect("failures lock");
+        let tried: Vec<Option<&String>> = missing
+            .iter()
+            .map(|peer| failures.get(&(epoch, peer.name.clone())))
+            .collect();
+        if now_ms >= deadline && tried.iter().all(Option::is_some) {
             return Ok(Readiness::Ready {
                 merged,
-                missing: missing.iter().map(|peer| peer.url.clone()).collect(),
+                missing: missing
+                    .iter()
+                    .zip(tried)
+                    .map(|(peer, failure)| {
+                        (peer.name.clone(), failure.cloned().unwrap_or_default())
+                    })
+                    .collect(),
             });
         }
-        let failures = self.last_failures.lock().expect("failures lock");
         let waiting: Vec<String> = missing
             .iter()
-            .map(|peer| match failures.get(&(epoch, peer.url.clone())) {
-                Some(failure) => format!("{} ({failure})", peer.url),
-                None => format!("{} (not pulled yet)", peer.url),
+            .zip(tried)
+            .map(|(peer, failure)| match failure {
+                Some(failure) => format!("{} ({failure})", peer.name),
+                None => format!("{} (not pulled yet)", peer.name),
             })
             .collect();
         Ok(Readiness::Waiting(format!(
@@ -241,19 +276,21 @@ impl SharedInput {
         )))
     }
 
-    /// Pulls every peer's set of the sealed `epoch` that is not pulled yet; returns what each
-    /// attempt did (failures are also remembered for [`SharedInput::readiness`]).
+    /// Pulls every peer's set of the sealed `epoch` that is not pulled yet, all at once;
+    /// returns what each attempt did (failures are also remembered for
+    /// [`SharedInput::readiness`]).
     pub async fn pull_epoch(
         &self,
         store: &Store,
         epoch: u64,
     ) -> Vec<(String, Result<PullOutcome, SharedInputError>)> {
+        let pulls = self
+            .peers
+            .iter()
+            .filter(|peer| !self.summary_path(epoch, peer).exists())
+            .map(|peer| async move { (peer, self.pull(store, epoch, peer).await) });
         let mut outcomes = Vec::new();
-        for peer in &self.peers {
-            if self.summary_path(epoch, peer).exists() {
-                continue;
-            }
-            let outcome = self.pull(store, epoch, peer).await;
+        for (peer, outcome) in futures_util::future::join_all(pulls).await {
             let failure = match &outcome {
                 Ok(PullOutcome::Pulled(_)) => None,
                 Ok(PullOutcome::NotSealed(message)) => Some(format!("not sealed: {message}")),
@@ -261,12 +298,12 @@ impl SharedInput {
             };
             let mut failures = self.last_failures.lock().expect("failures lock");
             match failure {
-                Some(failure) => failures.insert((epoch, peer.url.clone()), failure),
-                None => failures.remove(&(epoch, peer.url.clone())),
+                Some(failure) => failures.insert((epoch, peer.name.clone()), failure),
+                None => failures.remove(&(epoch, peer.name.clone())),
             };
             failures.retain(|(failed_epoch, _), _| *failed_epoch + 64 > epoch);
             drop(failures);
-            outcomes.push((peer.url.clone(), outcome));
+            outcomes.push((peer.name.clone(), outcome));
         }
         outcomes
     }
@@ -278,7 +315,7 @@ impl SharedInput {
         peer: &Peer,
     ) -> Result<PullOutcome, SharedInputError> {
         let peer_error = |message: String| SharedInputError::Peer {
-            peer: peer.url.clone(),
+            peer: peer.name.clone(),
             message,
         };
         let url = format!("{}/v1/epochs/{epoch}/telemetry", peer.url);
@@ -288,15 +325,16 @@ impl SharedInput {
             .map_err(|error| peer_error(error.to_string()))?;
         let status = response.status();
         if status == reqwest::StatusCode::CONFLICT {
-            let body = response.text().await.unwrap_or_default();
+            let body = self.short_body(response).await;
             return Ok(PullOutcome::NotSealed(body));
         }
         if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let body = self.short_body(response).await;
             return Err(peer_error(format!("{status}: {body}")));
         }
         let dir = self.epoch_dir(epoch);
         std::fs::create_dir_all(&dir).map_err(|error| file_error(&dir, error))?;
+        remove_temporary_files(&dir, &peer.file_stem);
         let final_path = self.records_path(epoch, peer);
         let temporary = final_path.with_extension(format!("records.tmp.{}", std::process::id()));
         let mut own = store.stream_epoch(epoch);
@@ -330,7 +368,7 @@ impl SharedInput {
                     schedule: self.schedule,
                     in_flight: std::collections::VecDeque::new(),
                     parallel: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
-                    writer: RecordsWriter::create(&temporary, &manifest)?,
+                    writer: Some(RecordsWriter::create(&temporary, &manifest)?),
                     refused: BTreeMap::new(),
                     kept: 0,
                 });
@@ -346,6 +384,14 @@ impl SharedInput {
                     }
                 }
                 streamed.add(record.kind, &record.device, record.seq, &record.hash);
+                let (messages, conflicts) = streamed.counts();
+                let announced = announced.as_ref().expect("read before records");
+                if messages > announced.messages || conflicts > announced.conflicts {
+                    return Err(peer_error(format!(
+                        "the stream holds more than its manifest's {} messages and {} conflicts",
+                        announced.messages, announced.conflicts
+                    )));
+                }
                 while own_next
                     .as_ref()
                     .is_some_and(|own| own.sort_key() < record.sort_key())
@@ -376,7 +422,7 @@ impl SharedInput {
         if streamed != announced {
             let _ = std::fs::remove_file(&temporary);
             return Err(SharedInputError::ManifestMismatch {
-                peer: peer.url.clone(),
+                peer: peer.name.clone(),
                 announced_messages: announced.messages,
                 announced_conflicts: announced.conflicts,
                 announced_digest: announced.digest,
@@ -385,10 +431,12 @@ impl SharedInput {
                 streamed_digest: streamed.digest,
             });
         }
-        let file_sha256 = writer.finish()?;
+        let file_sha256 = tokio::task::spawn_blocking(move || writer.finish())
+            .await
+            .map_err(|error| SharedInputError::Store(format!("a write stopped: {error}")))??;
         std::fs::rename(&temporary, &final_path).map_err(|error| file_error(&final_path, error))?;
         let set = PulledSet {
-            peer: peer.url.clone(),
+            peer: peer.name.clone(),
             epoch,
             manifest: announced,
             kept,
@@ -403,9 +451,8 @@ impl SharedInput {
 
     /// Each peer's stored report of `epoch` (canonical bytes), or why it could not be had:
     /// the candidates for the base of an oracle that did not compute that epoch.
-    pub async fn fetch_reports(&self, epoch: u64) -> Vec<(String, Result<Vec<u8>, String>)> {
-        let mut answers = Vec::new();
-        for peer in &self.peers {
+    pub async fn fetch_reports(&self, epoch: u64) -> Vec<(String, ReportAnswer)> {
+        let fetches = self.peers.iter().map(|peer| async move {
             let url = format!("{}/v1/epochs/{epoch}/rewards", peer.url);
             let request = self
                 .client
@@ -413,24 +460,53 @@ impl SharedInput {
                 .header(reqwest::header::ACCEPT, "application/octet-stream")
                 .send();
             let answer = match tokio::time::timeout(self.chunk_timeout, request).await {
-                Err(_) => Err("no answer in time".to_string()),
-                Ok(Err(error)) => Err(error.to_string()),
-                Ok(Ok(response)) if !response.status().is_success() => Err(format!(
-                    "{}: {}",
-                    response.status(),
-                    response.text().await.unwrap_or_default()
-                )),
-                Ok(Ok(response)) => {
-                    match tokio::time::timeout(self.chunk_timeout, response.bytes()).await {
-                        Err(_) => Err("the report stalled".to_string()),
-                        Ok(Err(error)) => Err(error.to_string()),
-                        Ok(Ok(bytes)) => Ok(bytes.to_vec()),
-                    }
+                Err(_) => ReportAnswer::Failed("no answer in time".to_string()),
+                Ok(Err(error)) => ReportAnswer::Failed(error.to_string()),
+                Ok(Ok(response)) if response.status() == reqwest::StatusCode::NOT_FOUND => {
+                    ReportAnswer::NotThere(self.short_body(response).await)
                 }
+                Ok(Ok(response)) if !response.status().is_success() => {
+                    let status = response.status();
+                    ReportAnswer::Failed(format!("{status}: {}", self.short_body(response).await))
+                }
+                Ok(Ok(response)) => match self.body_up_to(response, MAX_REPORT_BYTES).await {
+                    Ok(bytes) => ReportAnswer::Report(bytes),
+                    Err(failure) => ReportAnswer::Failed(failure),
+                },
             };
-            answers.push((peer.url.clone(), answer));
+            (peer.name.clone(), answer)
+        });
+        futures_util::future::join_all(fetches).await
+    }
+
+    /// A refusal's body, for messages: at most 4 KiB, read within the timeout.
+    async fn short_body(&self, response: reqwest::Response) -> String {
+        match self.body_up_to(response, 4_096).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(failure) => failure,
         }
-        answers
+    }
+
+    /// A response's body, chunk by chunk (each within the timeout), refused past `limit`.
+    async fn body_up_to(
+        &self,
+        mut response: reqwest::Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, String> {
+        let mut body = Vec::new();
+        loop {
+            match tokio::time::timeout(self.chunk_timeout, response.chunk()).await {
+                Err(_) => return Err("the answer stalled".into()),
+                Ok(Err(error)) => return Err(error.to_string()),
+                Ok(Ok(None)) => return Ok(body),
+                Ok(Ok(Some(chunk))) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(format!("the answer is over {limit} bytes"));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+            }
+        }
     }
 
     /// Reads a pulled set's kept records, in order; the file's digest is checked at its end.
@@ -477,10 +553,24 @@ impl SharedInput {
     }
 }
 
-async fn next_own(
-    own: &mut tokio::sync::mpsc::Receiver<Result<EpochRecord, groundwork_oracle_store::StoreError>>,
-) -> Result<Option<EpochRecord>, SharedInputError> {
-    own.recv()
+/// Removes what an interrupted pull of this peer left (its temporary records files).
+fn remove_temporary_files(dir: &Path, file_stem: &str) {
+    let prefix = format!("{file_stem}.records.tmp.");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with(&prefix))
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+async fn next_own(own: &mut EpochStream) -> Result<Option<EpochRecord>, SharedInputError> {
+    own.next()
         .await
         .transpose()
         .map_err(|error| SharedInputError::Store(error.to_string()))
@@ -546,7 +636,8 @@ struct Checker {
     schedule: EpochSchedule,
     in_flight: std::collections::VecDeque<tokio::task::JoinHandle<CheckedBatch>>,
     parallel: usize,
-    writer: RecordsWriter,
+    /// Away only while a write runs.
+    writer: Option<RecordsWriter>,
     refused: BTreeMap<String, u64>,
     kept: u64,
 }
@@ -575,10 +666,22 @@ impl Checker {
         let (batch, good, counts) = oldest
             .await
             .map_err(|error| SharedInputError::Store(format!("a check stopped: {error}")))?;
-        for (record, _) in batch.iter().zip(good).filter(|(_, good)| *good) {
-            self.writer.append(record)?;
-            self.kept += 1;
-        }
+        let mut writer = self
+            .writer
+            .take()
+            .expect("the writer is back after each write");
+        let (writer, kept) = tokio::task::spawn_blocking(move || {
+            let mut kept = 0u64;
+            for (record, _) in batch.iter().zip(good).filter(|(_, good)| *good) {
+                writer.append(record)?;
+                kept += 1;
+            }
+            Ok::<_, SharedInputError>((writer, kept))
+        })
+        .await
+        .map_err(|error| SharedInputError::Store(format!("a write stopped: {error}")))??;
+        self.writer = Some(writer);
+        self.kept += kept;
         for (reason, count) in counts {
             *self.refused.entry(reason.to_string()).or_default() += count;
         }
@@ -592,7 +695,8 @@ impl Checker {
         while !self.in_flight.is_empty() {
             self.complete_oldest().await?;
         }
-        Ok((self.writer, self.kept, self.refused))
+        let writer = self.writer.expect("the writer is back after each write");
+        Ok((writer, self.kept, self.refused))
     }
 }
 

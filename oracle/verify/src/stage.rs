@@ -17,13 +17,14 @@ use anchor_lang::prelude::Pubkey;
 use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_oracle_chain::{ActiveRoot, Chain};
 use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot};
-use groundwork_oracle_store::frame::FrameKind;
 use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder};
-use groundwork_oracle_store::Store;
+use groundwork_oracle_store::{EpochStream, Store};
 use groundwork_telemetry::{Key, TelemetryV1};
 use sha2::{Digest, Sha256};
 
-use crate::shared::{PulledRecords, PulledSet, Readiness, SharedInput, SharedInputError};
+use crate::shared::{
+    PulledRecords, PulledSet, Readiness, ReportAnswer, SharedInput, SharedInputError,
+};
 use crate::{cumulative_tree, EpochComputation, EpochRewards, Message, VerifyParams};
 
 /// The report format version written first.
@@ -60,9 +61,10 @@ pub struct EpochReport {
     pub inputs: Vec<InputSet>,
     /// The union computed over.
     pub union: InputSet,
-    /// Configured peers whose sealed sets had not arrived when the wait for them ended: the
-    /// epoch was computed without them.
-    pub missing_peers: Vec<String>,
+    /// How many configured peers' sealed sets had not arrived when the wait for them ended:
+    /// the epoch was computed without them (which ones, and why, this oracle keeps beside
+    /// the report: [`PeerInputs`]; a peer's address is not part of what oracles agree on).
+    pub missing_peer_sets: u32,
     /// The dust carried in, and the epoch whose cumulative totals this one adds to.
     pub carried_dust_in: u64,
     pub base_epoch: Option<u64>,
@@ -168,6 +170,27 @@ impl Reports {
         write().map_err(|error| Self::file_error(&path, error))
     }
 
+    /// Keeps which peers `epoch` merged (replaced whole; written before the report).
+    pub fn save_peers(&self, epoch: u64, peers: &PeerInputs) -> Result<(), StageError> {
+        let path = self.dir.join(format!("{epoch}.peers.json"));
+        std::fs::create_dir_all(&self.dir).map_err(|error| Self::file_error(&self.dir, error))?;
+        let json = serde_json::to_vec_pretty(peers).expect("peer inputs serialise");
+        groundwork_oracle_chainview::files::write_atomically(&path, &json)
+            .map_err(|error| Self::file_error(&path, error))
+    }
+
+    /// Which peers `epoch` merged (empty when it merged none, or before it is computed).
+    pub fn load_peers(&self, epoch: u64) -> Result<PeerInputs, StageError> {
+        let path = self.dir.join(format!("{epoch}.peers.json"));
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|error| Self::file_error(&path, error))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(PeerInputs::default()),
+            Err(error) => Err(Self::file_error(&path, error)),
+        }
+    }
+
     /// The epochs with a stored report, ascending.
     pub fn epochs(&self) -> Result<Vec<u64>, StageError> {
         let entries = match std::fs::read_dir(&self.dir) {
@@ -186,6 +209,15 @@ impl Reports {
     }
 }
 
+/// Which peers' sets an epoch merged and which were missing, as this oracle names them: kept
+/// beside its report (`<epoch>.peers.json`), served by the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PeerInputs {
+    pub merged: Vec<PulledSet>,
+    /// (peer, why its set was not pulled)
+    pub missing: Vec<(String, String)>,
+}
+
 /// What one pass of the stage did.
 #[derive(Debug, Default)]
 pub struct Pass {
@@ -197,6 +229,11 @@ pub struct Pass {
     /// A peer's report adopted as the base of the first epoch this oracle computes: (epoch,
     /// peer).
     pub adopted: Option<(u64, String)>,
+    /// Why the newest stored report could not be computed again at start (an input is gone).
+    pub unchecked: Option<String>,
+    /// This oracle's report of the chain's active epoch has another root: (epoch, this
+    /// oracle's root, the active root). Nothing more is computed until an operator acts.
+    pub diverged: Option<(u64, [u8; 32], [u8; 32])>,
 }
 
 /// The totals an epoch adds to.
@@ -256,10 +293,7 @@ impl Verifier {
     /// The epoch the stage computes next (the newest report's successor, or the first epoch
     /// with a chain snapshot), if any.
     pub fn next_epoch(&self) -> Result<Option<u64>, StageError> {
-        match self.reports.epochs()?.last() {
-            Some(newest) => Ok(Some(newest + 1)),
-            None => self.first_snapshot_epoch(),
-        }
+        next_epoch_to_compute(&self.reports, &self.chain_view_dir)
     }
 
     /// Computes and stores every epoch that is ready after the newest stored report (the
@@ -270,10 +304,23 @@ impl Verifier {
         if !self.checked_at_start {
             if let Some(newest) = self.reports.epochs()?.last() {
                 if let Some(kept) = self.reports.load(*newest)? {
-                    pass.determinism_alarm = self.check_again(&kept).await?;
+                    match self.check_again(&kept).await? {
+                        Ok(alarm) => pass.determinism_alarm = alarm,
+                        Err(unchecked) => pass.unchecked = Some(unchecked),
+                    }
                 }
             }
             self.checked_at_start = true;
+        }
+        if let Some(diverged) = self.diverged_from_chain().await? {
+            let (epoch, own, active) = diverged;
+            pass.diverged = Some(diverged);
+            pass.waiting = Some(format!(
+                "this oracle's report of epoch {epoch} has root {} but the chain activated {}: its cumulative totals are not the network's, and nothing more is computed on them; move its reports from epoch {epoch} on aside (and its peers' sets stay) so it adopts a peer's report that matches the chain",
+                hex(&own),
+                hex(&active)
+            ));
+            return Ok(pass);
         }
         let Some(mut next) = self.next_epoch()? else {
             pass.waiting = Some("no chain snapshot is made yet".into());
@@ -294,8 +341,19 @@ impl Verifier {
                     return Ok(pass);
                 }
             };
-            match self.compute_with(next, &merged, missing, base).await? {
+            let missing_count = u32::try_from(missing.len()).unwrap_or(u32::MAX);
+            match self
+                .compute_with(next, &merged, missing_count, base)
+                .await?
+            {
                 Some(report) => {
+                    self.reports.save_peers(
+                        next,
+                        &PeerInputs {
+                            merged: merged.clone(),
+                            missing,
+                        },
+                    )?;
                     self.reports.save(&report)?;
                     pass.stored.push(report);
                     next += 1;
@@ -308,12 +366,32 @@ impl Verifier {
         }
     }
 
+    /// This oracle's report of the chain's active epoch, when its root is not the active one:
+    /// (epoch, its root, the active root).
+    async fn diverged_from_chain(&self) -> Result<Option<(u64, [u8; 32], [u8; 32])>, StageError> {
+        let Some(chain) = &self.chain else {
+            return Ok(None);
+        };
+        let Some(active) = chain
+            .active_root()
+            .await
+            .map_err(|error| StageError::ChainView(error.to_string()))?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .reports
+            .load(active.epoch)?
+            .filter(|report| report.rewards.root != active.root)
+            .map(|report| (active.epoch, report.rewards.root, active.root)))
+    }
+
     /// The newest report computed again from the inputs it names: (epoch, stored digest, new
-    /// digest) when they differ; nothing when an input is gone (retention).
+    /// digest) when they differ; why it could not be compared when an input is gone.
     async fn check_again(
         &self,
         kept: &EpochReport,
-    ) -> Result<Option<(u64, [u8; 32], [u8; 32])>, StageError> {
+    ) -> Result<Result<Option<(u64, [u8; 32], [u8; 32])>, String>, StageError> {
         let merged: Vec<PulledSet> = match &self.shared {
             Some(shared) => shared
                 .pulled(kept.epoch)?
@@ -322,20 +400,30 @@ impl Verifier {
                 .collect(),
             None => Vec::new(),
         };
-        let Some(base) = self.stored_base(kept.epoch)? else {
-            return Ok(None);
+        let epoch = kept.epoch;
+        let Some(base) = self.stored_base(epoch)? else {
+            return Ok(Err(format!(
+                "epoch {epoch}: the report it adds to is not here (adopted from a peer)"
+            )));
         };
         let Some(again) = self
-            .compute_with(kept.epoch, &merged, kept.missing_peers.clone(), base)
+            .compute_with(epoch, &merged, kept.missing_peer_sets, base)
             .await?
         else {
-            return Ok(None);
+            return Ok(Err(format!(
+                "epoch {epoch}: its chain snapshot or sealed telemetry is gone"
+            )));
         };
         if again.inputs != kept.inputs {
-            // A set it merged is gone: there is nothing to compare.
-            return Ok(None);
+            return Ok(Err(format!(
+                "epoch {epoch}: a telemetry set it merged is gone ({} of {} sets here)",
+                again.inputs.len(),
+                kept.inputs.len()
+            )));
         }
-        Ok((again != *kept).then(|| (kept.epoch, kept.digest(), again.digest())))
+        Ok(Ok(
+            (again != *kept).then(|| (epoch, kept.digest(), again.digest()))
+        ))
     }
 
     /// Whether `epoch` can be computed: its chain snapshot, this oracle's seal and the
@@ -345,7 +433,7 @@ impl Verifier {
         &self,
         epoch: u64,
         now_ms: i64,
-    ) -> Result<Result<(Vec<PulledSet>, Vec<String>), String>, StageError> {
+    ) -> Result<Result<(Vec<PulledSet>, Vec<(String, String)>), String>, StageError> {
         if self.snapshot(epoch)?.is_none() {
             return Ok(Err(format!(
                 "epoch {epoch}: its chain snapshot (made once the epoch is closed on chain)"
@@ -396,9 +484,10 @@ impl Verifier {
 
     /// The base of `epoch`: the stored previous report; or, for the first epoch this oracle
     /// computes when devices were paid before it, a peer's report of the previous epoch whose
-    /// totals match the chain (adopted and stored); or, when no peer serves one and no root
-    /// was ever active on chain (nothing before could be claimed), every earlier device pool
-    /// carried whole as dust; or what it waits for.
+    /// totals match the chain (adopted and stored); or, when every peer answers that it has
+    /// none and no root was ever active on chain (nothing before could be claimed), every
+    /// earlier device pool carried whole as dust; or what it waits for (a peer that cannot
+    /// be reached is waited for).
     async fn base_for(
         &self,
         epoch: u64,
@@ -423,12 +512,26 @@ impl Verifier {
             None => None,
         };
         let mut refusals = Vec::new();
+        // Every peer said it has no such report (none is unreachable or refused): nobody
+        // computed that epoch.
+        let mut nobody_has_it = true;
         if let Some(shared) = &self.shared {
             for (peer, answer) in shared.fetch_reports(previous).await {
-                let checked = answer.and_then(|bytes| {
-                    let report = decode_report(&bytes, previous)?;
-                    check_adoptable(&report, paid_before, active.as_ref())?;
-                    Ok(report)
+                let bytes = match answer {
+                    ReportAnswer::Report(bytes) => bytes,
+                    ReportAnswer::NotThere(message) => {
+                        refusals.push(format!("{peer}: has none ({message})"));
+                        continue;
+                    }
+                    ReportAnswer::Failed(failure) => {
+                        nobody_has_it = false;
+                        refusals.push(format!("{peer}: {failure}"));
+                        continue;
+                    }
+                };
+                nobody_has_it = false;
+                let checked = decode_report(&bytes, previous).and_then(|report| {
+                    check_adoptable(&report, paid_before, active.as_ref()).map(|()| report)
                 });
                 match checked {
                     Ok(report) => {
@@ -444,7 +547,9 @@ impl Verifier {
                 }
             }
         }
-        if active.is_none() {
+        // No root was ever active, so nothing before could be claimed, and no oracle has a
+        // report to add to: every earlier device pool is carried whole.
+        if active.is_none() && nobody_has_it {
             return Ok(Ok(Base {
                 carried_dust_in: paid_before,
                 base_epoch: None,
@@ -465,28 +570,13 @@ impl Verifier {
             .map_err(|error| StageError::ChainView(error.to_string()))
     }
 
-    fn first_snapshot_epoch(&self) -> Result<Option<u64>, StageError> {
-        let dir = self.chain_view_dir.join("snapshots");
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(StageError::ChainView(error.to_string())),
-        };
-        Ok(entries
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name().into_string().ok()?;
-                name.strip_suffix(".snapshot")?.parse::<u64>().ok()
-            })
-            .min())
-    }
-
     /// The report of `epoch` over this oracle's set alone, or `None` while its snapshot,
     /// its seal or its base is missing.
     pub async fn compute(&self, epoch: u64) -> Result<Option<EpochReport>, StageError> {
         let Some(base) = self.stored_base(epoch)? else {
             return Ok(None);
         };
-        self.compute_with(epoch, &[], Vec::new(), base).await
+        self.compute_with(epoch, &[], 0, base).await
     }
 
     /// The report of `epoch` over this oracle's set and the `merged` peers' sets (`None`
@@ -495,7 +585,7 @@ impl Verifier {
         &self,
         epoch: u64,
         merged: &[PulledSet],
-        mut missing: Vec<String>,
+        missing_peer_sets: u32,
         base: Base,
     ) -> Result<Option<EpochReport>, StageError> {
         let Some(snapshot) = self.snapshot(epoch)? else {
@@ -555,20 +645,41 @@ impl Verifier {
             .collect();
         inputs.sort();
         inputs.dedup();
-        missing.sort();
-        missing.dedup();
         Ok(Some(EpochReport {
             version: REPORT_VERSION,
             epoch,
             snapshot_digest,
             inputs,
             union: InputSet::from(&union),
-            missing_peers: missing,
+            missing_peer_sets,
             carried_dust_in,
             base_epoch,
             rewards,
         }))
     }
+}
+
+/// The epoch the verify stage computes next: the newest report's successor, or the first
+/// epoch with a chain snapshot in `chain_view_dir` (what the shared-input puller pulls for).
+pub fn next_epoch_to_compute(
+    reports: &Reports,
+    chain_view_dir: &Path,
+) -> Result<Option<u64>, StageError> {
+    if let Some(newest) = reports.epochs()?.last() {
+        return Ok(Some(newest + 1));
+    }
+    let dir = chain_view_dir.join("snapshots");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(StageError::ChainView(error.to_string())),
+    };
+    Ok(entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".snapshot")?.parse::<u64>().ok()
+        })
+        .min())
 }
 
 /// A peer's report is adopted as a base only when it is whole and its totals are what the
@@ -605,20 +716,21 @@ fn check_adoptable(
     Ok(())
 }
 
+/// The most messages of one device an epoch's computation takes (in seq order): three a
+/// second for a day.
+pub const MAX_MESSAGES_PER_DEVICE: usize = 262_144;
+
 /// Where the merge reads records from: this oracle's store (checked against its manifest) or
 /// a peer's pulled set.
 enum Source {
-    Own(
-        tokio::sync::mpsc::Receiver<Result<EpochRecord, groundwork_oracle_store::StoreError>>,
-        ManifestBuilder,
-    ),
+    Own(EpochStream, ManifestBuilder),
     Peer(PulledRecords),
 }
 
 impl Source {
     fn next(&mut self) -> Result<Option<EpochRecord>, StageError> {
         match self {
-            Source::Own(receiver, streamed) => match receiver.blocking_recv() {
+            Source::Own(records, streamed) => match records.blocking_next() {
                 Some(Ok(record)) => {
                     streamed.add(record.kind, &record.device, record.seq, &record.hash);
                     Ok(Some(record))
@@ -637,7 +749,7 @@ fn merge_and_compute(
     epoch: u64,
     snapshot: &ChainSnapshot,
     params: &VerifyParams,
-    own: tokio::sync::mpsc::Receiver<Result<EpochRecord, groundwork_oracle_store::StoreError>>,
+    own: EpochStream,
     peers: Vec<PulledRecords>,
     carried_dust_in: u64,
     base: &BTreeMap<Pubkey, u64>,
@@ -651,7 +763,6 @@ fn merge_and_compute(
         heads.push(source.next()?);
     }
     let mut union = ManifestBuilder::new(epoch);
-    let mut conflicted = BTreeSet::new();
     let mut current: Option<(Key, Vec<Message>)> = None;
     while let Some(first) = heads
         .iter()
@@ -672,10 +783,9 @@ fn merge_and_compute(
             }
         }
         union.add(record.kind, &record.device, record.seq, &record.hash);
-        // A conflicting copy is a message too: with its twin it marks the seq conflicted.
-        if record.kind == FrameKind::Conflict {
-            conflicted.insert(record.device);
-        }
+        // A conflicting copy is a message like any other: with its twin (another message
+        // under the same seq, in this union) it marks the seq conflicted. The kind itself is
+        // not trusted — a peer could mark a device's genuine message as a conflict.
         let message = TelemetryV1::from_canonical_bytes(&record.canonical).map_err(|error| {
             StageError::Telemetry {
                 epoch,
@@ -689,7 +799,13 @@ fn merge_and_compute(
             body: message.body,
         };
         match &mut current {
-            Some((device, messages)) if *device == record.device => messages.push(message),
+            Some((device, messages)) if *device == record.device => {
+                // A device that signed more than any real device sends in an epoch cannot
+                // make the merge hold unbounded memory: the lowest seqs count.
+                if messages.len() < MAX_MESSAGES_PER_DEVICE {
+                    messages.push(message);
+                }
+            }
             _ => {
                 if let Some((device, messages)) = current.replace((record.device, vec![message])) {
                     computation.add_device(device, messages);
@@ -704,6 +820,10 @@ fn merge_and_compute(
         Source::Own(_, streamed) => streamed.finish(),
         Source::Peer(_) => unreachable!("the first source is this oracle's own"),
     };
-    let rewards = computation.finish(&conflicted, carried_dust_in, base)?;
+    let rewards = computation.finish(&BTreeSet::new(), carried_dust_in, base)?;
     Ok((rewards, own_streamed, union.finish()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
