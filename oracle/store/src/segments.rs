@@ -418,7 +418,7 @@ fn visit_epoch(
         )));
     }
     let mut index = std::io::BufReader::with_capacity(1 << 16, index);
-    let mut files: HashMap<u32, File> = HashMap::new();
+    let mut files: HashMap<u32, SealedSegment> = HashMap::new();
     let mut entry = [0u8; INDEX_RECORD_LEN];
     for _ in 0..size / INDEX_RECORD_LEN as u64 {
         index
@@ -430,10 +430,10 @@ fn visit_epoch(
             std::collections::hash_map::Entry::Occupied(file) => file.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 let path = segment_path(dir, epoch, segment);
-                slot.insert(File::open(&path).map_err(io_error(&path))?)
+                slot.insert(SealedSegment::open(&path)?)
             }
         };
-        let frame = read_frame_at(file, offset)?.ok_or_else(|| {
+        let frame = file.frame_at(offset).ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "epoch {epoch}: the index names a frame at {segment}:{offset} that does not read"
             ))
@@ -455,6 +455,32 @@ fn visit_epoch(
         }
     }
     Ok(())
+}
+
+/// A sealed epoch's segment file, mapped into memory for reading: the index visits its
+/// frames in device order, all over the file, and a mapping reads each without a system
+/// call.
+struct SealedSegment {
+    map: memmap2::Mmap,
+}
+
+impl SealedSegment {
+    fn open(path: &Path) -> Result<Self, StoreError> {
+        let file = File::open(path).map_err(io_error(path))?;
+        // SAFETY: a sealed epoch's segment files are never written, truncated or replaced
+        // again (the writer appends to open epochs' segments only; retention deletes whole
+        // files, which leaves an existing mapping intact). A file changed under the mapping
+        // by another program would be read as damaged frames, which every frame's checksum
+        // catches.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error(path))?;
+        Ok(SealedSegment { map })
+    }
+
+    /// The whole, valid frame starting at `offset`, if there is one.
+    fn frame_at(&self, offset: u32) -> Option<Frame> {
+        let bytes = self.map.get(usize::try_from(offset).ok()?..)?;
+        frame::decode(bytes).ok().map(|(frame, _)| frame)
+    }
 }
 
 /// Writes a closed epoch's sorted `index` and its `manifest.json` (the manifest last: its

@@ -18,7 +18,7 @@
 //!
 //! Run: `cargo bench -p groundwork-oracle-verify --bench verify`
 
-use groundwork_oracle_core::process::{peak_memory_mib, reset_peak_memory};
+use groundwork_oracle_core::process::{peak_memory_mib, reset_peak_memory, AllocatedPeak};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -374,6 +374,7 @@ async fn stage(devices: usize, params: &VerifyParams) {
         )
         .unwrap(),
     );
+    let allocated = AllocatedPeak::start();
     let started = Instant::now();
     let outcomes = shared.pull_epoch(&a_store, EPOCH).await;
     let pulling = started.elapsed();
@@ -381,6 +382,7 @@ async fn stage(devices: usize, params: &VerifyParams) {
         panic!("the pull failed: {:?}", outcomes[0].1)
     };
     let pull_peak = peak_memory_mib();
+    let pull_allocated = allocated.stop();
     // The read alone: A's sealed set from its store, and the pulled set from its file.
     let started = Instant::now();
     let mut own = a_store.stream_epoch(EPOCH);
@@ -401,12 +403,14 @@ async fn stage(devices: usize, params: &VerifyParams) {
         params.clone(),
     )
     .with_shared_input(shared);
+    let allocated = AllocatedPeak::start();
     let started = Instant::now();
     let pass = verifier.pass(i64::MAX).await.unwrap();
     let computing = started.elapsed();
+    let stage_allocated = allocated.stop();
     let report = &pass.stored[0];
     println!(
-        "stage, {devices} devices ({} messages, half on each oracle; preparing and signing them, not counted: {:.1} s; committing them to the two stores: {:.1} s): pull of the peer's half {:.1} s ({} records, {} new to A, {:.0} records/s, signatures verified on {} cores; peak {:.0} MiB); reading alone: A's store {:.1} s ({own_records} records), the pulled set {:.1} s ({pulled_records} records); sealed to report stored (read A's store and the pulled set, merge, score, finish, store) {:.1} s, peak {:.0} MiB; union {} messages, {} rewarded",
+        "stage, {devices} devices ({} messages, half on each oracle; preparing and signing them, not counted: {:.1} s; committing them to the two stores: {:.1} s): pull of the peer's half {:.1} s ({} records, {} new to A, {:.0} records/s, signatures verified on {} cores; peak {:.0} MiB resident, {:.0} MiB allocated); reading alone: A's store {:.1} s ({own_records} records), the pulled set {:.1} s ({pulled_records} records); sealed to report stored (read A's store and the pulled set, merge, score, finish, store) {:.1} s, peak {:.0} MiB resident (with the store's mapped segment pages), {:.0} MiB allocated; union {} messages, {} rewarded",
         devices * 51,
         preparing.as_secs_f64(),
         committing.as_secs_f64(),
@@ -416,10 +420,12 @@ async fn stage(devices: usize, params: &VerifyParams) {
         set.manifest.messages as f64 / pulling.as_secs_f64(),
         std::thread::available_parallelism().map_or(1, |cores| cores.get()),
         pull_peak,
+        pull_allocated,
         reading_own.as_secs_f64(),
         reading_pulled.as_secs_f64(),
         computing.as_secs_f64(),
         peak_memory_mib(),
+        stage_allocated,
         report.union.messages,
         report.rewards.device_counts().rewarded,
     );

@@ -818,6 +818,59 @@ impl PulledRecords {
     }
 }
 
+impl PulledRecords {
+    /// The same records, decoded ahead on a thread of their own (in batches), so the merge
+    /// does not wait for the file.
+    pub fn read_ahead(self) -> ReadAhead {
+        const BATCH: usize = 1_024;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for record in self {
+                let failed = record.is_err();
+                batch.push(record);
+                if (batch.len() == BATCH || failed)
+                    && sender
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
+                }
+                if failed {
+                    return;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = sender.send(batch);
+            }
+        });
+        ReadAhead {
+            receiver,
+            batch: Vec::new().into_iter(),
+        }
+    }
+}
+
+/// A pulled set's records decoded ahead by [`PulledRecords::read_ahead`]; dropping it stops
+/// the reader.
+pub struct ReadAhead {
+    receiver: std::sync::mpsc::Receiver<Vec<Result<EpochRecord, SharedInputError>>>,
+    batch: std::vec::IntoIter<Result<EpochRecord, SharedInputError>>,
+}
+
+impl Iterator for ReadAhead {
+    type Item = Result<EpochRecord, SharedInputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.batch.next() {
+                return Some(record);
+            }
+            self.batch = self.receiver.recv().ok()?.into_iter();
+        }
+    }
+}
+
 impl Iterator for PulledRecords {
     type Item = Result<EpochRecord, SharedInputError>;
 

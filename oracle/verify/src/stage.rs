@@ -23,7 +23,7 @@ use groundwork_telemetry::{Key, TelemetryV1};
 use sha2::{Digest, Sha256};
 
 use crate::shared::{
-    PulledRecords, PulledSet, Readiness, ReportAnswer, SharedInput, SharedInputError,
+    PulledRecords, PulledSet, ReadAhead, Readiness, ReportAnswer, SharedInput, SharedInputError,
 };
 use crate::{cumulative_tree, EpochComputation, EpochRewards, Message, VerifyParams};
 
@@ -724,7 +724,7 @@ pub const MAX_MESSAGES_PER_DEVICE: usize = 262_144;
 /// a peer's pulled set.
 enum Source {
     Own(EpochStream, ManifestBuilder),
-    Peer(PulledRecords),
+    Peer(ReadAhead),
 }
 
 impl Source {
@@ -756,7 +756,11 @@ fn merge_and_compute(
 ) -> Result<(EpochRewards, Manifest, Manifest), StageError> {
     let mut computation = EpochComputation::new(snapshot, params)?;
     let mut sources: Vec<Source> = std::iter::once(Source::Own(own, ManifestBuilder::new(epoch)))
-        .chain(peers.into_iter().map(Source::Peer))
+        .chain(
+            peers
+                .into_iter()
+                .map(|peer| Source::Peer(peer.read_ahead())),
+        )
         .collect();
     let mut heads = Vec::with_capacity(sources.len());
     for source in &mut sources {
