@@ -10,6 +10,8 @@ use anchor_lang::solana_program::pubkey::Pubkey;
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use groundwork_client::compute_budget_instructions;
+use groundwork_client::median_priority_fee;
+pub use groundwork_client::unit_limit_for;
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_message::Message;
@@ -78,27 +80,6 @@ impl std::fmt::Display for Sent {
     }
 }
 
-/// Compute units above the simulated use, and the least limit set.
-const UNIT_MARGIN: u64 = 10_000;
-const MAX_UNIT_LIMIT: u64 = 1_400_000;
-
-/// The median of the non-zero recent priority fees, capped at `ceiling`.
-fn priority_fee(recent: &[u64], ceiling: u64) -> u64 {
-    let mut fees: Vec<u64> = recent.iter().copied().filter(|fee| *fee > 0).collect();
-    if fees.is_empty() {
-        return 0;
-    }
-    fees.sort_unstable();
-    fees[fees.len() / 2].min(ceiling)
-}
-
-/// The compute-unit limit for a transaction that used `units_consumed` in simulation: a
-/// fifth more plus a margin, at most the cluster's maximum.
-pub fn unit_limit_for(units_consumed: u64) -> u32 {
-    let limit = (units_consumed.saturating_mul(12) / 10 + UNIT_MARGIN).min(MAX_UNIT_LIMIT);
-    u32::try_from(limit).unwrap_or(u32::MAX)
-}
-
 /// The priority fee (micro-lamports per compute unit) for `instructions`: the median of the
 /// recent paying fees of the accounts they write, at most `ceiling`.
 pub fn priority_fee_for(ledger: &RpcLedger, instructions: &[Instruction], ceiling: u64) -> u64 {
@@ -113,7 +94,7 @@ pub fn priority_fee_for(ledger: &RpcLedger, instructions: &[Instruction], ceilin
         .get_recent_prioritization_fees(&writable)
         .map(|fees| fees.iter().map(|fee| fee.prioritization_fee).collect())
         .unwrap_or_default();
-    priority_fee(&recent, ceiling)
+    median_priority_fee(&recent, ceiling)
 }
 
 /// The unsigned message of `instructions` paid by `fee_payer`, base64.
@@ -246,17 +227,4 @@ pub fn submit(
         compute_unit_limit: unit_limit,
         priority_fee_micro_lamports: price,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_priority_fee_is_the_median_of_paying_slots_capped() {
-        assert_eq!(priority_fee(&[], 1_000), 0);
-        assert_eq!(priority_fee(&[0, 0, 0], 1_000), 0);
-        assert_eq!(priority_fee(&[0, 5, 10, 400], 1_000), 10);
-        assert_eq!(priority_fee(&[50_000, 90_000], 1_000), 1_000);
-    }
 }

@@ -28,6 +28,35 @@ pub struct OracleConfig {
     /// The other oracles whose sealed sets each epoch is computed over (SPEC 4.3).
     #[serde(default)]
     pub shared_input: SharedInputConfig,
+    /// Voting each epoch's root (SPEC 4.4); without it the oracle computes and serves
+    /// rewards but votes nothing.
+    #[serde(default)]
+    pub submit: Option<SubmitConfig>,
+}
+
+/// `[submit]`: the oracle's vote.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitConfig {
+    /// The oracle's key: a Solana CLI keypair file (never logged). It pays its votes' fees.
+    pub keypair: PathBuf,
+    /// Priority fee bounds, micro-lamports per compute unit: the fee follows recent fees of
+    /// the accounts a vote writes and doubles at each re-signing, within these.
+    #[serde(default = "default_priority_fee_floor")]
+    pub priority_fee_floor: u64,
+    #[serde(default = "default_priority_fee_ceiling")]
+    pub priority_fee_ceiling: u64,
+    /// Also activate roots whose challenge period has ended (the permissionless crank).
+    #[serde(default)]
+    pub activate_roots: bool,
+}
+
+fn default_priority_fee_floor() -> u64 {
+    1_000
+}
+
+fn default_priority_fee_ceiling() -> u64 {
+    2_000_000
 }
 
 /// `[shared_input]`: the network's other oracles.
@@ -224,6 +253,11 @@ impl OracleConfig {
                 )));
             }
         }
+        if let Some(submit) = &self.submit {
+            if submit.priority_fee_floor > submit.priority_fee_ceiling {
+                return invalid("submit.priority_fee_floor is above submit.priority_fee_ceiling");
+            }
+        }
         if self.shared_input.pull_every.is_zero() || self.shared_input.timeout.is_zero() {
             return invalid("shared_input.pull_every and shared_input.timeout must be positive");
         }
@@ -278,6 +312,21 @@ mod tests {
         assert_eq!(config.store.retention_epochs, 7);
         assert_eq!(config.verify, VerifyParams::default());
         assert_eq!(config.shared_input, SharedInputConfig::default());
+        assert_eq!(config.submit, None);
+        let voting = EXAMPLE.replace(
+            "# [submit]\n# keypair = \"/etc/groundwork/oracle-keypair.json\"",
+            "[submit]\nkeypair = \"/etc/groundwork/oracle-keypair.json\"",
+        );
+        let submit = OracleConfig::parse(&voting, []).unwrap().submit.unwrap();
+        assert_eq!(
+            submit.keypair,
+            PathBuf::from("/etc/groundwork/oracle-keypair.json")
+        );
+        assert_eq!(
+            (submit.priority_fee_floor, submit.priority_fee_ceiling),
+            (1_000, 2_000_000)
+        );
+        assert!(!submit.activate_roots);
     }
 
     #[test]

@@ -27,6 +27,9 @@ use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::Store;
+use groundwork_oracle_submit::{
+    State as SubmitState, Step, SubmitRpc, SubmitSettings, Submitter, Vote,
+};
 use groundwork_oracle_verify::shared::{PullOutcome, SharedInput};
 use groundwork_oracle_verify::stage::{next_epoch_to_compute, EpochReport, Reports, Verifier};
 use serde_json::json;
@@ -208,6 +211,33 @@ pub async fn serve(
         );
         Some(Arc::new(shared))
     };
+    let (submitter, submit_status) = match &config.submit {
+        Some(submit) => {
+            let oracle = groundwork_oracle_submit::read_keypair(&submit.keypair)
+                .context("[submit] keypair")?;
+            let submitter = Submitter::new(
+                SubmitRpc::new(&config.network.rpc_urls),
+                oracle,
+                config.store.data_dir.join("submit"),
+                SubmitSettings {
+                    priority_fee_floor: submit.priority_fee_floor,
+                    priority_fee_ceiling: submit.priority_fee_ceiling,
+                },
+            );
+            let status = Arc::new(SubmitStatus::new(
+                submitter.oracle(),
+                submitter.submissions().clone(),
+            ));
+            check_membership(&submitter, &status).await;
+            (Some(submitter), Some(status))
+        }
+        None => {
+            tracing::info!(
+                "no [submit] section: this oracle computes and serves rewards but votes nothing"
+            );
+            (None, None)
+        }
+    };
     let freshness = Arc::new(Freshness::default());
     freshness.mark(clock.now_ms());
     if let Some(position) = view.position() {
@@ -238,6 +268,7 @@ pub async fn serve(
         report_cache: ReportCache::default(),
         chain: chain.clone(),
         verify_params: config.verify.clone(),
+        submit_status: submit_status.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -293,6 +324,22 @@ pub async fn serve(
                 clock.clone(),
                 metrics.clone(),
                 config.shared_input.pull_every,
+                supervisor.stop_signal(),
+            ),
+        );
+    }
+    if let Some(submitter) = submitter {
+        supervisor.spawn(
+            "submitter",
+            submit_votes(
+                submitter,
+                Reports::new(config.store.data_dir.join("reports")),
+                config
+                    .submit
+                    .as_ref()
+                    .is_some_and(|submit| submit.activate_roots),
+                submit_status.clone().expect("set with the submitter"),
+                metrics.clone(),
                 supervisor.stop_signal(),
             ),
         );
@@ -629,6 +676,177 @@ async fn pull_peer_sets(
     }
 }
 
+/// What `/healthz` and `GET /v1/submissions` say of the vote.
+struct SubmitStatus {
+    oracle: String,
+    /// The submission files.
+    submissions: groundwork_oracle_submit::Submissions,
+    /// 1 in the on-chain oracle set, 0 not, -1 not known yet.
+    in_set: AtomicI64,
+    /// What the stage waits for, in words.
+    waiting: std::sync::Mutex<String>,
+}
+
+impl SubmitStatus {
+    fn new(
+        oracle: anchor_lang::prelude::Pubkey,
+        submissions: groundwork_oracle_submit::Submissions,
+    ) -> Self {
+        SubmitStatus {
+            oracle: oracle.to_string(),
+            submissions,
+            in_set: AtomicI64::new(-1),
+            waiting: std::sync::Mutex::new(String::new()),
+        }
+    }
+}
+
+/// Reads the oracle set and records whether this oracle's key is in it, saying clearly when
+/// it is not (a key outside the set votes nothing). Returns whether it is.
+async fn check_membership(submitter: &Submitter, status: &SubmitStatus) -> bool {
+    let oracle = submitter.oracle();
+    match submitter.reward_config().await {
+        Ok(config) => {
+            let member = config.oracles.contains(&oracle);
+            let before = status.in_set.swap(i64::from(member), Ordering::Relaxed);
+            if member && before != 1 {
+                tracing::info!(%oracle, quorum = config.quorum, oracles = config.oracles.len(), "this oracle's key is in the on-chain oracle set: it votes each epoch's root");
+            }
+            if !member && before != 0 {
+                tracing::error!(
+                    %oracle,
+                    set = ?config.oracles.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "this oracle's key is NOT in the on-chain oracle set: it votes nothing until the authority adds it (groundwork authority set-oracles)"
+                );
+            }
+            member
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the oracle set; trying again");
+            status.in_set.load(Ordering::Relaxed) == 1
+        }
+    }
+}
+
+/// How often the submit stage looks at the chain.
+const SUBMIT_EVERY: Duration = Duration::from_secs(2);
+
+/// Votes every stored report's root not yet settled, oldest first, a step each round (see
+/// `groundwork_oracle_submit`), and with `activate_roots` activates roots whose challenge
+/// period has ended.
+async fn submit_votes(
+    submitter: Submitter,
+    reports: Reports,
+    activate_roots: bool,
+    status: Arc<SubmitStatus>,
+    metrics: Arc<Metrics>,
+    mut stop: StopSignal,
+) -> Result<()> {
+    let mut ticker = tokio::time::interval(SUBMIT_EVERY);
+    let mut last_waiting = String::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.stopped() => return Ok(()),
+        }
+        let member = check_membership(&submitter, &status).await;
+        metrics.set_gauge(
+            "groundwork_submit_in_oracle_set",
+            "1 when this oracle's key is in the on-chain oracle set.",
+            i64::from(member),
+        );
+        let waiting =
+            match submit_round(&submitter, &reports, member, activate_roots, &metrics).await {
+                Ok(waiting) => waiting,
+                Err(error) => format!("a round failed and is tried again: {error}"),
+            };
+        if waiting != last_waiting {
+            tracing::info!(waiting = %waiting, "submit");
+            last_waiting.clone_from(&waiting);
+        }
+        *status.waiting.lock().expect("status lock") = waiting;
+    }
+}
+
+/// One round of the submit stage: what it waits for, in words.
+async fn submit_round(
+    submitter: &Submitter,
+    reports: &Reports,
+    member: bool,
+    activate_roots: bool,
+    metrics: &Metrics,
+) -> Result<String> {
+    let config = submitter.reward_config().await?;
+    let first = config.active_root_epoch.map_or(0, |active| active + 1);
+    let epochs: Vec<u64> = reports
+        .epochs()?
+        .into_iter()
+        .filter(|epoch| *epoch >= first)
+        .collect();
+    let mut waiting = Vec::new();
+    let mut pending = 0i64;
+    for epoch in &epochs {
+        if activate_roots {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| {
+                    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+                });
+            if let Err(error) = submitter.activate_if_due(*epoch, now).await {
+                tracing::warn!(epoch, %error, "activating the root failed; trying again");
+            }
+        }
+        if !member {
+            continue;
+        }
+        let Some(report) = reports.load(*epoch)? else {
+            continue;
+        };
+        let vote = Vote {
+            epoch: *epoch,
+            root: report.rewards.root,
+            cumulative_total: report.rewards.cumulative_total,
+            leaf_count: u64::try_from(report.rewards.cumulative.len()).unwrap_or(u64::MAX),
+            report_digest: report.digest(),
+        };
+        match submitter.step(&vote).await {
+            Ok(Step::Now(state)) => {
+                if !state.is_final() {
+                    pending += 1;
+                    waiting.push(format!(
+                        "epoch {epoch}: {} (its transaction to land)",
+                        state.name()
+                    ));
+                }
+                if matches!(state, SubmitState::Confirmed { .. }) {
+                    metrics.set_gauge(
+                        "groundwork_submit_confirmed_epoch",
+                        "The newest epoch whose vote is confirmed on chain.",
+                        i64::try_from(*epoch).unwrap_or(i64::MAX),
+                    );
+                }
+            }
+            Ok(Step::NotClosed) => waiting.push(format!("epoch {epoch}: its close on chain")),
+            Err(error) => {
+                tracing::error!(epoch, %error, "the vote's step failed; trying again");
+                waiting.push(format!("epoch {epoch}: {error}"));
+            }
+        }
+    }
+    metrics.set_gauge(
+        "groundwork_submit_pending_epochs",
+        "Epochs whose vote is signed or sent and not confirmed yet.",
+        pending,
+    );
+    Ok(if !member {
+        "this oracle's key to be added to the on-chain oracle set".to_string()
+    } else if waiting.is_empty() {
+        format!("the next epoch's report (every vote from epoch {first} is settled)")
+    } else {
+        waiting.join("; ")
+    })
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -734,6 +952,8 @@ struct Health {
     report_cache: ReportCache,
     chain: Arc<dyn Chain>,
     verify_params: groundwork_oracle_verify::VerifyParams,
+    /// The vote's state, when this oracle votes.
+    submit_status: Option<Arc<SubmitStatus>>,
 }
 
 /// The last few reports read, decoded and shared (at 1,000,000 devices a report holds about
@@ -786,6 +1006,7 @@ fn service_routes(health: Arc<Health>) -> Router {
         .route("/v1/epochs/{epoch}/rewards", get(epoch_rewards))
         .route("/v1/rewards/{recipient}", get(recipient_rewards))
         .route("/v1/devices/{key}/rewards", get(device_rewards))
+        .route("/v1/submissions", get(submissions))
         .route("/metrics", get(metrics))
         .with_state(health)
 }
@@ -821,6 +1042,14 @@ async fn healthz(State(health): State<Arc<Health>>) -> Response {
                 epoch => json!(epoch),
             },
         },
+        "submit": health.submit_status.as_ref().map(|status| json!({
+            "oracle": status.oracle,
+            "in_oracle_set": match status.in_set.load(Ordering::Relaxed) {
+                -1 => serde_json::Value::Null,
+                member => json!(member == 1),
+            },
+            "waiting_for": status.waiting.lock().expect("status lock").clone(),
+        })),
     });
     let status = if problems.is_empty() {
         StatusCode::OK
@@ -828,6 +1057,47 @@ async fn healthz(State(health): State<Arc<Health>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// `GET /v1/submissions`: each epoch's vote — its state, root and every transaction signed
+/// for it — and what the submit stage waits for.
+async fn submissions(State(health): State<Arc<Health>>) -> Response {
+    let Some(status) = &health.submit_status else {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "not_voting",
+            "this oracle has no [submit] section: it votes nothing".to_string(),
+        );
+    };
+    let files = &status.submissions;
+    let epochs = match files.epochs() {
+        Ok(epochs) => epochs,
+        Err(error) => {
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "submissions_unreadable",
+                error.to_string(),
+            )
+        }
+    };
+    let mut listed = Vec::new();
+    for epoch in epochs.iter().rev().take(32) {
+        match files.load(*epoch) {
+            Ok(Some(submission)) => listed.push(json!(submission)),
+            Ok(None) => {}
+            Err(error) => listed.push(json!({ "epoch": epoch, "error": error.to_string() })),
+        }
+    }
+    Json(json!({
+        "oracle": status.oracle,
+        "in_oracle_set": match status.in_set.load(Ordering::Relaxed) {
+            -1 => serde_json::Value::Null,
+            member => json!(member == 1),
+        },
+        "waiting_for": status.waiting.lock().expect("status lock").clone(),
+        "epochs": listed,
+    }))
+    .into_response()
 }
 
 /// `GET /v1/epochs/{n}/chain`: the chain snapshot of epoch `n` (the chain input of its

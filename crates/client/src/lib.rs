@@ -41,6 +41,28 @@ pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey =
 
 /// The compute-budget instructions a production client sends first: a unit limit and a
 /// priority price (micro-lamports per unit).
+/// Compute units above the simulated use, and the most a transaction may ask for.
+const UNIT_MARGIN: u64 = 10_000;
+const MAX_UNIT_LIMIT: u64 = 1_400_000;
+
+/// The compute-unit limit for a transaction that used `units_consumed` in simulation: a
+/// fifth more plus a margin, at most the cluster's maximum.
+pub fn unit_limit_for(units_consumed: u64) -> u32 {
+    let limit = (units_consumed.saturating_mul(12) / 10 + UNIT_MARGIN).min(MAX_UNIT_LIMIT);
+    u32::try_from(limit).unwrap_or(u32::MAX)
+}
+
+/// The median of the non-zero recent priority fees (micro-lamports per compute unit), at
+/// most `ceiling`; 0 when nobody paid one.
+pub fn median_priority_fee(recent: &[u64], ceiling: u64) -> u64 {
+    let mut fees: Vec<u64> = recent.iter().copied().filter(|fee| *fee > 0).collect();
+    if fees.is_empty() {
+        return 0;
+    }
+    fees.sort_unstable();
+    fees[fees.len() / 2].min(ceiling)
+}
+
 pub fn compute_budget_instructions(
     unit_limit: u32,
     micro_lamports_per_unit: u64,
@@ -61,4 +83,24 @@ pub fn compute_budget_instructions(
             data: price,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_priority_fee_is_the_median_of_paying_slots_capped() {
+        assert_eq!(median_priority_fee(&[], 1_000), 0);
+        assert_eq!(median_priority_fee(&[0, 0, 0], 1_000), 0);
+        assert_eq!(median_priority_fee(&[0, 5, 10, 400], 1_000), 10);
+        assert_eq!(median_priority_fee(&[50_000, 90_000], 1_000), 1_000);
+    }
+
+    #[test]
+    fn the_unit_limit_is_a_fifth_above_the_simulation_plus_a_margin() {
+        assert_eq!(unit_limit_for(0), 10_000);
+        assert_eq!(unit_limit_for(100_000), 130_000);
+        assert_eq!(unit_limit_for(5_000_000), 1_400_000);
+    }
 }

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -236,6 +236,8 @@ pub struct OracleProcess {
     pub url: String,
     config: std::path::PathBuf,
     pub child: Option<Child>,
+    /// `GROUNDWORK_FAILPOINT` for the next spawn.
+    failpoint: Option<String>,
 }
 
 impl OracleProcess {
@@ -277,18 +279,82 @@ impl OracleProcess {
             config,
             url: format!("http://127.0.0.1:{port}"),
             child: None,
+            failpoint: None,
         };
         process.spawn();
         process
     }
 
+    /// An oracle that votes with the keypair file `keypair` (sealing 2 s after each epoch,
+    /// following the chain every second); `failpoint` (`submit:<point>`) makes it abort
+    /// there, as a kill -9 would.
+    pub fn start_voting(
+        rpc_url: &str,
+        data_dir: &std::path::Path,
+        keypair: &std::path::Path,
+        failpoint: Option<&str>,
+    ) -> Self {
+        let port = free_port();
+        let config = data_dir.with_extension("toml");
+        let registry = groundwork_client::device_registry::registry_config_address();
+        std::fs::write(
+            &config,
+            format!(
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"1s\"\nseal_grace = \"2s\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\ndata_dir = \"{}\"\n[submit]\nkeypair = \"{}\"\n",
+                data_dir.display(),
+                keypair.display()
+            ),
+        )
+        .unwrap();
+        let mut process = OracleProcess {
+            config,
+            url: format!("http://127.0.0.1:{port}"),
+            child: None,
+            failpoint: failpoint.map(str::to_string),
+        };
+        process.spawn();
+        process
+    }
+
+    /// Restarts the process (after it exited or was killed), with `failpoint` or none.
+    pub fn restart(&mut self, failpoint: Option<&str>) {
+        self.kill_9();
+        self.failpoint = failpoint.map(str::to_string);
+        self.spawn();
+    }
+
+    /// Waits until the process exits by itself (a failpoint aborted it); panics after
+    /// `limit`.
+    pub fn wait_for_exit(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let child = self.child.as_mut().expect("running");
+            if child.try_wait().expect("wait").is_some() {
+                self.child = None;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the oracle did not stop at its failpoint within {limit:?}:\n{}",
+            self.log_tail()
+        );
+    }
+
     pub fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_groundwork-oracle"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_groundwork-oracle"));
+        if let Some(failpoint) = &self.failpoint {
+            command.env("GROUNDWORK_FAILPOINT", failpoint);
+        }
+        let child = command
             .arg("--config")
             .arg(&self.config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .env(
+                "RUST_LOG",
+                std::env::var("GROUNDWORK_TEST_ORACLE_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(self.log_file())
+            .stderr(self.log_file())
             .spawn()
             .expect("start groundwork-oracle");
         self.child = Some(child);
@@ -297,9 +363,34 @@ impl OracleProcess {
             if probe::blocking_get_ok(&format!("{}/healthz", self.url)) {
                 return;
             }
+            // Stopped at its failpoint before it answered: the caller waits for that.
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|child| child.try_wait().ok().flatten().is_some());
+            if exited && self.failpoint.is_some() {
+                return;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("groundwork-oracle did not come up");
+        panic!("groundwork-oracle did not come up:\n{}", self.log_tail());
+    }
+
+    /// Where the process's warnings and errors go: beside its config, appended across
+    /// restarts.
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.config.with_extension("log"))
+            .expect("the oracle's log file")
+    }
+
+    /// The last lines of the process's log.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.config.with_extension("log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     /// SIGKILL: no chance to flush anything.

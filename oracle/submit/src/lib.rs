@@ -1,0 +1,575 @@
+//! The submit stage (SPEC 4.4, 3.4): each stored epoch report's root is voted on chain with
+//! `submit_root`, exactly once across crashes and RPC faults.
+//!
+//! The report is the commit point; the epoch's [`Submission`] (computed -> signed -> sent ->
+//! confirmed) is persisted before anything it records is acted on: an attempt's signature
+//! and its blockhash's last valid block height are on disk before its first send. Each step
+//! first reads what the chain holds — the oracle's vote in the epoch record (finalized, with a
+//! minimum context slot) — and the pending attempts' signatures, before signing anything. A
+//! transaction counts as dropped only when the finalized block height is past its last
+//! valid block height and no endpoint knows it; then it is signed again with a fresh
+//! blockhash and a priority fee doubled from the last (between a floor and a ceiling), the
+//! new attempt persisted first. The same bytes go to every endpoint. "Already voted" from
+//! the program counts as confirmed. The oracle key comes from a Solana CLI keypair file and
+//! is never logged; a key outside the on-chain oracle set votes nothing and says so.
+//!
+//! Fault injection for tests: `GROUNDWORK_FAILPOINT=submit:<point>` aborts the process (as a
+//! kill -9 would) when the stage reaches `before_sign`, `after_sign` (persisted, not sent),
+//! `after_send` (sent, not confirmed) or `after_confirm`.
+
+pub mod rpc;
+pub mod state;
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use groundwork_client::{compute_budget_instructions, median_priority_fee, unit_limit_for};
+use reward_epochs::state::{EpochV0, RewardConfigV0, RootStatus};
+use reward_epochs::SubmitRootArgsV0;
+use solana_instruction_error::InstructionError;
+use solana_keypair::Keypair;
+use solana_message::Message;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+pub use rpc::{Landing, SubmitRpc};
+pub use state::{Attempt, State, Submission, Submissions};
+
+/// How the stage prices and sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmitSettings {
+    /// Priority fee bounds, micro-lamports per compute unit.
+    pub priority_fee_floor: u64,
+    pub priority_fee_ceiling: u64,
+}
+
+/// What the stage votes: one epoch's report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vote {
+    pub epoch: u64,
+    pub root: [u8; 32],
+    pub cumulative_total: u64,
+    pub leaf_count: u64,
+    pub report_digest: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the chain: {0}")]
+    Rpc(String),
+    #[error(transparent)]
+    File(#[from] state::StateFileError),
+    #[error("DETERMINISM ALARM: epoch {epoch}'s submission votes root {submitted}, its report now gives {report}; nothing more is sent for it")]
+    RootChanged {
+        epoch: u64,
+        submitted: String,
+        report: String,
+    },
+    #[error("the keypair file {path}: {message}")]
+    Keypair { path: String, message: String },
+}
+
+/// What a step did for an epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The state it ended in (final or not).
+    Now(State),
+    /// The epoch is not closed on chain yet.
+    NotClosed,
+}
+
+/// Reads a Solana CLI keypair file (a JSON array of 64 bytes). The key is never printed.
+pub fn read_keypair(path: &std::path::Path) -> Result<Keypair, SubmitError> {
+    solana_keypair::read_keypair_file(path).map_err(|error| SubmitError::Keypair {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The program's error code for `error` (Anchor numbers them from 6000).
+fn program_error(error: reward_epochs::errors::RewardError) -> u32 {
+    error as u32 + anchor_lang::error::ERROR_CODE_OFFSET
+}
+
+/// The custom program error a transaction failed with, if that is how it failed.
+fn custom_code(error: &TransactionError) -> Option<u32> {
+    match error {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+        _ => None,
+    }
+}
+
+/// Aborts the process at `point` when `GROUNDWORK_FAILPOINT` names it (tests only set it).
+fn failpoint(point: &str) {
+    static NAMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let named = NAMED.get_or_init(|| std::env::var("GROUNDWORK_FAILPOINT").ok());
+    if named.as_deref() == Some(point) {
+        eprintln!("failpoint {point}: aborting");
+        std::process::abort();
+    }
+}
+
+/// The submit stage of one oracle.
+pub struct Submitter {
+    rpc: SubmitRpc,
+    oracle: Keypair,
+    submissions: Submissions,
+    settings: SubmitSettings,
+}
+
+impl Submitter {
+    pub fn new(
+        rpc: SubmitRpc,
+        oracle: Keypair,
+        submissions_dir: impl Into<PathBuf>,
+        settings: SubmitSettings,
+    ) -> Self {
+        Submitter {
+            rpc,
+            oracle,
+            submissions: Submissions::new(submissions_dir),
+            settings,
+        }
+    }
+
+    pub fn oracle(&self) -> Pubkey {
+        self.oracle.pubkey()
+    }
+
+    pub fn submissions(&self) -> &Submissions {
+        &self.submissions
+    }
+
+    /// The on-chain reward config (the oracle set, the active root).
+    pub async fn reward_config(&self) -> Result<RewardConfigV0, SubmitError> {
+        self.rpc
+            .account::<RewardConfigV0>(&groundwork_client::reward_epochs::config_address())
+            .await
+            .map_err(SubmitError::Rpc)?
+            .ok_or_else(|| SubmitError::Rpc("the reward config is not on chain".into()))
+    }
+
+    /// Takes `vote`'s epoch one step as far as it can go now: reads the chain and the
+    /// pending attempts, then signs, sends or waits. Idempotent: called again after a crash
+    /// at any point, it neither votes twice nor loses a vote.
+    pub async fn step(&self, vote: &Vote) -> Result<Step, SubmitError> {
+        let root = hex(&vote.root);
+        let mut submission = match self.submissions.load(vote.epoch)? {
+            Some(submission) => {
+                if submission.root != root || submission.cumulative_total != vote.cumulative_total {
+                    return Err(SubmitError::RootChanged {
+                        epoch: vote.epoch,
+                        submitted: submission.root,
+                        report: root,
+                    });
+                }
+                submission
+            }
+            None => {
+                let submission = Submission {
+                    epoch: vote.epoch,
+                    root,
+                    cumulative_total: vote.cumulative_total,
+                    leaf_count: vote.leaf_count,
+                    report_digest: hex(&vote.report_digest),
+                    state: State::Computed,
+                    attempts: Vec::new(),
+                };
+                self.submissions.save(&submission)?;
+                submission
+            }
+        };
+        if submission.state.is_final() {
+            return Ok(Step::Now(submission.state));
+        }
+        // 1. What the chain holds: this oracle's vote, the epoch's status, newer roots.
+        let Some(record) = self
+            .rpc
+            .account::<EpochV0>(&groundwork_client::reward_epochs::epoch_address(vote.epoch))
+            .await
+            .map_err(SubmitError::Rpc)?
+        else {
+            return Ok(Step::NotClosed);
+        };
+        if let Some(mut decided) = self.decided_on_chain(vote, &record).await? {
+            if let State::Confirmed { signature, .. } = &mut decided {
+                *signature = self.landed_attempt(&submission).await;
+            }
+            return self.finish(&mut submission, decided);
+        }
+        // 2. The pending attempts, newest first: landed, still able to land, or dropped.
+        if let Some(newest) = submission.attempts.last().cloned() {
+            let signature: solana_signature::Signature =
+                newest.signature.parse().map_err(|_| {
+                    SubmitError::Rpc(format!(
+                        "a stored signature {} does not parse",
+                        newest.signature
+                    ))
+                })?;
+            match self
+                .rpc
+                .landing(&signature, newest.last_valid_block_height)
+                .await
+                .map_err(SubmitError::Rpc)?
+            {
+                Landing::Finalized(None) => {
+                    return self.finish(
+                        &mut submission,
+                        State::Confirmed {
+                            signature: Some(newest.signature.clone()),
+                            how: "its transaction is finalized".into(),
+                        },
+                    );
+                }
+                Landing::Finalized(Some(error)) => {
+                    let decided = self.judge_refusal(&error, &[]);
+                    return self.finish(&mut submission, decided);
+                }
+                Landing::Pending(_) => return Ok(Step::Now(submission.state)),
+                Landing::Unknown => {
+                    // Still able to land: (re)send the same bytes to every endpoint.
+                    let transaction = self.rebuild(vote, &newest)?;
+                    self.send(&mut submission, &transaction).await?;
+                    return Ok(Step::Now(submission.state));
+                }
+                Landing::Dropped => {
+                    tracing::warn!(
+                        epoch = vote.epoch,
+                        signature = %newest.signature,
+                        last_valid_block_height = newest.last_valid_block_height,
+                        "the vote's transaction was dropped (its blockhash expired unseen); signing it again"
+                    );
+                }
+            }
+        }
+        // 3. Sign a new attempt (persisted before its first send), then send it.
+        failpoint("submit:before_sign");
+        let (transaction, attempt) = match self.sign(vote, submission.attempts.last()).await? {
+            Ok(signed) => signed,
+            Err(decided) => return self.finish(&mut submission, decided),
+        };
+        submission.attempts.push(attempt);
+        submission.state = State::Signed;
+        self.submissions.save(&submission)?;
+        failpoint("submit:after_sign");
+        self.send(&mut submission, &transaction).await?;
+        Ok(Step::Now(submission.state))
+    }
+
+    /// Which of the submission's attempts carried the vote the epoch record holds: the
+    /// newest one an endpoint has seen without an error (finalized or not yet).
+    async fn landed_attempt(&self, submission: &Submission) -> Option<String> {
+        for attempt in submission.attempts.iter().rev() {
+            let signature: solana_signature::Signature = attempt.signature.parse().ok()?;
+            match self
+                .rpc
+                .landing(&signature, attempt.last_valid_block_height)
+                .await
+            {
+                Ok(Landing::Finalized(None) | Landing::Pending(None)) => {
+                    return Some(attempt.signature.clone())
+                }
+                Ok(other) => {
+                    tracing::debug!(epoch = submission.epoch, signature = %attempt.signature, landing = ?other, "not the attempt that carried the vote")
+                }
+                Err(error) => {
+                    tracing::warn!(epoch = submission.epoch, %error, "cannot tell which attempt carried the vote")
+                }
+            }
+        }
+        None
+    }
+
+    /// The epoch's outcome when the chain already decides it: this oracle's vote is there,
+    /// the epoch's root (or a newer one) is active.
+    async fn decided_on_chain(
+        &self,
+        vote: &Vote,
+        record: &EpochV0,
+    ) -> Result<Option<State>, SubmitError> {
+        if let Some(cast) = record.vote_of(&self.oracle.pubkey()) {
+            if cast.root == vote.root && cast.cumulative_total == vote.cumulative_total {
+                return Ok(Some(State::Confirmed {
+                    signature: None,
+                    how: "this oracle's vote is in the epoch record".into(),
+                }));
+            }
+            return Ok(Some(State::Failed {
+                reason: format!(
+                    "this oracle's vote on chain is root {} total {}, not this report's root {} total {}",
+                    hex(&cast.root),
+                    cast.cumulative_total,
+                    hex(&vote.root),
+                    vote.cumulative_total
+                ),
+            }));
+        }
+        if record.status == RootStatus::Active {
+            return Ok(Some(State::Superseded {
+                reason: format!(
+                    "the epoch's root {} is active without this oracle's vote",
+                    hex(&record.pending_root)
+                ),
+            }));
+        }
+        let config = self.reward_config().await?;
+        if config
+            .active_root_epoch
+            .is_some_and(|active| active > vote.epoch)
+        {
+            return Ok(Some(State::Superseded {
+                reason: format!(
+                    "a newer epoch's root ({}) is active: roots activate in order, this one never will",
+                    config.active_root_epoch.unwrap_or_default()
+                ),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Activates `epoch`'s pending root when its challenge period has ended by `now_unix_s`
+    /// (the permissionless crank; the program checks its own clock). The signature when a
+    /// transaction was sent; nothing to do otherwise. Nothing is persisted: activating twice
+    /// is refused by the program and costs nothing but a fee.
+    pub async fn activate_if_due(
+        &self,
+        epoch: u64,
+        now_unix_s: i64,
+    ) -> Result<Option<String>, SubmitError> {
+        let Some(record) = self
+            .rpc
+            .account::<EpochV0>(&groundwork_client::reward_epochs::epoch_address(epoch))
+            .await
+            .map_err(SubmitError::Rpc)?
+        else {
+            return Ok(None);
+        };
+        if record.status != RootStatus::Pending || record.activates_at > now_unix_s {
+            return Ok(None);
+        }
+        let payer = self.oracle.pubkey();
+        let activate = groundwork_client::reward_epochs::activate_root(epoch);
+        let probe =
+            Transaction::new_unsigned(Message::new(std::slice::from_ref(&activate), Some(&payer)));
+        let units = match self.rpc.simulate(&probe).await.map_err(SubmitError::Rpc)? {
+            Ok(units) => units,
+            Err((error, _)) => {
+                tracing::debug!(epoch, %error, "activation not possible yet");
+                return Ok(None);
+            }
+        };
+        let (blockhash, _) = self
+            .rpc
+            .latest_blockhash()
+            .await
+            .map_err(SubmitError::Rpc)?;
+        let mut instructions =
+            compute_budget_instructions(unit_limit_for(units), self.settings.priority_fee_floor)
+                .to_vec();
+        instructions.push(activate);
+        let transaction = Transaction::new(
+            &[&self.oracle],
+            Message::new(&instructions, Some(&payer)),
+            blockhash,
+        );
+        let (accepted, refusals) = self.rpc.broadcast(&transaction).await;
+        if accepted == 0 {
+            return Err(SubmitError::Rpc(refusals.join("; ")));
+        }
+        let signature = transaction.signatures[0].to_string();
+        tracing::info!(epoch, %signature, "root activation sent");
+        Ok(Some(signature))
+    }
+
+    /// What a refusal by the program means for the epoch.
+    fn judge_refusal(&self, error: &TransactionError, logs: &[String]) -> State {
+        use reward_epochs::errors::RewardError;
+        let code = custom_code(error);
+        if code == Some(program_error(RewardError::AlreadyVoted)) {
+            return State::Confirmed {
+                signature: None,
+                how: "the program says this oracle already voted".into(),
+            };
+        }
+        if code == Some(program_error(RewardError::RootAlreadyActive)) {
+            return State::Superseded {
+                reason: "the epoch's root is already active".into(),
+            };
+        }
+        State::Failed {
+            reason: format!(
+                "the program refuses the vote: {error}{}",
+                if logs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", logs.join(" | "))
+                }
+            ),
+        }
+    }
+
+    fn instructions(
+        &self,
+        vote: &Vote,
+        unit_limit: u32,
+        fee: u64,
+    ) -> Vec<anchor_lang::solana_program::instruction::Instruction> {
+        let mut instructions = compute_budget_instructions(unit_limit, fee).to_vec();
+        instructions.push(groundwork_client::reward_epochs::submit_root(
+            &self.oracle.pubkey(),
+            vote.epoch,
+            SubmitRootArgsV0 {
+                root: vote.root,
+                cumulative_total: vote.cumulative_total,
+                leaf_count: vote.leaf_count,
+            },
+        ));
+        instructions
+    }
+
+    /// A new attempt: simulated for its compute units (a refusal decides the epoch instead),
+    /// priced from recent fees and doubled from the previous attempt, signed on a fresh
+    /// blockhash.
+    async fn sign(
+        &self,
+        vote: &Vote,
+        previous: Option<&Attempt>,
+    ) -> Result<Result<(Transaction, Attempt), State>, SubmitError> {
+        let payer = self.oracle.pubkey();
+        let probe = self.instructions(vote, 1_400_000, 0);
+        let simulated = self
+            .rpc
+            .simulate(&Transaction::new_unsigned(Message::new(
+                &probe,
+                Some(&payer),
+            )))
+            .await
+            .map_err(SubmitError::Rpc)?;
+        let units = match simulated {
+            Ok(units) => units,
+            Err((error, logs)) => return Ok(Err(self.judge_refusal(&error, &logs))),
+        };
+        let unit_limit = unit_limit_for(units);
+        let writable: Vec<Pubkey> = probe
+            .iter()
+            .flat_map(|instruction| instruction.accounts.iter())
+            .filter(|meta| meta.is_writable)
+            .map(|meta| meta.pubkey)
+            .collect();
+        let recent = median_priority_fee(
+            &self.rpc.recent_fees(&writable).await,
+            self.settings.priority_fee_ceiling,
+        );
+        let escalated = previous.map_or(0, |attempt| {
+            attempt.priority_fee_micro_lamports.saturating_mul(2)
+        });
+        let fee = recent.max(escalated).clamp(
+            self.settings.priority_fee_floor,
+            self.settings.priority_fee_ceiling,
+        );
+        let (blockhash, last_valid_block_height) = self
+            .rpc
+            .latest_blockhash()
+            .await
+            .map_err(SubmitError::Rpc)?;
+        let transaction = Transaction::new(
+            &[&self.oracle],
+            Message::new(&self.instructions(vote, unit_limit, fee), Some(&payer)),
+            blockhash,
+        );
+        let attempt = Attempt {
+            signature: transaction.signatures[0].to_string(),
+            blockhash: blockhash.to_string(),
+            last_valid_block_height,
+            priority_fee_micro_lamports: fee,
+            compute_unit_limit: unit_limit,
+        };
+        tracing::info!(
+            epoch = vote.epoch,
+            signature = %attempt.signature,
+            priority_fee = fee,
+            compute_unit_limit = unit_limit,
+            last_valid_block_height,
+            "vote signed"
+        );
+        Ok(Ok((transaction, attempt)))
+    }
+
+    /// The exact transaction of a stored attempt (ed25519 signs deterministically: the same
+    /// message gives the same signature, checked).
+    fn rebuild(&self, vote: &Vote, attempt: &Attempt) -> Result<Transaction, SubmitError> {
+        let blockhash: solana_message::Hash = attempt.blockhash.parse().map_err(|_| {
+            SubmitError::Rpc(format!(
+                "a stored blockhash {} does not parse",
+                attempt.blockhash
+            ))
+        })?;
+        let transaction = Transaction::new(
+            &[&self.oracle],
+            Message::new(
+                &self.instructions(
+                    vote,
+                    attempt.compute_unit_limit,
+                    attempt.priority_fee_micro_lamports,
+                ),
+                Some(&self.oracle.pubkey()),
+            ),
+            blockhash,
+        );
+        if transaction.signatures[0].to_string() != attempt.signature {
+            return Err(SubmitError::Rpc(format!(
+                "the stored attempt {} does not rebuild to its signature (another key or report?)",
+                attempt.signature
+            )));
+        }
+        Ok(transaction)
+    }
+
+    async fn send(
+        &self,
+        submission: &mut Submission,
+        transaction: &Transaction,
+    ) -> Result<(), SubmitError> {
+        let (accepted, refusals) = self.rpc.broadcast(transaction).await;
+        if accepted == 0 {
+            tracing::warn!(epoch = submission.epoch, refusals = ?refusals, "no endpoint took the vote; sending again soon");
+            return Ok(());
+        }
+        if !refusals.is_empty() {
+            tracing::warn!(epoch = submission.epoch, accepted, refusals = ?refusals, "some endpoints refused the vote");
+        }
+        if submission.state != State::Sent {
+            submission.state = State::Sent;
+            self.submissions.save(submission)?;
+            tracing::info!(epoch = submission.epoch, endpoints = accepted, "vote sent");
+        }
+        failpoint("submit:after_send");
+        Ok(())
+    }
+
+    fn finish(&self, submission: &mut Submission, state: State) -> Result<Step, SubmitError> {
+        match &state {
+            State::Failed { reason } => {
+                tracing::error!(epoch = submission.epoch, %reason, "the vote cannot be cast; an operator must act")
+            }
+            State::Confirmed { how, .. } => {
+                tracing::info!(epoch = submission.epoch, root = %submission.root, %how, "vote confirmed")
+            }
+            State::Superseded { reason } => {
+                tracing::info!(epoch = submission.epoch, %reason, "no vote needed")
+            }
+            _ => {}
+        }
+        submission.state = state;
+        self.submissions.save(submission)?;
+        if matches!(submission.state, State::Confirmed { .. }) {
+            failpoint("submit:after_confirm");
+        }
+        Ok(Step::Now(submission.state.clone()))
+    }
+}

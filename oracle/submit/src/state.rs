@@ -1,0 +1,152 @@
+//! An epoch's submission as it is persisted: the state machine (computed -> signed -> sent
+//! -> confirmed, or superseded / failed) and every transaction signed for it, with what is
+//! needed to rebuild its exact bytes. A file per epoch (`submit/<epoch>.json`), replaced
+//! whole (temporary file, fsync, rename, directory fsync) before anything it records is
+//! acted on: an attempt is on disk before its first send.
+
+use std::path::{Path, PathBuf};
+
+use groundwork_oracle_chainview::files::write_atomically;
+use serde::{Deserialize, Serialize};
+
+/// Where an epoch's vote stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// The report is stored; nothing is signed yet (or the last attempt was dropped).
+    Computed,
+    /// An attempt is signed and persisted, maybe not sent yet.
+    Signed,
+    /// The newest attempt was sent to every endpoint.
+    Sent,
+    /// This oracle's vote is on chain (finalized).
+    Confirmed {
+        /// The transaction that carried it, when this oracle knows which.
+        signature: Option<String>,
+        /// How it was established.
+        how: String,
+    },
+    /// No vote is needed any more (the epoch's root, or a newer one, is active).
+    Superseded { reason: String },
+    /// The program refuses this vote for a reason a retry cannot change; an operator acts.
+    Failed { reason: String },
+}
+
+impl State {
+    /// Whether nothing more will be done for the epoch.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            State::Confirmed { .. } | State::Superseded { .. } | State::Failed { .. }
+        )
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Computed => "computed",
+            State::Signed => "signed",
+            State::Sent => "sent",
+            State::Confirmed { .. } => "confirmed",
+            State::Superseded { .. } => "superseded",
+            State::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// One signed transaction: enough to rebuild its exact bytes (the same message signed again
+/// gives the same ed25519 signature) and to tell when it can no longer land.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub signature: String,
+    pub blockhash: String,
+    /// The last block height at which the blockhash is valid.
+    pub last_valid_block_height: u64,
+    pub priority_fee_micro_lamports: u64,
+    pub compute_unit_limit: u32,
+}
+
+/// An epoch's vote: what is voted and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    pub epoch: u64,
+    /// Hex.
+    pub root: String,
+    pub cumulative_total: u64,
+    pub leaf_count: u64,
+    /// Hex SHA-256 of the report it votes.
+    pub report_digest: String,
+    /// Flattened: `"state": "sent"` and the state's fields beside the others.
+    #[serde(flatten)]
+    pub state: State,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the submission file {path}: {message}")]
+pub struct StateFileError {
+    pub path: String,
+    pub message: String,
+}
+
+/// The submission files.
+#[derive(Clone, Debug)]
+pub struct Submissions {
+    dir: PathBuf,
+}
+
+impl Submissions {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Submissions { dir: dir.into() }
+    }
+
+    fn path(&self, epoch: u64) -> PathBuf {
+        self.dir.join(format!("{epoch}.json"))
+    }
+
+    fn error(path: &Path, message: impl std::fmt::Display) -> StateFileError {
+        StateFileError {
+            path: path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    pub fn load(&self, epoch: u64) -> Result<Option<Submission>, StateFileError> {
+        let path = self.path(epoch);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let submission: Submission =
+                    serde_json::from_slice(&bytes).map_err(|error| Self::error(&path, error))?;
+                if submission.epoch != epoch {
+                    return Err(Self::error(&path, "it is another epoch's"));
+                }
+                Ok(Some(submission))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(Self::error(&path, error)),
+        }
+    }
+
+    /// Replaces the epoch's file; durable when this returns.
+    pub fn save(&self, submission: &Submission) -> Result<(), StateFileError> {
+        let path = self.path(submission.epoch);
+        let json = serde_json::to_vec_pretty(submission).expect("a submission serialises");
+        write_atomically(&path, &json).map_err(|error| Self::error(&path, error))
+    }
+
+    /// Every epoch with a file, ascending.
+    pub fn epochs(&self) -> Result<Vec<u64>, StateFileError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(Self::error(&self.dir, error)),
+        };
+        let mut epochs: Vec<u64> = entries
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".json")?.parse().ok()
+            })
+            .collect();
+        epochs.sort_unstable();
+        Ok(epochs)
+    }
+}
