@@ -14,4 +14,5 @@ pub use groundwork_oracle_chainview as chainview;
 pub use groundwork_oracle_core as core;
 pub use groundwork_oracle_ingest as ingest;
 pub use groundwork_oracle_store as store;
+pub use groundwork_oracle_submit as submit;
 pub use groundwork_oracle_verify as verify;

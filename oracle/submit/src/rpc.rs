@@ -216,6 +216,8 @@ impl SubmitRpc {
         for outcome in futures_util::future::join_all(sends).await {
             match outcome {
                 Ok(_) => accepted += 1,
+                // The same bytes already reached this node through another endpoint.
+                Err(refusal) if refusal.contains("already been processed") => accepted += 1,
                 Err(refusal) => refusals.push(refusal),
             }
         }

@@ -99,6 +99,11 @@ pub enum Fault {
     /// Replaces every account's data in `getProgramAccounts` answers with bytes that decode as
     /// nothing, and every inner instruction's data in `getTransaction` answers likewise.
     Malformed,
+    /// Takes every `sendTransaction` and answers with its signature, as a node does, but
+    /// never forwards it: the transaction is lost (everything else is forwarded).
+    DropSends,
+    /// Answers every request with a JSON-RPC error (a node that is unhealthy).
+    Errors,
 }
 
 /// A JSON-RPC proxy in front of an endpoint, injecting a [`Fault`].
@@ -106,6 +111,7 @@ pub struct FaultyProxy {
     pub url: String,
     fault: Arc<AtomicU8>,
     frozen_slot: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -113,6 +119,7 @@ struct ProxyState {
     upstream: String,
     fault: Arc<AtomicU8>,
     frozen_slot: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
     http: reqwest::Client,
 }
 
@@ -120,10 +127,12 @@ impl FaultyProxy {
     pub async fn start(upstream: &str) -> Self {
         let fault = Arc::new(AtomicU8::new(Fault::None as u8));
         let frozen_slot = Arc::new(AtomicU64::new(0));
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let state = ProxyState {
             upstream: upstream.to_string(),
             fault: fault.clone(),
             frozen_slot: frozen_slot.clone(),
+            delay_ms: delay_ms.clone(),
             http: reqwest::Client::new(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -136,7 +145,16 @@ impl FaultyProxy {
             url,
             fault,
             frozen_slot,
+            delay_ms,
         }
+    }
+
+    /// Delays every answer by `delay` (on top of any fault).
+    pub fn delay(&self, delay: Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
     }
 
     /// Starts misbehaving (see [`FaultyProxy::lag_at`] for lagging).
@@ -160,6 +178,10 @@ fn min_context_slot(request: &Value) -> Option<u64> {
 }
 
 async fn proxy(State(state): State<ProxyState>, body: Bytes) -> Response {
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let fault = state.fault.load(Ordering::SeqCst);
     if fault == Fault::Dead as u8 {
         return (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response();
@@ -168,6 +190,25 @@ async fn proxy(State(state): State<ProxyState>, body: Bytes) -> Response {
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
     let method = request["method"].as_str().unwrap_or_default().to_string();
+    if fault == Fault::Errors as u8 {
+        return axum::Json(json!({
+            "jsonrpc": "2.0",
+            "id": request["id"],
+            "error": { "code": -32005, "message": "Node is unhealthy (a test fault)" },
+        }))
+        .into_response();
+    }
+    if fault == Fault::DropSends as u8 && method == "sendTransaction" {
+        use base64::Engine;
+        let encoded = request["params"][0].as_str().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap_or_default();
+        // A transaction's first signature follows its one-byte signature count.
+        let signature = bs58::encode(bytes.get(1..65).unwrap_or_default()).into_string();
+        return axum::Json(json!({ "jsonrpc": "2.0", "id": request["id"], "result": signature }))
+            .into_response();
+    }
     if fault == Fault::Lagging as u8 {
         let frozen = state.frozen_slot.load(Ordering::SeqCst);
         if min_context_slot(&request).is_some_and(|wanted| wanted > frozen) {
