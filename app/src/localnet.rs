@@ -21,6 +21,7 @@ use groundwork_bootstrap::{bootstrap, NetworkConfig, Signers};
 use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::{reward_epochs as rewards, tokenomics as tokenomics_client};
 use groundwork_harness::rpc::LocalRpc;
+use reward_epochs::state::RootStatus;
 use reward_epochs::{EpochV0, RewardConfigV0};
 use serde::Serialize;
 use solana_account::Account;
@@ -38,6 +39,8 @@ use crate::Output;
 pub const LOCALNET_NETWORK: &str = include_str!("../../migrations/localnet.toml");
 /// Oracles of the local network's set.
 const LOCAL_ORACLES: usize = 3;
+/// Votes a root needs on the local network.
+const LOCAL_QUORUM: u8 = 2;
 /// Seconds between the local network's start and its epoch 0: time to set up the participants.
 const SETUP_LEAD_S: i64 = 30;
 /// SOL given to the local network's own wallets.
@@ -153,9 +156,24 @@ pub struct EpochLine {
     /// Staker rewards funded and claimed since the start.
     pub staker_funded: u64,
     pub staker_claimed: u64,
-    /// The newest epoch the oracle has verified by now (it follows a few seconds behind the
-    /// close: finality, then the seal).
+    /// The newest epoch the first oracle has verified by now (it follows a few seconds
+    /// behind the close: finality, the seal, the peers' sets).
     pub verified: Option<VerifiedWork>,
+    /// Where that epoch's root stands on chain, and the newest active root.
+    pub root: Option<RootLine>,
+}
+
+/// An epoch's root on chain.
+#[derive(Debug, Serialize)]
+pub struct RootLine {
+    pub epoch: u64,
+    /// The oracles' votes for it (all for the same root when they agree).
+    pub votes: usize,
+    pub quorum: u8,
+    /// voting, pending or active.
+    pub status: String,
+    /// The newest epoch whose root is active (claims use it).
+    pub active_root_epoch: Option<u64>,
 }
 
 /// An epoch's verified work, as the oracle serves it (`GET /v1/epochs/{n}/rewards`).
@@ -168,15 +186,27 @@ pub struct VerifiedWork {
     pub paid: u64,
     pub dust: u64,
     pub root: String,
+    /// How many of the local oracles computed this same root for the epoch (by now).
+    pub oracles_agreeing: usize,
 }
 
 impl VerifiedWork {
-    /// The newest epoch at or below `epoch` the oracle at `oracle` has verified.
-    fn newest(oracle: &str, epoch: u64) -> Option<Self> {
-        (epoch.saturating_sub(3)..=epoch).rev().find_map(|epoch| {
+    /// The newest epoch at or below `epoch` the first of `oracles` has verified, and how many
+    /// of them computed the same root.
+    fn newest(oracles: &[String], epoch: u64) -> Option<Self> {
+        let root_of = |oracle: &str, epoch: u64| -> Option<String> {
             let work =
                 crate::rewards_cmd::oracle_get(oracle, &format!("/v1/epochs/{epoch}/rewards"))
                     .ok()?;
+            Some(work["root"].as_str()?.to_string())
+        };
+        (epoch.saturating_sub(3)..=epoch).rev().find_map(|epoch| {
+            let work = crate::rewards_cmd::oracle_get(
+                oracles.first()?,
+                &format!("/v1/epochs/{epoch}/rewards"),
+            )
+            .ok()?;
+            let root = work["root"].as_str()?.to_string();
             Some(VerifiedWork {
                 epoch,
                 devices: work["devices"]["total"].as_u64()?,
@@ -187,7 +217,11 @@ impl VerifiedWork {
                 .ok()?,
                 paid: work["paid"].as_u64()?,
                 dust: work["dust"].as_u64()?,
-                root: work["root"].as_str()?.to_string(),
+                oracles_agreeing: oracles
+                    .iter()
+                    .filter(|oracle| root_of(oracle, epoch).as_ref() == Some(&root))
+                    .count(),
+                root,
             })
         })
     }
@@ -244,6 +278,18 @@ impl std::fmt::Display for EpochLine {
                 }
             )?;
         }
+        if let Some(root) = &self.root {
+            write!(
+                f,
+                "\n       root of epoch {}: {} of {} votes needed, {}; active root: {}",
+                root.epoch,
+                root.votes,
+                root.quorum,
+                root.status,
+                root.active_root_epoch
+                    .map_or("none yet".to_string(), |epoch| format!("epoch {epoch}")),
+            )?;
+        }
         Ok(())
     }
 }
@@ -255,7 +301,7 @@ fn close_epoch(
     ledger: &mut RpcLedger,
     wallets: &Wallets,
     world: &mut World,
-    oracle_url: &str,
+    oracle_urls: &[String],
     epoch: u64,
 ) -> Result<EpochLine> {
     let reward_config: RewardConfigV0 =
@@ -279,6 +325,24 @@ fn close_epoch(
         read(&*ledger, &groundwork_client::staking::config_address())?
             .context("staking is missing")?;
     let telemetry = world.take_epoch_telemetry();
+    let verified = VerifiedWork::newest(oracle_urls, epoch);
+    let root =
+        match &verified {
+            Some(verified) => read::<EpochV0>(&*ledger, &rewards::epoch_address(verified.epoch))?
+                .map(|record| RootLine {
+                    epoch: verified.epoch,
+                    votes: record.votes.len(),
+                    quorum: reward_config.quorum,
+                    status: match record.status {
+                        RootStatus::Voting => "voting",
+                        RootStatus::Pending => "pending",
+                        RootStatus::Active => "active",
+                    }
+                    .to_string(),
+                    active_root_epoch: reward_config.active_root_epoch,
+                }),
+            None => None,
+        };
     Ok(EpochLine {
         epoch,
         minted: record.minted,
@@ -302,7 +366,8 @@ fn close_epoch(
         credits_held: world.credits_held(ledger),
         staker_funded: staking_config.total_funded,
         staker_claimed: staking_config.total_claimed,
-        verified: VerifiedWork::newest(oracle_url, epoch),
+        verified,
+        root,
     })
 }
 
@@ -333,16 +398,28 @@ fn run_until(
     }
 }
 
-/// Starts the oracle's ingest service on `port` beside the local network (its embedded store
-/// in `data_dir`, epochs sealed `seal_grace` after their end), and waits until it answers.
+/// One of the local network's oracles: where it listens, keeps its data, its vote key and
+/// the other oracles it merges telemetry with.
+struct LocalOracle {
+    port: u16,
+    data_dir: PathBuf,
+    keypair: PathBuf,
+    peers: Vec<String>,
+    /// This one also activates roots once their challenge period ends.
+    activates_roots: bool,
+}
+
+/// Starts an oracle (ingest, chain view, verify with shared input, submit) beside the local
+/// network (its embedded store in its data directory, epochs sealed `seal_grace` after their
+/// end), and waits until it answers.
 fn start_oracle(
     rpc_url: &str,
-    port: u16,
-    data_dir: &Path,
+    oracle: &LocalOracle,
     epoch_length: Duration,
     seal_grace: Duration,
     stop: Arc<AtomicBool>,
 ) -> Result<(String, std::thread::JoinHandle<Result<()>>)> {
+    let (port, data_dir) = (oracle.port, oracle.data_dir.as_path());
     let mut config = groundwork_oracle::config::OracleConfig::parse(
         include_str!("../../oracle/groundwork-oracle.example.toml"),
         std::iter::empty(),
@@ -360,6 +437,17 @@ fn start_oracle(
     config.verify.min_uptime_slots = (config.verify.slots_per_epoch / 4).max(1);
     config.store.url = groundwork_oracle::core::secret::Secret::new(String::new());
     config.store.data_dir = data_dir.to_path_buf();
+    // Each device reports to one oracle: every epoch is computed over the three sets.
+    config.shared_input.peers = oracle.peers.clone();
+    config.shared_input.pull_every = Duration::from_secs(1);
+    config.shared_input.peer_wait = epoch_length;
+    config.shared_input.timeout = Duration::from_secs(10);
+    config.submit = Some(groundwork_oracle::config::SubmitConfig {
+        keypair: oracle.keypair.clone(),
+        priority_fee_floor: 0,
+        priority_fee_ceiling: 100_000,
+        activate_roots: oracle.activates_roots,
+    });
     // A fresh chain: the previous run's telemetry belongs to another network's history.
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir)
@@ -370,7 +458,7 @@ fn start_oracle(
         .enable_all()
         .build()?;
     let handle = std::thread::Builder::new()
-        .name("groundwork-localnet-oracle".into())
+        .name(format!("groundwork-localnet-oracle-{port}"))
         .spawn(move || {
             runtime.block_on(groundwork_oracle::service::serve(config, async move {
                 while !stop.load(Ordering::SeqCst) {
@@ -397,6 +485,13 @@ fn start_oracle(
         };
     }
     bail!("the oracle did not answer at {url} within 10 s")
+}
+
+/// A port on 127.0.0.1 nobody listens on right now.
+fn free_local_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Whether our oracle answers `GET /healthz` on `port` (and not some other server).
@@ -524,6 +619,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         .iter()
         .map(|oracle| Key(oracle.pubkey()))
         .collect();
+    config.rewards.quorum = LOCAL_QUORUM;
     config.epochs.genesis_unix = genesis;
     config.epochs.length = args.epoch_length;
     let epoch_len_s = config.epoch_len_s()?;
@@ -536,21 +632,45 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         bootstrap(&mut ledger, &config, &signers).context("bootstrapping the local network")?;
     // Short epochs, a short grace: a sixth of an epoch (at least 2 s) for late messages.
     let seal_grace = (args.epoch_length / 6).max(Duration::from_secs(2));
-    let (oracle_url, oracle) = start_oracle(
-        &rpc.url,
-        args.oracle_port,
-        &args.data_dir.join("oracle"),
-        args.epoch_length,
-        seal_grace,
-        stop.clone(),
-    )?;
+    // Three oracles, quorum 2: the first on --oracle-port, the others on free ports.
+    let ports: Vec<u16> = std::iter::once(Ok(args.oracle_port))
+        .chain((1..LOCAL_ORACLES).map(|_| free_local_port()))
+        .collect::<Result<_>>()?;
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|port| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let mut oracles = Vec::new();
+    for (index, port) in ports.iter().enumerate() {
+        let oracle = LocalOracle {
+            port: *port,
+            data_dir: args.data_dir.join(format!("oracle-{}", index + 1)),
+            keypair: args
+                .data_dir
+                .join(format!("keys/oracle-{}.json", index + 1)),
+            peers: urls
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != index)
+                .map(|(_, url)| url.clone())
+                .collect(),
+            activates_roots: index == 0,
+        };
+        oracles.push(start_oracle(
+            &rpc.url,
+            &oracle,
+            args.epoch_length,
+            seal_grace,
+            stop.clone(),
+        )?);
+    }
     let mut world = World::set_up(
         &mut ledger,
         &wallets.authority,
         actors,
         token,
         &args.data_dir.join("keys/devices"),
-        oracle_url.clone(),
+        urls.clone(),
     )?;
 
     if output == Output::Display {
@@ -563,7 +683,11 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             args.port + 1
         )?;
         writeln!(out, "keypairs in {}", args.data_dir.join("keys").display())?;
-        writeln!(out, "oracle (ingest) at {oracle_url}")?;
+        writeln!(
+            out,
+            "oracles at {} (quorum {LOCAL_QUORUM}; devices report to them in turn)",
+            urls.join(", ")
+        )?;
         writeln!(out, "the programs' logs go to {}", program_log.display())?;
         writeln!(out, "the oracle's logs go to {}", oracle_log.display())?;
         writeln!(
@@ -605,7 +729,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             epoch += 1;
             continue;
         }
-        let line = close_epoch(&mut ledger, &wallets, &mut world, &oracle_url, epoch)?;
+        let line = close_epoch(&mut ledger, &wallets, &mut world, &urls, epoch)?;
         match output {
             Output::Display => writeln!(out, "{line}")?,
             Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?,
@@ -624,11 +748,18 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         }
     }
     stop.store(true, Ordering::SeqCst);
-    let oracle_result = oracle
-        .join()
-        .map_err(|_| anyhow::anyhow!("the oracle's thread panicked"))?;
+    let mut results = Vec::new();
+    for (_, oracle) in oracles {
+        results.push(
+            oracle
+                .join()
+                .map_err(|_| anyhow::anyhow!("an oracle's thread panicked"))?,
+        );
+    }
     drop(rpc);
-    oracle_result.context("the oracle")?;
+    for result in results {
+        result.context("an oracle")?;
+    }
     if output == Output::Display {
         writeln!(out, "local network stopped")?;
     }

@@ -201,7 +201,8 @@ pub struct World {
     pub token: NetworkToken,
     pub devices: Vec<SimulatedDevice>,
     network: Key,
-    oracle_url: String,
+    /// The oracles the devices report to: each device to one of them, in turn.
+    oracle_urls: Vec<String>,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
     /// Credits bought and spent (fees and payments) since the localnet started.
@@ -220,7 +221,7 @@ impl World {
         actors: Actors,
         token: NetworkToken,
         devices_dir: &Path,
-        oracle_url: String,
+        oracle_urls: Vec<String>,
     ) -> Result<Self> {
         std::fs::create_dir_all(devices_dir)?;
         let now_ms = SystemClock.now_ms();
@@ -312,7 +313,7 @@ impl World {
             token,
             devices,
             network: Key(registry_address.to_bytes()),
-            oracle_url,
+            oracle_urls,
             http: reqwest::Client::new(),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -324,13 +325,33 @@ impl World {
     }
 
     /// One round of telemetry from every device (and witnesses of this round's beacons by
-    /// the next device), posted to the oracle as a binary batch.
+    /// the next device), each device's messages posted to its oracle (devices take the
+    /// oracles in turn) as a binary batch.
     pub fn telemetry_round(&mut self) -> Result<()> {
         let messages = round_with_witnesses(&mut self.devices, self.network, SystemClock.now_ms());
-        let tally = self
-            .runtime
-            .block_on(post(&self.http, &self.oracle_url, &messages, true))?;
-        self.telemetry.add(&tally);
+        let oracles = self.oracle_urls.len().max(1);
+        let oracle_of: std::collections::HashMap<Pubkey, usize> = self
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(index, device)| (device.key(), index % oracles))
+            .collect();
+        for (index, url) in self.oracle_urls.iter().enumerate() {
+            let theirs: Vec<_> = messages
+                .iter()
+                .filter(|message| {
+                    oracle_of.get(&Pubkey::new_from_array(message.message.device.0)) == Some(&index)
+                })
+                .cloned()
+                .collect();
+            if theirs.is_empty() {
+                continue;
+            }
+            let tally = self
+                .runtime
+                .block_on(post(&self.http, url, &theirs, true))?;
+            self.telemetry.add(&tally);
+        }
         Ok(())
     }
 

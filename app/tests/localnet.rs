@@ -133,6 +133,17 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
             >= u64_of(&lines[verified_epoch as usize], "device_share"),
         "{last}"
     );
+    // Three oracles, each hearing a third of the devices, merged each other's sets: they
+    // computed the same root, voted it (quorum 2), and the first activated it.
+    assert_eq!(u64_of(verified, "oracles_agreeing"), 3, "{last}");
+    let root = &last["root"];
+    assert_eq!(u64_of(root, "epoch"), verified_epoch, "{last}");
+    assert!(u64_of(root, "votes") >= 2, "{last}");
+    let activated = lines
+        .iter()
+        .filter_map(|line| line["root"]["active_root_epoch"].as_u64())
+        .max();
+    assert!(activated.is_some(), "no root was activated: {lines:?}");
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
 }
