@@ -22,7 +22,7 @@ use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::{reward_epochs as rewards, tokenomics as tokenomics_client};
 use groundwork_harness::rpc::LocalRpc;
 use reward_epochs::state::RootStatus;
-use reward_epochs::{EpochV0, RewardConfigV0};
+use reward_epochs::{ClaimV0, EpochV0, RewardConfigV0};
 use serde::Serialize;
 use solana_account::Account;
 use solana_commitment_config::CommitmentConfig;
@@ -161,6 +161,17 @@ pub struct EpochLine {
     pub verified: Option<VerifiedWork>,
     /// Where that epoch's root stands on chain, and the newest active root.
     pub root: Option<RootLine>,
+    /// The device rewards' books: what the active root distributes, what claims paid, what
+    /// the reward vault holds (always the device pools minted less the claims paid).
+    pub active_cumulative_total: u64,
+    pub rewards_claimed_total: u64,
+    pub reward_vault: u64,
+    /// The recipients here (operators, and one without SOL an oracle claims for) the active
+    /// root owes something, and how many of them claims have paid in full.
+    pub recipients_owed: usize,
+    pub recipients_paid_in_full: usize,
+    /// What claims paid the recipient without SOL (its oracle relays them).
+    pub relayed_claimed: u64,
 }
 
 /// An epoch's root on chain.
@@ -186,8 +197,10 @@ pub struct VerifiedWork {
     pub paid: u64,
     pub dust: u64,
     pub root: String,
-    /// How many of the local oracles computed this same root for the epoch (by now).
+    /// How many of the local oracles computed this same root for the epoch by now, and how
+    /// many another one (never, when they merged each other's sets).
     pub oracles_agreeing: usize,
+    pub oracles_disagreeing: usize,
 }
 
 impl VerifiedWork {
@@ -207,6 +220,10 @@ impl VerifiedWork {
             )
             .ok()?;
             let root = work["root"].as_str()?.to_string();
+            let others: Vec<Option<String>> = oracles
+                .iter()
+                .map(|oracle| root_of(oracle, epoch))
+                .collect();
             Some(VerifiedWork {
                 epoch,
                 devices: work["devices"]["total"].as_u64()?,
@@ -217,9 +234,13 @@ impl VerifiedWork {
                 .ok()?,
                 paid: work["paid"].as_u64()?,
                 dust: work["dust"].as_u64()?,
-                oracles_agreeing: oracles
+                oracles_agreeing: others
                     .iter()
-                    .filter(|oracle| root_of(oracle, epoch).as_ref() == Some(&root))
+                    .filter(|other| other.as_ref() == Some(&root))
+                    .count(),
+                oracles_disagreeing: others
+                    .iter()
+                    .filter(|other| other.as_ref().is_some_and(|other| *other != root))
                     .count(),
                 root,
             })
@@ -278,6 +299,17 @@ impl std::fmt::Display for EpochLine {
                 }
             )?;
         }
+        write!(
+            f,
+            "\n       rewards: {} in the active root, {} claimed ({} of {} recipients paid in full, {} relayed), vault {} = minted {} - claimed",
+            format_amount(self.active_cumulative_total, 6),
+            format_amount(self.rewards_claimed_total, 6),
+            self.recipients_paid_in_full,
+            self.recipients_owed,
+            format_amount(self.relayed_claimed, 6),
+            format_amount(self.reward_vault, 6),
+            format_amount(self.reward_vault + self.rewards_claimed_total, 6),
+        )?;
         if let Some(root) = &self.root {
             write!(
                 f,
@@ -343,6 +375,32 @@ fn close_epoch(
                 }),
             None => None,
         };
+    let mut recipients_owed = 0;
+    let mut recipients_paid_in_full = 0;
+    let mut relayed_claimed = 0;
+    for recipient in world.recipients() {
+        let claimed = read::<ClaimV0>(&*ledger, &rewards::claim_address(&recipient))?
+            .map_or(0, |claim| claim.claimed);
+        if recipient == world.actors.recipient_without_sol.pubkey() {
+            relayed_claimed = claimed;
+        }
+        let leaf = oracle_urls.first().and_then(|oracle| {
+            crate::rewards_cmd::oracle_get(oracle, &format!("/v1/rewards/{recipient}")).ok()?
+                ["cumulative_amount"]
+                .as_u64()
+        });
+        if let Some(leaf) = leaf.filter(|leaf| *leaf > 0) {
+            recipients_owed += 1;
+            if claimed == leaf {
+                recipients_paid_in_full += 1;
+            }
+        }
+    }
+    let reward_vault = read::<anchor_spl::token_interface::TokenAccount>(
+        &*ledger,
+        &rewards::reward_vault_address(),
+    )?
+    .map_or(0, |vault| vault.amount);
     Ok(EpochLine {
         epoch,
         minted: record.minted,
@@ -368,6 +426,12 @@ fn close_epoch(
         staker_claimed: staking_config.total_claimed,
         verified,
         root,
+        active_cumulative_total: reward_config.active_cumulative_total,
+        rewards_claimed_total: reward_config.total_claimed,
+        reward_vault,
+        recipients_owed,
+        recipients_paid_in_full,
+        relayed_claimed,
     })
 }
 
@@ -407,6 +471,8 @@ struct LocalOracle {
     peers: Vec<String>,
     /// This one also activates roots once their challenge period ends.
     activates_roots: bool,
+    /// Recipients this one claims for.
+    relays_for: Vec<groundwork_telemetry::Key>,
 }
 
 /// Starts an oracle (ingest, chain view, verify with shared input, submit) beside the local
@@ -447,6 +513,7 @@ fn start_oracle(
         priority_fee_floor: 0,
         priority_fee_ceiling: 100_000,
         activate_roots: oracle.activates_roots,
+        relay_claims_for: oracle.relays_for.clone(),
     });
     // A fresh chain: the previous run's telemetry belongs to another network's history.
     if data_dir.exists() {
@@ -632,6 +699,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         bootstrap(&mut ledger, &config, &signers).context("bootstrapping the local network")?;
     // Short epochs, a short grace: a sixth of an epoch (at least 2 s) for late messages.
     let seal_grace = (args.epoch_length / 6).max(Duration::from_secs(2));
+    let relayed_recipient = actors.recipient_without_sol.pubkey();
     // Three oracles, quorum 2: the first on --oracle-port, the others on free ports.
     let ports: Vec<u16> = std::iter::once(Ok(args.oracle_port))
         .chain((1..LOCAL_ORACLES).map(|_| free_local_port()))
@@ -655,6 +723,11 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
                 .map(|(_, url)| url.clone())
                 .collect(),
             activates_roots: index == 0,
+            relays_for: if index == 0 {
+                vec![groundwork_telemetry::Key(relayed_recipient.to_bytes())]
+            } else {
+                Vec::new()
+            },
         };
         oracles.push(start_oracle(
             &rpc.url,
@@ -722,6 +795,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
             break;
         }
         world.epoch_activity(&mut ledger)?;
+        world.claim_rewards(&mut ledger)?;
         // Anyone may crank: an epoch someone else closed is not closed again.
         let reward_config: RewardConfigV0 =
             read(&ledger, &rewards::config_address())?.context("rewards are missing")?;

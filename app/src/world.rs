@@ -14,7 +14,9 @@ use device_registry::RegisterOperatorArgsV0;
 use groundwork_client::device_registry::{self as registry, Onboarding};
 use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::tokenomics::NetworkToken;
-use groundwork_client::{staking as staking_client, tokenomics as tokenomics_client};
+use groundwork_client::{
+    reward_epochs as rewards_client, staking as staking_client, tokenomics as tokenomics_client,
+};
 use groundwork_oracle::core::clock::{Clock, SystemClock};
 use groundwork_telemetry::Key;
 use solana_keypair::Keypair;
@@ -46,6 +48,9 @@ pub struct Actors {
     pub operators: Vec<Keypair>,
     pub dapp: Keypair,
     pub stakers: Vec<Keypair>,
+    /// The reward recipient of one of the second operator's devices: it holds no SOL, so an
+    /// oracle claims for it (it opted in to the relayer).
+    pub recipient_without_sol: Keypair,
 }
 
 impl Actors {
@@ -58,6 +63,7 @@ impl Actors {
             stakers: (1..=2)
                 .map(|index| load_or_create(&keys.join(format!("staker-{index}.json"))))
                 .collect::<Result<_>>()?,
+            recipient_without_sol: load_or_create(&keys.join("recipient-without-sol.json"))?,
         })
     }
 
@@ -269,6 +275,18 @@ impl World {
                 devices.push(SimulatedDevice::new(keypair, cell, behaviour, now_ms)?);
             }
         }
+        // The second operator's first device pays its rewards to a recipient without SOL.
+        let own_recipient = devices[3].key();
+        ledger
+            .send(
+                &[registry::set_reward_recipient(
+                    &actors.operators[1].pubkey(),
+                    &own_recipient,
+                    Some(actors.recipient_without_sol.pubkey()),
+                )],
+                &[&actors.operators[1]],
+            )
+            .context("setting a device's own reward recipient")?;
         // The authority suspends one of the first operator's devices: its telemetry is refused.
         let suspended = devices[1].key();
         ledger
@@ -353,6 +371,72 @@ impl World {
             self.telemetry.add(&tally);
         }
         Ok(())
+    }
+
+    /// Every operator claims what the newest active root owes it beyond what it was paid,
+    /// with the leaf and proof its oracle serves (`groundwork rewards claim --oracle`); how
+    /// much was claimed.
+    pub fn claim_rewards(&mut self, ledger: &mut RpcLedger) -> Result<u64> {
+        let Some(oracle) = self.oracle_urls.first() else {
+            return Ok(0);
+        };
+        let mut claimed_now = 0;
+        for operator in &self.actors.operators {
+            let Ok(leaf) = crate::rewards_cmd::oracle_get(
+                oracle,
+                &format!("/v1/rewards/{}", operator.pubkey()),
+            ) else {
+                continue;
+            };
+            let (Some(cumulative), Some(claimable)) = (
+                leaf["cumulative_amount"].as_u64(),
+                leaf["claimable"].as_u64(),
+            ) else {
+                continue;
+            };
+            if claimable == 0 {
+                continue;
+            }
+            let proof = leaf["proof"]
+                .as_array()
+                .map(|hashes| {
+                    hashes
+                        .iter()
+                        .map(|hash| {
+                            let bytes = hex::decode(hash.as_str().unwrap_or_default())?;
+                            <[u8; 32]>::try_from(bytes.as_slice())
+                                .map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))
+                        })
+                        .collect::<Result<Vec<[u8; 32]>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            ledger
+                .send(
+                    &[rewards_client::claim(
+                        &operator.pubkey(),
+                        &operator.pubkey(),
+                        self.token,
+                        cumulative,
+                        proof,
+                    )],
+                    &[operator],
+                )
+                .context("an operator claiming its rewards")?;
+            claimed_now += claimable;
+        }
+        Ok(claimed_now)
+    }
+
+    /// The recipients the network owes rewards to here: the operators and the recipient
+    /// without SOL.
+    pub fn recipients(&self) -> Vec<Pubkey> {
+        self.actors
+            .operators
+            .iter()
+            .map(Signer::pubkey)
+            .chain(std::iter::once(self.actors.recipient_without_sol.pubkey()))
+            .collect()
     }
 
     /// The telemetry replies since the last epoch line (and starts a new tally).

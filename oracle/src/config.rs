@@ -49,6 +49,11 @@ pub struct SubmitConfig {
     /// Also activate roots whose challenge period has ended (the permissionless crank).
     #[serde(default)]
     pub activate_roots: bool,
+    /// Recipients who opted in to have this oracle claim for them (they may hold no SOL):
+    /// whenever the active root owes one of them more than it was paid, this oracle claims
+    /// it, paying the fee and the claim account's rent the first time.
+    #[serde(default)]
+    pub relay_claims_for: Vec<Key>,
 }
 
 fn default_priority_fee_floor() -> u64 {

@@ -338,6 +338,17 @@ pub async fn serve(
                     .submit
                     .as_ref()
                     .is_some_and(|submit| submit.activate_roots),
+                config
+                    .submit
+                    .as_ref()
+                    .map(|submit| {
+                        submit
+                            .relay_claims_for
+                            .iter()
+                            .map(|key| anchor_lang::prelude::Pubkey::new_from_array(key.0))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 submit_status.clone().expect("set with the submitter"),
                 metrics.clone(),
                 supervisor.stop_signal(),
@@ -734,16 +745,19 @@ const SUBMIT_EVERY: Duration = Duration::from_secs(2);
 /// Votes every stored report's root not yet settled, oldest first, a step each round (see
 /// `groundwork_oracle_submit`), and with `activate_roots` activates roots whose challenge
 /// period has ended.
+#[allow(clippy::too_many_arguments)]
 async fn submit_votes(
     submitter: Submitter,
     reports: Reports,
     activate_roots: bool,
+    relay_for: Vec<anchor_lang::prelude::Pubkey>,
     status: Arc<SubmitStatus>,
     metrics: Arc<Metrics>,
     mut stop: StopSignal,
 ) -> Result<()> {
     let mut ticker = tokio::time::interval(SUBMIT_EVERY);
     let mut last_waiting = String::new();
+    let mut relayed = std::collections::HashMap::new();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -760,12 +774,68 @@ async fn submit_votes(
                 Ok(waiting) => waiting,
                 Err(error) => format!("a round failed and is tried again: {error}"),
             };
+        if !relay_for.is_empty() {
+            if let Err(error) = relay_claims(&submitter, &reports, &relay_for, &mut relayed).await {
+                tracing::warn!(%error, "relaying claims failed; trying again");
+            }
+        }
         if waiting != last_waiting {
             tracing::info!(waiting = %waiting, "submit");
             last_waiting.clone_from(&waiting);
         }
         *status.waiting.lock().expect("status lock") = waiting;
     }
+}
+
+/// How long a relayed claim is given to land before it is sent again.
+const RELAY_RETRY: Duration = Duration::from_secs(30);
+
+/// Claims for the opted-in recipients what the active root owes them beyond what they were
+/// paid, when this oracle's report of the active epoch is the active root (its leaves and
+/// proofs are then the chain's). `relayed` remembers what was sent and when, so a claim is
+/// not sent again while it may still land.
+async fn relay_claims(
+    submitter: &Submitter,
+    reports: &Reports,
+    recipients: &[anchor_lang::prelude::Pubkey],
+    relayed: &mut std::collections::HashMap<
+        anchor_lang::prelude::Pubkey,
+        (u64, std::time::Instant),
+    >,
+) -> Result<()> {
+    let config = submitter.reward_config().await?;
+    let Some(active) = config.active_root_epoch else {
+        return Ok(());
+    };
+    let Some(report) = reports.load(active)? else {
+        return Ok(());
+    };
+    if report.rewards.root != config.active_root {
+        return Ok(());
+    }
+    let (tree, _) = groundwork_oracle_verify::cumulative_tree(&report.rewards.cumulative)?;
+    for recipient in recipients {
+        let Some(leaf) = report.rewards.cumulative.get(recipient).copied() else {
+            continue;
+        };
+        if relayed
+            .get(recipient)
+            .is_some_and(|(amount, at)| *amount == leaf && at.elapsed() < RELAY_RETRY)
+        {
+            continue;
+        }
+        if submitter.claimed(recipient).await? >= leaf {
+            continue;
+        }
+        let Some((_, proof)) = tree.proof_for(&recipient.to_bytes()) else {
+            continue;
+        };
+        if let Some(signature) = submitter.relay_claim(recipient, leaf, proof).await? {
+            tracing::info!(%recipient, cumulative = leaf, %signature, "claimed for an opted-in recipient");
+            relayed.insert(*recipient, (leaf, std::time::Instant::now()));
+        }
+    }
+    Ok(())
 }
 
 /// One round of the submit stage: what it waits for, in words.

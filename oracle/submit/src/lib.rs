@@ -352,14 +352,74 @@ impl Submitter {
         if record.status != RootStatus::Pending || record.activates_at > now_unix_s {
             return Ok(None);
         }
+        self.send_once(
+            groundwork_client::reward_epochs::activate_root(epoch),
+            "root activation",
+        )
+        .await
+    }
+
+    /// What claims have paid `recipient` so far (0 before its first claim).
+    pub async fn claimed(&self, recipient: &Pubkey) -> Result<u64, SubmitError> {
+        Ok(self
+            .rpc
+            .account::<reward_epochs::state::ClaimV0>(
+                &groundwork_client::reward_epochs::claim_address(recipient),
+            )
+            .await
+            .map_err(SubmitError::Rpc)?
+            .map_or(0, |claim| claim.claimed))
+    }
+
+    /// Claims `recipient`'s `cumulative_amount` with `proof` against the active root, this
+    /// oracle paying the fee (and the claim account's rent, the first time): the relayer for
+    /// recipients who hold no SOL. The signature when sent.
+    pub async fn relay_claim(
+        &self,
+        recipient: &Pubkey,
+        cumulative_amount: u64,
+        proof: Vec<[u8; 32]>,
+    ) -> Result<Option<String>, SubmitError> {
+        let config = self.reward_config().await?;
+        let token_program = self
+            .rpc
+            .owner_of(&config.network_mint)
+            .await
+            .map_err(SubmitError::Rpc)?
+            .ok_or_else(|| SubmitError::Rpc("the network mint is not on chain".into()))?;
+        let token = groundwork_client::tokenomics::NetworkToken {
+            mint: config.network_mint,
+            token_program,
+        };
+        self.send_once(
+            groundwork_client::reward_epochs::claim(
+                &self.oracle.pubkey(),
+                recipient,
+                token,
+                cumulative_amount,
+                proof,
+            ),
+            "relayed claim",
+        )
+        .await
+    }
+
+    /// Sends `instruction` once, paid by the oracle key: simulated first (a refusal sends
+    /// nothing and answers `None`), its compute units from the simulation, the fee floor.
+    async fn send_once(
+        &self,
+        instruction: anchor_lang::solana_program::instruction::Instruction,
+        what: &str,
+    ) -> Result<Option<String>, SubmitError> {
         let payer = self.oracle.pubkey();
-        let activate = groundwork_client::reward_epochs::activate_root(epoch);
-        let probe =
-            Transaction::new_unsigned(Message::new(std::slice::from_ref(&activate), Some(&payer)));
+        let probe = Transaction::new_unsigned(Message::new(
+            std::slice::from_ref(&instruction),
+            Some(&payer),
+        ));
         let units = match self.rpc.simulate(&probe).await.map_err(SubmitError::Rpc)? {
             Ok(units) => units,
             Err((error, _)) => {
-                tracing::debug!(epoch, %error, "activation not possible yet");
+                tracing::debug!(%error, what, "not sent: the simulation refuses it");
                 return Ok(None);
             }
         };
@@ -371,7 +431,7 @@ impl Submitter {
         let mut instructions =
             compute_budget_instructions(unit_limit_for(units), self.settings.priority_fee_floor)
                 .to_vec();
-        instructions.push(activate);
+        instructions.push(instruction);
         let transaction = Transaction::new(
             &[&self.oracle],
             Message::new(&instructions, Some(&payer)),
@@ -382,7 +442,7 @@ impl Submitter {
             return Err(SubmitError::Rpc(refusals.join("; ")));
         }
         let signature = transaction.signatures[0].to_string();
-        tracing::info!(epoch, %signature, "root activation sent");
+        tracing::info!(%signature, what, "sent");
         Ok(Some(signature))
     }
 

@@ -88,6 +88,39 @@ impl SubmitRpc {
             .transpose()
     }
 
+    /// The program owning the account at `address` (finalized), if it exists.
+    pub async fn owner_of(&self, address: &Pubkey) -> Result<Option<Pubkey>, String> {
+        let min_context_slot = self.highest_slot.load(Ordering::Relaxed);
+        let answer = first_answer(&self.clients, |client| async move {
+            client
+                .get_ui_account_with_config(
+                    address,
+                    RpcAccountInfoConfig {
+                        encoding: Some(solana_rpc_client::api::config::UiAccountEncoding::Base64),
+                        commitment: Some(CommitmentConfig::finalized()),
+                        min_context_slot: (min_context_slot > 0).then_some(min_context_slot),
+                        data_slice: Some(solana_rpc_client::api::config::UiDataSliceConfig {
+                            offset: 0,
+                            length: 0,
+                        }),
+                    },
+                )
+                .await
+                .map_err(|error| format!("{}: {error}", client.url()))
+        })
+        .await?;
+        self.saw_slot(answer.context.slot);
+        answer
+            .value
+            .map(|account| {
+                account
+                    .owner
+                    .parse()
+                    .map_err(|_| format!("{address}: an owner that does not parse"))
+            })
+            .transpose()
+    }
+
     /// Where `signature` stands, asking each endpoint in turn until one knows it. An endpoint
     /// reads the finalized block height before the signature, so "not found" after a height
     /// past `last_valid_block_height` means it cannot land (had it landed, it would have been
