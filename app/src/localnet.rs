@@ -55,6 +55,8 @@ pub struct LocalnetArgs {
     pub port: u16,
     pub oracle_port: u16,
     pub epoch_length: Duration,
+    /// Whether the oracles vote roots (and the first activates them and relays claims).
+    pub votes: bool,
 }
 
 /// The local network's wallets, kept in its data directory across runs.
@@ -473,6 +475,8 @@ struct LocalOracle {
     activates_roots: bool,
     /// Recipients this one claims for.
     relays_for: Vec<groundwork_telemetry::Key>,
+    /// Whether it votes at all.
+    votes: bool,
 }
 
 /// Starts an oracle (ingest, chain view, verify with shared input, submit) beside the local
@@ -508,13 +512,15 @@ fn start_oracle(
     config.shared_input.pull_every = Duration::from_secs(1);
     config.shared_input.peer_wait = epoch_length;
     config.shared_input.timeout = Duration::from_secs(10);
-    config.submit = Some(groundwork_oracle::config::SubmitConfig {
-        keypair: oracle.keypair.clone(),
-        priority_fee_floor: 0,
-        priority_fee_ceiling: 100_000,
-        activate_roots: oracle.activates_roots,
-        relay_claims_for: oracle.relays_for.clone(),
-    });
+    config.submit = oracle
+        .votes
+        .then(|| groundwork_oracle::config::SubmitConfig {
+            keypair: oracle.keypair.clone(),
+            priority_fee_floor: 0,
+            priority_fee_ceiling: 100_000,
+            activate_roots: oracle.activates_roots,
+            relay_claims_for: oracle.relays_for.clone(),
+        });
     // A fresh chain: the previous run's telemetry belongs to another network's history.
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir)
@@ -723,6 +729,7 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
                 .map(|(_, url)| url.clone())
                 .collect(),
             activates_roots: index == 0,
+            votes: args.votes,
             relays_for: if index == 0 {
                 vec![groundwork_telemetry::Key(relayed_recipient.to_bytes())]
             } else {

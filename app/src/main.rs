@@ -8,6 +8,7 @@ mod admin_cmd;
 mod cluster;
 mod context;
 mod localnet;
+mod oracle_cmd;
 mod registry_cmd;
 mod rewards_cmd;
 mod send;
@@ -138,6 +139,11 @@ enum Command {
         #[command(subcommand)]
         command: NetworkCommand,
     },
+    /// An oracle's health and votes, and what it waits for.
+    Oracle {
+        #[command(subcommand)]
+        command: oracle_cmd::OracleCommand,
+    },
     /// A whole network on this machine: local RPC, bootstrap, epochs closed as they end.
     Localnet {
         /// Stop closing epochs after this many.
@@ -161,6 +167,10 @@ enum Command {
         /// Epoch length (humantime: 60s, 2m...).
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         epoch_length: Duration,
+        /// The oracles compute and serve rewards but vote no roots (vote them yourself, with
+        /// the oracle keys in the data directory).
+        #[arg(long)]
+        without_votes: bool,
     },
 }
 
@@ -248,6 +258,9 @@ fn main() -> Result<()> {
         Command::Crank { command } => admin_cmd::crank(&context()?, command),
         Command::Rewards { command } => rewards_cmd::rewards(&context()?, command),
         Command::Simulate(args) => simulate::simulate(&context()?, args),
+        Command::Oracle {
+            command: oracle_cmd::OracleCommand::Status { oracle },
+        } => print(&oracle_cmd::status(&oracle)?, cli.output),
         Command::Authority { authority, command } => {
             admin_cmd::authority(&context()?, authority, command)
         }
@@ -323,6 +336,7 @@ fn main() -> Result<()> {
             port,
             oracle_port,
             epoch_length,
+            without_votes,
         } => localnet::run(
             localnet::LocalnetArgs {
                 epochs,
@@ -332,6 +346,7 @@ fn main() -> Result<()> {
                 port,
                 oracle_port,
                 epoch_length,
+                votes: !without_votes,
             },
             cli.output,
         ),

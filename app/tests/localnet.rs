@@ -12,7 +12,7 @@ use common::free_port_pair;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
 
-fn localnet(data_dir: &Path, port: u16, extra: &[&str]) -> Child {
+fn localnet(data_dir: &Path, port: u16, oracle_port: u16, extra: &[&str]) -> Child {
     Command::new(BINARY)
         .args([
             "--output",
@@ -25,7 +25,7 @@ fn localnet(data_dir: &Path, port: u16, extra: &[&str]) -> Child {
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--port", &port.to_string()])
-        .args(["--oracle-port", &free_port_pair().to_string()])
+        .args(["--oracle-port", &oracle_port.to_string()])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -53,9 +53,14 @@ fn u64_of(line: &Value, key: &str) -> u64 {
 fn a_bounded_localnet_run_reconciles_with_the_chain() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port_pair();
-    let output = localnet(data_dir.path(), port, &["--epochs", "4", "--exit"])
-        .wait_with_output()
-        .unwrap();
+    let output = localnet(
+        data_dir.path(),
+        port,
+        free_port_pair(),
+        &["--epochs", "4", "--exit"],
+    )
+    .wait_with_output()
+    .unwrap();
     assert!(
         output.status.success(),
         "localnet failed: {}",
@@ -197,7 +202,13 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
 fn the_network_commands_work_against_a_running_localnet() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port_pair();
-    let mut child = Killed(localnet(data_dir.path(), port, &["--epochs", "1"]));
+    let oracle_port = free_port_pair();
+    let mut child = Killed(localnet(
+        data_dir.path(),
+        port,
+        oracle_port,
+        &["--epochs", "1"],
+    ));
     // Wait for the first epoch's line: the network is bootstrapped and serving.
     let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut first = String::new();
@@ -224,7 +235,7 @@ fn the_network_commands_work_against_a_running_localnet() {
     assert!(ok, "{stderr}");
     let status: Value = serde_json::from_str(&stdout_text).unwrap();
     assert_eq!(status["oracles"].as_array().unwrap().len(), 3);
-    assert_eq!(status["quorum"], 1);
+    assert_eq!(status["quorum"], 2);
     assert_eq!(status["device_classes"], 2);
     assert_eq!(status["epoch_length_s"], 10);
     assert_eq!(status["operators"], 3);
@@ -260,6 +271,7 @@ fn the_network_commands_work_against_a_running_localnet() {
             &format!("genesis_unix = {}", status["genesis_unix"]),
         )
         .replace("length = \"60s\"", "length = \"10s\"")
+        .replace("quorum = 1", "quorum = 2")
         .replacen(
             "token_program = \"spl-token\"",
             &format!(
@@ -296,8 +308,8 @@ fn the_network_commands_work_against_a_running_localnet() {
     );
 
     // A changed parameter is reported and applied.
-    let quorum_two = network.replace("quorum = 1", "quorum = 2");
-    std::fs::write(&file, quorum_two).unwrap();
+    let quorum_three = network.replace("quorum = 2", "quorum = 3");
+    std::fs::write(&file, quorum_three).unwrap();
     let (ok, report, stderr) = bootstrap(&file);
     assert!(ok, "{stderr}");
     let report: Value = serde_json::from_str(&report).unwrap();
@@ -311,7 +323,28 @@ fn the_network_commands_work_against_a_running_localnet() {
     assert_eq!(updated[0]["what"], "oracle set and quorum");
     let (_, status, _) = groundwork(&["network", "status"]);
     let status: Value = serde_json::from_str(&status).unwrap();
-    assert_eq!(status["quorum"], 2);
+    assert_eq!(status["quorum"], 3);
+
+    // The first oracle says what it is doing and waiting for.
+    let (ok, oracle_text, stderr) = groundwork(&[
+        "oracle",
+        "status",
+        "--oracle",
+        &format!("http://127.0.0.1:{oracle_port}"),
+    ]);
+    assert!(ok, "{stderr}");
+    let oracle: Value = serde_json::from_str(&oracle_text).unwrap();
+    assert_eq!(oracle["health"]["status"], "ok", "{oracle}");
+    assert_eq!(
+        oracle["submissions"]["oracle"],
+        oracles[0].as_str(),
+        "{oracle}"
+    );
+    assert_eq!(oracle["submissions"]["in_oracle_set"], true, "{oracle}");
+    assert!(
+        oracle["submissions"]["waiting_for"].as_str().is_some(),
+        "{oracle}"
+    );
 
     // A wrong cluster is said clearly, and nothing runs.
     let output = Command::new(BINARY)
