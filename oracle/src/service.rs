@@ -696,6 +696,8 @@ struct SubmitStatus {
     in_set: AtomicI64,
     /// What the stage waits for, in words.
     waiting: std::sync::Mutex<String>,
+    /// Epochs whose vote failed for good: `/healthz` reports them.
+    problems: std::sync::Mutex<Vec<String>>,
 }
 
 impl SubmitStatus {
@@ -708,6 +710,7 @@ impl SubmitStatus {
             submissions,
             in_set: AtomicI64::new(-1),
             waiting: std::sync::Mutex::new(String::new()),
+            problems: std::sync::Mutex::new(Vec::new()),
         }
     }
 }
@@ -769,11 +772,19 @@ async fn submit_votes(
             "1 when this oracle's key is in the on-chain oracle set.",
             i64::from(member),
         );
-        let waiting =
-            match submit_round(&submitter, &reports, member, activate_roots, &metrics).await {
-                Ok(waiting) => waiting,
-                Err(error) => format!("a round failed and is tried again: {error}"),
-            };
+        let waiting = match submit_round(
+            &submitter,
+            &reports,
+            member,
+            activate_roots,
+            &metrics,
+            &status,
+        )
+        .await
+        {
+            Ok(waiting) => waiting,
+            Err(error) => format!("a round failed and is tried again: {error}"),
+        };
         if !relay_for.is_empty() {
             if let Err(error) = relay_claims(&submitter, &reports, &relay_for, &mut relayed).await {
                 tracing::warn!(%error, "relaying claims failed; trying again");
@@ -824,15 +835,25 @@ async fn relay_claims(
         {
             continue;
         }
-        if submitter.claimed(recipient).await? >= leaf {
-            continue;
-        }
         let Some((_, proof)) = tree.proof_for(&recipient.to_bytes()) else {
             continue;
         };
-        if let Some(signature) = submitter.relay_claim(recipient, leaf, proof).await? {
-            tracing::info!(%recipient, cumulative = leaf, %signature, "claimed for an opted-in recipient");
-            relayed.insert(*recipient, (leaf, std::time::Instant::now()));
+        // One recipient's failure does not hold up the others.
+        let relay = async {
+            if submitter.claimed(recipient).await? >= leaf {
+                return Ok(None);
+            }
+            submitter.relay_claim(recipient, leaf, proof).await
+        };
+        match relay.await {
+            Ok(Some(signature)) => {
+                tracing::info!(%recipient, cumulative = leaf, %signature, "claimed for an opted-in recipient");
+                relayed.insert(*recipient, (leaf, std::time::Instant::now()));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%recipient, %error, "relaying a claim failed; trying again")
+            }
         }
     }
     Ok(())
@@ -845,6 +866,7 @@ async fn submit_round(
     member: bool,
     activate_roots: bool,
     metrics: &Metrics,
+    status: &SubmitStatus,
 ) -> Result<String> {
     let config = submitter.reward_config().await?;
     let first = config.active_root_epoch.map_or(0, |active| active + 1);
@@ -855,6 +877,19 @@ async fn submit_round(
         .collect();
     let mut waiting = Vec::new();
     let mut pending = 0i64;
+    let mut problems = Vec::new();
+    let mut by_state: std::collections::BTreeMap<&'static str, i64> = [
+        "computed",
+        "signed",
+        "sent",
+        "vetoed",
+        "confirmed",
+        "superseded",
+        "failed",
+    ]
+    .into_iter()
+    .map(|state| (state, 0))
+    .collect();
     for epoch in &epochs {
         if activate_roots {
             let now = std::time::SystemTime::now()
@@ -881,12 +916,24 @@ async fn submit_round(
         };
         match submitter.step(&vote).await {
             Ok(Step::Now(state)) => {
+                *by_state.entry(state.name()).or_default() += 1;
+                if let SubmitState::Failed { reason } = &state {
+                    problems.push(format!("submit: epoch {epoch}'s vote failed: {reason}"));
+                }
                 if !state.is_final() {
                     pending += 1;
-                    waiting.push(format!(
-                        "epoch {epoch}: {} (its transaction to land)",
-                        state.name()
-                    ));
+                    let held_up = submitter
+                        .submissions()
+                        .load(*epoch)
+                        .ok()
+                        .flatten()
+                        .and_then(|submission| submission.last_problem);
+                    waiting.push(match held_up {
+                        Some(problem) => format!("epoch {epoch}: {} — {problem}", state.name()),
+                        None => {
+                            format!("epoch {epoch}: {} (its transaction to land)", state.name())
+                        }
+                    });
                 }
                 if matches!(state, SubmitState::Confirmed { .. }) {
                     metrics.set_gauge(
@@ -908,6 +955,40 @@ async fn submit_round(
         "Epochs whose vote is signed or sent and not confirmed yet.",
         pending,
     );
+    for (state, count) in by_state {
+        let (name, help) = match state {
+            "computed" => (
+                "groundwork_submit_epochs_computed",
+                "Unsettled epochs whose vote is not signed yet.",
+            ),
+            "signed" => (
+                "groundwork_submit_epochs_signed",
+                "Unsettled epochs whose vote is signed, not sent.",
+            ),
+            "sent" => (
+                "groundwork_submit_epochs_sent",
+                "Unsettled epochs whose vote is sent, not confirmed.",
+            ),
+            "vetoed" => (
+                "groundwork_submit_epochs_vetoed",
+                "Unsettled epochs whose confirmed vote was vetoed.",
+            ),
+            "confirmed" => (
+                "groundwork_submit_epochs_confirmed",
+                "Unsettled epochs whose vote is confirmed.",
+            ),
+            "superseded" => (
+                "groundwork_submit_epochs_superseded",
+                "Unsettled epochs that need no vote.",
+            ),
+            _ => (
+                "groundwork_submit_epochs_failed",
+                "Epochs whose vote failed for good (an operator acts).",
+            ),
+        };
+        metrics.set_gauge(name, help, count);
+    }
+    *status.problems.lock().expect("status lock") = problems;
     Ok(if !member {
         "this oracle's key to be added to the on-chain oracle set".to_string()
     } else if waiting.is_empty() {
@@ -1087,6 +1168,9 @@ async fn healthz(State(health): State<Arc<Health>>) -> Response {
     let mut problems = health.tasks.stopped();
     if let Err(reason) = health.store.health() {
         problems.push(format!("store: {reason}"));
+    }
+    if let Some(status) = &health.submit_status {
+        problems.extend(status.problems.lock().expect("status lock").iter().cloned());
     }
     let age_ms = health.clock.now_ms() - health.freshness.last_ms();
     if age_ms > health.stale_after_ms {

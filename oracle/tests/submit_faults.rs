@@ -63,6 +63,7 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
     let network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
     let (token, treasury) = (network.network_token, network.dao_treasury);
     let payer = network.rt.payer.insecure_clone();
+    let authority = network.authority.insecure_clone();
     let oracle = network.oracles[0].insecure_clone();
     let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
     let close = |epoch: u64| {
@@ -101,6 +102,7 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
     first.set(Fault::DropSends);
     second.set(Fault::DropSends);
     let vote = vote_of(0, 1_000);
+    let vote_0 = vote.clone();
     assert!(matches!(
         submitter.step(&vote).await.unwrap(),
         Step::Now(State::Sent)
@@ -218,4 +220,45 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
         .unwrap()
         .attempts
         .is_empty());
+
+    // The authority vetoes epoch 0's root while it is voting: the votes are cleared. The
+    // stage sees its confirmed vote gone and votes the report's root once more.
+    first.set(Fault::None);
+    send(
+        &rpc,
+        &[groundwork_client::reward_epochs::veto_root(
+            &authority.pubkey(),
+            0,
+        )],
+        &[&authority],
+    );
+    wait_for_finality(&rpc).await;
+    let vote = vote_0;
+    assert!(matches!(
+        submitter.step(&vote).await.unwrap(),
+        Step::Now(State::Sent | State::Signed)
+    ));
+    let state = until_final(&submitter, &vote, Duration::from_secs(120)).await;
+    assert!(matches!(state, State::Confirmed { .. }), "{state:?}");
+    assert_eq!(
+        submitter
+            .submissions()
+            .load(0)
+            .unwrap()
+            .unwrap()
+            .attempts
+            .len(),
+        3,
+        "one more attempt after the veto"
+    );
+    let record = epoch_record(&rpc, 0);
+    assert_eq!(record.vetoes, 1);
+    assert_eq!(
+        record
+            .votes
+            .iter()
+            .filter(|cast| cast.oracle == oracle.pubkey())
+            .count(),
+        1
+    );
 }

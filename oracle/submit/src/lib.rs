@@ -179,12 +179,16 @@ impl Submitter {
                     report_digest: hex(&vote.report_digest),
                     state: State::Computed,
                     attempts: Vec::new(),
+                    last_problem: None,
                 };
                 self.submissions.save(&submission)?;
                 submission
             }
         };
-        if submission.state.is_final() {
+        // A confirmed vote stays settled unless it disappears from a record still voting (a
+        // veto clears the votes): the only final state read again.
+        let confirmed = matches!(submission.state, State::Confirmed { .. });
+        if submission.state.is_final() && !confirmed {
             return Ok(Step::Now(submission.state));
         }
         // 1. What the chain holds: this oracle's vote, the epoch's status, newer roots.
@@ -196,6 +200,24 @@ impl Submitter {
         else {
             return Ok(Step::NotClosed);
         };
+        if confirmed {
+            if record.status != RootStatus::Voting
+                || record.vote_of(&self.oracle.pubkey()).is_some()
+            {
+                return Ok(Step::Now(submission.state));
+            }
+            submission.state = State::Vetoed {
+                reason: format!(
+                    "this oracle's vote is gone from the epoch record (vetoes so far: {}); voting the report's root again",
+                    record.vetoes
+                ),
+            };
+            tracing::warn!(
+                epoch = vote.epoch,
+                "the confirmed vote was vetoed or dropped; voting again"
+            );
+            self.submissions.save(&submission)?;
+        }
         if let Some(mut decided) = self.decided_on_chain(vote, &record).await? {
             if let State::Confirmed { signature, .. } = &mut decided {
                 *signature = self.landed_attempt(&submission).await;
@@ -203,7 +225,9 @@ impl Submitter {
             return self.finish(&mut submission, decided);
         }
         // 2. The pending attempts, newest first: landed, still able to land, or dropped.
-        if let Some(newest) = submission.attempts.last().cloned() {
+        // (After a veto, the earlier attempts landed and were cleared: a new one is signed.)
+        let vetoed = matches!(submission.state, State::Vetoed { .. });
+        if let Some(newest) = submission.attempts.last().cloned().filter(|_| !vetoed) {
             let signature: solana_signature::Signature =
                 newest.signature.parse().map_err(|_| {
                     SubmitError::Rpc(format!(
@@ -227,8 +251,16 @@ impl Submitter {
                     );
                 }
                 Landing::Finalized(Some(error)) => {
-                    let decided = self.judge_refusal(&error, &[]);
-                    return self.finish(&mut submission, decided);
+                    // It landed and failed: it voted nothing. A refusal that decides the
+                    // epoch ends it; any other is noted and the vote signed again next round.
+                    if let Some(decided) = self.judge_refusal(&error, &[]) {
+                        return self.finish(&mut submission, decided);
+                    }
+                    return self.note_problem(
+                        &mut submission,
+                        format!("the vote landed and failed: {error}; signing it again"),
+                        true,
+                    );
                 }
                 Landing::Pending(_) => return Ok(Step::Now(submission.state)),
                 Landing::Unknown => {
@@ -251,9 +283,26 @@ impl Submitter {
         failpoint("submit:before_sign");
         let (transaction, attempt) = match self.sign(vote, submission.attempts.last()).await? {
             Ok(signed) => signed,
-            Err(decided) => return self.finish(&mut submission, decided),
+            Err((error, logs)) => {
+                if let Some(decided) = self.judge_refusal(&error, &logs) {
+                    return self.finish(&mut submission, decided);
+                }
+                return self.note_problem(
+                    &mut submission,
+                    format!(
+                        "the simulation refuses the vote: {error}{}; trying again",
+                        if logs.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", logs.join(" | "))
+                        }
+                    ),
+                    false,
+                );
+            }
         };
         submission.attempts.push(attempt);
+        submission.last_problem = None;
         submission.state = State::Signed;
         self.submissions.save(&submission)?;
         failpoint("submit:after_sign");
@@ -446,31 +495,50 @@ impl Submitter {
         Ok(Some(signature))
     }
 
-    /// What a refusal by the program means for the epoch.
-    fn judge_refusal(&self, error: &TransactionError, logs: &[String]) -> State {
+    /// The state a refusal by the program decides, or `None` when a retry can change it:
+    /// only a total the program refuses for this report (above the device pool, below the
+    /// active root's) fails the epoch; "root already active" supersedes it. "Already voted"
+    /// decides nothing by itself: the vote is there, but whether it is this report's root is
+    /// read from the epoch record next round.
+    fn judge_refusal(&self, error: &TransactionError, logs: &[String]) -> Option<State> {
         use reward_epochs::errors::RewardError;
-        let code = custom_code(error);
-        if code == Some(program_error(RewardError::AlreadyVoted)) {
-            return State::Confirmed {
-                signature: None,
-                how: "the program says this oracle already voted".into(),
-            };
-        }
-        if code == Some(program_error(RewardError::RootAlreadyActive)) {
-            return State::Superseded {
+        let code = custom_code(error)?;
+        if code == program_error(RewardError::RootAlreadyActive) {
+            return Some(State::Superseded {
                 reason: "the epoch's root is already active".into(),
-            };
+            });
         }
-        State::Failed {
+        let refused_total = code == program_error(RewardError::TotalExceedsDevicePool)
+            || code == program_error(RewardError::TotalDecreased);
+        refused_total.then(|| State::Failed {
             reason: format!(
-                "the program refuses the vote: {error}{}",
+                "the program refuses this report's total: {error}{}",
                 if logs.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", logs.join(" | "))
                 }
             ),
+        })
+    }
+
+    /// Records a problem that does not decide the epoch (logged when it changes); with
+    /// `sign_again`, the next round signs a new attempt.
+    fn note_problem(
+        &self,
+        submission: &mut Submission,
+        problem: String,
+        sign_again: bool,
+    ) -> Result<Step, SubmitError> {
+        if submission.last_problem.as_ref() != Some(&problem) {
+            tracing::warn!(epoch = submission.epoch, %problem, "the vote is held up");
+            submission.last_problem = Some(problem);
         }
+        if sign_again {
+            submission.state = State::Computed;
+        }
+        self.submissions.save(submission)?;
+        Ok(Step::Now(submission.state.clone()))
     }
 
     fn instructions(
@@ -499,7 +567,7 @@ impl Submitter {
         &self,
         vote: &Vote,
         previous: Option<&Attempt>,
-    ) -> Result<Result<(Transaction, Attempt), State>, SubmitError> {
+    ) -> Result<Result<(Transaction, Attempt), (TransactionError, Vec<String>)>, SubmitError> {
         let payer = self.oracle.pubkey();
         let probe = self.instructions(vote, 1_400_000, 0);
         let simulated = self
@@ -512,7 +580,7 @@ impl Submitter {
             .map_err(SubmitError::Rpc)?;
         let units = match simulated {
             Ok(units) => units,
-            Err((error, logs)) => return Ok(Err(self.judge_refusal(&error, &logs))),
+            Err(refusal) => return Ok(Err(refusal)),
         };
         let unit_limit = unit_limit_for(units);
         let writable: Vec<Pubkey> = probe
@@ -525,8 +593,12 @@ impl Submitter {
             &self.rpc.recent_fees(&writable).await,
             self.settings.priority_fee_ceiling,
         );
+        // Each re-signing at least doubles the fee (from 1,000 when the last one paid none).
         let escalated = previous.map_or(0, |attempt| {
-            attempt.priority_fee_micro_lamports.saturating_mul(2)
+            attempt
+                .priority_fee_micro_lamports
+                .saturating_mul(2)
+                .max(1_000)
         });
         let fee = recent.max(escalated).clamp(
             self.settings.priority_fee_floor,

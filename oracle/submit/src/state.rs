@@ -19,6 +19,10 @@ pub enum State {
     Signed,
     /// The newest attempt was sent to every endpoint.
     Sent,
+    /// This oracle's vote was on chain and is gone from the epoch record while it still
+    /// votes: the authority vetoed the root (or the oracle left the set and came back). The
+    /// report's root is voted again.
+    Vetoed { reason: String },
     /// This oracle's vote is on chain (finalized).
     Confirmed {
         /// The transaction that carried it, when this oracle knows which.
@@ -46,6 +50,7 @@ impl State {
             State::Computed => "computed",
             State::Signed => "signed",
             State::Sent => "sent",
+            State::Vetoed { .. } => "vetoed",
             State::Confirmed { .. } => "confirmed",
             State::Superseded { .. } => "superseded",
             State::Failed { .. } => "failed",
@@ -79,6 +84,10 @@ pub struct Submission {
     #[serde(flatten)]
     pub state: State,
     pub attempts: Vec<Attempt>,
+    /// The latest refusal that did not decide the epoch (an unfunded key, a set being
+    /// changed, a lagging endpoint): tried again each round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_problem: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
