@@ -5,6 +5,10 @@
 //! by the one transaction it signed, its report unchanged. Its submission file lost, it finds
 //! its vote on chain and signs nothing again. A key outside the oracle set says so and votes
 //! nothing.
+//!
+//! Three oracle processes (2 of 3), each hearing one device: they compute the same root over
+//! each other's sets, vote it, the first activates it; the operator claims its leaf with the
+//! proof an oracle serves, and the first oracle claims for a recipient without SOL.
 
 mod local_chain;
 
@@ -183,4 +187,243 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
         .votes
         .iter()
         .all(|vote| vote.oracle != outsider.pubkey()));
+}
+
+/// Signs and posts one heartbeat of `device` at the centre of `cell` to `oracle`.
+async fn heartbeat(
+    http: &reqwest::Client,
+    oracle: &str,
+    device: &Keypair,
+    seq: u64,
+    cell: u64,
+) -> reqwest::StatusCode {
+    let centre = groundwork_oracle::verify::geo::cell_centre(cell).unwrap();
+    let registry = groundwork_client::device_registry::registry_config_address();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let secret: [u8; 32] = device.to_bytes()[..32].try_into().unwrap();
+    let signed = groundwork_telemetry::TelemetryV1 {
+        network: groundwork_telemetry::Key(registry.to_bytes()),
+        device: groundwork_telemetry::Key(device.pubkey().to_bytes()),
+        seq,
+        timestamp_ms: now_ms,
+        body: groundwork_telemetry::TelemetryBody::Heartbeat {
+            lat_e7: centre.lat_e7,
+            lon_e7: centre.lon_e7,
+            uptime_s: 600,
+            firmware: 1,
+        },
+    }
+    .sign(&secret);
+    http.post(format!("{oracle}/v1/telemetry"))
+        .header("content-type", "application/json")
+        .body(signed.to_json())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_oracle_processes_agree_vote_activate_and_pay() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Epoch 0 starts once the three oracles are up.
+    let genesis = now + 25;
+    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    let operator = network.operator(2 * HOTSPOT_ONBOARDING_FEE);
+    let first = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    let second = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    // The second device pays its rewards to a recipient that holds no SOL and opted in to
+    // the first oracle's relayer.
+    let without_sol = Keypair::new();
+    network.rt.send_ok(
+        &[groundwork_client::device_registry::set_reward_recipient(
+            &operator.pubkey(),
+            &second.pubkey(),
+            Some(without_sol.pubkey()),
+        )],
+        &[&operator],
+    );
+    let (token, treasury) = (network.network_token, network.dao_treasury);
+    let payer = network.rt.payer.insecure_clone();
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+    let dir = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|port| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let mut oracles = Vec::new();
+    for (index, port) in ports.iter().enumerate() {
+        let key = dir.path().join(format!("oracle-{index}.json"));
+        write_keypair(&network.oracles[index], &key);
+        let peers: Vec<&String> = urls
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != index)
+            .map(|(_, url)| url)
+            .collect();
+        let submit_extras = if index == 0 {
+            format!(
+                "activate_roots = true\nrelay_claims_for = [\"{}\"]\n",
+                without_sol.pubkey()
+            )
+        } else {
+            String::new()
+        };
+        oracles.push(OracleProcess::start_voting_on(
+            &rpc.url,
+            *port,
+            &dir.path().join(format!("oracle-{index}")),
+            &key,
+            None,
+            &format!(
+                "{submit_extras}[shared_input]\npeers = {peers:?}\npull_every = \"1s\"\npeer_wait = \"30s\"\n"
+            ),
+        ));
+    }
+
+    // During epoch 0 the first device reports to the first oracle only, the second to the
+    // second only: each oracle alone knows half the work.
+    wait_for_time(&rpc, genesis).await;
+    let http = reqwest::Client::new();
+    let mut seq = 0;
+    while chain_time(&rpc) < genesis + EPOCH_S - 1 {
+        seq += 1;
+        assert!(heartbeat(&http, &urls[0], &first, seq, CELL_A)
+            .await
+            .is_success());
+        assert!(heartbeat(&http, &urls[1], &second, seq, CELL_A)
+            .await
+            .is_success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_for_time(&rpc, genesis + EPOCH_S).await;
+    send(
+        &rpc,
+        &[groundwork_client::reward_epochs::close_epoch(
+            &payer.pubkey(),
+            token,
+            &treasury,
+            0,
+        )],
+        &[&payer],
+    );
+
+    // The three compute the same root over the union, two votes make it pending, the first
+    // oracle activates it.
+    let started = std::time::Instant::now();
+    let record = loop {
+        let record = epoch_record(&rpc, 0);
+        if record.status == reward_epochs::state::RootStatus::Active {
+            break record;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "epoch 0's root was not activated: {:?}\n{}",
+            record.votes,
+            oracles[0].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut roots = Vec::new();
+    for url in &urls {
+        let rewards: serde_json::Value = http
+            .get(format!("{url}/v1/epochs/0/rewards"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rewards["devices"]["rewarded"], 2, "{rewards}");
+        roots.push(rewards["root"].as_str().unwrap().to_string());
+    }
+    assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
+    assert!(record.votes.len() >= 2);
+    let active_root: String = record
+        .pending_root
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(active_root, roots[0]);
+
+    // The operator claims its leaf with the proof an oracle serves.
+    let leaf: serde_json::Value = http
+        .get(format!("{}/v1/rewards/{}", urls[2], operator.pubkey()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cumulative = leaf["cumulative_amount"].as_u64().unwrap();
+    assert!(cumulative > 0, "{leaf}");
+    let proof: Vec<[u8; 32]> = leaf["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hash| {
+            let text = hash.as_str().unwrap();
+            let bytes: Vec<u8> = (0..text.len())
+                .step_by(2)
+                .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
+                .collect();
+            bytes.try_into().unwrap()
+        })
+        .collect();
+    send(
+        &rpc,
+        &[groundwork_client::reward_epochs::claim(
+            &operator.pubkey(),
+            &operator.pubkey(),
+            token,
+            cumulative,
+            proof,
+        )],
+        &[&operator],
+    );
+    let claimed = |recipient: &anchor_lang::prelude::Pubkey| {
+        use anchor_lang::AccountDeserialize;
+        client(&rpc)
+            .get_account(&groundwork_client::reward_epochs::claim_address(recipient))
+            .ok()
+            .map_or(0, |account| {
+                reward_epochs::state::ClaimV0::try_deserialize(&mut account.data.as_slice())
+                    .unwrap()
+                    .claimed
+            })
+    };
+    assert_eq!(claimed(&operator.pubkey()), cumulative);
+
+    // The recipient without SOL is paid by the relaying oracle.
+    let owed: serde_json::Value = http
+        .get(format!("{}/v1/rewards/{}", urls[0], without_sol.pubkey()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let owed = owed["cumulative_amount"].as_u64().unwrap();
+    assert!(owed > 0);
+    let started = std::time::Instant::now();
+    while claimed(&without_sol.pubkey()) != owed {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the relayer did not claim: {}",
+            oracles[0].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        client(&rpc).get_balance(&without_sol.pubkey()).unwrap(),
+        0,
+        "it still holds no SOL"
+    );
 }

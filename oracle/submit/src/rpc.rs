@@ -30,6 +30,10 @@ pub enum Landing {
     Unknown,
 }
 
+/// Longest wait for one endpoint's answer: a hung endpoint costs a round this much, not the
+/// library's 30 s, before the next endpoint is asked.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
 pub struct SubmitRpc {
     clients: Vec<RpcClient>,
     /// The highest context slot any read answered from.
@@ -42,7 +46,11 @@ impl SubmitRpc {
             clients: urls
                 .iter()
                 .map(|url| {
-                    RpcClient::new_with_commitment(url.clone(), CommitmentConfig::finalized())
+                    RpcClient::new_with_timeout_and_commitment(
+                        url.clone(),
+                        REQUEST_TIMEOUT,
+                        CommitmentConfig::finalized(),
+                    )
                 })
                 .collect(),
             highest_slot: AtomicU64::new(0),

@@ -335,13 +335,25 @@ impl OracleProcess {
         keypair: &std::path::Path,
         failpoint: Option<&str>,
     ) -> Self {
-        let port = free_port();
+        Self::start_voting_on(rpc_url, free_port(), data_dir, keypair, failpoint, "")
+    }
+
+    /// [`OracleProcess::start_voting`] on `port`, with `more` appended to its config (after
+    /// its `[submit]` keys: submit keys first, then other sections).
+    pub fn start_voting_on(
+        rpc_url: &str,
+        port: u16,
+        data_dir: &std::path::Path,
+        keypair: &std::path::Path,
+        failpoint: Option<&str>,
+        more: &str,
+    ) -> Self {
         let config = data_dir.with_extension("toml");
         let registry = groundwork_client::device_registry::registry_config_address();
         std::fs::write(
             &config,
             format!(
-                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"1s\"\nseal_grace = \"2s\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\ndata_dir = \"{}\"\n[submit]\nkeypair = \"{}\"\n",
+                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"1s\"\nseal_grace = \"2s\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n[submit]\nkeypair = \"{}\"\n{more}",
                 data_dir.display(),
                 keypair.display()
             ),
