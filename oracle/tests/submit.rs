@@ -111,11 +111,12 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
     oracle.wait_for_exit(Duration::from_secs(90));
     let state = submission(&data, 0);
     assert_eq!(state["state"], "confirmed", "{state}");
-    assert_eq!(
-        state["signature"],
-        signature.as_str(),
-        "{state}\n{}",
-        oracle.log_tail()
+    // The one transaction it signed carried the vote (when the endpoint still knows its
+    // status, the submission names it).
+    assert_eq!(state["attempts"].as_array().unwrap().len(), 1, "{state}");
+    assert!(
+        state["signature"].is_null() || state["signature"] == signature.as_str(),
+        "{state}"
     );
 
     // Restarted for good: nothing more is sent. One vote of this oracle, its report's root.
