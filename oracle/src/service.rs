@@ -761,6 +761,7 @@ async fn submit_votes(
     let mut ticker = tokio::time::interval(SUBMIT_EVERY);
     let mut last_waiting = String::new();
     let mut relayed = std::collections::HashMap::new();
+    let mut backoff = Backoff::new();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -779,6 +780,7 @@ async fn submit_votes(
             activate_roots,
             &metrics,
             &status,
+            &mut backoff,
         )
         .await
         {
@@ -860,6 +862,10 @@ async fn relay_claims(
 }
 
 /// One round of the submit stage: what it waits for, in words.
+/// Per epoch: failed steps in a row, and when the next may run (RPC errors back off
+/// exponentially, from one round to a minute).
+type Backoff = std::collections::HashMap<u64, (u32, std::time::Instant)>;
+
 async fn submit_round(
     submitter: &Submitter,
     reports: &Reports,
@@ -867,6 +873,7 @@ async fn submit_round(
     activate_roots: bool,
     metrics: &Metrics,
     status: &SubmitStatus,
+    backoff: &mut Backoff,
 ) -> Result<String> {
     let config = submitter.reward_config().await?;
     let first = config.active_root_epoch.map_or(0, |active| active + 1);
@@ -914,7 +921,30 @@ async fn submit_round(
             leaf_count: u64::try_from(report.rewards.cumulative.len()).unwrap_or(u64::MAX),
             report_digest: report.digest(),
         };
-        match submitter.step(&vote).await {
+        if let Some((failures, retry_at)) = backoff.get(epoch) {
+            if std::time::Instant::now() < *retry_at {
+                waiting.push(format!(
+                    "epoch {epoch}: a retry after {failures} failed step{} (backing off)",
+                    if *failures == 1 { "" } else { "s" }
+                ));
+                pending += 1;
+                continue;
+            }
+        }
+        let stepped = submitter.step(&vote).await;
+        match &stepped {
+            Err(_) => {
+                let failures = backoff.get(epoch).map_or(0, |(failures, _)| *failures) + 1;
+                let wait = SUBMIT_EVERY
+                    .saturating_mul(1 << failures.min(5))
+                    .min(Duration::from_secs(60));
+                backoff.insert(*epoch, (failures, std::time::Instant::now() + wait));
+            }
+            Ok(_) => {
+                backoff.remove(epoch);
+            }
+        }
+        match stepped {
             Ok(Step::Now(state)) => {
                 *by_state.entry(state.name()).or_default() += 1;
                 if let SubmitState::Failed { reason } = &state {
@@ -1295,16 +1325,8 @@ async fn chain_snapshot(
                 .into_response()
         }
     };
-    let wants_bytes = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/octet-stream"));
-    if wants_bytes {
-        return (
-            [("content-type", "application/octet-stream")],
-            snapshot.encode(),
-        )
-            .into_response();
+    if wants_bytes(&headers) {
+        return octet_stream(snapshot.encode());
     }
     let suspended = snapshot
         .devices
@@ -1374,16 +1396,8 @@ async fn epoch_rewards(
             return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message);
         }
     };
-    let wants_bytes = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/octet-stream"));
-    if wants_bytes {
-        return (
-            [("content-type", "application/octet-stream")],
-            report.encode(),
-        )
-            .into_response();
+    if wants_bytes(&headers) {
+        return octet_stream(report.encode());
     }
     let peers = Reports::new(&health.reports_dir)
         .load_peers(epoch)
@@ -1533,6 +1547,18 @@ async fn device_rewards(
         );
     }
     Json(json!({ "device": device.to_string(), "epochs": rows })).into_response()
+}
+
+/// Whether the request asks for canonical bytes (`Accept: application/octet-stream`).
+fn wants_bytes(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/octet-stream"))
+}
+
+fn octet_stream(bytes: Vec<u8>) -> Response {
+    ([("content-type", "application/octet-stream")], bytes).into_response()
 }
 
 fn refusal(status: StatusCode, error: &str, message: String) -> Response {

@@ -165,10 +165,7 @@ struct People {
 async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_whenever() {
     // Epoch 0 starts in 2 s of wall time; the runtime closes it ahead (its clock is ours to
     // move), so positions are active; the endpoint then serves epoch 1 in real time.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = now_unix();
     let genesis = now + 2;
     let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
     // Credits for three onboardings (d3 during epoch 1) and two location changes.

@@ -22,6 +22,10 @@ use local_chain::*;
 
 const EPOCH_S: i64 = 20;
 
+async fn get_json(http: &reqwest::Client, url: String) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 fn write_keypair(keypair: &Keypair, path: &std::path::Path) {
     std::fs::write(
         path,
@@ -35,20 +39,9 @@ fn submission(data: &std::path::Path, epoch: u64) -> serde_json::Value {
         .unwrap()
 }
 
-fn epoch_record(rpc: &LocalRpc, epoch: u64) -> reward_epochs::state::EpochV0 {
-    use anchor_lang::AccountDeserialize;
-    let account = client(rpc)
-        .get_account(&groundwork_client::reward_epochs::epoch_address(epoch))
-        .unwrap();
-    reward_epochs::state::EpochV0::try_deserialize(&mut account.data.as_slice()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = now_unix();
     let genesis = now + 2;
     let network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
     let (token, treasury) = (network.network_token, network.dao_treasury);
@@ -147,14 +140,8 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
     oracle.restart(None);
     let http = reqwest::Client::new();
     let listed = loop {
-        let listed: serde_json::Value = http
-            .get(format!("{}/v1/submissions", oracle.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: serde_json::Value =
+            get_json(&http, format!("{}/v1/submissions", oracle.url)).await;
         if listed["epochs"][0]["state"] == "confirmed" {
             break listed;
         }
@@ -170,14 +157,8 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
     assert_eq!(epoch_record(&rpc, 0).votes.len(), 1);
 
     // The oracle whose key is not in the set says so, and voted nothing.
-    let outside: serde_json::Value = http
-        .get(format!("{}/v1/submissions", stranger.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outside: serde_json::Value =
+        get_json(&http, format!("{}/v1/submissions", stranger.url)).await;
     assert_eq!(outside["in_oracle_set"], false, "{outside}");
     assert!(outside["waiting_for"]
         .as_str()
@@ -229,10 +210,7 @@ async fn heartbeat(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_oracle_processes_agree_vote_activate_and_pay() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = now_unix();
     // Epoch 0 starts once the three oracles are up.
     let genesis = now + 25;
     let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
@@ -334,14 +312,8 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     };
     let mut roots = Vec::new();
     for url in &urls {
-        let rewards: serde_json::Value = http
-            .get(format!("{url}/v1/epochs/0/rewards"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let rewards: serde_json::Value =
+            get_json(&http, format!("{url}/v1/epochs/0/rewards")).await;
         assert_eq!(rewards["devices"]["rewarded"], 2, "{rewards}");
         roots.push(rewards["root"].as_str().unwrap().to_string());
     }
@@ -355,14 +327,11 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     assert_eq!(active_root, roots[0]);
 
     // The operator claims its leaf with the proof an oracle serves.
-    let leaf: serde_json::Value = http
-        .get(format!("{}/v1/rewards/{}", urls[2], operator.pubkey()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let leaf: serde_json::Value = get_json(
+        &http,
+        format!("{}/v1/rewards/{}", urls[2], operator.pubkey()),
+    )
+    .await;
     let cumulative = leaf["cumulative_amount"].as_u64().unwrap();
     assert!(cumulative > 0, "{leaf}");
     let proof: Vec<[u8; 32]> = leaf["proof"]
@@ -403,14 +372,11 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     assert_eq!(claimed(&operator.pubkey()), cumulative);
 
     // The recipient without SOL is paid by the relaying oracle.
-    let owed: serde_json::Value = http
-        .get(format!("{}/v1/rewards/{}", urls[0], without_sol.pubkey()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let owed: serde_json::Value = get_json(
+        &http,
+        format!("{}/v1/rewards/{}", urls[0], without_sol.pubkey()),
+    )
+    .await;
     let owed = owed["cumulative_amount"].as_u64().unwrap();
     assert!(owed > 0);
     let started = std::time::Instant::now();

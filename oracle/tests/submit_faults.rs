@@ -16,12 +16,22 @@ use local_chain::*;
 
 const EPOCH_S: i64 = 8;
 
-fn epoch_record(rpc: &LocalRpc, epoch: u64) -> reward_epochs::state::EpochV0 {
-    use anchor_lang::AccountDeserialize;
-    let account = client(rpc)
-        .get_account(&groundwork_client::reward_epochs::epoch_address(epoch))
-        .unwrap();
-    reward_epochs::state::EpochV0::try_deserialize(&mut account.data.as_slice()).unwrap()
+/// A submit stage over `endpoints` (in order) voting with `oracle`, its files in `dir`.
+fn stage(
+    endpoints: &[&FaultyProxy],
+    oracle: &groundwork_harness::solana_keypair::Keypair,
+    dir: &std::path::Path,
+) -> Submitter {
+    let urls: Vec<String> = endpoints.iter().map(|proxy| proxy.url.clone()).collect();
+    Submitter::new(
+        SubmitRpc::new(&urls),
+        oracle.insecure_clone(),
+        dir,
+        SubmitSettings {
+            priority_fee_floor: 1_000,
+            priority_fee_ceiling: 1_000_000,
+        },
+    )
 }
 
 /// A vote for `epoch` paying `amount` to one recipient.
@@ -55,10 +65,7 @@ async fn until_final(submitter: &Submitter, vote: &Vote, limit: Duration) -> Sta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = now_unix();
     let genesis = now + 1;
     let network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
     let (token, treasury) = (network.network_token, network.dao_treasury);
@@ -87,15 +94,7 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
         FaultyProxy::start(&rpc.url).await,
     );
     let dir = tempfile::tempdir().unwrap();
-    let submitter = Submitter::new(
-        SubmitRpc::new(&[first.url.clone(), second.url.clone()]),
-        oracle.insecure_clone(),
-        dir.path(),
-        SubmitSettings {
-            priority_fee_floor: 1_000,
-            priority_fee_ceiling: 1_000_000,
-        },
-    );
+    let submitter = stage(&[&first, &second], &oracle, dir.path());
 
     // Epoch 0: both endpoints take the vote and lose it. It stays sent until its blockhash
     // expires unseen; then it is signed once more, at twice the fee, and lands.
@@ -165,15 +164,7 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
     assert!(matches!(state, State::Confirmed { .. }), "{state:?}");
     first.set(Fault::Errors);
     // A restart (a new stage on the same files) finds the epoch settled and sends nothing.
-    let restarted = Submitter::new(
-        SubmitRpc::new(&[first.url.clone(), second.url.clone()]),
-        oracle.insecure_clone(),
-        dir.path(),
-        SubmitSettings {
-            priority_fee_floor: 1_000,
-            priority_fee_ceiling: 1_000_000,
-        },
-    );
+    let restarted = stage(&[&first, &second], &oracle, dir.path());
     assert!(matches!(
         restarted.step(&vote).await.unwrap(),
         Step::Now(State::Confirmed { .. })
@@ -193,15 +184,7 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
     second.delay(Duration::ZERO);
     first.lag_at(1);
     std::fs::remove_file(dir.path().join("1.json")).unwrap();
-    let lagging_first = Submitter::new(
-        SubmitRpc::new(&[first.url.clone(), second.url.clone()]),
-        oracle.insecure_clone(),
-        dir.path(),
-        SubmitSettings {
-            priority_fee_floor: 1_000,
-            priority_fee_ceiling: 1_000_000,
-        },
-    );
+    let lagging_first = stage(&[&first, &second], &oracle, dir.path());
     // The first read sets the minimum context slot (the reward config, via the healthy
     // endpoint when the lagging one refuses) — then the epoch's state.
     lagging_first.reward_config().await.unwrap();

@@ -334,6 +334,17 @@ fn shared_input(dir: &std::path::Path, peers: &[String]) -> Arc<SharedInput> {
     )
 }
 
+/// The late oracle's stage: its store, chain view and reports in `dir`, reading `chain`.
+fn late_verifier(store: &Store, dir: &std::path::Path, chain: &Arc<StaticChain>) -> Verifier {
+    Verifier::new(
+        store.clone(),
+        dir.join("chain-view"),
+        dir.join("reports"),
+        VerifyParams::default(),
+    )
+    .with_chain(chain.clone())
+}
+
 /// `shared` after one pull round of epoch 13 (the late oracle's first), so a peer that
 /// serves no set counts as tried.
 async fn tried(store: &Store, shared: Arc<SharedInput>) -> Arc<SharedInput> {
@@ -768,14 +779,7 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
         root: a_report.rewards.root,
         cumulative_total: a_report.rewards.cumulative_total,
     }));
-    let mut late = Verifier::new(
-        late_store.clone(),
-        late_dir.path().join("chain-view"),
-        late_dir.path().join("reports"),
-        VerifyParams::default(),
-    )
-    .with_chain(chain.clone())
-    .with_shared_input(
+    let mut late = late_verifier(&late_store, late_dir.path(), &chain).with_shared_input(
         tried(
             &late_store,
             shared_input(late_dir.path(), std::slice::from_ref(&liar)),
@@ -794,14 +798,7 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
     let mut other_root = a_report.clone();
     other_root.rewards.root[0] ^= 1;
     let forger = serve_bytes(Vec::new(), other_root.encode()).await;
-    let mut late = Verifier::new(
-        late_store.clone(),
-        late_dir.path().join("chain-view"),
-        late_dir.path().join("reports"),
-        VerifyParams::default(),
-    )
-    .with_chain(chain.clone())
-    .with_shared_input(
+    let mut late = late_verifier(&late_store, late_dir.path(), &chain).with_shared_input(
         tried(
             &late_store,
             shared_input(late_dir.path(), std::slice::from_ref(&forger)),
@@ -861,14 +858,7 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
     // An honest peer's report is adopted (stored as the oracle's own), and the next epoch
     // adds to it.
     let honest = serve_bytes(Vec::new(), a_report.encode()).await;
-    let mut late = Verifier::new(
-        late_store.clone(),
-        late_dir.path().join("chain-view"),
-        late_dir.path().join("reports"),
-        VerifyParams::default(),
-    )
-    .with_chain(chain.clone())
-    .with_shared_input(
+    let mut late = late_verifier(&late_store, late_dir.path(), &chain).with_shared_input(
         tried(
             &late_store,
             shared_input(late_dir.path(), &[liar, honest.clone()]),
@@ -902,13 +892,7 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
         root: other,
         cumulative_total: a_report.rewards.cumulative_total,
     }));
-    let mut late = Verifier::new(
-        late_store.clone(),
-        late_dir.path().join("chain-view"),
-        late_dir.path().join("reports"),
-        VerifyParams::default(),
-    )
-    .with_chain(chain.clone());
+    let mut late = late_verifier(&late_store, late_dir.path(), &chain);
     let pass = late.pass(NOW_MS).await.unwrap();
     assert_eq!(pass.diverged, Some((EPOCH, a_report.rewards.root, other)));
     assert!(pass.stored.is_empty());

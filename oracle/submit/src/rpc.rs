@@ -61,11 +61,14 @@ impl SubmitRpc {
         self.highest_slot.fetch_max(slot, Ordering::Relaxed);
     }
 
-    /// The account at `address` (finalized), decoded; `None` when it does not exist.
-    pub async fn account<T: AccountDeserialize>(
+    /// The account at `address` (finalized, no older than the highest context slot seen):
+    /// its owner and its data (`None` when the encoding does not decode), with `data_slice`
+    /// when only part of the data is needed.
+    async fn owner_and_data(
         &self,
         address: &Pubkey,
-    ) -> Result<Option<T>, String> {
+        data_slice: Option<solana_rpc_client::api::config::UiDataSliceConfig>,
+    ) -> Result<Option<(String, Option<Vec<u8>>)>, String> {
         let min_context_slot = self.highest_slot.load(Ordering::Relaxed);
         let answer = first_answer(&self.clients, |client| async move {
             client
@@ -75,7 +78,7 @@ impl SubmitRpc {
                         encoding: Some(solana_rpc_client::api::config::UiAccountEncoding::Base64),
                         commitment: Some(CommitmentConfig::finalized()),
                         min_context_slot: (min_context_slot > 0).then_some(min_context_slot),
-                        ..RpcAccountInfoConfig::default()
+                        data_slice,
                     },
                 )
                 .await
@@ -83,12 +86,20 @@ impl SubmitRpc {
         })
         .await?;
         self.saw_slot(answer.context.slot);
-        answer
+        Ok(answer
             .value
-            .map(|account| {
-                let data = account
-                    .data
-                    .decode()
+            .map(|account| (account.owner, account.data.decode())))
+    }
+
+    /// The account at `address` (finalized), decoded; `None` when it does not exist.
+    pub async fn account<T: AccountDeserialize>(
+        &self,
+        address: &Pubkey,
+    ) -> Result<Option<T>, String> {
+        self.owner_and_data(address, None)
+            .await?
+            .map(|(_, data)| {
+                let data = data
                     .ok_or_else(|| format!("{address}: the endpoint's encoding does not decode"))?;
                 T::try_deserialize(&mut data.as_slice())
                     .map_err(|error| format!("{address} does not decode: {error}"))
@@ -98,31 +109,14 @@ impl SubmitRpc {
 
     /// The program owning the account at `address` (finalized), if it exists.
     pub async fn owner_of(&self, address: &Pubkey) -> Result<Option<Pubkey>, String> {
-        let min_context_slot = self.highest_slot.load(Ordering::Relaxed);
-        let answer = first_answer(&self.clients, |client| async move {
-            client
-                .get_ui_account_with_config(
-                    address,
-                    RpcAccountInfoConfig {
-                        encoding: Some(solana_rpc_client::api::config::UiAccountEncoding::Base64),
-                        commitment: Some(CommitmentConfig::finalized()),
-                        min_context_slot: (min_context_slot > 0).then_some(min_context_slot),
-                        data_slice: Some(solana_rpc_client::api::config::UiDataSliceConfig {
-                            offset: 0,
-                            length: 0,
-                        }),
-                    },
-                )
-                .await
-                .map_err(|error| format!("{}: {error}", client.url()))
-        })
-        .await?;
-        self.saw_slot(answer.context.slot);
-        answer
-            .value
-            .map(|account| {
-                account
-                    .owner
+        let no_data = solana_rpc_client::api::config::UiDataSliceConfig {
+            offset: 0,
+            length: 0,
+        };
+        self.owner_and_data(address, Some(no_data))
+            .await?
+            .map(|(owner, _)| {
+                owner
                     .parse()
                     .map_err(|_| format!("{address}: an owner that does not parse"))
             })

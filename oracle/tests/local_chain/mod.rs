@@ -47,6 +47,23 @@ pub fn send(rpc: &LocalRpc, instructions: &[Instruction], signers: &[&Keypair]) 
         .expect("the transaction lands");
 }
 
+/// The wall clock, unix seconds (a local endpoint's clock follows it).
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Epoch `epoch`'s record on the endpoint (it must exist).
+pub fn epoch_record(rpc: &LocalRpc, epoch: u64) -> reward_epochs::state::EpochV0 {
+    use anchor_lang::AccountDeserialize;
+    let account = client(rpc)
+        .get_account(&groundwork_client::reward_epochs::epoch_address(epoch))
+        .unwrap();
+    reward_epochs::state::EpochV0::try_deserialize(&mut account.data.as_slice()).unwrap()
+}
+
 /// The endpoint's clock (the time its next transactions carry): the Clock sysvar's
 /// `unix_timestamp` (after slot, epoch start, epoch and leader schedule epoch).
 pub fn chain_time(rpc: &LocalRpc) -> i64 {
