@@ -206,7 +206,6 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
         .collect();
     let authority = network.authority.insecure_clone();
     let token = network.network_token;
-    let treasury = network.dao_treasury;
     let payer = network.rt.payer.insecure_clone();
     let timing = EpochTiming {
         genesis_unix_s: genesis,
@@ -339,16 +338,7 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
 
     // After its end: close it, then change everything again.
     wait_for_time(&rpc, epoch_2).await;
-    send(
-        &rpc,
-        &[groundwork_client::reward_epochs::close_epoch(
-            &payer.pubkey(),
-            token,
-            &treasury,
-            1,
-        )],
-        &[&payer],
-    );
+    close_epoch(&rpc, &network, &payer, 1);
     let after = [
         (
             vec![registry::assert_location(

@@ -44,7 +44,6 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
     let now = now_unix();
     let genesis = now + 2;
     let network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
-    let (token, treasury) = (network.network_token, network.dao_treasury);
     let payer = network.rt.payer.insecure_clone();
     let voter = network.oracles[0].insecure_clone();
     let outsider = Keypair::new();
@@ -64,16 +63,7 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
 
     // Epoch 0 ends and is closed; the oracle verifies it and dies before signing its vote.
     wait_for_time(&rpc, genesis + EPOCH_S).await;
-    send(
-        &rpc,
-        &[groundwork_client::reward_epochs::close_epoch(
-            &payer.pubkey(),
-            token,
-            &treasury,
-            0,
-        )],
-        &[&payer],
-    );
+    close_epoch(&rpc, &network, &payer, 0);
     oracle.wait_for_exit(Duration::from_secs(120));
     let report = std::fs::read(data.join("reports/0.report")).unwrap();
     let state = submission(&data, 0);
@@ -228,7 +218,7 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
         )],
         &[&operator],
     );
-    let (token, treasury) = (network.network_token, network.dao_treasury);
+    let token = network.network_token;
     let payer = network.rt.payer.insecure_clone();
     let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
     let dir = tempfile::tempdir().unwrap();
@@ -283,16 +273,7 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     wait_for_time(&rpc, genesis + EPOCH_S).await;
-    send(
-        &rpc,
-        &[groundwork_client::reward_epochs::close_epoch(
-            &payer.pubkey(),
-            token,
-            &treasury,
-            0,
-        )],
-        &[&payer],
-    );
+    close_epoch(&rpc, &network, &payer, 0);
 
     // The three compute the same root over the union, two votes make it pending, the first
     // oracle activates it.

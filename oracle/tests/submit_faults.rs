@@ -68,23 +68,11 @@ async fn one_vote_per_epoch_through_lost_sends_dead_lagging_and_slow_endpoints()
     let now = now_unix();
     let genesis = now + 1;
     let network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
-    let (token, treasury) = (network.network_token, network.dao_treasury);
     let payer = network.rt.payer.insecure_clone();
     let authority = network.authority.insecure_clone();
     let oracle = network.oracles[0].insecure_clone();
     let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
-    let close = |epoch: u64| {
-        send(
-            &rpc,
-            &[groundwork_client::reward_epochs::close_epoch(
-                &payer.pubkey(),
-                token,
-                &treasury,
-                epoch,
-            )],
-            &[&payer],
-        )
-    };
+    let close = |epoch: u64| close_epoch(&rpc, &network, &payer, epoch);
     wait_for_time(&rpc, genesis + 2 * EPOCH_S).await;
     close(0);
     close(1);

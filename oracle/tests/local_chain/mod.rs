@@ -55,6 +55,21 @@ pub fn now_unix() -> i64 {
         .as_secs() as i64
 }
 
+/// Closes `epoch` on the endpoint (anyone may), `payer` paying, the treasury share to
+/// `network`'s DAO treasury.
+pub fn close_epoch(rpc: &LocalRpc, network: &CycleNetwork, payer: &Keypair, epoch: u64) {
+    send(
+        rpc,
+        &[groundwork_client::reward_epochs::close_epoch(
+            &payer.pubkey(),
+            network.network_token,
+            &network.dao_treasury,
+            epoch,
+        )],
+        &[payer],
+    );
+}
+
 /// Epoch `epoch`'s record on the endpoint (it must exist).
 pub fn epoch_record(rpc: &LocalRpc, epoch: u64) -> reward_epochs::state::EpochV0 {
     use anchor_lang::AccountDeserialize;
