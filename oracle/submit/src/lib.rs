@@ -224,10 +224,11 @@ impl Submitter {
             }
             return self.finish(&mut submission, decided);
         }
-        // 2. The pending attempts, newest first: landed, still able to land, or dropped.
-        // (After a veto, the earlier attempts landed and were cleared: a new one is signed.)
-        let vetoed = matches!(submission.state, State::Vetoed { .. });
-        if let Some(newest) = submission.attempts.last().cloned().filter(|_| !vetoed) {
+        // 2. The newest attempt: landed, still able to land, or dropped. Not when the epoch
+        // is back to computed (its newest attempt landed and failed) or vetoed (the earlier
+        // attempts landed and were cleared): then a new one is signed.
+        let sign_anew = matches!(submission.state, State::Computed | State::Vetoed { .. });
+        if let Some(newest) = submission.attempts.last().cloned().filter(|_| !sign_anew) {
             let signature: solana_signature::Signature =
                 newest.signature.parse().map_err(|_| {
                     SubmitError::Rpc(format!(
