@@ -761,7 +761,8 @@ async fn submit_votes(
     let mut ticker = tokio::time::interval(SUBMIT_EVERY);
     let mut last_waiting = String::new();
     let mut relayed = std::collections::HashMap::new();
-    let mut backoff = Backoff::new();
+    let mut memory = SubmitMemory::default();
+    let mut relay_leaves = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -780,7 +781,7 @@ async fn submit_votes(
             activate_roots,
             &metrics,
             &status,
-            &mut backoff,
+            &mut memory,
         )
         .await
         {
@@ -788,7 +789,15 @@ async fn submit_votes(
             Err(error) => format!("a round failed and is tried again: {error}"),
         };
         if !relay_for.is_empty() {
-            if let Err(error) = relay_claims(&submitter, &reports, &relay_for, &mut relayed).await {
+            if let Err(error) = relay_claims(
+                &submitter,
+                &reports,
+                &relay_for,
+                &mut relayed,
+                &mut relay_leaves,
+            )
+            .await
+            {
                 tracing::warn!(%error, "relaying claims failed; trying again");
             }
         }
@@ -798,6 +807,13 @@ async fn submit_votes(
         }
         *status.waiting.lock().expect("status lock") = waiting;
     }
+}
+
+/// The active epoch's leaves as this oracle's report holds them, and their tree.
+struct RelayLeaves {
+    epoch: u64,
+    cumulative: std::collections::BTreeMap<anchor_lang::prelude::Pubkey, u64>,
+    tree: groundwork_merkle::RewardTree,
 }
 
 /// How long a relayed claim is given to land before it is sent again.
@@ -815,20 +831,35 @@ async fn relay_claims(
         anchor_lang::prelude::Pubkey,
         (u64, std::time::Instant),
     >,
+    leaves: &mut Option<RelayLeaves>,
 ) -> Result<()> {
     let config = submitter.reward_config().await?;
     let Some(active) = config.active_root_epoch else {
         return Ok(());
     };
-    let Some(report) = reports.load(active)? else {
+    // The active epoch's leaves and tree, built once per active root.
+    if leaves.as_ref().map(|leaves| leaves.epoch) != Some(active) {
+        let Some(report) = reports.load(active)? else {
+            return Ok(());
+        };
+        let (tree, _) = groundwork_oracle_verify::cumulative_tree(&report.rewards.cumulative)?;
+        *leaves = Some(RelayLeaves {
+            epoch: active,
+            cumulative: report.rewards.cumulative.clone(),
+            tree,
+        });
+    }
+    let Some(RelayLeaves {
+        cumulative, tree, ..
+    }) = leaves.as_ref()
+    else {
         return Ok(());
     };
-    if report.rewards.root != config.active_root {
+    if tree.root() != config.active_root {
         return Ok(());
     }
-    let (tree, _) = groundwork_oracle_verify::cumulative_tree(&report.rewards.cumulative)?;
     for recipient in recipients {
-        let Some(leaf) = report.rewards.cumulative.get(recipient).copied() else {
+        let Some(leaf) = cumulative.get(recipient).copied() else {
             continue;
         };
         if relayed
@@ -862,9 +893,16 @@ async fn relay_claims(
 }
 
 /// One round of the submit stage: what it waits for, in words.
-/// Per epoch: failed steps in a row, and when the next may run (RPC errors back off
-/// exponentially, from one round to a minute).
-type Backoff = std::collections::HashMap<u64, (u32, std::time::Instant)>;
+/// What the submit stage keeps between rounds, per unsettled epoch.
+#[derive(Default)]
+struct SubmitMemory {
+    /// Failed steps in a row, and when the next may run (RPC errors back off exponentially,
+    /// from one round to a minute).
+    backoff: std::collections::HashMap<u64, (u32, std::time::Instant)>,
+    /// The vote of each stored report (a stored report never changes: it is read and
+    /// digested once, not every round).
+    votes: std::collections::HashMap<u64, Vote>,
+}
 
 async fn submit_round(
     submitter: &Submitter,
@@ -873,10 +911,12 @@ async fn submit_round(
     activate_roots: bool,
     metrics: &Metrics,
     status: &SubmitStatus,
-    backoff: &mut Backoff,
+    memory: &mut SubmitMemory,
 ) -> Result<String> {
+    let SubmitMemory { backoff, votes } = memory;
     let config = submitter.reward_config().await?;
     let first = config.active_root_epoch.map_or(0, |active| active + 1);
+    votes.retain(|epoch, _| *epoch >= first);
     let epochs: Vec<u64> = reports
         .epochs()?
         .into_iter()
@@ -911,15 +951,22 @@ async fn submit_round(
         if !member {
             continue;
         }
-        let Some(report) = reports.load(*epoch)? else {
-            continue;
-        };
-        let vote = Vote {
-            epoch: *epoch,
-            root: report.rewards.root,
-            cumulative_total: report.rewards.cumulative_total,
-            leaf_count: u64::try_from(report.rewards.cumulative.len()).unwrap_or(u64::MAX),
-            report_digest: report.digest(),
+        let vote = match votes.get(epoch) {
+            Some(vote) => vote.clone(),
+            None => {
+                let Some(report) = reports.load(*epoch)? else {
+                    continue;
+                };
+                let vote = Vote {
+                    epoch: *epoch,
+                    root: report.rewards.root,
+                    cumulative_total: report.rewards.cumulative_total,
+                    leaf_count: u64::try_from(report.rewards.cumulative.len()).unwrap_or(u64::MAX),
+                    report_digest: report.digest(),
+                };
+                votes.insert(*epoch, vote.clone());
+                vote
+            }
         };
         if let Some((failures, retry_at)) = backoff.get(epoch) {
             if std::time::Instant::now() < *retry_at {

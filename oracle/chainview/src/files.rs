@@ -73,6 +73,24 @@ fn state_error(path: &Path, message: impl std::fmt::Display) -> ViewError {
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, directory fsync).
+/// The epochs `n` with a file `<n><suffix>` in `dir`, ascending (none when `dir` does not
+/// exist): how the oracle's per-epoch files (snapshots, reports, submissions) are listed.
+pub fn epoch_files(dir: &Path, suffix: &str) -> std::io::Result<Vec<u64>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let mut epochs: Vec<u64> = entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(suffix)?.parse().ok()
+        })
+        .collect();
+    epochs.sort_unstable();
+    Ok(epochs)
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ViewError> {
     let write = || -> std::io::Result<()> {
         let parent = path.parent().unwrap_or(Path::new("."));

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use groundwork_oracle_chainview::files::write_atomically;
+use groundwork_oracle_chainview::files::{epoch_files, write_atomically};
 use serde::{Deserialize, Serialize};
 
 /// Where an epoch's vote stands.
@@ -144,18 +144,6 @@ impl Submissions {
 
     /// Every epoch with a file, ascending.
     pub fn epochs(&self) -> Result<Vec<u64>, StateFileError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(Self::error(&self.dir, error)),
-        };
-        let mut epochs: Vec<u64> = entries
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name().into_string().ok()?;
-                name.strip_suffix(".json")?.parse().ok()
-            })
-            .collect();
-        epochs.sort_unstable();
-        Ok(epochs)
+        epoch_files(&self.dir, ".json").map_err(|error| Self::error(&self.dir, error))
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use anchor_lang::prelude::Pubkey;
 use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_oracle_chain::{ActiveRoot, Chain};
+use groundwork_oracle_chainview::files::epoch_files;
 use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot};
 use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder};
 use groundwork_oracle_store::{EpochStream, Store};
@@ -193,19 +194,7 @@ impl Reports {
 
     /// The epochs with a stored report, ascending.
     pub fn epochs(&self) -> Result<Vec<u64>, StageError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(Self::file_error(&self.dir, error)),
-        };
-        let mut epochs: Vec<u64> = entries
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name().into_string().ok()?;
-                name.strip_suffix(".report")?.parse().ok()
-            })
-            .collect();
-        epochs.sort_unstable();
-        Ok(epochs)
+        epoch_files(&self.dir, ".report").map_err(|error| Self::file_error(&self.dir, error))
     }
 }
 
@@ -668,18 +657,9 @@ pub fn next_epoch_to_compute(
     if let Some(newest) = reports.epochs()?.last() {
         return Ok(Some(newest + 1));
     }
-    let dir = chain_view_dir.join("snapshots");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(StageError::ChainView(error.to_string())),
-    };
-    Ok(entries
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".snapshot")?.parse::<u64>().ok()
-        })
-        .min())
+    epoch_files(&chain_view_dir.join("snapshots"), ".snapshot")
+        .map(|epochs| epochs.first().copied())
+        .map_err(|error| StageError::ChainView(error.to_string()))
 }
 
 /// A peer's report is adopted as a base only when it is whole and its totals are what the
