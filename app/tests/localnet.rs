@@ -57,7 +57,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         data_dir.path(),
         port,
         free_port_pair(),
-        &["--epochs", "4", "--exit"],
+        &["--epochs", "5", "--exit"],
     )
     .wait_with_output()
     .unwrap();
@@ -71,7 +71,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         .lines()
         .map(|line| serde_json::from_str(line).expect("one JSON object per epoch"))
         .collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 5);
     let mut minted_sum = 0;
     for (epoch, line) in lines.iter().enumerate() {
         assert_eq!(u64_of(line, "epoch"), epoch as u64);
@@ -101,7 +101,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
             "{line}"
         );
     }
-    let last = &lines[3];
+    let last = &lines[4];
     // Burns (credit purchases) were measured; the devices were heard; the cheaters were
     // caught at ingest (a cloned key's conflicting copies, a suspended device); stakers were
     // paid.
@@ -127,7 +127,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     let verified = &last["verified"];
     assert!(verified.is_object(), "{last}");
     let verified_epoch = u64_of(verified, "epoch");
-    assert!(verified_epoch < 4, "{last}");
+    assert!(verified_epoch < 5, "{last}");
     assert!(u64_of(verified, "devices_rewarded") > 0, "{last}");
     assert!(
         verified["zeroed_by_reason"]["seq_conflict"].as_u64() > Some(0),
