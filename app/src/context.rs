@@ -1,5 +1,6 @@
 //! What every user command needs: the cluster, the signer, how to print and how to send, and
-//! the network's fixed accounts read once.
+//! the network's fixed accounts read once; and the small reads several commands share (a
+//! holder's credits).
 
 use std::path::PathBuf;
 
@@ -16,8 +17,8 @@ use solana_keypair::Keypair;
 use tokenomics::TokenomicsConfigV0;
 
 use crate::cluster::{load_keypair, RpcLedger};
+use crate::output::Output;
 use crate::send::{submit, SendOptions, Sent};
-use crate::Output;
 
 pub struct Context {
     pub ledger: RpcLedger,
@@ -114,7 +115,7 @@ impl Context {
     }
 
     pub fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {
-        crate::print(value, self.output)
+        crate::output::print(value, self.output)
     }
 }
 
@@ -122,4 +123,9 @@ impl Context {
 pub fn short(key: &Pubkey) -> String {
     let text = key.to_string();
     format!("{}…{}", &text[..4], &text[text.len() - 4..])
+}
+
+/// The credits `owner` holds.
+pub fn credits_of(ctx: &Context, owner: &Pubkey) -> Result<u64> {
+    Ok(ctx.token_balance(&tokenomics_client::credit_account_address(owner)))
 }

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use groundwork_oracle_core::secret::Secret;
 pub use groundwork_oracle_ingest::LimitsConfig;
-pub use groundwork_oracle_verify::VerifyParams;
+pub use groundwork_oracle_rewards::VerifyParams;
 use groundwork_telemetry::Key;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything the oracle is configured with.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OracleConfig {
     /// The network this oracle serves.
@@ -30,12 +30,12 @@ pub struct OracleConfig {
     pub shared_input: SharedInputConfig,
     /// Voting each epoch's root (SPEC 4.4); without it the oracle computes and serves
     /// rewards but votes nothing.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submit: Option<SubmitConfig>,
 }
 
 /// `[submit]`: the oracle's vote.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitConfig {
     /// The oracle's key: a Solana CLI keypair file (never logged). It pays its votes' fees.
@@ -65,7 +65,7 @@ fn default_priority_fee_ceiling() -> u64 {
 }
 
 /// `[shared_input]`: the network's other oracles.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SharedInputConfig {
     /// Their base URLs (`http://host:port`); empty: this oracle computes over its own set.
@@ -106,7 +106,7 @@ fn default_peer_timeout() -> Duration {
     Duration::from_secs(30)
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     /// The registry config address: telemetry must name it.
@@ -121,18 +121,18 @@ pub struct NetworkConfig {
     pub seal_grace: Duration,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// Empty: the embedded store (segment files) in `data_dir`; or
     /// `postgres://user:password@host/db` (never printed: it may hold a password).
-    #[serde(default = "empty_secret")]
+    #[serde(default = "empty_secret", skip_serializing)]
     pub url: Secret<String>,
     /// Where the embedded store lives.
     #[serde(default = "default_data_dir")]
@@ -197,6 +197,44 @@ pub enum ConfigError {
 }
 
 impl OracleConfig {
+    /// An oracle on this machine beside a local network: `groundwork localnet`'s oracles and
+    /// the oracle's tests start from this one configuration and change what they need. It
+    /// follows `rpc_url` every second, listens on 127.0.0.1:`port`, keeps the embedded store in
+    /// `data_dir`, and otherwise has the defaults of a production oracle (votes nothing, no
+    /// peers).
+    pub fn local(registry: Key, rpc_url: &str, port: u16, data_dir: &Path) -> Self {
+        OracleConfig {
+            network: NetworkConfig {
+                registry,
+                rpc_urls: vec![rpc_url.to_string()],
+                device_refresh: Duration::from_secs(1),
+                seal_grace: default_seal_grace(),
+            },
+            http: HttpConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            },
+            store: StoreConfig {
+                url: empty_secret(),
+                data_dir: data_dir.to_path_buf(),
+                commit_window: default_commit_window(),
+                checkpoint_every: default_checkpoint_every(),
+                max_conflicts_per_device_epoch: default_max_conflicts(),
+                retention_epochs: default_retention_epochs(),
+            },
+            limits: LimitsConfig::default(),
+            verify: VerifyParams::default(),
+            shared_input: SharedInputConfig::default(),
+            submit: None,
+        }
+    }
+
+    /// This configuration as a TOML file the binary reads back identically (tested), for an
+    /// oracle started as a process. `store.url` is never written: it may hold a password;
+    /// pass it in the environment as `GROUNDWORK__STORE__URL`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the oracle configuration serialises to TOML")
+    }
+
     /// Reads `path`, then applies `GROUNDWORK__SECTION__KEY` overrides from `environment`.
     pub fn load(
         path: &Path,
@@ -304,6 +342,45 @@ mod tests {
     use super::*;
 
     const EXAMPLE: &str = include_str!("../groundwork-oracle.example.toml");
+
+    #[test]
+    fn a_local_oracles_file_reads_back_as_the_same_configuration_without_its_secret() {
+        let mut config = OracleConfig::local(
+            Key([7; 32]),
+            "http://127.0.0.1:8899",
+            18_080,
+            Path::new("/tmp/oracle-a"),
+        );
+        config.network.seal_grace = Duration::from_millis(1_500);
+        config.limits.device_rate_per_s = 100_000.0;
+        config.verify.stake_multiplier = Some(groundwork_oracle_rewards::StakeMultiplier {
+            max_bonus_bps: 5_000,
+            full_bonus_stake_per_device: 1_000,
+        });
+        config.verify.denylist.insert(Key([9; 32]));
+        config.shared_input.peers = vec!["http://127.0.0.1:18081".into()];
+        config.submit = Some(SubmitConfig {
+            keypair: PathBuf::from("/tmp/oracle-a.json"),
+            priority_fee_floor: 0,
+            priority_fee_ceiling: 100_000,
+            activate_roots: true,
+            relay_claims_for: vec![Key([3; 32])],
+        });
+        config.store.url = Secret::new("postgres://u:hunter2@db/groundwork".into());
+        let file = config.to_toml();
+        assert!(!file.contains("hunter2"), "{file}");
+        let read = OracleConfig::parse(&file, []).unwrap();
+        assert_eq!(read.store.url.expose(), "");
+        let with_url = OracleConfig::parse(
+            &file,
+            [(
+                "GROUNDWORK__STORE__URL".to_string(),
+                "postgres://u:hunter2@db/groundwork".to_string(),
+            )],
+        )
+        .unwrap();
+        assert_eq!(with_url, config);
+    }
 
     #[test]
     fn the_annotated_example_parses() {

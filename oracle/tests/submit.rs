@@ -17,6 +17,7 @@ use std::time::Duration;
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
+use groundwork_telemetry::Key;
 use groundwork_tests::*;
 use local_chain::*;
 
@@ -112,7 +113,7 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
         .filter(|vote| vote.oracle == voter.pubkey())
         .collect();
     assert_eq!(mine.len(), 1, "exactly one vote: {:?}", record.votes);
-    let stored = groundwork_oracle::verify::stage::decode_report(&report, 0).unwrap();
+    let stored = groundwork_oracle::rewards::report::decode_report(&report, 0).unwrap();
     assert_eq!(mine[0].root, stored.rewards.root);
     assert_eq!(mine[0].cumulative_total, stored.rewards.cumulative_total);
     assert_eq!(
@@ -169,7 +170,7 @@ async fn heartbeat(
     seq: u64,
     cell: u64,
 ) -> reqwest::StatusCode {
-    let centre = groundwork_oracle::verify::geo::cell_centre(cell).unwrap();
+    let centre = groundwork_oracle::rewards::geo::cell_centre(cell).unwrap();
     let registry = groundwork_client::device_registry::registry_config_address();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -237,23 +238,24 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
             .filter(|(other, _)| *other != index)
             .map(|(_, url)| url)
             .collect();
-        let submit_extras = if index == 0 {
-            format!(
-                "activate_roots = true\nrelay_claims_for = [\"{}\"]\n",
-                without_sol.pubkey()
-            )
-        } else {
-            String::new()
-        };
+        let peers: Vec<String> = peers.into_iter().cloned().collect();
+        let relay_for = Key(without_sol.pubkey().to_bytes());
         oracles.push(OracleProcess::start_voting_on(
             &rpc.url,
             *port,
             &dir.path().join(format!("oracle-{index}")),
             &key,
             None,
-            &format!(
-                "{submit_extras}[shared_input]\npeers = {peers:?}\npull_every = \"1s\"\npeer_wait = \"30s\"\n"
-            ),
+            |config| {
+                if index == 0 {
+                    let submit = config.submit.as_mut().expect("a voting oracle");
+                    submit.activate_roots = true;
+                    submit.relay_claims_for = vec![relay_for];
+                }
+                config.shared_input.peers = peers;
+                config.shared_input.pull_every = Duration::from_secs(1);
+                config.shared_input.peer_wait = Duration::from_secs(30);
+            },
         ));
     }
 

@@ -14,12 +14,12 @@
 
 mod common;
 
-use groundwork_oracle::chainview::files::write_atomically;
 use groundwork_oracle::chainview::model::EpochClose;
 use groundwork_oracle::chainview::snapshot::{
     ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, LocationSpan, OperatorEntry, Standing,
     StandingSpan, SNAPSHOT_VERSION,
 };
+use groundwork_oracle::core::files::write_atomically;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,12 +31,13 @@ use groundwork_oracle::core::devices::DeviceCache;
 use groundwork_oracle::core::epochs::EpochSchedule;
 use groundwork_oracle::core::metrics::Metrics;
 use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
+use groundwork_oracle::rewards::geo::cell_centre;
+use groundwork_oracle::rewards::report::Reports;
+use groundwork_oracle::rewards::{Fraud, VerifyParams};
 use groundwork_oracle::store::manifest::{encode_stream_head, encode_stream_record, EpochRecord};
 use groundwork_oracle::store::{Candidate, Store};
-use groundwork_oracle::verify::geo::cell_centre;
 use groundwork_oracle::verify::shared::{PullOutcome, SharedInput, SharedInputError};
-use groundwork_oracle::verify::stage::{InputSet, Reports, Verifier};
-use groundwork_oracle::verify::{Fraud, VerifyParams};
+use groundwork_oracle::verify::stage::{input_set, load_peers, Verifier};
 use groundwork_telemetry::{Key, TelemetryBody, TelemetryV1};
 
 const EPOCH: u64 = 12;
@@ -192,8 +193,8 @@ async fn sealed_epochs_are_verified_from_the_store_once_and_checked_at_restart()
         assert_eq!(pass.stored.len(), 1, "{label}");
         let report = &pass.stored[0];
         let manifest = store.manifest(EPOCH).await.unwrap().unwrap();
-        assert_eq!(report.inputs, [InputSet::from(&manifest)], "{label}");
-        assert_eq!(report.union, InputSet::from(&manifest), "{label}");
+        assert_eq!(report.inputs, [input_set(&manifest)], "{label}");
+        assert_eq!(report.union, input_set(&manifest), "{label}");
         assert_eq!((manifest.messages, manifest.conflicts), (96, 1), "{label}");
         assert_eq!(report.missing_peer_sets, 0);
         assert_eq!(report.snapshot_digest, snapshot(EPOCH, &[1, 2]).digest());
@@ -697,9 +698,7 @@ async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_nam
     // Then it is computed without them, and the report says so.
     let report = verifier.pass(waiting_until).await.unwrap().stored.remove(0);
     assert_eq!(report.missing_peer_sets, 2);
-    let peers = Reports::new(dir.path().join("reports"))
-        .load_peers(EPOCH)
-        .unwrap();
+    let peers = load_peers(&Reports::new(dir.path().join("reports")), EPOCH).unwrap();
     let missing: Vec<&str> = peers
         .missing
         .iter()

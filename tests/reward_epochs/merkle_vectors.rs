@@ -33,7 +33,7 @@ fn network_with_root(root: [u8; 32], leaves_total: u128) -> CycleNetwork {
 #[test]
 fn every_vector_verifies_on_chain_and_the_negative_one_does_not() {
     let vectors: Value = serde_json::from_str(include_str!(
-        "../../crates/merkle/tests/data/merkle-vectors.json"
+        "../../crates/protocol/merkle/tests/data/merkle-vectors.json"
     ))
     .unwrap();
     for case in vectors["cases"].as_array().unwrap() {

@@ -7,7 +7,7 @@
 //!   is framed with its length and CRC-32, a torn tail is cut on load;
 //! - `snapshots/<epoch>.snapshot`: each epoch's snapshot, written once.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -72,37 +72,10 @@ fn state_error(path: &Path, message: impl std::fmt::Display) -> ViewError {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, directory fsync).
-/// The epochs `n` with a file `<n><suffix>` in `dir`, ascending (none when `dir` does not
-/// exist): how the oracle's per-epoch files (snapshots, reports, submissions) are listed.
-pub fn epoch_files(dir: &Path, suffix: &str) -> std::io::Result<Vec<u64>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error),
-    };
-    let mut epochs: Vec<u64> = entries
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(suffix)?.parse().ok()
-        })
-        .collect();
-    epochs.sort_unstable();
-    Ok(epochs)
-}
-
+/// Writes `bytes` to `path` atomically (core's one copy), naming the file in the error.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ViewError> {
-    let write = || -> std::io::Result<()> {
-        let parent = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent)?;
-        let temporary = path.with_extension("tmp");
-        let mut file = File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)?;
-        File::open(parent)?.sync_all()
-    };
-    write().map_err(|error| state_error(path, error))
+    groundwork_oracle_core::files::write_atomically(path, bytes)
+        .map_err(|error| state_error(path, error))
 }
 
 pub struct ViewFiles {

@@ -17,11 +17,13 @@ pub mod files;
 pub mod model;
 pub mod rpc;
 pub mod snapshot;
+pub mod stage;
 pub mod view;
 
 pub use model::{ChainState, DeviceState};
 pub use rpc::Position;
 pub use snapshot::ChainSnapshot;
+pub use stage::{epoch_schedule, epoch_timing, ChainViewHealth, ChainViewStage, Freshness};
 pub use view::{stored_snapshot, ChainView, LoadReport, PollReport};
 
 #[derive(Debug, thiserror::Error)]

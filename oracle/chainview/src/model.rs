@@ -8,6 +8,7 @@
 //! an entity's state at any time is the `after` of its last write before that time, or the
 //! `before` of its first write after it.
 
+pub use groundwork_oracle_rewards::snapshot::EpochClose;
 use std::collections::BTreeMap;
 
 use anchor_lang::prelude::Pubkey;
@@ -92,21 +93,6 @@ pub struct Purchase {
     pub unix_timestamp: i64,
     pub network_tokens_burned: u64,
     pub credits_minted: u64,
-}
-
-/// An epoch closed on chain (`EpochClosed`): what it minted and split.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EpochClose {
-    pub epoch: u64,
-    pub closed_at: i64,
-    pub minted: u64,
-    pub device_share: u64,
-    pub staker_share: u64,
-    pub treasury_share: u64,
-    pub device_pool_cumulative: u64,
-    pub devices_bps: u16,
-    pub stakers_bps: u16,
-    pub treasury_bps: u16,
 }
 
 /// A fact an event records besides record changes.

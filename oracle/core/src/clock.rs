@@ -5,6 +5,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync + 'static {
     /// Unix time in milliseconds.
     fn now_ms(&self) -> i64;
+
+    /// Unix time in whole seconds (floored), as the chain's clock counts.
+    fn now_unix_s(&self) -> i64 {
+        self.now_ms().div_euclid(1_000)
+    }
 }
 
 /// The system clock.

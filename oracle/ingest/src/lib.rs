@@ -10,6 +10,9 @@
 //!
 //! Nothing here walks every device or holds one lock across devices: the device set is read
 //! per message and the rate-limit buckets are sharded.
+//!
+//! The stage's routes: [`api::router`] (`POST /v1/telemetry`, `GET /v1/devices/{key}`,
+//! `GET /v1/epochs/{n}/telemetry`); its task: [`Ingestor::sweep_limits_every_minute`].
 
 pub mod api;
 pub mod ratelimit;
@@ -22,15 +25,19 @@ use groundwork_oracle_core::clock::Clock;
 use groundwork_oracle_core::devices::DeviceCache;
 use groundwork_oracle_core::epochs::EpochSchedule;
 use groundwork_oracle_core::metrics::Metrics;
+use groundwork_oracle_core::tasks::{FirstRound, StopSignal, Ticker};
 use groundwork_oracle_core::{Rejection, Verdict};
 use groundwork_oracle_store::{Candidate, Outcome, Store};
 use groundwork_telemetry::{verify_batch, Key, SignedTelemetry};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ratelimit::Limiter;
 
+/// How often the rate limiters forget refilled buckets.
+const LIMIT_SWEEP: Duration = Duration::from_secs(60);
+
 /// Ingest limits (SPEC 4.2 defaults).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     pub max_body_bytes: usize,
@@ -207,6 +214,19 @@ impl Ingestor {
         let now = self.clock.now_ms();
         self.device_limits.forget_full(now);
         self.source_limits.forget_full(now);
+    }
+
+    /// The "limit-sweeper" task: [`Self::sweep_limits`] every minute, so the rate limiters'
+    /// memory follows the devices and sources active now, not every one ever seen.
+    pub async fn sweep_limits_every_minute(
+        self: Arc<Self>,
+        stop: StopSignal,
+    ) -> anyhow::Result<()> {
+        let mut ticker = Ticker::new(LIMIT_SWEEP, FirstRound::Now, stop);
+        while ticker.next().await {
+            self.sweep_limits();
+        }
+        Ok(())
     }
 
     /// The checks that need only the message, the device set and the clock.

@@ -14,11 +14,15 @@
 //! of identical canonical bytes, a conflicting copy (kept as bounded evidence), a stale seq, or
 //! too late for its sealed epoch. Sealing an epoch freezes its input and writes its
 //! [`Manifest`]; its frames can then be read in (device, seq) order.
+//!
+//! The stage's tasks ([`tasks`]): the sealer (each epoch at its end plus the grace) and
+//! retention (settled epochs pruned).
 
 pub mod frame;
 pub mod manifest;
 pub mod postgres;
 pub mod segments;
+pub mod tasks;
 
 use std::sync::Arc;
 

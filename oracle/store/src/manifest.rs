@@ -95,12 +95,7 @@ impl ManifestBuilder {
             epoch: self.epoch,
             messages: self.messages,
             conflicts: self.conflicts,
-            digest: self
-                .hasher
-                .finalize()
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
+            digest: hex::encode(self.hasher.finalize()),
         }
     }
 }

@@ -13,11 +13,15 @@
 //! the program counts as confirmed. The oracle key comes from a Solana CLI keypair file and
 //! is never logged; a key outside the on-chain oracle set votes nothing and says so.
 //!
+//! The stage's task is [`SubmitStage::run`] ("submitter"); its route, `GET /v1/submissions`
+//! ([`stage::router`]).
+//!
 //! Fault injection for tests: `GROUNDWORK_FAILPOINT=submit:<point>` aborts the process (as a
 //! kill -9 would) when the stage reaches `before_sign`, `after_sign` (persisted, not sent),
 //! `after_send` (sent, not confirmed) or `after_confirm`.
 
 pub mod rpc;
+pub mod stage;
 pub mod state;
 
 use std::path::PathBuf;
@@ -34,6 +38,7 @@ use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
 pub use rpc::{Landing, SubmitRpc};
+pub use stage::{SubmitRoles, SubmitStage, SubmitStatus};
 pub use state::{Attempt, State, Submission, Submissions};
 
 /// How the stage prices and sends.
@@ -85,10 +90,6 @@ pub fn read_keypair(path: &std::path::Path) -> Result<Keypair, SubmitError> {
         path: path.display().to_string(),
         message: error.to_string(),
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The program's error code for `error` (Anchor numbers them from 6000).
@@ -158,7 +159,7 @@ impl Submitter {
     /// pending attempts, then signs, sends or waits. Idempotent: called again after a crash
     /// at any point, it neither votes twice nor loses a vote.
     pub async fn step(&self, vote: &Vote) -> Result<Step, SubmitError> {
-        let root = hex(&vote.root);
+        let root = hex::encode(vote.root);
         let mut submission = match self.submissions.load(vote.epoch)? {
             Some(submission) => {
                 if submission.root != root || submission.cumulative_total != vote.cumulative_total {
@@ -176,7 +177,7 @@ impl Submitter {
                     root,
                     cumulative_total: vote.cumulative_total,
                     leaf_count: vote.leaf_count,
-                    report_digest: hex(&vote.report_digest),
+                    report_digest: hex::encode(vote.report_digest),
                     state: State::Computed,
                     attempts: Vec::new(),
                     last_problem: None,
@@ -352,9 +353,9 @@ impl Submitter {
             return Ok(Some(State::Failed {
                 reason: format!(
                     "this oracle's vote on chain is root {} total {}, not this report's root {} total {}",
-                    hex(&cast.root),
+                    hex::encode(cast.root),
                     cast.cumulative_total,
-                    hex(&vote.root),
+                    hex::encode(vote.root),
                     vote.cumulative_total
                 ),
             }));
@@ -363,7 +364,7 @@ impl Submitter {
             return Ok(Some(State::Superseded {
                 reason: format!(
                     "the epoch's root {} is active without this oracle's vote",
-                    hex(&record.pending_root)
+                    hex::encode(record.pending_root)
                 ),
             }));
         }

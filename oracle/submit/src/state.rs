@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use groundwork_oracle_chainview::files::{epoch_files, write_atomically};
+use groundwork_oracle_core::files::{epoch_files, write_atomically};
 use serde::{Deserialize, Serialize};
 
 /// Where an epoch's vote stands.
@@ -90,11 +90,27 @@ pub struct Submission {
     pub last_problem: Option<String>,
 }
 
+/// Why a submission file could not be read or written (the file named, the cause kept).
 #[derive(Debug, thiserror::Error)]
-#[error("the submission file {path}: {message}")]
-pub struct StateFileError {
-    pub path: String,
-    pub message: String,
+pub enum StateFileError {
+    #[error("the submission file {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the submission file {path} does not parse: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the submission file {path} is epoch {found}'s, not {expected}'s")]
+    OtherEpoch {
+        path: String,
+        expected: u64,
+        found: u64,
+    },
 }
 
 /// The submission files.
@@ -112,10 +128,10 @@ impl Submissions {
         self.dir.join(format!("{epoch}.json"))
     }
 
-    fn error(path: &Path, message: impl std::fmt::Display) -> StateFileError {
-        StateFileError {
+    fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateFileError + '_ {
+        move |source| StateFileError::Io {
             path: path.display().to_string(),
-            message: message.to_string(),
+            source,
         }
     }
 
@@ -124,14 +140,21 @@ impl Submissions {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let submission: Submission =
-                    serde_json::from_slice(&bytes).map_err(|error| Self::error(&path, error))?;
+                    serde_json::from_slice(&bytes).map_err(|source| StateFileError::Parse {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
                 if submission.epoch != epoch {
-                    return Err(Self::error(&path, "it is another epoch's"));
+                    return Err(StateFileError::OtherEpoch {
+                        path: path.display().to_string(),
+                        expected: epoch,
+                        found: submission.epoch,
+                    });
                 }
                 Ok(Some(submission))
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(Self::error(&path, error)),
+            Err(error) => Err(Self::io_error(&path)(error)),
         }
     }
 
@@ -139,11 +162,11 @@ impl Submissions {
     pub fn save(&self, submission: &Submission) -> Result<(), StateFileError> {
         let path = self.path(submission.epoch);
         let json = serde_json::to_vec_pretty(submission).expect("a submission serialises");
-        write_atomically(&path, &json).map_err(|error| Self::error(&path, error))
+        write_atomically(&path, &json).map_err(Self::io_error(&path))
     }
 
     /// Every epoch with a file, ascending.
     pub fn epochs(&self) -> Result<Vec<u64>, StateFileError> {
-        epoch_files(&self.dir, ".json").map_err(|error| Self::error(&self.dir, error))
+        epoch_files(&self.dir, ".json").map_err(Self::io_error(&self.dir))
     }
 }

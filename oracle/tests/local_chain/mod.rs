@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
+use groundwork_oracle::config::{OracleConfig, SubmitConfig};
+use groundwork_telemetry::Key;
 use groundwork_tests::CycleNetwork;
 use serde_json::{json, Value};
 use solana_account::Account;
@@ -296,6 +298,16 @@ async fn proxy(State(state): State<ProxyState>, body: Bytes) -> Response {
     axum::Json(answer).into_response()
 }
 
+/// The oracle's local configuration (`OracleConfig::local`) with device limits no test's
+/// burst reaches.
+fn local_config(rpc_url: &str, port: u16, data_dir: &std::path::Path) -> OracleConfig {
+    let registry = groundwork_client::device_registry::registry_config_address();
+    let mut config = OracleConfig::local(Key(registry.to_bytes()), rpc_url, port, data_dir);
+    config.limits.device_rate_per_s = 100_000.0;
+    config.limits.device_burst = 100_000;
+    config
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -308,6 +320,8 @@ pub fn free_port() -> u16 {
 pub struct OracleProcess {
     pub url: String,
     config: std::path::PathBuf,
+    /// `GROUNDWORK__STORE__URL` (empty: the embedded store).
+    store_url: String,
     pub child: Option<Child>,
     /// `GROUNDWORK_FAILPOINT` for the next spawn.
     failpoint: Option<String>,
@@ -338,24 +352,10 @@ impl OracleProcess {
         seal_grace: &str,
     ) -> Self {
         let port = free_port();
-        let config = data_dir.with_extension("toml");
-        let registry = groundwork_client::device_registry::registry_config_address();
-        std::fs::write(
-            &config,
-            format!(
-                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"{device_refresh}\"\nseal_grace = \"{seal_grace}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"{store_url}\"\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n",
-                data_dir.display()
-            ),
-        )
-        .unwrap();
-        let mut process = OracleProcess {
-            config,
-            url: format!("http://127.0.0.1:{port}"),
-            child: None,
-            failpoint: None,
-        };
-        process.spawn();
-        process
+        let mut config = local_config(rpc_url, port, data_dir);
+        config.network.device_refresh = humantime::parse_duration(device_refresh).unwrap();
+        config.network.seal_grace = humantime::parse_duration(seal_grace).unwrap();
+        Self::start_configured(&config, store_url, None)
     }
 
     /// An oracle that votes with the keypair file `keypair` (sealing 2 s after each epoch,
@@ -367,33 +367,40 @@ impl OracleProcess {
         keypair: &std::path::Path,
         failpoint: Option<&str>,
     ) -> Self {
-        Self::start_voting_on(rpc_url, free_port(), data_dir, keypair, failpoint, "")
+        Self::start_voting_on(rpc_url, free_port(), data_dir, keypair, failpoint, |_| {})
     }
 
-    /// [`OracleProcess::start_voting`] on `port`, with `more` appended to its config (after
-    /// its `[submit]` keys: submit keys first, then other sections).
+    /// [`OracleProcess::start_voting`] on `port`, its configuration changed by `configure`.
     pub fn start_voting_on(
         rpc_url: &str,
         port: u16,
         data_dir: &std::path::Path,
         keypair: &std::path::Path,
         failpoint: Option<&str>,
-        more: &str,
+        configure: impl FnOnce(&mut OracleConfig),
     ) -> Self {
-        let config = data_dir.with_extension("toml");
-        let registry = groundwork_client::device_registry::registry_config_address();
-        std::fs::write(
-            &config,
-            format!(
-                "[network]\nregistry = \"{registry}\"\nrpc_urls = [\"{rpc_url}\"]\ndevice_refresh = \"1s\"\nseal_grace = \"2s\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n[store]\ndata_dir = \"{}\"\n[limits]\ndevice_rate_per_s = 100000.0\ndevice_burst = 100000\n[submit]\nkeypair = \"{}\"\n{more}",
-                data_dir.display(),
-                keypair.display()
-            ),
-        )
-        .unwrap();
+        let mut config = local_config(rpc_url, port, data_dir);
+        config.network.seal_grace = Duration::from_secs(2);
+        config.submit = Some(SubmitConfig {
+            keypair: keypair.to_path_buf(),
+            priority_fee_floor: 1_000,
+            priority_fee_ceiling: 2_000_000,
+            activate_roots: false,
+            relay_claims_for: Vec::new(),
+        });
+        configure(&mut config);
+        Self::start_configured(&config, "", failpoint)
+    }
+
+    /// The binary on `config` (written beside its data directory); `store_url` reaches it
+    /// through the environment, never the file.
+    fn start_configured(config: &OracleConfig, store_url: &str, failpoint: Option<&str>) -> Self {
+        let path = config.store.data_dir.with_extension("toml");
+        std::fs::write(&path, config.to_toml()).unwrap();
         let mut process = OracleProcess {
-            config,
-            url: format!("http://127.0.0.1:{port}"),
+            config: path,
+            store_url: store_url.to_string(),
+            url: format!("http://{}", config.http.listen),
             child: None,
             failpoint: failpoint.map(str::to_string),
         };
@@ -428,6 +435,9 @@ impl OracleProcess {
 
     pub fn spawn(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_groundwork-oracle"));
+        if !self.store_url.is_empty() {
+            command.env("GROUNDWORK__STORE__URL", &self.store_url);
+        }
         if let Some(failpoint) = &self.failpoint {
             command.env("GROUNDWORK_FAILPOINT", failpoint);
         }

@@ -34,12 +34,12 @@ use groundwork_oracle_core::devices::DeviceCache;
 use groundwork_oracle_core::epochs::EpochSchedule;
 use groundwork_oracle_core::metrics::Metrics;
 use groundwork_oracle_ingest::{Ingestor, LimitsConfig};
+use groundwork_oracle_rewards::geo::{cell_centre, distance_m, Point};
+use groundwork_oracle_rewards::{EpochComputation, Message, VerifyParams};
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::{Candidate, Store};
-use groundwork_oracle_verify::geo::{cell_centre, distance_m, Point};
 use groundwork_oracle_verify::shared::{PullOutcome, SharedInput};
 use groundwork_oracle_verify::stage::Verifier;
-use groundwork_oracle_verify::{EpochComputation, Message, VerifyParams};
 use groundwork_telemetry::{Key, TelemetryBody, TelemetryV1};
 
 const START: i64 = 1_800_000_000;

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use groundwork_oracle_chainview::files::write_atomically;
 use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_core::files::write_atomically;
 use groundwork_oracle_core::secret::redact_url;
 use groundwork_oracle_store::frame::FrameKind;
 use groundwork_oracle_store::manifest::{
@@ -162,7 +162,7 @@ impl SharedInput {
                 continue;
             }
             let digest = Sha256::digest(url.as_bytes());
-            let file_stem = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let file_stem = hex::encode(&digest[..8]);
             let name = redact_url(&url);
             unique.push(Peer {
                 url,
@@ -747,12 +747,8 @@ impl RecordsWriter {
             .into_inner()
             .map_err(|error| file_error(&path, error.error()))?;
         file.sync_all().map_err(|error| file_error(&path, error))?;
-        Ok(hex_of(&self.hasher.finalize()))
+        Ok(hex::encode(self.hasher.finalize()))
     }
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A pulled set's kept records, read back in order.
@@ -802,7 +798,7 @@ impl PulledRecords {
                 self.decoder
                     .finish()
                     .map_err(|message| damaged(&self.path, message))?;
-                let digest = hex_of(&std::mem::take(&mut self.hasher).finalize());
+                let digest = hex::encode(std::mem::take(&mut self.hasher).finalize());
                 if digest != self.expected_sha256 {
                     return Err(damaged(
                         &self.path,

@@ -10,191 +10,75 @@
 //! is a loud determinism alarm, and the stored report stays.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
-use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_oracle_chain::{ActiveRoot, Chain};
-use groundwork_oracle_chainview::files::epoch_files;
 use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot};
+use groundwork_oracle_core::files::{epoch_files, write_atomically};
+use groundwork_oracle_rewards::report::{
+    decode_report, EpochReport, InputSet, ReportFileError, Reports, REPORT_VERSION,
+};
 use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder};
 use groundwork_oracle_store::{EpochStream, Store};
 use groundwork_telemetry::{Key, TelemetryV1};
-use sha2::{Digest, Sha256};
 
 use crate::shared::{
     PulledRecords, PulledSet, ReadAhead, Readiness, ReportAnswer, SharedInput, SharedInputError,
 };
-use crate::{cumulative_tree, EpochComputation, EpochRewards, Message, VerifyParams};
+use groundwork_oracle_rewards::{
+    cumulative_tree, EpochComputation, EpochRewards, Message, VerifyParams,
+};
 
-/// The report format version written first.
-pub const REPORT_VERSION: u8 = 2;
-
-/// A set of telemetry as its manifest describes it.
-#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InputSet {
-    pub messages: u64,
-    pub conflicts: u64,
-    /// Hex SHA-256 over its sorted (device, seq, kind, hash) records.
-    pub digest: String,
-}
-
-impl From<&Manifest> for InputSet {
-    fn from(manifest: &Manifest) -> Self {
-        InputSet {
-            messages: manifest.messages,
-            conflicts: manifest.conflicts,
-            digest: manifest.digest.clone(),
-        }
-    }
-}
-
-/// An epoch's stored verified work, with the digests of its inputs.
-#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
-pub struct EpochReport {
-    pub version: u8,
-    pub epoch: u64,
-    /// SHA-256 of the chain snapshot the epoch was computed over.
-    pub snapshot_digest: [u8; 32],
-    /// Every set merged — this oracle's own and each peer's — as its manifest, ordered, each
-    /// once: two oracles that merged each other's sets record the same list.
-    pub inputs: Vec<InputSet>,
-    /// The union computed over.
-    pub union: InputSet,
-    /// How many configured peers' sealed sets had not arrived when the wait for them ended:
-    /// the epoch was computed without them (which ones, and why, this oracle keeps beside
-    /// the report: [`PeerInputs`]; a peer's address is not part of what oracles agree on).
-    pub missing_peer_sets: u32,
-    /// The dust carried in, and the epoch whose cumulative totals this one adds to.
-    pub carried_dust_in: u64,
-    pub base_epoch: Option<u64>,
-    pub rewards: EpochRewards,
-}
-
-impl EpochReport {
-    pub fn encode(&self) -> Vec<u8> {
-        borsh::to_vec(self).expect("encoding into memory")
-    }
-
-    /// SHA-256 of the canonical bytes.
-    pub fn digest(&self) -> [u8; 32] {
-        Sha256::digest(self.encode()).into()
+/// A set of telemetry as its manifest describes it, for the report.
+pub fn input_set(manifest: &Manifest) -> InputSet {
+    InputSet {
+        messages: manifest.messages,
+        conflicts: manifest.conflicts,
+        digest: manifest.digest.clone(),
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    #[error("the report file {path}: {message}")]
-    File { path: String, message: String },
+    #[error(transparent)]
+    Report(#[from] ReportFileError),
+    #[error("the peers file {path}: {message}")]
+    PeersFile { path: String, message: String },
     #[error("the store: {0}")]
     Store(String),
     #[error("the chain view: {0}")]
     ChainView(String),
     #[error("verified work: {0}")]
-    Verify(#[from] crate::VerifyError),
+    Verify(#[from] groundwork_oracle_rewards::VerifyError),
     #[error("epoch {epoch}'s telemetry holds a message that does not decode: {message}")]
     Telemetry { epoch: u64, message: String },
     #[error("shared input: {0}")]
     Shared(#[from] SharedInputError),
 }
 
-/// A report of `epoch` of the current version from its canonical bytes.
-pub fn decode_report(bytes: &[u8], epoch: u64) -> Result<EpochReport, String> {
-    let report = EpochReport::try_from_slice(bytes).map_err(|error| error.to_string())?;
-    if report.version != REPORT_VERSION || report.epoch != epoch {
-        return Err(format!(
-            "not a version {REPORT_VERSION} report of epoch {epoch} (version {}, epoch {})",
-            report.version, report.epoch
-        ));
+fn peers_file_error(path: &Path, message: impl std::fmt::Display) -> StageError {
+    StageError::PeersFile {
+        path: path.display().to_string(),
+        message: message.to_string(),
     }
-    Ok(report)
 }
 
-/// The stored reports.
-pub struct Reports {
-    dir: PathBuf,
+/// Keeps which peers `epoch` merged beside its report (`<epoch>.peers.json`, replaced whole;
+/// written before the report).
+pub fn save_peers(reports: &Reports, epoch: u64, peers: &PeerInputs) -> Result<(), StageError> {
+    let path = reports.dir().join(format!("{epoch}.peers.json"));
+    let json = serde_json::to_vec_pretty(peers).expect("peer inputs serialise");
+    write_atomically(&path, &json).map_err(|error| peers_file_error(&path, error))
 }
 
-impl Reports {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Reports { dir: dir.into() }
-    }
-
-    fn path(&self, epoch: u64) -> PathBuf {
-        self.dir.join(format!("{epoch}.report"))
-    }
-
-    fn file_error(path: &Path, message: impl std::fmt::Display) -> StageError {
-        StageError::File {
-            path: path.display().to_string(),
-            message: message.to_string(),
-        }
-    }
-
-    pub fn load(&self, epoch: u64) -> Result<Option<EpochReport>, StageError> {
-        let path = self.path(epoch);
-        match self.load_bytes(epoch)? {
-            Some(bytes) => decode_report(&bytes, epoch)
-                .map(Some)
-                .map_err(|message| Self::file_error(&path, message)),
-            None => Ok(None),
-        }
-    }
-
-    /// The stored report's canonical bytes (what peers adopt).
-    pub fn load_bytes(&self, epoch: u64) -> Result<Option<Vec<u8>>, StageError> {
-        let path = self.path(epoch);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(Self::file_error(&path, error)),
-        }
-    }
-
-    /// Stores `report` (never over an existing one).
-    pub fn save(&self, report: &EpochReport) -> Result<(), StageError> {
-        let path = self.path(report.epoch);
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&self.dir)?;
-            let temporary = path.with_extension(format!("tmp.{}", std::process::id()));
-            let mut file = std::fs::File::create(&temporary)?;
-            file.write_all(&report.encode())?;
-            file.sync_all()?;
-            // A hard link never replaces an existing file: a stored report stays, even with
-            // two writers.
-            let linked = std::fs::hard_link(&temporary, &path);
-            std::fs::remove_file(&temporary)?;
-            linked?;
-            std::fs::File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|error| Self::file_error(&path, error))
-    }
-
-    /// Keeps which peers `epoch` merged (replaced whole; written before the report).
-    pub fn save_peers(&self, epoch: u64, peers: &PeerInputs) -> Result<(), StageError> {
-        let path = self.dir.join(format!("{epoch}.peers.json"));
-        std::fs::create_dir_all(&self.dir).map_err(|error| Self::file_error(&self.dir, error))?;
-        let json = serde_json::to_vec_pretty(peers).expect("peer inputs serialise");
-        groundwork_oracle_chainview::files::write_atomically(&path, &json)
-            .map_err(|error| Self::file_error(&path, error))
-    }
-
-    /// Which peers `epoch` merged (empty when it merged none, or before it is computed).
-    pub fn load_peers(&self, epoch: u64) -> Result<PeerInputs, StageError> {
-        let path = self.dir.join(format!("{epoch}.peers.json"));
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|error| Self::file_error(&path, error))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(PeerInputs::default()),
-            Err(error) => Err(Self::file_error(&path, error)),
-        }
-    }
-
-    /// The epochs with a stored report, ascending.
-    pub fn epochs(&self) -> Result<Vec<u64>, StageError> {
-        epoch_files(&self.dir, ".report").map_err(|error| Self::file_error(&self.dir, error))
+/// Which peers `epoch` merged (empty when it merged none, or before it is computed).
+pub fn load_peers(reports: &Reports, epoch: u64) -> Result<PeerInputs, StageError> {
+    let path = reports.dir().join(format!("{epoch}.peers.json"));
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| peers_file_error(&path, error)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(PeerInputs::default()),
+        Err(error) => Err(peers_file_error(&path, error)),
     }
 }
 
@@ -306,8 +190,8 @@ impl Verifier {
             pass.diverged = Some(diverged);
             pass.waiting = Some(format!(
                 "this oracle's report of epoch {epoch} has root {} but the chain activated {}: its cumulative totals are not the network's, and nothing more is computed on them; move its reports from epoch {epoch} on aside (and its peers' sets stay) so it adopts a peer's report that matches the chain",
-                hex(&own),
-                hex(&active)
+                hex::encode(own),
+                hex::encode(active)
             ));
             return Ok(pass);
         }
@@ -336,7 +220,8 @@ impl Verifier {
                 .await?
             {
                 Some(report) => {
-                    self.reports.save_peers(
+                    save_peers(
+                        &self.reports,
                         next,
                         &PeerInputs {
                             merged: merged.clone(),
@@ -385,7 +270,7 @@ impl Verifier {
             Some(shared) => shared
                 .pulled(kept.epoch)?
                 .into_iter()
-                .filter(|set| kept.inputs.contains(&InputSet::from(&set.manifest)))
+                .filter(|set| kept.inputs.contains(&input_set(&set.manifest)))
                 .collect(),
             None => Vec::new(),
         };
@@ -519,9 +404,11 @@ impl Verifier {
                     }
                 };
                 nobody_has_it = false;
-                let checked = decode_report(&bytes, previous).and_then(|report| {
-                    check_adoptable(&report, paid_before, active.as_ref()).map(|()| report)
-                });
+                let checked = decode_report(&bytes, previous)
+                    .map_err(|error| error.to_string())
+                    .and_then(|report| {
+                        check_adoptable(&report, paid_before, active.as_ref()).map(|()| report)
+                    });
                 match checked {
                     Ok(report) => {
                         self.reports.save(&report)?;
@@ -630,7 +517,7 @@ impl Verifier {
         }
         let mut inputs: Vec<InputSet> = std::iter::once(&manifest)
             .chain(merged.iter().map(|set| &set.manifest))
-            .map(InputSet::from)
+            .map(input_set)
             .collect();
         inputs.sort();
         inputs.dedup();
@@ -639,7 +526,7 @@ impl Verifier {
             epoch,
             snapshot_digest,
             inputs,
-            union: InputSet::from(&union),
+            union: input_set(&union),
             missing_peer_sets,
             carried_dust_in,
             base_epoch,
@@ -806,8 +693,4 @@ fn merge_and_compute(
     };
     let rewards = computation.finish(&BTreeSet::new(), carried_dust_in, base)?;
     Ok((rewards, own_streamed, union.finish()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

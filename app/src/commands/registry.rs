@@ -1,0 +1,619 @@
+//! The operator's and the dApp's commands: operators, devices, credits. Every command reads
+//! what it depends on first and refuses, naming the account and the fix, before anything is
+//! sent.
+
+use std::path::{Path, PathBuf};
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use device_registry::{
+    DeviceClassV0, DeviceStatus, DeviceV0, OperatorV0, RegisterOperatorArgsV0, UpdateOperatorArgsV0,
+};
+use groundwork_client::device_registry::{self as registry, Onboarding};
+use groundwork_client::ledger::read;
+use groundwork_client::tokenomics as tokenomics_client;
+use serde::Serialize;
+use solana_keypair::{write_keypair_file, Keypair};
+use solana_signer::Signer;
+use tokenomics::{BurnForCreditsArgsV0, PriceSource};
+
+use crate::cluster::load_keypair;
+use crate::context::{credits_of, short, Context};
+use crate::location::{cell_of, LocationArgs};
+use crate::oracle_api::oracle_get;
+use crate::output::{format_amount, parse_amount};
+
+#[derive(Subcommand)]
+pub enum OperatorCommand {
+    /// Registers the keypair as an operator (its reward recipient defaults to itself).
+    Register {
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        #[arg(long, default_value = "")]
+        metadata_uri: String,
+    },
+    /// Changes the operator's reward recipient or metadata URI.
+    Update {
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        #[arg(long)]
+        metadata_uri: Option<String>,
+    },
+    /// Shows an operator (default: the keypair's).
+    Show { operator: Option<Pubkey> },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Writes a new device keypair (Solana CLI JSON) to a file; refuses to overwrite one.
+    Keygen {
+        #[arg(long)]
+        outfile: PathBuf,
+    },
+    /// Onboards a device: the operator (--keypair) and the device key sign, and a maker
+    /// co-signs when the class requires it; the onboarding fee is burned from the operator's
+    /// credits.
+    Onboard {
+        #[arg(long)]
+        device_keypair: PathBuf,
+        #[arg(long)]
+        class: u16,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[arg(long)]
+        maker_keypair: Option<PathBuf>,
+    },
+    /// Asserts a device's location (the fee is burned only when the cell changes).
+    AssertLocation {
+        device: Pubkey,
+        #[command(flatten)]
+        location: LocationArgs,
+    },
+    /// Transfers a device to another operator, who consents by co-signing.
+    Transfer {
+        device: Pubkey,
+        /// The receiving operator's keypair (it signs).
+        #[arg(long)]
+        to_keypair: PathBuf,
+    },
+    /// Sends one device's rewards to a recipient (or back to the operator's with --clear).
+    SetRecipient {
+        device: Pubkey,
+        #[arg(long, conflicts_with = "clear")]
+        recipient: Option<Pubkey>,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Retires a device (its record closes; the rent returns to the operator).
+    Deactivate {
+        device: Pubkey,
+    },
+    Show {
+        device: Pubkey,
+    },
+    /// Why a device earned what it earned: its rows of the newest verified epochs (or of
+    /// --epoch N) from an oracle, in plain words (slots seen, distance to its cell, density,
+    /// payments, fraud reasons).
+    Report {
+        device: Pubkey,
+        /// The oracle's base URL (serves `GET /v1/devices/{key}/rewards`).
+        #[arg(long)]
+        oracle: String,
+        #[arg(long)]
+        epoch: Option<u64>,
+    },
+    /// Lists an operator's devices (default: the keypair's).
+    List {
+        #[arg(long)]
+        operator: Option<Pubkey>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CreditsCommand {
+    /// Burns network tokens for service credits at the network's price.
+    Buy {
+        /// Network tokens to burn (e.g. 12.5).
+        #[arg(long)]
+        amount: String,
+        /// Refuse to buy fewer credits than quoted minus this (basis points).
+        #[arg(long, default_value_t = 100)]
+        slippage_bps: u16,
+        /// Who receives the credits (default: the keypair).
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        /// On a network priced from Pyth: the PriceUpdateV2 account to read the price from
+        /// (default: Pyth's sponsored feed account for the network's feed, shard 0).
+        #[arg(long)]
+        price_update: Option<Pubkey>,
+    },
+    /// Credits held (default: the keypair's).
+    Balance { owner: Option<Pubkey> },
+    /// Pays a device for its service, burning credits.
+    Pay {
+        device: Pubkey,
+        #[arg(long)]
+        credits: u64,
+    },
+}
+
+fn device_of(ctx: &Context, device: &Pubkey) -> Result<DeviceV0> {
+    read(&ctx.ledger, &registry::device_address(device))?
+        .with_context(|| format!("device {} is not onboarded on this network", short(device)))
+}
+
+fn operator_of(ctx: &Context, operator: &Pubkey) -> Result<OperatorV0> {
+    read(&ctx.ledger, &registry::operator_address(operator))?.with_context(|| {
+        format!(
+            "{} is not a registered operator: register with `groundwork operator register`",
+            short(operator)
+        )
+    })
+}
+
+fn class_of(ctx: &Context, class_id: u16) -> Result<DeviceClassV0> {
+    read(&ctx.ledger, &registry::device_class_address(class_id))?
+        .with_context(|| format!("device class {class_id} does not exist on this network"))
+}
+
+fn require_credits(ctx: &Context, payer: &Pubkey, needed: u64, what: &str) -> Result<()> {
+    let held = credits_of(ctx, payer)?;
+    if held < needed {
+        bail!(
+            "you hold {held} credits, {what} needs {needed}: buy with `groundwork credits buy --amount <tokens>`"
+        );
+    }
+    Ok(())
+}
+
+fn require_operator_of(device: &DeviceV0, signer: &Pubkey) -> Result<()> {
+    if device.operator != *signer {
+        bail!(
+            "keypair {} is not the operator of device {} (its operator is {})",
+            short(signer),
+            short(&device.device_key),
+            short(&device.operator)
+        );
+    }
+    Ok(())
+}
+
+fn require_active(device: &DeviceV0) -> Result<()> {
+    if device.status == DeviceStatus::Suspended {
+        bail!(
+            "device {} is suspended (reason {}): only the network authority can reinstate it",
+            short(&device.device_key),
+            device.suspension_reason
+        );
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct OperatorView {
+    pub operator: String,
+    pub reward_recipient: String,
+    pub metadata_uri: String,
+    pub devices: u64,
+    pub registered_at: i64,
+}
+
+impl std::fmt::Display for OperatorView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "operator          {}", self.operator)?;
+        writeln!(f, "reward recipient  {}", self.reward_recipient)?;
+        writeln!(f, "metadata URI      {}", self.metadata_uri)?;
+        writeln!(f, "devices           {}", self.devices)?;
+        writeln!(f, "registered at     {}", self.registered_at)
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeviceView {
+    pub device: String,
+    pub operator: String,
+    pub class_id: u16,
+    pub status: String,
+    pub location: String,
+    pub reward_recipient: Option<String>,
+    pub location_assertions: u32,
+    pub credits_spent: u64,
+    pub onboarded_at: i64,
+}
+
+impl From<&DeviceV0> for DeviceView {
+    fn from(device: &DeviceV0) -> Self {
+        DeviceView {
+            device: device.device_key.to_string(),
+            operator: device.operator.to_string(),
+            class_id: device.class_id,
+            status: match device.status {
+                DeviceStatus::Active => "active".into(),
+                DeviceStatus::Suspended => {
+                    format!("suspended (reason {})", device.suspension_reason)
+                }
+            },
+            location: format!("{:x}", device.location),
+            reward_recipient: device.reward_recipient.map(|key| key.to_string()),
+            location_assertions: device.location_assertions,
+            credits_spent: device.credits_spent,
+            onboarded_at: device.onboarded_at,
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{}  class {}  {}  cell {}  credits spent {}  operator {}",
+            self.device,
+            self.class_id,
+            self.status,
+            self.location,
+            self.credits_spent,
+            self.operator
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeviceList(pub Vec<DeviceView>);
+
+impl std::fmt::Display for DeviceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return writeln!(f, "no devices");
+        }
+        self.0.iter().try_for_each(|device| write!(f, "{device}"))
+    }
+}
+
+#[derive(Serialize)]
+pub struct CreditBalance {
+    pub owner: String,
+    pub credits: u64,
+}
+
+impl std::fmt::Display for CreditBalance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} credits held by {}", self.credits, self.owner)
+    }
+}
+
+#[derive(Serialize)]
+pub struct KeyFile {
+    pub pubkey: String,
+    pub path: String,
+}
+
+impl std::fmt::Display for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "wrote device key {} to {}", self.pubkey, self.path)
+    }
+}
+
+pub fn operator(ctx: &Context, command: OperatorCommand) -> Result<()> {
+    match command {
+        OperatorCommand::Register {
+            recipient,
+            metadata_uri,
+        } => {
+            let signer = ctx.signer()?;
+            if read::<OperatorV0>(&ctx.ledger, &registry::operator_address(&signer.pubkey()))?
+                .is_some()
+            {
+                bail!(
+                    "{} is already a registered operator: change it with `groundwork operator update`",
+                    short(&signer.pubkey())
+                );
+            }
+            let instruction = registry::register_operator(
+                &signer.pubkey(),
+                RegisterOperatorArgsV0 {
+                    reward_recipient: recipient.unwrap_or(signer.pubkey()),
+                    metadata_uri,
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        OperatorCommand::Update {
+            recipient,
+            metadata_uri,
+        } => {
+            let signer = ctx.signer()?;
+            operator_of(ctx, &signer.pubkey())?;
+            let instruction = registry::update_operator(
+                &signer.pubkey(),
+                UpdateOperatorArgsV0 {
+                    reward_recipient: recipient,
+                    metadata_uri,
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        OperatorCommand::Show { operator } => {
+            let key = ctx.key_or_signer(operator)?;
+            let record = operator_of(ctx, &key)?;
+            ctx.print(&OperatorView {
+                operator: record.authority.to_string(),
+                reward_recipient: record.reward_recipient.to_string(),
+                metadata_uri: record.metadata_uri,
+                devices: record.device_count,
+                registered_at: record.registered_at,
+            })
+        }
+    }
+}
+
+fn write_new_keypair(path: &Path) -> Result<Keypair> {
+    if path.exists() {
+        bail!("{} exists: refusing to overwrite a key", path.display());
+    }
+    let keypair = Keypair::new();
+    write_keypair_file(&keypair, path)
+        .map_err(|error| anyhow::anyhow!("writing {}: {error}", path.display()))?;
+    Ok(keypair)
+}
+
+pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
+    match command {
+        DeviceCommand::Keygen { outfile } => {
+            let keypair = write_new_keypair(&outfile)?;
+            ctx.print(&KeyFile {
+                pubkey: keypair.pubkey().to_string(),
+                path: outfile.display().to_string(),
+            })
+        }
+        DeviceCommand::Onboard {
+            device_keypair,
+            class,
+            location,
+            maker_keypair,
+        } => {
+            let signer = ctx.signer()?;
+            let device_key = load_keypair(&device_keypair)?;
+            let cell = cell_of(&location)?;
+            operator_of(ctx, &signer.pubkey())?;
+            if let Some(existing) =
+                read::<DeviceV0>(&ctx.ledger, &registry::device_address(&device_key.pubkey()))?
+            {
+                bail!(
+                    "device {} is already onboarded by operator {}",
+                    short(&existing.device_key),
+                    short(&existing.operator)
+                );
+            }
+            let device_class = class_of(ctx, class)?;
+            let maker = maker_keypair.map(|path| load_keypair(&path)).transpose()?;
+            if device_class.maker_attestation_required && maker.is_none() {
+                bail!(
+                    "class {class} ({}) requires an approved maker's co-signature: pass --maker-keypair",
+                    device_class.name
+                );
+            }
+            require_credits(
+                ctx,
+                &signer.pubkey(),
+                device_class.onboarding_fee_credits,
+                &format!("onboarding a {}", device_class.name),
+            )?;
+            let instruction = registry::onboard_device(Onboarding {
+                payer: signer.pubkey(),
+                operator_authority: signer.pubkey(),
+                device_key: device_key.pubkey(),
+                class_id: class,
+                maker: maker.as_ref().map(Signer::pubkey),
+                location: cell,
+            });
+            let mut signers = vec![&signer, &device_key];
+            signers.extend(maker.as_ref());
+            ctx.send(&[instruction], &signers).map(drop)
+        }
+        DeviceCommand::AssertLocation { device, location } => {
+            let signer = ctx.signer()?;
+            let cell = cell_of(&location)?;
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            require_active(&record)?;
+            if cell != record.location {
+                let class = class_of(ctx, record.class_id)?;
+                require_credits(
+                    ctx,
+                    &signer.pubkey(),
+                    class.location_fee_credits,
+                    "moving a device",
+                )?;
+            }
+            let instruction = registry::assert_location(
+                &signer.pubkey(),
+                &signer.pubkey(),
+                &device,
+                record.class_id,
+                cell,
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        DeviceCommand::Transfer { device, to_keypair } => {
+            let signer = ctx.signer()?;
+            let receiver = load_keypair(&to_keypair)?;
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            require_active(&record)?;
+            operator_of(ctx, &receiver.pubkey())?;
+            if receiver.pubkey() == signer.pubkey() {
+                bail!(
+                    "device {} already belongs to {}",
+                    short(&device),
+                    short(&signer.pubkey())
+                );
+            }
+            let instruction =
+                registry::transfer_device(&signer.pubkey(), &receiver.pubkey(), &device);
+            ctx.send(&[instruction], &[&signer, &receiver]).map(drop)
+        }
+        DeviceCommand::SetRecipient {
+            device,
+            recipient,
+            clear,
+        } => {
+            let signer = ctx.signer()?;
+            if recipient.is_none() && !clear {
+                bail!("say who receives the device's rewards: --recipient KEY, or --clear for the operator's recipient");
+            }
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            let instruction = registry::set_reward_recipient(&signer.pubkey(), &device, recipient);
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        DeviceCommand::Deactivate { device } => {
+            let signer = ctx.signer()?;
+            let record = device_of(ctx, &device)?;
+            require_operator_of(&record, &signer.pubkey())?;
+            require_active(&record)?;
+            let instruction =
+                registry::deactivate_device(&signer.pubkey(), &device, record.class_id);
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        DeviceCommand::Show { device } => ctx.print(&DeviceView::from(&device_of(ctx, &device)?)),
+        DeviceCommand::Report {
+            device,
+            oracle,
+            epoch,
+        } => {
+            let mut path = format!("/v1/devices/{device}/rewards");
+            if let Some(epoch) = epoch {
+                path.push_str(&format!("?epoch={epoch}"));
+            }
+            ctx.print(&DeviceReport(oracle_get(&oracle, &path)?))
+        }
+        DeviceCommand::List { operator } => {
+            let key = ctx.key_or_signer(operator)?;
+            let devices = list_devices(ctx, &key)?;
+            ctx.print(&DeviceList(devices.iter().map(DeviceView::from).collect()))
+        }
+    }
+}
+
+fn list_devices(ctx: &Context, operator: &Pubkey) -> Result<Vec<DeviceV0>> {
+    Ok(registry::devices_of_operator(&ctx.ledger, operator)?)
+}
+
+pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
+    match command {
+        CreditsCommand::Buy {
+            amount,
+            slippage_bps,
+            recipient,
+            price_update,
+        } => {
+            let signer = ctx.signer()?;
+            let token = ctx.network_token()?;
+            let mint = ctx.ledger.client.get_token_supply(&token.mint)?;
+            let base_units = parse_amount(&amount, mint.decimals)?;
+            let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
+            if held < base_units {
+                bail!(
+                    "you hold {} network tokens, buying needs {amount}",
+                    format_amount(held, mint.decimals)
+                );
+            }
+            let config = ctx.tokenomics_config()?;
+            let price_update = match config.price_source {
+                PriceSource::Fixed { .. } => None,
+                PriceSource::Pyth { feed_id, .. } => Some(
+                    price_update
+                        .unwrap_or_else(|| tokenomics_client::pyth_price_feed_address(&feed_id, 0)),
+                ),
+            };
+            let update = price_update
+                .map(|address| read_price_update(ctx, &address))
+                .transpose()?;
+            let quote = tokenomics_client::quote_credits(
+                &config,
+                update.as_ref(),
+                ctx.ledger_time()?,
+                base_units,
+                mint.decimals,
+            )
+            .with_context(|| format!("quoting {amount} tokens"))?;
+            let min_credits_out =
+                quote.credits - quote.credits * u64::from(slippage_bps.min(10_000)) / 10_000;
+            let instruction = tokenomics_client::burn_for_credits(
+                &signer.pubkey(),
+                &recipient.unwrap_or(signer.pubkey()),
+                token,
+                price_update,
+                BurnForCreditsArgsV0 {
+                    amount: base_units,
+                    min_credits_out,
+                },
+            );
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+        CreditsCommand::Balance { owner } => {
+            let owner = ctx.key_or_signer(owner)?;
+            ctx.print(&CreditBalance {
+                owner: owner.to_string(),
+                credits: credits_of(ctx, &owner)?,
+            })
+        }
+        CreditsCommand::Pay { device, credits } => {
+            let signer = ctx.signer()?;
+            if credits == 0 {
+                bail!("pay at least one credit");
+            }
+            let record = device_of(ctx, &device)?;
+            require_active(&record)?;
+            require_credits(ctx, &signer.pubkey(), credits, "this payment")?;
+            let instruction = registry::pay_for_service(&signer.pubkey(), &device, credits);
+            ctx.send(&[instruction], &[&signer]).map(drop)
+        }
+    }
+}
+
+/// A Pyth price update account, checked to belong to the Pyth receiver program.
+fn read_price_update(
+    ctx: &Context,
+    address: &Pubkey,
+) -> Result<pyth_solana_receiver_sdk::price_update::PriceUpdateV2> {
+    use anchor_lang::AccountDeserialize;
+    use groundwork_client::ledger::Ledger;
+    let account = ctx.ledger.account(address)?.with_context(|| {
+        format!("price update account {address} does not exist on this cluster; pass --price-update with a PriceUpdateV2 account of the network's feed")
+    })?;
+    if account.owner != pyth_solana_receiver_sdk::ID {
+        bail!(
+            "{address} is owned by {}, not the Pyth receiver program {}",
+            account.owner,
+            pyth_solana_receiver_sdk::ID
+        );
+    }
+    pyth_solana_receiver_sdk::price_update::PriceUpdateV2::try_deserialize(
+        &mut account.data.as_slice(),
+    )
+    .with_context(|| format!("{address} is not a Pyth PriceUpdateV2 account"))
+}
+
+/// An oracle's rows of a device, as `GET /v1/devices/{key}/rewards` serves them.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct DeviceReport(serde_json::Value);
+
+impl std::fmt::Display for DeviceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "device {}",
+            self.0["device"].as_str().unwrap_or_default()
+        )?;
+        for row in self.0["epochs"].as_array().into_iter().flatten() {
+            writeln!(f, "epoch {}:", row["epoch"])?;
+            for line in row["explanation"].as_str().unwrap_or_default().lines() {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,387 @@
+//! Device rewards: what a recipient has earned (from an oracle) and been paid (from chain),
+//! and the permissionless claim against the newest active root — for oneself, or for another
+//! recipient as a relayer. A claim whose proof would not fit a legacy transaction goes out as
+//! a v0 transaction with an address lookup table holding its accounts.
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use groundwork_client::ledger::read;
+use groundwork_client::reward_epochs as rewards;
+use reward_epochs::ClaimV0;
+use serde::{Deserialize, Serialize};
+use solana_address_lookup_table_interface::instruction::{
+    close_lookup_table, create_lookup_table, deactivate_lookup_table, extend_lookup_table,
+};
+use solana_message::v0;
+use solana_message::{AddressLookupTableAccount, VersionedMessage};
+use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
+
+use crate::context::{short, Context};
+use crate::oracle_api::oracle_get;
+use crate::output::format_amount;
+
+#[derive(Subcommand)]
+pub enum RewardsCommand {
+    /// What a recipient was paid, and (with --oracle) what it earned and can claim.
+    Show {
+        recipient: Option<Pubkey>,
+        /// The oracle's base URL (serves `GET /v1/rewards/{recipient}`).
+        #[arg(long)]
+        oracle: Option<String>,
+    },
+    /// Claims a recipient's rewards against the newest active root (anyone may send it).
+    Claim {
+        /// Who is paid (default: the keypair).
+        #[arg(long)]
+        recipient: Option<Pubkey>,
+        /// The oracle serving the recipient's leaf and proof.
+        #[arg(
+            long,
+            conflicts_with = "proof_file",
+            required_unless_present = "proof_file"
+        )]
+        oracle: Option<String>,
+        /// The leaf and proof as JSON: {"cumulative_amount": n, "proof": ["<hex>", ...]}.
+        #[arg(long)]
+        proof_file: Option<PathBuf>,
+    },
+    /// Closes the keypair's deactivated address lookup tables (left by claims too long for a
+    /// legacy transaction) and returns their rent.
+    CloseLookupTables,
+}
+
+/// A recipient's leaf and its proof against the newest active root.
+#[derive(Debug, Deserialize)]
+pub struct LeafProof {
+    pub cumulative_amount: u64,
+    pub proof: Vec<String>,
+}
+
+impl LeafProof {
+    fn hashes(&self) -> Result<Vec<[u8; 32]>> {
+        self.proof
+            .iter()
+            .map(|hash| {
+                let bytes = hex::decode(hash.trim_start_matches("0x"))
+                    .with_context(|| format!("proof hash {hash:?} is not hex"))?;
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| anyhow::anyhow!("proof hash {hash:?} is not 32 bytes"))
+            })
+            .collect()
+    }
+}
+
+fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
+    let reply = oracle_get(oracle, &format!("/v1/rewards/{recipient}"))?;
+    serde_json::from_value(reply).context("reading the oracle's leaf and proof")
+}
+
+#[derive(Serialize)]
+pub struct RewardsView {
+    pub recipient: String,
+    pub claimed: u64,
+    pub claims: u32,
+    pub active_root_epoch: Option<u64>,
+    /// From the oracle, when asked: everything earned since genesis, and what is due now.
+    pub cumulative_amount: Option<u64>,
+    pub due: Option<u64>,
+    /// The network token's decimals (amounts are in base units).
+    pub decimals: u8,
+}
+
+impl std::fmt::Display for RewardsView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} was paid {} in {} claims (active root: epoch {})",
+            self.recipient,
+            format_amount(self.claimed, self.decimals),
+            self.claims,
+            self.active_root_epoch
+                .map_or_else(|| "none yet".into(), |epoch| epoch.to_string())
+        )?;
+        if let (Some(earned), Some(due)) = (self.cumulative_amount, self.due) {
+            writeln!(
+                f,
+                "earned {}, due {}",
+                format_amount(earned, self.decimals),
+                format_amount(due, self.decimals)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Largest legacy transaction on the wire.
+const PACKET_BYTES: usize = 1_232;
+
+pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
+    let config = ctx.reward_config()?;
+    match command {
+        RewardsCommand::Show { recipient, oracle } => {
+            let recipient = ctx.key_or_signer(recipient)?;
+            let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
+            let claimed = record.as_ref().map_or(0, |record| record.claimed);
+            let earned = oracle
+                .map(|oracle| fetch_leaf(&oracle, &recipient))
+                .transpose()?
+                .map(|leaf| leaf.cumulative_amount);
+            ctx.print(&RewardsView {
+                recipient: recipient.to_string(),
+                claimed,
+                claims: record.map_or(0, |record| record.claims),
+                active_root_epoch: config.active_root_epoch,
+                cumulative_amount: earned,
+                due: earned.map(|earned| earned.saturating_sub(claimed)),
+                decimals: ctx.network_decimals()?,
+            })
+        }
+        RewardsCommand::Claim {
+            recipient,
+            oracle,
+            proof_file,
+        } => {
+            let payer = ctx.signer()?;
+            let recipient = recipient.unwrap_or(payer.pubkey());
+            let leaf = match (oracle, proof_file) {
+                (Some(oracle), _) => fetch_leaf(&oracle, &recipient)?,
+                (None, Some(path)) => serde_json::from_str(
+                    &std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("{} is not a leaf and proof", path.display()))?,
+                (None, None) => {
+                    bail!("say where the proof comes from: --oracle URL or --proof-file FILE")
+                }
+            };
+            let proof = leaf.hashes()?;
+            if config.active_root_epoch.is_none() {
+                bail!("no reward root is active yet: nothing can be claimed");
+            }
+            if !groundwork_merkle::verify(
+                &config.active_root,
+                &recipient.to_bytes(),
+                leaf.cumulative_amount,
+                &proof,
+            ) {
+                bail!(
+                    "the proof for {} does not verify against the active root (epoch {}): fetch a fresh one from the oracle",
+                    short(&recipient),
+                    config.active_root_epoch.unwrap_or_default()
+                );
+            }
+            let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
+            let claimed = record.map_or(0, |record| record.claimed);
+            if leaf.cumulative_amount <= claimed {
+                bail!(
+                    "nothing is due: {} was already paid {} of the {} it earned",
+                    short(&recipient),
+                    format_amount(claimed, ctx.network_decimals()?),
+                    format_amount(leaf.cumulative_amount, ctx.network_decimals()?)
+                );
+            }
+            let token = ctx.network_token()?;
+            let instruction = rewards::claim(
+                &payer.pubkey(),
+                &recipient,
+                token,
+                leaf.cumulative_amount,
+                proof,
+            );
+            let mut with_budget =
+                groundwork_client::compute_budget_instructions(400_000, 0).to_vec();
+            with_budget.push(instruction.clone());
+            let legacy_bytes = 1
+                + 64
+                + solana_message::Message::new(&with_budget, Some(&payer.pubkey()))
+                    .serialize()
+                    .len();
+            if legacy_bytes <= PACKET_BYTES || ctx.send.dump_message || ctx.send.dry_run {
+                return ctx.send(&[instruction], &[&payer]).map(drop);
+            }
+            claim_with_lookup_table(ctx, &payer, instruction)
+        }
+        RewardsCommand::CloseLookupTables => ctx.print(&close_lookup_tables(ctx)?),
+    }
+}
+
+/// Sends `claim` as a v0 transaction whose accounts (but the payer) come from a new address
+/// lookup table.
+fn claim_with_lookup_table(
+    ctx: &Context,
+    payer: &solana_keypair::Keypair,
+    claim: anchor_lang::solana_program::instruction::Instruction,
+) -> Result<()> {
+    let client = &ctx.ledger.client;
+    let slot = client.get_slot()?;
+    let (create, table) = create_lookup_table(payer.pubkey(), payer.pubkey(), slot);
+    let addresses: Vec<Pubkey> = claim
+        .accounts
+        .iter()
+        .map(|meta| meta.pubkey)
+        .chain(std::iter::once(claim.program_id))
+        .filter(|key| *key != payer.pubkey())
+        .collect();
+    let extend = extend_lookup_table(
+        table,
+        payer.pubkey(),
+        Some(payer.pubkey()),
+        addresses.clone(),
+    );
+    crate::send::submit(&ctx.ledger, &[create, extend], &[payer], ctx.send)
+        .context("creating the claim's address lookup table")?;
+    // A table serves transactions from the slot after it was last extended.
+    let extended_at = client.get_slot()?;
+    while client.get_slot()? <= extended_at {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let lookup = AddressLookupTableAccount {
+        key: table,
+        addresses,
+    };
+    let compile = |unit_limit: u32, price: u64| -> Result<VersionedMessage> {
+        let mut instructions =
+            groundwork_client::compute_budget_instructions(unit_limit, price).to_vec();
+        instructions.push(claim.clone());
+        Ok(VersionedMessage::V0(
+            v0::Message::try_compile(
+                &payer.pubkey(),
+                &instructions,
+                std::slice::from_ref(&lookup),
+                client.get_latest_blockhash()?,
+            )
+            .context("compiling the v0 claim")?,
+        ))
+    };
+    // Simulated first, as every transaction: a refused claim sends nothing more, and the
+    // table it would have used is deactivated at once.
+    let unsigned = compile(1_400_000, 0)?;
+    let signature_count = usize::from(unsigned.header().num_required_signatures);
+    let simulation = crate::send::simulate(
+        &ctx.ledger,
+        &VersionedTransaction {
+            signatures: vec![solana_signature::Signature::default(); signature_count],
+            message: unsigned,
+        },
+    )?;
+    if let Some(error) = simulation.err {
+        deactivate_table(ctx, payer, table);
+        bail!(
+            "{}",
+            crate::send::refusal(&error, &simulation.logs.unwrap_or_default())
+        );
+    }
+    let unit_limit = crate::send::unit_limit_for(simulation.units_consumed.unwrap_or(0));
+    let price = crate::send::priority_fee_for(
+        &ctx.ledger,
+        std::slice::from_ref(&claim),
+        ctx.send.max_priority_fee,
+    );
+    let transaction = VersionedTransaction::try_new(compile(unit_limit, price)?, &[payer])?;
+    let signature = client
+        .send_and_confirm_transaction_with_spinner(&transaction)
+        .context("sending the v0 claim")?;
+    deactivate_table(ctx, payer, table);
+    ctx.print(&crate::send::Sent::Confirmed {
+        signature: signature.to_string(),
+        compute_unit_limit: unit_limit,
+        priority_fee_micro_lamports: price,
+    })
+}
+
+/// Deactivates a claim's lookup table (it served its one transaction); its rent comes back
+/// with `groundwork rewards close-lookup-tables` once the deactivation is old enough. A
+/// failure here is a warning: the claim itself is done.
+fn deactivate_table(ctx: &Context, payer: &solana_keypair::Keypair, table: Pubkey) {
+    let deactivate = deactivate_lookup_table(table, payer.pubkey());
+    match crate::send::submit(&ctx.ledger, &[deactivate], &[payer], ctx.send) {
+        Ok(_) => eprintln!(
+            "lookup table {table} deactivated: run `groundwork rewards close-lookup-tables` in a few minutes to reclaim its rent"
+        ),
+        Err(error) => eprintln!("deactivating lookup table {table} failed ({error:#}); it stays usable and holds its rent"),
+    }
+}
+
+/// Lookup tables the keypair holds authority over: closed when deactivated long enough ago,
+/// listed when still cooling down; active tables are left alone.
+#[derive(Debug, Serialize)]
+pub struct LookupTables {
+    pub closed: Vec<String>,
+    pub reclaimed_lamports: u64,
+    /// (table, slots until it can be closed)
+    pub cooling_down: Vec<(String, u64)>,
+    pub active: usize,
+}
+
+impl std::fmt::Display for LookupTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} lookup table(s) closed, {} SOL reclaimed; {} cooling down; {} active (left alone)",
+            self.closed.len(),
+            format_amount(self.reclaimed_lamports, 9),
+            self.cooling_down.len(),
+            self.active
+        )?;
+        for (table, slots) in &self.cooling_down {
+            writeln!(f, "  {table}: closable in {slots} slots")?;
+        }
+        Ok(())
+    }
+}
+
+/// Offset of a lookup table's authority key (after the u32 state tag, the deactivation and
+/// last-extended slots, the start index, and the Option tag).
+const TABLE_AUTHORITY_OFFSET: usize = 4 + 8 + 8 + 1 + 1;
+
+/// Closes the keypair's deactivated lookup tables whose deactivation has left the slot
+/// hashes window.
+fn close_lookup_tables(ctx: &Context) -> Result<LookupTables> {
+    use groundwork_client::ledger::{DataFilter, Ledger};
+    use solana_address_lookup_table_interface::state::AddressLookupTable;
+    let payer = ctx.signer()?;
+    let tables = ctx.ledger.program_accounts(
+        &solana_address_lookup_table_interface::program::ID,
+        &[DataFilter {
+            offset: TABLE_AUTHORITY_OFFSET,
+            bytes: payer.pubkey().to_bytes().to_vec(),
+        }],
+    )?;
+    let slot = ctx.ledger.client.get_slot()?;
+    // A deactivated table can be closed once its deactivation slot has left the 512-entry
+    // SlotHashes window.
+    const SLOT_HASHES_WINDOW: u64 = 512;
+    let mut result = LookupTables {
+        closed: Vec::new(),
+        reclaimed_lamports: 0,
+        cooling_down: Vec::new(),
+        active: 0,
+    };
+    for (address, account) in tables {
+        let Ok(table) = AddressLookupTable::deserialize(&account.data) else {
+            continue;
+        };
+        let deactivated_at = table.meta.deactivation_slot;
+        if deactivated_at == u64::MAX {
+            result.active += 1;
+            continue;
+        }
+        let closable_at = deactivated_at.saturating_add(SLOT_HASHES_WINDOW + 1);
+        if slot < closable_at {
+            result
+                .cooling_down
+                .push((address.to_string(), closable_at - slot));
+            continue;
+        }
+        let close = close_lookup_table(address, payer.pubkey(), payer.pubkey());
+        crate::send::submit(&ctx.ledger, &[close], &[&payer], ctx.send)
+            .with_context(|| format!("closing lookup table {address}"))?;
+        result.closed.push(address.to_string());
+        result.reclaimed_lamports += account.lamports;
+    }
+    Ok(result)
+}

@@ -1,0 +1,484 @@
+//! The people of `groundwork localnet` at work: three operators with devices across several H3
+//! cells (two of the third operator's devices cheat: one teleports, one has a cloned key; one
+//! of the first operator's is suspended), a dApp that buys credits and pays devices for
+//! service every epoch, and two stakers who lock, delegate and claim. Their keypairs are
+//! [`super::keys`]'s; what they did is tallied for the per-epoch table.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+use anchor_spl::token::spl_token;
+use anyhow::{Context as _, Result};
+use device_registry::RegisterOperatorArgsV0;
+use groundwork_client::device_registry::{self as registry, Onboarding};
+use groundwork_client::ledger::{read, Ledger};
+use groundwork_client::tokenomics::NetworkToken;
+use groundwork_client::{
+    reward_epochs as rewards_client, staking as staking_client, tokenomics as tokenomics_client,
+};
+use groundwork_oracle::core::clock::{Clock, SystemClock};
+use groundwork_telemetry::Key;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use staking::{CreatePositionArgsV0, LockupArgs, LockupKind, PositionV0, StakingConfigV0};
+use tokenomics::BurnForCreditsArgsV0;
+
+use super::keys::{load_or_create, Actors};
+use crate::cluster::RpcLedger;
+use crate::device_sim::{post, round_with_witnesses, Behaviour, SimulatedDevice, Tally};
+use crate::oracle_api::oracle_get;
+
+/// One whole network token (6 decimals).
+const GWK: u64 = 1_000_000;
+/// The token supply the localnet's mint starts with, all held by the authority.
+pub const INITIAL_SUPPLY: u64 = 100_000_000 * GWK;
+const OPERATOR_TOKENS: u64 = 50_000 * GWK;
+const DAPP_TOKENS: u64 = 200_000 * GWK;
+const STAKER_TOKENS: u64 = 50_000 * GWK;
+/// Tokens each operator burns for credits at setup (enough for its devices' fees).
+const OPERATOR_CREDIT_PURCHASE: u64 = 1_000 * GWK;
+/// Tokens the dApp burns for credits every epoch, and credits it pays each device.
+const DAPP_PURCHASE_PER_EPOCH: u64 = 20 * GWK;
+const PAYMENT_PER_DEVICE: u64 = 10_000;
+/// San Francisco, where the simulated devices stand.
+const ORIGIN: (f64, f64) = (37.7749, -122.4194);
+
+/// Seconds between two rounds of device telemetry.
+pub(super) const TELEMETRY_ROUND: Duration = Duration::from_secs(2);
+
+/// Creates the network token mint (6 decimals, the authority as mint authority) with the
+/// initial supply in the authority's account, and gives the participants their tokens; the
+/// bootstrap then hands the mint over to tokenomics.
+pub fn create_token(
+    ledger: &mut RpcLedger,
+    authority: &Keypair,
+    mint: &Keypair,
+    actors: &Actors,
+) -> Result<NetworkToken> {
+    let token = NetworkToken {
+        mint: mint.pubkey(),
+        token_program: spl_token::ID,
+    };
+    let space = 82;
+    let rent = ledger
+        .client
+        .get_minimum_balance_for_rent_exemption(space)?;
+    let create = anchor_lang::solana_program::system_instruction::create_account(
+        &authority.pubkey(),
+        &mint.pubkey(),
+        rent,
+        space as u64,
+        &spl_token::ID,
+    );
+    let initialize = spl_token::instruction::initialize_mint2(
+        &spl_token::ID,
+        &mint.pubkey(),
+        &authority.pubkey(),
+        None,
+        6,
+    )?;
+    let treasury = token.account_of(&authority.pubkey());
+    let treasury_account = create_associated_token_account_idempotent(
+        &authority.pubkey(),
+        &authority.pubkey(),
+        &mint.pubkey(),
+        &spl_token::ID,
+    );
+    let mint_supply = spl_token::instruction::mint_to(
+        &spl_token::ID,
+        &mint.pubkey(),
+        &treasury,
+        &authority.pubkey(),
+        &[],
+        INITIAL_SUPPLY,
+    )?;
+    ledger
+        .send(
+            &[create, initialize, treasury_account, mint_supply],
+            &[authority, mint],
+        )
+        .context("creating the localnet's network token")?;
+    let mut gifts: Vec<(Pubkey, u64)> = actors
+        .operators
+        .iter()
+        .map(|operator| (operator.pubkey(), OPERATOR_TOKENS))
+        .collect();
+    gifts.push((actors.dapp.pubkey(), DAPP_TOKENS));
+    gifts.extend(
+        actors
+            .stakers
+            .iter()
+            .map(|staker| (staker.pubkey(), STAKER_TOKENS)),
+    );
+    for (owner, amount) in gifts {
+        let account = create_associated_token_account_idempotent(
+            &authority.pubkey(),
+            &owner,
+            &mint.pubkey(),
+            &spl_token::ID,
+        );
+        let transfer = spl_token::instruction::transfer_checked(
+            &spl_token::ID,
+            &treasury,
+            &mint.pubkey(),
+            &token.account_of(&owner),
+            &authority.pubkey(),
+            &[],
+            amount,
+            6,
+        )?;
+        ledger
+            .send(&[account, transfer], &[authority])
+            .with_context(|| format!("giving tokens to {owner}"))?;
+    }
+    Ok(token)
+}
+
+/// A res-12 cell `step` cells' worth east and north of the origin.
+fn cell_near_origin(east: i32, north: i32) -> Result<u64> {
+    let step = 0.004;
+    let point = h3o::LatLng::new(
+        ORIGIN.0 + f64::from(north) * step,
+        ORIGIN.1 + f64::from(east) * step,
+    )?;
+    Ok(u64::from(point.to_cell(h3o::Resolution::Twelve)))
+}
+
+fn buy_credits(
+    ledger: &mut RpcLedger,
+    buyer: &Keypair,
+    token: NetworkToken,
+    amount: u64,
+) -> Result<u64> {
+    let before = credits_of(ledger, &buyer.pubkey());
+    let instruction = tokenomics_client::burn_for_credits(
+        &buyer.pubkey(),
+        &buyer.pubkey(),
+        token,
+        None,
+        BurnForCreditsArgsV0 {
+            amount,
+            min_credits_out: 1,
+        },
+    );
+    ledger
+        .send(&[instruction], &[buyer])
+        .context("buying credits")?;
+    Ok(credits_of(ledger, &buyer.pubkey()).saturating_sub(before))
+}
+
+fn credits_of(ledger: &RpcLedger, owner: &Pubkey) -> u64 {
+    ledger.token_balance(&tokenomics_client::credit_account_address(owner))
+}
+
+/// The simulated network's running state.
+pub struct World {
+    pub actors: Actors,
+    pub token: NetworkToken,
+    pub devices: Vec<SimulatedDevice>,
+    network: Key,
+    /// The oracles the devices report to: each device to one of them, in turn.
+    oracle_urls: Vec<String>,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    /// Credits bought and spent (fees and payments) since the localnet started.
+    pub credits_bought: u64,
+    pub credits_spent: u64,
+    /// Telemetry replies since the last epoch line.
+    pub telemetry: Tally,
+}
+
+impl World {
+    /// Registers the operators, onboards their devices (one suspended by the authority),
+    /// buys the credits that takes, and opens the stakers' positions.
+    pub fn set_up(
+        ledger: &mut RpcLedger,
+        authority: &Keypair,
+        actors: Actors,
+        token: NetworkToken,
+        devices_dir: &Path,
+        oracle_urls: Vec<String>,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(devices_dir)?;
+        let now_ms = SystemClock.now_ms();
+        let mut credits_bought = 0;
+        let mut credits_spent = 0;
+        let mut devices = Vec::new();
+        for (index, operator) in actors.operators.iter().enumerate() {
+            let register = registry::register_operator(
+                &operator.pubkey(),
+                RegisterOperatorArgsV0 {
+                    reward_recipient: operator.pubkey(),
+                    metadata_uri: format!("https://operator-{}.example/profile.json", index + 1),
+                },
+            );
+            ledger
+                .send(&[register], &[operator])
+                .context("registering an operator")?;
+            credits_bought += buy_credits(ledger, operator, token, OPERATOR_CREDIT_PURCHASE)?;
+            for slot in 0..3 {
+                let name = format!("operator-{}-device-{}.json", index + 1, slot + 1);
+                let keypair = load_or_create(&devices_dir.join(name))?;
+                let class_id = if slot == 2 { 1 } else { 0 };
+                let east = i32::try_from(index * 3 + slot)?;
+                let cell = cell_near_origin(east, i32::try_from(index)?)?;
+                let behaviour = match (index, slot) {
+                    (2, 0) => Behaviour::Teleporter,
+                    (2, 1) => Behaviour::Cloned,
+                    _ => Behaviour::Honest,
+                };
+                let class: device_registry::DeviceClassV0 =
+                    read(&*ledger, &registry::device_class_address(class_id))?
+                        .context("the localnet's device classes are missing")?;
+                let onboard = registry::onboard_device(Onboarding {
+                    payer: operator.pubkey(),
+                    operator_authority: operator.pubkey(),
+                    device_key: keypair.pubkey(),
+                    class_id,
+                    maker: None,
+                    location: cell,
+                });
+                ledger
+                    .send(&[onboard], &[operator, &keypair])
+                    .context("onboarding a device")?;
+                credits_spent += class.onboarding_fee_credits;
+                devices.push(SimulatedDevice::new(keypair, cell, behaviour, now_ms)?);
+            }
+        }
+        // The second operator's first device pays its rewards to a recipient without SOL.
+        let own_recipient = devices[3].key();
+        ledger
+            .send(
+                &[registry::set_reward_recipient(
+                    &actors.operators[1].pubkey(),
+                    &own_recipient,
+                    Some(actors.recipient_without_sol.pubkey()),
+                )],
+                &[&actors.operators[1]],
+            )
+            .context("setting a device's own reward recipient")?;
+        // The authority suspends one of the first operator's devices: its telemetry is refused.
+        let suspended = devices[1].key();
+        ledger
+            .send(
+                &[registry::suspend_device(&authority.pubkey(), &suspended, 1)],
+                &[authority],
+            )
+            .context("suspending a device")?;
+
+        let config: StakingConfigV0 =
+            read(&*ledger, &staking_client::config_address())?.context("staking is missing")?;
+        let now = ledger.unix_timestamp()?;
+        let lockups = [
+            LockupArgs {
+                kind: LockupKind::Flexible,
+                duration_s: 0,
+            },
+            LockupArgs {
+                kind: LockupKind::Constant,
+                duration_s: config.params.saturation_s,
+            },
+        ];
+        for (staker, lockup) in actors.stakers.iter().zip(lockups) {
+            let instruction = staking_client::create_position(
+                &staker.pubkey(),
+                token,
+                CreatePositionArgsV0 {
+                    id: 0,
+                    amount: STAKER_TOKENS / 2,
+                    lockup,
+                    activation_epoch: config.activation_epoch_at(now),
+                    bonus_expiry_epoch: staking_client::bonus_expiry_epoch(&config, lockup, now),
+                },
+            );
+            ledger
+                .send(&[instruction], &[staker])
+                .context("opening a staker's position")?;
+        }
+        let registry_address = registry::registry_config_address();
+        Ok(World {
+            actors,
+            token,
+            devices,
+            network: Key(registry_address.to_bytes()),
+            oracle_urls,
+            http: reqwest::Client::new(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+            credits_bought,
+            credits_spent,
+            telemetry: Tally::default(),
+        })
+    }
+
+    /// One round of telemetry from every device (and witnesses of this round's beacons by
+    /// the next device), each device's messages posted to its oracle (devices take the
+    /// oracles in turn) as a binary batch.
+    pub fn telemetry_round(&mut self) -> Result<()> {
+        let messages = round_with_witnesses(&mut self.devices, self.network, SystemClock.now_ms());
+        let oracles = self.oracle_urls.len().max(1);
+        let oracle_of: std::collections::HashMap<Pubkey, usize> = self
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(index, device)| (device.key(), index % oracles))
+            .collect();
+        for (index, url) in self.oracle_urls.iter().enumerate() {
+            let theirs: Vec<_> = messages
+                .iter()
+                .filter(|message| {
+                    oracle_of.get(&Pubkey::new_from_array(message.message.device.0)) == Some(&index)
+                })
+                .cloned()
+                .collect();
+            if theirs.is_empty() {
+                continue;
+            }
+            let tally = self
+                .runtime
+                .block_on(post(&self.http, url, &theirs, true))?;
+            self.telemetry.add(&tally);
+        }
+        Ok(())
+    }
+
+    /// Every operator claims what the newest active root owes it beyond what it was paid,
+    /// with the leaf and proof its oracle serves (`groundwork rewards claim --oracle`); how
+    /// much was claimed.
+    pub fn claim_rewards(&mut self, ledger: &mut RpcLedger) -> Result<u64> {
+        let Some(oracle) = self.oracle_urls.first() else {
+            return Ok(0);
+        };
+        let mut claimed_now = 0;
+        for operator in &self.actors.operators {
+            let Ok(leaf) = oracle_get(oracle, &format!("/v1/rewards/{}", operator.pubkey())) else {
+                continue;
+            };
+            let (Some(cumulative), Some(claimable)) = (
+                leaf["cumulative_amount"].as_u64(),
+                leaf["claimable"].as_u64(),
+            ) else {
+                continue;
+            };
+            if claimable == 0 {
+                continue;
+            }
+            let proof = leaf["proof"]
+                .as_array()
+                .map(|hashes| {
+                    hashes
+                        .iter()
+                        .map(|hash| {
+                            let bytes = hex::decode(hash.as_str().unwrap_or_default())?;
+                            <[u8; 32]>::try_from(bytes.as_slice())
+                                .map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))
+                        })
+                        .collect::<Result<Vec<[u8; 32]>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            ledger
+                .send(
+                    &[rewards_client::claim(
+                        &operator.pubkey(),
+                        &operator.pubkey(),
+                        self.token,
+                        cumulative,
+                        proof,
+                    )],
+                    &[operator],
+                )
+                .context("an operator claiming its rewards")?;
+            claimed_now += claimable;
+        }
+        Ok(claimed_now)
+    }
+
+    /// The recipients the network owes rewards to here: the operators and the recipient
+    /// without SOL.
+    pub fn recipients(&self) -> Vec<Pubkey> {
+        self.actors
+            .operators
+            .iter()
+            .map(Signer::pubkey)
+            .chain(std::iter::once(self.actors.recipient_without_sol.pubkey()))
+            .collect()
+    }
+
+    /// The telemetry replies since the last epoch line (and starts a new tally).
+    pub fn take_epoch_telemetry(&mut self) -> Tally {
+        std::mem::take(&mut self.telemetry)
+    }
+
+    /// The dApp buys credits and pays every active device for its service; the stakers claim
+    /// what they earned and the first delegates to the first operator once active.
+    pub fn epoch_activity(&mut self, ledger: &mut RpcLedger) -> Result<()> {
+        self.credits_bought += buy_credits(
+            ledger,
+            &self.actors.dapp,
+            self.token,
+            DAPP_PURCHASE_PER_EPOCH,
+        )?;
+        let mut payments = Vec::new();
+        for device in &self.devices {
+            let record: Option<device_registry::DeviceV0> =
+                read(&*ledger, &registry::device_address(&device.key()))?;
+            if record.is_some_and(|record| record.status == device_registry::DeviceStatus::Active) {
+                payments.push(registry::pay_for_service(
+                    &self.actors.dapp.pubkey(),
+                    &device.key(),
+                    PAYMENT_PER_DEVICE,
+                ));
+            }
+        }
+        // One transaction pays every device: the accounts they share are listed once.
+        if !payments.is_empty() {
+            ledger
+                .send(&payments, &[&self.actors.dapp])
+                .context("paying the devices")?;
+            self.credits_spent += PAYMENT_PER_DEVICE * payments.len() as u64;
+        }
+        let config: StakingConfigV0 =
+            read(&*ledger, &staking_client::config_address())?.context("staking is missing")?;
+        for (index, staker) in self.actors.stakers.iter().enumerate() {
+            let Some(position): Option<PositionV0> = read(
+                &*ledger,
+                &staking_client::position_address(&staker.pubkey(), 0),
+            )?
+            else {
+                continue;
+            };
+            let activated =
+                position.activated || position.activation_epoch < config.next_epoch_to_fund;
+            if !activated {
+                continue;
+            }
+            if index == 0 && position.operator.is_none() {
+                let delegate =
+                    staking_client::delegate(&position, &self.actors.operators[0].pubkey());
+                ledger.send(&[delegate], &[staker]).context("delegating")?;
+                continue;
+            }
+            if staking_client::claimable_now(&*ledger, &position)? > 0 {
+                let claim = staking_client::claim_stake_rewards(&position, self.token);
+                ledger
+                    .send(&[claim], &[staker])
+                    .context("claiming staking rewards")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Credits the participants hold now.
+    pub fn credits_held(&self, ledger: &RpcLedger) -> u64 {
+        self.actors
+            .operators
+            .iter()
+            .chain(std::iter::once(&self.actors.dapp))
+            .map(|wallet| credits_of(ledger, &wallet.pubkey()))
+            .sum()
+    }
+}

@@ -1,0 +1,37 @@
+//! Reading an oracle's HTTP API: `GET`s of its JSON endpoints (health, votes, rewards,
+//! proofs, device reports), for the commands and `groundwork localnet` alike.
+
+use anyhow::{bail, Context as _, Result};
+
+/// GETs `path` from the oracle at `oracle`; a refusal names the oracle's reason.
+pub fn oracle_get(oracle: &str, path: &str) -> Result<serde_json::Value> {
+    let (status, body) = oracle_reply(oracle, path)?;
+    if !(200..300).contains(&status) {
+        bail!(
+            "{}{path} answered {status}: {}",
+            oracle.trim_end_matches('/'),
+            body["message"].as_str().unwrap_or("no reason given")
+        );
+    }
+    Ok(body)
+}
+
+/// GETs `path` from the oracle at `oracle`: the HTTP status and the JSON body, whatever the
+/// status (a 503 from `/healthz` still says why).
+pub fn oracle_reply(oracle: &str, path: &str) -> Result<(u16, serde_json::Value)> {
+    let url = format!("{}{path}", oracle.trim_end_matches('/'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let reply = reqwest::get(&url)
+            .await
+            .with_context(|| format!("asking {url}"))?;
+        let status = reply.status().as_u16();
+        let body: serde_json::Value = reply
+            .json()
+            .await
+            .with_context(|| format!("reading the reply of {url}"))?;
+        Ok((status, body))
+    })
+}

@@ -1,0 +1,115 @@
+//! The store's own tasks: the "sealer" seals each epoch at its end plus the grace, and
+//! "retention" deletes the raw messages of settled epochs (and whatever other per-epoch data
+//! registered with it, such as peers' pulled sets).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use groundwork_oracle_chain::Chain;
+use groundwork_oracle_core::clock::Clock;
+use groundwork_oracle_core::epochs::EpochSchedule;
+use groundwork_oracle_core::metrics::Metrics;
+use groundwork_oracle_core::tasks::{FirstRound, StopSignal, Ticker};
+
+use crate::Store;
+
+/// How often the sealer looks at the clock.
+const SEAL_CHECK: Duration = Duration::from_millis(500);
+
+/// How often retention looks at the chain.
+const RETENTION_CHECK: Duration = Duration::from_secs(60);
+
+/// The "sealer" task: seals every epoch whose seal time has come, as epochs end. A seal that
+/// fails stops the oracle (its input would be undefined).
+pub struct Sealer {
+    pub store: Store,
+    pub schedule: EpochSchedule,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Sealer {
+    pub async fn run(self, stop: StopSignal) -> Result<()> {
+        let mut ticker = Ticker::new(SEAL_CHECK, FirstRound::Now, stop);
+        while ticker.next().await {
+            let Some(newest) = self.schedule.newest_sealed(self.clock.now_ms()) else {
+                continue;
+            };
+            let sealed = self
+                .store
+                .seal_through(newest)
+                .await
+                .with_context(|| format!("sealing the epochs through {newest}"))?;
+            for manifest in sealed {
+                tracing::info!(
+                    epoch = manifest.epoch,
+                    messages = manifest.messages,
+                    conflicts = manifest.conflicts,
+                    digest = %manifest.digest,
+                    "epoch sealed"
+                );
+            }
+            self.metrics.set_gauge(
+                "groundwork_newest_sealed_epoch",
+                "The newest sealed epoch.",
+                i64::try_from(newest).unwrap_or(i64::MAX),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Other per-epoch data retention deletes with the raw messages (a stage registers it).
+pub trait PruneSettled: Send + Sync {
+    /// What it is, for the log ("peers' sets").
+    fn what(&self) -> &'static str;
+    /// Deletes its data of the epochs up to `through`; returns how many epochs it removed.
+    fn prune_through(&self, through: u64) -> Result<usize>;
+}
+
+/// The "retention" task: deletes the raw messages of epochs `retention_epochs` before the
+/// newest active root (and the registered per-epoch data with them). A failed delete stops
+/// the oracle; an unreadable chain is tried again later.
+pub struct Retention {
+    pub store: Store,
+    pub chain: Arc<dyn Chain>,
+    pub retention_epochs: u64,
+    pub also: Vec<Arc<dyn PruneSettled>>,
+}
+
+impl Retention {
+    pub async fn run(self, stop: StopSignal) -> Result<()> {
+        let mut ticker = Ticker::new(RETENTION_CHECK, FirstRound::Now, stop);
+        while ticker.next().await {
+            let active = match self.chain.active_root_epoch().await {
+                Ok(active) => active,
+                Err(error) => {
+                    tracing::warn!(%error, "retention: cannot read the active root; trying later");
+                    continue;
+                }
+            };
+            let Some(through) = active.and_then(|active| active.checked_sub(self.retention_epochs))
+            else {
+                continue;
+            };
+            let pruned = self
+                .store
+                .prune_through(through)
+                .await
+                .with_context(|| format!("pruning epochs through {through}"))?;
+            if !pruned.epochs.is_empty() {
+                tracing::info!(epochs = ?pruned.epochs, bytes = pruned.bytes, "pruned settled epochs");
+            }
+            for other in &self.also {
+                let removed = other
+                    .prune_through(through)
+                    .with_context(|| format!("pruning {} through {through}", other.what()))?;
+                if removed > 0 {
+                    tracing::info!(epochs = removed, through, "pruned {}", other.what());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,354 @@
+//! The verify stage's routes: an epoch's verified work (`GET /v1/epochs/{n}/rewards`, JSON or
+//! its report's canonical bytes), a device's rows with the reasons in plain words (`GET
+//! /v1/devices/{key}/rewards`), and a recipient's leaf with its merkle proof in the newest
+//! active root (`GET /v1/rewards/{recipient}`). Reports are read through a small cache of
+//! decoded reports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anchor_lang::prelude::Pubkey;
+use axum::extract::{Path as RoutePath, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use groundwork_oracle_chain::Chain;
+use groundwork_oracle_core::api::{octet_stream, refusal, wants_bytes};
+use groundwork_oracle_rewards::report::{EpochReport, Reports};
+use groundwork_oracle_rewards::{cumulative_tree, VerifyParams};
+use serde_json::json;
+
+use crate::stage::load_peers;
+
+/// What the verify stage's routes read: its reports (through the cache), the chain (the active
+/// root, what claims paid) and the network's verify parameters (for the explanations).
+pub struct VerifyApi {
+    reports: Reports,
+    report_cache: ReportCache,
+    chain: Arc<dyn Chain>,
+    params: VerifyParams,
+}
+
+impl VerifyApi {
+    pub fn new(reports: Reports, chain: Arc<dyn Chain>, params: VerifyParams) -> Self {
+        VerifyApi {
+            reports,
+            report_cache: ReportCache::default(),
+            chain,
+            params,
+        }
+    }
+
+    /// The stage's routes.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/v1/epochs/{epoch}/rewards", get(epoch_rewards))
+            .route("/v1/rewards/{recipient}", get(recipient_rewards))
+            .route("/v1/devices/{key}/rewards", get(device_rewards))
+            .with_state(Arc::new(self))
+    }
+}
+
+/// The last few reports read, decoded and shared (at 1,000,000 devices a report holds about
+/// 200 MB of rows: decoding one per request would not do).
+#[derive(Default)]
+struct ReportCache {
+    entries: Mutex<Vec<(u64, Arc<EpochReport>)>>,
+}
+
+/// Reports kept decoded.
+const CACHED_REPORTS: usize = 3;
+
+impl ReportCache {
+    async fn get(&self, reports: &Reports, epoch: u64) -> Result<Option<Arc<EpochReport>>, String> {
+        if let Some((_, report)) = self
+            .entries
+            .lock()
+            .expect("report cache lock")
+            .iter()
+            .find(|(cached, _)| *cached == epoch)
+        {
+            return Ok(Some(report.clone()));
+        }
+        let reports = reports.clone();
+        let loaded = tokio::task::spawn_blocking(move || reports.load(epoch))
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?;
+        let Some(report) = loaded else {
+            return Ok(None);
+        };
+        let report = Arc::new(report);
+        let mut entries = self.entries.lock().expect("report cache lock");
+        entries.retain(|(cached, _)| *cached != epoch);
+        entries.push((epoch, report.clone()));
+        entries.sort_by_key(|(cached, _)| std::cmp::Reverse(*cached));
+        entries.truncate(CACHED_REPORTS);
+        Ok(Some(report))
+    }
+}
+
+/// `GET /v1/epochs/{n}/rewards`: epoch n's verified work — the pool, the split, the root, the
+/// devices rewarded and zeroed (by reason), and the digests of its inputs.
+async fn epoch_rewards(
+    State(api): State<Arc<VerifyApi>>,
+    RoutePath(epoch): RoutePath<u64>,
+    headers: HeaderMap,
+) -> Response {
+    let report = match api.report_cache.get(&api.reports, epoch).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({
+                    "error": "epoch_not_verified",
+                    "message": format!("epoch {epoch} is not verified yet: it needs its chain snapshot (made once it is closed on chain) and its seal (its end plus the seal grace)"),
+                })),
+            )
+                .into_response()
+        }
+        Err(message) => {
+            tracing::error!(epoch, %message, "reading a stored report");
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message);
+        }
+    };
+    if wants_bytes(&headers) {
+        return octet_stream(report.encode());
+    }
+    let peers = load_peers(&api.reports, epoch).unwrap_or_default();
+    let rewards = &report.rewards;
+    let counts = rewards.device_counts();
+    Json(json!({
+        "epoch": report.epoch,
+        "root": hex::encode(rewards.root),
+        "report_digest": hex::encode(report.digest()),
+        "pool": rewards.pool,
+        "carried_dust_in": report.carried_dust_in,
+        "coverage_pool": rewards.coverage_pool,
+        "data_pool": rewards.data_pool,
+        "data_to_coverage": rewards.data_to_coverage,
+        "dust": rewards.dust,
+        "paid": rewards.pool - rewards.dust,
+        "cumulative_total": rewards.cumulative_total,
+        "recipients": rewards.cumulative.len(),
+        "base_epoch": report.base_epoch,
+        "devices": {
+            "total": rewards.rows.len(),
+            "rewarded": counts.rewarded,
+            "zeroed_by_reason": counts.zeroed_by_reason,
+            "earned_nothing_without_fraud": counts.earned_nothing_without_fraud,
+        },
+        "unknown_device_messages": rewards.unknown_device_messages,
+        "not_onboarded_messages": rewards.not_onboarded_messages,
+        "inputs": {
+            "chain_snapshot_digest": hex::encode(report.snapshot_digest),
+            "telemetry_sets": report.inputs.iter().map(|set| json!({
+                "messages": set.messages,
+                "conflicts": set.conflicts,
+                "digest": set.digest,
+            })).collect::<Vec<_>>(),
+            "union": {
+                "messages": report.union.messages,
+                "conflicts": report.union.conflicts,
+                "digest": report.union.digest,
+            },
+            "missing_peer_sets": report.missing_peer_sets,
+            "peers_missing": peers.missing.iter().map(|(peer, failure)| json!({
+                "peer": peer,
+                "last_failure": failure,
+            })).collect::<Vec<_>>(),
+            "peers_merged": peers.merged.iter().map(|set| json!({
+                "peer": set.peer,
+                "messages": set.manifest.messages,
+                "conflicts": set.manifest.conflicts,
+                "digest": set.manifest.digest,
+                "new_to_this_oracle": set.kept,
+                "refused": set.refused,
+            })).collect::<Vec<_>>(),
+        },
+    }))
+    .into_response()
+}
+
+/// `GET /v1/devices/{key}/rewards[?epoch=N]`: the device's rows of the newest verified epochs
+/// (or of epoch N) — every number that decided its reward and every fraud reason — with the
+/// reasons in plain words (`groundwork device report`).
+async fn device_rewards(
+    State(api): State<Arc<VerifyApi>>,
+    RoutePath(key): RoutePath<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Ok(device) = key.parse::<Pubkey>() else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "invalid_key",
+            format!("{key:?} is not a base58 public key"),
+        );
+    };
+    let epochs: Vec<u64> = match query.get("epoch") {
+        Some(epoch) => match epoch.parse() {
+            Ok(epoch) => vec![epoch],
+            Err(_) => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_epoch",
+                    format!("{epoch:?} is not an epoch number"),
+                )
+            }
+        },
+        None => {
+            let reports = api.reports.clone();
+            match tokio::task::spawn_blocking(move || reports.epochs()).await {
+                Ok(Ok(mut epochs)) => {
+                    epochs.reverse();
+                    epochs.truncate(CACHED_REPORTS);
+                    epochs
+                }
+                _ => Vec::new(),
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    for epoch in epochs {
+        let report = match api.report_cache.get(&api.reports, epoch).await {
+            Ok(Some(report)) => report,
+            Ok(None) => continue,
+            Err(message) => {
+                return refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "report_unreadable",
+                    message,
+                )
+            }
+        };
+        let found = report
+            .rewards
+            .rows
+            .binary_search_by(|row| row.device.cmp(&device))
+            .ok()
+            .map(|index| &report.rewards.rows[index]);
+        let Some(row) = found else {
+            continue;
+        };
+        rows.push(json!({
+            "epoch": epoch,
+            "amount": row.amount,
+            "coverage_reward": row.coverage_reward,
+            "data_reward": row.data_reward,
+            "recipient": row.recipient.to_string(),
+            "uptime_slots": row.uptime_slots,
+            "heartbeats": row.heartbeats,
+            "median_distance_m": row.median_distance_m,
+            "trust_bps": row.trust_bps,
+            "weight_bps": row.weight_bps,
+            "stake_multiplier_bps": row.stake_multiplier_bps,
+            "density_cell": row.density_cell.map(|cell| format!("{cell:x}")),
+            "density_devices": row.density_devices,
+            "coverage_score": row.coverage_score.to_string(),
+            "credits_paid": row.credits_paid,
+            "data_sessions": row.data_sessions,
+            "data_uncapped": row.data_uncapped,
+            "data_cap": row.data_cap,
+            "fraud": row.fraud.iter().map(|fraud| fraud.code()).collect::<Vec<_>>(),
+            "explanation": row.explain(&api.params),
+        }));
+    }
+    if rows.is_empty() {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "no_verified_epochs",
+            format!("device {device} has no row in the verified epochs asked for (it was not onboarded then, or nothing is verified yet)"),
+        );
+    }
+    Json(json!({ "device": device.to_string(), "epochs": rows })).into_response()
+}
+
+/// `GET /v1/rewards/{recipient}`: the recipient's leaf in the newest active root — everything
+/// it earned since genesis —, what claims paid it so far, and the merkle proof a claim needs
+/// (`groundwork rewards claim --oracle URL`).
+async fn recipient_rewards(
+    State(api): State<Arc<VerifyApi>>,
+    RoutePath(recipient): RoutePath<String>,
+) -> Response {
+    let Ok(recipient) = recipient.parse::<Pubkey>() else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "bad_recipient",
+            format!("{recipient:?} is not a base58 public key"),
+        );
+    };
+    let active = match api.chain.active_root().await {
+        Ok(Some(active)) => active,
+        Ok(None) => {
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "no_active_root",
+                "no reward root is active on chain yet",
+            )
+        }
+        Err(error) => {
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_unreachable",
+                error.to_string(),
+            )
+        }
+    };
+    let claimed = match api.chain.claimed(recipient).await {
+        Ok(claimed) => claimed,
+        Err(error) => {
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_unreachable",
+                error.to_string(),
+            )
+        }
+    };
+    let epoch = active.epoch;
+    let report = match api.report_cache.get(&api.reports, epoch).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "active_root_not_verified_here",
+                format!("the newest active root is epoch {epoch}'s, which this oracle has not verified: ask another oracle of the network"),
+            )
+        }
+        Err(message) => {
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message)
+        }
+    };
+    if report.rewards.root != active.root {
+        return refusal(
+            StatusCode::CONFLICT,
+            "root_mismatch",
+            format!(
+                "this oracle's root for epoch {epoch} ({}) is not the active one on chain ({}): its proofs would not verify; ask another oracle of the network",
+                hex::encode(report.rewards.root),
+                hex::encode(active.root)
+            ),
+        );
+    }
+    let tree = cumulative_tree(&report.rewards.cumulative).map(|(tree, _)| tree);
+    let Some((leaf, proof)) = tree
+        .ok()
+        .and_then(|tree| tree.proof_for(&recipient.to_bytes()))
+    else {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "no_rewards",
+            format!("{recipient} has no leaf in epoch {epoch}'s root (claimed so far: {claimed})"),
+        );
+    };
+    Json(json!({
+        "recipient": recipient.to_string(),
+        "epoch": epoch,
+        "root": hex::encode(active.root),
+        "cumulative_amount": leaf.cumulative_amount,
+        "claimed": claimed,
+        "claimable": leaf.cumulative_amount.saturating_sub(claimed),
+        "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
