@@ -90,19 +90,41 @@ pub enum SharedInputError {
         streamed_conflicts: u64,
         streamed_digest: String,
     },
-    #[error("{path}: {message}")]
-    File { path: String, message: String },
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} does not parse: {source}")]
+    Summary {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path} is damaged: {message}")]
+    Damaged { path: String, message: String },
     #[error("this oracle's own set: {0}")]
-    Store(String),
+    Store(#[from] groundwork_oracle_store::StoreError),
+    #[error("the {what} stopped: {source}")]
+    TaskStopped {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
     #[error("the configuration: {0}")]
     Config(String),
 }
 
-fn file_error(path: &Path, message: impl std::fmt::Display) -> SharedInputError {
+fn file_error(path: &Path, source: std::io::Error) -> SharedInputError {
     SharedInputError::File {
         path: path.display().to_string(),
-        message: message.to_string(),
+        source,
     }
+}
+
+fn stopped(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> SharedInputError {
+    move |source| SharedInputError::TaskStopped { what, source }
 }
 
 /// Whether an epoch's shared input is complete enough to compute it.
@@ -215,9 +237,12 @@ impl SharedInput {
         for peer in &self.peers {
             let path = self.summary_path(epoch, peer);
             match std::fs::read(&path) {
-                Ok(bytes) => sets.push(
-                    serde_json::from_slice(&bytes).map_err(|error| file_error(&path, error))?,
-                ),
+                Ok(bytes) => sets.push(serde_json::from_slice(&bytes).map_err(|source| {
+                    SharedInputError::Summary {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?),
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
                 Err(error) => return Err(file_error(&path, error)),
             }
@@ -433,7 +458,7 @@ impl SharedInput {
         }
         let file_sha256 = tokio::task::spawn_blocking(move || writer.finish())
             .await
-            .map_err(|error| SharedInputError::Store(format!("a write stopped: {error}")))??;
+            .map_err(stopped("write"))??;
         std::fs::rename(&temporary, &final_path).map_err(|error| file_error(&final_path, error))?;
         let set = PulledSet {
             peer: peer.name.clone(),
@@ -573,7 +598,7 @@ async fn next_own(own: &mut EpochStream) -> Result<Option<EpochRecord>, SharedIn
     own.next()
         .await
         .transpose()
-        .map_err(|error| SharedInputError::Store(error.to_string()))
+        .map_err(SharedInputError::Store)
 }
 
 /// Which of `records` pass the rules that do not depend on arrival, and the refusals by
@@ -663,9 +688,7 @@ impl Checker {
         let Some(oldest) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let (batch, good, counts) = oldest
-            .await
-            .map_err(|error| SharedInputError::Store(format!("a check stopped: {error}")))?;
+        let (batch, good, counts) = oldest.await.map_err(stopped("check"))?;
         let mut writer = self
             .writer
             .take()
@@ -679,7 +702,7 @@ impl Checker {
             Ok::<_, SharedInputError>((writer, kept))
         })
         .await
-        .map_err(|error| SharedInputError::Store(format!("a write stopped: {error}")))??;
+        .map_err(stopped("write"))??;
         self.writer = Some(writer);
         self.kept += kept;
         for (reason, count) in counts {
@@ -745,7 +768,7 @@ impl RecordsWriter {
         let file = self
             .out
             .into_inner()
-            .map_err(|error| file_error(&path, error.error()))?;
+            .map_err(|error| file_error(&path, error.into_error()))?;
         file.sync_all().map_err(|error| file_error(&path, error))?;
         Ok(hex::encode(self.hasher.finalize()))
     }
@@ -775,7 +798,10 @@ impl PulledRecords {
     }
 
     fn next_record(&mut self) -> Result<Option<EpochRecord>, SharedInputError> {
-        let damaged = |path: &Path, message: String| file_error(path, message);
+        let damaged = |path: &Path, message: String| SharedInputError::Damaged {
+            path: path.display().to_string(),
+            message,
+        };
         loop {
             if !self.head_read {
                 if self

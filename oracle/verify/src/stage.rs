@@ -13,14 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
-use groundwork_oracle_chain::{ActiveRoot, Chain};
-use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot};
+use groundwork_oracle_chain::{ActiveRoot, Chain, ChainError};
+use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot, ViewError};
 use groundwork_oracle_core::files::{epoch_files, write_atomically};
 use groundwork_oracle_rewards::report::{
     decode_report, EpochReport, InputSet, ReportFileError, Reports, REPORT_VERSION,
 };
 use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder};
-use groundwork_oracle_store::{EpochStream, Store};
+use groundwork_oracle_store::{EpochStream, Store, StoreError};
 use groundwork_telemetry::{Key, TelemetryV1};
 
 use crate::shared::{
@@ -43,12 +43,40 @@ pub fn input_set(manifest: &Manifest) -> InputSet {
 pub enum StageError {
     #[error(transparent)]
     Report(#[from] ReportFileError),
-    #[error("the peers file {path}: {message}")]
-    PeersFile { path: String, message: String },
+    #[error("the peers file {path}: {source}")]
+    PeersFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the peers file {path} does not parse: {source}")]
+    PeersFileParse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("the store: {0}")]
-    Store(String),
+    Store(#[from] StoreError),
+    #[error("epoch {epoch}'s stream ({streamed}) does not match its manifest ({manifest})")]
+    StreamMismatch {
+        epoch: u64,
+        streamed: String,
+        manifest: String,
+    },
+    #[error("the {what} stopped: {source}")]
+    TaskStopped {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
     #[error("the chain view: {0}")]
-    ChainView(String),
+    ChainView(#[from] ViewError),
+    #[error("the chain: {0}")]
+    Chain(#[from] ChainError),
+    #[error("the chain view's snapshots folder: {0}")]
+    Snapshots(#[source] std::io::Error),
+    #[error("the snapshot of epoch {0} disappeared")]
+    SnapshotGone(u64),
     #[error("verified work: {0}")]
     Verify(#[from] groundwork_oracle_rewards::VerifyError),
     #[error("epoch {epoch}'s telemetry holds a message that does not decode: {message}")]
@@ -57,10 +85,10 @@ pub enum StageError {
     Shared(#[from] SharedInputError),
 }
 
-fn peers_file_error(path: &Path, message: impl std::fmt::Display) -> StageError {
-    StageError::PeersFile {
+fn peers_file_error(path: &Path) -> impl FnOnce(std::io::Error) -> StageError + '_ {
+    move |source| StageError::PeersFile {
         path: path.display().to_string(),
-        message: message.to_string(),
+        source,
     }
 }
 
@@ -69,16 +97,19 @@ fn peers_file_error(path: &Path, message: impl std::fmt::Display) -> StageError 
 pub fn save_peers(reports: &Reports, epoch: u64, peers: &PeerInputs) -> Result<(), StageError> {
     let path = reports.dir().join(format!("{epoch}.peers.json"));
     let json = serde_json::to_vec_pretty(peers).expect("peer inputs serialise");
-    write_atomically(&path, &json).map_err(|error| peers_file_error(&path, error))
+    write_atomically(&path, &json).map_err(peers_file_error(&path))
 }
 
 /// Which peers `epoch` merged (empty when it merged none, or before it is computed).
 pub fn load_peers(reports: &Reports, epoch: u64) -> Result<PeerInputs, StageError> {
     let path = reports.dir().join(format!("{epoch}.peers.json"));
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| peers_file_error(&path, error)),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StageError::PeersFileParse {
+            path: path.display().to_string(),
+            source,
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(PeerInputs::default()),
-        Err(error) => Err(peers_file_error(&path, error)),
+        Err(error) => Err(peers_file_error(&path)(error)),
     }
 }
 
@@ -246,11 +277,7 @@ impl Verifier {
         let Some(chain) = &self.chain else {
             return Ok(None);
         };
-        let Some(active) = chain
-            .active_root()
-            .await
-            .map_err(|error| StageError::ChainView(error.to_string()))?
-        else {
+        let Some(active) = chain.active_root().await.map_err(StageError::Chain)? else {
             return Ok(None);
         };
         Ok(self
@@ -317,7 +344,7 @@ impl Verifier {
             .store
             .manifest(epoch)
             .await
-            .map_err(|error| StageError::Store(error.to_string()))?;
+            .map_err(StageError::Store)?;
         if sealed.is_none() {
             return Ok(Err(format!("epoch {epoch}: its seal in the store")));
         }
@@ -371,18 +398,15 @@ impl Verifier {
             return Ok(Ok(base));
         }
         let previous = epoch - 1;
-        let snapshot = self.snapshot(epoch)?.ok_or_else(|| {
-            StageError::ChainView(format!("the snapshot of epoch {epoch} disappeared"))
-        })?;
+        let snapshot = self
+            .snapshot(epoch)?
+            .ok_or(StageError::SnapshotGone(epoch))?;
         let paid_before = snapshot
             .params
             .device_pool_cumulative
             .saturating_sub(snapshot.params.device_share);
         let active = match &self.chain {
-            Some(chain) => chain
-                .active_root()
-                .await
-                .map_err(|error| StageError::ChainView(error.to_string()))?,
+            Some(chain) => chain.active_root().await.map_err(StageError::Chain)?,
             None => None,
         };
         let mut refusals = Vec::new();
@@ -442,8 +466,7 @@ impl Verifier {
     }
 
     fn snapshot(&self, epoch: u64) -> Result<Option<ChainSnapshot>, StageError> {
-        stored_snapshot(&self.chain_view_dir, epoch)
-            .map_err(|error| StageError::ChainView(error.to_string()))
+        stored_snapshot(&self.chain_view_dir, epoch).map_err(StageError::ChainView)
     }
 
     /// The report of `epoch` over this oracle's set alone, or `None` while its snapshot,
@@ -471,7 +494,7 @@ impl Verifier {
             .store
             .manifest(epoch)
             .await
-            .map_err(|error| StageError::Store(error.to_string()))?;
+            .map_err(StageError::Store)?;
         let Some(manifest) = manifest else {
             return Ok(None);
         };
@@ -501,19 +524,24 @@ impl Verifier {
             )
         })
         .await
-        .map_err(|error| StageError::Store(format!("the computation stopped: {error}")))??;
+        .map_err(|source| StageError::TaskStopped {
+            what: "computation",
+            source,
+        })??;
         // Every record the manifest covers, and no other: a stream cut short (or raw messages
         // pruned under a kept manifest) never becomes a report.
         if own_streamed != manifest {
-            return Err(StageError::Store(format!(
-                "epoch {epoch}'s stream ({} messages, {} conflicts, digest {}) does not match its manifest ({} messages, {} conflicts, digest {})",
-                own_streamed.messages,
-                own_streamed.conflicts,
-                own_streamed.digest,
-                manifest.messages,
-                manifest.conflicts,
-                manifest.digest
-            )));
+            let describe = |set: &Manifest| {
+                format!(
+                    "{} messages, {} conflicts, digest {}",
+                    set.messages, set.conflicts, set.digest
+                )
+            };
+            return Err(StageError::StreamMismatch {
+                epoch,
+                streamed: describe(&own_streamed),
+                manifest: describe(&manifest),
+            });
         }
         let mut inputs: Vec<InputSet> = std::iter::once(&manifest)
             .chain(merged.iter().map(|set| &set.manifest))
@@ -546,7 +574,7 @@ pub fn next_epoch_to_compute(
     }
     epoch_files(&chain_view_dir.join("snapshots"), ".snapshot")
         .map(|epochs| epochs.first().copied())
-        .map_err(|error| StageError::ChainView(error.to_string()))
+        .map_err(StageError::Snapshots)
 }
 
 /// A peer's report is adopted as a base only when it is whole and its totals are what the
@@ -602,7 +630,7 @@ impl Source {
                     streamed.add(record.kind, &record.device, record.seq, &record.hash);
                     Ok(Some(record))
                 }
-                Some(Err(error)) => Err(StageError::Store(error.to_string())),
+                Some(Err(error)) => Err(StageError::Store(error)),
                 None => Ok(None),
             },
             Source::Peer(records) => records.next().transpose().map_err(StageError::from),
