@@ -166,19 +166,22 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         verified["zeroed_by_reason"]["seq_conflict"].as_u64() > Some(0),
         "{last}"
     );
-    // The pool is paid out to the last unit but dust, never beyond: the pool is the epoch's
-    // device share plus what the epoch before carried.
+    // The pool — the epoch's device share on chain plus the dust the epoch before carried —
+    // is paid out to the last unit but dust, never beyond: what the epoch paid (how far its
+    // cumulative total grew over its base's) plus its dust is its pool.
     let pool = u64_of(verified, "pool");
+    assert_eq!(
+        pool,
+        u64_of(&lines[verified_epoch as usize], "device_share")
+            + u64_of(verified, "carried_dust_in"),
+        "{last}"
+    );
     assert_eq!(
         u64_of(verified, "paid") + u64_of(verified, "dust"),
         pool,
         "{last}"
     );
     assert!(u64_of(verified, "paid") <= pool, "{last}");
-    assert!(
-        pool >= u64_of(&lines[verified_epoch as usize], "device_share"),
-        "{last}"
-    );
     // Three oracles, each hearing a third of the devices, merged each other's sets: they
     // computed the same root (its votes and activation are awaited below).
     for line in &lines {

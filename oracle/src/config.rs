@@ -56,6 +56,19 @@ pub struct SubmitConfig {
     pub relay_claims_for: Vec<Key>,
 }
 
+impl SubmitConfig {
+    /// Voting with the keypair file `keypair`, with the default fee bounds and no other role.
+    pub fn with_keypair(keypair: PathBuf) -> Self {
+        SubmitConfig {
+            keypair,
+            priority_fee_floor: default_priority_fee_floor(),
+            priority_fee_ceiling: default_priority_fee_ceiling(),
+            activate_roots: false,
+            relay_claims_for: Vec::new(),
+        }
+    }
+}
+
 fn default_priority_fee_floor() -> u64 {
     1_000
 }
@@ -121,10 +134,84 @@ pub struct NetworkConfig {
     pub seal_grace: Duration,
 }
 
+/// `[http]`: where the oracle listens and the bounds of every route (SPEC 4.5).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Longest a request's headers may take to arrive.
+    #[serde(with = "humantime_serde", default = "default_header_read_timeout")]
+    pub header_read_timeout: Duration,
+    /// Connections open at once (beyond, a new one is closed at once).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Requests served at once per route class; beyond, `503 busy` at once. Ingest
+    /// (`POST /v1/telemetry`), the peers' stream (`GET /v1/epochs/{n}/telemetry`) and the
+    /// reads (every other route) each have their own, so one saturated class never takes
+    /// another's capacity.
+    #[serde(default = "default_max_ingest_requests")]
+    pub max_ingest_requests: usize,
+    #[serde(default = "default_max_peer_streams")]
+    pub max_peer_streams: usize,
+    #[serde(default = "default_max_read_requests")]
+    pub max_read_requests: usize,
+    /// Read requests a second per source address, and their burst.
+    #[serde(default = "default_read_rate_per_s")]
+    pub read_rate_per_s: f64,
+    #[serde(default = "default_read_burst")]
+    pub read_burst: u32,
+    /// Longest a read (or the start of the peers' stream) may take to be answered.
+    #[serde(with = "humantime_serde", default = "default_read_timeout")]
+    pub read_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// Listening on `listen` with the default bounds.
+    pub fn on(listen: SocketAddr) -> Self {
+        HttpConfig {
+            listen,
+            header_read_timeout: default_header_read_timeout(),
+            max_connections: default_max_connections(),
+            max_ingest_requests: default_max_ingest_requests(),
+            max_peer_streams: default_max_peer_streams(),
+            max_read_requests: default_max_read_requests(),
+            read_rate_per_s: default_read_rate_per_s(),
+            read_burst: default_read_burst(),
+            read_timeout: default_read_timeout(),
+        }
+    }
+}
+
+fn default_header_read_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_max_connections() -> usize {
+    4_096
+}
+
+fn default_max_ingest_requests() -> usize {
+    512
+}
+
+fn default_max_peer_streams() -> usize {
+    8
+}
+
+fn default_max_read_requests() -> usize {
+    64
+}
+
+fn default_read_rate_per_s() -> f64 {
+    20.0
+}
+
+fn default_read_burst() -> u32 {
+    100
+}
+
+fn default_read_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -210,9 +297,7 @@ impl OracleConfig {
                 device_refresh: Duration::from_secs(1),
                 seal_grace: default_seal_grace(),
             },
-            http: HttpConfig {
-                listen: SocketAddr::from(([127, 0, 0, 1], port)),
-            },
+            http: HttpConfig::on(SocketAddr::from(([127, 0, 0, 1], port))),
             store: StoreConfig {
                 url: empty_secret(),
                 data_dir: data_dir.to_path_buf(),
@@ -230,9 +315,10 @@ impl OracleConfig {
 
     /// This configuration as a TOML file the binary reads back identically (tested), for an
     /// oracle started as a process. `store.url` is never written: it may hold a password;
-    /// pass it in the environment as `GROUNDWORK__STORE__URL`.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("the oracle configuration serialises to TOML")
+    /// pass it in the environment as `GROUNDWORK__STORE__URL`. Refused when a value has no
+    /// TOML form (an integer above 2^63 - 1, a path that is not UTF-8).
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string(self).map_err(|error| ConfigError::Invalid(error.to_string()))
     }
 
     /// Reads `path`, then applies `GROUNDWORK__SECTION__KEY` overrides from `environment`.
@@ -276,6 +362,22 @@ impl OracleConfig {
         }
         if self.limits.max_batch_messages == 0 || self.limits.max_body_bytes == 0 {
             return invalid("limits must be positive");
+        }
+        let http = &self.http;
+        if [
+            http.max_connections,
+            http.max_ingest_requests,
+            http.max_peer_streams,
+            http.max_read_requests,
+        ]
+        .contains(&0)
+            || http.read_burst == 0
+            || http.read_rate_per_s.is_nan()
+            || http.read_rate_per_s <= 0.0
+            || http.header_read_timeout.is_zero()
+            || http.read_timeout.is_zero()
+        {
+            return invalid("http bounds must be positive");
         }
         if !(self.limits.device_rate_per_s > 0.0 && self.limits.source_rate_per_s > 0.0) {
             return invalid("rates must be positive");
@@ -367,7 +469,7 @@ mod tests {
             relay_claims_for: vec![Key([3; 32])],
         });
         config.store.url = Secret::new("postgres://u:hunter2@db/groundwork".into());
-        let file = config.to_toml();
+        let file = config.to_toml().unwrap();
         assert!(!file.contains("hunter2"), "{file}");
         let read = OracleConfig::parse(&file, []).unwrap();
         assert_eq!(read.store.url.expose(), "");
@@ -386,6 +488,7 @@ mod tests {
     fn the_annotated_example_parses() {
         let config = OracleConfig::parse(EXAMPLE, []).unwrap();
         assert_eq!(config.http.listen.port(), 8080);
+        assert_eq!(config.http, HttpConfig::on(config.http.listen));
         assert_eq!(config.limits, LimitsConfig::default());
         assert_eq!(config.store.url.expose(), "");
         assert_eq!(config.store.data_dir, PathBuf::from("./oracle-data"));

@@ -1,12 +1,14 @@
 //! The composition root: configuration -> stages -> supervisor -> one router.
 //!
-//! [`serve`] opens the store, reads the chain's epoch timing, opens each stage in the order
-//! data flows — ingest -> store (seal, prune) -> chain view -> verify -> submit — and runs
-//! their tasks under one supervisor until `shutdown` resolves or a task fails:
+//! [`serve`] opens the store, reads the chain's epoch timing, opens the stages (the store and
+//! the chain view first: ingest needs both), and runs their tasks — listed below in the order
+//! data flows, ingest -> store (seal, prune) -> chain view -> verify -> submit — under one
+//! supervisor until `shutdown` resolves or a task fails:
 //!
 //! | task | stage | what it does |
 //! |---|---|---|
-//! | http | all | serves every stage's routes, `/healthz` and `/metrics` |
+//! | http | all | serves every stage's routes, `/healthz` and `/metrics`, each route class in its bounds |
+//! | read-limit-sweeper | all | forgets the read routes' refilled per-source buckets |
 //! | limit-sweeper | ingest | forgets refilled rate-limit buckets |
 //! | sealer | store | seals each epoch at its end plus the grace |
 //! | retention | store | prunes settled epochs (and peers' sets) |
@@ -19,7 +21,6 @@
 //! in-process. What each task does lives in its stage's crate; this file only wires them.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -33,6 +34,7 @@ use groundwork_oracle_chainview::{epoch_schedule, epoch_timing, ChainViewHealth,
 use groundwork_oracle_core::clock::{Clock, SystemClock};
 use groundwork_oracle_core::metrics::Metrics;
 use groundwork_oracle_core::secret::redact_url;
+use groundwork_oracle_core::server::{self, RouteClass, ServerBounds};
 use groundwork_oracle_core::tasks::{StageHealth, Supervisor, TaskStates};
 use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_rewards::report::Reports;
@@ -40,7 +42,9 @@ use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::tasks::{PruneSettled, Retention, Sealer};
 use groundwork_oracle_store::Store;
-use groundwork_oracle_submit::{SubmitRoles, SubmitRpc, SubmitSettings, SubmitStage, Submitter};
+use groundwork_oracle_submit::{
+    SubmitRoles, SubmitRpc, SubmitSettings, SubmitStage, SubmitStatus, Submitter,
+};
 use groundwork_oracle_verify::api::VerifyApi;
 use groundwork_oracle_verify::shared::SharedInput;
 use groundwork_oracle_verify::stage::Verifier;
@@ -102,10 +106,15 @@ pub async fn serve(
     )
     .await?;
 
-    // Ingest.
+    // Ingest: messages older than one slot of verified work are refused unless configured.
+    let mut limits = config.limits.clone();
+    limits.max_message_age = Some(limits.message_age_or_one_slot(
+        std::time::Duration::from_millis(u64::try_from(schedule.length_ms).unwrap_or(0)),
+        config.verify.slots_per_epoch,
+    ));
     let ingestor = Arc::new(Ingestor::new(
         config.network.registry,
-        config.limits.clone(),
+        limits,
         schedule,
         chain_view.devices(),
         clock.clone(),
@@ -188,23 +197,27 @@ pub async fn serve(
 
     // One router: every stage's routes, health and metrics.
     let mut supervisor = Supervisor::new();
-    let mut stage_health: Vec<Arc<dyn StageHealth>> = vec![chain_view.health()];
+    let chain_view_health = chain_view.health();
+    let mut stage_health: Vec<Arc<dyn StageHealth>> = vec![chain_view_health.clone()];
     if let Some(status) = &submit_status {
         stage_health.push(status.clone());
     }
     let health = Arc::new(Health {
         tasks: supervisor.states(),
         store: store.clone(),
-        chain_view: chain_view.health(),
+        chain_view: chain_view_health,
         stages: stage_health,
         metrics: metrics.clone(),
     });
-    let app = groundwork_oracle_ingest::api::router(ingestor.clone())
-        .merge(chain_view.router())
-        .merge(VerifyApi::new(reports.clone(), chain.clone(), config.verify.clone()).router())
-        .merge(groundwork_oracle_submit::stage::router(submit_status))
-        .merge(service_routes(health))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let (app, read_class) = routes(
+        &config,
+        &ingestor,
+        &chain_view,
+        VerifyApi::new(reports.clone(), chain.clone(), config.verify.clone()),
+        submit_status,
+        health,
+        clock.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
@@ -217,15 +230,23 @@ pub async fn serve(
     );
 
     // The tasks, in the order data flows.
-    let mut stop = supervisor.stop_signal();
+    let bounds = ServerBounds {
+        header_read_timeout: config.http.header_read_timeout,
+        max_connections: config.http.max_connections,
+        ..ServerBounds::default()
+    };
+    let stop = supervisor.stop_signal();
     supervisor.spawn("http", async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.stopped().await })
+        server::serve(listener, app, bounds, stop)
             .await
             .context("serving HTTP")?;
         tracing::info!("HTTP stopped: in-flight requests finished");
         Ok(())
     });
+    supervisor.spawn(
+        "read-limit-sweeper",
+        read_class.sweep_every_minute(supervisor.stop_signal()),
+    );
     supervisor.spawn(
         "limit-sweeper",
         ingestor
@@ -282,6 +303,52 @@ pub async fn serve(
             .ok();
     }
     outcome
+}
+
+/// One router: each route class inside its own bounds (SPEC 4.5) — ingest, the peers'
+/// stream, reads (rated per source) and health — so no number of slow or curious readers
+/// takes ingest's capacity. Returns the read class too (its per-source buckets are swept).
+fn routes(
+    config: &OracleConfig,
+    ingestor: &Arc<Ingestor>,
+    chain_view: &ChainViewStage,
+    verify_api: VerifyApi,
+    submit_status: Option<Arc<SubmitStatus>>,
+    health: Arc<Health>,
+    clock: Arc<dyn Clock>,
+) -> (Router, Arc<RouteClass>) {
+    use groundwork_oracle_ingest::api as ingest_api;
+    let http = &config.http;
+    let limits = &config.limits;
+    let ingest = Arc::new(RouteClass::new(
+        "ingest",
+        http.max_ingest_requests,
+        limits.body_timeout + limits.request_timeout,
+    ));
+    let peers = Arc::new(RouteClass::new(
+        "peer stream",
+        http.max_peer_streams,
+        http.read_timeout,
+    ));
+    let reads = Arc::new(
+        RouteClass::new("read", http.max_read_requests, http.read_timeout).per_source(
+            http.read_rate_per_s,
+            http.read_burst,
+            clock,
+            limits.trusted_proxies.clone(),
+        ),
+    );
+    let health_class = Arc::new(RouteClass::new("health", 16, http.read_timeout));
+    let read_routes = ingest_api::read_router(ingestor.clone())
+        .merge(chain_view.router())
+        .merge(verify_api.router())
+        .merge(groundwork_oracle_submit::stage::router(submit_status));
+    let app = ingest
+        .bound(ingest_api::telemetry_router(ingestor.clone()))
+        .merge(peers.bound(ingest_api::peer_router(ingestor.clone())))
+        .merge(reads.bound(read_routes))
+        .merge(health_class.bound(service_routes(health)));
+    (app, reads)
 }
 
 /// What `/healthz` and `/metrics` read: the tasks, the store, and every stage's own health.

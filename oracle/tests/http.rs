@@ -182,6 +182,22 @@ impl TestOracle {
         self.post(&serde_json::to_value(signed).unwrap()).await
     }
 
+    /// Posts `signed` as forwarded for `source` (the oracle trusts 127.0.0.1 as a proxy in the
+    /// tests that use this).
+    async fn post_signed_from(&self, source: &str, signed: &SignedTelemetry) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/telemetry", self.url))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", source)
+            .body(serde_json::to_string(signed).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     async fn get(&self, path: &str) -> (u16, String) {
         let response = self
             .client
@@ -226,10 +242,16 @@ async fn bad_input_matrix(spec: &StoreSpec) {
     let suspended = Device::new(2);
     let stranger = Device::new(3);
     let other = Device::new(4);
+    // A day's window, so a message of two hours ago meets the seal, not the age limit (the
+    // default window, one slot, has a test of its own).
+    let limits = LimitsConfig {
+        max_message_age: Some(std::time::Duration::from_secs(24 * 3_600)),
+        ..LimitsConfig::default()
+    };
     let oracle = TestOracle::start(
         spec,
         &[(&device, false), (&suspended, true), (&other, false)],
-        LimitsConfig::default(),
+        limits,
     )
     .await;
     let mut accepted = BTreeSet::new();
@@ -453,6 +475,112 @@ async fn a_source_address_beyond_its_rate_limit_is_refused() {
         assert_rejected(reply, 429, "rate_limited");
     }
     assert_eq!(oracle.stored().await.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timestamp_window_and_the_seq_range_have_exact_edges() {
+    let device = Device::new(21);
+    let spec = common::fresh_stores("http_edges").await.remove(0);
+    // By default the oldest accepted timestamp is one slot of verified work: an hour-long
+    // epoch of 48 slots gives 75 s.
+    let oracle = TestOracle::start(&spec, &[(&device, false)], LimitsConfig::default()).await;
+    let at = |seq: u64, timestamp_ms: i64| {
+        let mut message = device.message(seq);
+        message.timestamp_ms = timestamp_ms;
+        message.sign(&device.seed)
+    };
+    assert_rejected(
+        &oracle.post_signed(&at(1, NOW_MS + 60_001)).await,
+        422,
+        "timestamp_in_future",
+    );
+    assert_eq!(oracle.post_signed(&at(2, NOW_MS + 60_000)).await.0, 200);
+    assert_rejected(
+        &oracle.post_signed(&at(3, NOW_MS - 75_001)).await,
+        422,
+        "timestamp_too_old",
+    );
+    assert_eq!(oracle.post_signed(&at(4, NOW_MS - 75_000)).await.0, 200);
+    // A seq must stay below 2^63 (it is stored as a signed 64-bit number).
+    assert_rejected(
+        &oracle.post_signed(&device.signed(1 << 63)).await,
+        422,
+        "seq_out_of_range",
+    );
+    assert_eq!(
+        oracle.post_signed(&device.signed((1 << 63) - 1)).await.0,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_messages_spend_their_sources_budget_never_the_devices() {
+    let device = Device::new(31);
+    let impostor = Device::new(32);
+    let bystander = Device::new(33);
+    let limits = LimitsConfig {
+        device_burst: 3,
+        device_rate_per_s: 0.001,
+        source_burst: 5,
+        source_rate_per_s: 0.001,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..LimitsConfig::default()
+    };
+    let spec = common::fresh_stores("http_forged_flood").await.remove(0);
+    let oracle = TestOracle::start(&spec, &[(&device, false), (&bystander, false)], limits).await;
+    // Forty sources forge messages naming the device, more than its whole burst: each is
+    // refused for its signature, none for the device's rate.
+    for source in 0..40 {
+        let forged = device.message(100 + source).sign(&impostor.seed);
+        let source = format!("198.51.100.{source}");
+        assert_rejected(
+            &oracle.post_signed_from(&source, &forged).await,
+            401,
+            "bad_signature",
+        );
+    }
+    // A source's own limit comes before any signature work: its sixth message is refused for
+    // its rate, whatever it holds.
+    let flooder = "203.0.113.7";
+    for seq in 0..5 {
+        let forged = device.message(200 + seq).sign(&impostor.seed);
+        assert_rejected(
+            &oracle.post_signed_from(flooder, &forged).await,
+            401,
+            "bad_signature",
+        );
+    }
+    let reply = oracle.post_signed_from(flooder, &bystander.signed(1)).await;
+    assert_rejected(&reply, 429, "rate_limited");
+    assert!(
+        reply.1["message"].as_str().unwrap().contains("source"),
+        "{:?}",
+        reply.1
+    );
+    // The device's whole burst is still there for its real messages (counted once verified),
+    // and only then is it limited.
+    for seq in 1..=3 {
+        let reply = oracle
+            .post_signed_from("192.0.2.1", &device.signed(seq))
+            .await;
+        assert_eq!(reply.0, 200, "{:?}", reply.1);
+    }
+    let reply = oracle
+        .post_signed_from("192.0.2.1", &device.signed(4))
+        .await;
+    assert_rejected(&reply, 429, "rate_limited");
+    assert!(
+        reply.1["message"].as_str().unwrap().contains("device"),
+        "{:?}",
+        reply.1
+    );
+    let stored: Vec<i64> = oracle
+        .stored()
+        .await
+        .into_iter()
+        .map(|(_, seq)| seq)
+        .collect();
+    assert_eq!(stored, [1, 2, 3]);
 }
 
 /// A batch large enough to be checked in chunks across threads: every message's verdict is

@@ -88,6 +88,108 @@ fn signed(device: &Keypair, seq: u64) -> SignedTelemetry {
 mod common;
 mod local_chain;
 
+/// A message naming `device`, signed by `forger`: what anyone can send, since device keys,
+/// the network id and valid timestamps are public.
+fn forged(device: &Keypair, forger: &Keypair, seq: u64) -> SignedTelemetry {
+    let real = signed(device, seq);
+    let seed: [u8; 32] = forger.to_bytes()[..32].try_into().unwrap();
+    real.message.sign(&seed)
+}
+
+/// Posts `message` from `client`; the reply's status.
+async fn post_from(client: &reqwest::Client, url: &str, message: &SignedTelemetry) -> u16 {
+    client
+        .post(format!("{url}/v1/telemetry"))
+        .json(message)
+        .send()
+        .await
+        .map_or(0, |reply| reply.status().as_u16())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_flood_from_fifty_addresses_costs_the_named_device_nothing() {
+    const SOURCES: u8 = 50;
+    const FORGED_PER_SOURCE_PER_S: u64 = 10;
+    const SECONDS: u64 = 5;
+    let (rpc, devices, _) = network_with_devices(2);
+    let data_dir = tempfile::tempdir().unwrap();
+    // The oracle's default device limits: 1 message/s sustained, bursts of 60.
+    let oracle =
+        OracleProcess::start_configured_by(&rpc.url, &data_dir.path().join("oracle"), |config| {
+            let window = config.limits.max_message_age;
+            config.limits = groundwork_oracle::ingest::LimitsConfig::default();
+            config.limits.max_message_age = window;
+        });
+    let (victim, bystander) = (&devices[0], &devices[1]);
+    let forger = Keypair::new();
+    let started = Instant::now();
+    // Fifty source addresses (127.0.0.2 to .51 all reach the loopback) each forge ten
+    // messages a second naming the victim.
+    let mut flood = tokio::task::JoinSet::new();
+    for source in 0..SOURCES {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2 + source]))
+            .build()
+            .unwrap();
+        let (url, victim, forger) = (
+            oracle.url.clone(),
+            victim.insecure_clone(),
+            forger.insecure_clone(),
+        );
+        flood.spawn(async move {
+            let mut statuses = BTreeMap::<u16, u64>::new();
+            let mut ticker =
+                tokio::time::interval(Duration::from_millis(1_000 / FORGED_PER_SOURCE_PER_S));
+            for round in 0..FORGED_PER_SOURCE_PER_S * SECONDS {
+                ticker.tick().await;
+                let seq = 1_000_000 + u64::from(source) * 1_000 + round;
+                *statuses
+                    .entry(post_from(&client, &url, &forged(&victim, &forger, seq)).await)
+                    .or_default() += 1;
+            }
+            statuses
+        });
+    }
+    // Meanwhile the victim and a bystander send their real heartbeats, two a second each.
+    let client = reqwest::Client::new();
+    let mut real = Vec::new();
+    for seq in 1..=2 * SECONDS {
+        real.push((
+            victim.pubkey(),
+            seq,
+            post_from(&client, &oracle.url, &signed(victim, seq)).await,
+        ));
+        real.push((
+            bystander.pubkey(),
+            seq,
+            post_from(&client, &oracle.url, &signed(bystander, seq)).await,
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut forged_statuses = BTreeMap::<u16, u64>::new();
+    while let Some(statuses) = flood.join_next().await {
+        for (status, count) in statuses.unwrap() {
+            *forged_statuses.entry(status).or_default() += count;
+        }
+    }
+    let elapsed = started.elapsed();
+    let accepted = real.iter().filter(|(.., status)| *status == 200).count();
+    eprintln!(
+        "forged flood: {} forged messages from {SOURCES} addresses in {elapsed:?} ({forged_statuses:?}); {accepted} of {} real heartbeats accepted",
+        forged_statuses.values().sum::<u64>(),
+        real.len()
+    );
+    for (device, seq, status) in &real {
+        assert_eq!(*status, 200, "device {device} seq {seq}: {real:?}");
+    }
+    // Every forged message was refused for its signature (none slipped in, none was charged
+    // to the victim).
+    assert_eq!(
+        forged_statuses,
+        BTreeMap::from([(401, u64::from(SOURCES) * FORGED_PER_SOURCE_PER_S * SECONDS)])
+    );
+}
+
 /// Every message the store holds, from the epochs of the last `minutes` of real time.
 async fn stored_messages(
     store: &Store,

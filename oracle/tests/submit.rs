@@ -302,11 +302,7 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     }
     assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
     assert!(record.votes.len() >= 2);
-    let active_root: String = record
-        .pending_root
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let active_root = hex::encode(record.pending_root);
     assert_eq!(active_root, roots[0]);
 
     // The operator claims its leaf with the proof an oracle serves.

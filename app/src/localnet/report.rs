@@ -82,9 +82,12 @@ pub struct VerifiedWork {
     pub devices: u64,
     pub devices_rewarded: u64,
     pub zeroed_by_reason: std::collections::BTreeMap<String, u64>,
-    /// The epoch's device pool (its device share plus the dust carried in), what was paid of
-    /// it, and the dust carried on: `paid + dust == pool`.
+    /// The epoch's device pool as the oracle reports it (its device share plus the dust
+    /// carried in), the dust carried in and on, and what the epoch paid: how much its
+    /// cumulative total grew over the total it adds to (read from the two reports, not from
+    /// the pool), so `paid + dust == pool` checks the oracle's books.
     pub pool: u64,
+    pub carried_dust_in: u64,
     pub paid: u64,
     pub dust: u64,
     pub root: String,
@@ -118,7 +121,19 @@ impl VerifiedWork {
                 )
                 .ok()?,
                 pool: work["pool"].as_u64()?,
-                paid: work["paid"].as_u64()?,
+                carried_dust_in: work["carried_dust_in"].as_u64()?,
+                paid: {
+                    let total = work["cumulative_total"].as_u64()?;
+                    let base_total = match work["base_epoch"].as_u64() {
+                        Some(base) => {
+                            oracle_get(oracles.first()?, &format!("/v1/epochs/{base}/rewards"))
+                                .ok()?["cumulative_total"]
+                                .as_u64()?
+                        }
+                        None => 0,
+                    };
+                    total.checked_sub(base_total)?
+                },
                 dust: work["dust"].as_u64()?,
                 oracles_agreeing: others
                     .iter()

@@ -32,13 +32,9 @@ use crate::{stored_snapshot, ChainView};
 pub async fn epoch_timing(chain: &dyn Chain, timing_file: &Path) -> Result<EpochTiming> {
     Ok(match chain.epoch_timing().await {
         Ok(timing) => {
-            if let Some(parent) = timing_file.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            std::fs::write(
+            groundwork_oracle_core::files::write_atomically(
                 timing_file,
-                format!("{} {}", timing.genesis_unix_s, timing.epoch_len_s),
+                format!("{} {}", timing.genesis_unix_s, timing.epoch_len_s).as_bytes(),
             )
             .with_context(|| format!("writing {}", timing_file.display()))?;
             timing

@@ -1,8 +1,9 @@
-//! The oracle's durable files, written one way: whole, atomically, and listed per epoch.
-//! Every stage that keeps state in files (the store's checkpoint and manifests, the chain
-//! view's base and snapshots, the verify stage's reports and peers' sets, the submit stage's
-//! submissions) writes through [`write_atomically`], so a crash leaves the old file or the new
-//! one, never a torn one.
+//! The oracle's durable files, written whole and atomically, and listed per epoch. The
+//! store's checkpoint and manifests, the chain view's base, snapshots and timing, the peers'
+//! set summaries and the submit stage's submissions are written through [`write_atomically`],
+//! so a crash leaves the old file or the new one, never a torn one. (A stored report is
+//! linked into place instead, so it is never replaced; a peer's records file is renamed into
+//! place once its digest is known.)
 
 use std::fs::File;
 use std::io::Write;

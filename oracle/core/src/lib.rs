@@ -12,8 +12,11 @@ pub mod epochs;
 pub mod files;
 pub mod metrics;
 pub mod process;
+pub mod ratelimit;
 pub mod rejection;
 pub mod secret;
+#[cfg(feature = "service")]
+pub mod server;
 #[cfg(feature = "service")]
 pub mod tasks;
 

@@ -31,17 +31,43 @@ use groundwork_oracle_store::manifest::{
 
 use crate::{Ingestor, WireMessage};
 
-/// The ingest stage's routes.
+/// Every route of the ingest stage (without the service's route-class bounds: tests and
+/// tools that serve ingest alone).
 pub fn router(ingestor: Arc<Ingestor>) -> Router {
+    telemetry_router(ingestor.clone())
+        .merge(peer_router(ingestor.clone()))
+        .merge(read_router(ingestor))
+}
+
+/// `POST /v1/telemetry`: the devices' route (the service bounds it as the "ingest" class).
+pub fn telemetry_router(ingestor: Arc<Ingestor>) -> Router {
     Router::new()
         .route("/v1/telemetry", post(post_telemetry))
-        .route("/v1/devices/{key}", get(get_device))
-        .route("/v1/epochs/{epoch}", get(get_epoch))
-        .route("/v1/epochs/{epoch}/telemetry", get(get_epoch_telemetry))
         // The telemetry handler enforces `limits.max_body_bytes` itself (see `read_body`).
         .layer(DefaultBodyLimit::disable())
         .with_state(ingestor)
 }
+
+/// `GET /v1/epochs/{n}/telemetry`: a sealed epoch's input streamed to the network's oracles
+/// (the "peer stream" class).
+pub fn peer_router(ingestor: Arc<Ingestor>) -> Router {
+    Router::new()
+        .route("/v1/epochs/{epoch}/telemetry", get(get_epoch_telemetry))
+        .with_state(ingestor)
+}
+
+/// `GET /v1/devices/{key}` and `GET /v1/epochs/{n}` (the "read" class).
+pub fn read_router(ingestor: Arc<Ingestor>) -> Router {
+    Router::new()
+        .route("/v1/devices/{key}", get(get_device))
+        .route("/v1/epochs/{epoch}", get(get_epoch))
+        .with_state(ingestor)
+}
+
+/// Longest the peer stream waits for its reader to take the next chunk: a reader that stops
+/// reading loses the stream, and the store's reader (a thread, or a PostgreSQL connection)
+/// is freed.
+const STALLED_READER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The HTTP status of a single-message reply refused for `rejection`: the one place
 /// rejections meet HTTP.
@@ -424,7 +450,7 @@ async fn get_epoch_telemetry(
     tokio::spawn(async move {
         const CHUNK: usize = 64 * 1024;
         if chunks
-            .send(Ok(encode_stream_head(&manifest).into()))
+            .send_timeout(Ok(encode_stream_head(&manifest).into()), STALLED_READER)
             .await
             .is_err()
         {
@@ -437,10 +463,16 @@ async fn get_epoch_telemetry(
                     encode_stream_record(&record, &mut buffer);
                     if buffer.len() >= CHUNK
                         && chunks
-                            .send(Ok(std::mem::take(&mut buffer).into()))
+                            .send_timeout(Ok(std::mem::take(&mut buffer).into()), STALLED_READER)
                             .await
                             .is_err()
                     {
+                        // The reader went away or stalled: dropping `records` stops the
+                        // store's reader.
+                        tracing::warn!(
+                            epoch,
+                            "a peer stopped reading a sealed epoch's stream: dropped"
+                        );
                         return;
                     }
                 }
@@ -454,7 +486,7 @@ async fn get_epoch_telemetry(
             }
         }
         if !buffer.is_empty() {
-            let _ = chunks.send(Ok(buffer.into())).await;
+            let _ = chunks.send_timeout(Ok(buffer.into()), STALLED_READER).await;
         }
     });
     (

@@ -2,20 +2,23 @@
 //!
 //! 1. parsing (JSON) and the checks that need nothing but the message and the device set:
 //!    network, seq range, onboarded and not suspended, timestamp window, epoch not sealed;
-//! 2. the per-source and per-device rate limits — before any signature work, and for old seqs
-//!    as well as new ones;
-//! 3. the signature, under ZIP-215, verified in batches across the cores;
-//! 4. the store's commit, which decides the seq order (stored, duplicate of identical canonical
+//! 2. the per-source rate limit — the only limit before any signature work (device keys are
+//!    public: what a message merely names is never charged before its signature holds);
+//! 3. the signature, under ZIP-215, verified in batches across the cores, within a global
+//!    bound on signature work shared between sources (one batch per source at a time, first
+//!    come first served);
+//! 4. the per-device rate limit, for verified messages only (old seqs count too);
+//! 5. the store's commit, which decides the seq order (stored, duplicate of identical canonical
 //!    bytes, conflicting copy, stale) and returns only once what it stored is durable.
 //!
 //! Nothing here walks every device or holds one lock across devices: the device set is read
 //! per message and the rate-limit buckets are sharded.
 //!
-//! The stage's routes: [`api::router`] (`POST /v1/telemetry`, `GET /v1/devices/{key}`,
-//! `GET /v1/epochs/{n}/telemetry`); its task: [`Ingestor::sweep_limits_every_minute`].
+//! The stage's routes ([`api`]): `POST /v1/telemetry` (the ingest class), `GET
+//! /v1/epochs/{n}/telemetry` (the peers' stream), `GET /v1/devices/{key}` and `GET
+//! /v1/epochs/{n}` (reads); its task: [`Ingestor::sweep_limits_every_minute`].
 
 pub mod api;
-pub mod ratelimit;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -31,7 +34,7 @@ use groundwork_oracle_store::{Candidate, Outcome, Store};
 use groundwork_telemetry::{verify_batch, Key, SignedTelemetry};
 use serde::{Deserialize, Serialize};
 
-use crate::ratelimit::Limiter;
+use groundwork_oracle_core::ratelimit::Limiter;
 
 /// How often the rate limiters forget refilled buckets.
 const LIMIT_SWEEP: Duration = Duration::from_secs(60);
@@ -42,9 +45,12 @@ const LIMIT_SWEEP: Duration = Duration::from_secs(60);
 pub struct LimitsConfig {
     pub max_body_bytes: usize,
     pub max_batch_messages: usize,
-    /// Oldest accepted device timestamp, relative to now.
-    #[serde(with = "humantime_serde")]
-    pub max_message_age: Duration,
+    /// Oldest accepted device timestamp, relative to now. Default (`None`): one slot of
+    /// verified work (the epoch length / `verify.slots_per_epoch`, 30 min for daily epochs of
+    /// 48 slots), so a device buffers through a short outage but cannot backfill hours it was
+    /// not online for (SPEC 4.2).
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub max_message_age: Option<Duration>,
     /// Furthest a device clock may run ahead.
     #[serde(with = "humantime_serde")]
     pub max_clock_skew: Duration,
@@ -62,6 +68,10 @@ pub struct LimitsConfig {
     /// Longest a request may take from its headers to its reply.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Signatures being verified at once, across every request (the global bound on signature
+    /// work, SPEC 4.2): a request waits its turn (first come, first served, one batch per
+    /// source at a time) rather than piling work on the cores.
+    pub max_signatures_in_flight: usize,
 }
 
 impl Default for LimitsConfig {
@@ -69,7 +79,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_body_bytes: 256 * 1024,
             max_batch_messages: 1_000,
-            max_message_age: Duration::from_secs(24 * 3_600),
+            max_message_age: None,
             max_clock_skew: Duration::from_secs(60),
             device_rate_per_s: 1.0,
             device_burst: 60,
@@ -78,9 +88,30 @@ impl Default for LimitsConfig {
             trusted_proxies: Vec::new(),
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            max_signatures_in_flight: 16_384,
         }
     }
 }
+
+impl LimitsConfig {
+    /// `max_message_age` as configured, or one slot of an epoch of `epoch_length` cut into
+    /// `slots_per_epoch` slots.
+    pub fn message_age_or_one_slot(
+        &self,
+        epoch_length: Duration,
+        slots_per_epoch: u32,
+    ) -> Duration {
+        self.max_message_age
+            .unwrap_or_else(|| epoch_length / slots_per_epoch.max(1))
+    }
+}
+
+/// Slots an epoch has when nothing says otherwise (SPEC 4.3's default).
+const DEFAULT_SLOTS_PER_EPOCH: u32 = 48;
+
+/// Lanes sources are spread over for signature work: one batch per lane verifies at a time,
+/// so a source with many requests open waits behind itself, not in front of others.
+const SOURCE_LANES: usize = 256;
 
 /// One message as it arrived: JSON text still to parse (SPEC 4.1's JSON form), or a message
 /// decoded from a binary batch.
@@ -138,6 +169,12 @@ pub struct Ingestor {
     pub metrics: Arc<Metrics>,
     device_limits: Limiter<Key>,
     source_limits: Limiter<IpAddr>,
+    /// The oldest accepted timestamp, relative to now.
+    max_message_age_ms: i64,
+    /// The global bound on signature work: one permit per signature being verified.
+    signature_work: tokio::sync::Semaphore,
+    /// Per-source lanes of signature work (see [`SOURCE_LANES`]).
+    source_lanes: Vec<tokio::sync::Mutex<()>>,
     workers: usize,
 }
 
@@ -150,6 +187,9 @@ struct Checked {
 }
 
 impl Ingestor {
+    /// The ingest stage for `network`. `limits.max_message_age` unset means one slot of an
+    /// epoch of SPEC's default 48 slots; the service sets it from `[verify]`
+    /// (see [`LimitsConfig::message_age_or_one_slot`]).
     pub fn new(
         network: Key,
         limits: LimitsConfig,
@@ -159,10 +199,17 @@ impl Ingestor {
         store: Store,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let epoch_length = Duration::from_millis(u64::try_from(schedule.length_ms).unwrap_or(0));
+        let max_message_age = limits.message_age_or_one_slot(epoch_length, DEFAULT_SLOTS_PER_EPOCH);
         Ingestor {
             network,
             device_limits: Limiter::new(limits.device_rate_per_s, limits.device_burst),
             source_limits: Limiter::new(limits.source_rate_per_s, limits.source_burst),
+            max_message_age_ms: i64::try_from(max_message_age.as_millis()).unwrap_or(i64::MAX),
+            signature_work: tokio::sync::Semaphore::new(limits.max_signatures_in_flight.max(1)),
+            source_lanes: (0..SOURCE_LANES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             limits,
             schedule,
             devices,
@@ -196,17 +243,11 @@ impl Ingestor {
     /// The address a request's limits apply to: the peer, or — when the peer is a trusted
     /// proxy — the last address in `X-Forwarded-For` that is not itself a trusted proxy.
     pub fn source_of(&self, peer: SocketAddr, forwarded_for: Option<&str>) -> IpAddr {
-        let peer = peer.ip();
-        if !self.limits.trusted_proxies.contains(&peer) {
-            return peer;
-        }
-        forwarded_for
-            .into_iter()
-            .flat_map(|header| header.split(','))
-            .rev()
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-            .find(|hop| !self.limits.trusted_proxies.contains(hop))
-            .unwrap_or(peer)
+        groundwork_oracle_core::server::source_address(
+            peer.ip(),
+            forwarded_for,
+            &self.limits.trusted_proxies,
+        )
     }
 
     /// Forgets refilled rate-limit buckets (run periodically: memory follows active devices).
@@ -247,7 +288,7 @@ impl Ingestor {
             Some(_) => {}
         }
         let max_skew_ms = i64::try_from(self.limits.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
-        let max_age_ms = i64::try_from(self.limits.max_message_age.as_millis()).unwrap_or(i64::MAX);
+        let max_age_ms = self.max_message_age_ms;
         if message.timestamp_ms > now_ms.saturating_add(max_skew_ms) {
             return Err(Rejection::TimestampInFuture {
                 timestamp_ms: message.timestamp_ms,
@@ -272,13 +313,20 @@ impl Ingestor {
         Ok(epoch)
     }
 
-    /// The limits, source first (a flood from one address never spends devices' budgets).
-    fn check_limits(&self, source: IpAddr, device: Key, now_ms: i64) -> Result<(), Rejection> {
+    /// The limit before any signature work: the source's own rate (device keys are public, so
+    /// nothing a message merely names is charged before its signature holds).
+    fn check_source_limit(&self, source: IpAddr, now_ms: i64) -> Result<(), Rejection> {
         if !self.source_limits.allow(source, now_ms) {
             return Err(Rejection::SourceRateLimited {
                 source_address: source.to_string(),
             });
         }
+        Ok(())
+    }
+
+    /// The device's rate, charged only for messages whose signature verified: a forged flood
+    /// naming a device never costs it an accepted message.
+    fn check_device_limit(&self, device: Key, now_ms: i64) -> Result<(), Rejection> {
         if !self.device_limits.allow(device, now_ms) {
             return Err(Rejection::DeviceRateLimited {
                 device,
@@ -287,6 +335,30 @@ impl Ingestor {
             });
         }
         Ok(())
+    }
+
+    /// [`Self::verify`] within the global bound on signature work: the request waits for its
+    /// source's lane (one batch per source verifies at a time), then for permits for its
+    /// signatures (first come, first served).
+    async fn verify_in_turn(&self, source: IpAddr, checked: &[Checked]) -> Vec<bool> {
+        if checked.is_empty() {
+            return Vec::new();
+        }
+        let lane = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            source.hash(&mut hasher);
+            hasher.finish() as usize % SOURCE_LANES
+        };
+        let _lane = self.source_lanes[lane].lock().await;
+        let wanted = checked
+            .len()
+            .min(self.limits.max_signatures_in_flight.max(1));
+        let _permits = self
+            .signature_work
+            .acquire_many(u32::try_from(wanted).unwrap_or(u32::MAX))
+            .await;
+        self.verify(checked).await
     }
 
     /// Signature verdicts for `checked`, in order: in batches across the cores when many.
@@ -357,10 +429,9 @@ impl Ingestor {
                     continue;
                 }
             };
-            let outcome = self.check_message(&signed, now_ms).and_then(|epoch| {
-                self.check_limits(source, signed.message.device, now_ms)
-                    .map(|()| epoch)
-            });
+            let outcome = self
+                .check_message(&signed, now_ms)
+                .and_then(|epoch| self.check_source_limit(source, now_ms).map(|()| epoch));
             match outcome {
                 Ok(epoch) => checked.push(Checked {
                     index,
@@ -371,12 +442,16 @@ impl Ingestor {
                 Err(rejection) => verdicts[index] = Some(Verdict::Rejected(rejection)),
             }
         }
-        let signatures = self.verify(&checked).await;
+        let signatures = self.verify_in_turn(source, &checked).await;
         let mut candidates = Vec::new();
         let mut slots = Vec::new();
         for (item, valid) in checked.into_iter().zip(signatures) {
             if !valid {
                 verdicts[item.index] = Some(Verdict::Rejected(Rejection::BadSignature));
+                continue;
+            }
+            if let Err(rejection) = self.check_device_limit(item.signed.message.device, now_ms) {
+                verdicts[item.index] = Some(Verdict::Rejected(rejection));
                 continue;
             }
             slots.push((

@@ -1,6 +1,7 @@
 //! Verified work (SPEC 4.3): an epoch's rewards as a pure function of its telemetry (the union
-//! of the sealed sets), its chain snapshot and the network's verify parameters. No clock, no
-//! I/O, no floating point whose result could differ between machines (see [`geo`]), every
+//! of the sealed sets), its chain snapshot and the network's verify parameters; the snapshot
+//! ([`snapshot`]) and report ([`report`]) formats beside it. The computation has no clock, no
+//! I/O (only [`report::Reports`] reads and writes report files, with `std::fs`), no floating point whose result could differ between machines (see [`geo`]), every
 //! collection ordered: two oracles given the same input produce the same rows, amounts and
 //! root, whatever order the messages arrived in.
 

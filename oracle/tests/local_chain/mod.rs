@@ -299,12 +299,15 @@ async fn proxy(State(state): State<ProxyState>, body: Bytes) -> Response {
 }
 
 /// The oracle's local configuration (`OracleConfig::local`) with device limits no test's
-/// burst reaches.
+/// burst reaches and an hour's message window.
 fn local_config(rpc_url: &str, port: u16, data_dir: &std::path::Path) -> OracleConfig {
     let registry = groundwork_client::device_registry::registry_config_address();
     let mut config = OracleConfig::local(Key(registry.to_bytes()), rpc_url, port, data_dir);
     config.limits.device_rate_per_s = 100_000.0;
     config.limits.device_burst = 100_000;
+    // These tests post messages long after signing them (across restarts and retries); the
+    // default window, one slot of verified work, has tests of its own.
+    config.limits.max_message_age = Some(Duration::from_secs(3_600));
     config
 }
 
@@ -381,22 +384,28 @@ impl OracleProcess {
     ) -> Self {
         let mut config = local_config(rpc_url, port, data_dir);
         config.network.seal_grace = Duration::from_secs(2);
-        config.submit = Some(SubmitConfig {
-            keypair: keypair.to_path_buf(),
-            priority_fee_floor: 1_000,
-            priority_fee_ceiling: 2_000_000,
-            activate_roots: false,
-            relay_claims_for: Vec::new(),
-        });
+        config.submit = Some(SubmitConfig::with_keypair(keypair.to_path_buf()));
         configure(&mut config);
         Self::start_configured(&config, "", failpoint)
+    }
+
+    /// The binary on the local configuration of the tests changed by `configure` (embedded
+    /// store in `data_dir`).
+    pub fn start_configured_by(
+        rpc_url: &str,
+        data_dir: &std::path::Path,
+        configure: impl FnOnce(&mut OracleConfig),
+    ) -> Self {
+        let mut config = local_config(rpc_url, free_port(), data_dir);
+        configure(&mut config);
+        Self::start_configured(&config, "", None)
     }
 
     /// The binary on `config` (written beside its data directory); `store_url` reaches it
     /// through the environment, never the file.
     fn start_configured(config: &OracleConfig, store_url: &str, failpoint: Option<&str>) -> Self {
         let path = config.store.data_dir.with_extension("toml");
-        std::fs::write(&path, config.to_toml()).unwrap();
+        std::fs::write(&path, config.to_toml().unwrap()).unwrap();
         let mut process = OracleProcess {
             config: path,
             store_url: store_url.to_string(),

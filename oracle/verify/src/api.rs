@@ -1,11 +1,15 @@
 //! The verify stage's routes: an epoch's verified work (`GET /v1/epochs/{n}/rewards`, JSON or
 //! its report's canonical bytes), a device's rows with the reasons in plain words (`GET
 //! /v1/devices/{key}/rewards`), and a recipient's leaf with its merkle proof in the newest
-//! active root (`GET /v1/rewards/{recipient}`). Reports are read through a small cache of
-//! decoded reports.
+//! active root (`GET /v1/rewards/{recipient}`). Expensive answers are made once, never per
+//! request (SPEC 4.5): decoded reports sit in a small cache of the newest epochs (a request
+//! for an older epoch is answered without evicting them), the active root is read from chain
+//! at most every [`ACTIVE_ROOT_FRESH`], the proof tree is built once per active root, and a
+//! report's canonical bytes are streamed from its file.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
 use axum::extract::{Path as RoutePath, Query, State};
@@ -13,8 +17,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use groundwork_oracle_chain::Chain;
-use groundwork_oracle_core::api::{octet_stream, refusal, wants_bytes};
+use groundwork_merkle::RewardTree;
+use groundwork_oracle_chain::{ActiveRoot, Chain, ChainError};
+use groundwork_oracle_core::api::{refusal, wants_bytes};
 use groundwork_oracle_rewards::report::{EpochReport, Reports};
 use groundwork_oracle_rewards::{cumulative_tree, VerifyParams};
 use serde_json::json;
@@ -28,7 +33,21 @@ pub struct VerifyApi {
     report_cache: ReportCache,
     chain: Arc<dyn Chain>,
     params: VerifyParams,
+    /// The active root as last read, and when.
+    active: tokio::sync::Mutex<Option<(Instant, Option<ActiveRoot>)>>,
+    /// The proof tree of the active root.
+    active_tree: Mutex<Option<ActiveTree>>,
 }
+
+/// A report's proof tree, kept while its root is the active one.
+struct ActiveTree {
+    epoch: u64,
+    root: [u8; 32],
+    tree: Arc<RewardTree>,
+}
+
+/// How long an active root read from chain is used before it is read again.
+pub const ACTIVE_ROOT_FRESH: Duration = Duration::from_secs(2);
 
 impl VerifyApi {
     pub fn new(reports: Reports, chain: Arc<dyn Chain>, params: VerifyParams) -> Self {
@@ -37,7 +56,41 @@ impl VerifyApi {
             report_cache: ReportCache::default(),
             chain,
             params,
+            active: tokio::sync::Mutex::new(None),
+            active_tree: Mutex::new(None),
         }
+    }
+
+    /// The chain's active root, read at most every [`ACTIVE_ROOT_FRESH`] (concurrent requests
+    /// share one read).
+    async fn active_root(&self) -> Result<Option<ActiveRoot>, ChainError> {
+        let mut cached = self.active.lock().await;
+        if let Some((read_at, active)) = cached.as_ref() {
+            if read_at.elapsed() < ACTIVE_ROOT_FRESH {
+                return Ok(*active);
+            }
+        }
+        let active = self.chain.active_root().await?;
+        *cached = Some((Instant::now(), active));
+        Ok(active)
+    }
+
+    /// The proof tree of `report`, built once per active root.
+    fn tree_of(&self, report: &EpochReport) -> Option<Arc<RewardTree>> {
+        let mut cached = self.active_tree.lock().expect("tree cache lock");
+        if let Some(active) = cached.as_ref() {
+            if active.epoch == report.epoch && active.root == report.rewards.root {
+                return Some(active.tree.clone());
+            }
+        }
+        let (tree, _) = cumulative_tree(&report.rewards.cumulative).ok()?;
+        let tree = Arc::new(tree);
+        *cached = Some(ActiveTree {
+            epoch: report.epoch,
+            root: report.rewards.root,
+            tree: tree.clone(),
+        });
+        Some(tree)
     }
 
     /// The stage's routes.
@@ -81,12 +134,68 @@ impl ReportCache {
         };
         let report = Arc::new(report);
         let mut entries = self.entries.lock().expect("report cache lock");
-        entries.retain(|(cached, _)| *cached != epoch);
-        entries.push((epoch, report.clone()));
-        entries.sort_by_key(|(cached, _)| std::cmp::Reverse(*cached));
-        entries.truncate(CACHED_REPORTS);
+        // Kept only when among the newest: a reader of old epochs never evicts the ones
+        // everyone reads.
+        let among_newest =
+            entries.len() < CACHED_REPORTS || entries.iter().any(|(cached, _)| *cached < epoch);
+        if among_newest && !entries.iter().any(|(cached, _)| *cached == epoch) {
+            entries.push((epoch, report.clone()));
+            entries.sort_by_key(|(cached, _)| std::cmp::Reverse(*cached));
+            entries.truncate(CACHED_REPORTS);
+        }
         Ok(Some(report))
     }
+}
+
+/// A stored report's canonical bytes, streamed from its file (a report of a million devices is
+/// about 250 MB: never held whole per request).
+async fn report_bytes(reports: &Reports, epoch: u64) -> Response {
+    use tokio::io::AsyncReadExt;
+    let path = reports.path(epoch);
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "epoch_not_verified",
+                format!("epoch {epoch} is not verified yet"),
+            )
+        }
+        Err(error) => {
+            tracing::error!(epoch, %error, "reading a stored report");
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "report_unreadable",
+                error.to_string(),
+            );
+        }
+    };
+    let length = file.metadata().await.map(|metadata| metadata.len()).ok();
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buffer = vec![0; 64 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(read) => {
+                buffer.truncate(read);
+                Some((
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from(buffer)),
+                    file,
+                ))
+            }
+            Err(error) => Some((Err(error), file)),
+        }
+    });
+    let mut response = (
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response();
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, length.into());
+    }
+    response
 }
 
 /// `GET /v1/epochs/{n}/rewards`: epoch n's verified work — the pool, the split, the root, the
@@ -96,26 +205,23 @@ async fn epoch_rewards(
     RoutePath(epoch): RoutePath<u64>,
     headers: HeaderMap,
 ) -> Response {
+    if wants_bytes(&headers) {
+        return report_bytes(&api.reports, epoch).await;
+    }
     let report = match api.report_cache.get(&api.reports, epoch).await {
         Ok(Some(report)) => report,
         Ok(None) => {
-            return (
+            return refusal(
                 StatusCode::NOT_FOUND,
-                Json(json!({
-                    "error": "epoch_not_verified",
-                    "message": format!("epoch {epoch} is not verified yet: it needs its chain snapshot (made once it is closed on chain) and its seal (its end plus the seal grace)"),
-                })),
+                "epoch_not_verified",
+                format!("epoch {epoch} is not verified yet: it needs its chain snapshot (made once it is closed on chain) and its seal (its end plus the seal grace)"),
             )
-                .into_response()
         }
         Err(message) => {
             tracing::error!(epoch, %message, "reading a stored report");
             return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message);
         }
     };
-    if wants_bytes(&headers) {
-        return octet_stream(report.encode());
-    }
     let peers = load_peers(&api.reports, epoch).unwrap_or_default();
     let rewards = &report.rewards;
     let counts = rewards.device_counts();
@@ -278,7 +384,7 @@ async fn recipient_rewards(
             format!("{recipient:?} is not a base58 public key"),
         );
     };
-    let active = match api.chain.active_root().await {
+    let active = match api.active_root().await {
         Ok(Some(active)) => active,
         Ok(None) => {
             return refusal(
@@ -330,9 +436,8 @@ async fn recipient_rewards(
             ),
         );
     }
-    let tree = cumulative_tree(&report.rewards.cumulative).map(|(tree, _)| tree);
-    let Some((leaf, proof)) = tree
-        .ok()
+    let Some((leaf, proof)) = api
+        .tree_of(&report)
         .and_then(|tree| tree.proof_for(&recipient.to_bytes()))
     else {
         return refusal(

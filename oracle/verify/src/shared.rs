@@ -157,6 +157,9 @@ pub struct SharedInput {
     schedule: EpochSchedule,
     peer_wait_ms: i64,
     chunk_timeout: Duration,
+    /// The longest one pull may take, start to end, however the peer trickles: `peer_wait`
+    /// (at least one request timeout).
+    pull_deadline: Duration,
     client: reqwest::Client,
     /// The last failure per (epoch, peer), for "waiting for" messages.
     last_failures: Mutex<BTreeMap<(u64, String), String>>,
@@ -203,6 +206,7 @@ impl SharedInput {
             schedule,
             peer_wait_ms: i64::try_from(peer_wait.as_millis()).unwrap_or(i64::MAX),
             chunk_timeout: request_timeout,
+            pull_deadline: peer_wait.max(request_timeout),
             client,
             last_failures: Mutex::new(BTreeMap::new()),
         })
@@ -301,36 +305,76 @@ impl SharedInput {
         )))
     }
 
+    /// The peers whose set of `epoch` is not pulled yet.
+    pub fn peers_to_pull(&self, epoch: u64) -> Vec<String> {
+        self.peers
+            .iter()
+            .filter(|peer| !self.summary_path(epoch, peer).exists())
+            .map(|peer| peer.name.clone())
+            .collect()
+    }
+
     /// Pulls every peer's set of the sealed `epoch` that is not pulled yet, all at once;
-    /// returns what each attempt did (failures are also remembered for
-    /// [`SharedInput::readiness`]).
+    /// returns what each attempt did (see [`SharedInput::pull_peer`]).
     pub async fn pull_epoch(
         &self,
         store: &Store,
         epoch: u64,
     ) -> Vec<(String, Result<PullOutcome, SharedInputError>)> {
         let pulls = self
-            .peers
-            .iter()
-            .filter(|peer| !self.summary_path(epoch, peer).exists())
-            .map(|peer| async move { (peer, self.pull(store, epoch, peer).await) });
-        let mut outcomes = Vec::new();
-        for (peer, outcome) in futures_util::future::join_all(pulls).await {
-            let failure = match &outcome {
-                Ok(PullOutcome::Pulled(_)) => None,
-                Ok(PullOutcome::NotSealed(message)) => Some(format!("not sealed: {message}")),
-                Err(error) => Some(error.to_string()),
+            .peers_to_pull(epoch)
+            .into_iter()
+            .map(|peer| async move {
+                let outcome = self.pull_peer(store, epoch, &peer).await;
+                (peer, outcome)
+            });
+        futures_util::future::join_all(pulls).await
+    }
+
+    /// Pulls `peer`'s set of the sealed `epoch`, within the pull deadline however the peer
+    /// trickles. The attempt is recorded when it starts (so the wait for a peer that never
+    /// finishes still ends at `peer_wait`), and its outcome when it ends, for
+    /// [`SharedInput::readiness`].
+    pub async fn pull_peer(
+        &self,
+        store: &Store,
+        epoch: u64,
+        peer: &str,
+    ) -> Result<PullOutcome, SharedInputError> {
+        let Some(peer) = self.peer_named(peer) else {
+            return Err(SharedInputError::Config(format!(
+                "{peer} is not a configured peer"
+            )));
+        };
+        self.record_attempt(epoch, peer, Some("a pull is under way".into()));
+        let outcome =
+            match tokio::time::timeout(self.pull_deadline, self.pull(store, epoch, peer)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(SharedInputError::Peer {
+                    peer: peer.name.clone(),
+                    message: format!(
+                        "the pull did not finish within {} s",
+                        self.pull_deadline.as_secs()
+                    ),
+                }),
             };
-            let mut failures = self.last_failures.lock().expect("failures lock");
-            match failure {
-                Some(failure) => failures.insert((epoch, peer.name.clone()), failure),
-                None => failures.remove(&(epoch, peer.name.clone())),
-            };
-            failures.retain(|(failed_epoch, _), _| *failed_epoch + 64 > epoch);
-            drop(failures);
-            outcomes.push((peer.name.clone(), outcome));
-        }
-        outcomes
+        let failure = match &outcome {
+            Ok(PullOutcome::Pulled(_)) => None,
+            Ok(PullOutcome::NotSealed(message)) => Some(format!("not sealed: {message}")),
+            Err(error) => Some(error.to_string()),
+        };
+        self.record_attempt(epoch, peer, failure);
+        outcome
+    }
+
+    /// Remembers how the last attempt at `peer`'s set of `epoch` stands (`None`: pulled).
+    fn record_attempt(&self, epoch: u64, peer: &Peer, failure: Option<String>) {
+        let mut failures = self.last_failures.lock().expect("failures lock");
+        match failure {
+            Some(failure) => failures.insert((epoch, peer.name.clone()), failure),
+            None => failures.remove(&(epoch, peer.name.clone())),
+        };
+        failures.retain(|(failed_epoch, _), _| *failed_epoch + 64 > epoch);
     }
 
     async fn pull(

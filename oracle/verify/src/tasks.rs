@@ -1,9 +1,9 @@
 //! The verify stage's long-lived tasks: "verifier" computes every ready epoch and stores its
 //! report; "peer-puller" pulls the peers' sealed sets the verifier waits for.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -15,7 +15,7 @@ use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_store::tasks::PruneSettled;
 use groundwork_oracle_store::Store;
 
-use crate::shared::{PullOutcome, SharedInput};
+use crate::shared::{PullOutcome, SharedInput, SharedInputError};
 use crate::stage::{load_peers, next_epoch_to_compute, Pass, Verifier};
 
 /// How often the verifier looks for a ready epoch.
@@ -129,8 +129,10 @@ impl VerifyTask {
 }
 
 /// The "peer-puller" task: pulls the peers' sealed sets of every epoch this oracle has sealed
-/// and not yet computed, until each is pulled whole (a failure is logged when it changes, and
-/// asked again every `pull_every`).
+/// and not yet computed. Each (peer, epoch) pull runs as a task of its own, bounded by the
+/// pull deadline, so a slow or hostile peer never holds up another peer, another epoch, or
+/// the verifier past `peer_wait`; a failed pull is asked again every `pull_every` (its
+/// failure logged when it changes).
 pub struct PeerPuller {
     pub shared: Arc<SharedInput>,
     pub store: Store,
@@ -142,17 +144,27 @@ pub struct PeerPuller {
     pub pull_every: Duration,
 }
 
+/// The (epoch, peer) pulls under way, and the last failure logged for each.
+#[derive(Default)]
+struct Pulls {
+    under_way: HashSet<(u64, String)>,
+    last_failures: BTreeMap<(u64, String), String>,
+}
+
 impl PeerPuller {
     pub async fn run(self, stop: StopSignal) -> Result<()> {
         let mut ticker = Ticker::new(self.pull_every, FirstRound::Now, stop);
-        let mut last_failures = BTreeMap::<(u64, String), String>::new();
+        let puller = Arc::new(self);
+        let pulls = Arc::new(Mutex::new(Pulls::default()));
+        let mut running = tokio::task::JoinSet::new();
         while ticker.next().await {
-            let Some(newest_sealed) = self.schedule.newest_sealed(self.clock.now_ms()) else {
+            while running.try_join_next().is_some() {}
+            let Some(newest_sealed) = puller.schedule.newest_sealed(puller.clock.now_ms()) else {
                 continue;
             };
             // From the epoch the verify stage computes next (pulls of later sealed epochs go
             // on while it waits for an earlier one).
-            let first = match next_epoch_to_compute(&self.reports, &self.chain_view_dir) {
+            let first = match next_epoch_to_compute(&puller.reports, &puller.chain_view_dir) {
                 Ok(Some(first)) => first,
                 Ok(None) => continue,
                 Err(error) => {
@@ -160,8 +172,13 @@ impl PeerPuller {
                     continue;
                 }
             };
+            pulls
+                .lock()
+                .expect("pulls lock")
+                .last_failures
+                .retain(|(epoch, _), _| *epoch >= first);
             for epoch in first..=newest_sealed {
-                match self.store.manifest(epoch).await {
+                match puller.store.manifest(epoch).await {
                     Ok(Some(_)) => {}
                     Ok(None) => break,
                     Err(error) => {
@@ -169,42 +186,64 @@ impl PeerPuller {
                         break;
                     }
                 }
-                self.pull_epoch(epoch, &mut last_failures).await;
+                for peer in puller.shared.peers_to_pull(epoch) {
+                    let key = (epoch, peer.clone());
+                    if !pulls
+                        .lock()
+                        .expect("pulls lock")
+                        .under_way
+                        .insert(key.clone())
+                    {
+                        continue;
+                    }
+                    let (puller, pulls) = (puller.clone(), pulls.clone());
+                    running.spawn(async move {
+                        let outcome = puller.shared.pull_peer(&puller.store, epoch, &peer).await;
+                        let mut pulls = pulls.lock().expect("pulls lock");
+                        pulls.under_way.remove(&key);
+                        puller.report(epoch, &peer, outcome, &mut pulls.last_failures);
+                    });
+                }
             }
-            last_failures.retain(|(epoch, _), _| *epoch >= first);
         }
+        running.abort_all();
         Ok(())
     }
 
-    async fn pull_epoch(&self, epoch: u64, last_failures: &mut BTreeMap<(u64, String), String>) {
-        for (peer, outcome) in self.shared.pull_epoch(&self.store, epoch).await {
-            let key = (epoch, peer.clone());
-            match outcome {
-                Ok(PullOutcome::Pulled(set)) => {
-                    last_failures.remove(&key);
-                    tracing::info!(
-                        epoch,
-                        peer = %peer,
-                        messages = set.manifest.messages,
-                        conflicts = set.manifest.conflicts,
-                        digest = %set.manifest.digest,
-                        new_to_this_oracle = set.kept,
-                        refused = ?set.refused,
-                        "pulled a peer's sealed set"
-                    );
-                    self.metrics.set_gauge(
-                        "groundwork_shared_input_epoch",
-                        "The newest epoch a peer's sealed set was pulled for.",
-                        i64::try_from(epoch).unwrap_or(i64::MAX),
-                    );
-                }
-                Ok(PullOutcome::NotSealed(_)) => {}
-                Err(error) => {
-                    let failure = error.to_string();
-                    if last_failures.get(&key) != Some(&failure) {
-                        tracing::warn!(epoch, peer = %peer, error = %failure, "pulling a peer's sealed set failed; asking again");
-                        last_failures.insert(key, failure);
-                    }
+    /// Logs and counts what one pull did.
+    fn report(
+        &self,
+        epoch: u64,
+        peer: &str,
+        outcome: Result<PullOutcome, SharedInputError>,
+        last_failures: &mut BTreeMap<(u64, String), String>,
+    ) {
+        let key = (epoch, peer.to_string());
+        match outcome {
+            Ok(PullOutcome::Pulled(set)) => {
+                last_failures.remove(&key);
+                tracing::info!(
+                    epoch,
+                    peer = %peer,
+                    messages = set.manifest.messages,
+                    conflicts = set.manifest.conflicts,
+                    digest = %set.manifest.digest,
+                    new_to_this_oracle = set.kept,
+                    refused = ?set.refused,
+                    "pulled a peer's sealed set"
+                );
+                self.metrics.set_gauge(
+                    "groundwork_shared_input_epoch",
+                    "The newest epoch a peer's sealed set was pulled for.",
+                    i64::try_from(epoch).unwrap_or(i64::MAX),
+                );
+            }
+            Ok(PullOutcome::NotSealed(_)) => {}
+            Err(error) => {
+                let failure = error.to_string();
+                if last_failures.get(&key) != Some(&failure) {
+                    tracing::warn!(epoch, peer = %peer, error = %failure, "pulling a peer's sealed set failed; asking again");
+                    last_failures.insert(key, failure);
                 }
             }
         }

@@ -1,6 +1,7 @@
-//! Token buckets for the per-device and per-source limits of SPEC 4.2, applied before any
-//! signature is checked. Device buckets are sharded so a request touches only the shards of its
-//! own devices, never every device's state under one lock.
+//! Token buckets for the rate limits of SPEC 4.2 and 4.5: ingest's per-source limit (before
+//! any signature is checked) and per-device limit (after), and the read routes' per-source
+//! rates. Buckets are sharded so a request touches only the shards of its own keys, never
+//! every key's state under one lock.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -1,0 +1,276 @@
+//! The oracle's HTTP server and the bounds every route lives within (SPEC 4.5): no number of
+//! slow or curious clients may delay ingest's commits.
+//!
+//! - [`serve`]: HTTP/1.1 on a listener, each connection's request headers within
+//!   `header_read_timeout` (a client trickling its headers is cut off), at most
+//!   `max_connections` at once (beyond, a new connection is closed at once), and a graceful
+//!   stop that lets in-flight requests finish (within `drain_timeout`).
+//! - [`RouteClass`]: a class of routes (ingest, the peers' stream, reads) with its own
+//!   concurrency limit (beyond it, `503 busy` at once, never a queue), an optional per-source
+//!   rate (`429 rate_limited`) and a request timeout (`503 request_timeout`): one class
+//!   saturated never takes another's capacity.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::ServiceExt;
+
+use crate::api::refusal;
+use crate::clock::Clock;
+use crate::ratelimit::Limiter;
+use crate::tasks::StopSignal;
+
+/// What the server allows each connection.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerBounds {
+    /// Longest a request's headers may take to arrive.
+    pub header_read_timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Longest a stop waits for in-flight requests.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServerBounds {
+    fn default() -> Self {
+        ServerBounds {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4_096,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves `app` on `listener` within `bounds` until `stop`; then lets in-flight requests
+/// finish (at most `drain_timeout`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    bounds: ServerBounds,
+    mut stop: StopSignal,
+) -> anyhow::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(bounds.max_connections.max(1)));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(bounds.header_read_timeout);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stop.stopped() => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            // Over the connection bound: closed at once, nothing read.
+            continue;
+        };
+        let router = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(request)
+            });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-request is its own business.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(bounds.drain_timeout) => {
+            tracing::warn!("connections still open after the drain timeout are closed");
+        }
+    }
+    Ok(())
+}
+
+/// The address a request counts against: the peer, or — when the peer is one of
+/// `trusted_proxies` — the last address in `X-Forwarded-For` that is not itself a trusted
+/// proxy.
+pub fn source_address(
+    peer: IpAddr,
+    forwarded_for: Option<&str>,
+    trusted_proxies: &[IpAddr],
+) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|header| header.split(','))
+        .rev()
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|hop| !trusted_proxies.contains(hop))
+        .unwrap_or(peer)
+}
+
+/// A class of routes and its bounds (see the module docs).
+pub struct RouteClass {
+    name: &'static str,
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
+    per_source: Option<PerSource>,
+    timeout: Duration,
+}
+
+/// A route class's per-source rate: the buckets, the clock they refill by, and the proxies
+/// whose `X-Forwarded-For` names the source.
+struct PerSource {
+    limiter: Limiter<IpAddr>,
+    clock: Arc<dyn Clock>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl RouteClass {
+    /// `max_in_flight` requests of the class at once, each answered within `timeout`.
+    pub fn new(name: &'static str, max_in_flight: usize, timeout: Duration) -> Self {
+        RouteClass {
+            name,
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            max_in_flight: max_in_flight.max(1),
+            per_source: None,
+            timeout,
+        }
+    }
+
+    /// Also at most `rate_per_s` requests a second per source address (bursts of `burst`),
+    /// the source found through `trusted_proxies` as ingest finds it.
+    pub fn per_source(
+        mut self,
+        rate_per_s: f64,
+        burst: u32,
+        clock: Arc<dyn Clock>,
+        trusted_proxies: Vec<IpAddr>,
+    ) -> Self {
+        self.per_source = Some(PerSource {
+            limiter: Limiter::new(rate_per_s, burst),
+            clock,
+            trusted_proxies,
+        });
+        self
+    }
+
+    /// `router` with every route inside this class's bounds.
+    pub fn bound(self: &Arc<Self>, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(self.clone(), guard))
+    }
+
+    /// A task forgetting refilled per-source buckets every minute (memory follows the sources
+    /// active now).
+    pub async fn sweep_every_minute(self: Arc<Self>, stop: StopSignal) -> anyhow::Result<()> {
+        let mut ticker = crate::tasks::Ticker::new(
+            Duration::from_secs(60),
+            crate::tasks::FirstRound::AfterOnePeriod,
+            stop,
+        );
+        while ticker.next().await {
+            if let Some(per_source) = &self.per_source {
+                per_source.limiter.forget_full(per_source.clock.now_ms());
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn guard(State(class): State<Arc<RouteClass>>, request: Request, next: Next) -> Response {
+    if let Some(PerSource {
+        limiter,
+        clock,
+        trusted_proxies,
+    }) = &class.per_source
+    {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        if let Some(peer) = peer {
+            let forwarded = request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|value| value.to_str().ok());
+            let source = source_address(peer, forwarded, trusted_proxies);
+            if !limiter.allow(source, clock.now_ms()) {
+                return refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "source {source} exceeds its rate limit for {} requests",
+                        class.name
+                    ),
+                );
+            }
+        }
+    }
+    let Ok(permit) = class.in_flight.clone().try_acquire_owned() else {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "{} {} requests are being served: try again shortly",
+                class.max_in_flight, class.name
+            ),
+        );
+    };
+    match tokio::time::timeout(class.timeout, next.run(request)).await {
+        // The permit lives as long as the body: a streamed reply counts until it ends.
+        Ok(response) => response.map(|body| {
+            axum::body::Body::new(PermittedBody {
+                body,
+                _permit: permit,
+            })
+        }),
+        Err(_) => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            format!(
+                "the reply took longer than {} s",
+                class.timeout.as_secs_f64()
+            ),
+        ),
+    }
+}
+
+/// A response body that holds its route class's permit until it is dropped.
+struct PermittedBody {
+    body: axum::body::Body,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl http_body::Body for PermittedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
