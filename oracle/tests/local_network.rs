@@ -615,3 +615,135 @@ async fn the_oracle_restarts_while_the_chain_is_down() {
     drop(oracle);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// The p50 and p99 of `latencies`, in milliseconds.
+fn percentiles_ms(latencies: &mut [Duration]) -> (f64, f64) {
+    latencies.sort_unstable();
+    let at = |fraction: f64| {
+        let index = ((latencies.len() as f64 * fraction).ceil() as usize).clamp(1, latencies.len());
+        latencies[index - 1].as_secs_f64() * 1_000.0
+    };
+    (at(0.50), at(0.99))
+}
+
+/// Posts `rounds` heartbeats of each device one after another, from `first_seq`; returns how
+/// many were accepted and each post's latency (its reply means it is durably committed).
+async fn honest_ingest(
+    url: &str,
+    devices: &[Keypair],
+    first_seq: u64,
+    rounds: u64,
+) -> (usize, Vec<Duration>) {
+    let client = reqwest::Client::new();
+    let mut accepted = 0;
+    let mut latencies = Vec::new();
+    for round in 0..rounds {
+        for device in devices {
+            let started = Instant::now();
+            if post_from(&client, url, &signed(device, first_seq + round)).await == 200 {
+                accepted += 1;
+            }
+            latencies.push(started.elapsed());
+        }
+    }
+    (accepted, latencies)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_stream_readers_and_a_read_flood_do_not_hold_up_ingest() {
+    const EPOCH_S: i64 = 20;
+    const STALLED_READERS: usize = 500;
+    const READS_PER_S: u64 = 1_000;
+    let genesis = local_chain::now_unix() - 14;
+    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    let operator = network.operator(10 * HOTSPOT_ONBOARDING_FEE);
+    let devices: Vec<Keypair> = (0..8)
+        .map(|_| network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A))
+        .collect();
+    let rpc = LocalRpc::start(local_chain::accounts_of(&network)).expect("local RPC");
+    let data_dir = tempfile::tempdir().unwrap();
+    let oracle =
+        OracleProcess::start_configured_by(&rpc.url, &data_dir.path().join("oracle"), |config| {
+            config.network.seal_grace = Duration::from_secs(2);
+        });
+    // Epoch 0 gets some telemetry, then is sealed: its stream is what the readers open.
+    let (accepted, _) = honest_ingest(&oracle.url, &devices, 1, 20).await;
+    assert_eq!(accepted, devices.len() * 20);
+    let sealed_at = genesis + EPOCH_S + 3;
+    while local_chain::now_unix() < sealed_at {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (accepted, mut unloaded) = honest_ingest(&oracle.url, &devices, 100, 25).await;
+    assert_eq!(accepted, unloaded.len(), "unloaded ingest refused messages");
+    let (unloaded_p50, unloaded_p99) = percentiles_ms(&mut unloaded);
+
+    // 500 readers ask for the sealed epoch's stream and never read a byte of it.
+    let address = oracle.url.trim_start_matches("http://").to_string();
+    let mut stalled = Vec::new();
+    for _ in 0..STALLED_READERS {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(b"GET /v1/epochs/0/telemetry HTTP/1.1\r\nhost: oracle\r\n\r\n")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    // A thousand reads a second of a recipient's rewards, from twenty addresses.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = tokio::task::JoinSet::new();
+    for source in 0..20u8 {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 1, 2 + source]))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let url = format!("{}/v1/rewards/{}", oracle.url, devices[0].pubkey());
+        let stop = stop.clone();
+        readers.spawn(async move {
+            let mut statuses = BTreeMap::<u16, u64>::new();
+            let mut ticker =
+                tokio::time::interval(Duration::from_micros(1_000_000 * 20 / READS_PER_S));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                ticker.tick().await;
+                let status = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_or(0, |reply| reply.status().as_u16());
+                *statuses.entry(status).or_default() += 1;
+            }
+            statuses
+        });
+    }
+    // Past each source's burst of reads before ingest is measured.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (accepted, mut loaded) = honest_ingest(&oracle.url, &devices, 200, 25).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut read_statuses = BTreeMap::<u16, u64>::new();
+    while let Some(statuses) = readers.join_next().await {
+        for (status, count) in statuses.unwrap() {
+            *read_statuses.entry(status).or_default() += count;
+        }
+    }
+    let (loaded_p50, loaded_p99) = percentiles_ms(&mut loaded);
+    eprintln!(
+        "ingest unloaded: p50 {unloaded_p50:.1} ms, p99 {unloaded_p99:.1} ms; with {STALLED_READERS} stalled stream readers and ~{READS_PER_S} reads/s: p50 {loaded_p50:.1} ms, p99 {loaded_p99:.1} ms; {accepted} of {} accepted; read replies {read_statuses:?}",
+        loaded.len()
+    );
+    // Every honest message is still accepted, and the readers were refused, not served
+    // without bound: the read class answers its rate and capacity refusals at once.
+    assert_eq!(accepted, loaded.len(), "ingest refused messages under load");
+    assert!(
+        read_statuses
+            .keys()
+            .any(|status| *status == 429 || *status == 503),
+        "{read_statuses:?}"
+    );
+    // The oracle still serves a reader that reads.
+    let reply = reqwest::get(format!("{}/healthz", oracle.url))
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    drop(stalled);
+}
