@@ -17,6 +17,7 @@ use std::time::Duration;
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
+use groundwork_oracle::chain::Chain;
 use groundwork_telemetry::Key;
 use groundwork_tests::*;
 use local_chain::*;
@@ -302,6 +303,14 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     }
     assert!(roots.iter().all(|root| *root == roots[0]), "{roots:?}");
     assert!(record.votes.len() >= 2);
+    // The oracles read the same votes through the chain trait (what adoption checks).
+    let votes = groundwork_oracle::chain::RpcChain::new(std::slice::from_ref(&rpc.url))
+        .epoch_votes(0)
+        .await
+        .unwrap()
+        .expect("epoch 0 is closed");
+    assert_eq!(votes.quorum, 2);
+    assert!(votes.has_quorum_for(&record.pending_root, record.pending_cumulative_total));
     let active_root = hex::encode(record.pending_root);
     assert_eq!(active_root, roots[0]);
 

@@ -25,7 +25,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use groundwork_oracle::chain::{ActiveRoot, EpochTiming, StaticChain};
+use anchor_lang::prelude::Pubkey;
+use groundwork_oracle::chain::{ActiveRoot, EpochTiming, EpochVotes, StaticChain};
 use groundwork_oracle::core::clock::FixedClock;
 use groundwork_oracle::core::devices::DeviceCache;
 use groundwork_oracle::core::epochs::EpochSchedule;
@@ -896,4 +897,104 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
     assert_eq!(pass.diverged, Some((EPOCH, a_report.rewards.root, other)));
     assert!(pass.stored.is_empty());
     assert!(pass.waiting.unwrap().contains("not the network's"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_moves_totals_is_refused_and_the_one_the_oracles_voted_is_adopted() {
+    // Oracle A computed epoch 12; no root is active yet, but two of the three oracles of the
+    // current set voted A's root (a quorum of two): it is pending on chain.
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_store = segment_store(a_dir.path()).await;
+    fill(&a_store).await;
+    a_store.seal_through(EPOCH).await.unwrap();
+    write_snapshot(&a_dir.path().join("chain-view"), &snapshot(EPOCH, &[1, 2]));
+    let mut a_verifier = Verifier::new(
+        a_store,
+        a_dir.path().join("chain-view"),
+        a_dir.path().join("reports"),
+        VerifyParams::default(),
+    );
+    let a_report = a_verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
+    let mut next_snapshot = snapshot(EPOCH + 1, &[1, 2]);
+    next_snapshot.params.device_pool_cumulative = 2 * POOL;
+    let oracles: Vec<Pubkey> = (1..=3)
+        .map(|byte| Pubkey::new_from_array([byte; 32]))
+        .collect();
+    let chain = Arc::new(StaticChain::new(EpochTiming {
+        genesis_unix_s: START - EPOCH as i64 * LENGTH,
+        epoch_len_s: LENGTH,
+    }));
+    let total = a_report.rewards.cumulative_total;
+    chain.set_epoch_votes(
+        EPOCH,
+        EpochVotes {
+            votes: vec![
+                (oracles[0], a_report.rewards.root, total),
+                (oracles[1], a_report.rewards.root, total),
+                // A removed oracle's vote for anything never counts.
+                (Pubkey::new_from_array([9; 32]), [7; 32], total),
+            ],
+            oracles: oracles.clone(),
+            quorum: 2,
+        },
+    );
+    // A hostile peer moves half of the operator's total to itself: every sum still matches
+    // what the chain paid, and its root is the root of its own leaves.
+    let mut moved = a_report.clone();
+    let operator = *moved.rewards.cumulative.keys().next().unwrap();
+    let half = moved.rewards.cumulative[&operator] / 2;
+    assert!(half > 0, "the epoch pays the operator");
+    *moved.rewards.cumulative.get_mut(&operator).unwrap() -= half;
+    moved
+        .rewards
+        .cumulative
+        .insert(Pubkey::new_from_array([66; 32]), half);
+    moved.rewards.root = groundwork_oracle::rewards::cumulative_tree(&moved.rewards.cumulative)
+        .unwrap()
+        .0
+        .root();
+    let hostile = serve_bytes(Vec::new(), moved.encode()).await;
+    let late_dir = tempfile::tempdir().unwrap();
+    let late_store = segment_store(late_dir.path()).await;
+    late_store.seal_through(EPOCH + 1).await.unwrap();
+    write_snapshot(&late_dir.path().join("chain-view"), &next_snapshot);
+    let mut late = late_verifier(&late_store, late_dir.path(), &chain).with_shared_input(
+        tried(
+            &late_store,
+            shared_input(late_dir.path(), std::slice::from_ref(&hostile)),
+        )
+        .await,
+    );
+    let pass = late.pass(NOW_MS).await.unwrap();
+    assert!(pass.stored.is_empty());
+    assert_eq!(pass.adopted, None);
+    let waiting = pass.waiting.unwrap();
+    assert!(
+        waiting.contains("neither active on chain nor voted by a quorum"),
+        "{waiting}"
+    );
+    assert!(Reports::new(late_dir.path().join("reports"))
+        .load(EPOCH)
+        .unwrap()
+        .is_none());
+
+    // Beside it, the peer serving the report the oracles voted is adopted.
+    let honest = serve_bytes(Vec::new(), a_report.encode()).await;
+    let mut late = late_verifier(&late_store, late_dir.path(), &chain).with_shared_input(
+        tried(
+            &late_store,
+            shared_input(late_dir.path(), &[hostile, honest.clone()]),
+        )
+        .await,
+    );
+    let pass = late.pass(NOW_MS).await.unwrap();
+    assert_eq!(pass.adopted, Some((EPOCH, honest)));
+    assert_eq!(
+        Reports::new(late_dir.path().join("reports"))
+            .load(EPOCH)
+            .unwrap()
+            .unwrap(),
+        a_report
+    );
+    assert_eq!(pass.stored[0].base_epoch, Some(EPOCH));
 }

@@ -43,6 +43,32 @@ pub struct ActiveRoot {
     pub cumulative_total: u64,
 }
 
+/// An epoch record's votes, and the oracle set and quorum in force now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochVotes {
+    /// (oracle, root, cumulative total) of each vote in the record.
+    pub votes: Vec<(Pubkey, [u8; 32], u64)>,
+    pub oracles: Vec<Pubkey>,
+    pub quorum: u8,
+}
+
+impl EpochVotes {
+    /// Whether oracles of the current set voted (`root`, `cumulative_total`) at least
+    /// `quorum` times (a removed oracle's vote does not count).
+    pub fn has_quorum_for(&self, root: &[u8; 32], cumulative_total: u64) -> bool {
+        let matching = self
+            .votes
+            .iter()
+            .filter(|(oracle, voted_root, voted_total)| {
+                self.oracles.contains(oracle)
+                    && voted_root == root
+                    && *voted_total == cumulative_total
+            })
+            .count();
+        self.quorum > 0 && matching >= usize::from(self.quorum)
+    }
+}
+
 /// What the oracle reads from the chain.
 pub trait Chain: Send + Sync + 'static {
     /// The epoch timing (staking's genesis and epoch length).
@@ -53,6 +79,9 @@ pub trait Chain: Send + Sync + 'static {
     fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>>;
     /// What claims have paid `recipient` so far (0 before its first claim).
     fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64>;
+    /// `epoch`'s record's votes with the current oracle set (`None`: the epoch is not closed,
+    /// or its settled record was closed).
+    fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>>;
 }
 
 /// Runs `read` against each of `clients` in turn and returns the first answer; when none
@@ -161,6 +190,35 @@ impl Chain for RpcChain {
         }))
     }
 
+    fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>> {
+        Box::pin(self.first_answer(move |client| async move {
+            let (config_address, _) = Pubkey::find_program_address(
+                &[reward_epochs::state::seeds::REWARD_CONFIG],
+                &reward_epochs::ID,
+            );
+            let config: reward_epochs::RewardConfigV0 =
+                Self::account(client, &config_address, "the reward config").await?;
+            let (address, _) = Pubkey::find_program_address(
+                &[reward_epochs::state::seeds::EPOCH, &epoch.to_le_bytes()],
+                &reward_epochs::ID,
+            );
+            match Self::account::<reward_epochs::EpochV0>(client, &address, "an epoch record").await
+            {
+                Ok(record) => Ok(Some(EpochVotes {
+                    votes: record
+                        .votes
+                        .iter()
+                        .map(|vote| (vote.oracle, vote.root, vote.cumulative_total))
+                        .collect(),
+                    oracles: config.oracles,
+                    quorum: config.quorum,
+                })),
+                Err(ChainError::Missing { .. }) => Ok(None),
+                Err(error) => Err(error),
+            }
+        }))
+    }
+
     fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64> {
         Box::pin(self.first_answer(move |client| async move {
             let (address, _) = Pubkey::find_program_address(
@@ -182,6 +240,7 @@ pub struct StaticChain {
     timing: EpochTiming,
     active_root: RwLock<Option<ActiveRoot>>,
     claimed: RwLock<std::collections::HashMap<Pubkey, u64>>,
+    votes: RwLock<std::collections::HashMap<u64, EpochVotes>>,
 }
 
 impl StaticChain {
@@ -190,7 +249,12 @@ impl StaticChain {
             timing,
             active_root: RwLock::new(None),
             claimed: RwLock::new(std::collections::HashMap::new()),
+            votes: RwLock::new(std::collections::HashMap::new()),
         }
+    }
+
+    pub fn set_epoch_votes(&self, epoch: u64, votes: EpochVotes) {
+        self.votes.write().expect("votes lock").insert(epoch, votes);
     }
 
     /// Sets the active root's epoch (root and total zero).
@@ -243,5 +307,10 @@ impl Chain for StaticChain {
             .copied()
             .unwrap_or(0);
         Box::pin(async move { Ok(claimed) })
+    }
+
+    fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>> {
+        let votes = self.votes.read().expect("votes lock").get(&epoch).cloned();
+        Box::pin(async move { Ok(votes) })
     }
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
-use groundwork_oracle_chain::{ActiveRoot, Chain, ChainError};
+use groundwork_oracle_chain::{ActiveRoot, Chain, ChainError, EpochVotes};
 use groundwork_oracle_chainview::{stored_snapshot, ChainSnapshot, ViewError};
 use groundwork_oracle_core::files::{epoch_files, write_atomically};
 use groundwork_oracle_rewards::report::{
@@ -405,9 +405,15 @@ impl Verifier {
             .params
             .device_pool_cumulative
             .saturating_sub(snapshot.params.device_share);
-        let active = match &self.chain {
-            Some(chain) => chain.active_root().await.map_err(StageError::Chain)?,
-            None => None,
+        let (active, votes) = match &self.chain {
+            Some(chain) => (
+                chain.active_root().await.map_err(StageError::Chain)?,
+                chain
+                    .epoch_votes(previous)
+                    .await
+                    .map_err(StageError::Chain)?,
+            ),
+            None => (None, None),
         };
         let mut refusals = Vec::new();
         // Every peer said it has no such report (none is unreachable or refused): nobody
@@ -431,7 +437,8 @@ impl Verifier {
                 let checked = decode_report(&bytes, previous)
                     .map_err(|error| error.to_string())
                     .and_then(|report| {
-                        check_adoptable(&report, paid_before, active.as_ref()).map(|()| report)
+                        check_adoptable(&report, paid_before, active.as_ref(), votes.as_ref())
+                            .map(|()| report)
                     });
                 match checked {
                     Ok(report) => {
@@ -577,14 +584,18 @@ pub fn next_epoch_to_compute(
         .map_err(StageError::Snapshots)
 }
 
-/// A peer's report is adopted as a base only when it is whole and its totals are what the
-/// chain paid before: leaves summing to its total, the root of those leaves, the total plus
-/// its dust equal to the device pools of every epoch before the next one, and the active
-/// root when the chain's active root is of its epoch.
+/// A peer's report is adopted as a base only when it is whole, its totals are what the chain
+/// paid before — leaves summing to its total, the root of those leaves, the total plus its
+/// dust equal to the device pools of every epoch before the next one — and the chain vouches
+/// for it (SPEC 4.3 "Base totals from a peer"): its (root, cumulative total) is the active
+/// root of its epoch, or has a quorum of the current oracle set's votes in its epoch's
+/// record. Sums alone never suffice: a hostile peer can move totals between recipients and
+/// keep every sum.
 fn check_adoptable(
     report: &EpochReport,
     paid_before: u64,
     active: Option<&ActiveRoot>,
+    votes: Option<&EpochVotes>,
 ) -> Result<(), String> {
     if let Some(active) = active.filter(|active| active.epoch == report.epoch) {
         if active.root != report.rewards.root {
@@ -606,6 +617,16 @@ fn check_adoptable(
         return Err(format!(
             "its total {total} plus dust {} is not the {paid_before} the chain paid to device pools before",
             report.rewards.dust
+        ));
+    }
+    let vouched = match active.filter(|active| active.epoch == report.epoch) {
+        Some(active) => active.root == report.rewards.root && active.cumulative_total == total,
+        None => votes.is_some_and(|votes| votes.has_quorum_for(&report.rewards.root, total)),
+    };
+    if !vouched {
+        return Err(format!(
+            "its root and total are neither active on chain nor voted by a quorum of the current oracle set in epoch {}'s record",
+            report.epoch
         ));
     }
     Ok(())
