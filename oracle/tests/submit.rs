@@ -12,7 +12,7 @@
 
 mod local_chain;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
@@ -104,9 +104,26 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
         "{state}"
     );
 
-    // Restarted for good: nothing more is sent. One vote of this oracle, its report's root.
+    // Restarted for good: once a round has run and found every vote settled, nothing more
+    // was sent. One vote of this oracle, its report's root.
     oracle.restart(None);
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        let listed: serde_json::Value =
+            get_json(&http, format!("{}/v1/submissions", oracle.url)).await;
+        if listed["waiting_for"]
+            .as_str()
+            .is_some_and(|waiting| waiting.contains("every vote from epoch 0 is settled"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no idle round after the restart: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let record = epoch_record(&rpc, 0);
     let mine: Vec<_> = record
         .votes
@@ -130,13 +147,17 @@ async fn a_vote_is_cast_exactly_once_whatever_the_oracle_is_killed_at() {
     oracle.kill_9();
     std::fs::remove_file(data.join("submit/0.json")).unwrap();
     oracle.restart(None);
-    let http = reqwest::Client::new();
+    let started = Instant::now();
     let listed = loop {
         let listed: serde_json::Value =
             get_json(&http, format!("{}/v1/submissions", oracle.url)).await;
         if listed["epochs"][0]["state"] == "confirmed" {
             break listed;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the lost submission was not found on chain: {listed}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert_eq!(listed["oracle"], voter.pubkey().to_string());
@@ -280,7 +301,7 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
 
     // The three compute the same root over the union, two votes make it pending, the first
     // oracle activates it.
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let record = loop {
         let record = epoch_record(&rpc, 0);
         if record.status == reward_epochs::state::RootStatus::Active {
@@ -367,7 +388,7 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     .await;
     let owed = owed["cumulative_amount"].as_u64().unwrap();
     assert!(owed > 0);
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while claimed(&without_sol.pubkey()) != owed {
         assert!(
             started.elapsed() < Duration::from_secs(60),
