@@ -747,3 +747,130 @@ async fn stalled_stream_readers_and_a_read_flood_do_not_hold_up_ingest() {
     assert_eq!(reply.status().as_u16(), 200);
     drop(stalled);
 }
+
+/// A heartbeat of `device` at the centre of `cell`, signed with `timestamp_ms`.
+fn heartbeat_at(device: &Keypair, seq: u64, cell: u64, timestamp_ms: i64) -> SignedTelemetry {
+    let centre = groundwork_oracle::rewards::geo::cell_centre(cell).unwrap();
+    let seed: [u8; 32] = device.to_bytes()[..32].try_into().unwrap();
+    TelemetryV1 {
+        network: Key(groundwork_client::device_registry::registry_config_address().to_bytes()),
+        device: Key(device.pubkey().to_bytes()),
+        seq,
+        timestamp_ms,
+        body: TelemetryBody::Heartbeat {
+            lat_e7: centre.lat_e7,
+            lon_e7: centre.lon_e7,
+            uptime_s: seq as u32,
+            firmware: 1,
+        },
+    }
+    .sign(&seed)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_devices_backdated_burst_earns_it_no_uptime() {
+    const EPOCH_S: i64 = 24;
+    const SLOTS: i64 = 48;
+    let genesis = local_chain::now_unix() + 3;
+    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    let payer = network.rt.payer.insecure_clone();
+    let operator = network.operator(3 * HOTSPOT_ONBOARDING_FEE);
+    let honest = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_A);
+    let silent = network.onboard_ok(&operator, HOTSPOT_CLASS, CELL_B);
+    let rpc = LocalRpc::start(local_chain::accounts_of(&network)).expect("local RPC");
+    let data_dir = tempfile::tempdir().unwrap();
+    // The default window: one slot of verified work (24 s / 48 slots = 500 ms).
+    let oracle =
+        OracleProcess::start_configured_by(&rpc.url, &data_dir.path().join("oracle"), |config| {
+            config.network.seal_grace = Duration::from_secs(2);
+            config.limits.max_message_age = None;
+        });
+    let http = reqwest::Client::new();
+    let slot_ms = EPOCH_S * 1_000 / SLOTS;
+    let epoch_end_ms = (genesis + EPOCH_S) * 1_000;
+    // The honest device is online all epoch: a heartbeat every slot.
+    local_chain::wait_for_time(&rpc, genesis).await;
+    let mut seq = 0;
+    while now_ms() < epoch_end_ms - 2 * slot_ms {
+        seq += 1;
+        let reply = post_from(
+            &http,
+            &oracle.url,
+            &heartbeat_at(&honest, seq, CELL_A, now_ms()),
+        )
+        .await;
+        assert_eq!(reply, 200);
+        tokio::time::sleep(Duration::from_millis(slot_ms as u64)).await;
+    }
+    // The silent device wakes at the very end and signs a heartbeat for every slot of the
+    // epoch: only those of the last slot are young enough to be accepted.
+    let start_ms = genesis * 1_000;
+    let mut accepted = Vec::new();
+    for slot in 0..SLOTS {
+        let timestamp_ms = (start_ms + slot * slot_ms + slot_ms / 2).min(now_ms());
+        let signed = heartbeat_at(&silent, slot as u64 + 1, CELL_B, timestamp_ms);
+        let reply = http
+            .post(format!("{}/v1/telemetry", oracle.url))
+            .json(&signed)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let body: serde_json::Value = reply.json().await.unwrap();
+        match status {
+            200 => accepted.push(slot),
+            422 => assert_eq!(body["error"], "timestamp_too_old", "slot {slot}: {body}"),
+            other => panic!("slot {slot}: {other} {body}"),
+        }
+    }
+    assert!(
+        !accepted.is_empty() && accepted.iter().all(|slot| *slot >= SLOTS - 3),
+        "accepted slots {accepted:?}"
+    );
+    // Once the epoch is closed on chain and verified, the backdated burst earned the silent
+    // device no uptime for the slots it was not online for.
+    local_chain::wait_for_time(&rpc, genesis + EPOCH_S).await;
+    local_chain::close_epoch(&rpc, &network, &payer, 0);
+    let row = |device: &Keypair| {
+        let url = format!(
+            "{}/v1/devices/{}/rewards?epoch=0",
+            oracle.url,
+            device.pubkey()
+        );
+        let http = http.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let reply = http.get(&url).send().await.unwrap();
+                if reply.status() == 200 {
+                    let body: serde_json::Value = reply.json().await.unwrap();
+                    return body["epochs"][0].clone();
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(90),
+                    "epoch 0 was not verified"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    let silent_row = row(&silent).await;
+    let honest_row = row(&honest).await;
+    assert!(
+        silent_row["uptime_slots"].as_u64().unwrap() <= 3,
+        "{silent_row}"
+    );
+    assert_eq!(silent_row["amount"], 0, "{silent_row}");
+    assert!(
+        honest_row["uptime_slots"].as_u64().unwrap() >= 12,
+        "{honest_row}"
+    );
+    assert!(honest_row["amount"].as_u64().unwrap() > 0, "{honest_row}");
+}
