@@ -54,6 +54,14 @@ pub struct SubmitConfig {
     /// it, paying the fee and the claim account's rent the first time.
     #[serde(default)]
     pub relay_claims_for: Vec<Key>,
+    /// Lamports the oracle key keeps for its votes: below them it relays no claim (and says
+    /// so in what it waits for).
+    #[serde(default = "default_relay_reserve_lamports")]
+    pub relay_reserve_lamports: u64,
+}
+
+fn default_relay_reserve_lamports() -> u64 {
+    10_000_000
 }
 
 impl SubmitConfig {
@@ -65,6 +73,7 @@ impl SubmitConfig {
             priority_fee_ceiling: default_priority_fee_ceiling(),
             activate_roots: false,
             relay_claims_for: Vec::new(),
+            relay_reserve_lamports: default_relay_reserve_lamports(),
         }
     }
 }
@@ -467,6 +476,7 @@ mod tests {
             priority_fee_ceiling: 100_000,
             activate_roots: true,
             relay_claims_for: vec![Key([3; 32])],
+            relay_reserve_lamports: 5_000_000,
         });
         config.store.url = Secret::new("postgres://u:hunter2@db/groundwork".into());
         let file = config.to_toml().unwrap();

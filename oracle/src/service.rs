@@ -165,6 +165,7 @@ pub async fn serve(
                 SubmitSettings {
                     priority_fee_floor: submit.priority_fee_floor,
                     priority_fee_ceiling: submit.priority_fee_ceiling,
+                    relay_reserve_lamports: submit.relay_reserve_lamports,
                 },
             );
             let roles = SubmitRoles {

@@ -31,6 +31,7 @@ fn stage(
         SubmitSettings {
             priority_fee_floor: 1_000,
             priority_fee_ceiling: 1_000_000,
+            relay_reserve_lamports: 0,
         },
     )
 }

@@ -59,11 +59,11 @@ pub(super) fn start_oracle(
     config.submit = oracle
         .votes
         .then(|| groundwork_oracle::config::SubmitConfig {
-            keypair: oracle.keypair.clone(),
             priority_fee_floor: 0,
             priority_fee_ceiling: 100_000,
             activate_roots: oracle.activates_roots,
             relay_claims_for: oracle.relays_for.clone(),
+            ..groundwork_oracle::config::SubmitConfig::with_keypair(oracle.keypair.clone())
         });
     // A fresh chain: the previous run's telemetry belongs to another network's history.
     if data_dir.exists() {

@@ -47,6 +47,23 @@ pub struct SubmitSettings {
     /// Priority fee bounds, micro-lamports per compute unit.
     pub priority_fee_floor: u64,
     pub priority_fee_ceiling: u64,
+    /// Lamports the oracle key keeps for its votes: below them it relays no claim.
+    pub relay_reserve_lamports: u64,
+}
+
+/// What relaying one claim did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Relayed {
+    /// Sent, with its signature.
+    Sent(String),
+    /// The simulation refused it (nothing due, the proof no longer the active root's):
+    /// nothing sent.
+    Refused,
+    /// The recipient closed the token account this relayer created for it before: relaying
+    /// again would pay its rent again, so nothing is sent until the recipient recreates it.
+    RecipientClosedItsAccount,
+    /// The oracle key holds less than the reserve kept for votes: nothing sent.
+    BelowReserve { balance: u64, reserve: u64 },
 }
 
 /// What the stage votes: one epoch's report.
@@ -92,6 +109,68 @@ pub fn read_keypair(path: &std::path::Path) -> Result<Keypair, SubmitError> {
     })
 }
 
+/// The recipients whose token account this relayer created, kept in a file (written whole,
+/// atomically) so a restart never pays a closed account's rent again.
+struct RelayLedger {
+    path: PathBuf,
+    created: std::sync::Mutex<Option<std::collections::BTreeSet<Pubkey>>>,
+}
+
+impl RelayLedger {
+    fn new(path: PathBuf) -> Self {
+        RelayLedger {
+            path,
+            created: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The recipients, read from the file the first time.
+    fn with_created<T>(
+        &self,
+        use_them: impl FnOnce(&mut std::collections::BTreeSet<Pubkey>) -> T,
+    ) -> Result<T, SubmitError> {
+        let mut created = self.created.lock().expect("relay ledger lock");
+        if created.is_none() {
+            let keys: Vec<String> = match std::fs::read(&self.path) {
+                Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| {
+                    SubmitError::File(state::StateFileError::Parse {
+                        path: self.path.display().to_string(),
+                        source,
+                    })
+                })?,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(source) => {
+                    return Err(SubmitError::File(state::StateFileError::Io {
+                        path: self.path.display().to_string(),
+                        source,
+                    }))
+                }
+            };
+            *created = Some(keys.iter().filter_map(|key| key.parse().ok()).collect());
+        }
+        Ok(use_them(created.as_mut().expect("read above")))
+    }
+
+    fn created_for(&self, recipient: &Pubkey) -> Result<bool, SubmitError> {
+        self.with_created(|created| created.contains(recipient))
+    }
+
+    /// Remembers that this relayer created `recipient`'s token account; durable on return.
+    fn record(&self, recipient: &Pubkey) -> Result<(), SubmitError> {
+        let keys = self.with_created(|created| {
+            created.insert(*recipient);
+            created.iter().map(ToString::to_string).collect::<Vec<_>>()
+        })?;
+        let json = serde_json::to_vec_pretty(&keys).expect("keys serialise");
+        groundwork_oracle_core::files::write_atomically(&self.path, &json).map_err(|source| {
+            SubmitError::File(state::StateFileError::Io {
+                path: self.path.display().to_string(),
+                source,
+            })
+        })
+    }
+}
+
 /// The program's error code for `error` (Anchor numbers them from 6000).
 fn program_error(error: reward_epochs::errors::RewardError) -> u32 {
     error as u32 + anchor_lang::error::ERROR_CODE_OFFSET
@@ -117,6 +196,8 @@ fn failpoint(point: &str) {
 
 /// The submit stage of one oracle.
 pub struct Submitter {
+    /// Recipients whose token account this relayer created (rent is paid once per recipient).
+    relay_ledger: RelayLedger,
     rpc: SubmitRpc,
     oracle: Keypair,
     submissions: Submissions,
@@ -130,7 +211,9 @@ impl Submitter {
         submissions_dir: impl Into<PathBuf>,
         settings: SubmitSettings,
     ) -> Self {
+        let submissions_dir = submissions_dir.into();
         Submitter {
+            relay_ledger: RelayLedger::new(submissions_dir.join("relay-created-accounts.json")),
             rpc,
             oracle,
             submissions: Submissions::new(submissions_dir),
@@ -430,7 +513,17 @@ impl Submitter {
         recipient: &Pubkey,
         cumulative_amount: u64,
         proof: Vec<[u8; 32]>,
-    ) -> Result<Option<String>, SubmitError> {
+    ) -> Result<Relayed, SubmitError> {
+        let reserve = self.settings.relay_reserve_lamports;
+        let balance = self
+            .rpc
+            .lamports_now(&self.oracle.pubkey())
+            .await
+            .map_err(SubmitError::Rpc)?
+            .unwrap_or(0);
+        if balance < reserve {
+            return Ok(Relayed::BelowReserve { balance, reserve });
+        }
         let config = self.reward_config().await?;
         let token_program = self
             .rpc
@@ -442,17 +535,37 @@ impl Submitter {
             mint: config.network_mint,
             token_program,
         };
-        self.send_once(
-            groundwork_client::reward_epochs::claim(
-                &self.oracle.pubkey(),
-                recipient,
-                token,
-                cumulative_amount,
-                proof,
-            ),
-            "relayed claim",
-        )
-        .await
+        let account = groundwork_client::reward_epochs::recipient_token_account(recipient, token);
+        let account_exists = self
+            .rpc
+            .lamports_now(&account)
+            .await
+            .map_err(SubmitError::Rpc)?
+            .is_some();
+        if !account_exists && self.relay_ledger.created_for(recipient)? {
+            return Ok(Relayed::RecipientClosedItsAccount);
+        }
+        let sent = self
+            .send_once(
+                groundwork_client::reward_epochs::claim(
+                    &self.oracle.pubkey(),
+                    recipient,
+                    token,
+                    cumulative_amount,
+                    proof,
+                ),
+                "relayed claim",
+            )
+            .await?;
+        match sent {
+            Some(signature) => {
+                if !account_exists {
+                    self.relay_ledger.record(recipient)?;
+                }
+                Ok(Relayed::Sent(signature))
+            }
+            None => Ok(Relayed::Refused),
+        }
     }
 
     /// Sends `instruction` once, paid by the oracle key: simulated first (a refusal sends

@@ -107,6 +107,19 @@ impl SubmitRpc {
             .transpose()
     }
 
+    /// The lamports of the account at `address` as of the confirmed commitment (what a
+    /// transaction sent now would see); `None` when no account is there.
+    pub async fn lamports_now(&self, address: &Pubkey) -> Result<Option<u64>, String> {
+        first_answer(&self.clients, |client| async move {
+            client
+                .get_account_with_commitment(address, CommitmentConfig::confirmed())
+                .await
+                .map(|answer| answer.value.map(|account| account.lamports))
+                .map_err(|error| format!("{}: {error}", client.url()))
+        })
+        .await
+    }
+
     /// The program owning the account at `address` (finalized), if it exists.
     pub async fn owner_of(&self, address: &Pubkey) -> Result<Option<Pubkey>, String> {
         let no_data = solana_rpc_client::api::config::UiDataSliceConfig {

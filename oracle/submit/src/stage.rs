@@ -25,7 +25,7 @@ use groundwork_oracle_rewards::cumulative_tree;
 use groundwork_oracle_rewards::report::Reports;
 use serde_json::json;
 
-use crate::{State, Step, Submissions, Submitter, Vote};
+use crate::{Relayed, State, Step, Submissions, Submitter, Vote};
 
 /// How often the submit stage looks at the chain.
 pub const SUBMIT_EVERY: Duration = Duration::from_secs(2);
@@ -267,13 +267,15 @@ impl SubmitStage {
                 "1 when this oracle's key is in the on-chain oracle set.",
                 i64::from(member),
             );
-            let waiting = match self.round(member).await {
+            let mut waiting = match self.round(member).await {
                 Ok(waiting) => waiting,
                 Err(error) => format!("a round failed and is tried again: {error}"),
             };
             if !self.roles.relay_claims_for.is_empty() {
-                if let Err(error) = self.relay_claims().await {
-                    tracing::warn!(%error, "relaying claims failed; trying again");
+                match self.relay_claims().await {
+                    Ok(Some(held_up)) => waiting = format!("{waiting}; {held_up}"),
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "relaying claims failed; trying again"),
                 }
             }
             if waiting != last_waiting {
@@ -456,16 +458,17 @@ impl SubmitStage {
 
     /// Claims for the opted-in recipients what the active root owes them beyond what they
     /// were paid, when this oracle's report of the active epoch is the active root (its leaves
-    /// and proofs are then the chain's).
-    async fn relay_claims(&mut self) -> Result<()> {
+    /// and proofs are then the chain's). Returns what holds relaying up, in words (the oracle
+    /// key below its reserve, a recipient that closed the account the relayer created).
+    async fn relay_claims(&mut self) -> Result<Option<String>> {
         let config = self.submitter.reward_config().await?;
         let Some(active) = config.active_root_epoch else {
-            return Ok(());
+            return Ok(None);
         };
         let Relay { relayed, leaves } = &mut self.relay;
         if leaves.as_ref().map(|leaves| leaves.epoch) != Some(active) {
             let Some(report) = self.reports.load(active)? else {
-                return Ok(());
+                return Ok(None);
             };
             let (tree, _) = cumulative_tree(&report.rewards.cumulative)?;
             *leaves = Some(RelayLeaves {
@@ -478,11 +481,12 @@ impl SubmitStage {
             cumulative, tree, ..
         }) = leaves.as_ref()
         else {
-            return Ok(());
+            return Ok(None);
         };
         if tree.root() != config.active_root {
-            return Ok(());
+            return Ok(None);
         }
+        let mut held_up = Vec::new();
         for recipient in &self.roles.relay_claims_for {
             let Some(leaf) = cumulative.get(recipient).copied() else {
                 continue;
@@ -502,19 +506,30 @@ impl SubmitStage {
                 if submitter.claimed(recipient).await? >= leaf {
                     return Ok(None);
                 }
-                submitter.relay_claim(recipient, leaf, proof).await
+                submitter
+                    .relay_claim(recipient, leaf, proof)
+                    .await
+                    .map(Some)
             };
             match relay.await {
-                Ok(Some(signature)) => {
+                Ok(Some(Relayed::Sent(signature))) => {
                     tracing::info!(%recipient, cumulative = leaf, %signature, "claimed for an opted-in recipient");
                     relayed.insert(*recipient, (leaf, Instant::now()));
                 }
-                Ok(None) => {}
+                Ok(Some(Relayed::BelowReserve { balance, reserve })) => {
+                    return Ok(Some(format!(
+                        "relaying paused: the oracle key holds {balance} lamports, below the {reserve} kept for votes"
+                    )));
+                }
+                Ok(Some(Relayed::RecipientClosedItsAccount)) => held_up.push(format!(
+                    "{recipient} closed the token account this relayer created for it (its claims are relayed again once it recreates it)"
+                )),
+                Ok(Some(Relayed::Refused) | None) => {}
                 Err(error) => {
                     tracing::warn!(%recipient, %error, "relaying a claim failed; trying again")
                 }
             }
         }
-        Ok(())
+        Ok((!held_up.is_empty()).then(|| held_up.join("; ")))
     }
 }

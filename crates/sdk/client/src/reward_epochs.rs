@@ -35,6 +35,16 @@ pub fn epoch_address(epoch: u64) -> Pubkey {
     pda(&[seeds::EPOCH, &epoch.to_le_bytes()])
 }
 
+/// The token account a claim pays `recipient` into (its associated token account of the
+/// network token; the claim creates it when missing, at the payer's expense).
+pub fn recipient_token_account(recipient: &Pubkey, network_token: NetworkToken) -> Pubkey {
+    get_associated_token_address_with_program_id(
+        recipient,
+        &network_token.mint,
+        &network_token.token_program,
+    )
+}
+
 pub fn claim_address(recipient: &Pubkey) -> Pubkey {
     pda(&[seeds::CLAIM, recipient.as_ref()])
 }
@@ -233,11 +243,7 @@ pub fn claim(
             config: config_address(),
             epoch_minter: epoch_minter_address(),
             reward_vault: reward_vault_address(),
-            recipient_tokens: get_associated_token_address_with_program_id(
-                recipient,
-                &network_token.mint,
-                &network_token.token_program,
-            ),
+            recipient_tokens: recipient_token_account(recipient, network_token),
             network_mint: network_token.mint,
             token_program: network_token.token_program,
             associated_token_program: anchor_spl::associated_token::ID,
