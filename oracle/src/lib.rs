@@ -8,6 +8,7 @@
 //! and routes. This crate holds the configuration and the composition root ([`service`]).
 
 pub mod config;
+pub mod recompute;
 pub mod service;
 
 pub use groundwork_oracle_chain as chain;

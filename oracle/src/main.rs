@@ -1,10 +1,15 @@
-//! `groundwork-oracle --config <file>`: the oracle's ingest service. Loads the configuration
-//! (file + GROUNDWORK__ environment overrides), opens the store (migrations applied), loads
-//! the onboarded devices from chain and keeps them fresh, and serves the HTTP API until
-//! SIGTERM or Ctrl-C, finishing the requests in flight.
+//! `groundwork-oracle --config <file>`: the oracle. Loads the configuration (file +
+//! GROUNDWORK__ environment overrides) and runs every stage (see `service`) until SIGTERM or
+//! Ctrl-C, finishing the requests in flight.
+//!
+//! `groundwork-oracle --config <file> recompute --from-epoch N`: after the authority vetoed
+//! epoch N's root, with the oracle stopped, moves epoch N's report and later ones aside (see
+//! `recompute`); started again with the corrected configuration, the oracle computes and
+//! votes them anew.
 
 use anyhow::{bail, Context, Result};
 use groundwork_oracle::config::OracleConfig;
+use groundwork_oracle::recompute::recompute_from;
 use groundwork_oracle::service::serve;
 
 #[tokio::main]
@@ -14,13 +19,39 @@ async fn main() -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let mut args = std::env::args().skip(1);
-    let path = match (args.next().as_deref(), args.next()) {
-        (Some("--config"), Some(path)) => path,
-        _ => bail!("usage: groundwork-oracle --config <file.toml>"),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (path, command) = match args.as_slice() {
+        ["--config", path] => (*path, None),
+        ["--config", path, "recompute", "--from-epoch", epoch] => (
+            *path,
+            Some(
+                epoch
+                    .parse::<u64>()
+                    .with_context(|| format!("--from-epoch {epoch:?} is not an epoch number"))?,
+            ),
+        ),
+        _ => bail!(
+            "usage: groundwork-oracle --config <file.toml> [recompute --from-epoch <N>]\n  recompute: after the authority vetoed epoch N's root, with the oracle stopped, moves epoch N's report and later ones aside; the oracle, started again with the corrected configuration, computes and votes them anew (the vetoed root is refused)"
+        ),
     };
     let config = OracleConfig::load(path.as_ref(), std::env::vars())
         .with_context(|| format!("loading the configuration {path}"))?;
+    if let Some(from) = command {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+        let recomputed = recompute_from(&config.store.data_dir, from, now_ms)?;
+        println!(
+            "moved the reports of epochs {:?} aside to {}; refused roots for epoch {from}: {:?}. Start the oracle with the corrected configuration: it computes and votes these epochs again.",
+            recomputed.epochs,
+            recomputed.moved_to.display(),
+            recomputed.vetoed_roots
+        );
+        return Ok(());
+    }
     serve(config, shutdown_signal()).await
 }
 

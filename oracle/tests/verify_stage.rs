@@ -998,3 +998,77 @@ async fn a_report_that_moves_totals_is_refused_and_the_one_the_oracles_voted_is_
     );
     assert_eq!(pass.stored[0].base_epoch, Some(EPOCH));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vetoed_epoch_is_recomputed_only_to_another_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let (view_dir, reports_dir) = (dir.path().join("chain-view"), dir.path().join("reports"));
+    let store = segment_store(dir.path()).await;
+    fill(&store).await;
+    store.seal_through(EPOCH).await.unwrap();
+    write_snapshot(&view_dir, &snapshot(EPOCH, &[1, 2]));
+    let mut verifier = Verifier::new(
+        store.clone(),
+        &view_dir,
+        &reports_dir,
+        VerifyParams::default(),
+    );
+    let vetoed = verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
+    let submission = dir.path().join("submit").join(format!("{EPOCH}.json"));
+    std::fs::create_dir_all(submission.parent().unwrap()).unwrap();
+    std::fs::write(&submission, b"{}").unwrap();
+
+    // The authority vetoed the root. While the oracle runs, the command refuses.
+    let refused = groundwork_oracle::recompute::recompute_from(dir.path(), EPOCH, 1_234)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("stop it first"), "{refused}");
+    drop(verifier);
+    drop(store);
+    let recomputed =
+        groundwork_oracle::recompute::recompute_from(dir.path(), EPOCH, 1_234).unwrap();
+    assert_eq!(recomputed.epochs, [EPOCH]);
+    assert_eq!(recomputed.vetoed_roots, [hex::encode(vetoed.rewards.root)]);
+    assert!(!reports_dir.join(format!("{EPOCH}.report")).exists());
+    assert!(!submission.exists());
+    let moved = dir.path().join("recomputed").join("1234");
+    assert_eq!(
+        std::fs::read(moved.join("reports").join(format!("{EPOCH}.report"))).unwrap(),
+        vetoed.encode()
+    );
+    assert!(moved.join("submit").join(format!("{EPOCH}.json")).exists());
+
+    // Started again with the same configuration, it computes the vetoed root: refused, not
+    // stored (so never voted).
+    let store = segment_store(dir.path()).await;
+    let mut same = Verifier::new(
+        store.clone(),
+        &view_dir,
+        &reports_dir,
+        VerifyParams::default(),
+    );
+    let pass = same.pass(NOW_MS).await.unwrap();
+    assert!(pass.stored.is_empty());
+    assert!(
+        pass.waiting
+            .unwrap()
+            .contains("the root the authority vetoed"),
+        "the vetoed root was computed again and not refused"
+    );
+    assert!(!reports_dir.join(format!("{EPOCH}.report")).exists());
+
+    // With the corrected configuration (the device the authority judged wrong denylisted)
+    // another root is computed and stored, ready to be voted.
+    let corrected = VerifyParams {
+        denylist: [device_key(1)].into_iter().collect(),
+        ..VerifyParams::default()
+    };
+    let mut fixed = Verifier::new(store, &view_dir, &reports_dir, corrected);
+    let recomputed = fixed.pass(NOW_MS).await.unwrap().stored.remove(0);
+    assert_eq!(recomputed.epoch, EPOCH);
+    assert_ne!(recomputed.rewards.root, vetoed.rewards.root);
+    assert_eq!(
+        Reports::new(&reports_dir).load(EPOCH).unwrap().unwrap(),
+        recomputed
+    );
+}

@@ -264,13 +264,14 @@ impl Submitter {
                     state: State::Computed,
                     attempts: Vec::new(),
                     last_problem: None,
+                    vetoes_at_first_attempt: None,
                 };
                 self.submissions.save(&submission)?;
                 submission
             }
         };
-        // A confirmed vote stays settled unless it disappears from a record still voting (a
-        // veto clears the votes): the only final state read again.
+        // A confirmed vote stays settled unless the epoch is vetoed after it (a veto clears
+        // the votes): the only final state read again.
         let confirmed = matches!(submission.state, State::Confirmed { .. });
         if submission.state.is_final() && !confirmed {
             return Ok(Step::Now(submission.state));
@@ -284,22 +285,41 @@ impl Submitter {
         else {
             return Ok(Step::NotClosed);
         };
+        // A veto is final for the root (SPEC 4.4): vetoed after this oracle started voting
+        // it, it is never voted again.
+        let vetoed_while_voting = submission
+            .vetoes_at_first_attempt
+            .is_some_and(|seen| record.vetoes > seen);
+        let vetoed_before = record.vetoes > 0
+            && record.status == RootStatus::Voting
+            && record.pending_root == vote.root;
+        if vetoed_while_voting || vetoed_before {
+            tracing::error!(
+                epoch = vote.epoch,
+                root = %submission.root,
+                vetoes = record.vetoes,
+                "VETOED: the authority vetoed this epoch's root; it is never voted again, and no later epoch is voted until an operator recomputes from this one (groundwork-oracle recompute)"
+            );
+            let vetoed = State::Vetoed {
+                reason: format!(
+                    "the authority vetoed epoch {}'s root {} (vetoes: {}); recompute from this epoch with the corrected configuration: groundwork-oracle --config <file> recompute --from-epoch {}",
+                    vote.epoch, submission.root, record.vetoes, vote.epoch
+                ),
+            };
+            return self.finish(&mut submission, vetoed);
+        }
         if confirmed {
             if record.status != RootStatus::Voting
                 || record.vote_of(&self.oracle.pubkey()).is_some()
             {
                 return Ok(Step::Now(submission.state));
             }
-            submission.state = State::Vetoed {
-                reason: format!(
-                    "this oracle's vote is gone from the epoch record (vetoes so far: {}); voting the report's root again",
-                    record.vetoes
-                ),
-            };
+            // Gone without a veto (this oracle left the set and came back): voted again.
             tracing::warn!(
                 epoch = vote.epoch,
-                "the confirmed vote was vetoed or dropped; voting again"
+                "the confirmed vote is gone from the epoch record without a veto; voting again"
             );
+            submission.state = State::Computed;
             self.submissions.save(&submission)?;
         }
         if let Some(mut decided) = self.decided_on_chain(vote, &record).await? {
@@ -311,7 +331,7 @@ impl Submitter {
         // 2. The newest attempt: landed, still able to land, or dropped. Not when the epoch
         // is back to computed (its newest attempt landed and failed) or vetoed (the earlier
         // attempts landed and were cleared): then a new one is signed.
-        let sign_anew = matches!(submission.state, State::Computed | State::Vetoed { .. });
+        let sign_anew = matches!(submission.state, State::Computed);
         if let Some(newest) = submission.attempts.last().cloned().filter(|_| !sign_anew) {
             let signature: solana_signature::Signature =
                 newest.signature.parse().map_err(|_| {
@@ -387,6 +407,9 @@ impl Submitter {
             }
         };
         submission.attempts.push(attempt);
+        submission
+            .vetoes_at_first_attempt
+            .get_or_insert(record.vetoes);
         submission.last_problem = None;
         submission.state = State::Signed;
         self.submissions.save(&submission)?;

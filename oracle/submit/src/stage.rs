@@ -355,6 +355,7 @@ impl SubmitStage {
             .iter()
             .map(|(state, _, _)| (*state, 0))
             .collect();
+        let mut vetoed = false;
         for epoch in epochs {
             if self.roles.activate_roots {
                 let now = self.clock.now_unix_s();
@@ -404,6 +405,21 @@ impl SubmitStage {
                     if let State::Failed { reason } = &state {
                         problems.push(format!("submit: epoch {epoch}'s vote failed: {reason}"));
                     }
+                    if let State::Vetoed { reason } = &state {
+                        // Later epochs add to this one's totals: none is voted until an
+                        // operator recomputes from it.
+                        problems.push(format!("submit: {reason}"));
+                        waiting.push(format!(
+                            "epoch {epoch} was vetoed: no epoch from it on is voted until it is recomputed"
+                        ));
+                        self.metrics.set_gauge(
+                            "groundwork_submit_vetoed_epoch",
+                            "The epoch whose root the authority vetoed, holding up every vote from it on (-1: none).",
+                            i64::try_from(epoch).unwrap_or(i64::MAX),
+                        );
+                        vetoed = true;
+                        break;
+                    }
                     if !state.is_final() {
                         pending += 1;
                         let held_up = self
@@ -436,6 +452,13 @@ impl SubmitStage {
                     waiting.push(format!("epoch {epoch}: {error}"));
                 }
             }
+        }
+        if !vetoed {
+            self.metrics.set_gauge(
+                "groundwork_submit_vetoed_epoch",
+                "The epoch whose root the authority vetoed, holding up every vote from it on (-1: none).",
+                -1,
+            );
         }
         self.metrics.set_gauge(
             "groundwork_submit_pending_epochs",

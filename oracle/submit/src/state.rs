@@ -19,9 +19,9 @@ pub enum State {
     Signed,
     /// The newest attempt was sent to every endpoint.
     Sent,
-    /// This oracle's vote was on chain and is gone from the epoch record while it still
-    /// votes: the authority vetoed the root (or the oracle left the set and came back). The
-    /// report's root is voted again.
+    /// The authority vetoed the epoch after this oracle started voting its root (SPEC 4.4: a
+    /// veto is final for that root). Nothing more is sent for it, nor for later epochs built
+    /// on it, until an operator recomputes from this epoch (`groundwork-oracle recompute`).
     Vetoed { reason: String },
     /// This oracle's vote is on chain (finalized).
     Confirmed {
@@ -41,7 +41,10 @@ impl State {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            State::Confirmed { .. } | State::Superseded { .. } | State::Failed { .. }
+            State::Confirmed { .. }
+                | State::Superseded { .. }
+                | State::Failed { .. }
+                | State::Vetoed { .. }
         )
     }
 
@@ -88,6 +91,10 @@ pub struct Submission {
     /// changed, a lagging endpoint): tried again each round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_problem: Option<String>,
+    /// The epoch record's veto count when this oracle signed its first attempt: a higher
+    /// count later means the authority vetoed the epoch while this root was being voted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vetoes_at_first_attempt: Option<u8>,
 }
 
 /// Why a submission file could not be read or written (the file named, the cause kept).

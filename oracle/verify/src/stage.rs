@@ -43,13 +43,13 @@ pub fn input_set(manifest: &Manifest) -> InputSet {
 pub enum StageError {
     #[error(transparent)]
     Report(#[from] ReportFileError),
-    #[error("the peers file {path}: {source}")]
+    #[error("the file {path}: {source}")]
     PeersFile {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("the peers file {path} does not parse: {source}")]
+    #[error("the file {path} does not parse: {source}")]
     PeersFileParse {
         path: String,
         #[source]
@@ -98,6 +98,25 @@ pub fn save_peers(reports: &Reports, epoch: u64, peers: &PeerInputs) -> Result<(
     let path = reports.dir().join(format!("{epoch}.peers.json"));
     let json = serde_json::to_vec_pretty(peers).expect("peer inputs serialise");
     write_atomically(&path, &json).map_err(peers_file_error(&path))
+}
+
+/// Where the roots refused for `epoch` are listed (hex, a JSON array): written by
+/// `groundwork-oracle recompute` after the authority vetoed the epoch (SPEC 4.4).
+pub fn vetoed_roots_path(reports: &Reports, epoch: u64) -> PathBuf {
+    reports.dir().join(format!("{epoch}.vetoed-roots"))
+}
+
+/// The roots refused for `epoch` (empty when none was vetoed).
+pub fn vetoed_roots(reports: &Reports, epoch: u64) -> Result<Vec<String>, StageError> {
+    let path = vetoed_roots_path(reports, epoch);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StageError::PeersFileParse {
+            path: path.display().to_string(),
+            source,
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(error) => Err(peers_file_error(&path)(error)),
+    }
 }
 
 /// Which peers `epoch` merged (empty when it merged none, or before it is computed).
@@ -251,6 +270,13 @@ impl Verifier {
                 .await?
             {
                 Some(report) => {
+                    let root = hex::encode(report.rewards.root);
+                    if vetoed_roots(&self.reports, next)?.contains(&root) {
+                        pass.waiting = Some(format!(
+                            "epoch {next} computed again gives the root the authority vetoed ({root}): it is not stored or voted; correct the configuration ([verify] parameters or denylist) and restart"
+                        ));
+                        return Ok(pass);
+                    }
                     save_peers(
                         &self.reports,
                         next,
