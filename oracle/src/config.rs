@@ -103,6 +103,20 @@ pub struct SharedInputConfig {
     /// Longest wait for a peer's answer or for the next piece of its stream.
     #[serde(with = "humantime_serde", default = "default_peer_timeout")]
     pub timeout: Duration,
+    /// The key this oracle signs its pulls with (peers serve only the network's oracles): a
+    /// Solana CLI keypair file of a key in the on-chain oracle set. Default: `[submit] keypair`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keypair: Option<PathBuf>,
+}
+
+impl OracleConfig {
+    /// The keypair file this oracle signs its pulls from peers with, if it has one.
+    pub fn peer_keypair(&self) -> Option<&Path> {
+        self.shared_input
+            .keypair
+            .as_deref()
+            .or(self.submit.as_ref().map(|submit| submit.keypair.as_path()))
+    }
 }
 
 impl Default for SharedInputConfig {
@@ -112,6 +126,7 @@ impl Default for SharedInputConfig {
             peer_wait: default_peer_wait(),
             pull_every: default_pull_every(),
             timeout: default_peer_timeout(),
+            keypair: None,
         }
     }
 }
@@ -407,6 +422,11 @@ impl OracleConfig {
                 )));
             }
         }
+        if !self.shared_input.peers.is_empty() && self.peer_keypair().is_none() {
+            return invalid(
+                "shared_input.peers needs this oracle's key to sign its pulls (peers serve only the network's oracles): set shared_input.keypair or [submit] keypair",
+            );
+        }
         if let Some(submit) = &self.submit {
             if submit.priority_fee_floor > submit.priority_fee_ceiling {
                 return invalid("submit.priority_fee_floor is above submit.priority_fee_ceiling");
@@ -571,6 +591,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("oracle-b:8080"));
+        let keyless = EXAMPLE.replace("peers = []", "peers = [\"http://oracle-b:8080\"]");
+        assert!(OracleConfig::parse(&keyless, [])
+            .unwrap_err()
+            .to_string()
+            .contains("sign its pulls"));
         let bad_key = EXAMPLE.replace("8ELs4A8hWvVhvyAnxLsktDC7Sssc8YBx1BZrw5E7ixjx", "not-a-key");
         assert!(OracleConfig::parse(&bad_key, []).is_err());
         let environment = [(

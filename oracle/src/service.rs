@@ -24,27 +24,22 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use groundwork_oracle_chain::{Chain, RpcChain};
-use groundwork_oracle_chainview::{epoch_schedule, epoch_timing, ChainViewHealth, ChainViewStage};
+use axum::Router;
+use groundwork_oracle_chain::{CachedOracleSet, Chain, RpcChain};
+use groundwork_oracle_chainview::{epoch_schedule, epoch_timing, ChainViewStage};
 use groundwork_oracle_core::clock::{Clock, SystemClock};
 use groundwork_oracle_core::metrics::Metrics;
+use groundwork_oracle_core::peers::{OracleSet, PeerKey, PeerSigner};
 use groundwork_oracle_core::secret::redact_url;
 use groundwork_oracle_core::server::{self, RouteClass, ServerBounds};
-use groundwork_oracle_core::tasks::{StageHealth, Supervisor, TaskStates};
+use groundwork_oracle_core::tasks::{health_router, StageHealth, Supervisor};
 use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::tasks::{PruneSettled, Retention, Sealer};
 use groundwork_oracle_store::Store;
-use groundwork_oracle_submit::{
-    SubmitRoles, SubmitRpc, SubmitSettings, SubmitStage, SubmitStatus, Submitter,
-};
+use groundwork_oracle_submit::{SubmitRoles, SubmitRpc, SubmitSettings, SubmitStage, Submitter};
 use groundwork_oracle_verify::api::VerifyApi;
 use groundwork_oracle_verify::shared::SharedInput;
 use groundwork_oracle_verify::stage::Verifier;
@@ -126,6 +121,15 @@ pub async fn serve(
     let shared_input = match config.shared_input.peers.is_empty() {
         true => None,
         false => {
+            let signer = match config.peer_keypair() {
+                Some(path) => {
+                    let key = groundwork_oracle_submit::read_keypair(path)
+                        .context("the key that signs pulls from peers")?;
+                    let seed: [u8; 32] = key.to_bytes()[..32].try_into().expect("32 bytes");
+                    Some(PeerSigner::new(PeerKey::from_seed(seed), clock.clone()))
+                }
+                None => None,
+            };
             let shared = SharedInput::new(
                 data_dir.join("peers"),
                 &config.shared_input.peers,
@@ -133,6 +137,7 @@ pub async fn serve(
                 schedule,
                 config.shared_input.peer_wait,
                 config.shared_input.timeout,
+                signer,
             )
             .context("shared input")?;
             tracing::info!(
@@ -198,24 +203,26 @@ pub async fn serve(
 
     // One router: every stage's routes, health and metrics.
     let mut supervisor = Supervisor::new();
-    let chain_view_health = chain_view.health();
-    let mut stage_health: Vec<Arc<dyn StageHealth>> = vec![chain_view_health.clone()];
+    let mut stage_health: Vec<Arc<dyn StageHealth>> =
+        vec![Arc::new(store.clone()), chain_view.health()];
     if let Some(status) = &submit_status {
         stage_health.push(status.clone());
     }
-    let health = Arc::new(Health {
-        tasks: supervisor.states(),
-        store: store.clone(),
-        chain_view: chain_view_health,
-        stages: stage_health,
-        metrics: metrics.clone(),
-    });
+    let health = health_router(
+        supervisor.states(),
+        stage_health,
+        &["submit"],
+        metrics.clone(),
+    );
+    let stage_reads = chain_view
+        .router()
+        .merge(VerifyApi::new(reports.clone(), chain.clone(), config.verify.clone()).router())
+        .merge(groundwork_oracle_submit::stage::router(submit_status));
     let (app, read_class) = routes(
         &config,
         &ingestor,
-        &chain_view,
-        VerifyApi::new(reports.clone(), chain.clone(), config.verify.clone()),
-        submit_status,
+        Arc::new(CachedOracleSet::new(chain.clone())),
+        stage_reads,
         health,
         clock.clone(),
     );
@@ -307,15 +314,15 @@ pub async fn serve(
 }
 
 /// One router: each route class inside its own bounds (SPEC 4.5) — ingest, the peers'
-/// stream, reads (rated per source) and health — so no number of slow or curious readers
-/// takes ingest's capacity. Returns the read class too (its per-source buckets are swept).
+/// stream (the network's `oracles` only), reads (the stages' `stage_reads` and ingest's,
+/// rated per source) and health — so no number of slow or curious readers takes ingest's
+/// capacity. Returns the read class too (its per-source buckets are swept).
 fn routes(
     config: &OracleConfig,
     ingestor: &Arc<Ingestor>,
-    chain_view: &ChainViewStage,
-    verify_api: VerifyApi,
-    submit_status: Option<Arc<SubmitStatus>>,
-    health: Arc<Health>,
+    oracles: Arc<dyn OracleSet>,
+    stage_reads: Router,
+    health: Router,
     clock: Arc<dyn Clock>,
 ) -> (Router, Arc<RouteClass>) {
     use groundwork_oracle_ingest::api as ingest_api;
@@ -340,71 +347,11 @@ fn routes(
         ),
     );
     let health_class = Arc::new(RouteClass::new("health", 16, http.read_timeout));
-    let read_routes = ingest_api::read_router(ingestor.clone())
-        .merge(chain_view.router())
-        .merge(verify_api.router())
-        .merge(groundwork_oracle_submit::stage::router(submit_status));
+    let read_routes = ingest_api::read_router(ingestor.clone()).merge(stage_reads);
     let app = ingest
         .bound(ingest_api::telemetry_router(ingestor.clone()))
-        .merge(peers.bound(ingest_api::peer_router(ingestor.clone())))
+        .merge(peers.bound(ingest_api::peer_router(ingestor.clone(), oracles)))
         .merge(reads.bound(read_routes))
-        .merge(health_class.bound(service_routes(health)));
+        .merge(health_class.bound(health));
     (app, reads)
-}
-
-/// What `/healthz` and `/metrics` read: the tasks, the store, and every stage's own health.
-struct Health {
-    tasks: Arc<TaskStates>,
-    store: Store,
-    chain_view: Arc<ChainViewHealth>,
-    stages: Vec<Arc<dyn StageHealth>>,
-    metrics: Arc<Metrics>,
-}
-
-fn service_routes(health: Arc<Health>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(health)
-}
-
-/// 200 when every task runs, the store takes writes and every stage is well (the device set
-/// fresh, no vote failed for good); 503 with the problems otherwise.
-async fn healthz(State(health): State<Arc<Health>>) -> Response {
-    let mut problems = health.tasks.stopped();
-    if let Err(reason) = health.store.health() {
-        problems.push(format!("store: {reason}"));
-    }
-    let mut body = serde_json::Map::new();
-    body.insert("submit".into(), serde_json::Value::Null);
-    for stage in &health.stages {
-        let report = stage.health();
-        problems.extend(report.problems);
-        body.extend(report.fields);
-    }
-    let status = if problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    body.insert(
-        "status".into(),
-        if problems.is_empty() {
-            "ok"
-        } else {
-            "unhealthy"
-        }
-        .into(),
-    );
-    body.insert("problems".into(), problems.into());
-    (status, Json(serde_json::Value::Object(body))).into_response()
-}
-
-async fn metrics(State(health): State<Arc<Health>>) -> Response {
-    health.chain_view.update_gauges();
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        health.metrics.render(),
-    )
-        .into_response()
 }

@@ -13,6 +13,7 @@ use groundwork_oracle::core::clock::FixedClock;
 use groundwork_oracle::core::devices::{DeviceCache, DeviceInfo};
 use groundwork_oracle::core::epochs::EpochSchedule;
 use groundwork_oracle::core::metrics::Metrics;
+use groundwork_oracle::core::peers::{FixedOracleSet, PeerKey};
 use groundwork_oracle::ingest::api::router;
 use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
 use groundwork_oracle::store::frame::FrameKind;
@@ -75,6 +76,11 @@ impl Device {
     }
 }
 
+/// The key of the one peer oracle the test oracles know.
+fn peer_key() -> PeerKey {
+    PeerKey::from_seed([77; 32])
+}
+
 struct TestOracle {
     url: String,
     store: Store,
@@ -110,7 +116,9 @@ impl TestOracle {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = router(Arc::new(ingestor)).into_make_service_with_connect_info::<SocketAddr>();
+        let oracles = Arc::new(FixedOracleSet(vec![peer_key().public()]));
+        let app =
+            router(Arc::new(ingestor), oracles).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         TestOracle {
             url: format!("http://{address}"),
@@ -196,6 +204,15 @@ impl TestOracle {
             .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` signed by `key` at `timestamp_ms` (as a peer oracle asks).
+    async fn get_signed(&self, path: &str, key: &PeerKey, timestamp_ms: i64) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.url));
+        for (name, value) in key.headers("GET", path, timestamp_ms) {
+            request = request.header(name, value);
+        }
+        request.send().await.unwrap()
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
@@ -767,8 +784,9 @@ async fn a_sealed_epoch_is_served_to_peers_with_its_manifest() {
         let (status, body) = oracle.get(&format!("/v1/epochs/{epoch}")).await;
         let state: Value = serde_json::from_str(&body).unwrap();
         assert_eq!((status, &state["status"]), (200, &json!("open")));
-        let (status, body) = oracle.get(&format!("/v1/epochs/{epoch}/telemetry")).await;
-        assert_eq!(status, 409, "{body}");
+        let telemetry = format!("/v1/epochs/{epoch}/telemetry");
+        let reply = oracle.get_signed(&telemetry, &peer_key(), NOW_MS).await;
+        assert_eq!(reply.status(), 409, "{:?}", reply.text().await);
 
         let sealed = oracle.store.seal_through(epoch).await.unwrap();
         let manifest = sealed
@@ -779,12 +797,30 @@ async fn a_sealed_epoch_is_served_to_peers_with_its_manifest() {
         let state: Value = serde_json::from_str(&body).unwrap();
         assert_eq!((status, &state["status"]), (200, &json!("sealed")));
         assert_eq!(state["manifest"]["digest"], manifest.digest);
-        let response = oracle
-            .client
-            .get(format!("{}/v1/epochs/{epoch}/telemetry", oracle.url))
-            .send()
-            .await
-            .unwrap();
+        // Only the network's oracles are served: an unsigned request, one signed by a key
+        // outside the oracle set, and a signed request replayed after a minute are refused.
+        let (status, body) = oracle.get(&telemetry).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["error"],
+            "unsigned"
+        );
+        let stranger = PeerKey::from_seed([78; 32]);
+        let reply = oracle.get_signed(&telemetry, &stranger, NOW_MS).await;
+        assert_eq!(reply.status(), 403);
+        assert_eq!(
+            reply.json::<Value>().await.unwrap()["error"],
+            "not_an_oracle"
+        );
+        let replayed = oracle
+            .get_signed(&telemetry, &peer_key(), NOW_MS - 60_001)
+            .await;
+        assert_eq!(replayed.status(), 401);
+        assert_eq!(
+            replayed.json::<Value>().await.unwrap()["error"],
+            "stale_signature"
+        );
+        let response = oracle.get_signed(&telemetry, &peer_key(), NOW_MS).await;
         assert_eq!(response.status(), 200);
         let bytes = response.bytes().await.unwrap();
         let (served, records) = groundwork_oracle::store::manifest::decode_stream(&bytes).unwrap();

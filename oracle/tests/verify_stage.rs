@@ -31,6 +31,7 @@ use groundwork_oracle::core::clock::FixedClock;
 use groundwork_oracle::core::devices::DeviceCache;
 use groundwork_oracle::core::epochs::EpochSchedule;
 use groundwork_oracle::core::metrics::Metrics;
+use groundwork_oracle::core::peers::{FixedOracleSet, PeerKey, PeerSigner};
 use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
 use groundwork_oracle::rewards::geo::cell_centre;
 use groundwork_oracle::rewards::report::Reports;
@@ -293,7 +294,8 @@ async fn serve_telemetry(store: Store) -> String {
         store,
         Arc::new(Metrics::default()),
     );
-    let app = groundwork_oracle::ingest::api::router(Arc::new(ingestor))
+    let oracles = Arc::new(FixedOracleSet(vec![peer_key().public()]));
+    let app = groundwork_oracle::ingest::api::router(Arc::new(ingestor), oracles)
         .into_make_service_with_connect_info::<SocketAddr>();
     serve(app).await
 }
@@ -331,9 +333,18 @@ fn shared_input(dir: &std::path::Path, peers: &[String]) -> Arc<SharedInput> {
             schedule(),
             Duration::from_secs(600),
             Duration::from_secs(5),
+            Some(PeerSigner::new(
+                peer_key(),
+                Arc::new(FixedClock::new(NOW_MS)),
+            )),
         )
         .unwrap(),
     )
+}
+
+/// The key the test oracles sign their pulls with (the one oracle the peers know).
+fn peer_key() -> PeerKey {
+    PeerKey::from_seed([77; 32])
 }
 
 /// The late oracle's stage: its store, chain view and reports in `dir`, reading `chain`.

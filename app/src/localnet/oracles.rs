@@ -56,6 +56,8 @@ pub(super) fn start_oracle(
     config.shared_input.pull_every = Duration::from_secs(1);
     config.shared_input.peer_wait = epoch_length;
     config.shared_input.timeout = Duration::from_secs(10);
+    // Pulls are signed with the oracle's key (also when it does not vote).
+    config.shared_input.keypair = Some(oracle.keypair.clone());
     config.submit = oracle
         .votes
         .then(|| groundwork_oracle::config::SubmitConfig {

@@ -82,6 +82,53 @@ pub trait Chain: Send + Sync + 'static {
     /// `epoch`'s record's votes with the current oracle set (`None`: the epoch is not closed,
     /// or its settled record was closed).
     fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>>;
+    /// The current oracle set.
+    fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>>;
+}
+
+/// The on-chain oracle set read at most every [`ORACLE_SET_FRESH`], for checking who may ask
+/// for the oracles' sealed sets (`groundwork_oracle_core::peers`).
+pub struct CachedOracleSet {
+    chain: std::sync::Arc<dyn Chain>,
+    cached: std::sync::Mutex<Option<(std::time::Instant, Vec<Pubkey>)>>,
+}
+
+/// How long a read oracle set is used before it is read again.
+pub const ORACLE_SET_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl CachedOracleSet {
+    pub fn new(chain: std::sync::Arc<dyn Chain>) -> Self {
+        CachedOracleSet {
+            chain,
+            cached: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl groundwork_oracle_core::peers::OracleSet for CachedOracleSet {
+    fn contains(
+        &self,
+        key: groundwork_telemetry::Key,
+    ) -> groundwork_oracle_core::peers::MembershipFuture<'_> {
+        Box::pin(async move {
+            let key = Pubkey::new_from_array(key.0);
+            if let Some((read_at, oracles)) = self.cached.lock().expect("oracle set lock").as_ref()
+            {
+                if read_at.elapsed() < ORACLE_SET_FRESH {
+                    return Ok(oracles.contains(&key));
+                }
+            }
+            let oracles = self
+                .chain
+                .oracle_set()
+                .await
+                .map_err(|error| error.to_string())?;
+            let member = oracles.contains(&key);
+            *self.cached.lock().expect("oracle set lock") =
+                Some((std::time::Instant::now(), oracles));
+            Ok(member)
+        })
+    }
 }
 
 /// Runs `read` against each of `clients` in turn and returns the first answer; when none
@@ -190,6 +237,18 @@ impl Chain for RpcChain {
         }))
     }
 
+    fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>> {
+        Box::pin(self.first_answer(|client| async move {
+            let (address, _) = Pubkey::find_program_address(
+                &[reward_epochs::state::seeds::REWARD_CONFIG],
+                &reward_epochs::ID,
+            );
+            let config: reward_epochs::RewardConfigV0 =
+                Self::account(client, &address, "the reward config").await?;
+            Ok(config.oracles)
+        }))
+    }
+
     fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>> {
         Box::pin(self.first_answer(move |client| async move {
             let (config_address, _) = Pubkey::find_program_address(
@@ -241,6 +300,7 @@ pub struct StaticChain {
     active_root: RwLock<Option<ActiveRoot>>,
     claimed: RwLock<std::collections::HashMap<Pubkey, u64>>,
     votes: RwLock<std::collections::HashMap<u64, EpochVotes>>,
+    oracles: RwLock<Vec<Pubkey>>,
 }
 
 impl StaticChain {
@@ -250,7 +310,12 @@ impl StaticChain {
             active_root: RwLock::new(None),
             claimed: RwLock::new(std::collections::HashMap::new()),
             votes: RwLock::new(std::collections::HashMap::new()),
+            oracles: RwLock::new(Vec::new()),
         }
+    }
+
+    pub fn set_oracles(&self, oracles: Vec<Pubkey>) {
+        *self.oracles.write().expect("oracles lock") = oracles;
     }
 
     pub fn set_epoch_votes(&self, epoch: u64, votes: EpochVotes) {
@@ -312,5 +377,10 @@ impl Chain for StaticChain {
     fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>> {
         let votes = self.votes.read().expect("votes lock").get(&epoch).cloned();
         Box::pin(async move { Ok(votes) })
+    }
+
+    fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>> {
+        let oracles = self.oracles.read().expect("oracles lock").clone();
+        Box::pin(async move { Ok(oracles) })
     }
 }

@@ -132,18 +132,17 @@ impl ChainViewHealth {
     fn device_set_age_ms(&self) -> i64 {
         self.clock.now_ms() - self.freshness.last_ms()
     }
+}
 
-    /// Brings the gauges read at scrape time up to date (`/metrics`).
-    pub fn update_gauges(&self) {
+impl StageHealth for ChainViewHealth {
+    fn update_gauges(&self) {
         self.metrics.set_gauge(
             "groundwork_device_set_age_seconds",
             "Seconds since the device set was last loaded from chain.",
             self.device_set_age_ms() / 1_000,
         );
     }
-}
 
-impl StageHealth for ChainViewHealth {
     fn health(&self) -> HealthReport {
         let age_ms = self.device_set_age_ms();
         let mut report = HealthReport::default();

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod epochs;
 pub mod files;
 pub mod metrics;
+pub mod peers;
 pub mod process;
 pub mod ratelimit;
 pub mod rejection;

@@ -293,7 +293,11 @@ async fn serve(store: Store, keys: &[Key]) -> String {
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
-    let app = router(Arc::new(ingestor)).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(
+        Arc::new(ingestor),
+        Arc::new(groundwork_oracle_core::peers::FixedOracleSet(Vec::new())),
+    )
+    .into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     format!("http://{address}/v1/telemetry")
 }

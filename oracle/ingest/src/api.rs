@@ -24,6 +24,7 @@ use groundwork_telemetry::{
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use groundwork_oracle_core::peers::{signer_of, OracleSet, PeerAuthError};
 use groundwork_oracle_core::{Rejection, Verdict};
 use groundwork_oracle_store::manifest::{
     encode_stream_head, encode_stream_record, EPOCH_STREAM_MEDIA_TYPE,
@@ -32,10 +33,10 @@ use groundwork_oracle_store::manifest::{
 use crate::{Ingestor, WireMessage};
 
 /// Every route of the ingest stage (without the service's route-class bounds: tests and
-/// tools that serve ingest alone).
-pub fn router(ingestor: Arc<Ingestor>) -> Router {
+/// tools that serve ingest alone); `oracles` decides who may pull sealed epochs.
+pub fn router(ingestor: Arc<Ingestor>, oracles: Arc<dyn OracleSet>) -> Router {
     telemetry_router(ingestor.clone())
-        .merge(peer_router(ingestor.clone()))
+        .merge(peer_router(ingestor.clone(), oracles))
         .merge(read_router(ingestor))
 }
 
@@ -49,11 +50,52 @@ pub fn telemetry_router(ingestor: Arc<Ingestor>) -> Router {
 }
 
 /// `GET /v1/epochs/{n}/telemetry`: a sealed epoch's input streamed to the network's oracles
-/// (the "peer stream" class).
-pub fn peer_router(ingestor: Arc<Ingestor>) -> Router {
+/// only — requests signed by a key of `oracles` (`groundwork_oracle_core::peers`) — (the
+/// "peer stream" class).
+pub fn peer_router(ingestor: Arc<Ingestor>, oracles: Arc<dyn OracleSet>) -> Router {
     Router::new()
         .route("/v1/epochs/{epoch}/telemetry", get(get_epoch_telemetry))
-        .with_state(ingestor)
+        .with_state(PeerState { ingestor, oracles })
+}
+
+/// What the peers' route reads.
+#[derive(Clone)]
+struct PeerState {
+    ingestor: Arc<Ingestor>,
+    oracles: Arc<dyn OracleSet>,
+}
+
+/// Refuses a request that is not signed by one of the network's oracles.
+async fn check_peer(
+    oracles: &dyn OracleSet,
+    headers: &HeaderMap,
+    path: &str,
+    now_ms: i64,
+) -> Result<(), Response> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let signer = signer_of(header, "GET", path, now_ms).map_err(|refusal| {
+        let code = match refusal {
+            PeerAuthError::Unsigned => "unsigned",
+            PeerAuthError::Malformed(_) => "malformed_signature",
+            PeerAuthError::Stale { .. } => "stale_signature",
+            PeerAuthError::BadSignature(_) => "bad_signature",
+            PeerAuthError::NotAnOracle(_) => "not_an_oracle",
+        };
+        error(StatusCode::UNAUTHORIZED, code, refusal.to_string())
+    })?;
+    match oracles.contains(signer).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(error(
+            StatusCode::FORBIDDEN,
+            "not_an_oracle",
+            PeerAuthError::NotAnOracle(signer).to_string(),
+        )),
+        Err(reason) => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "oracle_set_unknown",
+            format!("the network's oracle set cannot be read now: {reason}"),
+        )),
+    }
 }
 
 /// `GET /v1/devices/{key}` and `GET /v1/epochs/{n}` (the "read" class).
@@ -421,9 +463,16 @@ async fn get_epoch(State(ingestor): State<Arc<Ingestor>>, Path(epoch): Path<u64>
 /// A sealed epoch's messages and conflicting copies, in (device, seq) order, after its
 /// manifest (see `groundwork_oracle_store::manifest` for the format).
 async fn get_epoch_telemetry(
-    State(ingestor): State<Arc<Ingestor>>,
+    State(PeerState { ingestor, oracles }): State<PeerState>,
     Path(epoch): Path<u64>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(refused) =
+        check_peer(oracles.as_ref(), &headers, uri.path(), ingestor.now_ms()).await
+    {
+        return refused;
+    }
     let manifest = match ingestor.store().manifest(epoch).await {
         Ok(Some(manifest)) => manifest,
         Ok(None) => {

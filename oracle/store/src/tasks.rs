@@ -10,9 +10,24 @@ use groundwork_oracle_chain::Chain;
 use groundwork_oracle_core::clock::Clock;
 use groundwork_oracle_core::epochs::EpochSchedule;
 use groundwork_oracle_core::metrics::Metrics;
-use groundwork_oracle_core::tasks::{FirstRound, StopSignal, Ticker};
+use groundwork_oracle_core::tasks::{FirstRound, HealthReport, StageHealth, StopSignal, Ticker};
 
 use crate::Store;
+
+/// The store's health: it takes writes (a failed write stops it until restarted).
+impl StageHealth for Store {
+    fn health(&self) -> HealthReport {
+        HealthReport {
+            problems: self
+                .health()
+                .err()
+                .map(|reason| format!("store: {reason}"))
+                .into_iter()
+                .collect(),
+            ..HealthReport::default()
+        }
+    }
+}
 
 /// How often the sealer looks at the clock.
 const SEAL_CHECK: Duration = Duration::from_millis(500);

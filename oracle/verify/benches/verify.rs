@@ -356,7 +356,12 @@ async fn stage(devices: usize, params: &VerifyParams) {
         b_store.clone(),
         std::sync::Arc::new(Metrics::default()),
     );
-    let app = groundwork_oracle_ingest::api::router(std::sync::Arc::new(ingestor))
+    // The pulling oracle signs with its key; the peer serves only that key.
+    let key_seed = [77; 32];
+    let oracles = std::sync::Arc::new(groundwork_oracle_core::peers::FixedOracleSet(vec![
+        groundwork_oracle_core::peers::PeerKey::from_seed(key_seed).public(),
+    ]));
+    let app = groundwork_oracle_ingest::api::router(std::sync::Arc::new(ingestor), oracles)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let peer = format!("http://{}", listener.local_addr().unwrap());
@@ -371,6 +376,10 @@ async fn stage(devices: usize, params: &VerifyParams) {
             schedule(),
             Duration::from_secs(600),
             Duration::from_secs(60),
+            Some(groundwork_oracle_core::peers::PeerSigner::new(
+                groundwork_oracle_core::peers::PeerKey::from_seed(key_seed),
+                std::sync::Arc::new(FixedClock::new(0)),
+            )),
         )
         .unwrap(),
     );

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use groundwork_oracle_core::epochs::EpochSchedule;
 use groundwork_oracle_core::files::write_atomically;
+use groundwork_oracle_core::peers::PeerSigner;
 use groundwork_oracle_core::secret::redact_url;
 use groundwork_oracle_store::frame::FrameKind;
 use groundwork_oracle_store::manifest::{
@@ -160,13 +161,16 @@ pub struct SharedInput {
     /// The longest one pull may take, start to end, however the peer trickles: `peer_wait`
     /// (at least one request timeout).
     pull_deadline: Duration,
+    /// This oracle's key: its pulls are signed (peers serve only the network's oracles).
+    signer: Option<PeerSigner>,
     client: reqwest::Client,
     /// The last failure per (epoch, peer), for "waiting for" messages.
     last_failures: Mutex<BTreeMap<(u64, String), String>>,
 }
 
 impl SharedInput {
-    /// `dir` holds the pulled sets; `peers` are the other oracles' base URLs (`http://...`).
+    /// `dir` holds the pulled sets; `peers` are the other oracles' base URLs (`http://...`);
+    /// `signer`, this oracle's key, signs every pull (peers refuse unsigned ones).
     pub fn new(
         dir: impl Into<PathBuf>,
         peers: &[String],
@@ -174,6 +178,7 @@ impl SharedInput {
         schedule: EpochSchedule,
         peer_wait: Duration,
         request_timeout: Duration,
+        signer: Option<PeerSigner>,
     ) -> Result<Self, SharedInputError> {
         let mut unique = Vec::<Peer>::new();
         for url in peers {
@@ -207,6 +212,7 @@ impl SharedInput {
             peer_wait_ms: i64::try_from(peer_wait.as_millis()).unwrap_or(i64::MAX),
             chunk_timeout: request_timeout,
             pull_deadline: peer_wait.max(request_timeout),
+            signer,
             client,
             last_failures: Mutex::new(BTreeMap::new()),
         })
@@ -387,8 +393,14 @@ impl SharedInput {
             peer: peer.name.clone(),
             message,
         };
-        let url = format!("{}/v1/epochs/{epoch}/telemetry", peer.url);
-        let mut response = tokio::time::timeout(self.chunk_timeout, self.client.get(&url).send())
+        let path = format!("/v1/epochs/{epoch}/telemetry");
+        let mut request = self.client.get(format!("{}{path}", peer.url));
+        if let Some(signer) = &self.signer {
+            for (name, value) in signer.headers("GET", &path) {
+                request = request.header(name, value);
+            }
+        }
+        let mut response = tokio::time::timeout(self.chunk_timeout, request.send())
             .await
             .map_err(|_| peer_error("no answer in time".into()))?
             .map_err(|error| peer_error(error.to_string()))?;

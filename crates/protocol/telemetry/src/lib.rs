@@ -16,7 +16,7 @@ mod signature;
 pub use binary::{
     decode_binary_batch, encode_binary_batch, BinaryBatchError, BINARY_BATCH_MEDIA_TYPE,
 };
-pub use signature::{verify_batch, verify_signature};
+pub use signature::{sign_bytes, verify_batch, verify_signature};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_dalek::{Signer, SigningKey};

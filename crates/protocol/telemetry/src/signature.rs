@@ -10,6 +10,17 @@ use ed25519_zebra::{batch, Signature, VerificationKey, VerificationKeyBytes};
 
 use crate::Key;
 
+/// `seed`'s ed25519 signature of `message` (RFC 8032, valid under ZIP-215), and its public
+/// key: how a device signs telemetry and an oracle signs its requests to its peers.
+pub fn sign_bytes(seed: &[u8; 32], message: &[u8]) -> (Key, [u8; 64]) {
+    use ed25519_dalek::Signer;
+    let key = ed25519_dalek::SigningKey::from_bytes(seed);
+    (
+        Key(key.verifying_key().to_bytes()),
+        key.sign(message).to_bytes(),
+    )
+}
+
 /// Whether `signature` is `key`'s signature of `message` under ZIP-215.
 pub fn verify_signature(key: &Key, message: &[u8], signature: &[u8; 64]) -> bool {
     VerificationKey::try_from(key.0)

@@ -60,4 +60,79 @@ pub struct HealthReport {
 /// A stage's health, read by `/healthz` on every request (cheap: from memory).
 pub trait StageHealth: Send + Sync {
     fn health(&self) -> HealthReport;
+
+    /// Brings the stage's gauges that are read at scrape time up to date (`/metrics`).
+    fn update_gauges(&self) {}
+}
+
+/// `GET /healthz` and `GET /metrics` over the supervisor's tasks and every stage's health:
+/// 200 `{"status": "ok", ...}` when every task runs and no stage reports a problem, 503
+/// `"unhealthy"` with the problems otherwise; the body carries each stage's fields (`absent`
+/// fields are present as null when no stage gives them).
+pub fn health_router(
+    tasks: std::sync::Arc<TaskStates>,
+    stages: Vec<std::sync::Arc<dyn StageHealth>>,
+    absent: &[&str],
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) -> axum::Router {
+    use axum::routing::get;
+    let state = std::sync::Arc::new(Health {
+        tasks,
+        stages,
+        absent: absent.iter().map(|field| field.to_string()).collect(),
+        metrics,
+    });
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(render_metrics))
+        .with_state(state)
+}
+
+struct Health {
+    tasks: std::sync::Arc<TaskStates>,
+    stages: Vec<std::sync::Arc<dyn StageHealth>>,
+    absent: Vec<String>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+}
+
+async fn healthz(
+    axum::extract::State(health): axum::extract::State<std::sync::Arc<Health>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut problems = health.tasks.stopped();
+    let mut body = serde_json::Map::new();
+    for field in &health.absent {
+        body.insert(field.clone(), serde_json::Value::Null);
+    }
+    for stage in &health.stages {
+        let report = stage.health();
+        problems.extend(report.problems);
+        body.extend(report.fields);
+    }
+    let healthy = problems.is_empty();
+    body.insert(
+        "status".into(),
+        if healthy { "ok" } else { "unhealthy" }.into(),
+    );
+    body.insert("problems".into(), problems.into());
+    let status = if healthy {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(serde_json::Value::Object(body))).into_response()
+}
+
+async fn render_metrics(
+    axum::extract::State(health): axum::extract::State<std::sync::Arc<Health>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    for stage in &health.stages {
+        stage.update_gauges();
+    }
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        health.metrics.render(),
+    )
+        .into_response()
 }
