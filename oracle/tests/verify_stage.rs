@@ -34,7 +34,7 @@ use groundwork_oracle::core::metrics::Metrics;
 use groundwork_oracle::core::peers::{FixedOracleSet, PeerKey, PeerSigner};
 use groundwork_oracle::ingest::{Ingestor, LimitsConfig};
 use groundwork_oracle::rewards::geo::cell_centre;
-use groundwork_oracle::rewards::report::Reports;
+use groundwork_oracle::rewards::report::{EpochReport, Reports};
 use groundwork_oracle::rewards::{Fraud, VerifyParams};
 use groundwork_oracle::store::manifest::{encode_stream_head, encode_stream_record, EpochRecord};
 use groundwork_oracle::store::{Candidate, Store};
@@ -340,6 +340,26 @@ fn shared_input(dir: &std::path::Path, peers: &[String]) -> Arc<SharedInput> {
         )
         .unwrap(),
     )
+}
+
+/// Oracle A's report of EPOCH (computed from its own store), and EPOCH + 1's snapshot, which
+/// says the chain paid one device pool before it. A's folder lives as long as the first.
+async fn a_computed_report() -> (tempfile::TempDir, EpochReport, ChainSnapshot) {
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_store = segment_store(a_dir.path()).await;
+    fill(&a_store).await;
+    a_store.seal_through(EPOCH).await.unwrap();
+    write_snapshot(&a_dir.path().join("chain-view"), &snapshot(EPOCH, &[1, 2]));
+    let mut a_verifier = Verifier::new(
+        a_store,
+        a_dir.path().join("chain-view"),
+        a_dir.path().join("reports"),
+        VerifyParams::default(),
+    );
+    let a_report = a_verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
+    let mut next_snapshot = snapshot(EPOCH + 1, &[1, 2]);
+    next_snapshot.params.device_pool_cumulative = 2 * POOL;
+    (a_dir, a_report, next_snapshot)
 }
 
 /// The key the test oracles sign their pulls with (the one oracle the peers know).
@@ -747,20 +767,7 @@ async fn a_peers_bad_messages_are_refused_and_a_dead_peer_is_waited_for_then_nam
 async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
     // Oracle A computed epoch 12; epoch 13's snapshot says the chain paid one device pool
     // before it.
-    let a_dir = tempfile::tempdir().unwrap();
-    let a_store = segment_store(a_dir.path()).await;
-    fill(&a_store).await;
-    a_store.seal_through(EPOCH).await.unwrap();
-    write_snapshot(&a_dir.path().join("chain-view"), &snapshot(EPOCH, &[1, 2]));
-    let mut a_verifier = Verifier::new(
-        a_store,
-        a_dir.path().join("chain-view"),
-        a_dir.path().join("reports"),
-        VerifyParams::default(),
-    );
-    let a_report = a_verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
-    let mut next_snapshot = snapshot(EPOCH + 1, &[1, 2]);
-    next_snapshot.params.device_pool_cumulative = 2 * POOL;
+    let (_a_dir, a_report, next_snapshot) = a_computed_report().await;
 
     // A peer whose report does not add up to what the chain paid is refused, and so is one
     // that serves no report at all; the late oracle waits and says why.
@@ -914,20 +921,7 @@ async fn an_oracle_joining_late_adopts_a_peers_report_that_matches_the_chain() {
 async fn a_report_that_moves_totals_is_refused_and_the_one_the_oracles_voted_is_adopted() {
     // Oracle A computed epoch 12; no root is active yet, but two of the three oracles of the
     // current set voted A's root (a quorum of two): it is pending on chain.
-    let a_dir = tempfile::tempdir().unwrap();
-    let a_store = segment_store(a_dir.path()).await;
-    fill(&a_store).await;
-    a_store.seal_through(EPOCH).await.unwrap();
-    write_snapshot(&a_dir.path().join("chain-view"), &snapshot(EPOCH, &[1, 2]));
-    let mut a_verifier = Verifier::new(
-        a_store,
-        a_dir.path().join("chain-view"),
-        a_dir.path().join("reports"),
-        VerifyParams::default(),
-    );
-    let a_report = a_verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
-    let mut next_snapshot = snapshot(EPOCH + 1, &[1, 2]);
-    next_snapshot.params.device_pool_cumulative = 2 * POOL;
+    let (_a_dir, a_report, next_snapshot) = a_computed_report().await;
     let oracles: Vec<Pubkey> = (1..=3)
         .map(|byte| Pubkey::new_from_array([byte; 32]))
         .collect();

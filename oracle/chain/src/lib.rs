@@ -180,6 +180,17 @@ impl RpcChain {
             .map_err(ChainError::AllEndpointsFailed)
     }
 
+    /// The reward program's config (the oracle set, the active root).
+    async fn reward_config(
+        client: &RpcClient,
+    ) -> Result<reward_epochs::RewardConfigV0, ChainError> {
+        let (address, _) = Pubkey::find_program_address(
+            &[reward_epochs::state::seeds::REWARD_CONFIG],
+            &reward_epochs::ID,
+        );
+        Self::account(client, &address, "the reward config").await
+    }
+
     async fn account<T: AccountDeserialize>(
         client: &RpcClient,
         address: &Pubkey,
@@ -223,12 +234,7 @@ impl Chain for RpcChain {
 
     fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>> {
         Box::pin(self.first_answer(|client| async move {
-            let (address, _) = Pubkey::find_program_address(
-                &[reward_epochs::state::seeds::REWARD_CONFIG],
-                &reward_epochs::ID,
-            );
-            let config: reward_epochs::RewardConfigV0 =
-                Self::account(client, &address, "the reward config").await?;
+            let config = Self::reward_config(client).await?;
             Ok(config.active_root_epoch.map(|epoch| ActiveRoot {
                 epoch,
                 root: config.active_root,
@@ -239,24 +245,14 @@ impl Chain for RpcChain {
 
     fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>> {
         Box::pin(self.first_answer(|client| async move {
-            let (address, _) = Pubkey::find_program_address(
-                &[reward_epochs::state::seeds::REWARD_CONFIG],
-                &reward_epochs::ID,
-            );
-            let config: reward_epochs::RewardConfigV0 =
-                Self::account(client, &address, "the reward config").await?;
+            let config = Self::reward_config(client).await?;
             Ok(config.oracles)
         }))
     }
 
     fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>> {
         Box::pin(self.first_answer(move |client| async move {
-            let (config_address, _) = Pubkey::find_program_address(
-                &[reward_epochs::state::seeds::REWARD_CONFIG],
-                &reward_epochs::ID,
-            );
-            let config: reward_epochs::RewardConfigV0 =
-                Self::account(client, &config_address, "the reward config").await?;
+            let config = Self::reward_config(client).await?;
             let (address, _) = Pubkey::find_program_address(
                 &[reward_epochs::state::seeds::EPOCH, &epoch.to_le_bytes()],
                 &reward_epochs::ID,

@@ -309,9 +309,13 @@ impl Submitter {
             return self.finish(&mut submission, vetoed);
         }
         if confirmed {
-            if record.status != RootStatus::Voting
-                || record.vote_of(&self.oracle.pubkey()).is_some()
+            if record.status == RootStatus::Voting
+                && record.vote_of(&self.oracle.pubkey()).is_some()
             {
+                self.vote_again_if_quorum_reached(vote, &record).await?;
+                return Ok(Step::Now(submission.state));
+            }
+            if record.status != RootStatus::Voting {
                 return Ok(Step::Now(submission.state));
             }
             // Gone without a veto (this oracle left the set and came back): voted again.
@@ -487,6 +491,50 @@ impl Submitter {
             }));
         }
         Ok(None)
+    }
+
+    /// An epoch still voting whose matching votes of the current set already reach the quorum
+    /// (the authority lowered it after they were cast) goes pending only when one of them is
+    /// submitted again: the program accepts the identical vote for that. Sent once a round
+    /// while the case holds (simulated first; a refusal sends nothing).
+    async fn vote_again_if_quorum_reached(
+        &self,
+        vote: &Vote,
+        record: &EpochV0,
+    ) -> Result<(), SubmitError> {
+        let config = self.reward_config().await?;
+        let matching = record
+            .votes
+            .iter()
+            .filter(|cast| {
+                config.oracles.contains(&cast.oracle)
+                    && cast.root == vote.root
+                    && cast.cumulative_total == vote.cumulative_total
+            })
+            .count();
+        if matching < usize::from(config.quorum) {
+            return Ok(());
+        }
+        let instruction = self
+            .instructions(vote, 0, 0)
+            .pop()
+            .expect("the vote instruction comes last");
+        if let Some(signature) = self
+            .send_once(
+                instruction,
+                "the identical vote again (a lowered quorum is reached)",
+            )
+            .await?
+        {
+            tracing::info!(
+                epoch = vote.epoch,
+                %signature,
+                matching,
+                quorum = config.quorum,
+                "voted the identical root again: the votes already cast reach the lowered quorum"
+            );
+        }
+        Ok(())
     }
 
     /// Activates `epoch`'s pending root when its challenge period has ended by `now_unix_s`

@@ -1,6 +1,8 @@
-//! The claim relayer against a local network (surfpool): a recipient that closes the token
-//! account the relayer created for it costs the relayer that rent once, never again (across
-//! restarts), and below its SOL reserve the relayer relays nothing and says so.
+//! The submit stage's duties beyond its first vote, against a local network (surfpool): the
+//! claim relayer (a recipient that closes the token account the relayer created for it costs
+//! the relayer that rent once, never again across restarts; below its SOL reserve it relays
+//! nothing and says so), and votes that reach a quorum the authority lowered after they were
+//! cast (submitted again, so the root goes pending).
 
 mod local_chain;
 
@@ -68,6 +70,22 @@ async fn activate(
     }
 }
 
+/// Waits until `account` holds `amount` (a relayed claim landed), at most 30 s.
+async fn wait_for_tokens(
+    tokens_of: &impl Fn(anchor_lang::prelude::Pubkey) -> Option<u64>,
+    account: anchor_lang::prelude::Pubkey,
+    amount: u64,
+) {
+    let started = Instant::now();
+    while tokens_of(account) != Some(amount) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the relayed claim did not land"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
     let genesis = now_unix() + 1;
@@ -108,14 +126,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
             .unwrap(),
         Relayed::Sent(_)
     ));
-    let started = Instant::now();
-    while tokens_of(account) != Some(1_000) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the relayed claim did not land"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_for_tokens(&tokens_of, account, 1_000).await;
     let account_rent = client(&rpc).get_account(&account).unwrap().lamports;
     assert!(before - balance(&oracle.pubkey()) >= account_rent);
 
@@ -200,12 +211,79 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
             .unwrap(),
         Relayed::Sent(_)
     ));
+    wait_for_tokens(&tokens_of, account, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_that_reach_a_lowered_quorum_are_submitted_again_and_the_root_goes_pending() {
+    let genesis = now_unix() + 1;
+    let network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    let oracle = network.oracles[0].insecure_clone();
+    let authority = network.authority.insecure_clone();
+    let oracles: Vec<anchor_lang::prelude::Pubkey> = network
+        .oracles
+        .iter()
+        .map(|oracle| oracle.pubkey())
+        .collect();
+    let payer = network.rt.payer.insecure_clone();
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+    wait_for_time(&rpc, genesis + EPOCH_S).await;
+    close_epoch(&rpc, &network, &payer, 0);
+    wait_for_finality(&rpc).await;
+    let dir = tempfile::tempdir().unwrap();
+    let voter = submitter(&rpc, &oracle, dir.path(), 0);
+    let tree = tree_of(&[(Keypair::new().pubkey(), 1_000)]);
+    let vote = Vote {
+        epoch: 0,
+        root: tree.root(),
+        cumulative_total: 1_000,
+        leaf_count: 1,
+        report_digest: [0; 32],
+    };
+    // One vote of a quorum of two: the epoch keeps voting.
     let started = Instant::now();
-    while tokens_of(account) != Some(1_000) {
+    loop {
+        if let Ok(Step::Now(State::Confirmed { .. })) = voter.step(&vote).await {
+            break;
+        }
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the relayed claim did not land"
+            started.elapsed() < Duration::from_secs(90),
+            "the vote did not land"
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let record = epoch_record(&rpc, 0);
+    assert_eq!(record.status, reward_epochs::state::RootStatus::Voting);
+    assert_eq!(record.votes.len(), 1);
+
+    // The authority lowers the quorum to one: the vote already cast reaches it, and the
+    // stage submits it again so the root goes pending.
+    send(
+        &rpc,
+        &[groundwork_client::reward_epochs::set_oracles(
+            &authority.pubkey(),
+            oracles,
+            1,
+        )],
+        &[&authority],
+    );
+    wait_for_finality(&rpc).await;
+    let started = Instant::now();
+    while epoch_record(&rpc, 0).status != reward_epochs::state::RootStatus::Pending {
+        assert!(
+            matches!(
+                voter.step(&vote).await.unwrap(),
+                Step::Now(State::Confirmed { .. })
+            ),
+            "the vote stays confirmed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the root did not go pending"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let record = epoch_record(&rpc, 0);
+    assert_eq!(record.pending_root, tree.root());
+    assert_eq!(record.votes.len(), 1, "the same vote, not a second one");
 }
