@@ -139,7 +139,8 @@ pub async fn serve(
                 config.shared_input.timeout,
                 signer,
             )
-            .context("shared input")?;
+            .context("shared input")?
+            .with_chain_view(view_dir.clone());
             tracing::info!(
                 peers = ?shared.peer_names().collect::<Vec<_>>(),
                 "each epoch is computed over this oracle's and these peers' sealed sets"

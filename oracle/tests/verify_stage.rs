@@ -1077,3 +1077,65 @@ async fn a_vetoed_epoch_is_recomputed_only_to_another_root() {
         recomputed
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_records_of_devices_the_chain_does_not_know_are_dropped_as_they_stream() {
+    // Peer B holds device 1's heartbeats and those of a throw-away key (seed 9) that the
+    // chain never onboarded.
+    let b_dir = tempfile::tempdir().unwrap();
+    let b_store = segment_store(b_dir.path()).await;
+    let mut candidates = Vec::new();
+    for slot in 0..48 {
+        candidates.push(heartbeat(1, slot, 0));
+        candidates.push(heartbeat(9, slot, 0));
+    }
+    b_store.commit(candidates).await.unwrap();
+    b_store.seal_through(EPOCH).await.unwrap();
+    let peer = serve_telemetry(b_store).await;
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_store = segment_store(a_dir.path()).await;
+    a_store.seal_through(EPOCH).await.unwrap();
+    let view_dir = a_dir.path().join("chain-view");
+    let shared = |dir: &std::path::Path| {
+        SharedInput::new(
+            dir.join("peers"),
+            std::slice::from_ref(&peer),
+            NETWORK,
+            schedule(),
+            Duration::from_secs(600),
+            Duration::from_secs(5),
+            Some(PeerSigner::new(
+                peer_key(),
+                Arc::new(FixedClock::new(NOW_MS)),
+            )),
+        )
+        .unwrap()
+        .with_chain_view(&view_dir)
+    };
+    // Without the epoch's chain snapshot it cannot tell which devices exist: it waits.
+    let outcomes = shared(a_dir.path()).pull_epoch(&a_store, EPOCH).await;
+    assert!(
+        matches!(outcomes[0].1, Ok(PullOutcome::NoSnapshot)),
+        "{outcomes:?}"
+    );
+    // With it, the unknown key's records are dropped as they stream: never checked, never
+    // written.
+    write_snapshot(&view_dir, &snapshot(EPOCH, &[1, 2]));
+    let outcomes = shared(a_dir.path()).pull_epoch(&a_store, EPOCH).await;
+    let Ok(PullOutcome::Pulled(set)) = &outcomes[0].1 else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(set.manifest.messages, 96);
+    assert_eq!(set.kept, 48);
+    assert_eq!(set.refused.get("unknown_device"), Some(&48));
+    // The computation's union holds only the known device's messages.
+    let mut verifier = Verifier::new(
+        a_store,
+        &view_dir,
+        a_dir.path().join("reports"),
+        VerifyParams::default(),
+    )
+    .with_shared_input(Arc::new(shared(a_dir.path())));
+    let report = verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
+    assert_eq!(report.union.messages, 48);
+}

@@ -33,6 +33,8 @@ use groundwork_oracle_store::manifest::{
     encode_stream_head, encode_stream_record, EpochRecord, Manifest, ManifestBuilder, StreamDecoder,
 };
 use groundwork_oracle_store::{EpochStream, Store};
+
+use crate::stage::MAX_MESSAGES_PER_DEVICE;
 use groundwork_telemetry::{verify_batch, Key, TelemetryV1};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -75,6 +77,9 @@ pub enum PullOutcome {
     Pulled(PulledSet),
     /// The peer answered that the epoch is not sealed on its side yet.
     NotSealed(String),
+    /// This oracle cannot bound the pull yet: the epoch's chain snapshot (which devices
+    /// exist) is not made.
+    NoSnapshot,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +168,9 @@ pub struct SharedInput {
     pull_deadline: Duration,
     /// This oracle's key: its pulls are signed (peers serve only the network's oracles).
     signer: Option<PeerSigner>,
+    /// The chain view's folder: a pull keeps only records of devices in the epoch's chain
+    /// snapshot (unset: of any device).
+    chain_view_dir: Option<PathBuf>,
     client: reqwest::Client,
     /// The last failure per (epoch, peer), for "waiting for" messages.
     last_failures: Mutex<BTreeMap<(u64, String), String>>,
@@ -213,6 +221,7 @@ impl SharedInput {
             chunk_timeout: request_timeout,
             pull_deadline: peer_wait.max(request_timeout),
             signer,
+            chain_view_dir: None,
             client,
             last_failures: Mutex::new(BTreeMap::new()),
         })
@@ -311,6 +320,14 @@ impl SharedInput {
         )))
     }
 
+    /// Keeps only records of devices in each epoch's chain snapshot (read from the chain
+    /// view's folder `dir`), so a pulled set can never outgrow the network: a peer streaming
+    /// records under throw-away keys fills no disk.
+    pub fn with_chain_view(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.chain_view_dir = Some(dir.into());
+        self
+    }
+
     /// The peers whose set of `epoch` is not pulled yet.
     pub fn peers_to_pull(&self, epoch: u64) -> Vec<String> {
         self.peers
@@ -367,6 +384,9 @@ impl SharedInput {
         let failure = match &outcome {
             Ok(PullOutcome::Pulled(_)) => None,
             Ok(PullOutcome::NotSealed(message)) => Some(format!("not sealed: {message}")),
+            Ok(PullOutcome::NoSnapshot) => {
+                Some("this oracle's chain snapshot of the epoch is not made yet".into())
+            }
             Err(error) => Some(error.to_string()),
         };
         self.record_attempt(epoch, peer, failure);
@@ -413,6 +433,30 @@ impl SharedInput {
             let body = self.short_body(response).await;
             return Err(peer_error(format!("{status}: {body}")));
         }
+        let known: Option<std::collections::HashSet<[u8; 32]>> = match &self.chain_view_dir {
+            Some(view_dir) => {
+                let snapshot = groundwork_oracle_chainview::stored_snapshot(view_dir, epoch)
+                    .map_err(|error| SharedInputError::Damaged {
+                        path: view_dir.display().to_string(),
+                        message: error.to_string(),
+                    })?;
+                let Some(snapshot) = snapshot else {
+                    return Ok(PullOutcome::NoSnapshot);
+                };
+                Some(
+                    snapshot
+                        .devices
+                        .iter()
+                        .map(|entry| entry.device.to_bytes())
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        // Records of the current device seen so far in the stream: beyond the most one
+        // device's messages count (the lowest seqs), they are not kept.
+        let mut device_records: Option<([u8; 32], usize)> = None;
+        let mut dropped = BTreeMap::<String, u64>::new();
         let dir = self.epoch_dir(epoch);
         std::fs::create_dir_all(&dir).map_err(|error| file_error(&dir, error))?;
         remove_temporary_files(&dir, &peer.file_stem);
@@ -483,6 +527,27 @@ impl SharedInput {
                     .as_ref()
                     .is_some_and(|own| own.sort_key() == record.sort_key());
                 previous = Some(key);
+                let position = match &mut device_records {
+                    Some((device, count)) if *device == record.device.0 => {
+                        *count += 1;
+                        *count
+                    }
+                    _ => {
+                        device_records = Some((record.device.0, 1));
+                        1
+                    }
+                };
+                if known
+                    .as_ref()
+                    .is_some_and(|known| !known.contains(&record.device.0))
+                {
+                    *dropped.entry("unknown_device".into()).or_default() += 1;
+                    continue;
+                }
+                if position > MAX_MESSAGES_PER_DEVICE {
+                    *dropped.entry("over_device_cap".into()).or_default() += 1;
+                    continue;
+                }
                 if held {
                     continue;
                 }
@@ -498,7 +563,10 @@ impl SharedInput {
             return Err(peer_error("the stream ends before its manifest".into()));
         };
         checker.submit(pending).await?;
-        let (writer, kept, refused) = checker.finish().await?;
+        let (writer, kept, mut refused) = checker.finish().await?;
+        for (reason, count) in dropped {
+            *refused.entry(reason).or_default() += count;
+        }
         let streamed = streamed.finish();
         if streamed != announced {
             let _ = std::fs::remove_file(&temporary);

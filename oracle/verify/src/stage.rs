@@ -710,6 +710,7 @@ fn merge_and_compute(
     }
     let mut union = ManifestBuilder::new(epoch);
     let mut current: Option<(Key, Vec<Message>)> = None;
+    let mut position_of: Option<(Key, usize)> = None;
     while let Some(first) = heads
         .iter()
         .enumerate()
@@ -727,6 +728,26 @@ fn merge_and_compute(
             {
                 heads[index] = sources[index].next()?;
             }
+        }
+        // Only devices of the epoch's snapshot, and of each at most the lowest
+        // MAX_MESSAGES_PER_DEVICE records of the union, are computed over — and make the
+        // union — on every oracle alike (pulls drop the rest as they stream; see `shared`).
+        let position = match &mut position_of {
+            Some((device, count)) if *device == record.device => {
+                *count += 1;
+                *count
+            }
+            _ => {
+                position_of = Some((record.device, 1));
+                1
+            }
+        };
+        let known = snapshot
+            .devices
+            .binary_search_by(|entry| entry.device.to_bytes().cmp(&record.device.0))
+            .is_ok();
+        if !known || position > MAX_MESSAGES_PER_DEVICE {
+            continue;
         }
         union.add(record.kind, &record.device, record.seq, &record.hash);
         // A conflicting copy is a message like any other: with its twin (another message
@@ -747,10 +768,8 @@ fn merge_and_compute(
         match &mut current {
             Some((device, messages)) if *device == record.device => {
                 // A device that signed more than any real device sends in an epoch cannot
-                // make the merge hold unbounded memory: the lowest seqs count.
-                if messages.len() < MAX_MESSAGES_PER_DEVICE {
-                    messages.push(message);
-                }
+                // make the merge hold unbounded memory: the lowest seqs count (above).
+                messages.push(message);
             }
             _ => {
                 if let Some((device, messages)) = current.replace((record.device, vec![message])) {

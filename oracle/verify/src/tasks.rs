@@ -238,7 +238,7 @@ impl PeerPuller {
                     i64::try_from(epoch).unwrap_or(i64::MAX),
                 );
             }
-            Ok(PullOutcome::NotSealed(_)) => {}
+            Ok(PullOutcome::NotSealed(_) | PullOutcome::NoSnapshot) => {}
             Err(error) => {
                 let failure = error.to_string();
                 if last_failures.get(&key) != Some(&failure) {
