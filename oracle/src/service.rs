@@ -334,11 +334,10 @@ fn routes(
         http.max_ingest_requests,
         limits.body_timeout + limits.request_timeout,
     ));
-    let peers = Arc::new(RouteClass::new(
-        "peer stream",
-        http.max_peer_streams,
-        http.read_timeout,
-    ));
+    let peers = Arc::new(
+        RouteClass::new("peer stream", http.max_peer_streams, http.read_timeout)
+            .bodies_hold_permits(),
+    );
     let reads = Arc::new(
         RouteClass::new("read", http.max_read_requests, http.read_timeout).per_source(
             http.read_rate_per_s,

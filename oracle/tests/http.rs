@@ -575,8 +575,24 @@ async fn forged_messages_spend_their_sources_budget_never_the_devices() {
         reply.1
     );
     // The device's whole burst is still there for its real messages (counted once verified),
-    // and only then is it limited.
-    for seq in 1..=3 {
+    // replays of a message it sent (anyone can read the newest back) cost it nothing, and
+    // only its own new messages beyond the burst are limited.
+    let reply = oracle
+        .post_signed_from("192.0.2.1", &device.signed(1))
+        .await;
+    assert_eq!(reply.0, 200, "{:?}", reply.1);
+    for source in 0..50 {
+        let reply = oracle
+            .post_signed_from(&format!("198.51.100.{}", 100 + source), &device.signed(1))
+            .await;
+        assert_eq!(
+            (reply.0, &reply.1["status"]),
+            (200, &json!("duplicate")),
+            "{:?}",
+            reply.1
+        );
+    }
+    for seq in 2..=3 {
         let reply = oracle
             .post_signed_from("192.0.2.1", &device.signed(seq))
             .await;

@@ -8,7 +8,9 @@
 //! - [`RouteClass`]: a class of routes (ingest, the peers' stream, reads) with its own
 //!   concurrency limit (beyond it, `503 busy` at once, never a queue), an optional per-source
 //!   rate (`429 rate_limited`) and a request timeout (`503 request_timeout`): one class
-//!   saturated never takes another's capacity.
+//!   saturated never takes another's capacity. A reply's body holds its permit only in a
+//!   class that asks for it (the peers' stream, whose producer holds a store reader); a slow
+//!   reader of another class's body holds a connection, never the class's capacity.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -126,6 +128,10 @@ pub fn source_address(
 /// A class of routes and its bounds (see the module docs).
 pub struct RouteClass {
     name: &'static str,
+    /// Whether a reply's body keeps its permit until it is sent (streams whose producer holds
+    /// a scarce resource), or the permit ends with the handler (bodies that cost nothing while
+    /// a client is slow to read them).
+    body_holds_permit: bool,
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
     per_source: Option<PerSource>,
@@ -145,6 +151,7 @@ impl RouteClass {
     pub fn new(name: &'static str, max_in_flight: usize, timeout: Duration) -> Self {
         RouteClass {
             name,
+            body_holds_permit: false,
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             max_in_flight: max_in_flight.max(1),
             per_source: None,
@@ -166,6 +173,13 @@ impl RouteClass {
             clock,
             trusted_proxies,
         });
+        self
+    }
+
+    /// A streamed reply keeps its permit until its body is sent (the peers' stream holds a
+    /// store reader while it runs).
+    pub fn bodies_hold_permits(mut self) -> Self {
+        self.body_holds_permit = true;
         self
     }
 
@@ -231,13 +245,14 @@ async fn guard(State(class): State<Arc<RouteClass>>, request: Request, next: Nex
         );
     };
     match tokio::time::timeout(class.timeout, next.run(request)).await {
-        // The permit lives as long as the body: a streamed reply counts until it ends.
-        Ok(response) => response.map(|body| {
+        // A streamed reply of a class whose bodies hold permits counts until it ends.
+        Ok(response) if class.body_holds_permit => response.map(|body| {
             axum::body::Body::new(PermittedBody {
                 body,
                 _permit: permit,
             })
         }),
+        Ok(response) => response,
         Err(_) => refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "request_timeout",

@@ -7,7 +7,8 @@
 //! 3. the signature, under ZIP-215, verified in batches across the cores, within a global
 //!    bound on signature work shared between sources (one batch per source at a time, first
 //!    come first served);
-//! 4. the per-device rate limit, for verified messages only (old seqs count too);
+//! 4. the per-device rate limit, for verified messages newer than the device's newest committed
+//!    seq only (a replay of a message anyone can read back costs the device nothing);
 //! 5. the store's commit, which decides the seq order (stored, duplicate of identical canonical
 //!    bytes, conflicting copy, stale) and returns only once what it stored is durable.
 //!
@@ -175,6 +176,10 @@ pub struct Ingestor {
     signature_work: tokio::sync::Semaphore,
     /// Per-source lanes of signature work (see [`SOURCE_LANES`]).
     source_lanes: Vec<tokio::sync::Mutex<()>>,
+    /// Each device's newest seq this process committed: a message at or below it (a replay of
+    /// a message anyone can read back) is judged by the store without costing the device's
+    /// budget.
+    newest_seq: Vec<std::sync::Mutex<std::collections::HashMap<Key, u64>>>,
     workers: usize,
 }
 
@@ -209,6 +214,9 @@ impl Ingestor {
             signature_work: tokio::sync::Semaphore::new(limits.max_signatures_in_flight.max(1)),
             source_lanes: (0..SOURCE_LANES)
                 .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            newest_seq: (0..SOURCE_LANES)
+                .map(|_| std::sync::Mutex::new(std::collections::HashMap::new()))
                 .collect(),
             limits,
             schedule,
@@ -337,6 +345,25 @@ impl Ingestor {
         Ok(())
     }
 
+    fn newest_lane(&self, device: &Key) -> &std::sync::Mutex<std::collections::HashMap<Key, u64>> {
+        &self.newest_seq[usize::from(device.0[0]) % self.newest_seq.len()]
+    }
+
+    /// The newest seq this process committed for `device`.
+    fn newest_committed(&self, device: &Key) -> Option<u64> {
+        self.newest_lane(device)
+            .lock()
+            .expect("newest seq lock")
+            .get(device)
+            .copied()
+    }
+
+    fn committed(&self, device: Key, seq: u64) {
+        let mut lane = self.newest_lane(&device).lock().expect("newest seq lock");
+        let newest = lane.entry(device).or_insert(seq);
+        *newest = (*newest).max(seq);
+    }
+
     /// [`Self::verify`] within the global bound on signature work: the request waits for its
     /// source's lane (one batch per source verifies at a time), then for permits for its
     /// signatures (first come, first served).
@@ -443,6 +470,7 @@ impl Ingestor {
             }
         }
         let signatures = self.verify_in_turn(source, &checked).await;
+        let mut charged = std::collections::HashSet::new();
         let mut candidates = Vec::new();
         let mut slots = Vec::new();
         for (item, valid) in checked.into_iter().zip(signatures) {
@@ -450,9 +478,18 @@ impl Ingestor {
                 verdicts[item.index] = Some(Verdict::Rejected(Rejection::BadSignature));
                 continue;
             }
-            if let Err(rejection) = self.check_device_limit(item.signed.message.device, now_ms) {
-                verdicts[item.index] = Some(Verdict::Rejected(rejection));
-                continue;
+            // Only a message newer than anything committed for its device, once per (device,
+            // seq) in a request, is charged: copies of a real message (a replay) are not.
+            let (device, seq) = (item.signed.message.device, item.signed.message.seq);
+            let is_new = self
+                .newest_committed(&device)
+                .is_none_or(|newest| seq > newest)
+                && charged.insert((device, seq));
+            if is_new {
+                if let Err(rejection) = self.check_device_limit(device, now_ms) {
+                    verdicts[item.index] = Some(Verdict::Rejected(rejection));
+                    continue;
+                }
             }
             slots.push((
                 item.index,
@@ -472,6 +509,9 @@ impl Ingestor {
         match self.store.commit(candidates).await {
             Ok(outcomes) => {
                 for ((index, device, seq, epoch), outcome) in slots.into_iter().zip(outcomes) {
+                    if outcome == Outcome::Stored {
+                        self.committed(device, seq);
+                    }
                     verdicts[index] = Some(match outcome {
                         Outcome::Stored => Verdict::Accepted,
                         Outcome::Duplicate => Verdict::Duplicate,

@@ -287,9 +287,16 @@ impl Submitter {
         };
         // A veto is final for the root (SPEC 4.4): vetoed after this oracle started voting
         // it, it is never voted again.
+        // Vetoed since this oracle started voting, while its vote is not in the record (a vote
+        // there was cast after the veto), and the veto was of this root: the pending root
+        // vetoed is it, or no root was ever pending (a veto of split votes clears every
+        // candidate). A veto of another oracle's pending root only cleared this vote: it is
+        // cast again.
         let vetoed_while_voting = submission
             .vetoes_at_first_attempt
-            .is_some_and(|seen| record.vetoes > seen);
+            .is_some_and(|seen| record.vetoes > seen)
+            && record.vote_of(&self.oracle.pubkey()).is_none()
+            && (record.pending_root == vote.root || record.pending_root == [0; 32]);
         let vetoed_before = record.vetoes > 0
             && record.status == RootStatus::Voting
             && record.pending_root == vote.root;
@@ -613,7 +620,12 @@ impl Submitter {
             .await
             .map_err(SubmitError::Rpc)?
             .is_some();
-        if !account_exists && self.relay_ledger.created_for(recipient)? {
+        // Created by this relayer before and gone: the recipient closed it (a claim landed:
+        // the claim record says so). A creating claim that never landed created nothing.
+        if !account_exists
+            && self.relay_ledger.created_for(recipient)?
+            && self.claimed(recipient).await? > 0
+        {
             return Ok(Relayed::RecipientClosedItsAccount);
         }
         let sent = self

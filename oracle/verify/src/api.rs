@@ -34,7 +34,7 @@ pub struct VerifyApi {
     chain: Arc<dyn Chain>,
     params: VerifyParams,
     /// The active root as last read, and when.
-    active: tokio::sync::Mutex<Option<(Instant, Option<ActiveRoot>)>>,
+    active: Mutex<Option<(Instant, Option<ActiveRoot>)>>,
     /// The proof tree of the active root.
     active_tree: Mutex<Option<ActiveTree>>,
 }
@@ -56,23 +56,33 @@ impl VerifyApi {
             report_cache: ReportCache::default(),
             chain,
             params,
-            active: tokio::sync::Mutex::new(None),
+            active: Mutex::new(None),
             active_tree: Mutex::new(None),
         }
     }
 
-    /// The chain's active root, read at most every [`ACTIVE_ROOT_FRESH`] (concurrent requests
-    /// share one read).
+    /// The chain's active root, read at most every [`ACTIVE_ROOT_FRESH`] (no lock is held
+    /// while the chain is read; when it cannot be read, the last value read is served).
     async fn active_root(&self) -> Result<Option<ActiveRoot>, ChainError> {
-        let mut cached = self.active.lock().await;
-        if let Some((read_at, active)) = cached.as_ref() {
+        let cached = *self.active.lock().expect("active root lock");
+        if let Some((read_at, active)) = cached {
             if read_at.elapsed() < ACTIVE_ROOT_FRESH {
-                return Ok(*active);
+                return Ok(active);
             }
         }
-        let active = self.chain.active_root().await?;
-        *cached = Some((Instant::now(), active));
-        Ok(active)
+        match self.chain.active_root().await {
+            Ok(active) => {
+                *self.active.lock().expect("active root lock") = Some((Instant::now(), active));
+                Ok(active)
+            }
+            Err(error) => match cached {
+                Some((_, active)) => {
+                    tracing::warn!(%error, "the active root cannot be read now: serving the last one read");
+                    Ok(active)
+                }
+                None => Err(error),
+            },
+        }
     }
 
     /// The proof tree of `report`, built once per active root.
