@@ -36,7 +36,7 @@ pub struct VerifyApi {
     /// The active root as last read, and when.
     active: Mutex<Option<(Instant, Option<ActiveRoot>)>>,
     /// The proof tree of the active root.
-    active_tree: Mutex<Option<ActiveTree>>,
+    active_tree: tokio::sync::Mutex<Option<ActiveTree>>,
 }
 
 /// A report's proof tree, kept while its root is the active one.
@@ -57,7 +57,7 @@ impl VerifyApi {
             chain,
             params,
             active: Mutex::new(None),
-            active_tree: Mutex::new(None),
+            active_tree: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -86,14 +86,21 @@ impl VerifyApi {
     }
 
     /// The proof tree of `report`, built once per active root.
-    fn tree_of(&self, report: &EpochReport) -> Option<Arc<RewardTree>> {
-        let mut cached = self.active_tree.lock().expect("tree cache lock");
+    /// Built once, off the async threads (a million leaves take seconds); requests that
+    /// arrive meanwhile wait for that one build instead of each building it.
+    async fn tree_of(&self, report: &Arc<EpochReport>) -> Option<Arc<RewardTree>> {
+        let mut cached = self.active_tree.lock().await;
         if let Some(active) = cached.as_ref() {
             if active.epoch == report.epoch && active.root == report.rewards.root {
                 return Some(active.tree.clone());
             }
         }
-        let (tree, _) = cumulative_tree(&report.rewards.cumulative).ok()?;
+        let leaves = report.clone();
+        let (tree, _) =
+            tokio::task::spawn_blocking(move || cumulative_tree(&leaves.rewards.cumulative))
+                .await
+                .ok()?
+                .ok()?;
         let tree = Arc::new(tree);
         *cached = Some(ActiveTree {
             epoch: report.epoch,
@@ -448,6 +455,7 @@ async fn recipient_rewards(
     }
     let Some((leaf, proof)) = api
         .tree_of(&report)
+        .await
         .and_then(|tree| tree.proof_for(&recipient.to_bytes()))
     else {
         return refusal(
