@@ -20,7 +20,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use groundwork_oracle_core::epochs::EpochSchedule;
@@ -147,6 +148,57 @@ pub enum Readiness {
     Waiting(String),
 }
 
+/// How far a pull under way has come: what the report names when the wait for the peer
+/// ends before the pull does (a peer that trickles, announces more than it sends, or streams
+/// records that are dropped).
+#[derive(Debug, Default)]
+struct PullProgress {
+    bytes: AtomicU64,
+    /// The manifest's message count once its head arrived.
+    announced: Mutex<Option<u64>>,
+    records: AtomicU64,
+    unknown_device: AtomicU64,
+    over_device_cap: AtomicU64,
+}
+
+impl PullProgress {
+    fn count(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    /// "12 bytes, no whole manifest yet" or "1,000 of the 1,000,000,000 records its manifest
+    /// announced (10 of devices the chain does not know, 0 beyond one device's cap), 150000
+    /// bytes".
+    fn describe(&self) -> String {
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        let Some(announced) = *self.announced.lock().expect("progress lock") else {
+            return format!("{bytes} bytes, no whole manifest yet");
+        };
+        format!(
+            "{} of the {announced} records its manifest announced ({} of devices the chain does not know, {} beyond one device's {MAX_MESSAGES_PER_DEVICE}), {bytes} bytes",
+            self.records.load(Ordering::Relaxed),
+            self.unknown_device.load(Ordering::Relaxed),
+            self.over_device_cap.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The last attempt at one peer's set of one epoch.
+#[derive(Debug, Clone)]
+enum Attempt {
+    UnderWay(Arc<PullProgress>),
+    Failed(String),
+}
+
+impl Attempt {
+    fn describe(&self) -> String {
+        match self {
+            Attempt::UnderWay(progress) => format!("still pulling: {}", progress.describe()),
+            Attempt::Failed(failure) => failure.clone(),
+        }
+    }
+}
+
 /// One configured peer.
 #[derive(Clone, Debug)]
 struct Peer {
@@ -174,8 +226,9 @@ pub struct SharedInput {
     /// snapshot (unset: of any device).
     chain_view_dir: Option<PathBuf>,
     client: reqwest::Client,
-    /// The last failure per (epoch, peer), for "waiting for" messages.
-    last_failures: Mutex<BTreeMap<(u64, String), String>>,
+    /// The last attempt per (epoch, peer) that did not pull the set, for "waiting for"
+    /// messages and the report's missing peers.
+    last_failures: Mutex<BTreeMap<(u64, String), Attempt>>,
 }
 
 impl SharedInput {
@@ -292,9 +345,13 @@ impl SharedInput {
             .seal_ms(epoch)
             .saturating_add(self.peer_wait_ms);
         let failures = self.last_failures.lock().expect("failures lock");
-        let tried: Vec<Option<&String>> = missing
+        let tried: Vec<Option<String>> = missing
             .iter()
-            .map(|peer| failures.get(&(epoch, peer.name.clone())))
+            .map(|peer| {
+                failures
+                    .get(&(epoch, peer.name.clone()))
+                    .map(Attempt::describe)
+            })
             .collect();
         if now_ms >= deadline && tried.iter().all(Option::is_some) {
             return Ok(Readiness::Ready {
@@ -302,9 +359,7 @@ impl SharedInput {
                 missing: missing
                     .iter()
                     .zip(tried)
-                    .map(|(peer, failure)| {
-                        (peer.name.clone(), failure.cloned().unwrap_or_default())
-                    })
+                    .map(|(peer, failure)| (peer.name.clone(), failure.unwrap_or_default()))
                     .collect(),
             });
         }
@@ -371,18 +426,24 @@ impl SharedInput {
                 "{peer} is not a configured peer"
             )));
         };
-        self.record_attempt(epoch, peer, Some("a pull is under way".into()));
-        let outcome =
-            match tokio::time::timeout(self.pull_deadline, self.pull(store, epoch, peer)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(SharedInputError::Peer {
+        let progress = Arc::new(PullProgress::default());
+        self.record_attempt(epoch, peer, Some(Attempt::UnderWay(progress.clone())));
+        let pull = self.pull(store, epoch, peer, &progress);
+        let outcome = match tokio::time::timeout(self.pull_deadline, pull).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // What was written of the cut-off pull goes now, not at the next pull.
+                remove_temporary_files(&self.epoch_dir(epoch), &peer.file_stem);
+                Err(SharedInputError::Peer {
                     peer: peer.name.clone(),
                     message: format!(
-                        "the pull did not finish within {} s",
-                        self.pull_deadline.as_secs()
+                        "the pull did not finish within {} s: {}",
+                        self.pull_deadline.as_secs(),
+                        progress.describe()
                     ),
-                }),
-            };
+                })
+            }
+        };
         let failure = match &outcome {
             Ok(PullOutcome::Pulled(_)) => None,
             Ok(PullOutcome::NotSealed(message)) => Some(format!("not sealed: {message}")),
@@ -391,12 +452,13 @@ impl SharedInput {
             }
             Err(error) => Some(error.to_string()),
         };
+        let failure = failure.map(Attempt::Failed);
         self.record_attempt(epoch, peer, failure);
         outcome
     }
 
     /// Remembers how the last attempt at `peer`'s set of `epoch` stands (`None`: pulled).
-    fn record_attempt(&self, epoch: u64, peer: &Peer, failure: Option<String>) {
+    fn record_attempt(&self, epoch: u64, peer: &Peer, failure: Option<Attempt>) {
         let mut failures = self.last_failures.lock().expect("failures lock");
         match failure {
             Some(failure) => failures.insert((epoch, peer.name.clone()), failure),
@@ -410,6 +472,7 @@ impl SharedInput {
         store: &Store,
         epoch: u64,
         peer: &Peer,
+        progress: &PullProgress,
     ) -> Result<PullOutcome, SharedInputError> {
         let peer_error = |message: String| SharedInputError::Peer {
             peer: peer.name.clone(),
@@ -458,7 +521,6 @@ impl SharedInput {
         // Records of the current device seen so far in the stream: beyond the most one
         // device's messages count (the lowest seqs), they are not kept.
         let mut device_records: Option<([u8; 32], usize)> = None;
-        let mut dropped = BTreeMap::<String, u64>::new();
         let dir = self.epoch_dir(epoch);
         std::fs::create_dir_all(&dir).map_err(|error| file_error(&dir, error))?;
         remove_temporary_files(&dir, &peer.file_stem);
@@ -478,6 +540,7 @@ impl SharedInput {
                 .map_err(|_| peer_error("the stream stalled".into()))?
                 .map_err(|error| peer_error(format!("the stream broke: {error}")))?;
             let Some(chunk) = chunk else { break };
+            PullProgress::count(&progress.bytes, chunk.len() as u64);
             decoder.push(&chunk);
             if announced.is_none() {
                 let Some(manifest) = decoder.head().map_err(&peer_error)? else {
@@ -499,6 +562,7 @@ impl SharedInput {
                     refused: BTreeMap::new(),
                     kept: 0,
                 });
+                *progress.announced.lock().expect("progress lock") = Some(manifest.messages);
                 announced = Some(manifest);
             }
             while let Some(record) = decoder.next_record().map_err(&peer_error)? {
@@ -511,6 +575,7 @@ impl SharedInput {
                     }
                 }
                 streamed.add(record.kind, &record.device, record.seq, &record.hash);
+                PullProgress::count(&progress.records, 1);
                 let (messages, conflicts) = streamed.counts();
                 let announced = announced.as_ref().expect("read before records");
                 if messages > announced.messages || conflicts > announced.conflicts {
@@ -543,11 +608,11 @@ impl SharedInput {
                     .as_ref()
                     .is_some_and(|known| !known.contains(&record.device.0))
                 {
-                    *dropped.entry("unknown_device".into()).or_default() += 1;
+                    PullProgress::count(&progress.unknown_device, 1);
                     continue;
                 }
                 if position > MAX_MESSAGES_PER_DEVICE {
-                    *dropped.entry("over_device_cap".into()).or_default() += 1;
+                    PullProgress::count(&progress.over_device_cap, 1);
                     continue;
                 }
                 if held {
@@ -566,8 +631,15 @@ impl SharedInput {
         };
         checker.submit(pending).await?;
         let (writer, kept, mut refused) = checker.finish().await?;
+        let dropped = [
+            ("unknown_device", &progress.unknown_device),
+            ("over_device_cap", &progress.over_device_cap),
+        ];
         for (reason, count) in dropped {
-            *refused.entry(reason).or_default() += count;
+            let count = count.load(Ordering::Relaxed);
+            if count > 0 {
+                *refused.entry(reason.into()).or_default() += count;
+            }
         }
         let streamed = streamed.finish();
         if streamed != announced {
