@@ -179,6 +179,10 @@ pub struct HttpConfig {
     pub max_peer_streams: usize,
     #[serde(default = "default_max_read_requests")]
     pub max_read_requests: usize,
+    /// Requests of one class one source address may have in flight at once (beyond, `503
+    /// busy`): an address holding slow requests open takes at most this share of a class.
+    #[serde(default = "default_max_requests_per_source")]
+    pub max_requests_per_source: usize,
     /// Read requests a second per source address, and their burst.
     #[serde(default = "default_read_rate_per_s")]
     pub read_rate_per_s: f64,
@@ -199,6 +203,7 @@ impl HttpConfig {
             max_ingest_requests: default_max_ingest_requests(),
             max_peer_streams: default_max_peer_streams(),
             max_read_requests: default_max_read_requests(),
+            max_requests_per_source: default_max_requests_per_source(),
             read_rate_per_s: default_read_rate_per_s(),
             read_burst: default_read_burst(),
             read_timeout: default_read_timeout(),
@@ -224,6 +229,10 @@ fn default_max_peer_streams() -> usize {
 
 fn default_max_read_requests() -> usize {
     64
+}
+
+fn default_max_requests_per_source() -> usize {
+    32
 }
 
 fn default_read_rate_per_s() -> f64 {
@@ -393,6 +402,7 @@ impl OracleConfig {
             http.max_ingest_requests,
             http.max_peer_streams,
             http.max_read_requests,
+            http.max_requests_per_source,
         ]
         .contains(&0)
             || http.read_burst == 0

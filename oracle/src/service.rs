@@ -329,21 +329,24 @@ fn routes(
     use groundwork_oracle_ingest::api as ingest_api;
     let http = &config.http;
     let limits = &config.limits;
-    let ingest = Arc::new(RouteClass::new(
+    let class = |name, max_in_flight, timeout| {
+        RouteClass::new(name, max_in_flight, timeout)
+            .sources_behind(limits.trusted_proxies.clone())
+            .per_source_in_flight(http.max_requests_per_source)
+    };
+    let ingest = Arc::new(class(
         "ingest",
         http.max_ingest_requests,
         limits.body_timeout + limits.request_timeout,
     ));
     let peers = Arc::new(
-        RouteClass::new("peer stream", http.max_peer_streams, http.read_timeout)
-            .bodies_hold_permits(),
+        class("peer stream", http.max_peer_streams, http.read_timeout).bodies_hold_permits(),
     );
     let reads = Arc::new(
-        RouteClass::new("read", http.max_read_requests, http.read_timeout).per_source(
+        class("read", http.max_read_requests, http.read_timeout).per_source(
             http.read_rate_per_s,
             http.read_burst,
             clock,
-            limits.trusted_proxies.clone(),
         ),
     );
     let health_class = Arc::new(RouteClass::new("health", 16, http.read_timeout));

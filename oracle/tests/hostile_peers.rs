@@ -229,7 +229,7 @@ async fn hostile_peers_delay_an_epoch_by_peer_wait_at_most_and_fill_no_disk() {
             .iter()
             .find(|vote| vote.oracle == voter.pubkey())
         {
-            break vote.clone();
+            break *vote;
         }
         assert!(
             epoch_end.elapsed() < bound,

@@ -15,6 +15,7 @@ use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_oracle::chain::{Chain, RpcChain};
 use groundwork_oracle::chainview::ChainView;
+use groundwork_oracle::config::OracleConfig;
 use groundwork_oracle::store::frame::FrameKind;
 use groundwork_oracle::store::Store;
 use groundwork_telemetry::{Key, SignedTelemetry, TelemetryBody, TelemetryV1};
@@ -94,6 +95,59 @@ fn forged(device: &Keypair, forger: &Keypair, seq: u64) -> SignedTelemetry {
     let real = signed(device, seq);
     let seed: [u8; 32] = forger.to_bytes()[..32].try_into().unwrap();
     real.message.sign(&seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holding_slow_posts_takes_only_its_share_of_ingest() {
+    const HELD: usize = 40;
+    let (rpc, devices, _) = network_with_devices(1);
+    let data_dir = tempfile::tempdir().unwrap();
+    let oracle =
+        OracleProcess::start_configured_by(&rpc.url, &data_dir.path().join("oracle"), |config| {
+            config.http.max_ingest_requests = HELD;
+        });
+    let per_source = OracleConfig::local(Key([0; 32]), "", 0, data_dir.path())
+        .http
+        .max_requests_per_source;
+    // One address opens as many posts as the whole ingest class serves, announcing bodies it
+    // never sends.
+    let address: std::net::SocketAddr = oracle.url.trim_start_matches("http://").parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..HELD {
+        use tokio::io::AsyncWriteExt;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.7:0".parse().unwrap()).unwrap();
+        let mut stream = socket.connect(address).await.unwrap();
+        stream
+            .write_all(b"POST /v1/telemetry HTTP/1.1\r\nhost: oracle\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Beyond its share it was refused at once, saying why; the rest wait for their bodies.
+    let mut refused = 0;
+    for stream in &held {
+        let mut reply = [0u8; 1_024];
+        if let Ok(read) = stream.try_read(&mut reply) {
+            let reply = String::from_utf8_lossy(&reply[..read]);
+            assert!(
+                reply.starts_with("HTTP/1.1 503") && reply.contains("in flight"),
+                "{reply}"
+            );
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, HELD - per_source);
+    // Meanwhile a device's heartbeats from another address are accepted.
+    let client = reqwest::Client::new();
+    for seq in 1..=5 {
+        assert_eq!(
+            post_from(&client, &oracle.url, &signed(&devices[0], seq)).await,
+            200
+        );
+    }
+    drop(held);
 }
 
 /// Posts `message` from `client`; the reply's status.

@@ -6,14 +6,17 @@
 //!   `max_connections` at once (beyond, a new connection is closed at once), and a graceful
 //!   stop that lets in-flight requests finish (within `drain_timeout`).
 //! - [`RouteClass`]: a class of routes (ingest, the peers' stream, reads) with its own
-//!   concurrency limit (beyond it, `503 busy` at once, never a queue), an optional per-source
-//!   rate (`429 rate_limited`) and a request timeout (`503 request_timeout`): one class
-//!   saturated never takes another's capacity. A reply's body holds its permit only in a
+//!   concurrency limit (beyond it, `503 busy` at once, never a queue), an optional cap on one
+//!   source's requests at once (`503 busy`: one address holding slow requests open takes at
+//!   most that share of the class), an optional per-source rate (`429 rate_limited`) and a
+//!   request timeout (`503 request_timeout`): one class saturated never takes another's
+//!   capacity. A reply's body holds its permit only in a
 //!   class that asks for it (the peers' stream, whose producer holds a store reader); a slow
 //!   reader of another class's body holds a connection, never the class's capacity.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -134,16 +137,57 @@ pub struct RouteClass {
     body_holds_permit: bool,
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
+    /// Proxies whose `X-Forwarded-For` names the source (as ingest finds it).
+    trusted_proxies: Vec<IpAddr>,
     per_source: Option<PerSource>,
+    per_source_in_flight: Option<SourcesInFlight>,
     timeout: Duration,
 }
 
-/// A route class's per-source rate: the buckets, the clock they refill by, and the proxies
-/// whose `X-Forwarded-For` names the source.
+/// A route class's per-source rate: the buckets and the clock they refill by.
 struct PerSource {
     limiter: Limiter<IpAddr>,
     clock: Arc<dyn Clock>,
-    trusted_proxies: Vec<IpAddr>,
+}
+
+/// Each source's requests of a class in flight (an entry only while it has some).
+struct SourcesInFlight {
+    max: usize,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl SourcesInFlight {
+    /// A slot for one more request of `source`, or `None` when it has `max` in flight.
+    fn take(&self, source: IpAddr) -> Option<SourceSlot> {
+        let mut counts = self.counts.lock().expect("in-flight lock");
+        let count = counts.entry(source).or_default();
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(SourceSlot {
+            counts: self.counts.clone(),
+            source,
+        })
+    }
+}
+
+/// One request of a source in flight; released when dropped.
+struct SourceSlot {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    source: IpAddr,
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().expect("in-flight lock");
+        if let Some(count) = counts.get_mut(&self.source) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.source);
+            }
+        }
+    }
 }
 
 impl RouteClass {
@@ -154,24 +198,34 @@ impl RouteClass {
             body_holds_permit: false,
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             max_in_flight: max_in_flight.max(1),
+            trusted_proxies: Vec::new(),
             per_source: None,
+            per_source_in_flight: None,
             timeout,
         }
     }
 
-    /// Also at most `rate_per_s` requests a second per source address (bursts of `burst`),
-    /// the source found through `trusted_proxies` as ingest finds it.
-    pub fn per_source(
-        mut self,
-        rate_per_s: f64,
-        burst: u32,
-        clock: Arc<dyn Clock>,
-        trusted_proxies: Vec<IpAddr>,
-    ) -> Self {
+    /// Sources are found through `trusted_proxies` (their `X-Forwarded-For`), as ingest
+    /// finds them; otherwise a request's source is its peer address.
+    pub fn sources_behind(mut self, trusted_proxies: Vec<IpAddr>) -> Self {
+        self.trusted_proxies = trusted_proxies;
+        self
+    }
+
+    /// Also at most `rate_per_s` requests a second per source address (bursts of `burst`).
+    pub fn per_source(mut self, rate_per_s: f64, burst: u32, clock: Arc<dyn Clock>) -> Self {
         self.per_source = Some(PerSource {
             limiter: Limiter::new(rate_per_s, burst),
             clock,
-            trusted_proxies,
+        });
+        self
+    }
+
+    /// Also at most `max` requests of one source address in flight at once.
+    pub fn per_source_in_flight(mut self, max: usize) -> Self {
+        self.per_source_in_flight = Some(SourcesInFlight {
+            max: max.max(1),
+            counts: Arc::default(),
         });
         self
     }
@@ -205,35 +259,47 @@ impl RouteClass {
     }
 }
 
+/// The source `request` counts against (see [`source_address`]); `None` without a peer
+/// address (a request not served through [`serve`]).
+fn source_of(request: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    Some(source_address(peer.ip(), forwarded, trusted_proxies))
+}
+
 async fn guard(State(class): State<Arc<RouteClass>>, request: Request, next: Next) -> Response {
-    if let Some(PerSource {
-        limiter,
-        clock,
-        trusted_proxies,
-    }) = &class.per_source
-    {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
-        if let Some(peer) = peer {
-            let forwarded = request
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok());
-            let source = source_address(peer, forwarded, trusted_proxies);
-            if !limiter.allow(source, clock.now_ms()) {
-                return refusal(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!(
-                        "source {source} exceeds its rate limit for {} requests",
-                        class.name
-                    ),
-                );
-            }
+    let source = source_of(&request, &class.trusted_proxies);
+    if let (Some(PerSource { limiter, clock }), Some(source)) = (&class.per_source, source) {
+        if !limiter.allow(source, clock.now_ms()) {
+            return refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "source {source} exceeds its rate limit for {} requests",
+                    class.name
+                ),
+            );
         }
     }
+    let source_slot = match (&class.per_source_in_flight, source) {
+        (Some(sources), Some(source)) => match sources.take(source) {
+            Some(slot) => Some(slot),
+            None => {
+                return refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!(
+                        "source {source} has {} {} requests in flight: wait for their replies",
+                        sources.max, class.name
+                    ),
+                )
+            }
+        },
+        _ => None,
+    };
     let Ok(permit) = class.in_flight.clone().try_acquire_owned() else {
         return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -250,6 +316,7 @@ async fn guard(State(class): State<Arc<RouteClass>>, request: Request, next: Nex
             axum::body::Body::new(PermittedBody {
                 body,
                 _permit: permit,
+                _source_slot: source_slot,
             })
         }),
         Ok(response) => response,
@@ -264,10 +331,12 @@ async fn guard(State(class): State<Arc<RouteClass>>, request: Request, next: Nex
     }
 }
 
-/// A response body that holds its route class's permit until it is dropped.
+/// A response body that holds its route class's permit (and its source's slot) until it is
+/// dropped.
 struct PermittedBody {
     body: axum::body::Body,
     _permit: OwnedSemaphorePermit,
+    _source_slot: Option<SourceSlot>,
 }
 
 impl http_body::Body for PermittedBody {

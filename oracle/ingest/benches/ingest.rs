@@ -9,6 +9,10 @@
 //! - sustained ingest of binary 1,000-message batches over loopback HTTP from devices of a
 //!   1,000,000-device set, p50/p99 per batch; single JSON posts at 64 in flight, p50/p99;
 //! - the time (and memory) to seal epochs of 5,000,000 messages;
+//! - honest devices' single JSON posts from 100 source addresses, alone and under a forged
+//!   flood from 50 other addresses (binary batches of messages naming real devices, signed by
+//!   another key, at each address's default source limit): the honest throughput and p99 in
+//!   both runs, and how many forged signatures the flood made the oracle verify per second;
 //! - the process's peak memory.
 //!
 //! Targets (issue 11, 2 cores): batches of at least 40,000 msg/s with p99 < 100 ms; single
@@ -257,9 +261,19 @@ async fn commit_latency_and_start(dir: &std::path::Path, largest: u64) {
     drop(store);
 }
 
-/// An oracle over loopback HTTP: the device set of `keys` (senders) plus random keys up to
-/// `DEVICE_SET`, on `store`.
-async fn serve(store: Store, keys: &[Key]) -> String {
+/// The limits of the throughput phases: no per-source limit (one client sends everything).
+fn unlimited_sources() -> LimitsConfig {
+    LimitsConfig {
+        device_burst: 1_000,
+        source_rate_per_s: 1e9,
+        source_burst: u32::MAX,
+        ..LimitsConfig::default()
+    }
+}
+
+/// An oracle over loopback HTTP with `limits`: the device set of `keys` (senders) plus random
+/// keys up to `DEVICE_SET`, on `store`.
+async fn serve(store: Store, keys: &[Key], limits: LimitsConfig) -> String {
     let mut devices: HashMap<Key, DeviceInfo> = HashMap::with_capacity(DEVICE_SET);
     let info = DeviceInfo {
         suspended: false,
@@ -274,12 +288,6 @@ async fn serve(store: Store, keys: &[Key]) -> String {
         key[..8].copy_from_slice(&(index as u64).to_le_bytes());
         devices.insert(Key(key), info);
     }
-    let limits = LimitsConfig {
-        device_burst: 1_000,
-        source_rate_per_s: 1e9,
-        source_burst: u32::MAX,
-        ..LimitsConfig::default()
-    };
     let ingestor = Ingestor::new(
         NETWORK,
         limits,
@@ -310,15 +318,38 @@ async fn post_all(
     bodies: Vec<Vec<u8>>,
     concurrency: usize,
 ) -> (Duration, Vec<Duration>) {
-    let bodies = Arc::new(tokio::sync::Mutex::new(bodies.into_iter()));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
         .expect("client");
+    post_all_from(&[client], url, content_type, bodies, concurrency).await
+}
+
+/// A client sending from `127.0.<third>.<fourth>` (a loopback alias: its own source address).
+fn client_from(third: u8, fourth: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, third, fourth]))
+        .build()
+        .expect("client")
+}
+
+/// [`post_all`] with worker `i` sending through `clients[i % clients.len()]`.
+async fn post_all_from(
+    clients: &[reqwest::Client],
+    url: &str,
+    content_type: &'static str,
+    bodies: Vec<Vec<u8>>,
+    concurrency: usize,
+) -> (Duration, Vec<Duration>) {
+    let bodies = Arc::new(tokio::sync::Mutex::new(bodies.into_iter()));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (bodies, client, url) = (bodies.clone(), client.clone(), url.to_string());
+        .map(|worker| {
+            let (bodies, client, url) = (
+                bodies.clone(),
+                clients[worker % clients.len()].clone(),
+                url.to_string(),
+            );
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
@@ -367,7 +398,7 @@ fn report(label: &str, messages: usize, elapsed: Duration, latencies: &[Duration
 }
 
 async fn http_phases(label: &str, store: Store, seeds: &[[u8; 32]], keys: &[Key]) {
-    let url = serve(store, keys).await;
+    let url = serve(store, keys, unlimited_sources()).await;
     let now = SystemClock.now_ms();
     for (concurrency, first_seq) in [(1usize, 1u64), (2, 3), (4, 5)] {
         // Two rounds of every sender: 200 batches of 1,000.
@@ -393,6 +424,121 @@ async fn http_phases(label: &str, store: Store, seeds: &[[u8; 32]], keys: &[Key]
         messages.len(),
         elapsed,
         &latencies,
+    );
+}
+
+/// Honest single posts from 100 addresses, alone and under a forged flood from 50 others
+/// (SPEC 4.2: before signatures only the per-source limit and a shared bound on signature
+/// work; a forged message costs no device anything).
+async fn forged_flood_phase(store: Store, seeds: &[[u8; 32]], keys: &[Key]) {
+    const HONEST_SOURCES: u8 = 100;
+    const FLOOD_SOURCES: u8 = 50;
+    const HONEST_MESSAGES: usize = 40_000;
+    /// Honest posts in flight: many devices, each posting its own message.
+    const HONEST_IN_FLIGHT: usize = 256;
+    let limits = LimitsConfig {
+        device_burst: 1_000,
+        ..LimitsConfig::default()
+    };
+    let url = serve(store, keys, limits).await;
+    let honest: Vec<reqwest::Client> = (0..HONEST_SOURCES).map(|n| client_from(2, n)).collect();
+    let now = SystemClock.now_ms();
+    let json_bodies = |messages: Vec<SignedTelemetry>| -> Vec<Vec<u8>> {
+        messages
+            .iter()
+            .map(|signed| signed.to_json().into_bytes())
+            .collect()
+    };
+    let alone = json_bodies(sign_messages(seeds, keys, HONEST_MESSAGES, 20, now));
+    let (elapsed, latencies) =
+        post_all_from(&honest, &url, "application/json", alone, HONEST_IN_FLIGHT).await;
+    report(
+        &format!("forged flood: honest single JSON posts from {HONEST_SOURCES} addresses, {HONEST_IN_FLIGHT} in flight, no flood"),
+        HONEST_MESSAGES,
+        elapsed,
+        &latencies,
+    );
+
+    // The flood: real devices' messages signed by another key, in batches of 1,000, each of
+    // 50 addresses sending 2 at a time as fast as it is answered.
+    let forger = ed25519_dalek::SigningKey::from_bytes(&[0xF0; 32]);
+    let forged: Vec<Vec<u8>> = sign_messages(seeds, keys, 20_000, 30, now)
+        .into_iter()
+        .map(|signed| {
+            use ed25519_dalek::Signer;
+            let signature = forger.sign(&signed.message.canonical_bytes()).to_bytes();
+            SignedTelemetry {
+                message: signed.message,
+                signature,
+            }
+        })
+        .collect::<Vec<_>>()
+        .chunks(1_000)
+        .map(encode_binary_batch)
+        .collect();
+    let forged = Arc::new(forged);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = tokio::task::JoinSet::new();
+    for source in 0..FLOOD_SOURCES {
+        for in_flight in 0..2usize {
+            let (client, url, forged, stop) = (
+                client_from(3, source),
+                url.clone(),
+                forged.clone(),
+                stop.clone(),
+            );
+            flood.spawn(async move {
+                // (requests, forged messages verified, requests refused at the source limit)
+                let (mut requests, mut verified, mut refused) = (0u64, 0u64, 0u64);
+                let mut next = in_flight;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = forged[next % forged.len()].clone();
+                    next += 2;
+                    let Ok(response) = client
+                        .post(&url)
+                        .header("content-type", BINARY_BATCH_MEDIA_TYPE)
+                        .body(body)
+                        .send()
+                        .await
+                    else {
+                        continue;
+                    };
+                    requests += 1;
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap_or_default();
+                    match status {
+                        429 => refused += 1,
+                        _ => verified += text.matches("bad_signature").count() as u64,
+                    }
+                }
+                (requests, verified, refused)
+            });
+        }
+    }
+    // Past every flood address's burst before the honest devices are measured.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let flood_started = Instant::now();
+    let loaded = json_bodies(sign_messages(seeds, keys, HONEST_MESSAGES, 40, now));
+    let (elapsed, latencies) =
+        post_all_from(&honest, &url, "application/json", loaded, HONEST_IN_FLIGHT).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut requests, mut verified, mut refused) = (0u64, 0u64, 0u64);
+    while let Some(counts) = flood.join_next().await {
+        let counts = counts.expect("flood task");
+        requests += counts.0;
+        verified += counts.1;
+        refused += counts.2;
+    }
+    let flood_seconds = (flood_started.elapsed() + Duration::from_secs(12)).as_secs_f64();
+    report(
+        "forged flood: the same under the flood",
+        HONEST_MESSAGES,
+        elapsed,
+        &latencies,
+    );
+    println!(
+        "forged flood: {FLOOD_SOURCES} addresses sent {requests} batches of 1,000 forged messages in {flood_seconds:.0} s: {:.0} forged signatures/s verified and refused, {refused} batches refused at the source limit before any signature",
+        verified as f64 / flood_seconds
     );
 }
 
@@ -426,7 +572,8 @@ fn main() {
         let segments = Store::Segments(Arc::new(
             SegmentStore::open(SegmentConfig::new(dir.join("http"))).expect("store"),
         ));
-        http_phases("segments", segments, &seeds, &keys).await;
+        http_phases("segments", segments.clone(), &seeds, &keys).await;
+        forged_flood_phase(segments, &seeds, &keys).await;
         match std::env::var("GROUNDWORK_BENCH_POSTGRES_URL") {
             Ok(url) => {
                 let store = Store::Postgres(

@@ -20,8 +20,10 @@
 //! /v1/epochs/{n}` (reads); its task: [`Ingestor::sweep_limits_every_minute`].
 
 pub mod api;
+pub mod fair;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ use groundwork_oracle_core::metrics::Metrics;
 use groundwork_oracle_core::tasks::{FirstRound, StopSignal, Ticker};
 use groundwork_oracle_core::{Rejection, Verdict};
 use groundwork_oracle_store::{Candidate, Outcome, Store};
-use groundwork_telemetry::{verify_batch, Key, SignedTelemetry};
+use groundwork_telemetry::{verify_batch, verify_signature, Key, SignedTelemetry};
 use serde::{Deserialize, Serialize};
 
 use groundwork_oracle_core::ratelimit::Limiter;
@@ -70,9 +72,12 @@ pub struct LimitsConfig {
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Signatures being verified at once, across every request (the global bound on signature
-    /// work, SPEC 4.2): a request waits its turn (first come, first served, one batch per
-    /// source at a time) rather than piling work on the cores.
-    pub max_signatures_in_flight: usize,
+    /// work, SPEC 4.2): beyond it, signatures wait their turns (64 at a time, source addresses
+    /// taking turns, see [`fair`]) rather than piling work on the cores. Default (`None`): two
+    /// turns per core (one running, one ready), so verification never crowds out the threads
+    /// that serve requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_signatures_in_flight: Option<usize>,
 }
 
 impl Default for LimitsConfig {
@@ -89,7 +94,7 @@ impl Default for LimitsConfig {
             trusted_proxies: Vec::new(),
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
-            max_signatures_in_flight: 16_384,
+            max_signatures_in_flight: None,
         }
     }
 }
@@ -110,9 +115,12 @@ impl LimitsConfig {
 /// Slots an epoch has when nothing says otherwise (SPEC 4.3's default).
 const DEFAULT_SLOTS_PER_EPOCH: u32 = 48;
 
-/// Lanes sources are spread over for signature work: one batch per lane verifies at a time,
-/// so a source with many requests open waits behind itself, not in front of others.
-const SOURCE_LANES: usize = 256;
+/// Lanes of the newest-seq map (locks spread by the device key's first byte).
+const NEWEST_SEQ_LANES: usize = 256;
+
+/// Below this many signatures a turn is verified on its own task rather than on the blocking
+/// pool.
+const INLINE_VERIFY_MAX: usize = 8;
 
 /// One message as it arrived: JSON text still to parse (SPEC 4.1's JSON form), or a message
 /// decoded from a binary batch.
@@ -172,10 +180,8 @@ pub struct Ingestor {
     source_limits: Limiter<IpAddr>,
     /// The oldest accepted timestamp, relative to now.
     max_message_age_ms: i64,
-    /// The global bound on signature work: one permit per signature being verified.
-    signature_work: tokio::sync::Semaphore,
-    /// Per-source lanes of signature work (see [`SOURCE_LANES`]).
-    source_lanes: Vec<tokio::sync::Mutex<()>>,
+    /// The global bound on signature work, shared fairly between sources.
+    signature_work: fair::FairShare,
     /// Each device's newest seq this process committed: a message at or below it (a replay of
     /// a message anyone can read back) is judged by the store without costing the device's
     /// budget.
@@ -206,16 +212,17 @@ impl Ingestor {
     ) -> Self {
         let epoch_length = Duration::from_millis(u64::try_from(schedule.length_ms).unwrap_or(0));
         let max_message_age = limits.message_age_or_one_slot(epoch_length, DEFAULT_SLOTS_PER_EPOCH);
+        let workers = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        let signatures_in_flight = limits
+            .max_signatures_in_flight
+            .unwrap_or(2 * workers * fair::QUANTUM);
         Ingestor {
             network,
             device_limits: Limiter::new(limits.device_rate_per_s, limits.device_burst),
             source_limits: Limiter::new(limits.source_rate_per_s, limits.source_burst),
             max_message_age_ms: i64::try_from(max_message_age.as_millis()).unwrap_or(i64::MAX),
-            signature_work: tokio::sync::Semaphore::new(limits.max_signatures_in_flight.max(1)),
-            source_lanes: (0..SOURCE_LANES)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
-            newest_seq: (0..SOURCE_LANES)
+            signature_work: fair::FairShare::new(signatures_in_flight),
+            newest_seq: (0..NEWEST_SEQ_LANES)
                 .map(|_| std::sync::Mutex::new(std::collections::HashMap::new()))
                 .collect(),
             limits,
@@ -224,7 +231,7 @@ impl Ingestor {
             clock,
             store,
             metrics,
-            workers: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            workers,
         }
     }
 
@@ -364,54 +371,63 @@ impl Ingestor {
         *newest = (*newest).max(seq);
     }
 
-    /// [`Self::verify`] within the global bound on signature work: the request waits for its
-    /// source's lane (one batch per source verifies at a time), then for permits for its
-    /// signatures (first come, first served).
+    /// Signature verdicts for `checked`, in order, within the global bound on signature work
+    /// shared fairly between sources (SPEC 4.2, see [`fair`]): the signatures are verified in
+    /// turns of at most [`fair::QUANTUM`], granted by round robin over the sources waiting. A
+    /// source's thousand-message batches queue behind its own earlier turns; another source's
+    /// message starts within one round, however deep the first one's backlog: a flood from
+    /// a few addresses slows the others by a share, never to a stop.
     async fn verify_in_turn(&self, source: IpAddr, checked: &[Checked]) -> Vec<bool> {
-        if checked.is_empty() {
-            return Vec::new();
+        /// A batch check costs about half of checking each signature when all hold, and is
+        /// wasted when one does not: once a turn of this request found a bad signature (a
+        /// forged batch), the later ones are checked one by one.
+        fn verify_turn(turn: Vec<(Key, Vec<u8>, [u8; 64])>, forged_seen: &AtomicBool) -> Vec<bool> {
+            let verdicts = if forged_seen.load(Ordering::Relaxed) {
+                turn.iter()
+                    .map(|(key, canonical, signature)| verify_signature(key, canonical, signature))
+                    .collect()
+            } else {
+                let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = turn
+                    .iter()
+                    .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
+                    .collect();
+                verify_batch(&borrowed)
+            };
+            if verdicts.contains(&false) {
+                forged_seen.store(true, Ordering::Relaxed);
+            }
+            verdicts
         }
-        let lane = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            source.hash(&mut hasher);
-            hasher.finish() as usize % SOURCE_LANES
-        };
-        let _lane = self.source_lanes[lane].lock().await;
-        let wanted = checked
-            .len()
-            .min(self.limits.max_signatures_in_flight.max(1));
-        let _permits = self
-            .signature_work
-            .acquire_many(u32::try_from(wanted).unwrap_or(u32::MAX))
-            .await;
-        self.verify(checked).await
-    }
-
-    /// Signature verdicts for `checked`, in order: in batches across the cores when many.
-    async fn verify(&self, checked: &[Checked]) -> Vec<bool> {
-        fn verify_chunk(chunk: Vec<(Key, Vec<u8>, [u8; 64])>) -> Vec<bool> {
-            let borrowed: Vec<(&Key, &[u8], &[u8; 64])> = chunk
-                .iter()
-                .map(|(key, canonical, signature)| (key, canonical.as_slice(), signature))
-                .collect();
-            verify_batch(&borrowed)
-        }
-        let items: Vec<(Key, Vec<u8>, [u8; 64])> = checked
-            .iter()
-            .map(|item| {
-                (
-                    item.signed.message.device,
-                    item.canonical.clone(),
-                    item.signed.signature,
-                )
-            })
-            .collect();
-        if items.len() < PARALLEL_VERIFY_MIN || self.workers == 1 {
-            return verify_chunk(items);
-        }
-        // A verification cancelled by a runtime shutting down counts as not verified.
-        across_cores(items, self.workers, verify_chunk, || false).await
+        let forged_seen = Arc::new(AtomicBool::new(false));
+        let turns = checked.chunks(fair::QUANTUM).map(|turn| {
+            let forged_seen = forged_seen.clone();
+            async move {
+                let items: Vec<(Key, Vec<u8>, [u8; 64])> = turn
+                    .iter()
+                    .map(|item| {
+                        (
+                            item.signed.message.device,
+                            item.canonical.clone(),
+                            item.signed.signature,
+                        )
+                    })
+                    .collect();
+                let _turn = self.signature_work.turn(source, items.len()).await;
+                if items.len() < INLINE_VERIFY_MAX {
+                    return verify_turn(items, &forged_seen);
+                }
+                let len = items.len();
+                match tokio::task::spawn_blocking(move || verify_turn(items, &forged_seen)).await {
+                    Ok(verdicts) => verdicts,
+                    Err(join_error) if join_error.is_panic() => {
+                        std::panic::resume_unwind(join_error.into_panic())
+                    }
+                    // Cancelled by a runtime shutting down: not verified.
+                    Err(_) => vec![false; len],
+                }
+            }
+        });
+        futures_util::future::join_all(turns).await.concat()
     }
 
     /// Parses the JSON messages, across the cores when there are many.
