@@ -19,10 +19,18 @@ use crate::frame::FrameKind;
 use crate::manifest::{hash_of, EpochRecord, Manifest};
 use crate::{Candidate, DeviceSummary, Outcome, Pruned, StoreError};
 
+/// Connections for epoch streams at once (beyond, a stream waits for one).
+const STREAM_CONNECTIONS: u32 = 4;
+
 /// A PostgreSQL-backed store.
 #[derive(Clone)]
 pub struct PgStore {
+    /// Commits and short queries.
     pool: PgPool,
+    /// Epoch streams (peers' pulls, the verify stage): a stream holds its connection while a
+    /// reader takes its records, so streams have their own connections and never take the
+    /// ones commits need.
+    streams: PgPool,
     /// Epoch partitions known to exist.
     partitions: Arc<Mutex<HashSet<u64>>>,
     max_conflicts_per_device_epoch: usize,
@@ -89,9 +97,14 @@ impl PgStore {
     ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let streams = PgPoolOptions::new()
+            .max_connections(STREAM_CONNECTIONS)
+            .connect(url)
+            .await?;
         let (queue, requests) = tokio::sync::mpsc::channel(1_024);
         let store = PgStore {
             pool,
+            streams,
             partitions: Arc::new(Mutex::new(HashSet::new())),
             max_conflicts_per_device_epoch,
             queue,
@@ -531,7 +544,7 @@ impl PgStore {
              FROM conflicts WHERE epoch = $1 ORDER BY 1, 2, 3, 4",
         )
         .bind(as_db(epoch))
-        .fetch(&self.pool);
+        .fetch(&self.streams);
         let mut batch = Vec::with_capacity(crate::STREAM_BATCH);
         loop {
             let record = match rows.try_next().await {
