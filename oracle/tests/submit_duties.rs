@@ -181,17 +181,42 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
     assert_eq!(tokens_of(account), None);
 
     // Below its reserve the relayer relays nothing, and says how much it holds.
-    let frugal = submitter(&rpc, &oracle, dir.path(), before + 1);
-    assert_eq!(
-        frugal
-            .relay_claim(&recipient.pubkey(), 2_000, proof.clone())
-            .await
-            .unwrap(),
-        Relayed::BelowReserve {
-            balance: before,
-            reserve: before + 1
-        }
+    let below = |reserve| {
+        let frugal = submitter(&rpc, &oracle, dir.path(), reserve);
+        let proof = proof.clone();
+        let recipient = recipient.pubkey();
+        async move { frugal.relay_claim(&recipient, 2_000, proof).await.unwrap() }
+    };
+    let Relayed::BelowReserve {
+        balance: held,
+        reserve,
+        claim_cost,
+        unsettled,
+    } = below(before + 1).await
+    else {
+        panic!("relayed below the reserve")
+    };
+    assert_eq!((held, reserve, unsettled), (before, before + 1, 0));
+    // The most this claim may cost: the fee and the rent of the token account it would
+    // create again.
+    let token_account_rent = client(&rpc)
+        .get_minimum_balance_for_rent_exemption(170)
+        .unwrap();
+    assert!(
+        claim_cost > token_account_rent && claim_cost < token_account_rent + 20_000,
+        "{claim_cost}"
     );
+    // Above the reserve but not by the claim's cost: nothing sent either.
+    assert!(matches!(
+        below(before - claim_cost + 1).await,
+        Relayed::BelowReserve { .. }
+    ));
+    // By the claim's cost: the reserve allows it (and the closed account refuses it).
+    assert_eq!(
+        below(before - claim_cost).await,
+        Relayed::RecipientClosedItsAccount
+    );
+    assert_eq!(balance(&oracle.pubkey()), before, "nothing was paid");
 
     // Once the recipient recreates its account, its claims are relayed again.
     send(

@@ -62,9 +62,20 @@ pub enum Relayed {
     /// The recipient closed the token account this relayer created for it before: relaying
     /// again would pay its rent again, so nothing is sent until the recipient recreates it.
     RecipientClosedItsAccount,
-    /// The oracle key holds less than the reserve kept for votes: nothing sent.
-    BelowReserve { balance: u64, reserve: u64 },
+    /// The claim could take the oracle key below the reserve kept for votes: nothing sent.
+    /// `claim_cost` is the most this claim may cost (fee and the rent of what it creates),
+    /// `unsettled` what relayed claims sent in the last [`RELAY_SETTLE`] may still take.
+    BelowReserve {
+        balance: u64,
+        reserve: u64,
+        claim_cost: u64,
+        unsettled: u64,
+    },
 }
+
+/// How long a relayed claim's cost is counted against the reserve before the balance surely
+/// shows it: a blockhash's lifetime (about 60-90 s), after which it landed or never will.
+pub const RELAY_SETTLE: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// What the stage votes: one epoch's report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,6 +209,9 @@ fn failpoint(point: &str) {
 pub struct Submitter {
     /// Recipients whose token account this relayer created (rent is paid once per recipient).
     relay_ledger: RelayLedger,
+    /// What relayed claims sent lately may cost, until their cost surely shows in the
+    /// balance ([`RELAY_SETTLE`]).
+    relay_spending: std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>,
     rpc: SubmitRpc,
     oracle: Keypair,
     submissions: Submissions,
@@ -214,6 +228,7 @@ impl Submitter {
         let submissions_dir = submissions_dir.into();
         Submitter {
             relay_ledger: RelayLedger::new(submissions_dir.join("relay-created-accounts.json")),
+            relay_spending: Default::default(),
             rpc,
             oracle,
             submissions: Submissions::new(submissions_dir),
@@ -592,16 +607,6 @@ impl Submitter {
         cumulative_amount: u64,
         proof: Vec<[u8; 32]>,
     ) -> Result<Relayed, SubmitError> {
-        let reserve = self.settings.relay_reserve_lamports;
-        let balance = self
-            .rpc
-            .lamports_now(&self.oracle.pubkey())
-            .await
-            .map_err(SubmitError::Rpc)?
-            .unwrap_or(0);
-        if balance < reserve {
-            return Ok(Relayed::BelowReserve { balance, reserve });
-        }
         let config = self.reward_config().await?;
         let token_program = self
             .rpc
@@ -620,6 +625,31 @@ impl Submitter {
             .await
             .map_err(SubmitError::Rpc)?
             .is_some();
+        let claim_record_exists = self
+            .rpc
+            .lamports_now(&groundwork_client::reward_epochs::claim_address(recipient))
+            .await
+            .map_err(SubmitError::Rpc)?
+            .is_some();
+        // The reserve holds after this claim and the ones sent before it whose cost may not
+        // show in the balance yet.
+        let reserve = self.settings.relay_reserve_lamports;
+        let balance = self
+            .rpc
+            .lamports_now(&self.oracle.pubkey())
+            .await
+            .map_err(SubmitError::Rpc)?
+            .unwrap_or(0);
+        let claim_cost = self.claim_cost_at_most(claim_record_exists, account_exists);
+        let unsettled = self.unsettled_relay_spending();
+        if balance < reserve.saturating_add(claim_cost).saturating_add(unsettled) {
+            return Ok(Relayed::BelowReserve {
+                balance,
+                reserve,
+                claim_cost,
+                unsettled,
+            });
+        }
         // Created by this relayer before and gone: the recipient closed it (a claim landed:
         // the claim record says so). A creating claim that never landed created nothing.
         if !account_exists
@@ -645,10 +675,55 @@ impl Submitter {
                 if !account_exists {
                     self.relay_ledger.record(recipient)?;
                 }
+                self.relay_spending
+                    .lock()
+                    .expect("relay spending lock")
+                    .push_back((std::time::Instant::now(), claim_cost));
                 Ok(Relayed::Sent(signature))
             }
             None => Ok(Relayed::Refused),
         }
+    }
+
+    /// The most a relayed claim may cost this key: the fee at the priority floor for the most
+    /// compute a transaction may use, and the rent of the claim record and the recipient's
+    /// token account when the claim creates them (the larger Token-2022 account with its
+    /// immutable-owner extension).
+    fn claim_cost_at_most(&self, claim_record_exists: bool, account_exists: bool) -> u64 {
+        use anchor_lang::Space;
+        const SIGNATURE_FEE: u64 = 5_000;
+        const UNITS_AT_MOST: u64 = 1_400_000;
+        const TOKEN_ACCOUNT_LEN: usize = 170;
+        let rent = anchor_lang::solana_program::rent::Rent::default();
+        let priority = self
+            .settings
+            .priority_fee_floor
+            .saturating_mul(UNITS_AT_MOST)
+            .div_ceil(1_000_000);
+        let claim_record = if claim_record_exists {
+            0
+        } else {
+            rent.minimum_balance(8 + reward_epochs::state::ClaimV0::INIT_SPACE)
+        };
+        let token_account = if account_exists {
+            0
+        } else {
+            rent.minimum_balance(TOKEN_ACCOUNT_LEN)
+        };
+        SIGNATURE_FEE + priority + claim_record + token_account
+    }
+
+    /// What relayed claims sent within [`RELAY_SETTLE`] may cost (older ones are forgotten:
+    /// by then they landed, and show in the balance, or expired).
+    fn unsettled_relay_spending(&self) -> u64 {
+        let mut spending = self.relay_spending.lock().expect("relay spending lock");
+        while spending
+            .front()
+            .is_some_and(|(sent, _)| sent.elapsed() > RELAY_SETTLE)
+        {
+            spending.pop_front();
+        }
+        spending.iter().map(|(_, cost)| cost).sum()
     }
 
     /// Sends `instruction` once, paid by the oracle key: simulated first (a refusal sends

@@ -539,9 +539,15 @@ impl SubmitStage {
                     tracing::info!(%recipient, cumulative = leaf, %signature, "claimed for an opted-in recipient");
                     relayed.insert(*recipient, (leaf, Instant::now()));
                 }
-                Ok(Some(Relayed::BelowReserve { balance, reserve })) => {
+                Ok(Some(Relayed::BelowReserve {
+                    balance,
+                    reserve,
+                    claim_cost,
+                    unsettled,
+                })) => {
                     return Ok(Some(format!(
-                        "relaying paused: the oracle key holds {balance} lamports, below the {reserve} kept for votes"
+                        "relaying paused: the oracle key holds {balance} lamports; a claim may cost {claim_cost} and claims sent in the last {} s {unsettled} more, and {reserve} are kept for votes",
+                        crate::RELAY_SETTLE.as_secs()
                     )));
                 }
                 Ok(Some(Relayed::RecipientClosedItsAccount)) => held_up.push(format!(
