@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use groundwork_oracle_core::files::{epoch_files, write_atomically};
+use groundwork_oracle_core::files::{epoch_files, lock_directory, write_atomically, DATA_LOCK};
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_verify::stage::{vetoed_roots, vetoed_roots_path};
 
@@ -25,18 +25,17 @@ pub struct Recomputed {
 }
 
 /// Moves epoch `from`'s report and every later one aside (see the module docs). Refuses
-/// while an oracle holds the data directory's store.
+/// while an oracle runs on the data directory (whichever store it uses).
 pub fn recompute_from(data_dir: &Path, from: u64, now_ms: i64) -> Result<Recomputed> {
-    let lock_path = data_dir.join("telemetry").join("LOCK");
-    if let Ok(lock) = std::fs::OpenOptions::new().write(true).open(&lock_path) {
-        if lock.try_lock().is_err() {
-            bail!(
-                "an oracle is running on {} (it holds {}): stop it first",
-                data_dir.display(),
-                lock_path.display()
-            );
-        }
-    }
+    let Some(_data_lock) =
+        lock_directory(data_dir).with_context(|| format!("locking {}", data_dir.display()))?
+    else {
+        bail!(
+            "an oracle is running on {} (it holds {}): stop it first",
+            data_dir.display(),
+            data_dir.join(DATA_LOCK).display()
+        );
+    };
     let reports = Reports::new(data_dir.join("reports"));
     let epochs: Vec<u64> = reports
         .epochs()

@@ -80,6 +80,18 @@ pub async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::default());
     let data_dir = &config.store.data_dir;
+    // One oracle per data directory, whichever store it uses (held until `serve` returns).
+    let _data_lock = groundwork_oracle_core::files::lock_directory(data_dir)
+        .with_context(|| format!("locking {}", data_dir.display()))?
+        .with_context(|| {
+            format!(
+                "another oracle is running on {} (it holds {}): one oracle per data directory",
+                data_dir.display(),
+                data_dir
+                    .join(groundwork_oracle_core::files::DATA_LOCK)
+                    .display()
+            )
+        })?;
     let view_dir = data_dir.join("chain-view");
     let reports = Reports::new(data_dir.join("reports"));
 

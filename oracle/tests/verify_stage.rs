@@ -1023,11 +1023,16 @@ async fn a_vetoed_epoch_is_recomputed_only_to_another_root() {
     std::fs::create_dir_all(submission.parent().unwrap()).unwrap();
     std::fs::write(&submission, b"{}").unwrap();
 
-    // The authority vetoed the root. While the oracle runs, the command refuses.
+    // The authority vetoed the root. While an oracle runs on the data directory (it holds
+    // its lock, whichever store it uses), the command refuses.
+    let running = groundwork_oracle::core::files::lock_directory(dir.path())
+        .unwrap()
+        .expect("nobody holds it yet");
     let refused = groundwork_oracle::recompute::recompute_from(dir.path(), EPOCH, 1_234)
         .unwrap_err()
         .to_string();
     assert!(refused.contains("stop it first"), "{refused}");
+    drop(running);
     drop(verifier);
     drop(store);
     let recomputed =
