@@ -46,6 +46,26 @@ pub fn epoch_files(dir: &Path, suffix: &str) -> std::io::Result<Vec<u64>> {
     Ok(epochs)
 }
 
+/// The name of the lock file an oracle holds in its data directory while it runs.
+pub const DATA_LOCK: &str = "LOCK";
+
+/// An exclusive lock on `<dir>/LOCK`, held as long as the returned file is open: one process
+/// per data directory (reports, submissions and peers' sets are written by one oracle only;
+/// offline commands refuse to run beside it). `Ok(None)`: another process holds it.
+pub fn lock_directory(dir: &Path) -> std::io::Result<Option<File>> {
+    std::fs::create_dir_all(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(DATA_LOCK))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,24 +101,13 @@ mod tests {
             .unwrap()
             .is_empty());
     }
-}
 
-/// The name of the lock file an oracle holds in its data directory while it runs.
-pub const DATA_LOCK: &str = "LOCK";
-
-/// An exclusive lock on `<dir>/LOCK`, held as long as the returned file is open: one process
-/// per data directory (reports, submissions and peers' sets are written by one oracle only;
-/// offline commands refuse to run beside it). `Ok(None)`: another process holds it.
-pub fn lock_directory(dir: &Path) -> std::io::Result<Option<File>> {
-    std::fs::create_dir_all(dir)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(DATA_LOCK))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(error)) => Err(error),
+    #[test]
+    fn a_data_directory_is_locked_by_one_holder_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock_directory(dir.path()).unwrap().expect("free");
+        assert!(lock_directory(dir.path()).unwrap().is_none());
+        drop(first);
+        assert!(lock_directory(dir.path()).unwrap().is_some());
     }
 }
