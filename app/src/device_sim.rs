@@ -31,6 +31,9 @@ pub struct SimulatedDevice {
     pub lat_e7: i32,
     pub lon_e7: i32,
     pub behaviour: Behaviour,
+    /// Its operator, when known: beacons are witnessed by devices of other operators (proof
+    /// of coverage counts only those).
+    pub operator: Option<Pubkey>,
     next_seq: u64,
     rounds: u64,
     started_ms: i64,
@@ -58,6 +61,7 @@ impl SimulatedDevice {
             lat_e7,
             lon_e7,
             behaviour,
+            operator: None,
             // Sequence numbers start at the clock so a restarted simulation stays increasing.
             next_seq: u64::try_from(now_ms).unwrap_or(0),
             rounds: 0,
@@ -67,6 +71,12 @@ impl SimulatedDevice {
 
     pub fn key(&self) -> Pubkey {
         self.keypair.pubkey()
+    }
+
+    /// The device, of `operator`.
+    pub fn of_operator(mut self, operator: Pubkey) -> Self {
+        self.operator = Some(operator);
+        self
     }
 
     fn seed(&self) -> [u8; 32] {
@@ -160,7 +170,7 @@ impl SimulatedDevice {
 }
 
 /// One round of every device's messages (see [`SimulatedDevice::round`]), plus a witness of
-/// each beacon by the next device in the list (a beacon heard by its neighbour).
+/// each beacon by a device of another operator (see [`witness_for`]).
 pub fn round_with_witnesses(
     devices: &mut [SimulatedDevice],
     network: Key,
@@ -185,10 +195,30 @@ pub fn round_with_witnesses(
         })
         .collect();
     for (position, beacon) in beacons {
-        let witness = &mut devices[(position + 1) % count];
+        let witness = &mut devices[witness_for(devices, position)];
         messages.push(witness.witness(network, now_ms, &beacon));
     }
     messages
+}
+
+/// Who hears device `position`'s beacons: among the devices of other operators (in list
+/// order), the one at `position` modulo their count — so each operator's devices are heard by
+/// different devices of the others; the next device in the list when no other operator's
+/// device is known. `devices` holds at least two.
+pub fn witness_for(devices: &[SimulatedDevice], position: usize) -> usize {
+    let operator = devices[position].operator;
+    let others: Vec<usize> = devices
+        .iter()
+        .enumerate()
+        .filter(|(_, device)| {
+            operator.is_some() && device.operator.is_some() && device.operator != operator
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if others.is_empty() {
+        return (position + 1) % devices.len();
+    }
+    others[position % others.len()]
 }
 
 /// Replies to simulated telemetry, by status and reason.
@@ -329,4 +359,44 @@ pub async fn post(
         }
     }
     Ok(tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn devices_of(operators: &[u8]) -> Vec<SimulatedDevice> {
+        operators
+            .iter()
+            .map(|operator| {
+                let cell = h3o::LatLng::new(37.7749, -122.4194)
+                    .unwrap()
+                    .to_cell(h3o::Resolution::Twelve);
+                SimulatedDevice::new(Keypair::new(), u64::from(cell), Behaviour::Honest, 0)
+                    .unwrap()
+                    .of_operator(Pubkey::new_from_array([*operator; 32]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn beacons_are_witnessed_by_devices_of_other_operators() {
+        // Three operators of three devices, as the localnet's world.
+        let devices = devices_of(&[1, 1, 1, 2, 2, 2, 3, 3, 3]);
+        let witnesses: Vec<usize> = (0..9)
+            .map(|position| witness_for(&devices, position))
+            .collect();
+        assert_eq!(witnesses, [3, 4, 5, 6, 7, 8, 0, 1, 2]);
+        for (position, witness) in witnesses.iter().enumerate() {
+            assert_ne!(devices[position].operator, devices[*witness].operator);
+        }
+        // One operator only: the next device.
+        let alone = devices_of(&[1, 1, 1]);
+        assert_eq!(
+            (0..3)
+                .map(|position| witness_for(&alone, position))
+                .collect::<Vec<_>>(),
+            [1, 2, 0]
+        );
+    }
 }

@@ -162,6 +162,11 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     let verified_epoch = u64_of(verified, "epoch");
     assert!(verified_epoch < EPOCHS as u64, "{last}");
     assert!(u64_of(verified, "devices_rewarded") > 0, "{last}");
+    // Proof of coverage: devices whose beacons another operator's honest device heard earn
+    // full coverage; those heard only by the third operator's cheaters (zeroed, they vouch
+    // for nobody) are paid the unverified factor.
+    assert!(u64_of(verified, "coverage_verified") > 0, "{last}");
+    assert!(u64_of(verified, "coverage_unverified") > 0, "{last}");
     assert!(
         verified["zeroed_by_reason"]["seq_conflict"].as_u64() > Some(0),
         "{last}"

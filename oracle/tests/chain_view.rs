@@ -446,9 +446,19 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     assert!(from_a.params.device_share > 0);
     assert_eq!(from_a.params.devices_bps, 7_000);
     assert!(from_a.params.closed_at >= epoch_2);
-    let price = from_a.credit_price.expect("a purchase in epoch 1");
+    let [price] = from_a.credit_prices[..] else {
+        panic!("one purchase in epoch 1: {:?}", from_a.credit_prices)
+    };
     assert_eq!(price.network_tokens_burned, 3 * GWK);
     assert!((epoch_1..epoch_2).contains(&price.purchased_at));
+    // The price the program used, exactly: it bought the credits minted (floored).
+    let exact = price.exact.expect("the event carries the price");
+    let (tokens, per_credits) = price.tokens_per_credit().unwrap();
+    assert_eq!(
+        u128::from(price.network_tokens_burned) * per_credits / tokens,
+        u128::from(price.credits_minted)
+    );
+    assert!(exact.price > 0);
     let hotspot = from_a
         .classes
         .iter()

@@ -98,11 +98,12 @@ fn snapshot(epoch: u64, seeds: &[u8]) -> ChainSnapshot {
             stakers_bps: 2_000,
             treasury_bps: 1_000,
         },
-        credit_price: Some(CreditPrice {
+        credit_prices: vec![CreditPrice {
             purchased_at: start,
             network_tokens_burned: 1_000,
             credits_minted: 50,
-        }),
+            exact: None,
+        }],
         classes: vec![ClassEntry {
             class_id: 0,
             reward_weight_bps: 10_000,

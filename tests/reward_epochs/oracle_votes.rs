@@ -228,3 +228,34 @@ fn the_authority_clears_split_votes_so_the_oracles_can_vote_again() {
     // An active root can no longer be vetoed.
     assert_error(&network.veto(epoch), RewardError::RootAlreadyActive);
 }
+
+#[test]
+fn two_votes_of_one_root_with_different_cumulative_totals_make_no_quorum() {
+    // Quorum 2: oracles 0 and 1 vote the same root, but with different cumulative totals (a
+    // total is what the program checks against the device pool and what the root's leaves
+    // must add up to; a root is agreed only with its total).
+    let mut network = CycleNetwork::launch();
+    let epoch = network.end_and_close_epoch();
+    let tree = tree_of(&[(Pubkey::new_unique(), 10)]);
+    let first = network.oracles[0].insecure_clone();
+    let second = network.oracles[1].insecure_clone();
+    network.vote_by(&first, epoch, tree.root(), 10, 1).unwrap();
+    let voted: RootVoted = network
+        .vote_by(&second, epoch, tree.root(), 9, 1)
+        .unwrap()
+        .event(&reward_epochs::ID);
+    assert_eq!(voted.matching_votes, 1);
+    assert!(!voted.reached_quorum);
+    let record = network.epoch_record(epoch);
+    assert_eq!((record.status, record.votes.len()), (RootStatus::Voting, 2));
+    assert_error(&network.activate(epoch), RewardError::NoPendingRoot);
+    // The third oracle agreeing with the first, total included, makes the quorum.
+    let third = network.oracles[2].insecure_clone();
+    network.vote_by(&third, epoch, tree.root(), 10, 1).unwrap();
+    let record = network.epoch_record(epoch);
+    assert_eq!(record.status, RootStatus::Pending);
+    assert_eq!(
+        (record.pending_root, record.pending_cumulative_total),
+        (tree.root(), 10)
+    );
+}

@@ -69,6 +69,25 @@ fn burning_at_the_fixed_price_burns_tokens_and_mints_credits() {
     // credit (30 GWK for 1.5M credits = 20 base units per credit).
     assert_eq!(event.usd_per_credit_e9, USD_PER_CREDIT_E9);
     assert_eq!(event.network_tokens_burned / event.credits_minted, 20);
+    // With the token's decimals, the exact rate the program used: base units per credit =
+    // usd_per_credit_e9 / (price * 10^(exponent + 9 - decimals)).
+    assert_eq!(event.network_token_decimals, 6);
+    let scale = event.exponent + 9 - i32::from(event.network_token_decimals);
+    let (tokens, per_credit) = if scale >= 0 {
+        (
+            u128::from(event.usd_per_credit_e9),
+            u128::from(event.price) * 10u128.pow(scale.unsigned_abs()),
+        )
+    } else {
+        (
+            u128::from(event.usd_per_credit_e9) * 10u128.pow(scale.unsigned_abs()),
+            u128::from(event.price),
+        )
+    };
+    assert_eq!(
+        u128::from(event.network_tokens_burned) * per_credit / tokens,
+        u128::from(event.credits_minted)
+    );
 }
 
 #[test]

@@ -81,12 +81,10 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
             &ctx.ledger,
             &registry::device_address(&keypair.pubkey()),
         )? {
-            Some(device) => devices.push(SimulatedDevice::new(
-                keypair,
-                device.location,
-                Behaviour::Honest,
-                now_ms,
-            )?),
+            Some(device) => devices.push(
+                SimulatedDevice::new(keypair, device.location, Behaviour::Honest, now_ms)?
+                    .of_operator(device.operator),
+            ),
             None => not_onboarded.push(keypair.pubkey().to_string()),
         }
     }

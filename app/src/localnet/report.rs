@@ -81,6 +81,10 @@ pub struct VerifiedWork {
     pub epoch: u64,
     pub devices: u64,
     pub devices_rewarded: u64,
+    /// Rewarded devices whose beacons other operators' devices heard (full coverage), and
+    /// those paid the unverified factor.
+    pub coverage_verified: u64,
+    pub coverage_unverified: u64,
     pub zeroed_by_reason: std::collections::BTreeMap<String, u64>,
     /// The epoch's device pool as the oracle reports it (its device share plus the dust
     /// carried in), the dust carried in and on, and what the epoch paid: how much its
@@ -116,6 +120,8 @@ impl VerifiedWork {
                 epoch,
                 devices: work["devices"]["total"].as_u64()?,
                 devices_rewarded: work["devices"]["rewarded"].as_u64()?,
+                coverage_verified: work["devices"]["coverage_verified"].as_u64()?,
+                coverage_unverified: work["devices"]["coverage_unverified"].as_u64()?,
                 zeroed_by_reason: serde_json::from_value(
                     work["devices"]["zeroed_by_reason"].clone(),
                 )
@@ -178,10 +184,12 @@ impl std::fmt::Display for EpochLine {
         if let Some(verified) = &self.verified {
             write!(
                 f,
-                "\n       verified epoch {}: {} of {} devices rewarded, {} paid, {} carried, root {}…{}",
+                "\n       verified epoch {}: {} of {} devices rewarded ({} heard by other operators' devices, {} unverified coverage), {} paid, {} carried, root {}…{}",
                 verified.epoch,
                 verified.devices_rewarded,
                 verified.devices,
+                verified.coverage_verified,
+                verified.coverage_unverified,
                 format_amount(verified.paid, 6),
                 format_amount(verified.dust, 6),
                 &verified.root[..8],

@@ -244,7 +244,10 @@ impl World {
                     .send(&[onboard], &[operator, &keypair])
                     .context("onboarding a device")?;
                 credits_spent += class.onboarding_fee_credits;
-                devices.push(SimulatedDevice::new(keypair, cell, behaviour, now_ms)?);
+                devices.push(
+                    SimulatedDevice::new(keypair, cell, behaviour, now_ms)?
+                        .of_operator(operator.pubkey()),
+                );
             }
         }
         // The second operator's first device pays its rewards to a recipient without SOL.
@@ -314,9 +317,10 @@ impl World {
         })
     }
 
-    /// One round of telemetry from every device (and witnesses of this round's beacons by
-    /// the next device), each device's messages posted to its oracle (devices take the
-    /// oracles in turn) as a binary batch.
+    /// One round of telemetry from every device (and witnesses of this round's beacons by a
+    /// device of another operator: the third operator's cheaters vouch for nobody, so the
+    /// second operator's devices they hear stay unverified), each device's messages posted to
+    /// its oracle (devices take the oracles in turn) as a binary batch.
     pub fn telemetry_round(&mut self) -> Result<()> {
         let messages = round_with_witnesses(&mut self.devices, self.network, SystemClock.now_ms());
         let oracles = self.oracle_urls.len().max(1);

@@ -18,7 +18,9 @@ use crate::model::{ChainState, Purchase};
 use crate::rpc::{Position, TxRef};
 use crate::ViewError;
 
-const BASE_MAGIC: &[u8; 8] = b"GWBASE01";
+const BASE_MAGIC: &[u8; 8] = b"GWBASE02";
+/// Bases of older formats (`GWBASE01`: purchases without their price).
+const OLDER_BASE_MAGICS: [&[u8; 8]; 1] = [b"GWBASE01"];
 
 /// The base as persisted.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -117,6 +119,15 @@ impl ViewFiles {
                 "not an intact chain view base (delete the chain-view directory to load the chain again)",
             )
         };
+        if OLDER_BASE_MAGICS
+            .iter()
+            .any(|magic| bytes.starts_with(magic.as_slice()))
+        {
+            // Written by an older version in a format this one does not read: the base is
+            // loaded again from the chain.
+            tracing::warn!(path = %path.display(), "the chain view's base is of an older format; loading it again from the chain");
+            return Ok(None);
+        }
         if bytes.len() < BASE_MAGIC.len() + 32 || !bytes.starts_with(BASE_MAGIC) {
             return Err(corrupt());
         }

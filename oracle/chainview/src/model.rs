@@ -15,6 +15,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AnchorDeserialize, AnchorSerialize, Discriminator};
 use device_registry::{DeviceStatus, DeviceV0};
 use groundwork_oracle_core::devices::DeviceInfo;
+use groundwork_oracle_rewards::snapshot::ExactPrice;
 use groundwork_telemetry::Key;
 
 /// What the oracle tracks of a device record (`DeviceV0`).
@@ -86,13 +87,31 @@ pub struct Write {
     pub after: Option<Value>,
 }
 
-/// A credit purchase: the price at which credits were last bought (tokens per credit =
-/// `network_tokens_burned / credits_minted`).
+/// A credit purchase: the amounts, and the price the program used (see
+/// `groundwork_oracle_rewards::snapshot::CreditPrice`).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Purchase {
     pub unix_timestamp: i64,
     pub network_tokens_burned: u64,
     pub credits_minted: u64,
+    /// `None` for an event emitted before the program recorded the token's decimals.
+    pub exact: Option<ExactPrice>,
+}
+
+/// `CreditsPurchased` as the program emitted it before it carried the token's decimals:
+/// still decoded, so a chain's older purchases keep their place in history.
+#[derive(AnchorDeserialize)]
+struct CreditsPurchasedWithoutDecimals {
+    unix_timestamp: i64,
+    _payer: Pubkey,
+    _recipient: Pubkey,
+    network_tokens_burned: u64,
+    credits_minted: u64,
+    _recipient_credits_after: u64,
+    _price: u64,
+    _exponent: i32,
+    _from_pyth: bool,
+    _usd_per_credit_e9: u64,
 }
 
 /// A fact an event records besides record changes.
@@ -324,6 +343,16 @@ fn decode_as<E: AnchorDeserialize>(data: &[u8]) -> Result<E, String> {
     E::deserialize(&mut &data[8..]).map_err(|error| error.to_string())
 }
 
+/// [`decode_as`], refusing bytes left over (a layout that only reads a prefix of the event).
+fn decode_exactly<E: AnchorDeserialize>(data: &[u8]) -> Result<E, String> {
+    let mut rest = &data[8..];
+    let event = E::deserialize(&mut rest).map_err(|error| error.to_string())?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes left over", rest.len()));
+    }
+    Ok(event)
+}
+
 fn device_write(before: Option<DeviceState>, device: &DeviceV0) -> Write {
     Write {
         entity: Entity::Device(device.device_key),
@@ -351,15 +380,34 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
             if discriminator != CreditsPurchased::DISCRIMINATOR {
                 return Ok(None);
             }
-            let event: CreditsPurchased = decode_as(data)?;
-            Some(Decoded {
-                unix_timestamp: event.unix_timestamp,
-                writes: Vec::new(),
-                facts: vec![Fact::CreditsPurchased(Purchase {
+            let purchase = match decode_as::<CreditsPurchased>(data) {
+                Ok(event) => Purchase {
                     unix_timestamp: event.unix_timestamp,
                     network_tokens_burned: event.network_tokens_burned,
                     credits_minted: event.credits_minted,
-                })],
+                    exact: Some(ExactPrice {
+                        price: event.price,
+                        exponent: event.exponent,
+                        usd_per_credit_e9: event.usd_per_credit_e9,
+                        token_decimals: event.network_token_decimals,
+                    }),
+                },
+                Err(error) => {
+                    let Ok(event) = decode_exactly::<CreditsPurchasedWithoutDecimals>(data) else {
+                        return Err(error);
+                    };
+                    Purchase {
+                        unix_timestamp: event.unix_timestamp,
+                        network_tokens_burned: event.network_tokens_burned,
+                        credits_minted: event.credits_minted,
+                        exact: None,
+                    }
+                }
+            };
+            Some(Decoded {
+                unix_timestamp: purchase.unix_timestamp,
+                writes: Vec::new(),
+                facts: vec![Fact::CreditsPurchased(purchase)],
             })
         }
         Program::Rewards => {

@@ -88,7 +88,7 @@ pub fn build<'a>(
         })
         .collect();
     let mut active_stake: BTreeMap<Pubkey, u64> = at_start.pools.clone();
-    let mut purchase = purchase_before;
+    let mut purchases: Vec<Purchase> = Vec::new();
     for event in events {
         let ts = event.unix_timestamp;
         if ts < start_ts || ts >= end_ts {
@@ -149,7 +149,7 @@ pub fn build<'a>(
                             .ok_or_else(|| format!("credits paid to {device} overflow a u64"))?;
                     }
                 }
-                Fact::CreditsPurchased(bought) => purchase = Some(*bought),
+                Fact::CreditsPurchased(bought) => purchases.push(*bought),
                 Fact::EpochClosed(_) | Fact::StakeSlashed { .. } => {}
             }
         }
@@ -201,11 +201,20 @@ pub fn build<'a>(
         start_ts,
         end_ts,
         params: *close,
-        credit_price: purchase.map(|bought| CreditPrice {
+        // The epoch's purchases; none: the last before it.
+        credit_prices: if purchases.is_empty() {
+            purchase_before.into_iter().collect()
+        } else {
+            purchases
+        }
+        .into_iter()
+        .map(|bought| CreditPrice {
             purchased_at: bought.unix_timestamp,
             network_tokens_burned: bought.network_tokens_burned,
             credits_minted: bought.credits_minted,
-        }),
+            exact: bought.exact,
+        })
+        .collect(),
         classes: state
             .classes
             .iter()

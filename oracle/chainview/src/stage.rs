@@ -403,11 +403,17 @@ async fn chain_snapshot(
             "device_pool_cumulative": params.device_pool_cumulative,
             "split_bps": [params.devices_bps, params.stakers_bps, params.treasury_bps],
         },
-        "credit_price": snapshot.credit_price.map(|price| json!({
+        "credit_prices": snapshot.credit_prices.iter().map(|price| json!({
             "purchased_at": price.purchased_at,
             "network_tokens_burned": price.network_tokens_burned,
             "credits_minted": price.credits_minted,
-        })),
+            "exact": price.exact.map(|exact| json!({
+                "price": exact.price,
+                "exponent": exact.exponent,
+                "usd_per_credit_e9": exact.usd_per_credit_e9,
+                "token_decimals": exact.token_decimals,
+            })),
+        })).collect::<Vec<_>>(),
         "classes": snapshot.classes.iter().map(|class| json!({
             "class_id": class.class_id,
             "reward_weight_bps": class.reward_weight_bps,

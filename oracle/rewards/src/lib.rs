@@ -8,18 +8,21 @@
 pub mod geo;
 pub mod report;
 pub mod snapshot;
+mod witness;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anchor_lang::prelude::Pubkey;
 use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_merkle::{Leaf, RewardTree};
-use groundwork_program_math::{mul_div_floor, BPS};
+use groundwork_program_math::{mul_div_floor, wide_mul, BPS};
 use groundwork_telemetry::{Key, TelemetryBody};
 use h3o::Resolution;
 
 use geo::{cell_centre, distance_m, parent, Point};
 use snapshot::{ChainSnapshot, DeviceEntry, Standing};
+use witness::WitnessClaim;
+pub use witness::{DroppedReports, WitnessParams};
 
 /// The network's verify parameters: the oracle config's `[verify]` section (every field
 /// optional, the SPEC's values by default), identical on every oracle of a network.
@@ -48,8 +51,10 @@ pub struct VerifyParams {
     pub max_speed_kmh: u64,
     /// Two heartbeats in one slot farther apart than this are two places at once.
     pub two_places_m: u64,
-    /// A witness farther than this from the beacon is refused.
+    /// A witness report of a device asserted farther than this is dropped.
     pub witness_max_m: u64,
+    /// Proof of coverage (`[verify.witnesses]`).
+    pub witnesses: WitnessParams,
     /// Device keys the network refuses to reward.
     pub denylist: BTreeSet<Key>,
 }
@@ -78,6 +83,7 @@ impl Default for VerifyParams {
             max_speed_kmh: 300,
             two_places_m: 1_000,
             witness_max_m: 100_000,
+            witnesses: WitnessParams::default(),
             denylist: BTreeSet::new(),
         }
     }
@@ -104,9 +110,6 @@ pub enum Fraud {
     ImpossibleMovement,
     TwoPlacesInOneSlot,
     SelfWitness,
-    WitnessOfMissingBeacon,
-    WitnessTooFar,
-    WitnessTooClose,
 }
 
 impl Fraud {
@@ -120,9 +123,6 @@ impl Fraud {
             Fraud::ImpossibleMovement => "impossible_movement",
             Fraud::TwoPlacesInOneSlot => "two_places_in_one_slot",
             Fraud::SelfWitness => "self_witness",
-            Fraud::WitnessOfMissingBeacon => "witness_of_missing_beacon",
-            Fraud::WitnessTooFar => "witness_too_far",
-            Fraud::WitnessTooClose => "witness_too_close",
         }
     }
 }
@@ -141,11 +141,21 @@ pub struct DeviceRow {
     pub median_distance_m: Option<u64>,
     pub trust_bps: u64,
     pub stake_multiplier_bps: u64,
-    /// The resolution-8 cell the density cap counted it in, and how many earning devices
+    /// Its beacons in the epoch's input, the distinct devices of other operators (not zeroed
+    /// themselves) whose valid reports of them counted, and the witness factor that follows.
+    pub beacons: u32,
+    pub witnesses: u32,
+    pub witness_factor_bps: u64,
+    /// Beaconing devices its own valid reports counted toward, and its reports dropped.
+    pub witnessed_devices: u32,
+    pub witness_reports_dropped: DroppedReports,
+    /// The resolution-8 cell the density cap counted it in (where its asserted location
+    /// stood longest during the epoch), for how many seconds, and how many earning devices
     /// that cell held.
     pub density_cell: Option<u64>,
+    pub density_seconds: u64,
     pub density_devices: u64,
-    /// Weight × uptime × trust × stake multiplier, after the density cap.
+    /// Weight × uptime × trust × stake multiplier × witness factor, after the density cap.
     pub coverage_score: u128,
     /// Credits paid for its service in the epoch (on chain), and whether DataSession
     /// telemetry confirmed them.
@@ -186,10 +196,40 @@ impl DeviceRow {
             )),
             None => lines.push("no heartbeat with a position: no location trust".into()),
         }
+        if params.witnesses.enabled {
+            if self.witness_factor_bps == BPS {
+                lines.push(format!(
+                    "proof of coverage: its {} beacons were heard by {} devices of other operators: full coverage",
+                    self.beacons, self.witnesses
+                ));
+            } else {
+                lines.push(format!(
+                    "proof of coverage: its {} beacons were heard by {} devices of other operators ({} needed): coverage x {}%",
+                    self.beacons,
+                    self.witnesses,
+                    params.witnesses.min_witnesses,
+                    self.witness_factor_bps / 100
+                ));
+            }
+        }
+        if self.witnessed_devices > 0 || self.witness_reports_dropped.total() > 0 {
+            let mut line = format!(
+                "its witness reports vouched for {} beaconing devices",
+                self.witnessed_devices
+            );
+            let dropped = self.witness_reports_dropped.explain();
+            if !dropped.is_empty() {
+                line.push_str(&format!(
+                    "; reports dropped (never held against it): {}",
+                    dropped.join(", ")
+                ));
+            }
+            lines.push(line);
+        }
         if let Some(cell) = self.density_cell {
             lines.push(format!(
-                "density cell {cell:x}: {} earning devices (at most {} earn in full)",
-                self.density_devices, params.density_k
+                "density cell {cell:x} (where its asserted location stood longest, {} s): {} earning devices (at most {} earn in full)",
+                self.density_seconds, self.density_devices, params.density_k
             ));
         }
         if self.credits_paid > 0 {
@@ -216,6 +256,10 @@ pub struct DeviceCounts {
     pub zeroed_by_reason: BTreeMap<&'static str, u64>,
     /// Devices with no fraud that earned nothing (too few slots, no trust, nobody paid).
     pub earned_nothing_without_fraud: u64,
+    /// Rewarded devices whose coverage was proven by other operators' witnesses (factor
+    /// 1.0), and those paid the unverified factor.
+    pub coverage_verified: u64,
+    pub coverage_unverified: u64,
 }
 
 impl EpochRewards {
@@ -224,6 +268,11 @@ impl EpochRewards {
         for row in &self.rows {
             if row.amount > 0 {
                 counts.rewarded += 1;
+                if row.witness_factor_bps == BPS {
+                    counts.coverage_verified += 1;
+                } else {
+                    counts.coverage_unverified += 1;
+                }
             } else if row.fraud.is_empty() {
                 counts.earned_nothing_without_fraud += 1;
             } else {
@@ -249,6 +298,9 @@ pub struct EpochRewards {
     pub data_to_coverage: u64,
     /// Left by flooring (or with no one to pay): carried to the next epoch.
     pub dust: u64,
+    /// The token value of a credit the data cap used: the lowest rate of the epoch's
+    /// purchases (`None`: credits were never bought, or no rate could be expressed).
+    pub credit_value: Option<CreditValue>,
     /// Messages of devices the snapshot does not know (not rewarded).
     pub unknown_device_messages: u64,
     /// Messages of known devices timestamped while they were not onboarded (before their
@@ -314,8 +366,9 @@ pub struct EpochComputation<'a> {
     operators: BTreeMap<Pubkey, (Option<Pubkey>, u64)>,
     devices_per_operator: BTreeMap<Pubkey, u64>,
     rows: BTreeMap<Key, DeviceRow>,
-    beacons: HashSet<(Key, u64)>,
-    /// Witnesses whose beacon must exist.
+    /// Every beacon in the input, with its timestamp.
+    beacons: HashMap<(Key, u64), i64>,
+    /// Witness reports, settled once every device's beacons are known.
     witness_claims: Vec<WitnessClaim>,
     /// Devices with two different messages under one seq in the union.
     seen_conflicts: BTreeSet<Key>,
@@ -360,7 +413,7 @@ impl<'a> EpochComputation<'a> {
                 .collect(),
             devices_per_operator,
             rows: BTreeMap::new(),
-            beacons: HashSet::new(),
+            beacons: HashMap::new(),
             witness_claims: Vec::new(),
             seen_conflicts: BTreeSet::new(),
             unknown_device_messages: 0,
@@ -405,7 +458,8 @@ impl<'a> EpochComputation<'a> {
         // Only beacons of devices the chain knows exist for witnesses.
         for message in &messages {
             if matches!(message.body, TelemetryBody::Beacon { .. }) {
-                self.beacons.insert((device, message.seq));
+                self.beacons
+                    .insert((device, message.seq), message.timestamp_ms);
             }
         }
         let row = self.evaluate(entry, &messages);
@@ -429,7 +483,6 @@ impl<'a> EpochComputation<'a> {
             start_ms: self.start_ms,
             end_ms: self.end_ms,
             params: self.params,
-            devices: &self.devices,
         };
         let (mut row, claims) = epoch.evaluate(
             entry,
@@ -463,31 +516,31 @@ impl<'a> EpochComputation<'a> {
             let row = self.evaluate(entry, &[]);
             self.rows.insert(key, row);
         }
-        for claim in &self.witness_claims {
-            let fraud = if self
-                .beacons
-                .contains(&(claim.beacon_device, claim.beacon_seq))
-            {
-                claim.if_beacon_exists
-            } else {
-                Some(Fraud::WitnessOfMissingBeacon)
-            };
-            if let (Some(fraud), Some(row)) = (fraud, self.rows.get_mut(&claim.witness)) {
-                row.fraud.push(fraud);
-            }
-        }
         let params = self.params;
-        let mut rows: Vec<DeviceRow> = Vec::with_capacity(self.rows.len());
-        for (key, mut row) in self.rows {
-            if conflicted.contains(&key) || self.seen_conflicts.contains(&key) {
+        for (key, row) in self.rows.iter_mut() {
+            if conflicted.contains(key) || self.seen_conflicts.contains(key) {
                 row.fraud.push(Fraud::SeqConflict);
             }
-            if params.denylist.contains(&key) {
+            if params.denylist.contains(key) {
                 row.fraud.push(Fraud::Denylisted);
             }
             row.fraud.sort();
             row.fraud.dedup();
-            if !row.fraud.is_empty() {
+        }
+        // Every fraud is known: witness reports are settled (a zeroed witness vouches for
+        // nobody), and each device's coverage takes its witness factor.
+        witness::settle(
+            &mut self.rows,
+            &self.devices,
+            &self.witness_claims,
+            &self.beacons,
+            params,
+        );
+        let mut rows: Vec<DeviceRow> = Vec::with_capacity(self.rows.len());
+        for (_, mut row) in self.rows {
+            if row.fraud.is_empty() {
+                row.coverage_score *= u128::from(row.witness_factor_bps);
+            } else {
                 // A fraud zeroes the epoch: no coverage, and no data (see `split_pool`).
                 row.coverage_score = 0;
             }
@@ -495,13 +548,12 @@ impl<'a> EpochComputation<'a> {
         }
         apply_density_cap(&mut rows, params.density_k);
         let snapshot = self.snapshot;
+        let credit_value = lowest_credit_value(&snapshot.credit_prices);
         let split = split_pool(
             &mut rows,
             snapshot.params.device_share,
             carried_dust,
-            snapshot
-                .credit_price
-                .map(|price| (price.network_tokens_burned, price.credits_minted)),
+            credit_value,
             params,
         )?;
         let mut rewards: BTreeMap<Pubkey, u64> = BTreeMap::new();
@@ -529,6 +581,7 @@ impl<'a> EpochComputation<'a> {
             data_pool: split.data_pool,
             data_to_coverage: split.data_to_coverage,
             dust: split.dust,
+            credit_value,
             unknown_device_messages: self.unknown_device_messages,
             not_onboarded_messages: self.not_onboarded_messages,
             rows,
@@ -542,7 +595,7 @@ impl<'a> EpochComputation<'a> {
 
 /// The device's standing at `timestamp_ms` (its spans cover the whole epoch, the first from
 /// the epoch's start).
-fn standing_at(entry: &DeviceEntry, timestamp_ms: i64) -> Standing {
+pub(crate) fn standing_at(entry: &DeviceEntry, timestamp_ms: i64) -> Standing {
     entry
         .standing
         .iter()
@@ -606,25 +659,15 @@ fn check(params: &VerifyParams) -> Result<(), VerifyError> {
     Ok(())
 }
 
-/// A witness whose beacon must exist (checked once every device's beacons are known).
-struct WitnessClaim {
-    witness: Key,
-    beacon_device: Key,
-    beacon_seq: u64,
-    /// What the witness shows when the beacon exists: too close, too far, or nothing.
-    if_beacon_exists: Option<Fraud>,
-}
-
 /// What evaluating one device needs of the epoch.
 struct Epoch<'a> {
     start_ms: i64,
     end_ms: i64,
     params: &'a VerifyParams,
-    devices: &'a BTreeMap<Key, &'a DeviceEntry>,
 }
 
 /// The cell `entry` had asserted at `timestamp_ms`.
-fn cell_at(entry: &DeviceEntry, timestamp_ms: i64) -> Option<u64> {
+pub(crate) fn cell_at(entry: &DeviceEntry, timestamp_ms: i64) -> Option<u64> {
     entry
         .locations
         .iter()
@@ -669,6 +712,7 @@ impl Epoch<'_> {
         }
         let mut heartbeats: Vec<(i64, Point)> = Vec::new();
         let mut data_sessions = 0u32;
+        let mut beacons = 0u32;
         for message in messages {
             match &message.body {
                 TelemetryBody::Heartbeat { lat_e7, lon_e7, .. } => {
@@ -697,11 +741,10 @@ impl Epoch<'_> {
                             witness: message.device,
                             beacon_device: *beacon_device,
                             beacon_seq: *beacon_seq,
-                            if_beacon_exists: self.witness_fraud(entry, message, beacon_device),
                         });
                     }
                 }
-                TelemetryBody::Beacon { .. } => {}
+                TelemetryBody::Beacon { .. } => beacons = beacons.saturating_add(1),
             }
         }
         // Movement: consecutive heartbeats (seq order, which is time order unless the clock
@@ -778,10 +821,9 @@ impl Epoch<'_> {
         } else {
             0
         };
-        let density_cell = entry
-            .locations
-            .last()
-            .and_then(|span| parent(span.cell, Resolution::Eight));
+        let (density_cell, density_seconds) =
+            density_cell_of(entry, self.start_ms / 1_000, self.end_ms / 1_000)
+                .map_or((None, 0), |(cell, seconds)| (Some(cell), seconds));
         let row = DeviceRow {
             device: entry.device,
             recipient: entry.operator,
@@ -792,7 +834,13 @@ impl Epoch<'_> {
             median_distance_m,
             trust_bps,
             stake_multiplier_bps,
+            beacons,
+            witnesses: 0,
+            witness_factor_bps: BPS,
+            witnessed_devices: 0,
+            witness_reports_dropped: DroppedReports::default(),
             density_cell,
+            density_seconds,
             density_devices: 0,
             coverage_score,
             credits_paid: entry.credits_paid,
@@ -805,28 +853,6 @@ impl Epoch<'_> {
             fraud,
         };
         (row, claims)
-    }
-
-    /// What a witness of an existing beacon of `beacon_device` shows: too close (the same
-    /// resolution-11 cell), too far, or nothing. (A beacon device the snapshot does not know
-    /// has no beacon: the claim fails as a witness of a missing beacon.)
-    fn witness_fraud(
-        &self,
-        witness: &DeviceEntry,
-        message: &Message,
-        beacon_device: &Key,
-    ) -> Option<Fraud> {
-        let beaconer = self.devices.get(beacon_device)?;
-        let here = cell_at(witness, message.timestamp_ms)?;
-        let there = cell_at(beaconer, message.timestamp_ms)?;
-        let here_parent = parent(here, Resolution::Eleven);
-        if here == there
-            || (here_parent.is_some() && here_parent == parent(there, Resolution::Eleven))
-        {
-            return Some(Fraud::WitnessTooClose);
-        }
-        let metres = distance_m(cell_centre(here)?, cell_centre(there)?);
-        (metres > self.params.witness_max_m).then_some(Fraud::WitnessTooFar)
     }
 }
 
@@ -859,6 +885,34 @@ fn two_places(points: &BTreeSet<Point>, limit_m: u64) -> bool {
     apart
 }
 
+/// The resolution-8 cell `entry`'s asserted location stood in longest during the epoch
+/// (`start_ts..end_ts`), and for how many seconds; ties go to the cell it stood in first, so
+/// asserting an empty cell just before the end does not escape the density cap.
+fn density_cell_of(entry: &DeviceEntry, start_ts: i64, end_ts: i64) -> Option<(u64, u64)> {
+    // (cell, seconds, first moment in it)
+    let mut cells: Vec<(u64, u64, i64)> = Vec::new();
+    for (index, span) in entry.locations.iter().enumerate() {
+        let Some(cell) = parent(span.cell, Resolution::Eight) else {
+            continue;
+        };
+        let from = span.from_ts.clamp(start_ts, end_ts);
+        let to = entry
+            .locations
+            .get(index + 1)
+            .map_or(end_ts, |next| next.from_ts)
+            .clamp(from, end_ts);
+        let seconds = u64::try_from(to - from).unwrap_or(0);
+        match cells.iter_mut().find(|(known, ..)| *known == cell) {
+            Some((_, total, _)) => *total = total.saturating_add(seconds),
+            None => cells.push((cell, seconds, from)),
+        }
+    }
+    cells
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))
+        .map(|(cell, seconds, _)| (cell, seconds))
+}
+
 /// In each resolution-8 cell, at most `k` earning devices earn in full; more share `k`
 /// devices' worth (each score × k / n, floored).
 fn apply_density_cap(rows: &mut [DeviceRow], k: u64) {
@@ -888,6 +942,38 @@ struct Split {
     dust: u64,
 }
 
+/// The value of a credit in network token base units, as an exact fraction, and the
+/// purchase it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct CreditValue {
+    pub purchased_at: i64,
+    pub tokens: u128,
+    pub per_credits: u128,
+}
+
+/// The lowest tokens-per-credit rate among `prices` (ties: the earliest), compared exactly
+/// (256-bit cross products): a dust purchase whose floored credits overstate its price, at
+/// any moment of the epoch, cannot raise the cap (SPEC 4.3 "Data score").
+fn lowest_credit_value(prices: &[snapshot::CreditPrice]) -> Option<CreditValue> {
+    let mut lowest: Option<CreditValue> = None;
+    for price in prices {
+        let Some((tokens, per_credits)) = price.tokens_per_credit() else {
+            continue;
+        };
+        let lower = lowest.is_none_or(|current| {
+            wide_mul(tokens, current.per_credits) < wide_mul(current.tokens, per_credits)
+        });
+        if lower {
+            lowest = Some(CreditValue {
+                purchased_at: price.purchased_at,
+                tokens,
+                per_credits,
+            });
+        }
+    }
+    lowest
+}
+
 /// `a * b / c` floored, in u128 (c > 0).
 fn mul_div(a: u128, b: u128, c: u128) -> Result<u128, VerifyError> {
     mul_div_floor(a, b, c).ok_or(VerifyError::Overflow("a reward share"))
@@ -895,14 +981,14 @@ fn mul_div(a: u128, b: u128, c: u128) -> Result<u128, VerifyError> {
 
 /// Splits the pool (the epoch's device share plus the carried dust): the data share pays each
 /// confirmed device in proportion to the credits paid for it, capped at their token value
-/// (tokens burned / credits minted of the last purchase before the epoch's end); what data
+/// (the lowest tokens-per-credit rate of the epoch's purchases, see [`lowest_credit_value`]); what data
 /// does not use joins the coverage share, paid in proportion to the coverage scores; every
 /// payment floored, the rest is dust.
 fn split_pool(
     rows: &mut [DeviceRow],
     device_share: u64,
     carried_dust: u64,
-    credit_price: Option<(u64, u64)>,
+    credit_value: Option<CreditValue>,
     params: &VerifyParams,
 ) -> Result<Split, VerifyError> {
     let pool = device_share
@@ -928,10 +1014,9 @@ fn split_pool(
             }
             row.data_uncapped =
                 mul_div(u128::from(data_pool), u128::from(credits), total_credits)? as u64;
-            row.data_cap = match credit_price {
-                Some((burned, minted)) if minted > 0 => {
-                    let value =
-                        mul_div(u128::from(credits), u128::from(burned), u128::from(minted))?;
+            row.data_cap = match credit_value {
+                Some(value) => {
+                    let value = mul_div(u128::from(credits), value.tokens, value.per_credits)?;
                     u64::try_from(mul_div(
                         value,
                         u128::from(params.data_cap_bps),
@@ -939,7 +1024,7 @@ fn split_pool(
                     )?)
                     .unwrap_or(u64::MAX)
                 }
-                _ => 0,
+                None => 0,
             };
             row.data_reward = row.data_uncapped.min(row.data_cap);
             data_paid = data_paid

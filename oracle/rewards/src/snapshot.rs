@@ -9,7 +9,7 @@ use anchor_lang::{AnchorDeserialize, AnchorSerialize};
 use sha2::{Digest, Sha256};
 
 /// The format version written first in every snapshot.
-pub const SNAPSHOT_VERSION: u8 = 1;
+pub const SNAPSHOT_VERSION: u8 = 2;
 
 /// A device's standing from a moment on.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,12 +74,64 @@ pub struct ClassEntry {
     pub reward_weight_bps: u16,
 }
 
+/// One credit purchase (`CreditsPurchased`).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CreditPrice {
     /// When that purchase was made.
     pub purchased_at: i64,
     pub network_tokens_burned: u64,
+    /// Floored by the program: `network_tokens_burned / credits_minted` overstates the price
+    /// paid (see [`CreditPrice::tokens_per_credit`]).
     pub credits_minted: u64,
+    /// The price the program used; `None` for a purchase whose event predates the token's
+    /// decimals in it.
+    pub exact: Option<ExactPrice>,
+}
+
+/// The price a purchase was made at, as the program used it.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExactPrice {
+    /// USD per whole network token = price * 10^exponent.
+    pub price: u64,
+    pub exponent: i32,
+    /// USD per credit, 9 decimals.
+    pub usd_per_credit_e9: u64,
+    pub token_decimals: u8,
+}
+
+impl CreditPrice {
+    /// Network token base units per credit as an exact fraction `(numerator, denominator)`:
+    /// `usd_per_credit_e9 / (price * 10^(exponent + 9 - decimals))` from the price the
+    /// program used (the inverse of its `credits_for_burn`, without the flooring of the
+    /// credits minted); `burned / minted` when the event did not carry the price. `None`
+    /// when it cannot be expressed (a zero, or a power of ten beyond 10^38).
+    pub fn tokens_per_credit(&self) -> Option<(u128, u128)> {
+        let Some(exact) = self.exact else {
+            return (self.credits_minted > 0).then(|| {
+                (
+                    u128::from(self.network_tokens_burned),
+                    u128::from(self.credits_minted),
+                )
+            });
+        };
+        let scale = exact
+            .exponent
+            .checked_add(9)?
+            .checked_sub(i32::from(exact.token_decimals))?;
+        let power = 10u128.checked_pow(scale.unsigned_abs())?;
+        let (numerator, denominator) = if scale >= 0 {
+            (
+                u128::from(exact.usd_per_credit_e9),
+                u128::from(exact.price).checked_mul(power)?,
+            )
+        } else {
+            (
+                u128::from(exact.usd_per_credit_e9).checked_mul(power)?,
+                u128::from(exact.price),
+            )
+        };
+        (numerator > 0 && denominator > 0).then_some((numerator, denominator))
+    }
 }
 
 /// An epoch closed on chain (`EpochClosed`): what it minted and split.
@@ -106,9 +158,10 @@ pub struct ChainSnapshot {
     pub end_ts: i64,
     /// The epoch's `close_epoch`: what it minted and split.
     pub params: EpochClose,
-    /// The last credit purchase before the epoch's end (the price data rewards are capped at);
-    /// `None` when credits were never bought.
-    pub credit_price: Option<CreditPrice>,
+    /// The epoch's credit purchases in chain order; with none in the epoch, the last one
+    /// before it (empty when credits were never bought). Data rewards are capped at the
+    /// lowest tokens-per-credit rate among them.
+    pub credit_prices: Vec<CreditPrice>,
     /// Sorted by id; as of the end.
     pub classes: Vec<ClassEntry>,
     /// Sorted by key: registered operators and operators with a staking pool.

@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use anchor_lang::prelude::Pubkey;
 use groundwork_oracle_rewards::geo::{cell_centre, north_of, Point};
 use groundwork_oracle_rewards::snapshot::{
-    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochClose, LocationSpan, OperatorEntry,
-    Standing, StandingSpan, SNAPSHOT_VERSION,
+    ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochClose, ExactPrice, LocationSpan,
+    OperatorEntry, Standing, StandingSpan, SNAPSHOT_VERSION,
 };
 use groundwork_oracle_rewards::{
-    compute, EpochComputation, EpochRewards, Fraud, Message, VerifyParams,
+    compute, CreditValue, DroppedReports, EpochComputation, EpochRewards, Fraud, Message,
+    VerifyParams,
 };
 use groundwork_telemetry::{Key, TelemetryBody};
 use proptest::prelude::*;
@@ -81,11 +82,12 @@ fn snapshot(mut devices: Vec<DeviceEntry>) -> ChainSnapshot {
             stakers_bps: 2_000,
             treasury_bps: 1_000,
         },
-        credit_price: Some(CreditPrice {
+        credit_prices: vec![CreditPrice {
             purchased_at: START + 60,
             network_tokens_burned: 2_000_000,
             credits_minted: 100_000,
-        }),
+            exact: None,
+        }],
         classes: vec![ClassEntry {
             class_id: 0,
             reward_weight_bps: 10_000,
@@ -318,67 +320,6 @@ fn a_self_witness_is_caught() {
 }
 
 #[test]
-fn a_witness_of_a_beacon_that_does_not_exist_is_caught() {
-    let mut cheat = honest_like(2);
-    cheat.push(witness(2, 100, 1, 999));
-    assert_zeroed(
-        Fraud::WitnessOfMissingBeacon,
-        device(2, home()),
-        cheat,
-        &[],
-        &VerifyParams::default(),
-    );
-}
-
-#[test]
-fn a_witness_inside_the_beacons_resolution_11_cell_is_caught() {
-    // The honest neighbour beacons; the cheater, in the same cell, witnesses it.
-    let mut cheat = honest_like(2);
-    cheat.push(beacon(1, 100));
-    cheat.push(witness(2, 100, 1, 100));
-    assert_zeroed(
-        Fraud::WitnessTooClose,
-        device(2, home()),
-        cheat,
-        &[],
-        &VerifyParams::default(),
-    );
-}
-
-#[test]
-fn a_witness_over_100_km_away_is_caught() {
-    // Device 3, 150 km north, beacons; the cheater at home witnesses it.
-    let centre = cell_centre(home()).unwrap();
-    let far = north_of(centre, 150_000);
-    let far_cell = u64::from(
-        h3o::LatLng::new(f64::from(far.lat_e7) / 1e7, f64::from(far.lon_e7) / 1e7)
-            .unwrap()
-            .to_cell(h3o::Resolution::Twelve),
-    );
-    let mut cheat = honest_like(2);
-    cheat.push(witness(2, 100, 3, 5));
-    cheat.push(beacon(3, 5));
-    let mut network = vec![device(1, home()), device(2, home()), device(3, far_cell)];
-    let mut messages = honest_like(1);
-    messages.extend(cheat);
-    network.sort_by_key(|entry| entry.device);
-    let rewards = run(&snapshot(network), &messages, &[]);
-    assert_eq!(row(&rewards, 2).fraud, [Fraud::WitnessTooFar]);
-    assert_eq!(row(&rewards, 2).amount, 0);
-    assert!(row(&rewards, 1).fraud.is_empty() && row(&rewards, 1).amount > 0);
-    // A witness 50 km away is fine.
-    let near = north_of(centre, 50_000);
-    let near_cell = u64::from(
-        h3o::LatLng::new(f64::from(near.lat_e7) / 1e7, f64::from(near.lon_e7) / 1e7)
-            .unwrap()
-            .to_cell(h3o::Resolution::Twelve),
-    );
-    let network = vec![device(1, home()), device(2, home()), device(3, near_cell)];
-    let rewards = run(&snapshot(network), &messages, &[]);
-    assert!(row(&rewards, 2).fraud.is_empty());
-}
-
-#[test]
 fn eligibility_starts_at_12_slots() {
     let centre = cell_centre(home()).unwrap();
     let network = snapshot(vec![device(1, home()), device(2, home())]);
@@ -500,16 +441,26 @@ fn random_network(
                         .to_cell(h3o::Resolution::Twelve),
                 );
                 let mut entry = device(index, cell);
+                entry.operator = pubkey(200 + (index % 2) * 10);
                 entry.reward_recipient = Some(pubkey(100 + (index % 3)));
                 entry.credits_paid = next(200_000);
+                if next(3) == 0 {
+                    // Moves during the epoch: the density cell is where it stood longest.
+                    entry.locations.push(LocationSpan {
+                        from_ts: START + next(LENGTH as u64) as i64,
+                        cell: cell_north(next(6_000)),
+                    });
+                }
                 devices.push(entry);
                 let slots = next(49) as u32;
                 let wander = north_of(spot, next(500));
                 messages.extend(heartbeats(index, slots, wander, 1));
                 if next(2) == 1 {
                     messages.push(beacon(index, 500));
+                }
+                for report in 0..next(3) {
                     let other = (next(u64::from(count)) + 1) as u8;
-                    messages.push(witness(index, 501, other, 500));
+                    messages.push(witness(index, 501 + report, other, 500));
                 }
                 if next(2) == 1 {
                     messages.push(Message {
@@ -630,21 +581,6 @@ fn hundreds_of_places_in_one_slot_are_judged_without_quadratic_work() {
 }
 
 #[test]
-fn a_witness_of_a_device_the_chain_does_not_know_is_a_witness_of_nothing() {
-    // Device 9 is not in the snapshot: its beacon does not count.
-    let mut cheat = honest_like(2);
-    cheat.push(beacon(9, 100));
-    cheat.push(witness(2, 100, 9, 100));
-    assert_zeroed(
-        Fraud::WitnessOfMissingBeacon,
-        device(2, home()),
-        cheat,
-        &[],
-        &VerifyParams::default(),
-    );
-}
-
-#[test]
 fn what_a_device_signed_while_not_onboarded_does_not_count() {
     // Onboarded a quarter into the epoch and deactivated at three quarters: only the
     // heartbeats in between count (a peer's set is held to what ingest enforces on arrival).
@@ -688,4 +624,676 @@ fn a_conflicting_seq_counts_no_copy_whichever_oracle_saw_which() {
     assert_eq!(row(&rewards, 2).fraud, [Fraud::SeqConflict]);
     assert_eq!(row(&rewards, 2).heartbeats, 47);
     assert_eq!(row(&rewards, 2).amount, 0);
+}
+
+/// The resolution-12 cell `metres` north of home's centre.
+fn cell_north(metres: u64) -> u64 {
+    let point = north_of(cell_centre(home()).unwrap(), metres);
+    cell_at(f64::from(point.lat_e7) / 1e7, f64::from(point.lon_e7) / 1e7)
+}
+
+/// Device `index` at `cell`, of operator `operator` (devices of `device` are operator 200's).
+fn device_of(index: u8, cell: u64, operator: u8) -> DeviceEntry {
+    let mut entry = device(index, cell);
+    entry.operator = pubkey(operator);
+    entry
+}
+
+/// A beacon of `device` in the last slot, `order` seconds after [`beacon`]'s (after the
+/// slot's heartbeat, before the witness reports).
+fn beacon_in(device: u8, seq: u64, order: i64) -> Message {
+    let mut message = beacon(device, seq);
+    message.timestamp_ms += order * 1_000;
+    message
+}
+
+/// 48 heartbeats at the centre of `cell` (seq 1 to 48).
+fn online_at(index: u8, cell: u64) -> Vec<Message> {
+    heartbeats(index, 48, cell_centre(cell).unwrap(), 1)
+}
+
+#[test]
+fn a_beaconer_that_withholds_its_beacon_and_double_signs_cannot_zero_its_witnesses() {
+    // Device 3 (operator 210, 2 km north) beacons seq 100 but never reports it, and signs two
+    // different messages under seq 7. Devices 1 and 2 (operator 200, at home) heard the
+    // beacon and report it.
+    let far = cell_north(2_000);
+    let network = snapshot(vec![
+        device(1, home()),
+        device(2, home()),
+        device_of(3, far, 210),
+    ]);
+    let mut messages = honest_like(1);
+    messages.extend(honest_like(2));
+    messages.extend(online_at(3, far));
+    let mut double = messages
+        .iter()
+        .find(|message| message.device == key(3) && message.seq == 7)
+        .unwrap()
+        .clone();
+    double.timestamp_ms += 1;
+    messages.push(double);
+    let without_reports = run(&network, &messages, &[]);
+    messages.push(witness(1, 100, 3, 100));
+    messages.push(witness(2, 100, 3, 100));
+    let rewards = run(&network, &messages, &[]);
+    for honest in [1, 2] {
+        let kept = row(&rewards, honest);
+        assert!(kept.fraud.is_empty(), "{kept:?}");
+        assert_eq!(
+            kept.witness_reports_dropped,
+            DroppedReports {
+                beacon_not_in_input: 1,
+                ..DroppedReports::default()
+            }
+        );
+        let before = row(&without_reports, honest);
+        assert_eq!(
+            (kept.coverage_score, kept.amount),
+            (before.coverage_score, before.amount)
+        );
+        assert!(kept.amount > 0);
+        let explained = kept.explain(&VerifyParams::default());
+        assert!(
+            explained.contains("1 of a beacon that is not in the epoch's input"),
+            "{explained}"
+        );
+    }
+    let cheater = row(&rewards, 3);
+    assert_eq!(cheater.fraud, [Fraud::SeqConflict]);
+    assert_eq!(cheater.amount, 0);
+}
+
+/// Devices 1, 2 and 5 (operator 200) at home, each beaconing; device 3 (operator 210) and
+/// device 4 (operator 200) 2 km north. `reports` are the witness reports filed.
+fn witnessed(reports: &[Message], params: &VerifyParams, zeroed: &[u8]) -> EpochRewards {
+    let north = cell_north(2_000);
+    let network = snapshot(vec![
+        device(1, home()),
+        device(2, home()),
+        device_of(3, north, 210),
+        device(4, north),
+        device(5, home()),
+    ]);
+    let mut messages = Vec::new();
+    for index in [1, 2, 5] {
+        messages.extend(honest_like(index));
+        messages.push(beacon_in(index, 100, i64::from(index)));
+    }
+    messages.extend(online_at(3, north));
+    messages.extend(online_at(4, north));
+    messages.extend(reports.iter().cloned());
+    run_with(&network, &messages, zeroed, params)
+}
+
+#[test]
+fn a_device_heard_by_another_operators_device_earns_four_times_the_coverage() {
+    // Device 3 (another operator) hears device 1; device 4 (device 2's own operator) hears
+    // device 2; nobody hears device 5.
+    let rewards = witnessed(
+        &[witness(3, 200, 1, 100), witness(4, 200, 2, 100)],
+        &VerifyParams::default(),
+        &[],
+    );
+    let (heard, own, unheard) = (row(&rewards, 1), row(&rewards, 2), row(&rewards, 5));
+    assert_eq!((heard.witnesses, heard.witness_factor_bps), (1, 10_000));
+    assert_eq!((own.witnesses, own.witness_factor_bps), (0, 2_500));
+    assert_eq!((unheard.witnesses, unheard.witness_factor_bps), (0, 2_500));
+    assert_eq!(heard.coverage_score, 4 * own.coverage_score);
+    assert_eq!(own.coverage_score, unheard.coverage_score);
+    assert!(heard.amount > 3 * own.amount);
+    // The witnesses' own reports vouched for one device each, and cost them nothing.
+    assert_eq!(row(&rewards, 3).witnessed_devices, 1);
+    assert_eq!(row(&rewards, 4).witnessed_devices, 1);
+    assert!(row(&rewards, 3).fraud.is_empty() && row(&rewards, 4).fraud.is_empty());
+    let explained = heard.explain(&VerifyParams::default());
+    assert!(
+        explained.contains("heard by 1 devices of other operators: full coverage"),
+        "{explained}"
+    );
+    let explained = own.explain(&VerifyParams::default());
+    assert!(explained.contains("coverage x 25%"), "{explained}");
+}
+
+#[test]
+fn a_witness_that_is_zeroed_itself_vouches_for_nobody() {
+    // Device 3 signs two messages under one seq: zeroed, its report of device 1 counts for
+    // nothing.
+    let rewards = witnessed(&[witness(3, 200, 1, 100)], &VerifyParams::default(), &[3]);
+    assert_eq!(row(&rewards, 3).fraud, [Fraud::SeqConflict]);
+    assert_eq!(
+        (
+            row(&rewards, 1).witnesses,
+            row(&rewards, 1).witness_factor_bps
+        ),
+        (0, 2_500)
+    );
+}
+
+#[test]
+fn max_witnessed_caps_the_devices_one_witness_vouches_for() {
+    // Device 3 hears devices 1, 2 and 5 (beacons in slots 1, 2 and 5); it may vouch for two:
+    // the two it heard first.
+    let mut params = VerifyParams::default();
+    params.witnesses.max_witnessed = 2;
+    let reports = [
+        witness(3, 200, 5, 100),
+        witness(3, 201, 1, 100),
+        witness(3, 202, 2, 100),
+    ];
+    let rewards = witnessed(&reports, &params, &[]);
+    assert_eq!(row(&rewards, 1).witness_factor_bps, 10_000);
+    assert_eq!(row(&rewards, 2).witness_factor_bps, 10_000);
+    assert_eq!(row(&rewards, 5).witness_factor_bps, 2_500);
+    let witness_row = row(&rewards, 3);
+    assert_eq!(witness_row.witnessed_devices, 2);
+    assert_eq!(witness_row.witness_reports_dropped.over_max_witnessed, 1);
+    assert!(witness_row.fraud.is_empty());
+    // A witness counts once per beaconing device, however many of its beacons it reports.
+    let mut twice = reports.to_vec();
+    twice.push(witness(3, 203, 1, 100));
+    let rewards = witnessed(&twice, &VerifyParams::default(), &[]);
+    assert_eq!(row(&rewards, 1).witnesses, 1);
+    assert_eq!(row(&rewards, 3).witnessed_devices, 3);
+}
+
+#[test]
+fn a_ring_of_one_operators_devices_earns_like_devices_nobody_heard() {
+    // Ten devices of one operator, 2 km apart, each beaconing and witnessing the next.
+    let ring: Vec<DeviceEntry> = (1..=10u8)
+        .map(|index| device(index, cell_north(u64::from(index) * 2_000)))
+        .collect();
+    let mut alone = Vec::new();
+    for entry in &ring {
+        let index = entry.device.to_bytes()[0];
+        alone.extend(online_at(index, entry.locations[0].cell));
+        alone.push(beacon_in(index, 100, 3));
+    }
+    let mut vouching = alone.clone();
+    for index in 1..=10u8 {
+        vouching.push(witness(index, 200, index % 10 + 1, 100));
+    }
+    let network = snapshot(ring);
+    let unheard = run(&network, &alone, &[]);
+    let ring = run(&network, &vouching, &[]);
+    for index in 1..=10u8 {
+        assert_eq!(row(&ring, index).witnessed_devices, 1);
+        assert_eq!(row(&ring, index).witness_factor_bps, 2_500);
+        assert_eq!(row(&ring, index).amount, row(&unheard, index).amount);
+    }
+}
+
+#[test]
+fn with_witnesses_disabled_every_device_keeps_full_coverage() {
+    let mut params = VerifyParams::default();
+    params.witnesses.enabled = false;
+    let rewards = witnessed(&[witness(3, 200, 1, 100)], &params, &[]);
+    let (heard, unheard) = (row(&rewards, 1), row(&rewards, 5));
+    assert_eq!(heard.witness_factor_bps, 10_000);
+    assert_eq!(unheard.witness_factor_bps, 10_000);
+    assert_eq!(heard.coverage_score, unheard.coverage_score);
+    // Today's score: weight x uptime x trust x stake multiplier, times 1.0.
+    assert_eq!(
+        unheard.coverage_score,
+        10_000u128 * 48 * 10_000 * 10_000 * 10_000
+    );
+}
+
+/// Device 2 files `report` (of device 1's or 3's beacon), and keeps exactly the score of an
+/// identical device that filed nothing; its row counts the report as `dropped`.
+fn assert_dropped(
+    network: Vec<DeviceEntry>,
+    messages: Vec<Message>,
+    report: Message,
+    dropped: DroppedReports,
+) {
+    let network = snapshot(network);
+    let without = run(&network, &messages, &[]);
+    let mut with = messages;
+    with.push(report);
+    let rewards = run(&network, &with, &[]);
+    let witness_row = row(&rewards, 2);
+    assert!(witness_row.fraud.is_empty(), "{witness_row:?}");
+    assert_eq!(witness_row.witness_reports_dropped, dropped);
+    assert_eq!(witness_row.witnessed_devices, 0);
+    assert_eq!(witness_row.amount, row(&without, 2).amount);
+    assert!(witness_row.amount > 0);
+}
+
+#[test]
+fn reports_of_beacons_that_cannot_be_validated_are_dropped_never_punished() {
+    let only = |reason: fn(&mut DroppedReports)| {
+        let mut dropped = DroppedReports::default();
+        reason(&mut dropped);
+        dropped
+    };
+    let north = cell_north(2_000);
+    // Inside the beaconer's resolution-11 cell.
+    let mut messages = honest_like(1);
+    messages.extend(honest_like(2));
+    messages.push(beacon_in(1, 100, 3));
+    assert_dropped(
+        vec![device(1, home()), device_of(2, home(), 210)],
+        messages,
+        witness(2, 100, 1, 100),
+        only(|dropped| dropped.too_close = 1),
+    );
+    // Over 100 km away (150 km); 50 km away holds.
+    let mut messages = honest_like(2);
+    messages.extend(online_at(3, cell_north(150_000)));
+    messages.push(beacon_in(3, 100, 3));
+    assert_dropped(
+        vec![device(2, home()), device_of(3, cell_north(150_000), 210)],
+        messages.clone(),
+        witness(2, 100, 3, 100),
+        only(|dropped| dropped.too_far = 1),
+    );
+    let fifty = cell_north(50_000);
+    let mut near = honest_like(2);
+    near.extend(online_at(3, fifty));
+    near.push(beacon_in(3, 100, 3));
+    near.push(witness(2, 100, 3, 100));
+    let rewards = run(
+        &snapshot(vec![device(2, home()), device_of(3, fifty, 210)]),
+        &near,
+        &[],
+    );
+    assert_eq!(row(&rewards, 2).witnessed_devices, 1);
+    assert_eq!(row(&rewards, 3).witness_factor_bps, 10_000);
+    // Of a device the chain does not know (device 9 is not in the snapshot).
+    let mut messages = honest_like(2);
+    messages.push(beacon_in(9, 100, 3));
+    assert_dropped(
+        vec![device(2, home())],
+        messages,
+        witness(2, 100, 9, 100),
+        only(|dropped| dropped.beacon_not_in_input = 1),
+    );
+    // Of a device suspended when it beaconed.
+    let mut suspended = device_of(3, north, 210);
+    suspended.standing.push(StandingSpan {
+        from_ts: START + 60,
+        standing: Standing::Suspended { reason: 2 },
+    });
+    let mut messages = honest_like(2);
+    messages.extend(online_at(3, north));
+    messages.push(beacon_in(3, 100, 3));
+    assert_dropped(
+        vec![device(2, home()), suspended],
+        messages,
+        witness(2, 100, 3, 100),
+        only(|dropped| dropped.beaconer_not_active = 1),
+    );
+}
+
+#[test]
+fn a_device_that_moves_into_an_empty_cell_for_the_epochs_end_stays_in_the_crowded_cell() {
+    // Five devices at home (k = 4: they share four devices' worth); device 5 asserts a cell
+    // 5 km away for the last tenth of the epoch, and moves there.
+    let away = cell_north(5_000);
+    let mut mover = device(5, home());
+    mover.locations.push(LocationSpan {
+        from_ts: START + LENGTH * 9 / 10,
+        cell: away,
+    });
+    let mut network: Vec<DeviceEntry> = (1..=4).map(|index| device(index, home())).collect();
+    network.push(mover);
+    let mut messages: Vec<Message> = (1..=4).flat_map(honest_like).collect();
+    let mut moving = honest_like(5);
+    let away_centre = cell_centre(away).unwrap();
+    for message in moving.iter_mut().skip(44) {
+        message.body = TelemetryBody::Heartbeat {
+            lat_e7: away_centre.lat_e7,
+            lon_e7: away_centre.lon_e7,
+            uptime_s: 60,
+            firmware: 1,
+        };
+    }
+    messages.extend(moving);
+    let rewards = run(&snapshot(network), &messages, &[]);
+    let home_cell = u64::from(
+        h3o::CellIndex::try_from(home())
+            .unwrap()
+            .parent(h3o::Resolution::Eight)
+            .unwrap(),
+    );
+    let moved = row(&rewards, 5);
+    assert_eq!(moved.density_cell, Some(home_cell));
+    assert_eq!(moved.density_seconds, (LENGTH * 9 / 10) as u64);
+    assert_eq!(moved.density_devices, 5);
+    assert_eq!(moved.coverage_score, row(&rewards, 1).coverage_score);
+    let explained = moved.explain(&VerifyParams::default());
+    assert!(explained.contains("stood longest"), "{explained}");
+}
+
+#[test]
+fn a_dust_purchase_at_the_epochs_end_does_not_raise_the_data_cap() {
+    // The operator bought 100,000 credits for 2,000,000 base units ($0.05 a token, 6
+    // decimals, a credit 1,000e-9 USD: exactly 20 units a credit) and paid them all for its
+    // own device; just before the end it bought one more credit for 39 units (1.95 credits'
+    // worth, floored to 1: 39 units a credit by the amounts).
+    let exact = ExactPrice {
+        price: 5,
+        exponent: -2,
+        usd_per_credit_e9: 1_000,
+        token_decimals: 6,
+    };
+    let centre = cell_centre(home()).unwrap();
+    let mut paid = device(1, home());
+    paid.credits_paid = 100_000;
+    let mut network = snapshot(vec![paid, device(2, home())]);
+    network.credit_prices = vec![
+        CreditPrice {
+            purchased_at: START + 60,
+            network_tokens_burned: 2_000_000,
+            credits_minted: 100_000,
+            exact: Some(exact),
+        },
+        CreditPrice {
+            purchased_at: START + LENGTH - 10,
+            network_tokens_burned: 39,
+            credits_minted: 1,
+            exact: Some(exact),
+        },
+    ];
+    let mut messages = heartbeats(1, 48, centre, 1);
+    messages.extend(heartbeats(2, 48, centre, 1));
+    messages.push(Message {
+        device: key(1),
+        seq: 1_000,
+        timestamp_ms: START * 1_000 + 47 * SLOT_MS + 200_000,
+        body: TelemetryBody::DataSession {
+            payer: key(1),
+            bytes_up: 10,
+            bytes_down: 20,
+            session_id: 1,
+        },
+    });
+    let rewards = run(&network, &messages, &[]);
+    // It gets back exactly what it burned for the credits it paid, not 1.95x.
+    let data = row(&rewards, 1);
+    assert!(data.data_uncapped > 2_000_000);
+    assert_eq!((data.data_cap, data.data_reward), (2_000_000, 2_000_000));
+    assert_eq!(
+        rewards.credit_value,
+        Some(CreditValue {
+            purchased_at: START + 60,
+            tokens: 1_000,
+            per_credits: 50,
+        })
+    );
+    // Events without the price (emitted before the program recorded the token's decimals):
+    // the lowest of the amounts' rates, still the honest purchase's.
+    for price in &mut network.credit_prices {
+        price.exact = None;
+    }
+    let rewards = run(&network, &messages, &[]);
+    assert_eq!(row(&rewards, 1).data_cap, 2_000_000);
+    // Alone, the dust purchase's exact price is still 20 units a credit.
+    network.credit_prices.remove(0);
+    network.credit_prices[0].exact = Some(exact);
+    let rewards = run(&network, &messages, &[]);
+    assert_eq!(row(&rewards, 1).data_cap, 2_000_000);
+}
+
+#[test]
+fn the_stake_multiplier_runs_from_1_to_1_5_with_stake_per_device() {
+    // Four operators of one device each, with 0, 500, 1,000 and 2,000 tokens of active
+    // delegated stake; full bonus (+50%) at 1,000 per device.
+    let params = VerifyParams {
+        stake_multiplier: Some(groundwork_oracle_rewards::StakeMultiplier {
+            max_bonus_bps: 5_000,
+            full_bonus_stake_per_device: 1_000,
+        }),
+        ..VerifyParams::default()
+    };
+    let stakes = [0u64, 500, 1_000, 2_000];
+    let spots: Vec<u64> = (0..4).map(|index| cell_north(index * 2_000)).collect();
+    let devices = (1..=4u8)
+        .map(|index| device_of(index, spots[usize::from(index) - 1], 210 + index))
+        .collect();
+    let mut network = snapshot(devices);
+    network.operators = (1..=4u8)
+        .map(|index| OperatorEntry {
+            operator: pubkey(210 + index),
+            reward_recipient: Some(pubkey(230 + index)),
+            active_stake: stakes[usize::from(index) - 1],
+        })
+        .collect();
+    let messages: Vec<Message> = (1..=4u8)
+        .flat_map(|index| online_at(index, spots[usize::from(index) - 1]))
+        .collect();
+    let rewards = run_with(&network, &messages, &[], &params);
+    let multipliers: Vec<u64> = (1..=4)
+        .map(|index| row(&rewards, index).stake_multiplier_bps)
+        .collect();
+    assert_eq!(multipliers, [10_000, 12_500, 15_000, 15_000]);
+    let base = row(&rewards, 1).coverage_score;
+    assert_eq!(row(&rewards, 2).coverage_score, base * 5 / 4);
+    assert_eq!(row(&rewards, 3).coverage_score, base * 3 / 2);
+    assert_eq!(row(&rewards, 4).coverage_score, base * 3 / 2);
+    // Without the multiplier, stake changes nothing.
+    let rewards = run(&network, &messages, &[]);
+    assert!((1..=4).all(|index| row(&rewards, index).stake_multiplier_bps == 10_000));
+}
+
+#[test]
+fn a_class_earns_by_its_weight() {
+    let north = cell_north(2_000);
+    let mut light = device(2, north);
+    light.class_id = 1;
+    let mut network = snapshot(vec![device(1, home()), light]);
+    network.classes.push(ClassEntry {
+        class_id: 1,
+        reward_weight_bps: 5_000,
+    });
+    let mut messages = honest_like(1);
+    messages.extend(online_at(2, north));
+    let rewards = run(&network, &messages, &[]);
+    let (full, half) = (row(&rewards, 1), row(&rewards, 2));
+    assert_eq!((full.weight_bps, half.weight_bps), (10_000, 5_000));
+    assert_eq!(full.coverage_score, 2 * half.coverage_score);
+    // Nobody paid for data: its share joined coverage.
+    let coverage = rewards.coverage_pool + rewards.data_to_coverage;
+    assert_eq!(coverage, POOL);
+    assert_eq!(full.coverage_reward, coverage * 2 / 3);
+    assert_eq!(half.coverage_reward, coverage / 3);
+}
+
+#[test]
+fn the_pool_splits_40_coverage_60_data() {
+    // One device paid for and confirmed, one not: both shares paid, neither moved.
+    let centre = cell_centre(home()).unwrap();
+    let mut paid = device(1, home());
+    paid.credits_paid = 1_000_000_000;
+    let mut network = snapshot(vec![paid, device(2, cell_north(2_000))]);
+    network.credit_prices[0].network_tokens_burned = 1_000_000_000_000;
+    let mut messages = heartbeats(1, 48, centre, 1);
+    messages.extend(online_at(2, cell_north(2_000)));
+    messages.push(data_session(1, 1_000));
+    let rewards = run(&network, &messages, &[]);
+    assert_eq!(rewards.pool, POOL);
+    assert_eq!(rewards.coverage_pool, POOL * 4 / 10);
+    assert_eq!(rewards.data_pool, POOL * 6 / 10);
+    assert_eq!(rewards.data_to_coverage, 0);
+    assert_eq!(row(&rewards, 1).data_reward, POOL * 6 / 10);
+    assert_eq!(
+        row(&rewards, 1).coverage_reward + row(&rewards, 2).coverage_reward + rewards.dust,
+        POOL * 4 / 10
+    );
+}
+
+fn data_session(device: u8, seq: u64) -> Message {
+    Message {
+        device: key(device),
+        seq,
+        timestamp_ms: START * 1_000 + 47 * SLOT_MS + 200_000,
+        body: TelemetryBody::DataSession {
+            payer: key(99),
+            bytes_up: 10,
+            bytes_down: 20,
+            session_id: 1,
+        },
+    }
+}
+
+#[test]
+fn a_fraud_zeroes_the_data_reward_too() {
+    let centre = cell_centre(home()).unwrap();
+    let mut paid = device(1, home());
+    paid.credits_paid = 100_000;
+    paid.standing.push(StandingSpan {
+        from_ts: START + 3_600,
+        standing: Standing::Suspended { reason: 1 },
+    });
+    let network = snapshot(vec![paid, device(2, cell_north(2_000))]);
+    let mut messages = heartbeats(1, 48, centre, 1);
+    messages.extend(online_at(2, cell_north(2_000)));
+    messages.push(data_session(1, 1_000));
+    let rewards = run(&network, &messages, &[]);
+    let zeroed = row(&rewards, 1);
+    assert_eq!(zeroed.fraud, [Fraud::Suspended]);
+    assert_eq!((zeroed.data_reward, zeroed.amount), (0, 0));
+    assert_eq!(rewards.data_to_coverage, rewards.data_pool);
+}
+
+#[test]
+fn density_groups_resolution_12_cells_of_one_resolution_8_cell() {
+    // Five devices in five different resolution-12 cells of home's resolution-8 cell.
+    let parent = h3o::CellIndex::try_from(home())
+        .unwrap()
+        .parent(h3o::Resolution::Eight)
+        .unwrap();
+    let cells: Vec<u64> = parent
+        .children(h3o::Resolution::Twelve)
+        .step_by(97)
+        .take(5)
+        .map(u64::from)
+        .collect();
+    assert_eq!(cells.iter().collect::<BTreeSet<_>>().len(), 5);
+    let network = snapshot(
+        (1..=5u8)
+            .map(|index| device(index, cells[usize::from(index) - 1]))
+            .collect(),
+    );
+    let messages: Vec<Message> = (1..=5u8)
+        .flat_map(|index| online_at(index, cells[usize::from(index) - 1]))
+        .collect();
+    let rewards = run(&network, &messages, &[]);
+    let alone = run(
+        &snapshot(vec![device(1, cells[0])]),
+        &online_at(1, cells[0]),
+        &[],
+    );
+    for index in 1..=5u8 {
+        let crowded = row(&rewards, index);
+        assert_eq!(crowded.density_cell, Some(u64::from(parent)));
+        assert_eq!(crowded.density_devices, 5);
+        assert_eq!(
+            crowded.coverage_score,
+            row(&alone, 1).coverage_score * 4 / 5
+        );
+    }
+}
+
+#[test]
+fn the_median_distance_is_to_the_cell_asserted_at_each_heartbeats_time() {
+    // Cell A until mid-epoch, then cell B 2 km north. The first 24 heartbeats lie 0, 10, ...,
+    // 230 m from A's centre, the last 24 lie 250 m from B's: the lower median is 230 m.
+    let (a, b) = (home(), cell_north(2_000));
+    let mut mover = device(1, a);
+    mover.locations.push(LocationSpan {
+        from_ts: START + LENGTH / 2,
+        cell: b,
+    });
+    let (a_centre, b_centre) = (cell_centre(a).unwrap(), cell_centre(b).unwrap());
+    let mut messages = Vec::new();
+    for slot in 0..48u64 {
+        let point = if slot < 24 {
+            north_of(a_centre, slot * 10)
+        } else {
+            north_of(b_centre, 250)
+        };
+        messages.extend(
+            heartbeats(1, 1, point, slot + 1)
+                .into_iter()
+                .map(|mut message| {
+                    message.timestamp_ms += slot as i64 * SLOT_MS;
+                    message
+                }),
+        );
+    }
+    let rewards = run(&snapshot(vec![mover]), &messages, &[]);
+    let moved = row(&rewards, 1);
+    assert!(moved.fraud.is_empty(), "{moved:?}");
+    assert_eq!(moved.median_distance_m, Some(230));
+    assert_eq!(moved.trust_bps, 10_000);
+}
+
+#[test]
+fn the_speed_limit_is_300_km_h() {
+    // Slot 10's heartbeat lies 30 minutes after slot 9's, at 149.5 km (299 km/h) or 150.5 km
+    // (301 km/h), and the device stays there.
+    let centre = cell_centre(home()).unwrap();
+    let moved_at = |metres: u64| {
+        let far = north_of(centre, metres);
+        let mut messages = heartbeats(1, 10, centre, 1);
+        let mut after = heartbeats(1, 48, far, 1);
+        messages.extend(after.drain(10..));
+        let rewards = run(&snapshot(vec![device(1, home())]), &messages, &[]);
+        row(&rewards, 1).fraud.clone()
+    };
+    assert_eq!(moved_at(149_500), Vec::<Fraud>::new());
+    assert_eq!(moved_at(150_500), [Fraud::ImpossibleMovement]);
+}
+
+#[test]
+fn two_places_means_more_than_1_km_apart_within_one_slot() {
+    let centre = cell_centre(home()).unwrap();
+    let second_place = |metres: u64| {
+        let mut messages = honest_like(1);
+        let mut second = messages[5].clone();
+        second.timestamp_ms += 20 * 60_000;
+        let far = north_of(centre, metres);
+        second.body = TelemetryBody::Heartbeat {
+            lat_e7: far.lat_e7,
+            lon_e7: far.lon_e7,
+            uptime_s: 60,
+            firmware: 1,
+        };
+        messages.push(second);
+        messages.sort_by_key(|message| message.timestamp_ms);
+        for (index, message) in messages.iter_mut().enumerate() {
+            message.seq = index as u64 + 1;
+        }
+        let rewards = run(&snapshot(vec![device(1, home())]), &messages, &[]);
+        row(&rewards, 1).fraud.clone()
+    };
+    assert_eq!(second_place(999), Vec::<Fraud>::new());
+    assert_eq!(second_place(1_001), [Fraud::TwoPlacesInOneSlot]);
+}
+
+#[test]
+fn a_witness_in_the_beacons_resolution_11_cell_but_another_resolution_12_cell_is_dropped() {
+    let parent = h3o::CellIndex::try_from(home())
+        .unwrap()
+        .parent(h3o::Resolution::Eleven)
+        .unwrap();
+    let sibling = parent
+        .children(h3o::Resolution::Twelve)
+        .map(u64::from)
+        .find(|cell| *cell != home())
+        .unwrap();
+    let mut messages = honest_like(1);
+    messages.extend(online_at(2, sibling));
+    messages.push(beacon_in(1, 100, 3));
+    assert_dropped(
+        vec![device(1, home()), device_of(2, sibling, 210)],
+        messages,
+        witness(2, 100, 1, 100),
+        DroppedReports {
+            too_close: 1,
+            ..DroppedReports::default()
+        },
+    );
 }

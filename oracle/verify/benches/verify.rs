@@ -3,7 +3,8 @@
 //! 1. The computation: for each size in
 //!    GROUNDWORK_BENCH_SIZES (default 10000,100000,1000000), devices spread over a city's cells,
 //!    each with 48 heartbeats, a data session (and credits paid on chain), a beacon and a witness
-//!    of a neighbour's beacon — 51 messages a device — fed to the computation a device at a
+//!    of a neighbour's beacon (a device of another operator: proof of coverage) — 51 messages a
+//!    device — fed to the computation a device at a
 //!    time, as the store streams a sealed epoch. Prints the time of each stage (score: every
 //!    device's rules, uptime, trust; finish: witnesses, density cap, split, leaves and tree) and
 //!    the peak memory, and the machine's ceiling: the haversine distances per second one core
@@ -108,11 +109,12 @@ fn snapshot(keys: &[Key]) -> ChainSnapshot {
             stakers_bps: 2_000,
             treasury_bps: 1_000,
         },
-        credit_price: Some(CreditPrice {
+        credit_prices: vec![CreditPrice {
             purchased_at: START,
             network_tokens_burned: 2_000_000,
             credits_minted: 100_000,
-        }),
+            exact: None,
+        }],
         classes: vec![ClassEntry {
             class_id: 0,
             reward_weight_bps: 10_000,
@@ -230,8 +232,13 @@ fn computation(devices: usize, params: &VerifyParams) {
     let finishing = started.elapsed();
     let counts = rewards.device_counts();
     let (rewarded, zeroed) = (counts.rewarded, counts.zeroed);
+    let verified = rewards
+        .rows
+        .iter()
+        .filter(|row| row.witnesses >= params.witnesses.min_witnesses)
+        .count();
     println!(
-        "{devices} devices, {} messages: score {:.1} s, finish (witnesses, density, split, tree) {:.1} s, total {:.1} s (generating the messages, not counted: {:.1} s); {rewarded} rewarded, {zeroed} zeroed, {} recipients, dust {}; peak memory {:.0} MiB",
+        "{devices} devices, {} messages: score {:.1} s, finish (witnesses, density, split, tree) {:.1} s, total {:.1} s (generating the messages, not counted: {:.1} s); {rewarded} rewarded ({verified} with their beacons witnessed by another operator's device), {zeroed} zeroed, {} recipients, dust {}; peak memory {:.0} MiB",
         devices * 51,
         scoring.as_secs_f64(),
         finishing.as_secs_f64(),

@@ -52,6 +52,11 @@ pub struct CreditsPurchased {
     /// The credit price in force (USD per credit, 9 decimals): with the two amounts above, an
     /// indexer derives the tokens paid per credit of this purchase.
     pub usd_per_credit_e9: u64,
+    /// The network token's decimals: with `price`, `exponent` and `usd_per_credit_e9`, the
+    /// exact tokens-per-credit rate the program used (base units per credit =
+    /// usd_per_credit_e9 / (price * 10^(exponent + 9 - decimals))), free of the rounding of
+    /// `credits_minted`.
+    pub network_token_decimals: u8,
 }
 
 /// An epoch's emission was minted into the reward vault.

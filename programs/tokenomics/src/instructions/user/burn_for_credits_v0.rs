@@ -168,6 +168,7 @@ pub fn handler(ctx: Context<BurnForCreditsV0>, args: BurnForCreditsArgsV0) -> Re
     let payer = accounts.payer.key();
     let recipient = accounts.recipient.key();
     let usd_per_credit_e9 = accounts.config.usd_per_credit_e9;
+    let network_token_decimals = accounts.network_mint.decimals;
     ctx.accounts.recipient_credits.reload()?;
     let recipient_credits_after = ctx.accounts.recipient_credits.amount;
     emit_cpi!(CreditsPurchased {
@@ -181,6 +182,7 @@ pub fn handler(ctx: Context<BurnForCreditsV0>, args: BurnForCreditsArgsV0) -> Re
         exponent: price.exponent,
         from_pyth: price.from_pyth,
         usd_per_credit_e9,
+        network_token_decimals,
     });
     Ok(())
 }
