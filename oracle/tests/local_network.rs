@@ -927,4 +927,16 @@ async fn a_silent_devices_backdated_burst_earns_it_no_uptime() {
         "{honest_row}"
     );
     assert!(honest_row["amount"].as_u64().unwrap() > 0, "{honest_row}");
+    // Every row says how its coverage was proven and where its density was counted: no
+    // beacon, no witness (the unverified factor); one asserted cell all epoch.
+    assert_eq!(honest_row["beacons"], 0, "{honest_row}");
+    assert_eq!(honest_row["witnesses"], 0, "{honest_row}");
+    assert_eq!(honest_row["witness_factor_bps"], 2_500, "{honest_row}");
+    assert_eq!(honest_row["witness_reports_dropped"]["too_close"], 0);
+    assert_eq!(honest_row["density_seconds"], EPOCH_S, "{honest_row}");
+    let explanation = honest_row["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains("heard by 0 devices of other operators (1 needed): coverage x 25%"),
+        "{explanation}"
+    );
 }

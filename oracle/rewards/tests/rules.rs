@@ -516,6 +516,13 @@ proptest! {
         }
         let third = computation.finish(&BTreeSet::new(), dust, &base).unwrap();
         prop_assert_eq!(&first, &third);
+        // Two oracles each holding an overlapping part of the messages: the union of their
+        // sets gives the same rewards.
+        let split = (order % (messages.len() as u64 + 1)) as usize;
+        let (mine, theirs) = (&messages[..split], &messages[split.saturating_sub(3)..]);
+        let union: Vec<Message> = theirs.iter().chain(mine).cloned().collect();
+        let merged = compute(&network, &union, &BTreeSet::new(), &params, dust, &base).unwrap();
+        prop_assert_eq!(&first, &merged);
     }
 
     #[test]
