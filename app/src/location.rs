@@ -31,6 +31,12 @@ pub fn cell_of(location: &LocationArgs) -> Result<u64> {
                     location.resolution
                 )
             })?;
+            if !(-90.0..=90.0).contains(&lat) {
+                bail!("--lat {lat} is not a latitude: use degrees from -90 to 90 (north positive), e.g. --lat 37.7749");
+            }
+            if !(-180.0..=180.0).contains(&lon) {
+                bail!("--lon {lon} is not a longitude: use degrees from -180 to 180 (east positive), e.g. --lon -122.4194");
+            }
             let point = h3o::LatLng::new(lat, lon)
                 .map_err(|_| anyhow::anyhow!("({lat}, {lon}) is not a latitude and longitude"))?;
             u64::from(point.to_cell(resolution))
@@ -70,5 +76,33 @@ mod tests {
             resolution: 12,
         };
         assert_eq!((cell_of(&point).unwrap() >> 52) & 0xf, 12);
+        // Out-of-range degrees are refused before anything is sent, with the fix (137.7 is
+        // not wrapped to Kazakhstan).
+        for (lat, lon, word) in [
+            (137.7, -122.4, "--lat 137.7 is not a latitude"),
+            (-90.5, 0.0, "--lat -90.5 is not a latitude"),
+            (37.7, 400.0, "--lon 400 is not a longitude"),
+            (37.7, -180.01, "--lon -180.01 is not a longitude"),
+            (f64::NAN, 0.0, "is not a latitude"),
+        ] {
+            let bad = LocationArgs {
+                cell: None,
+                lat: Some(lat),
+                lon: Some(lon),
+                resolution: 12,
+            };
+            let refused = cell_of(&bad).unwrap_err().to_string();
+            assert!(refused.contains(word), "{refused}");
+            assert!(refused.contains("use degrees"), "{refused}");
+        }
+        for (lat, lon) in [(90.0, 180.0), (-90.0, -180.0)] {
+            let edge = LocationArgs {
+                cell: None,
+                lat: Some(lat),
+                lon: Some(lon),
+                resolution: 12,
+            };
+            assert!(cell_of(&edge).is_ok());
+        }
     }
 }

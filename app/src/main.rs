@@ -17,6 +17,7 @@ mod localnet;
 mod location;
 mod oracle_api;
 mod output;
+mod program_errors;
 mod send;
 
 use std::path::PathBuf;

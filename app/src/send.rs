@@ -124,16 +124,36 @@ pub fn simulate(
         .value)
 }
 
-/// The message of a simulated failure, with the program logs.
+/// The message of a simulated failure: the program error in words (name, message, and the
+/// fix where one is known; see [`crate::program_errors`]), then the raw error and the program
+/// logs.
 pub fn refusal(error: &impl std::fmt::Display, logs: &[String]) -> String {
+    let raw = error.to_string();
+    let headline = match crate::program_errors::from_logs(logs) {
+        Some(decoded) => crate::program_errors::describe(&decoded),
+        None if raw.contains("AccountNotFound") || raw.contains("no record of a prior credit") => {
+            "the fee payer holds no SOL on this cluster (run `groundwork airdrop` on a localnet or devnet, or send it SOL)".to_string()
+        }
+        None => raw.clone(),
+    };
     format!(
-        "the transaction would fail: {error}; nothing was sent{}",
+        "the transaction would fail: {headline}; nothing was sent\n  ({raw}){}",
         if logs.is_empty() {
             String::new()
         } else {
             format!("\n  {}", logs.join("\n  "))
         }
     )
+}
+
+/// Refuses before anything is simulated when `payer` holds no SOL here, naming the fix.
+pub fn require_sol(ledger: &RpcLedger, payer: &Pubkey) -> Result<()> {
+    if ledger.client.get_balance(payer).unwrap_or(1) == 0 {
+        bail!(
+            "no SOL: {payer} holds no SOL on this cluster to pay the fee; run `groundwork airdrop` (localnet or devnet) or send it SOL"
+        );
+    }
+    Ok(())
 }
 
 /// The unsigned message of `instructions` for `fee_payer` (e.g. a multisig vault), simulated
@@ -195,6 +215,7 @@ pub fn submit(
         return dump_message(ledger, instructions, &payer.pubkey(), None);
     }
     let client = &ledger.client;
+    require_sol(ledger, &payer.pubkey())?;
     let simulation = simulate(
         ledger,
         &Transaction::new_unsigned(Message::new(instructions, Some(&payer.pubkey()))),

@@ -191,6 +191,41 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
         )
     };
     onboard(&authority, "85283083fffffff").refused_with("resolution 5; use 8 to 15");
+    // Degrees out of range are refused before anything is simulated (137.7 is not wrapped
+    // to Kazakhstan), --dry-run included: no credit is burned.
+    let credits_before = net.credits(&authority);
+    let onboard_at = |global: &[&str], lat: &str, lon: &str| {
+        let mut args: Vec<&str> = global.to_vec();
+        args.extend([
+            "device",
+            "onboard",
+            "--device-keypair",
+            device_key.to_str().unwrap(),
+            "--class",
+            "0",
+            "--lat",
+            lat,
+            "--lon",
+            lon,
+        ]);
+        net.run(&authority, &args)
+    };
+    onboard_at(&[], "137.7", "-122.4").refused_with("--lat 137.7 is not a latitude");
+    onboard_at(&["--dry-run"], "37.7", "400").refused_with("--lon 400 is not a longitude");
+    assert_eq!(net.credits(&authority), credits_before);
+    net.run(&authority, &["device", "show", &device])
+        .refused_with("is not onboarded");
+    // A key without SOL is told so, and how to get some, before anything is simulated.
+    let broke = net.dir.path().join("broke.json");
+    net.run(
+        &broke,
+        &["device", "keygen", "--outfile", broke.to_str().unwrap()],
+    )
+    .json();
+    net.run(&broke, &["operator", "register"])
+        .refused_with("no SOL: ");
+    net.run(&broke, &["operator", "register"])
+        .refused_with("run `groundwork airdrop`");
     net.run(&authority, &["device", "show", &device])
         .refused_with("is not onboarded");
     onboard(&authority, CELL).json();
@@ -692,7 +727,7 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
             "0",
         ],
     )
-    .refused_with("the transaction would fail");
+    .refused_with("the transaction would fail: device_registry refused it: InvalidRewardWeight — ");
     assert_eq!(parameters(&net), before);
     // A two-step transfer to a vault that holds no SOL: its acceptance is dumped for the vault
     // to propose, simulated with the CLI's keypair standing in as fee payer.

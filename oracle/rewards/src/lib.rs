@@ -146,7 +146,8 @@ pub struct DeviceRow {
     pub beacons: u32,
     pub witnesses: u32,
     pub witness_factor_bps: u64,
-    /// Beaconing devices its own valid reports counted toward, and its reports dropped.
+    /// Beaconing devices of other operators its own valid reports vouched for (none while it
+    /// is zeroed or earns no coverage itself), and its reports dropped.
     pub witnessed_devices: u32,
     pub witness_reports_dropped: DroppedReports,
     /// The resolution-8 cell the density cap counted it in (where its asserted location
@@ -530,6 +531,7 @@ impl<'a> EpochComputation<'a> {
         // Every fraud is known: witness reports are settled (a zeroed witness vouches for
         // nobody), and each device's coverage takes its witness factor.
         witness::settle(
+            self.snapshot.epoch,
             &mut self.rows,
             &self.devices,
             &self.witness_claims,
@@ -539,7 +541,10 @@ impl<'a> EpochComputation<'a> {
         let mut rows: Vec<DeviceRow> = Vec::with_capacity(self.rows.len());
         for (_, mut row) in self.rows {
             if row.fraud.is_empty() {
-                row.coverage_score *= u128::from(row.witness_factor_bps);
+                row.coverage_score = row
+                    .coverage_score
+                    .checked_mul(u128::from(row.witness_factor_bps))
+                    .ok_or(VerifyError::Overflow("a coverage score"))?;
             } else {
                 // A fraud zeroes the epoch: no coverage, and no data (see `split_pool`).
                 row.coverage_score = 0;
@@ -649,6 +654,12 @@ fn check(params: &VerifyParams) -> Result<(), VerifyError> {
     if params.full_trust_m > params.partial_trust_m || params.density_k == 0 {
         return refuse("full_trust_m <= partial_trust_m and density_k >= 1");
     }
+    if params.witnesses.unverified_bps > BPS {
+        return refuse("witnesses.unverified_bps is basis points (at most 10,000)");
+    }
+    if params.slots_per_epoch > 100_000 || params.density_k > 1_000_000 {
+        return refuse("slots_per_epoch at most 100,000 and density_k at most 1,000,000");
+    }
     if params.stake_multiplier.is_some_and(|multiplier| {
         multiplier.full_bonus_stake_per_device == 0 || multiplier.max_bonus_bps > 5_000
     }) {
@@ -739,6 +750,7 @@ impl Epoch<'_> {
                     } else {
                         claims.push(WitnessClaim {
                             witness: message.device,
+                            reported_at: message.timestamp_ms,
                             beacon_device: *beacon_device,
                             beacon_seq: *beacon_seq,
                         });

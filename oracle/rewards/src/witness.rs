@@ -6,10 +6,13 @@
 //! — so a report that does not hold is dropped with its reason, never punished: a device that
 //! beacons and withholds its report, or asserts a cell beside its neighbours, cannot zero the
 //! devices that heard it. A valid report vouches for the beaconing device only when its
-//! sender belongs to another operator and is not zeroed itself; each witness counts once per
-//! beaconing device, and a witness's reports count toward at most `max_witnessed` beaconing
-//! devices (the ones it heard first in the epoch, ties by key). Everything here depends only
-//! on the set of messages, never on their order.
+//! sender belongs to another operator and is not zeroed itself (no fraud, and a coverage score
+//! of its own: a device that proves no coverage proves none for others); each witness counts
+//! once per beaconing device, and a witness's reports vouch for at most `max_witnessed`
+//! beaconing devices of other operators, chosen by a hash of (epoch, witness, beaconer) — an
+//! order no beaconer can steer, so nobody can fill an honest witness's places with cheap
+//! devices beaconing early. Everything here depends only on the set of messages, never on
+//! their order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -17,6 +20,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_program_math::BPS;
 use groundwork_telemetry::Key;
 use h3o::Resolution;
+use sha2::{Digest, Sha256};
 
 use crate::geo::{cell_centre, distance_m, parent};
 use crate::snapshot::{DeviceEntry, Standing};
@@ -59,6 +63,8 @@ pub struct DroppedReports {
     pub too_far: u32,
     /// The two devices' asserted cells lie inside one resolution-11 cell.
     pub too_close: u32,
+    /// Timestamped before the beacon it reports.
+    pub before_beacon: u32,
     /// Valid, but for a beaconing device beyond the first `max_witnessed` it heard.
     pub over_max_witnessed: u32,
 }
@@ -69,6 +75,7 @@ impl DroppedReports {
             .saturating_add(self.beaconer_not_active)
             .saturating_add(self.too_far)
             .saturating_add(self.too_close)
+            .saturating_add(self.before_beacon)
             .saturating_add(self.over_max_witnessed)
     }
 
@@ -92,6 +99,10 @@ impl DroppedReports {
                 "of a device asserted in the same resolution-11 cell",
             ),
             (
+                self.before_beacon,
+                "timestamped before the beacon it reports",
+            ),
+            (
                 self.over_max_witnessed,
                 "beyond the beaconing devices one witness may vouch for in an epoch",
             ),
@@ -107,6 +118,7 @@ impl DroppedReports {
 /// A witness report, kept until every device's beacons are known.
 pub(crate) struct WitnessClaim {
     pub witness: Key,
+    pub reported_at: i64,
     pub beacon_device: Key,
     pub beacon_seq: u64,
 }
@@ -116,6 +128,7 @@ pub(crate) struct WitnessClaim {
 /// factor. `rows` must carry every fraud already (a zeroed witness vouches for nobody);
 /// `beacons` maps each beacon in the input to its timestamp.
 pub(crate) fn settle(
+    epoch: u64,
     rows: &mut BTreeMap<Key, DeviceRow>,
     devices: &BTreeMap<Key, &DeviceEntry>,
     claims: &[WitnessClaim],
@@ -123,21 +136,14 @@ pub(crate) fn settle(
     params: &VerifyParams,
 ) {
     let witness_params = params.witnesses;
-    // Valid reports per witness: (first time it heard the beaconing device, beaconing device).
-    let mut heard: BTreeMap<Key, BTreeMap<Key, i64>> = BTreeMap::new();
+    // Valid reports per witness and beaconing device.
     let mut valid_reports: BTreeMap<Key, BTreeMap<Key, u32>> = BTreeMap::new();
     for claim in claims {
         let Some(row) = rows.get_mut(&claim.witness) else {
             continue;
         };
         match judge(claim, devices, beacons, params) {
-            Ok(beaconed_at) => {
-                let first = heard
-                    .entry(claim.witness)
-                    .or_default()
-                    .entry(claim.beacon_device)
-                    .or_insert(beaconed_at);
-                *first = (*first).min(beaconed_at);
+            Ok(()) => {
                 *valid_reports
                     .entry(claim.witness)
                     .or_default()
@@ -151,32 +157,36 @@ pub(crate) fn settle(
                     Drop::BeaconerNotActive => &mut dropped.beaconer_not_active,
                     Drop::TooFar => &mut dropped.too_far,
                     Drop::TooClose => &mut dropped.too_close,
+                    Drop::BeforeBeacon => &mut dropped.before_beacon,
                 };
                 *count = count.saturating_add(1);
             }
         }
     }
-    // Each witness vouches for at most `max_witnessed` beaconing devices: those it heard
-    // first (ties by key), each once.
     let mut witnesses_of: BTreeMap<Key, BTreeSet<Key>> = BTreeMap::new();
-    for (witness, beaconers) in &heard {
-        let mut order: Vec<(i64, Key)> = beaconers.iter().map(|(key, at)| (*at, *key)).collect();
-        order.sort_unstable();
-        let cap = witness_params.max_witnessed as usize;
-        let (counted, beyond) = order.split_at(order.len().min(cap));
-        let reports = &valid_reports[witness];
-        let over: u32 = beyond.iter().map(|(_, key)| reports[key]).sum();
+    for (witness, reports) in &valid_reports {
         let row = rows.get_mut(witness).expect("only rows' reports are kept");
-        row.witness_reports_dropped.over_max_witnessed = over;
-        row.witnessed_devices = counted.len() as u32;
-        let vouches = row.fraud.is_empty();
+        // A zeroed witness, or one without coverage of its own, vouches for nobody.
+        if !row.fraud.is_empty() || row.coverage_score == 0 {
+            continue;
+        }
         let operator = devices.get(witness).map(|entry| entry.operator);
+        // Beaconing devices of other operators, in an order no beaconer can steer.
+        let mut candidates: Vec<([u8; 32], Key)> = reports
+            .keys()
+            .filter(|beaconer| {
+                operator.is_some() && devices.get(*beaconer).map(|entry| entry.operator) != operator
+            })
+            .map(|beaconer| (place_order(epoch, witness, beaconer), *beaconer))
+            .collect();
+        candidates.sort_unstable();
+        let cap = witness_params.max_witnessed as usize;
+        let (counted, beyond) = candidates.split_at(candidates.len().min(cap));
+        row.witness_reports_dropped.over_max_witnessed =
+            beyond.iter().map(|(_, beaconer)| reports[beaconer]).sum();
+        row.witnessed_devices = counted.len() as u32;
         for (_, beaconer) in counted {
-            let other_operator =
-                operator.is_some() && devices.get(beaconer).map(|entry| entry.operator) != operator;
-            if vouches && other_operator {
-                witnesses_of.entry(*beaconer).or_default().insert(*witness);
-            }
+            witnesses_of.entry(*beaconer).or_default().insert(*witness);
         }
     }
     for (key, row) in rows.iter_mut() {
@@ -191,25 +201,40 @@ pub(crate) fn settle(
     }
 }
 
+/// Where `beaconer` stands in `witness`'s places of `epoch`: SHA-256 over the three, so the
+/// choice under `max_witnessed` is fixed by who they are, not by anything a beaconer signs.
+fn place_order(epoch: u64, witness: &Key, beaconer: &Key) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"groundwork-witness-place");
+    hasher.update(epoch.to_le_bytes());
+    hasher.update(witness.0);
+    hasher.update(beaconer.0);
+    hasher.finalize().into()
+}
+
 /// Why a witness report does not hold.
 enum Drop {
     BeaconNotInInput,
     BeaconerNotActive,
     TooFar,
     TooClose,
+    BeforeBeacon,
 }
 
-/// The beacon's time when the report holds; why not otherwise. Both devices' cells are the
-/// ones asserted when the beacon was sent.
+/// Whether the report holds; why not otherwise. Both devices' cells are the ones asserted
+/// when the beacon was sent.
 fn judge(
     claim: &WitnessClaim,
     devices: &BTreeMap<Key, &DeviceEntry>,
     beacons: &HashMap<(Key, u64), i64>,
     params: &VerifyParams,
-) -> Result<i64, Drop> {
+) -> Result<(), Drop> {
     let beaconed_at = *beacons
         .get(&(claim.beacon_device, claim.beacon_seq))
         .ok_or(Drop::BeaconNotInInput)?;
+    if claim.reported_at < beaconed_at {
+        return Err(Drop::BeforeBeacon);
+    }
     // A beacon is in the input only for a device the snapshot knows.
     let beaconer = devices
         .get(&claim.beacon_device)
@@ -230,7 +255,7 @@ fn judge(
         return Err(Drop::TooClose);
     }
     match (cell_centre(here), cell_centre(there)) {
-        (Some(a), Some(b)) if distance_m(a, b) <= params.witness_max_m => Ok(beaconed_at),
+        (Some(a), Some(b)) if distance_m(a, b) <= params.witness_max_m => Ok(()),
         _ => Err(Drop::TooFar),
     }
 }

@@ -749,9 +749,10 @@ fn a_device_heard_by_another_operators_device_earns_four_times_the_coverage() {
     assert_eq!(heard.coverage_score, 4 * own.coverage_score);
     assert_eq!(own.coverage_score, unheard.coverage_score);
     assert!(heard.amount > 3 * own.amount);
-    // The witnesses' own reports vouched for one device each, and cost them nothing.
+    // Device 3's report vouched for device 1; device 4's, of its own operator's device,
+    // vouched for nobody; neither cost its sender anything.
     assert_eq!(row(&rewards, 3).witnessed_devices, 1);
-    assert_eq!(row(&rewards, 4).witnessed_devices, 1);
+    assert_eq!(row(&rewards, 4).witnessed_devices, 0);
     assert!(row(&rewards, 3).fraud.is_empty() && row(&rewards, 4).fraud.is_empty());
     let explained = heard.explain(&VerifyParams::default());
     assert!(
@@ -768,19 +769,27 @@ fn a_witness_that_is_zeroed_itself_vouches_for_nobody() {
     // nothing.
     let rewards = witnessed(&[witness(3, 200, 1, 100)], &VerifyParams::default(), &[3]);
     assert_eq!(row(&rewards, 3).fraud, [Fraud::SeqConflict]);
-    assert_eq!(
-        (
-            row(&rewards, 1).witnesses,
-            row(&rewards, 1).witness_factor_bps
-        ),
-        (0, 2_500)
-    );
+    let heard = row(&rewards, 1);
+    assert_eq!((heard.witnesses, heard.witness_factor_bps), (0, 2_500));
+    assert_eq!(row(&rewards, 3).witnessed_devices, 0);
+    // A witness that proves no coverage of its own (here: never online) vouches for nobody
+    // either.
+    let network = snapshot(vec![
+        device(1, home()),
+        device_of(3, cell_north(2_000), 210),
+    ]);
+    let mut messages = honest_like(1);
+    messages.push(beacon_in(1, 100, 1));
+    messages.push(witness(3, 200, 1, 100));
+    let rewards = run(&network, &messages, &[]);
+    assert_eq!(row(&rewards, 3).coverage_score, 0);
+    assert_eq!(row(&rewards, 1).witness_factor_bps, 2_500);
 }
 
 #[test]
 fn max_witnessed_caps_the_devices_one_witness_vouches_for() {
-    // Device 3 hears devices 1, 2 and 5 (beacons in slots 1, 2 and 5); it may vouch for two:
-    // the two it heard first.
+    // Device 3 (operator 210) hears devices 1, 2 and 5 (operator 200); it may vouch for two.
+    // Which two is fixed by who they are, not by when they beaconed.
     let mut params = VerifyParams::default();
     params.witnesses.max_witnessed = 2;
     let reports = [
@@ -788,20 +797,93 @@ fn max_witnessed_caps_the_devices_one_witness_vouches_for() {
         witness(3, 201, 1, 100),
         witness(3, 202, 2, 100),
     ];
+    let verified = |rewards: &EpochRewards| -> Vec<u8> {
+        [1u8, 2, 5]
+            .into_iter()
+            .filter(|index| row(rewards, *index).witness_factor_bps == 10_000)
+            .collect()
+    };
     let rewards = witnessed(&reports, &params, &[]);
-    assert_eq!(row(&rewards, 1).witness_factor_bps, 10_000);
-    assert_eq!(row(&rewards, 2).witness_factor_bps, 10_000);
-    assert_eq!(row(&rewards, 5).witness_factor_bps, 2_500);
+    let chosen = verified(&rewards);
+    assert_eq!(chosen.len(), 2, "{chosen:?}");
     let witness_row = row(&rewards, 3);
     assert_eq!(witness_row.witnessed_devices, 2);
     assert_eq!(witness_row.witness_reports_dropped.over_max_witnessed, 1);
     assert!(witness_row.fraud.is_empty());
-    // A witness counts once per beaconing device, however many of its beacons it reports.
+    // Beaconing in another order (the left-out device first) changes nothing.
+    let left_out = [1u8, 2, 5]
+        .into_iter()
+        .find(|index| !chosen.contains(index))
+        .unwrap();
+    let north = cell_north(2_000);
+    let network = snapshot(vec![
+        device(1, home()),
+        device(2, home()),
+        device_of(3, north, 210),
+        device(4, north),
+        device(5, home()),
+    ]);
+    let mut messages = Vec::new();
+    for index in [1u8, 2, 5] {
+        messages.extend(honest_like(index));
+        let order = if index == left_out {
+            0
+        } else {
+            10 + i64::from(index)
+        };
+        messages.push(beacon_in(index, 100, order));
+    }
+    messages.extend(online_at(3, north));
+    messages.extend(online_at(4, north));
+    messages.extend(reports.iter().cloned());
+    let reordered = run_with(&network, &messages, &[], &params);
+    assert_eq!(verified(&reordered), chosen);
+    // A witness counts once per beaconing device, however many of its beacons it reports;
+    // reports of its own operator's devices take none of its places.
     let mut twice = reports.to_vec();
     twice.push(witness(3, 203, 1, 100));
+    twice.push(witness(4, 200, 1, 100));
+    twice.push(witness(4, 201, 2, 100));
     let rewards = witnessed(&twice, &VerifyParams::default(), &[]);
     assert_eq!(row(&rewards, 1).witnesses, 1);
     assert_eq!(row(&rewards, 3).witnessed_devices, 3);
+    assert_eq!(row(&rewards, 4).witnessed_devices, 0);
+    assert_eq!(
+        row(&rewards, 4).witness_reports_dropped,
+        DroppedReports::default()
+    );
+}
+
+#[test]
+fn min_witnesses_counts_distinct_devices_of_other_operators() {
+    // Devices 3 (operator 210) and 6 (operator 220) both hear device 1; device 3 alone hears
+    // device 2.
+    let mut params = VerifyParams::default();
+    params.witnesses.min_witnesses = 2;
+    let north = cell_north(2_000);
+    let network = snapshot(vec![
+        device(1, home()),
+        device(2, home()),
+        device_of(3, north, 210),
+        device_of(6, cell_north(4_000), 220),
+    ]);
+    let mut messages = Vec::new();
+    for index in [1u8, 2] {
+        messages.extend(honest_like(index));
+        messages.push(beacon_in(index, 100, i64::from(index)));
+    }
+    messages.extend(online_at(3, north));
+    messages.extend(online_at(6, cell_north(4_000)));
+    messages.push(witness(3, 200, 1, 100));
+    messages.push(witness(3, 201, 2, 100));
+    messages.push(witness(6, 200, 1, 100));
+    let rewards = run_with(&network, &messages, &[], &params);
+    let factor = |index: u8| {
+        let device = row(&rewards, index);
+        (device.witnesses, device.witness_factor_bps)
+    };
+    assert_eq!(factor(1), (2, 10_000));
+    assert_eq!(factor(2), (1, 2_500));
 }
 
 #[test]
@@ -824,7 +906,7 @@ fn a_ring_of_one_operators_devices_earns_like_devices_nobody_heard() {
     let unheard = run(&network, &alone, &[]);
     let ring = run(&network, &vouching, &[]);
     for index in 1..=10u8 {
-        assert_eq!(row(&ring, index).witnessed_devices, 1);
+        assert_eq!(row(&ring, index).witnessed_devices, 0);
         assert_eq!(row(&ring, index).witness_factor_bps, 2_500);
         assert_eq!(row(&ring, index).amount, row(&unheard, index).amount);
     }
@@ -907,6 +989,18 @@ fn reports_of_beacons_that_cannot_be_validated_are_dropped_never_punished() {
     );
     assert_eq!(row(&rewards, 2).witnessed_devices, 1);
     assert_eq!(row(&rewards, 3).witness_factor_bps, 10_000);
+    // Timestamped before the beacon it reports.
+    let mut messages = honest_like(2);
+    messages.extend(online_at(3, fifty));
+    messages.push(beacon_in(3, 100, 3));
+    let mut early = witness(2, 100, 3, 100);
+    early.timestamp_ms = beacon_in(3, 100, 3).timestamp_ms - 1;
+    assert_dropped(
+        vec![device(2, home()), device_of(3, fifty, 210)],
+        messages,
+        early,
+        only(|dropped| dropped.before_beacon = 1),
+    );
     // Of a device the chain does not know (device 9 is not in the snapshot).
     let mut messages = honest_like(2);
     messages.push(beacon_in(9, 100, 3));
@@ -1036,6 +1130,21 @@ fn a_dust_purchase_at_the_epochs_end_does_not_raise_the_data_cap() {
     }
     let rewards = run(&network, &messages, &[]);
     assert_eq!(row(&rewards, 1).data_cap, 2_000_000);
+    // The lowest rate wins wherever it stands: 40 units a credit first, 20 later.
+    let dearer = ExactPrice {
+        usd_per_credit_e9: 2_000,
+        ..exact
+    };
+    network.credit_prices[0].exact = Some(dearer);
+    network.credit_prices[0].credits_minted = 50_000;
+    network.credit_prices[1].exact = Some(exact);
+    let rewards = run(&network, &messages, &[]);
+    assert_eq!(row(&rewards, 1).data_cap, 2_000_000);
+    assert_eq!(
+        rewards.credit_value.unwrap().purchased_at,
+        START + LENGTH - 10
+    );
+    network.credit_prices[0].exact = Some(exact);
     // Alone, the dust purchase's exact price is still 20 units a credit.
     network.credit_prices.remove(0);
     network.credit_prices[0].exact = Some(exact);

@@ -377,6 +377,7 @@ async fn device_rewards(
                 "beaconer_not_active": row.witness_reports_dropped.beaconer_not_active,
                 "too_far": row.witness_reports_dropped.too_far,
                 "too_close": row.witness_reports_dropped.too_close,
+                "before_beacon": row.witness_reports_dropped.before_beacon,
                 "over_max_witnessed": row.witness_reports_dropped.over_max_witnessed,
             },
             "density_cell": row.density_cell.map(|cell| format!("{cell:x}")),
