@@ -79,7 +79,7 @@ fn keypair_path_in(config_yaml: &str) -> Option<PathBuf> {
 pub fn load_keypair(path: &Path) -> Result<Keypair> {
     read_keypair_file(path).map_err(|error| {
         anyhow::anyhow!(
-            "cannot read keypair {}: {error} (create one with `solana-keygen new -o {}` or pass --keypair)",
+            "cannot read keypair {}: {error} (create one with `groundwork keygen --outfile {}`, or pass --keypair)",
             path.display(),
             path.display()
         )

@@ -81,6 +81,15 @@ enum Command {
         #[command(subcommand)]
         command: commands::registry::CreditsCommand,
     },
+    /// What a key holds: SOL, network tokens, credits, staked tokens, and (with --oracle) its
+    /// claimable rewards.
+    Balance(commands::balance::BalanceArgs),
+    /// Writes a new wallet keypair file (Solana CLI JSON); works offline.
+    Keygen {
+        /// Where to write it (refuses to overwrite a file).
+        #[arg(long)]
+        outfile: PathBuf,
+    },
     /// Requests SOL from the cluster's faucet (localnet, devnet, testnet).
     Airdrop {
         /// SOL to request.
@@ -182,6 +191,12 @@ fn main() -> Result<()> {
         })
     };
     match cli.command {
+        // Key generation needs no cluster.
+        Command::Keygen { outfile }
+        | Command::Device {
+            command: commands::registry::DeviceCommand::Keygen { outfile },
+        } => print(&commands::registry::keygen(&outfile)?, cli.output),
+        Command::Balance(args) => commands::balance::balance(&context()?, args),
         Command::Operator { command } => commands::registry::operator(&context()?, command),
         Command::Device { command } => commands::registry::device(&context()?, command),
         Command::Credits { command } => commands::registry::credits(&context()?, command),

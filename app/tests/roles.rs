@@ -226,6 +226,49 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
         .refused_with("no SOL: ");
     net.run(&broke, &["operator", "register"])
         .refused_with("run `groundwork airdrop`");
+    // What a key holds, in one command; the broke key's balance says how to get SOL.
+    let held = net.run(&broke, &["balance"]).json();
+    assert_eq!(
+        (
+            held["sol_lamports"].as_u64(),
+            held["credits"].as_u64(),
+            held["positions"].as_u64(),
+            held["network_token_decimals"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0), Some(6))
+    );
+    let shown = Command::new(BINARY)
+        .args(["-u", &net.url, "-k", broke.to_str().unwrap(), "balance"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout)
+        .contains("no SOL for fees: run `groundwork airdrop 1`"));
+    let authority_holds = net.run(&authority, &["balance"]).json();
+    assert_eq!(
+        authority_holds["credits"].as_u64(),
+        Some(net.credits(&authority))
+    );
+    assert!(authority_holds["sol_lamports"].as_u64() > Some(0));
+    // A key is made offline (no cluster reachable).
+    let offline = net.dir.path().join("offline.json");
+    let made = Command::new(BINARY)
+        .args([
+            "-u",
+            "http://127.0.0.1:1",
+            "--output",
+            "json-compact",
+            "keygen",
+            "--outfile",
+            offline.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(offline.exists());
     net.run(&authority, &["device", "show", &device])
         .refused_with("is not onboarded");
     onboard(&authority, CELL).json();

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod airdrop;
+pub mod balance;
 pub mod bootstrap;
 pub mod oracle;
 pub mod registry;

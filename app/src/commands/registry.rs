@@ -290,7 +290,7 @@ pub struct KeyFile {
 
 impl std::fmt::Display for KeyFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "wrote device key {} to {}", self.pubkey, self.path)
+        writeln!(f, "wrote key {} to {}", self.pubkey, self.path)
     }
 }
 
@@ -357,15 +357,18 @@ fn write_new_keypair(path: &Path) -> Result<Keypair> {
     Ok(keypair)
 }
 
+/// Writes a new keypair file at `outfile` (never over an existing file); no cluster needed.
+pub fn keygen(outfile: &std::path::Path) -> Result<KeyFile> {
+    let keypair = write_new_keypair(outfile)?;
+    Ok(KeyFile {
+        pubkey: keypair.pubkey().to_string(),
+        path: outfile.display().to_string(),
+    })
+}
+
 pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
     match command {
-        DeviceCommand::Keygen { outfile } => {
-            let keypair = write_new_keypair(&outfile)?;
-            ctx.print(&KeyFile {
-                pubkey: keypair.pubkey().to_string(),
-                path: outfile.display().to_string(),
-            })
-        }
+        DeviceCommand::Keygen { outfile } => ctx.print(&keygen(&outfile)?),
         DeviceCommand::Onboard {
             device_keypair,
             class,

@@ -5,7 +5,9 @@
 //! collection ordered: two oracles given the same input produce the same rows, amounts and
 //! root, whatever order the messages arrived in.
 
+mod density;
 pub mod geo;
+mod pool;
 pub mod report;
 pub mod snapshot;
 mod witness;
@@ -15,11 +17,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anchor_lang::prelude::Pubkey;
 use borsh::{BorshDeserialize, BorshSerialize};
 use groundwork_merkle::{Leaf, RewardTree};
-use groundwork_program_math::{mul_div_floor, wide_mul, BPS};
+use groundwork_program_math::BPS;
 use groundwork_telemetry::{Key, TelemetryBody};
-use h3o::Resolution;
 
-use geo::{cell_centre, distance_m, parent, Point};
+use density::{apply_density_cap, density_cell_of};
+use geo::{cell_centre, distance_m, Point};
+pub use pool::CreditValue;
+use pool::{lowest_credit_value, split_pool};
 use snapshot::{ChainSnapshot, DeviceEntry, Standing};
 use witness::WitnessClaim;
 pub use witness::{DroppedReports, WitnessParams};
@@ -895,177 +899,4 @@ fn two_places(points: &BTreeSet<Point>, limit_m: u64) -> bool {
             .any(|point| distance_m(*anchor, *point) > limit_m)
     });
     apart
-}
-
-/// The resolution-8 cell `entry`'s asserted location stood in longest during the epoch
-/// (`start_ts..end_ts`), and for how many seconds; ties go to the cell it stood in first, so
-/// asserting an empty cell just before the end does not escape the density cap.
-fn density_cell_of(entry: &DeviceEntry, start_ts: i64, end_ts: i64) -> Option<(u64, u64)> {
-    // (cell, seconds, first moment in it)
-    let mut cells: Vec<(u64, u64, i64)> = Vec::new();
-    for (index, span) in entry.locations.iter().enumerate() {
-        let Some(cell) = parent(span.cell, Resolution::Eight) else {
-            continue;
-        };
-        let from = span.from_ts.clamp(start_ts, end_ts);
-        let to = entry
-            .locations
-            .get(index + 1)
-            .map_or(end_ts, |next| next.from_ts)
-            .clamp(from, end_ts);
-        let seconds = u64::try_from(to - from).unwrap_or(0);
-        match cells.iter_mut().find(|(known, ..)| *known == cell) {
-            Some((_, total, _)) => *total = total.saturating_add(seconds),
-            None => cells.push((cell, seconds, from)),
-        }
-    }
-    cells
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))
-        .map(|(cell, seconds, _)| (cell, seconds))
-}
-
-/// In each resolution-8 cell, at most `k` earning devices earn in full; more share `k`
-/// devices' worth (each score × k / n, floored).
-fn apply_density_cap(rows: &mut [DeviceRow], k: u64) {
-    let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
-    for row in rows.iter() {
-        if let (Some(cell), true) = (row.density_cell, row.coverage_score > 0) {
-            *counts.entry(cell).or_default() += 1;
-        }
-    }
-    for row in rows.iter_mut() {
-        let Some(cell) = row.density_cell else {
-            continue;
-        };
-        let count = counts.get(&cell).copied().unwrap_or(0);
-        row.density_devices = count;
-        if row.coverage_score > 0 && count > k {
-            row.coverage_score = row.coverage_score * u128::from(k) / u128::from(count);
-        }
-    }
-}
-
-struct Split {
-    pool: u64,
-    coverage_pool: u64,
-    data_pool: u64,
-    data_to_coverage: u64,
-    dust: u64,
-}
-
-/// The value of a credit in network token base units, as an exact fraction, and the
-/// purchase it comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct CreditValue {
-    pub purchased_at: i64,
-    pub tokens: u128,
-    pub per_credits: u128,
-}
-
-/// The lowest tokens-per-credit rate among `prices` (ties: the earliest), compared exactly
-/// (256-bit cross products): a dust purchase whose floored credits overstate its price, at
-/// any moment of the epoch, cannot raise the cap (SPEC 4.3 "Data score").
-fn lowest_credit_value(prices: &[snapshot::CreditPrice]) -> Option<CreditValue> {
-    let mut lowest: Option<CreditValue> = None;
-    for price in prices {
-        let Some((tokens, per_credits)) = price.tokens_per_credit() else {
-            continue;
-        };
-        let lower = lowest.is_none_or(|current| {
-            wide_mul(tokens, current.per_credits) < wide_mul(current.tokens, per_credits)
-        });
-        if lower {
-            lowest = Some(CreditValue {
-                purchased_at: price.purchased_at,
-                tokens,
-                per_credits,
-            });
-        }
-    }
-    lowest
-}
-
-/// `a * b / c` floored, in u128 (c > 0).
-fn mul_div(a: u128, b: u128, c: u128) -> Result<u128, VerifyError> {
-    mul_div_floor(a, b, c).ok_or(VerifyError::Overflow("a reward share"))
-}
-
-/// Splits the pool (the epoch's device share plus the carried dust): the data share pays each
-/// confirmed device in proportion to the credits paid for it, capped at their token value
-/// (the lowest tokens-per-credit rate of the epoch's purchases, see [`lowest_credit_value`]); what data
-/// does not use joins the coverage share, paid in proportion to the coverage scores; every
-/// payment floored, the rest is dust.
-fn split_pool(
-    rows: &mut [DeviceRow],
-    device_share: u64,
-    carried_dust: u64,
-    credit_value: Option<CreditValue>,
-    params: &VerifyParams,
-) -> Result<Split, VerifyError> {
-    let pool = device_share
-        .checked_add(carried_dust)
-        .ok_or(VerifyError::Overflow("the device pool"))?;
-    let coverage_pool =
-        (u128::from(pool) * u128::from(params.coverage_share_bps) / u128::from(BPS)) as u64;
-    let data_pool = pool - coverage_pool;
-    let confirmed = |row: &DeviceRow| {
-        if row.fraud.is_empty() && row.data_sessions > 0 {
-            row.credits_paid
-        } else {
-            0
-        }
-    };
-    let total_credits: u128 = rows.iter().map(|row| u128::from(confirmed(row))).sum();
-    let mut data_paid: u64 = 0;
-    if total_credits > 0 {
-        for row in rows.iter_mut() {
-            let credits = confirmed(row);
-            if credits == 0 {
-                continue;
-            }
-            row.data_uncapped =
-                mul_div(u128::from(data_pool), u128::from(credits), total_credits)? as u64;
-            row.data_cap = match credit_value {
-                Some(value) => {
-                    let value = mul_div(u128::from(credits), value.tokens, value.per_credits)?;
-                    u64::try_from(mul_div(
-                        value,
-                        u128::from(params.data_cap_bps),
-                        u128::from(BPS),
-                    )?)
-                    .unwrap_or(u64::MAX)
-                }
-                None => 0,
-            };
-            row.data_reward = row.data_uncapped.min(row.data_cap);
-            data_paid = data_paid
-                .checked_add(row.data_reward)
-                .ok_or(VerifyError::Overflow("the data payments"))?;
-        }
-    }
-    let data_to_coverage = data_pool - data_paid;
-    let coverage_total = coverage_pool + data_to_coverage;
-    let total_score: u128 = rows.iter().map(|row| row.coverage_score).sum();
-    let mut paid = data_paid;
-    for row in rows.iter_mut() {
-        if total_score > 0 && row.coverage_score > 0 {
-            row.coverage_reward =
-                mul_div(u128::from(coverage_total), row.coverage_score, total_score)? as u64;
-        }
-        row.amount = row.data_reward + row.coverage_reward;
-        paid = paid
-            .checked_add(row.coverage_reward)
-            .ok_or(VerifyError::Overflow("the epoch's payments"))?;
-    }
-    let dust = pool
-        .checked_sub(paid)
-        .ok_or(VerifyError::Overflow("payments above the pool"))?;
-    Ok(Split {
-        pool,
-        coverage_pool,
-        data_pool,
-        data_to_coverage,
-        dust,
-    })
 }
