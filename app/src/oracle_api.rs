@@ -16,15 +16,27 @@ pub fn oracle_get(oracle: &str, path: &str) -> Result<serde_json::Value> {
     Ok(body)
 }
 
+/// Longest the CLI waits for an oracle to accept a connection, and for its whole reply: an
+/// oracle that hangs or trickles fails the command instead of holding it forever.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// GETs `path` from the oracle at `oracle`: the HTTP status and the JSON body, whatever the
-/// status (a 503 from `/healthz` still says why).
+/// status (a 503 from `/healthz` still says why), within [`REPLY_TIMEOUT`].
 pub fn oracle_reply(oracle: &str, path: &str) -> Result<(u16, serde_json::Value)> {
     let url = format!("{}{path}", oracle.trim_end_matches('/'));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REPLY_TIMEOUT)
+        .build()
+        .context("building the HTTP client")?;
     runtime.block_on(async {
-        let reply = reqwest::get(&url)
+        let reply = client
+            .get(&url)
+            .send()
             .await
             .with_context(|| format!("asking {url}"))?;
         let status = reply.status().as_u16();

@@ -242,14 +242,14 @@ async fn hostile_peers_delay_an_epoch_by_peer_wait_at_most_and_fill_no_disk() {
         epoch_end.elapsed().as_secs_f64(),
         PEER_WAIT.as_secs()
     );
-    let report: serde_json::Value = http
-        .get(format!("{}/v1/epochs/0/rewards", oracle.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get_json = |path: String| {
+        let request = http.get(format!("{}{path}", oracle.url));
+        async move {
+            let reply = request.send().await.unwrap();
+            reply.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let report = get_json("/v1/epochs/0/rewards".into()).await;
     assert_eq!(report["root"], hex::encode(vote.root), "{report}");
     let inputs = &report["inputs"];
     assert_eq!(inputs["missing_peer_sets"], 3, "{report}");
@@ -282,18 +282,7 @@ async fn hostile_peers_delay_an_epoch_by_peer_wait_at_most_and_fill_no_disk() {
     );
     eprintln!("peers missing: {trickler}; {billion}; {unknown}");
     // The own device's heartbeats counted; the hostile streams left nothing on disk.
-    let row: serde_json::Value = http
-        .get(format!(
-            "{}/v1/devices/{}/rewards?epoch=0",
-            oracle.url,
-            device.pubkey()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let row = get_json(format!("/v1/devices/{}/rewards?epoch=0", device.pubkey())).await;
     assert!(
         row["epochs"][0]["uptime_slots"].as_u64().unwrap() > 0,
         "{row}"

@@ -384,17 +384,7 @@ fn an_operator_paying_its_own_device_gets_back_at_most_what_it_burned() {
     let network = snapshot(vec![paid, device(2, home())]);
     let mut messages = heartbeats(1, 48, centre, 1);
     messages.extend(heartbeats(2, 48, centre, 1));
-    messages.push(Message {
-        device: key(1),
-        seq: 1_000,
-        timestamp_ms: START * 1_000 + 47 * SLOT_MS + 200_000,
-        body: TelemetryBody::DataSession {
-            payer: key(1),
-            bytes_up: 10,
-            bytes_down: 20,
-            session_id: 1,
-        },
-    });
+    messages.push(data_session(1, 1_000));
     let rewards = run(&network, &messages, &[]);
     let data = row(&rewards, 1);
     assert_eq!(data.data_cap, 2_000_000);
@@ -1099,17 +1089,7 @@ fn a_dust_purchase_at_the_epochs_end_does_not_raise_the_data_cap() {
     ];
     let mut messages = heartbeats(1, 48, centre, 1);
     messages.extend(heartbeats(2, 48, centre, 1));
-    messages.push(Message {
-        device: key(1),
-        seq: 1_000,
-        timestamp_ms: START * 1_000 + 47 * SLOT_MS + 200_000,
-        body: TelemetryBody::DataSession {
-            payer: key(1),
-            bytes_up: 10,
-            bytes_down: 20,
-            session_id: 1,
-        },
-    });
+    messages.push(data_session(1, 1_000));
     let rewards = run(&network, &messages, &[]);
     // It gets back exactly what it burned for the credits it paid, not 1.95x.
     let data = row(&rewards, 1);
