@@ -25,9 +25,24 @@ pub struct Context {
     pub keypair_path: PathBuf,
     pub output: Output,
     pub send: SendOptions,
+    /// The config's oracle URL, for commands whose `--oracle` is not given.
+    pub oracle: Option<String>,
+}
+
+/// The oracle a command asks: its `--oracle` flag, else the config's `oracle`, else an error
+/// saying how to name one.
+pub fn oracle_url(flag: Option<String>, configured: Option<&str>) -> Result<String> {
+    flag.or_else(|| configured.map(str::to_string))
+        .map(|url| url.trim_end_matches('/').to_string())
+        .context("no oracle named: pass --oracle URL, or save one with `groundwork config set oracle URL` (a localnet saves its own in the `localnet` profile)")
 }
 
 impl Context {
+    /// The oracle to ask: `flag`, else the config's.
+    pub fn oracle_url(&self, flag: Option<String>) -> Result<String> {
+        oracle_url(flag, self.oracle.as_deref())
+    }
+
     /// `key`, or the signing keypair's public key when none is given (a command's default
     /// owner, operator or recipient).
     pub fn key_or_signer(&self, key: Option<Pubkey>) -> Result<Pubkey> {
@@ -103,6 +118,28 @@ impl Context {
         Ok(sent)
     }
 
+    /// Sends `instructions` signed by `signers` (the first pays) and, once confirmed, prints
+    /// what the transaction did as `effect` reads it back from the chain (balances after,
+    /// amounts received) under the signature. A dry run or a dumped message prints as
+    /// [`Context::send`] does.
+    pub fn send_with_effect<T: Serialize + std::fmt::Display>(
+        &self,
+        instructions: &[anchor_lang::solana_program::instruction::Instruction],
+        signers: &[&Keypair],
+        effect: impl FnOnce(&Self) -> Result<T>,
+    ) -> Result<Sent> {
+        let sent = submit(&self.ledger, instructions, signers, self.send)?;
+        let effect = match sent {
+            Sent::Confirmed { .. } => Some(effect(self)?),
+            _ => None,
+        };
+        self.print(&Done {
+            sent: &sent,
+            effect,
+        })?;
+        Ok(sent)
+    }
+
     /// The cluster's clock.
     pub fn ledger_time(&self) -> Result<i64> {
         use groundwork_client::ledger::Ledger;
@@ -116,6 +153,24 @@ impl Context {
 
     pub fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {
         crate::output::print(value, self.output)
+    }
+}
+
+/// A sent transaction and what it did.
+#[derive(Serialize)]
+struct Done<'a, T> {
+    #[serde(flatten)]
+    sent: &'a Sent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effect: Option<T>,
+}
+
+impl<T: std::fmt::Display> std::fmt::Display for Done<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(effect) = &self.effect {
+            write!(f, "{effect}")?;
+        }
+        write!(f, "{}", self.sent)
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod cluster;
 mod commands;
+mod config;
 mod context;
 mod device_sim;
 mod localnet;
@@ -37,17 +38,24 @@ use crate::output::{print, Output};
 )]
 struct Cli {
     /// JSON-RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (or l, d, t, m);
-    /// default: the Solana CLI config's, else localhost.
+    /// default: the config's, else the Solana CLI config's, else localhost.
     #[arg(short = 'u', long = "url", global = true)]
     url: Option<String>,
-    /// Keypair file (Solana CLI JSON); default: the Solana CLI config's keypair.
+    /// Keypair file (Solana CLI JSON); default: the config's, else the Solana CLI config's.
     #[arg(short = 'k', long = "keypair", global = true)]
     keypair: Option<PathBuf>,
-    /// processed, confirmed or finalized.
-    #[arg(long, global = true, default_value = "confirmed")]
-    commitment: String,
-    #[arg(long, global = true, value_enum, default_value = "display")]
-    output: Output,
+    /// processed, confirmed or finalized (default: the config's, else confirmed).
+    #[arg(long, global = true)]
+    commitment: Option<String>,
+    /// display, json or json-compact (default: the config's, else display).
+    #[arg(long, global = true, value_enum)]
+    output: Option<Output>,
+    /// The config file (default: $GROUNDWORK_CONFIG, else ~/.config/groundwork/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// The config profile to use (default: $GROUNDWORK_PROFILE, else the config's `profile`).
+    #[arg(long, global = true)]
+    profile: Option<String>,
     /// Simulate the transaction only; send nothing.
     #[arg(long, global = true)]
     dry_run: bool,
@@ -90,12 +98,19 @@ enum Command {
         #[arg(long)]
         outfile: PathBuf,
     },
-    /// Requests SOL from the cluster's faucet (localnet, devnet, testnet).
-    Airdrop {
-        /// SOL to request.
-        sol: f64,
-        /// Who receives it (default: the keypair).
-        recipient: Option<anchor_lang::prelude::Pubkey>,
+    /// Requests SOL from the cluster's faucet (localnet, devnet, testnet) and, on a local
+    /// network, network tokens from its treasury.
+    Airdrop(commands::airdrop::AirdropArgs),
+    /// The network token: transfers.
+    Token {
+        #[command(subcommand)]
+        command: commands::token::TokenCommand,
+    },
+    /// The CLI's settings (url, keypair, oracle, output, commitment), at the top level or per
+    /// profile.
+    Config {
+        #[command(subcommand)]
+        command: commands::config::ConfigCommand,
     },
     /// Staking: positions, delegation, claims, and what each position can claim.
     Stake {
@@ -167,14 +182,48 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    let config_path = cli.config.clone().unwrap_or_else(config::default_path);
+    let config_file = config::ConfigFile::load(&config_path)?;
+    let chosen_profile = cli.profile.clone().or_else(|| {
+        std::env::var("GROUNDWORK_PROFILE")
+            .ok()
+            .filter(|name| !name.is_empty())
+    });
+    let profile = config_file.active_profile(chosen_profile.as_deref());
+    let settings = match (config_file.resolve(profile.as_deref()), &cli.command) {
+        (Ok(settings), _) => settings,
+        // `config` itself works under a profile that is not there yet (to create or fix it).
+        (Err(_), Command::Config { .. }) => config::Resolved::default(),
+        (Err(error), _) => return Err(error),
+    };
     let url = rpc_url(
-        &cli.url
-            .clone()
-            .or_else(cluster::default_url)
-            .unwrap_or_else(|| "localhost".into()),
+        cli.url
+            .as_deref()
+            .or(settings.get("url"))
+            .unwrap_or("localhost"),
     );
-    let commitment = commitment(&cli.commitment)?;
-    let keypair_path = || cli.keypair.clone().unwrap_or_else(default_keypair_path);
+    let commitment = commitment(
+        cli.commitment
+            .as_deref()
+            .or(settings.get("commitment"))
+            .unwrap_or("confirmed"),
+    )?;
+    let output = match cli.output {
+        Some(output) => output,
+        None => settings
+            .get("output")
+            .map(config::parse_output)
+            .transpose()?
+            .unwrap_or(Output::Display),
+    };
+    let keypair_path = || {
+        cli.keypair
+            .clone()
+            .or_else(|| settings.get("keypair").map(PathBuf::from))
+            .unwrap_or_else(default_keypair_path)
+    };
+    let oracle = settings.get("oracle").map(str::to_string);
+    let faucet_keypair = settings.get("faucet_keypair").map(PathBuf::from);
     let send_options = send::SendOptions {
         dry_run: cli.dry_run,
         dump_message: cli.dump_transaction_message,
@@ -186,8 +235,9 @@ fn main() -> Result<()> {
         Ok(context::Context {
             ledger,
             keypair_path: keypair_path(),
-            output: cli.output,
+            output,
             send: send_options,
+            oracle: oracle.clone(),
         })
     };
     match cli.command {
@@ -195,7 +245,7 @@ fn main() -> Result<()> {
         Command::Keygen { outfile }
         | Command::Device {
             command: commands::registry::DeviceCommand::Keygen { outfile },
-        } => print(&commands::registry::keygen(&outfile)?, cli.output),
+        } => print(&commands::registry::keygen(&outfile)?, output),
         Command::Balance(args) => commands::balance::balance(&context()?, args),
         Command::Operator { command } => commands::registry::operator(&context()?, command),
         Command::Device { command } => commands::registry::device(&context()?, command),
@@ -205,24 +255,34 @@ fn main() -> Result<()> {
         Command::Rewards { command } => commands::rewards::rewards(&context()?, command),
         Command::Simulate(args) => commands::simulate::simulate(&context()?, args),
         Command::Oracle {
-            command: commands::oracle::OracleCommand::Status { oracle },
-        } => print(&commands::oracle::status(&oracle)?, cli.output),
+            command: commands::oracle::OracleCommand::Status { oracle: flag },
+        } => print(
+            &commands::oracle::status(&context::oracle_url(flag, oracle.as_deref())?)?,
+            output,
+        ),
         Command::Authority { authority, command } => {
             commands::admin::authority(&context()?, authority, command)
         }
-        Command::Bootstrap(args) => commands::bootstrap::run(
+        Command::Bootstrap(args) => {
+            commands::bootstrap::run(args, &url, commitment, &keypair_path, output, send_options)
+        }
+        Command::Airdrop(args) => commands::airdrop::airdrop(
+            &context()?,
             args,
+            faucet_keypair.as_deref(),
             &url,
             commitment,
-            &keypair_path,
-            cli.output,
-            send_options,
         ),
-        Command::Airdrop { sol, recipient } => {
-            commands::airdrop::airdrop(&context()?, sol, recipient, &url, commitment)
-        }
+        Command::Token { command } => commands::token::token(&context()?, command),
+        Command::Config { command } => commands::config::config(
+            &config_path,
+            config_file,
+            profile.as_deref(),
+            command,
+            output,
+        ),
         Command::Network { command } => {
-            commands::status::network(&url, commitment, cli.output, command)
+            commands::status::network(&url, commitment, output, command)
         }
         Command::Localnet {
             epochs,
@@ -244,7 +304,8 @@ fn main() -> Result<()> {
                 epoch_length,
                 votes: !without_votes,
             },
-            cli.output,
+            output,
+            &config_path,
         ),
     }
 }

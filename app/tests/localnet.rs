@@ -3,17 +3,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::Value;
 
 mod common;
-use common::free_port_pair;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
+use common::{free_port_pair, groundwork, groundwork_unconfigured};
 
 fn localnet(data_dir: &Path, port: u16, oracle_port: u16, extra: &[&str]) -> Child {
-    Command::new(BINARY)
+    groundwork(&data_dir.with_extension("config.toml"))
         .args([
             "--output",
             "json-compact",
@@ -54,7 +52,7 @@ const EPOCHS: usize = 4;
 
 /// Runs `command` (the CLI against the localnet at `url`) and returns its JSON output.
 fn cli_json(url: &str, args: &[&str]) -> Value {
-    let output = Command::new(BINARY)
+    let output = groundwork_unconfigured()
         .args(["-u", url, "--output", "json-compact"])
         .args(args)
         .output()
@@ -294,7 +292,7 @@ fn the_network_commands_work_against_a_running_localnet() {
     let url = format!("http://127.0.0.1:{port}");
     let keys = data_dir.path().join("keys");
     let groundwork = |args: &[&str]| {
-        let output = Command::new(BINARY)
+        let output = groundwork_unconfigured()
             .args(["-u", &url, "--output", "json-compact"])
             .args(args)
             .output()
@@ -422,7 +420,7 @@ fn the_network_commands_work_against_a_running_localnet() {
     );
 
     // A wrong cluster is said clearly, and nothing runs.
-    let output = Command::new(BINARY)
+    let output = groundwork_unconfigured()
         .args(["-u", "http://127.0.0.1:1", "network", "status"])
         .output()
         .unwrap();
@@ -442,7 +440,7 @@ fn the_network_commands_work_against_a_running_localnet() {
 fn reset_refuses_a_directory_that_is_not_a_localnets() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
-    let output = Command::new(BINARY)
+    let output = groundwork_unconfigured()
         .args(["localnet", "--reset", "--data-dir"])
         .arg(dir.path())
         .output()

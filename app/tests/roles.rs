@@ -4,14 +4,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::Value;
 
 mod common;
-use common::free_port_pair;
+use common::{free_port_pair, groundwork, groundwork_unconfigured};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_groundwork");
 const CELL: &str = "8c283082a30e7ff";
 
 struct Localnet {
@@ -33,7 +32,7 @@ fn localnet() -> Localnet {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port_pair();
     let oracle_port = free_port_pair();
-    let mut child = Command::new(BINARY)
+    let mut child = groundwork(&dir.path().join("config.toml"))
         .args([
             "--output",
             "json-compact",
@@ -91,12 +90,17 @@ impl Ran {
 }
 
 impl Localnet {
+    /// The config file the localnet wrote its profile into.
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
     fn key(&self, name: &str) -> PathBuf {
         self.dir.path().join("keys").join(name)
     }
 
     fn run(&self, keypair: &Path, args: &[&str]) -> Ran {
-        let output = Command::new(BINARY)
+        let output = groundwork(&self.config())
             .args(["-u", &self.url, "--output", "json-compact", "-k"])
             .arg(keypair)
             .args(args)
@@ -237,7 +241,7 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
         ),
         (Some(0), Some(0), Some(0), Some(6))
     );
-    let shown = Command::new(BINARY)
+    let shown = groundwork_unconfigured()
         .args(["-u", &net.url, "-k", broke.to_str().unwrap(), "balance"])
         .output()
         .unwrap();
@@ -251,7 +255,7 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert!(authority_holds["sol_lamports"].as_u64() > Some(0));
     // A key is made offline (no cluster reachable).
     let offline = net.dir.path().join("offline.json");
-    let made = Command::new(BINARY)
+    let made = groundwork_unconfigured()
         .args([
             "-u",
             "http://127.0.0.1:1",
@@ -521,6 +525,116 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
         .json();
     net.run(&authority, &["device", "show", &device])
         .refused_with("is not onboarded");
+    a_new_wallet_starts_from_the_localnet_profile(&net);
+}
+
+/// A new user's first steps with nothing but the CLI: the localnet's profile names the
+/// cluster, the oracle and the token faucet, so `keygen`, `airdrop` (SOL and network tokens),
+/// `balance` and `token transfer` need no flag; bad transfers change nothing.
+fn a_new_wallet_starts_from_the_localnet_profile(net: &Localnet) {
+    let bare = |args: &[&str]| {
+        let output = groundwork(&net.config())
+            .args(["--output", "json-compact"])
+            .args(args)
+            .output()
+            .unwrap();
+        Ran {
+            ok: output.status.success(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    };
+    let settings = bare(&["config", "get"]).json();
+    let setting = |key: &str| {
+        settings["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|setting| setting["key"] == key)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(settings["profile"], "localnet");
+    assert_eq!(setting("url")["value"].as_str(), Some(net.url.as_str()));
+    assert_eq!(setting("url")["source"], "profile localnet");
+    assert_eq!(
+        setting("oracle")["value"].as_str(),
+        Some(net.oracle_url.as_str())
+    );
+    let me = net.dir.path().join("me.json");
+    let my_key = bare(&["keygen", "--outfile", me.to_str().unwrap()]).json()["pubkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me_flag = me.to_str().unwrap();
+    let dropped = bare(&["-k", me_flag, "airdrop", "5"]).json();
+    assert_eq!(dropped["balance_lamports"], 5_000_000_000u64);
+    assert_eq!(dropped["tokens_given_base_units"], 1_000_000_000u64);
+    let held = bare(&["-k", me_flag, "balance"]).json();
+    assert_eq!(held["network_token_base_units"], 1_000_000_000u64, "{held}");
+    // The profile's oracle answers for claimable rewards (none yet).
+    assert_eq!(held["claimable_base_units"], 0, "{held}");
+
+    let friend = net.dir.path().join("friend.json");
+    let friend_key = bare(&["keygen", "--outfile", friend.to_str().unwrap()]).json()["pubkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (amount, recipient, refusal) in [
+        ("0", friend_key.as_str(), "is zero: nothing to send"),
+        (
+            "1000.000001",
+            friend_key.as_str(),
+            "fewer than the 1000.000001 to send",
+        ),
+        ("1.0000001", friend_key.as_str(), "more than 6 decimals"),
+        ("5", my_key.as_str(), "is your own key"),
+        (
+            "5",
+            "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+            "not a wallet",
+        ),
+    ] {
+        bare(&["-k", me_flag, "token", "transfer", amount, recipient]).refused_with(refusal);
+    }
+    let held = bare(&["-k", me_flag, "balance"]).json();
+    assert_eq!(held["network_token_base_units"], 1_000_000_000u64);
+    let sent = bare(&["-k", me_flag, "token", "transfer", "12.5", &friend_key]).json();
+    assert_eq!(sent["outcome"], "confirmed");
+    assert_eq!(
+        (
+            sent["effect"]["amount_base_units"].as_u64(),
+            sent["effect"]["created_token_account"].as_bool(),
+            sent["effect"]["sender_balance_base_units"].as_u64(),
+            sent["effect"]["recipient_balance_base_units"].as_u64()
+        ),
+        (
+            Some(12_500_000),
+            Some(true),
+            Some(987_500_000),
+            Some(12_500_000)
+        )
+    );
+    let shown = groundwork(&net.config())
+        .args(["-k", me_flag, "token", "transfer", "0.5", &friend_key])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("sent 0.500000 network tokens to")
+            && shown.contains("you now hold 987.000000; the recipient holds 13.000000"),
+        "{shown}"
+    );
+    // Without a configured oracle, the commands that need one say how to name one.
+    groundwork_unconfigured()
+        .args(["-u", &net.url, "oracle", "status"])
+        .output()
+        .map(|output| {
+            assert!(!output.status.success());
+            assert!(String::from_utf8_lossy(&output.stderr)
+                .contains("no oracle named: pass --oracle URL"));
+        })
+        .unwrap();
 }
 
 impl Localnet {

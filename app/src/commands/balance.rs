@@ -84,7 +84,7 @@ pub fn balance(ctx: &Context, args: BalanceArgs) -> Result<()> {
         .iter()
         .try_fold(0u64, |sum, position| sum.checked_add(position.amount))
         .ok_or_else(|| anyhow::anyhow!("the staked amounts of {key} overflow a u64"))?;
-    let claimable_base_units = match &args.oracle {
+    let claimable_base_units = match &args.oracle.clone().or_else(|| ctx.oracle.clone()) {
         Some(oracle) => {
             // No leaf (nothing earned) or no active root yet: nothing to claim.
             let (status, reply) = oracle_reply(oracle, &format!("/v1/rewards/{key}"))?;

@@ -13,9 +13,9 @@ use crate::oracle_api::oracle_reply;
 pub enum OracleCommand {
     /// Health, chain view and each epoch's vote, with what the oracle waits for.
     Status {
-        /// The oracle's HTTP API (e.g. http://127.0.0.1:8080).
+        /// The oracle's HTTP API (e.g. http://127.0.0.1:8080; default: the config's `oracle`).
         #[arg(long)]
-        oracle: String,
+        oracle: Option<String>,
     },
 }
 

@@ -97,9 +97,10 @@ pub enum DeviceCommand {
     /// payments, fraud reasons).
     Report {
         device: Pubkey,
-        /// The oracle's base URL (serves `GET /v1/devices/{key}/rewards`).
+        /// The oracle's base URL (serves `GET /v1/devices/{key}/rewards`; default: the
+        /// config's `oracle`).
         #[arg(long)]
-        oracle: String,
+        oracle: Option<String>,
         #[arg(long)]
         epoch: Option<u64>,
     },
@@ -489,7 +490,7 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             if let Some(epoch) = epoch {
                 path.push_str(&format!("?epoch={epoch}"));
             }
-            ctx.print(&DeviceReport(oracle_get(&oracle, &path)?))
+            ctx.print(&DeviceReport(oracle_get(&ctx.oracle_url(oracle)?, &path)?))
         }
         DeviceCommand::List { operator } => {
             let key = ctx.key_or_signer(operator)?;

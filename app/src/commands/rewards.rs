@@ -29,7 +29,8 @@ pub enum RewardsCommand {
     /// What a recipient was paid, and (with --oracle) what it earned and can claim.
     Show {
         recipient: Option<Pubkey>,
-        /// The oracle's base URL (serves `GET /v1/rewards/{recipient}`).
+        /// The oracle's base URL (serves `GET /v1/rewards/{recipient}`; default: the
+        /// config's `oracle`).
         #[arg(long)]
         oracle: Option<String>,
     },
@@ -38,12 +39,9 @@ pub enum RewardsCommand {
         /// Who is paid (default: the keypair).
         #[arg(long)]
         recipient: Option<Pubkey>,
-        /// The oracle serving the recipient's leaf and proof.
-        #[arg(
-            long,
-            conflicts_with = "proof_file",
-            required_unless_present = "proof_file"
-        )]
+        /// The oracle serving the recipient's leaf and proof (default: the config's
+        /// `oracle`).
+        #[arg(long, conflicts_with = "proof_file")]
         oracle: Option<String>,
         /// The leaf and proof as JSON: {"cumulative_amount": n, "proof": ["<hex>", ...]}.
         #[arg(long)]
@@ -127,6 +125,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.as_ref().map_or(0, |record| record.claimed);
             let earned = oracle
+                .or_else(|| ctx.oracle.clone())
                 .map(|oracle| fetch_leaf(&oracle, &recipient))
                 .transpose()?
                 .map(|leaf| leaf.cumulative_amount);
@@ -147,16 +146,13 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
         } => {
             let payer = ctx.signer()?;
             let recipient = recipient.unwrap_or(payer.pubkey());
-            let leaf = match (oracle, proof_file) {
-                (Some(oracle), _) => fetch_leaf(&oracle, &recipient)?,
-                (None, Some(path)) => serde_json::from_str(
+            let leaf = match proof_file {
+                Some(path) => serde_json::from_str(
                     &std::fs::read_to_string(&path)
                         .with_context(|| format!("reading {}", path.display()))?,
                 )
                 .with_context(|| format!("{} is not a leaf and proof", path.display()))?,
-                (None, None) => {
-                    bail!("say where the proof comes from: --oracle URL or --proof-file FILE")
-                }
+                None => fetch_leaf(&ctx.oracle_url(oracle)?, &recipient)?,
             };
             let proof = leaf.hashes()?;
             if config.active_root_epoch.is_none() {

@@ -2,6 +2,7 @@
 //! (the simulated devices of [`crate::device_sim`]) to an oracle and prints its replies by
 //! status; `--generate N` first writes and onboards N new device keys.
 
+use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use groundwork_oracle::core::clock::{Clock, SystemClock};
 use groundwork_telemetry::Key;
@@ -13,9 +14,10 @@ use crate::device_sim::{post, round_with_witnesses, Behaviour, SimulatedDevice, 
 /// `groundwork simulate`: what to stream, where, how fast and for how long.
 #[derive(clap::Args)]
 pub struct SimulateArgs {
-    /// The oracle's base URL (its `POST /v1/telemetry` receives the messages).
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub oracle: String,
+    /// The oracle's base URL (its `POST /v1/telemetry` receives the messages; default: the
+    /// config's `oracle`).
+    #[arg(long)]
+    pub oracle: Option<String>,
     /// A directory of device keypair files (Solana CLI JSON), onboarded on this network.
     #[arg(long)]
     pub device_keypairs: std::path::PathBuf,
@@ -50,6 +52,7 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
     if !(args.rate > 0.0 && args.rate <= 10.0) {
         anyhow::bail!("--rate must be between 0 and 10 rounds per second");
     }
+    let oracle = ctx.oracle_url(args.oracle.clone())?;
     if let Some(count) = args.generate {
         let cell = crate::location::cell_of(&crate::location::LocationArgs {
             cell: args.cell.clone(),
@@ -59,9 +62,13 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
         })?;
         let made = generate_devices(ctx, &args.device_keypairs, count, args.class, cell)?;
         eprintln!(
-            "onboarded {made} new device(s); their keys are in {}",
+            "onboarded {} new device(s); their keys are in {}",
+            made.len(),
             args.device_keypairs.display()
         );
+        if let Some(last) = made.last() {
+            wait_until_oracle_knows(&oracle, last, made.len(), ORACLE_SEES_ONBOARDING)?;
+        }
     }
     let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&args.device_keypairs)
         .with_context(|| format!("reading {}", args.device_keypairs.display()))?
@@ -120,7 +127,7 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
     for _ in 0..rounds {
         let started = std::time::Instant::now();
         let messages = round_with_witnesses(&mut devices, network, SystemClock.now_ms());
-        let tally = runtime.block_on(post(&client, &args.oracle, &messages, args.binary))?;
+        let tally = runtime.block_on(post(&client, &oracle, &messages, args.binary))?;
         total.add(&tally);
         progress.set_message(format!(
             "accepted {}, rejected {}",
@@ -131,7 +138,56 @@ pub fn simulate(ctx: &crate::context::Context, args: SimulateArgs) -> Result<()>
         std::thread::sleep(interval.saturating_sub(started.elapsed()));
     }
     progress.finish_and_clear();
-    ctx.print(&total)
+    ctx.print(&total)?;
+    if total.accepted == 0 && total.duplicates == 0 {
+        anyhow::bail!(
+            "{oracle} accepted none of the {} messages sent ({}): check the devices are onboarded on the network this oracle follows (`groundwork device show KEY`) and that the oracle is healthy (`groundwork oracle status`)",
+            total.sent,
+            total.reasons()
+        );
+    }
+    Ok(())
+}
+
+/// Longest `simulate --generate` waits for the oracle to see its new devices: the oracle
+/// follows finalized blocks, about 13 s behind confirmation on a real cluster.
+const ORACLE_SEES_ONBOARDING: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until the oracle at `oracle` knows `device` (the last of `count` devices onboarded
+/// in order: the oracle applies finalized history in order, so it then knows them all), and
+/// says so while it waits.
+fn wait_until_oracle_knows(
+    oracle: &str,
+    device: &Pubkey,
+    count: usize,
+    longest: std::time::Duration,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let (status, reply) =
+            crate::oracle_api::oracle_reply(oracle, &format!("/v1/devices/{device}"))?;
+        if status == 200 && reply["onboarded"].as_bool() == Some(true) {
+            if said {
+                eprintln!(
+                    "the oracle knows the new devices after {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            return Ok(());
+        }
+        if started.elapsed() >= longest {
+            anyhow::bail!(
+                "{oracle} still does not know the {count} new device(s) {} s after their onboarding (it answers {status} for {device}): is it following this cluster? `groundwork oracle status` shows its chain view",
+                longest.as_secs()
+            );
+        }
+        if !said {
+            eprintln!("waiting for the oracle at {oracle} to see the {count} new device(s) (it follows finalized blocks)...");
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }
 
 /// Writes `count` new device keypairs into `directory` and onboards them under the keypair
@@ -143,7 +199,7 @@ fn generate_devices(
     count: u32,
     class: u16,
     centre: u64,
-) -> Result<u32> {
+) -> Result<Vec<Pubkey>> {
     use groundwork_client::device_registry as registry;
     use groundwork_client::ledger::read;
     if count == 0 || count > 10_000 {
@@ -195,6 +251,7 @@ fn generate_devices(
         ring += 1;
     }
     cells.sort_unstable();
+    let mut made = Vec::new();
     std::fs::create_dir_all(directory)
         .with_context(|| format!("creating {}", directory.display()))?;
     for (index, cell) in cells.into_iter().take(count as usize).enumerate() {
@@ -212,6 +269,7 @@ fn generate_devices(
         });
         crate::send::submit(&ctx.ledger, &[instruction], &[&operator, &device], ctx.send)
             .with_context(|| format!("onboarding generated device {} of {count}", index + 1))?;
+        made.push(device.pubkey());
     }
-    Ok(count)
+    Ok(made)
 }

@@ -171,7 +171,7 @@ fn stop_on_signal() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
+pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()> {
     if args.exit && args.epochs.is_none() {
         bail!("--exit needs --epochs N (how many epochs to run before exiting)");
     }
@@ -278,6 +278,21 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         urls.clone(),
     )?;
 
+    // The profile other commands in other terminals use to reach this network: its RPC, its
+    // first oracle, its treasury as the token faucet.
+    let keys = args.data_dir.join("keys");
+    let profile_is_default = crate::config::write_localnet_profile(
+        config_path,
+        &rpc.url,
+        &urls[0],
+        &keys.join("authority.json"),
+    )
+    .with_context(|| {
+        format!(
+            "writing the localnet profile into {}",
+            config_path.display()
+        )
+    })?;
     if output == Output::Display {
         write!(out, "{report}")?;
         writeln!(out)?;
@@ -295,27 +310,47 @@ pub fn run(args: LocalnetArgs, output: Output) -> Result<()> {
         )?;
         writeln!(out, "the programs' logs go to {}", program_log.display())?;
         writeln!(out, "the oracle's logs go to {}", oracle_log.display())?;
+        let gw = if profile_is_default {
+            writeln!(
+                out,
+                "saved the profile `localnet` (url {}, oracle {}, token faucet) in {} as the default profile",
+                rpc.url,
+                urls[0],
+                config_path.display()
+            )?;
+            "groundwork".to_string()
+        } else {
+            writeln!(
+                out,
+                "saved the profile `localnet` (url {}, oracle {}, token faucet) in {}; your default profile stays: pass --profile localnet",
+                rpc.url,
+                urls[0],
+                config_path.display()
+            )?;
+            "groundwork --profile localnet".to_string()
+        };
         writeln!(
             out,
             "epochs of {epoch_len_s} s; epoch 0 starts at unix time {genesis}; try, in another terminal:"
         )?;
-        let keys = args.data_dir.join("keys");
-        writeln!(out, "  groundwork -u localhost network status")?;
+        writeln!(out, "  {gw} network status")?;
+        writeln!(out, "  {gw} keygen --outfile me.json")?;
         writeln!(
             out,
-            "  groundwork -u localhost -k {} device list",
+            "  {gw} -k me.json airdrop 10        # SOL and 1000 network tokens"
+        )?;
+        writeln!(out, "  {gw} -k me.json balance")?;
+        writeln!(
+            out,
+            "  {gw} -k {} device list",
             keys.join("operator-1.json").display()
         )?;
         writeln!(
             out,
-            "  groundwork -u localhost -k {} credits balance",
-            keys.join("dapp.json").display()
-        )?;
-        writeln!(
-            out,
-            "  groundwork -u localhost -k {} stake list",
+            "  {gw} -k {} stake list",
             keys.join("staker-1.json").display()
         )?;
+        writeln!(out, "  {gw} oracle status")?;
         writeln!(out)?;
         writeln!(out, "{TABLE_HEADER}")?;
     }

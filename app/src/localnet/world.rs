@@ -113,24 +113,9 @@ pub fn create_token(
             .map(|staker| (staker.pubkey(), STAKER_TOKENS)),
     );
     for (owner, amount) in gifts {
-        let account = create_associated_token_account_idempotent(
-            &authority.pubkey(),
-            &owner,
-            &mint.pubkey(),
-            &spl_token::ID,
-        );
-        let transfer = spl_token::instruction::transfer_checked(
-            &spl_token::ID,
-            &treasury,
-            &mint.pubkey(),
-            &token.account_of(&owner),
-            &authority.pubkey(),
-            &[],
-            amount,
-            6,
-        )?;
+        let gift = token.transfer(&authority.pubkey(), &authority.pubkey(), &owner, amount, 6)?;
         ledger
-            .send(&[account, transfer], &[authority])
+            .send(&gift, &[authority])
             .with_context(|| format!("giving tokens to {owner}"))?;
     }
     Ok(token)

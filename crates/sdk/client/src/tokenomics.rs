@@ -130,6 +130,38 @@ impl NetworkToken {
     pub fn account_of(&self, owner: &Pubkey) -> Pubkey {
         get_associated_token_address_with_program_id(owner, &self.mint, &self.token_program)
     }
+
+    /// Moves `amount` base units from `from`'s associated token account to `to`'s, creating
+    /// `to`'s when it is missing (`payer` pays its rent). `decimals` must be the mint's: the
+    /// token program refuses the transfer otherwise. Fails only when the token program is
+    /// neither SPL Token nor Token-2022.
+    pub fn transfer(
+        &self,
+        payer: &Pubkey,
+        from: &Pubkey,
+        to: &Pubkey,
+        amount: u64,
+        decimals: u8,
+    ) -> Result<[Instruction; 2], anchor_lang::prelude::ProgramError> {
+        let create = anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            payer,
+            to,
+            &self.mint,
+            &self.token_program,
+        );
+        // One instruction layout serves SPL Token and Token-2022.
+        let transfer = spl_token_2022::instruction::transfer_checked(
+            &self.token_program,
+            &self.account_of(from),
+            &self.mint,
+            &self.account_of(to),
+            from,
+            &[],
+            amount,
+            decimals,
+        )?;
+        Ok([create, transfer])
+    }
 }
 
 /// `burn_for_credits_v0`: `payer` burns from its associated network token account and
