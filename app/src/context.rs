@@ -129,15 +129,21 @@ impl Context {
         effect: impl FnOnce(&Self) -> Result<T>,
     ) -> Result<Sent> {
         let sent = submit(&self.ledger, instructions, signers, self.send)?;
+        self.print_with_effect(&sent, effect)?;
+        Ok(sent)
+    }
+
+    /// Prints `sent` and, when it confirmed, what `effect` reads back from the chain.
+    pub fn print_with_effect<T: Serialize + std::fmt::Display>(
+        &self,
+        sent: &Sent,
+        effect: impl FnOnce(&Self) -> Result<T>,
+    ) -> Result<()> {
         let effect = match sent {
             Sent::Confirmed { .. } => Some(effect(self)?),
             _ => None,
         };
-        self.print(&Done {
-            sent: &sent,
-            effect,
-        })?;
-        Ok(sent)
+        self.print(&Done { sent, effect })
     }
 
     /// The cluster's clock.

@@ -22,6 +22,47 @@ pub fn print<T: serde::Serialize + std::fmt::Display>(value: &T, output: Output)
     Ok(())
 }
 
+/// What a transaction did, read back from the chain after it confirmed: a sentence for
+/// people (amounts in decimals) and, for JSON, the same amounts in base units under names that
+/// say so.
+#[derive(Debug, serde::Serialize)]
+pub struct Effect {
+    pub summary: String,
+    #[serde(flatten)]
+    pub values: std::collections::BTreeMap<&'static str, serde_json::Value>,
+}
+
+impl Effect {
+    pub fn new(summary: impl Into<String>) -> Self {
+        Effect {
+            summary: summary.into(),
+            values: Default::default(),
+        }
+    }
+
+    /// Adds a named value to the JSON form.
+    pub fn with(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> Self {
+        self.values.insert(name, value.into());
+        self
+    }
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.summary)
+    }
+}
+
+/// A chain time (unix seconds) as people read it: "2026-12-07 06:40:00 UTC".
+pub fn format_time(unix_ts: i64) -> String {
+    let Ok(seconds) = u64::try_from(unix_ts) else {
+        return format!("unix time {unix_ts}");
+    };
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+    let text = humantime::format_rfc3339_seconds(time).to_string();
+    format!("{} UTC", text.trim_end_matches('Z').replace('T', " "))
+}
+
 /// `amount` base units of a mint of `decimals`, as a decimal number.
 pub fn format_amount(amount: u64, decimals: u8) -> String {
     let scale = 10u64.pow(u32::from(decimals));
@@ -58,6 +99,13 @@ pub fn parse_amount(amount: &str, decimals: u8) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_times_read_as_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(1_796_630_400), "2026-12-07 08:00:00 UTC");
+        assert_eq!(format_time(-5), "unix time -5");
+    }
 
     #[test]
     fn amounts_are_read_in_base_units() {

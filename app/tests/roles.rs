@@ -100,7 +100,8 @@ impl Localnet {
     }
 
     fn run(&self, keypair: &Path, args: &[&str]) -> Ran {
-        let output = groundwork(&self.config())
+        // Everything explicit: the localnet's profile is left to the tests of the config.
+        let output = groundwork_unconfigured()
             .args(["-u", &self.url, "--output", "json-compact", "-k"])
             .arg(keypair)
             .args(args)
@@ -141,11 +142,48 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     let authority = net.key("authority.json");
 
     // The dApp (here the authority, which holds the treasury's tokens) buys credits.
-    net.run(&authority, &["credits", "buy", "--amount", "100"])
+    // What the purchase did is said: the credits received for the tokens burned.
+    let bought = net
+        .run(&authority, &["credits", "buy", "--amount", "100"])
         .json();
+    assert_eq!(
+        (
+            bought["effect"]["credits_received"].as_u64(),
+            bought["effect"]["tokens_burned_base_units"].as_u64(),
+            bought["effect"]["credits_held"].as_u64()
+        ),
+        (Some(5_000_000), Some(100_000_000), Some(5_000_000))
+    );
+    assert!(
+        bought["effect"]["summary"].as_str().unwrap().contains(
+            "burned 100 network tokens for 5000000 credits (0.020000 tokens per 1,000 credits)"
+        ),
+        "{bought}"
+    );
     assert_eq!(net.credits(&authority), 5_000_000);
-    net.run(&authority, &["credits", "buy", "--amount", "1000000000"])
-        .refused_with("network tokens, buying needs 1000000000");
+    for (amount, slippage, refusal) in [
+        (
+            "1000000000",
+            "100",
+            "network tokens, buying needs 1000000000",
+        ),
+        ("0", "100", "--amount 0 is zero"),
+        ("1", "20000", "--slippage-bps 20000 is more than 10000"),
+        ("1.0000001", "100", "more than 6 decimals"),
+    ] {
+        net.run(
+            &authority,
+            &[
+                "credits",
+                "buy",
+                "--amount",
+                amount,
+                "--slippage-bps",
+                slippage,
+            ],
+        )
+        .refused_with(refusal);
+    }
     assert_eq!(net.credits(&authority), 5_000_000);
 
     // The operator registers and onboards a device.
@@ -275,7 +313,14 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert!(offline.exists());
     net.run(&authority, &["device", "show", &device])
         .refused_with("is not onboarded");
-    onboard(&authority, CELL).json();
+    let onboarded = onboard(&authority, CELL).json();
+    assert_eq!(
+        (
+            onboarded["effect"]["fee_credits"].as_u64(),
+            onboarded["effect"]["credits_left"].as_u64()
+        ),
+        (Some(400_000), Some(5_000_000 - 400_000))
+    );
     assert_eq!(net.credits(&authority), 5_000_000 - 400_000);
     let record = net.run(&authority, &["device", "show", &device]).json();
     assert_eq!(
@@ -671,20 +716,29 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
         &["stake", "create", "--amount", "100", "--lockup", "flexible"],
     )
     .json();
-    net.run(
-        &authority,
-        &[
-            "stake",
-            "create",
-            "--amount",
-            "50",
-            "--lockup",
-            "cliff",
-            "--duration",
-            "600s",
-        ],
-    )
-    .json();
+    let created = net
+        .run(
+            &authority,
+            &[
+                "stake",
+                "create",
+                "--amount",
+                "50",
+                "--lockup",
+                "cliff",
+                "--duration",
+                "600s",
+            ],
+        )
+        .json();
+    assert_eq!(created["effect"]["amount_base_units"], 50_000_000);
+    assert_eq!(created["effect"]["multiplier_bps"], 40_000);
+    let summary = created["effect"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("50 network tokens locked (Cliff, weight 4x)")
+            && summary.contains("unlocks at 20"),
+        "{summary}"
+    );
     net.run(
         &authority,
         &[
@@ -702,6 +756,36 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
         &["stake", "create", "--amount", "1", "--lockup", "cliff"],
     )
     .refused_with("needs --duration");
+    // Amounts and durations out of the program's bounds are refused before simulation.
+    for (args, refusal) in [
+        (
+            &["--amount", "0", "--lockup", "flexible"][..],
+            "--amount 0 is zero",
+        ),
+        (
+            &["--amount", "1", "--lockup", "flexible", "--duration", "30d"][..],
+            "a flexible position has no lockup --duration",
+        ),
+        (
+            &["--amount", "1", "--lockup", "cliff", "--duration", "601s"][..],
+            "a longer lockup earns nothing more (at most --duration 600s)",
+        ),
+        (
+            &["--amount", "1", "--lockup", "constant", "--duration", "0s"][..],
+            "--duration must be at least a second",
+        ),
+    ] {
+        let mut command = vec!["stake", "create"];
+        command.extend_from_slice(args);
+        net.run(&authority, &command).refused_with(refusal);
+    }
+    assert_eq!(
+        net.run(&authority, &["stake", "list"])
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     net.run(&authority, &["stake", "withdraw", "1"])
         .refused_with("is locked for");
     net.run(&authority, &["stake", "withdraw", "0"])
@@ -728,7 +812,11 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     }
     let claimable = listed[0]["claimable"].as_u64().unwrap();
     assert!(claimable > 0, "{listed}");
-    net.run(&authority, &["stake", "claim", "0"]).json();
+    let paid = net.run(&authority, &["stake", "claim", "0"]).json();
+    assert_eq!(
+        paid["effect"]["claimed_base_units"].as_u64(),
+        Some(claimable)
+    );
     let listed = net.run(&authority, &["stake", "list"]).json();
     assert_eq!(listed[0]["claimed"].as_u64().unwrap(), claimable);
     assert_eq!(listed[0]["claimable"], 0);
@@ -745,7 +833,19 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
         &["stake", "delegate", "0", "--operator", &authority_key],
     )
     .json();
-    net.run(&authority, &["stake", "undelegate", "0"]).json();
+    let unbonding = net.run(&authority, &["stake", "undelegate", "0"]).json();
+    let completes = unbonding["effect"]["undelegation_completes_epoch"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        unbonding["effect"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("back from the pool from epoch {completes}")),
+        "{unbonding}"
+    );
+    net.run(&authority, &["stake", "undelegate", "0"])
+        .refused_with("is already unbonding");
     net.run(&authority, &["stake", "complete-undelegation", "0"])
         .refused_with("undelegation completes in epoch");
 
@@ -778,6 +878,10 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     let after = net.run(&authority, &["stake", "list"]).json();
     let bonus_after: u128 = after[1]["bonus_weight"].as_str().unwrap().parse().unwrap();
     assert_eq!(bonus_after, bonus_before / 2);
+    // A delegated position shows the tokens its pool shares are worth, halved by the slash.
+    let delegated_before = before[1]["amount"].as_u64().unwrap();
+    assert!(delegated_before > 0, "{before}");
+    assert_eq!(after[1]["amount"].as_u64(), Some(delegated_before / 2));
     let synced = net
         .run(&authority, &["crank", "sync-pool", &authority_key])
         .json();
@@ -1152,6 +1256,14 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     assert_eq!(tables()["active"], 0);
     let sent = claim();
     assert_eq!(sent.json()["outcome"], "confirmed");
+    assert_eq!(
+        sent.json()["effect"]["claimed_base_units"].as_u64(),
+        Some(leaf.cumulative_amount)
+    );
+    assert_eq!(
+        sent.json()["effect"]["recipient_holds_base_units"].as_u64(),
+        Some(leaf.cumulative_amount)
+    );
     assert!(sent.stderr.contains("deactivated"), "{}", sent.stderr);
     // Its lookup table served the one claim and is deactivated: it cools down before its rent
     // can come back.

@@ -80,10 +80,14 @@ pub fn balance(ctx: &Context, args: BalanceArgs) -> Result<()> {
         &groundwork_client::reward_epochs::recipient_token_account(&key, token),
     );
     let positions = groundwork_client::staking::positions_of_owner(&ctx.ledger, &key)?;
-    let staked_base_units = positions
-        .iter()
-        .try_fold(0u64, |sum, position| sum.checked_add(position.amount))
-        .ok_or_else(|| anyhow::anyhow!("the staked amounts of {key} overflow a u64"))?;
+    let mut staked_base_units = 0u64;
+    for position in &positions {
+        // A delegated position's tokens are its pool shares' worth.
+        let tokens = groundwork_client::staking::tokens_now(&ctx.ledger, position)?;
+        staked_base_units = staked_base_units
+            .checked_add(tokens)
+            .ok_or_else(|| anyhow::anyhow!("the staked amounts of {key} overflow a u64"))?;
+    }
     let claimable_base_units = match &args.oracle.clone().or_else(|| ctx.oracle.clone()) {
         Some(oracle) => {
             // No leaf (nothing earned) or no active root yet: nothing to claim.

@@ -22,7 +22,7 @@ use crate::cluster::load_keypair;
 use crate::context::{credits_of, short, Context};
 use crate::location::{cell_of, LocationArgs};
 use crate::oracle_api::oracle_get;
-use crate::output::{format_amount, parse_amount};
+use crate::output::{format_amount, parse_amount, Effect};
 
 #[derive(Subcommand)]
 pub enum OperatorCommand {
@@ -413,7 +413,21 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             });
             let mut signers = vec![&signer, &device_key];
             signers.extend(maker.as_ref());
-            ctx.send(&[instruction], &signers).map(drop)
+            let before = credits_of(ctx, &signer.pubkey())?;
+            ctx.send_with_effect(&[instruction], &signers, |ctx| {
+                let after = credits_of(ctx, &signer.pubkey())?;
+                let fee = before.saturating_sub(after);
+                Ok(Effect::new(format!(
+                    "onboarded device {} ({}) in cell {cell:x}: {fee} credits burned as the fee, {after} credits left",
+                    device_key.pubkey(),
+                    device_class.name
+                ))
+                .with("device", device_key.pubkey().to_string())
+                .with("cell", format!("{cell:x}"))
+                .with("fee_credits", fee)
+                .with("credits_left", after))
+            })
+            .map(drop)
         }
         DeviceCommand::AssertLocation { device, location } => {
             let signer = ctx.signer()?;
@@ -437,7 +451,21 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
                 record.class_id,
                 cell,
             );
-            ctx.send(&[instruction], &[&signer]).map(drop)
+            let before = credits_of(ctx, &signer.pubkey())?;
+            ctx.send_with_effect(&[instruction], &[&signer], |ctx| {
+                let after = credits_of(ctx, &signer.pubkey())?;
+                let fee = before.saturating_sub(after);
+                Ok(Effect::new(format!(
+                    "device {} now asserts cell {cell:x} (was {:x}): {fee} credits burned as the fee, {after} credits left",
+                    short(&device),
+                    record.location
+                ))
+                .with("cell", format!("{cell:x}"))
+                .with("previous_cell", format!("{:x}", record.location))
+                .with("fee_credits", fee)
+                .with("credits_left", after))
+            })
+            .map(drop)
         }
         DeviceCommand::Transfer { device, to_keypair } => {
             let signer = ctx.signer()?;
@@ -455,7 +483,15 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             }
             let instruction =
                 registry::transfer_device(&signer.pubkey(), &receiver.pubkey(), &device);
-            ctx.send(&[instruction], &[&signer, &receiver]).map(drop)
+            ctx.send_with_effect(&[instruction], &[&signer, &receiver], |_| {
+                Ok(Effect::new(format!(
+                    "device {} now belongs to operator {}",
+                    short(&device),
+                    receiver.pubkey()
+                ))
+                .with("operator", receiver.pubkey().to_string()))
+            })
+            .map(drop)
         }
         DeviceCommand::SetRecipient {
             device,
@@ -469,7 +505,17 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             let record = device_of(ctx, &device)?;
             require_operator_of(&record, &signer.pubkey())?;
             let instruction = registry::set_reward_recipient(&signer.pubkey(), &device, recipient);
-            ctx.send(&[instruction], &[&signer]).map(drop)
+            ctx.send_with_effect(&[instruction], &[&signer], |_| {
+                let to = recipient.map_or("the operator's recipient".to_string(), |key| {
+                    key.to_string()
+                });
+                Ok(Effect::new(format!(
+                    "device {}'s rewards from the next verified epoch go to {to}",
+                    short(&device)
+                ))
+                .with("recipient", recipient.map(|key| key.to_string())))
+            })
+            .map(drop)
         }
         DeviceCommand::Deactivate { device } => {
             let signer = ctx.signer()?;
@@ -515,7 +561,16 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             let signer = ctx.signer()?;
             let token = ctx.network_token()?;
             let mint = ctx.ledger.client.get_token_supply(&token.mint)?;
-            let base_units = parse_amount(&amount, mint.decimals)?;
+            let base_units = parse_amount(&amount, mint.decimals)
+                .with_context(|| format!("--amount {amount}"))?;
+            if base_units == 0 {
+                bail!(
+                    "--amount {amount} is zero: give the network tokens to burn, e.g. --amount 10"
+                );
+            }
+            if slippage_bps > 10_000 {
+                bail!("--slippage-bps {slippage_bps} is more than 10000 (100%): e.g. --slippage-bps 100 accepts 1% fewer credits than quoted");
+            }
             let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
             if held < base_units {
                 bail!(
@@ -542,11 +597,11 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
                 mint.decimals,
             )
             .with_context(|| format!("quoting {amount} tokens"))?;
-            let min_credits_out =
-                quote.credits - quote.credits * u64::from(slippage_bps.min(10_000)) / 10_000;
+            let min_credits_out = min_credits_out(quote.credits, slippage_bps);
+            let receiver = recipient.unwrap_or(signer.pubkey());
             let instruction = tokenomics_client::burn_for_credits(
                 &signer.pubkey(),
-                &recipient.unwrap_or(signer.pubkey()),
+                &receiver,
                 token,
                 price_update,
                 BurnForCreditsArgsV0 {
@@ -554,7 +609,24 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
                     min_credits_out,
                 },
             );
-            ctx.send(&[instruction], &[&signer]).map(drop)
+            let before = credits_of(ctx, &receiver)?;
+            ctx.send_with_effect(&[instruction], &[&signer], |ctx| {
+                let after = credits_of(ctx, &receiver)?;
+                let received = after.saturating_sub(before);
+                let to = if receiver == signer.pubkey() {
+                    String::new()
+                } else {
+                    format!(" for {receiver}")
+                };
+                Ok(Effect::new(format!(
+                    "burned {amount} network tokens for {received} credits{to} ({} tokens per 1,000 credits); {after} credits held",
+                    tokens_per_thousand_credits(base_units, received, mint.decimals)
+                ))
+                .with("tokens_burned_base_units", base_units)
+                .with("credits_received", received)
+                .with("credits_held", after))
+            })
+            .map(drop)
         }
         CreditsCommand::Balance { owner } => {
             let owner = ctx.key_or_signer(owner)?;
@@ -572,9 +644,39 @@ pub fn credits(ctx: &Context, command: CreditsCommand) -> Result<()> {
             require_active(&record)?;
             require_credits(ctx, &signer.pubkey(), credits, "this payment")?;
             let instruction = registry::pay_for_service(&signer.pubkey(), &device, credits);
-            ctx.send(&[instruction], &[&signer]).map(drop)
+            ctx.send_with_effect(&[instruction], &[&signer], |ctx| {
+                let left = credits_of(ctx, &signer.pubkey())?;
+                Ok(Effect::new(format!(
+                    "paid device {} {credits} credits (burned); {left} credits left",
+                    short(&device)
+                ))
+                .with("credits_paid", credits)
+                .with("credits_left", left))
+            })
+            .map(drop)
         }
     }
+}
+
+/// The fewest credits a purchase quoted at `quoted` accepts with `slippage_bps` (at most
+/// 10,000) of slippage, floored; exact for every u64 quote.
+fn min_credits_out(quoted: u64, slippage_bps: u16) -> u64 {
+    let kept = 10_000 - u128::from(slippage_bps.min(10_000));
+    // quoted x kept / 10,000 <= quoted: fits a u64.
+    (u128::from(quoted) * kept / 10_000) as u64
+}
+
+/// The price paid, as network tokens per 1,000 credits in decimals (6 places kept).
+fn tokens_per_thousand_credits(base_units: u64, credits: u64, decimals: u8) -> String {
+    if credits == 0 {
+        return "no credits for".into();
+    }
+    // base units per 1,000 credits, in millionths of a base unit: u128 holds any u64 x 1e9.
+    let micro_units = u128::from(base_units) * 1_000 * 1_000_000 / u128::from(credits);
+    let scale = 10u128.pow(u32::from(decimals)) * 1_000_000;
+    let whole = micro_units / scale;
+    let fraction = micro_units % scale * 1_000_000 / scale;
+    format!("{whole}.{fraction:06}")
 }
 
 /// A Pyth price update account, checked to belong to the Pyth receiver program.
@@ -619,5 +721,33 @@ impl std::fmt::Display for DeviceReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slippage_floor_holds_for_every_quote() {
+        assert_eq!(min_credits_out(1_000, 100), 990);
+        assert_eq!(min_credits_out(999, 1), 998);
+        assert_eq!(min_credits_out(5, 10_000), 0);
+        // Once overflowed a u64: quote x bps.
+        assert_eq!(min_credits_out(u64::MAX, 100), 18_262_276_632_972_456_098);
+        assert_eq!(min_credits_out(u64::MAX, 0), u64::MAX);
+    }
+
+    #[test]
+    fn the_price_reads_as_tokens_per_thousand_credits() {
+        // 100 tokens (6 decimals) for 5,000,000 credits: 0.02 tokens per 1,000.
+        assert_eq!(
+            tokens_per_thousand_credits(100_000_000, 5_000_000, 6),
+            "0.020000"
+        );
+        assert_eq!(tokens_per_thousand_credits(3_000_000, 1_000, 6), "3.000000");
+        assert_eq!(tokens_per_thousand_credits(1, 3, 0), "333.333333");
+        assert!(tokens_per_thousand_credits(u64::MAX, 1, 9).starts_with("18446744073709.551615"));
+        assert_eq!(tokens_per_thousand_credits(1, 0, 6), "no credits for");
     }
 }

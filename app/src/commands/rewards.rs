@@ -22,7 +22,7 @@ use solana_transaction::versioned::VersionedTransaction;
 
 use crate::context::{short, Context};
 use crate::oracle_api::oracle_get;
-use crate::output::format_amount;
+use crate::output::{format_amount, Effect};
 
 #[derive(Subcommand)]
 pub enum RewardsCommand {
@@ -196,10 +196,30 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
                 + solana_message::Message::new(&with_budget, Some(&payer.pubkey()))
                     .serialize()
                     .len();
-            if legacy_bytes <= PACKET_BYTES || ctx.send.dump_message || ctx.send.dry_run {
-                return ctx.send(&[instruction], &[&payer]).map(drop);
-            }
-            claim_with_lookup_table(ctx, &payer, instruction)
+            let decimals = ctx.network_decimals()?;
+            let effect = |ctx: &Context| {
+                let paid_in_all =
+                    read::<ClaimV0>(&ctx.ledger, &rewards::claim_address(&recipient))?
+                        .map_or(0, |record| record.claimed);
+                let paid = paid_in_all.saturating_sub(claimed);
+                let holds = ctx.token_balance(&rewards::recipient_token_account(&recipient, token));
+                Ok(Effect::new(format!(
+                    "paid {} network tokens to {recipient} (of {} earned in all); it holds {}",
+                    format_amount(paid, decimals),
+                    format_amount(leaf.cumulative_amount, decimals),
+                    format_amount(holds, decimals)
+                ))
+                .with("claimed_base_units", paid)
+                .with("cumulative_amount_base_units", leaf.cumulative_amount)
+                .with("recipient_holds_base_units", holds))
+            };
+            let sent = if legacy_bytes <= PACKET_BYTES || ctx.send.dump_message || ctx.send.dry_run
+            {
+                crate::send::submit(&ctx.ledger, &[instruction], &[&payer], ctx.send)?
+            } else {
+                claim_with_lookup_table(ctx, &payer, instruction)?
+            };
+            ctx.print_with_effect(&sent, effect)
         }
         RewardsCommand::CloseLookupTables => ctx.print(&close_lookup_tables(ctx)?),
     }
@@ -211,7 +231,7 @@ fn claim_with_lookup_table(
     ctx: &Context,
     payer: &solana_keypair::Keypair,
     claim: anchor_lang::solana_program::instruction::Instruction,
-) -> Result<()> {
+) -> Result<crate::send::Sent> {
     let client = &ctx.ledger.client;
     let slot = client.get_slot()?;
     let (create, table) = create_lookup_table(payer.pubkey(), payer.pubkey(), slot);
@@ -282,7 +302,7 @@ fn claim_with_lookup_table(
         .send_and_confirm_transaction_with_spinner(&transaction)
         .context("sending the v0 claim")?;
     deactivate_table(ctx, payer, table);
-    ctx.print(&crate::send::Sent::Confirmed {
+    Ok(crate::send::Sent::Confirmed {
         signature: signature.to_string(),
         compute_unit_limit: unit_limit,
         priority_fee_micro_lamports: price,

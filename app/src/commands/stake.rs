@@ -12,7 +12,7 @@ use solana_signer::Signer;
 use staking::{CreatePositionArgsV0, LockupArgs, LockupKind, PositionV0, StakingConfigV0};
 
 use crate::context::{short, Context};
-use crate::output::{format_amount, parse_amount};
+use crate::output::{format_amount, format_time, parse_amount, Effect};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Lockup {
@@ -73,18 +73,82 @@ pub enum StakeCommand {
     },
 }
 
-fn lockup_args(lockup: Lockup, duration: Option<std::time::Duration>) -> Result<LockupArgs> {
+/// The lockup asked for, checked against the network's bounds: a flexible lockup takes no
+/// duration; a cliff or constant one needs one of at least a second and at most the
+/// saturation (a longer lockup earns no more bonus, so a longer one is a typo's price).
+fn lockup_args(
+    lockup: Lockup,
+    duration: Option<std::time::Duration>,
+    config: &StakingConfigV0,
+) -> Result<LockupArgs> {
     let kind = match lockup {
         Lockup::Flexible => LockupKind::Flexible,
         Lockup::Cliff => LockupKind::Cliff,
         Lockup::Constant => LockupKind::Constant,
     };
+    let saturation_s = config.params.saturation_s;
     let duration_s = match (kind, duration) {
-        (LockupKind::Flexible, _) => 0,
-        (_, Some(duration)) => i64::try_from(duration.as_secs())?,
+        (LockupKind::Flexible, None) => 0,
+        (LockupKind::Flexible, Some(_)) => bail!(
+            "a flexible position has no lockup --duration: drop it, or choose --lockup cliff or constant"
+        ),
+        (_, Some(duration)) => {
+            let seconds = i64::try_from(duration.as_secs()).unwrap_or(i64::MAX);
+            if seconds == 0 {
+                bail!("--duration must be at least a second (e.g. 30d)");
+            }
+            if seconds > saturation_s {
+                bail!(
+                    "--duration {} is longer than the network's {} lockup that earns the full bonus: a longer lockup earns nothing more (at most --duration {}s)",
+                    humantime::format_duration(duration),
+                    humantime::format_duration(std::time::Duration::from_secs(saturation_s.unsigned_abs())),
+                    saturation_s
+                );
+            }
+            seconds
+        }
         (_, None) => bail!("a {lockup:?} lockup needs --duration (e.g. 365d)"),
     };
     Ok(LockupArgs { kind, duration_s })
+}
+
+/// When epoch `epoch` of the network starts, as people read it.
+fn epoch_start(config: &StakingConfigV0, epoch: u64) -> String {
+    let start = i64::try_from(epoch)
+        .ok()
+        .and_then(|epoch| epoch.checked_mul(config.epoch_len_s))
+        .and_then(|offset| offset.checked_add(config.genesis_ts));
+    start.map_or_else(|| format!("epoch {epoch}"), format_time)
+}
+
+/// When a position's tokens can be taken back, in words.
+fn unlock_words(config: &StakingConfigV0, position: &PositionV0) -> String {
+    if let Some(pending) = position.pending_undelegation {
+        return format!(
+            "unbonding: back from the pool from epoch {} ({})",
+            pending.completes_epoch,
+            epoch_start(config, pending.completes_epoch)
+        );
+    }
+    match position.kind {
+        LockupKind::Cliff => format!("unlocks at {}", format_time(position.end_ts)),
+        LockupKind::Constant => format!(
+            "locked for {} once `stake start-unlock` starts the countdown",
+            humantime::format_duration(std::time::Duration::from_secs(
+                position.duration_s.unsigned_abs()
+            ))
+        ),
+        LockupKind::Flexible => match position.withdrawable_epoch {
+            Some(epoch) => format!(
+                "withdrawable from epoch {epoch} ({})",
+                epoch_start(config, epoch)
+            ),
+            None => format!(
+                "withdrawable {} epochs after `stake start-unlock`",
+                config.params.cooldown_epochs
+            ),
+        },
+    }
 }
 
 fn position_of(ctx: &Context, owner: &Pubkey, id: u64) -> Result<PositionV0> {
@@ -102,7 +166,10 @@ pub struct PositionView {
     pub id: u64,
     pub owner: String,
     pub lockup: String,
+    /// Tokens it stands for now (a delegated position's share of its pool, after slashes).
     pub amount: u64,
+    /// When its tokens can be taken back, in words.
+    pub unlock: String,
     pub multiplier_bps: u32,
     pub bonus_weight: String,
     pub bonus_expiry_epoch: Option<u64>,
@@ -121,16 +188,17 @@ impl std::fmt::Display for PositionView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "position {}: {} lockup, {} tokens, {}x, claimable {}, claimed {}{}",
+            "position {}: {} lockup, {} tokens, {}x, claimable {}, claimed {}{}; {}",
             self.id,
             self.lockup,
             format_amount(self.amount, self.decimals),
-            f64::from(self.multiplier_bps) / 10_000.0,
+            multiplier_words(self.multiplier_bps),
             format_amount(self.claimable, self.decimals),
             format_amount(self.claimed, self.decimals),
             self.operator
                 .as_ref()
-                .map_or_else(String::new, |operator| format!(", delegated to {operator}"))
+                .map_or_else(String::new, |operator| format!(", delegated to {operator}")),
+            self.unlock
         )
     }
 }
@@ -147,6 +215,12 @@ impl std::fmt::Display for PositionList {
             .iter()
             .try_for_each(|position| write!(f, "{position}"))
     }
+}
+
+/// A weight multiplier in basis points as a decimal ("1.5", "4"), exactly.
+fn multiplier_words(multiplier_bps: u32) -> String {
+    let text = format!("{}.{:04}", multiplier_bps / 10_000, multiplier_bps % 10_000);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn positions_of(ctx: &Context, owner: &Pubkey) -> Result<Vec<PositionV0>> {
@@ -183,7 +257,11 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             let signer = ctx.signer()?;
             let token = ctx.network_token()?;
             let decimals = ctx.network_decimals()?;
-            let base_units = parse_amount(&amount, decimals)?;
+            let base_units =
+                parse_amount(&amount, decimals).with_context(|| format!("--amount {amount}"))?;
+            if base_units == 0 {
+                bail!("--amount {amount} is zero: a position locks at least one base unit");
+            }
             let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
             if held < base_units {
                 bail!(
@@ -191,7 +269,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                     format_amount(held, decimals)
                 );
             }
-            let lockup = lockup_args(lockup, duration)?;
+            let lockup = lockup_args(lockup, duration, &config)?;
             let existing: Vec<u64> = positions_of(ctx, &signer.pubkey())?
                 .iter()
                 .map(|p| p.id)
@@ -205,6 +283,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                     .find(|id| !existing.contains(id))
                     .context("no free position number")?,
             };
+            let activation_epoch = config.activation_epoch_at(now);
             let instruction = staking_client::create_position(
                 &signer.pubkey(),
                 token,
@@ -212,11 +291,26 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                     id,
                     amount: base_units,
                     lockup,
-                    activation_epoch: config.activation_epoch_at(now),
+                    activation_epoch,
                     bonus_expiry_epoch: staking_client::bonus_expiry_epoch(&config, lockup, now),
                 },
             );
-            ctx.send(&[instruction], &[&signer]).map(drop)
+            ctx.send_with_effect(&[instruction], &[&signer], |ctx| {
+                let position = position_of(ctx, &signer.pubkey(), id)?;
+                Ok(Effect::new(format!(
+                    "position {id}: {amount} network tokens locked ({:?}, weight {}x), earning from epoch {activation_epoch} ({}); {}",
+                    position.kind,
+                    multiplier_words(position.multiplier_bps),
+                    epoch_start(&config, activation_epoch),
+                    unlock_words(&config, &position)
+                ))
+                .with("id", id)
+                .with("amount_base_units", position.amount)
+                .with("multiplier_bps", position.multiplier_bps)
+                .with("activation_epoch", activation_epoch)
+                .with("end_ts", position.end_ts))
+            })
+            .map(drop)
         }
         StakeCommand::Extend {
             id,
@@ -225,11 +319,24 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
         } => {
             let signer = ctx.signer()?;
             let position = position_of(ctx, &signer.pubkey(), id)?;
-            let lockup = lockup_args(lockup, Some(duration))?;
+            let lockup = lockup_args(lockup, Some(duration), &config)?;
+            if lockup.kind == LockupKind::Flexible {
+                bail!("a lockup is extended into a cliff or a constant one: --lockup cliff or constant");
+            }
             let expiry = staking_client::bonus_expiry_epoch(&config, lockup, now);
-            ctx.send(
+            ctx.send_with_effect(
                 &[staking_client::extend_lockup(&position, lockup, expiry)],
                 &[&signer],
+                |ctx| {
+                    let position = position_of(ctx, &signer.pubkey(), id)?;
+                    Ok(Effect::new(format!(
+                        "position {id}: weight {}x; {}",
+                        multiplier_words(position.multiplier_bps),
+                        unlock_words(&config, &position)
+                    ))
+                    .with("multiplier_bps", position.multiplier_bps)
+                    .with("end_ts", position.end_ts))
+                },
             )
             .map(drop)
         }
@@ -251,9 +358,18 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                     position.end_ts
                 ),
             };
-            ctx.send(
+            ctx.send_with_effect(
                 &[staking_client::start_unlock(&position, expiry)],
                 &[&signer],
+                |ctx| {
+                    let position = position_of(ctx, &signer.pubkey(), id)?;
+                    Ok(Effect::new(format!(
+                        "position {id}: {}",
+                        unlock_words(&config, &position)
+                    ))
+                    .with("end_ts", position.end_ts)
+                    .with("withdrawable_epoch", position.withdrawable_epoch))
+                },
             )
             .map(drop)
         }
@@ -285,8 +401,22 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                 LockupKind::Cliff => {}
             }
             let token = ctx.network_token()?;
-            ctx.send(&[staking_client::withdraw(&position, token)], &[&signer])
-                .map(drop)
+            let decimals = ctx.network_decimals()?;
+            ctx.send_with_effect(
+                &[staking_client::withdraw(&position, token)],
+                &[&signer],
+                |ctx| {
+                    let held = ctx.token_balance(&token.account_of(&signer.pubkey()));
+                    Ok(Effect::new(format!(
+                        "position {id}: {} network tokens back; you hold {}",
+                        format_amount(position.amount, decimals),
+                        format_amount(held, decimals)
+                    ))
+                    .with("withdrawn_base_units", position.amount)
+                    .with("held_base_units", held))
+                },
+            )
+            .map(drop)
         }
         StakeCommand::Delegate { id, operator } => {
             let signer = ctx.signer()?;
@@ -302,9 +432,21 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             if position.operator.is_some() {
                 bail!("position {id} is already delegated");
             }
-            ctx.send(
+            let decimals = ctx.network_decimals()?;
+            ctx.send_with_effect(
                 &[staking_client::delegate(&position, &operator)],
                 &[&signer],
+                |ctx| {
+                    let position = position_of(ctx, &signer.pubkey(), id)?;
+                    let tokens = staking_client::tokens_now(&ctx.ledger, &position)?;
+                    Ok(Effect::new(format!(
+                        "position {id}: {} network tokens delegated to operator {operator} ({} pool shares)",
+                        format_amount(tokens, decimals),
+                        position.shares
+                    ))
+                    .with("delegated_base_units", tokens)
+                    .with("shares", position.shares.to_string()))
+                },
             )
             .map(drop)
         }
@@ -314,8 +456,27 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             if position.operator.is_none() {
                 bail!("position {id} is not delegated");
             }
-            ctx.send(&[staking_client::undelegate(&position)], &[&signer])
-                .map(drop)
+            if position.pending_undelegation.is_some() {
+                bail!("position {id} is already unbonding: `groundwork stake list` shows when it completes");
+            }
+            ctx.send_with_effect(
+                &[staking_client::undelegate(&position)],
+                &[&signer],
+                |ctx| {
+                    let position = position_of(ctx, &signer.pubkey(), id)?;
+                    Ok(Effect::new(format!(
+                        "position {id}: {}; it earns nothing and stays slashable until then",
+                        unlock_words(&config, &position)
+                    ))
+                    .with(
+                        "undelegation_completes_epoch",
+                        position
+                            .pending_undelegation
+                            .map(|pending| pending.completes_epoch),
+                    ))
+                },
+            )
+            .map(drop)
         }
         StakeCommand::CompleteUndelegation { id } => {
             let signer = ctx.signer()?;
@@ -330,9 +491,19 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                     pending.completes_epoch
                 );
             }
-            ctx.send(
+            let decimals = ctx.network_decimals()?;
+            ctx.send_with_effect(
                 &[staking_client::complete_undelegation(&position)],
                 &[&signer],
+                |ctx| {
+                    let position = position_of(ctx, &signer.pubkey(), id)?;
+                    Ok(Effect::new(format!(
+                        "position {id}: {} network tokens back from the pool; {}",
+                        format_amount(position.amount, decimals),
+                        unlock_words(&config, &position)
+                    ))
+                    .with("amount_base_units", position.amount))
+                },
             )
             .map(drop)
         }
@@ -347,9 +518,25 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                 );
             }
             let token = ctx.network_token()?;
-            ctx.send(
+            let decimals = ctx.network_decimals()?;
+            let before = position.claimed_rewards;
+            ctx.send_with_effect(
                 &[staking_client::claim_stake_rewards(&position, token)],
                 &[&signer],
+                |ctx| {
+                    let claimed = position_of(ctx, &owner, id)?
+                        .claimed_rewards
+                        .saturating_sub(before);
+                    let held = ctx.token_balance(&token.account_of(&owner));
+                    Ok(Effect::new(format!(
+                        "position {id}: {} network tokens of rewards paid to {}; it holds {}",
+                        format_amount(claimed, decimals),
+                        short(&owner),
+                        format_amount(held, decimals)
+                    ))
+                    .with("claimed_base_units", claimed)
+                    .with("owner_holds_base_units", held))
+                },
             )
             .map(drop)
         }
@@ -363,7 +550,8 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                         id: position.id,
                         owner: position.owner.to_string(),
                         lockup: format!("{:?}", position.kind).to_lowercase(),
-                        amount: position.amount,
+                        amount: staking_client::tokens_now(&ctx.ledger, position)?,
+                        unlock: unlock_words(&config, position),
                         multiplier_bps: position.multiplier_bps,
                         bonus_weight: position.bonus_weight.to_string(),
                         bonus_expiry_epoch: position.bonus_expiry_epoch,

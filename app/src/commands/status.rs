@@ -251,6 +251,25 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
     })
 }
 
+/// The current epoch and how much of it is left, or, before genesis, when epoch 0 starts.
+fn epoch_words(
+    now: i64,
+    genesis: i64,
+    epoch: u64,
+    left_s: i64,
+    length_s: i64,
+    next_to_close: u64,
+) -> String {
+    if now < genesis {
+        return format!(
+            "none yet: epoch 0 starts in {} s ({}), epochs of {length_s} s",
+            genesis - now,
+            crate::output::format_time(genesis),
+        );
+    }
+    format!("{epoch} ({left_s} s left of {length_s} s); next to close: {next_to_close}")
+}
+
 impl std::fmt::Display for NetworkStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let gwk = |amount: u64| format_amount(amount, self.decimals);
@@ -273,11 +292,15 @@ impl std::fmt::Display for NetworkStatus {
         )?;
         writeln!(
             f,
-            "epoch             {} ({} s left of {} s); next to close: {}",
-            self.current_epoch,
-            self.seconds_to_epoch_end,
-            self.epoch_length_s,
-            self.next_epoch_to_close
+            "epoch             {}",
+            epoch_words(
+                self.unix_timestamp,
+                self.genesis_unix,
+                self.current_epoch,
+                self.seconds_to_epoch_end,
+                self.epoch_length_s,
+                self.next_epoch_to_close
+            )
         )?;
         writeln!(
             f,
@@ -361,5 +384,23 @@ impl std::fmt::Display for NetworkStatus {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_genesis_the_status_says_when_epoch_0_starts() {
+        // Once printed "0 (41 s left of 30 s)".
+        assert_eq!(
+            epoch_words(1_796_630_389, 1_796_630_400, 0, 41, 30, 0),
+            "none yet: epoch 0 starts in 11 s (2026-12-07 08:00:00 UTC), epochs of 30 s"
+        );
+        assert_eq!(
+            epoch_words(1_796_630_410, 1_796_630_400, 0, 20, 30, 0),
+            "0 (20 s left of 30 s); next to close: 0"
+        );
     }
 }

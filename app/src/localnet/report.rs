@@ -222,7 +222,7 @@ impl std::fmt::Display for EpochLine {
         if let Some(root) = &self.root {
             write!(
                 f,
-                "\n       root of epoch {}: {} of {} votes needed, {}; active root: {}",
+                "\n       root of epoch {}: {} vote(s), quorum {}, {}; active root: {}",
                 root.epoch,
                 root.votes,
                 root.quorum,

@@ -452,6 +452,23 @@ pub fn claimable_now(ledger: &dyn Ledger, position: &PositionV0) -> Result<u64, 
     .map_err(|error| LedgerError::Inconsistent(format!("position {}: {error:?}", position.id)))
 }
 
+/// The tokens `position` stands for now: its own while undelegated, else what its shares of
+/// the operator pool are worth (after the pool's slashes), floored.
+pub fn tokens_now(ledger: &dyn Ledger, position: &PositionV0) -> Result<u64, LedgerError> {
+    let Some(operator) = position.operator else {
+        return Ok(position.amount);
+    };
+    let pool: staking::OperatorPoolV0 = read(ledger, &operator_pool_address(&operator))?
+        .ok_or_else(|| {
+            LedgerError::Inconsistent(format!(
+                "position {} is delegated to {operator}, whose pool is missing",
+                position.id
+            ))
+        })?;
+    pool.value_of(position.shares)
+        .map_err(|error| LedgerError::Inconsistent(format!("position {}: {error:?}", position.id)))
+}
+
 /// Offset of `PositionV0.owner`: discriminator 8, bump 1.
 pub const POSITION_OWNER_OFFSET: usize = 8 + 1;
 
