@@ -13,12 +13,13 @@ use groundwork_client::{
     device_registry as registry, reward_epochs as rewards, staking as staking_client,
 };
 use serde::Serialize;
-use solana_keypair::Keypair;
+use solana_signer::Signer;
 use tokenomics::TokenomicsConfigV0;
 
-use crate::cluster::{load_keypair, RpcLedger};
+use crate::cluster::RpcLedger;
 use crate::output::Output;
 use crate::send::{submit, SendOptions, Sent};
+use crate::signing::Party;
 
 pub struct Context {
     pub ledger: RpcLedger,
@@ -27,6 +28,8 @@ pub struct Context {
     pub send: SendOptions,
     /// The config's oracle URL, for commands whose `--oracle` is not given.
     pub oracle: Option<String>,
+    /// Signatures of parties signing elsewhere (`--signer PUBKEY=SIGNATURE`).
+    pub presigned: crate::signing::Presigned,
 }
 
 /// The oracle a command asks: its `--oracle` flag, else the config's `oracle`, else an error
@@ -52,9 +55,15 @@ impl Context {
         }
     }
 
-    /// The signing keypair (`--keypair`, or the Solana CLI config's).
-    pub fn signer(&self) -> Result<Keypair> {
-        load_keypair(&self.keypair_path)
+    /// The signer (`--keypair`, or the config's): a keypair file, or a public key whose
+    /// signature is given with `--signer` or left to `--sign-only`.
+    pub fn signer(&self) -> Result<Party> {
+        self.party(&self.keypair_path)
+    }
+
+    /// The party a signer argument names (a keypair file, or a public key signing elsewhere).
+    pub fn party(&self, path: &std::path::Path) -> Result<Party> {
+        self.presigned.party(path)
     }
 
     /// A program's config account, or an error saying the network is not there.
@@ -111,7 +120,7 @@ impl Context {
     pub fn send(
         &self,
         instructions: &[anchor_lang::solana_program::instruction::Instruction],
-        signers: &[&Keypair],
+        signers: &[&dyn Signer],
     ) -> Result<Sent> {
         let sent = submit(&self.ledger, instructions, signers, self.send)?;
         self.print(&sent)?;
@@ -125,7 +134,7 @@ impl Context {
     pub fn send_with_effect<T: Serialize + std::fmt::Display>(
         &self,
         instructions: &[anchor_lang::solana_program::instruction::Instruction],
-        signers: &[&Keypair],
+        signers: &[&dyn Signer],
         effect: impl FnOnce(&Self) -> Result<T>,
     ) -> Result<Sent> {
         let sent = submit(&self.ledger, instructions, signers, self.send)?;

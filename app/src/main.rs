@@ -20,6 +20,7 @@ mod oracle_api;
 mod output;
 mod program_errors;
 mod send;
+mod signing;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -63,6 +64,17 @@ struct Cli {
     /// it in a multisig vault.
     #[arg(long, global = true)]
     dump_transaction_message: bool,
+    /// Sign with the keypairs at hand and print the signatures instead of sending (a signer
+    /// argument given as a public key is left absent); needs --blockhash.
+    #[arg(long, global = true, requires = "blockhash")]
+    sign_only: bool,
+    /// The blockhash every party signs with, for two parties signing apart (`groundwork
+    /// blockhash` prints a recent one).
+    #[arg(long, global = true)]
+    blockhash: Option<solana_message::Hash>,
+    /// A signature made elsewhere with --sign-only: PUBKEY=SIGNATURE (repeat for each).
+    #[arg(long = "signer", global = true)]
+    signers: Vec<String>,
     /// Most priority fee per compute unit, in micro-lamports.
     #[arg(long, global = true, default_value_t = 100_000)]
     max_priority_fee: u64,
@@ -84,6 +96,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::registry::DeviceCommand,
     },
+    /// Device classes: what each costs to onboard and move, and earns.
+    Class {
+        #[command(subcommand)]
+        command: commands::registry::ClassCommand,
+    },
     /// Service credits: buy with the network token, balance, pay a device.
     Credits {
         #[command(subcommand)]
@@ -98,6 +115,9 @@ enum Command {
         #[arg(long)]
         outfile: PathBuf,
     },
+    /// A recent blockhash, for parties signing one transaction apart (--sign-only
+    /// --blockhash): valid for about 150 blocks.
+    Blockhash,
     /// Requests SOL from the cluster's faucet (localnet, devnet, testnet) and, on a local
     /// network, network tokens from its treasury.
     Airdrop(commands::airdrop::AirdropArgs),
@@ -228,7 +248,11 @@ fn main() -> Result<()> {
         dry_run: cli.dry_run,
         dump_message: cli.dump_transaction_message,
         max_priority_fee: cli.max_priority_fee,
+        quiet: false,
+        sign_only: cli.sign_only,
+        blockhash: cli.blockhash,
     };
+    let presigned = signing::Presigned::parse(&cli.signers)?;
     let context = || -> Result<context::Context> {
         let ledger = RpcLedger::new(&url, commitment);
         ledger.check_reachable()?;
@@ -238,6 +262,7 @@ fn main() -> Result<()> {
             output,
             send: send_options,
             oracle: oracle.clone(),
+            presigned: presigned.clone(),
         })
     };
     match cli.command {
@@ -250,6 +275,7 @@ fn main() -> Result<()> {
         Command::Operator { command } => commands::registry::operator(&context()?, command),
         Command::Device { command } => commands::registry::device(&context()?, command),
         Command::Credits { command } => commands::registry::credits(&context()?, command),
+        Command::Class { command } => commands::registry::class(&context()?, command),
         Command::Stake { command } => commands::stake::stake(&context()?, command),
         Command::Crank { command } => commands::admin::crank(&context()?, command),
         Command::Rewards { command } => commands::rewards::rewards(&context()?, command),
@@ -274,6 +300,7 @@ fn main() -> Result<()> {
             commitment,
         ),
         Command::Token { command } => commands::token::token(&context()?, command),
+        Command::Blockhash => commands::airdrop::blockhash(&context()?),
         Command::Config { command } => commands::config::config(
             &config_path,
             config_file,

@@ -24,6 +24,33 @@ const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// GETs `path` from the oracle at `oracle`: the HTTP status and the JSON body, whatever the
 /// status (a 503 from `/healthz` still says why), within [`REPLY_TIMEOUT`].
 pub fn oracle_reply(oracle: &str, path: &str) -> Result<(u16, serde_json::Value)> {
+    exchange(oracle, path, None)
+}
+
+/// POSTs the JSON `body` to `path` of the oracle at `oracle`; a refusal names the oracle's
+/// reason.
+pub fn oracle_post(
+    oracle: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let (status, reply) = exchange(oracle, path, Some(body))?;
+    if !(200..300).contains(&status) {
+        bail!(
+            "{}{path} answered {status}: {}",
+            oracle.trim_end_matches('/'),
+            reply["message"].as_str().unwrap_or("no reason given")
+        );
+    }
+    Ok(reply)
+}
+
+/// One request to the oracle (a GET, or a POST of `body`) and its status and JSON reply.
+fn exchange(
+    oracle: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, serde_json::Value)> {
     let url = format!("{}{path}", oracle.trim_end_matches('/'));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -34,8 +61,14 @@ pub fn oracle_reply(oracle: &str, path: &str) -> Result<(u16, serde_json::Value)
         .build()
         .context("building the HTTP client")?;
     runtime.block_on(async {
-        let reply = client
-            .get(&url)
+        let request = match body {
+            Some(body) => client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+            None => client.get(&url),
+        };
+        let reply = request
             .send()
             .await
             .with_context(|| format!("asking {url}"))?;

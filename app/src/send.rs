@@ -13,7 +13,6 @@ use groundwork_client::compute_budget_instructions;
 use groundwork_client::median_priority_fee;
 pub use groundwork_client::unit_limit_for;
 use serde::Serialize;
-use solana_keypair::Keypair;
 use solana_message::Message;
 use solana_rpc_client::api::config::RpcSimulateTransactionConfig;
 use solana_signer::Signer;
@@ -30,6 +29,13 @@ pub struct SendOptions {
     pub dump_message: bool,
     /// Most micro-lamports per compute unit the priority fee may reach.
     pub max_priority_fee: u64,
+    /// No spinner while confirming (many transactions sent at once draw their own progress).
+    pub quiet: bool,
+    /// Sign with the keypairs at hand and print the signatures; send nothing (`--sign-only`).
+    pub sign_only: bool,
+    /// The blockhash every party signs with (`--blockhash`): the transaction is signed as is,
+    /// without compute-budget instructions (see [`crate::signing`]).
+    pub blockhash: Option<solana_message::Hash>,
 }
 
 /// What became of a transaction.
@@ -50,6 +56,8 @@ pub enum Sent {
         fee_payer: String,
         message_base64: String,
     },
+    /// `--sign-only`: the signatures made here, and who else must sign.
+    SignedOnly(crate::signing::SignedOnly),
 }
 
 impl std::fmt::Display for Sent {
@@ -76,6 +84,7 @@ impl std::fmt::Display for Sent {
                 writeln!(f, "unsigned message (fee payer {fee_payer}), base64:")?;
                 writeln!(f, "{message_base64}")
             }
+            Sent::SignedOnly(signed) => write!(f, "{signed}"),
         }
     }
 }
@@ -203,16 +212,21 @@ pub fn dump_message(
     })
 }
 
-/// Simulates, prices and sends `instructions`, paid by `signers[0]`.
+/// Simulates, prices and sends `instructions`, paid by `signers[0]`. With `--blockhash` (two
+/// parties signing apart) the transaction is signed at that blockhash as is, checked, simulated
+/// and sent; with `--sign-only` it is signed and printed instead.
 pub fn submit(
     ledger: &RpcLedger,
     instructions: &[Instruction],
-    signers: &[&Keypair],
+    signers: &[&dyn Signer],
     options: SendOptions,
 ) -> Result<Sent> {
     let payer = signers.first().context("a transaction needs a fee payer")?;
     if options.dump_message {
         return dump_message(ledger, instructions, &payer.pubkey(), None);
+    }
+    if options.sign_only || options.blockhash.is_some() {
+        return submit_at_blockhash(ledger, instructions, signers, options);
     }
     let client = &ledger.client;
     require_sol(ledger, &payer.pubkey())?;
@@ -235,17 +249,60 @@ pub fn submit(
     let price = priority_fee_for(ledger, instructions, options.max_priority_fee);
     let mut all = compute_budget_instructions(unit_limit, price).to_vec();
     all.extend_from_slice(instructions);
-    let transaction = Transaction::new(
-        signers,
-        Message::new(&all, Some(&payer.pubkey())),
-        client.get_latest_blockhash()?,
-    );
-    let signature = client
-        .send_and_confirm_transaction_with_spinner(&transaction)
-        .context("sending the transaction")?;
+    let blockhash = client.get_latest_blockhash()?;
+    let mut transaction = Transaction::new_unsigned(Message::new(&all, Some(&payer.pubkey())));
+    transaction
+        .try_sign(signers, blockhash)
+        .map_err(|error| anyhow::anyhow!("signing: {error}"))?;
+    let signature = if options.quiet {
+        client.send_and_confirm_transaction(&transaction)
+    } else {
+        client.send_and_confirm_transaction_with_spinner(&transaction)
+    }
+    .context("sending the transaction")?;
     Ok(Sent::Confirmed {
         signature: signature.to_string(),
         compute_unit_limit: unit_limit,
         priority_fee_micro_lamports: price,
+    })
+}
+
+/// The two-party path of [`submit`]: every party signs the same message at `--blockhash`.
+fn submit_at_blockhash(
+    ledger: &RpcLedger,
+    instructions: &[Instruction],
+    signers: &[&dyn Signer],
+    options: SendOptions,
+) -> Result<Sent> {
+    let blockhash = options.blockhash.context(
+        "--sign-only needs --blockhash HASH: every party signs the same message, so all use one blockhash (`groundwork blockhash` prints a recent one; it stays valid for a minute or two)",
+    )?;
+    if options.sign_only {
+        return Ok(Sent::SignedOnly(crate::signing::sign_only(
+            instructions,
+            signers,
+            &blockhash,
+        )?));
+    }
+    let transaction = crate::signing::signed_transaction(instructions, signers, &blockhash)?;
+    let simulation = simulate(ledger, &transaction)?;
+    let logs = simulation.logs.unwrap_or_default();
+    if let Some(error) = simulation.err {
+        bail!("{}", refusal(&error, &logs));
+    }
+    if options.dry_run {
+        return Ok(Sent::Simulated {
+            units_consumed: simulation.units_consumed.unwrap_or(0),
+            logs,
+        });
+    }
+    let signature = ledger
+        .client
+        .send_and_confirm_transaction_with_spinner(&transaction)
+        .context("sending the transaction (a blockhash older than about 150 blocks has expired: sign again with a newer one)")?;
+    Ok(Sent::Confirmed {
+        signature: signature.to_string(),
+        compute_unit_limit: 0,
+        priority_fee_micro_lamports: 0,
     })
 }

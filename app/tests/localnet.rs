@@ -250,9 +250,96 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         (paid > 0 && Some(paid) == reply["cumulative_amount"].as_u64()).then_some(reply)
     });
     assert_eq!(leaf["claimable"], 0, "{leaf}");
+    fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
     drop(child);
+}
+
+/// The public key of a keypair file.
+fn pubkey_of(path: &Path) -> String {
+    let key: Vec<u8> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    bs58::encode(&key[32..]).into_string()
+}
+
+/// `rewards history` of the three operators' fleets: each epoch's rows add up to what the
+/// oracle's report of that epoch paid, every device has a reason, the cheating devices'
+/// reasons name their fraud, and --csv gives every row.
+fn fleets_history_adds_up_to_each_epochs_report(url: &str, keys: &Path, oracle_port: u16) {
+    let oracle = format!("http://127.0.0.1:{oracle_port}");
+    let mut earned_by_epoch: std::collections::BTreeMap<u64, u64> = Default::default();
+    let mut reasons = Vec::new();
+    let mut zeroed_device = None;
+    for index in 1..=3 {
+        let operator = pubkey_of(&keys.join(format!("operator-{index}.json")));
+        let history = cli_json(
+            url,
+            &[
+                "rewards",
+                "history",
+                "--operator",
+                &operator,
+                "--epochs",
+                "3",
+                "--oracle",
+                &oracle,
+            ],
+        );
+        assert!(
+            !history["epochs"].as_array().unwrap().is_empty(),
+            "{history}"
+        );
+        for total in history["totals"].as_array().unwrap() {
+            *earned_by_epoch.entry(u64_of(total, "epoch")).or_default() +=
+                u64_of(total, "earned_base_units");
+        }
+        for row in history["rows"].as_array().unwrap() {
+            let reason = row["reason"].as_str().unwrap().to_string();
+            if reason.starts_with("zeroed: ") {
+                zeroed_device = Some(row["device"].as_str().unwrap().to_string());
+            }
+            reasons.push(reason);
+        }
+    }
+    for (epoch, earned) in &earned_by_epoch {
+        let report = http_get_json(&format!("{oracle}/v1/epochs/{epoch}/rewards")).unwrap();
+        assert_eq!(*earned, u64_of(&report, "paid"), "epoch {epoch}: {report}");
+    }
+    assert!(
+        reasons.iter().any(|reason| reason.starts_with("earned")),
+        "{reasons:?}"
+    );
+    let zeroed = zeroed_device.expect("a cheating device's row says it was zeroed");
+    let one = cli_json(
+        url,
+        &[
+            "rewards", "history", "--device", &zeroed, "--epochs", "3", "--oracle", &oracle,
+        ],
+    );
+    assert!(
+        one["rows"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("zeroed: "),
+        "{one}"
+    );
+    let csv = groundwork_unconfigured()
+        .args([
+            "-u", url, "rewards", "history", "--device", &zeroed, "--csv", "--oracle", &oracle,
+        ])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(
+        csv.starts_with("epoch,device,recipient,amount,amount_base_units"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + one["rows"].as_array().unwrap().len(),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!(",{zeroed},")), "{csv}");
 }
 
 /// `GET url` as JSON over plain HTTP/1.0 (`None` when it cannot be had).

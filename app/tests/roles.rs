@@ -328,6 +328,44 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
         (Some(0), Some(CELL))
     );
     onboard(&authority, CELL).refused_with("is already onboarded by operator");
+    // Suspensions are given and shown by name.
+    net.run(
+        &authority,
+        &["authority", "suspend", &device, "--reason", "spoofing"],
+    )
+    .refused_with("is neither a reason this CLI names (cloned-key, location-spoofing");
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "suspend",
+            &device,
+            "--reason",
+            "location-spoofing",
+        ],
+    )
+    .json();
+    let record = net.run(&authority, &["device", "show", &device]).json();
+    assert!(
+        record["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("suspended (location-spoofing, reason 2: "),
+        "{record}"
+    );
+    net.run(
+        &authority,
+        &[
+            "device",
+            "assert-location",
+            &device,
+            "--cell",
+            "8c283082a30e1ff",
+        ],
+    )
+    .refused_with("is suspended (location-spoofing, reason 2");
+    net.run(&authority, &["authority", "reinstate", &device])
+        .json();
     assert_eq!(net.credits(&authority), 5_000_000 - 400_000);
 
     // A stranger's keypair is not the device's operator; an operator without credits cannot
@@ -548,18 +586,58 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     net.run(&stranger, &["credits", "pay", &device, "--credits", "5"])
         .refused_with("you hold 0 credits, this payment needs 5");
 
-    // A transfer needs the receiver's signature; the receiver then retires the device.
-    net.run(
-        &authority,
-        &[
-            "device",
-            "transfer",
-            &device,
-            "--to-keypair",
-            stranger.to_str().unwrap(),
-        ],
+    // A transfer needs the receiver's signature, made on its own machine: the operator signs
+    // with --sign-only naming the receiver by its key; the receiver sends with the
+    // operator's signature. A signature over another blockhash is refused; the receiver then
+    // retires the device.
+    let stranger_key = net.run(&stranger, &["operator", "show"]).json()["operator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authority_key = net.run(&authority, &["operator", "show"]).json()["operator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blockhash = net.run(&authority, &["blockhash"]).json()["blockhash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let transfer = |signer: &Path, extra: &[&str], to: &str| {
+        let mut args = vec!["--blockhash", blockhash.as_str()];
+        args.extend_from_slice(extra);
+        args.extend(["device", "transfer", device.as_str(), "--to-keypair", to]);
+        net.run(signer, &args)
+    };
+    let signed = transfer(&authority, &["--sign-only"], &stranger_key).json();
+    assert_eq!(signed["outcome"], "signed_only");
+    assert_eq!(signed["absent"], serde_json::json!([stranger_key]));
+    let signature = signed["signers"][0].as_str().unwrap().to_string();
+    assert!(
+        signature.starts_with(&format!("{authority_key}=")),
+        "{signed}"
+    );
+    // Nothing moved yet.
+    assert_eq!(
+        net.run(&authority, &["device", "show", &device]).json()["operator"],
+        authority_key.as_str()
+    );
+    // Without the operator's signature, or with one over another message, nothing is sent.
+    transfer(Path::new(&authority_key), &[], stranger.to_str().unwrap())
+        .refused_with(&format!("{authority_key} must sign"));
+    let forged = format!("{authority_key}={}", bs58::encode([7u8; 64]).into_string());
+    transfer(
+        Path::new(&authority_key),
+        &["--signer", &forged],
+        stranger.to_str().unwrap(),
+    )
+    .refused_with("is not over this transaction");
+    let sent = transfer(
+        Path::new(&authority_key),
+        &["--signer", &signature],
+        stranger.to_str().unwrap(),
     )
     .json();
+    assert_eq!(sent["outcome"], "confirmed", "{sent}");
     assert_eq!(
         net.run(&authority, &["device", "show", &device]).json()["operator"],
         net.run(&stranger, &["operator", "show"]).json()["operator"]
@@ -1314,5 +1392,249 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     assert_eq!(
         (&again["epoch_records"], &again["staking_epoch_records"]),
         (&serde_json::json!([]), &serde_json::json!([]))
+    );
+}
+
+/// Writes `count` new device keypair files into `dir` and returns their public keys.
+fn device_keys(dir: &Path, count: usize) -> Vec<String> {
+    use solana_signer::Signer;
+    std::fs::create_dir_all(dir).unwrap();
+    (0..count)
+        .map(|index| {
+            let keypair = solana_keypair::Keypair::new();
+            solana_keypair::write_keypair_file(&keypair, dir.join(format!("d{index}.json")))
+                .unwrap();
+            keypair.pubkey().to_string()
+        })
+        .collect()
+}
+
+/// Rows of the result file with `outcome`.
+fn result_rows(path: &Path, outcome: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.split(',').nth(2) == Some(outcome))
+        .count()
+}
+
+#[test]
+fn a_thousand_devices_are_onboarded_from_a_file_and_an_interrupted_run_resumes() {
+    const DEVICES: usize = 1_000;
+    let net = localnet();
+    let authority = net.key("authority.json");
+    net.run(&authority, &["operator", "register"]).json();
+    let class = net.run(&authority, &["network", "status"]).json()["device_classes"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "add-class",
+            "--name",
+            "sensor",
+            "--onboarding-fee-credits",
+            "1",
+            "--location-fee-credits",
+            "1",
+            "--reward-weight-bps",
+            "1000",
+        ],
+    )
+    .json();
+    let classes = net.run(&authority, &["class", "list"]).json();
+    let sensor = classes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|listed| listed["name"] == "sensor")
+        .unwrap();
+    assert_eq!(sensor["class_id"].as_u64().unwrap().to_string(), class);
+    assert_eq!(sensor["onboarding_fee_credits"], 1);
+    net.run(&authority, &["credits", "buy", "--amount", "1"])
+        .json();
+    let credits_before = net.credits(&authority);
+
+    let folder = net.dir.path().join("fleet");
+    let keys = device_keys(&folder.join("keys"), DEVICES);
+    let csv = folder.join("devices.csv");
+    let mut text = String::from("device,lat,lon,class\n# the first fleet\n");
+    for index in 0..DEVICES {
+        let lat = 37.70 + (index / 40) as f64 * 0.002;
+        let lon = -122.50 + (index % 40) as f64 * 0.002;
+        text.push_str(&format!("keys/d{index}.json,{lat:.4},{lon:.4},{class}\n"));
+    }
+    std::fs::write(&csv, &text).unwrap();
+
+    // A file with bad rows sends nothing and names every bad line.
+    let bad = folder.join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "device,lat,lon,class\nkeys/d0.json,137.7,-122.4,{class}\nkeys/d1.json,37.7,-122.4,{class}\nkeys/d1.json,37.7,-122.4,{class}\nkeys/nowhere.json,37.7,-122.4,{class}\n{},37.7,-122.4,{class}\nkeys/d3.json,37.7,-122.4,99\n",
+            keys[2]
+        ),
+    )
+    .unwrap();
+    let refused = net.run(
+        &authority,
+        &["device", "onboard", "--from-file", bad.to_str().unwrap()],
+    );
+    refused.refused_with("bad.csv: 3 bad rows, nothing was sent:");
+    for line in [
+        "line 2: --lat 137.7 is not a latitude",
+        "line 4: device",
+        "is also on line 3",
+        "line 5: device \"keys/nowhere.json\" is neither a keypair file",
+    ] {
+        assert!(refused.stderr.contains(line), "{line}: {}", refused.stderr);
+    }
+    std::fs::write(
+        &bad,
+        format!(
+            "device,lat,lon,class\n{},37.7,-122.4,{class}\nkeys/d3.json,37.7,-122.4,99\n",
+            keys[2]
+        ),
+    )
+    .unwrap();
+    let refused = net.run(
+        &authority,
+        &["device", "onboard", "--from-file", bad.to_str().unwrap()],
+    );
+    refused.refused_with("2 rows that cannot be done, nothing was sent:");
+    assert!(refused
+        .stderr
+        .contains("line 2: onboarding needs the device's keypair file"));
+    assert!(refused
+        .stderr
+        .contains("line 3: device class 99 does not exist"));
+    assert_eq!(net.credits(&authority), credits_before);
+
+    // The run is killed (SIGKILL) half way; the second run skips what the first did.
+    let result = folder.join("devices.result.csv");
+    let started = std::time::Instant::now();
+    let mut first = groundwork_unconfigured()
+        .args(["-u", &net.url, "--output", "json-compact", "-k"])
+        .arg(&authority)
+        .args(["device", "onboard", "--from-file"])
+        .arg(&csv)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while result_rows(&result, "done") < DEVICES / 2 {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before it was killed"
+        );
+        assert!(
+            started.elapsed().as_secs() < 600,
+            "half the fleet took over 10 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let first_seconds = started.elapsed().as_secs_f64();
+    let done_before_kill = result_rows(&result, "done");
+    let resumed_at = std::time::Instant::now();
+    let resumed = net
+        .run(
+            &authority,
+            &["device", "onboard", "--from-file", csv.to_str().unwrap()],
+        )
+        .json();
+    let resume_seconds = resumed_at.elapsed().as_secs_f64();
+    let (done, skipped) = (
+        resumed["done"].as_u64().unwrap() as usize,
+        resumed["skipped"].as_u64().unwrap() as usize,
+    );
+    // Transactions in flight at the kill may have landed unrecorded: skipped, not resent.
+    assert!(skipped >= done_before_kill, "{resumed}");
+    assert!(skipped <= done_before_kill + 8, "{resumed}");
+    assert_eq!(
+        (done + skipped, resumed["failed"].as_u64()),
+        (DEVICES, Some(0))
+    );
+    // Every skip is a device this operator onboarded (some may have landed while the second
+    // run was starting: they say so).
+    let reasons = resumed["skipped_because"].as_array().unwrap();
+    assert!(
+        reasons.iter().all(|reason| reason[0]
+            .as_str()
+            .unwrap()
+            .starts_with("already onboarded by you")),
+        "{resumed}"
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .map(|reason| reason[1].as_u64().unwrap())
+            .sum::<u64>(),
+        skipped as u64
+    );
+    // Each device paid its fee once: nothing was onboarded twice.
+    assert_eq!(net.credits(&authority), credits_before - DEVICES as u64);
+    let operator = net.run(&authority, &["operator", "show"]).json();
+    assert_eq!(operator["devices"].as_u64(), Some(DEVICES as u64));
+    eprintln!(
+        "{DEVICES} devices from a CSV on a localnet: killed after {done_before_kill} in {first_seconds:.1} s, the rest ({done}) in {resume_seconds:.1} s ({:.1} devices/s)",
+        done as f64 / resume_seconds
+    );
+    // A third run has nothing left to do.
+    let again = net
+        .run(
+            &authority,
+            &["device", "onboard", "--from-file", csv.to_str().unwrap()],
+        )
+        .json();
+    assert_eq!(
+        (again["done"].as_u64(), again["skipped"].as_u64()),
+        (Some(0), Some(DEVICES as u64))
+    );
+
+    // Bulk moves and recipients, the same way: the second run skips every row.
+    let recipient = keys[999].clone();
+    let moves = folder.join("moves.csv");
+    let mut text = String::from("device,cell,recipient\n");
+    for key in &keys[..10] {
+        text.push_str(&format!("{key},8c283082a30e1ff,{recipient}\n"));
+    }
+    std::fs::write(&moves, text).unwrap();
+    let credits = net.credits(&authority);
+    for command in ["assert-location", "set-recipient"] {
+        let first = net
+            .run(
+                &authority,
+                &["device", command, "--from-file", moves.to_str().unwrap()],
+            )
+            .json();
+        assert_eq!(
+            (first["done"].as_u64(), first["skipped"].as_u64()),
+            (Some(10), Some(0)),
+            "{first}"
+        );
+        let second = net
+            .run(
+                &authority,
+                &["device", command, "--from-file", moves.to_str().unwrap()],
+            )
+            .json();
+        assert_eq!(
+            (second["done"].as_u64(), second["skipped"].as_u64()),
+            (Some(0), Some(10)),
+            "{second}"
+        );
+    }
+    assert_eq!(net.credits(&authority), credits - 10);
+    let moved = net.run(&authority, &["device", "show", &keys[3]]).json();
+    assert_eq!(
+        (
+            moved["location"].as_str(),
+            moved["reward_recipient"].as_str()
+        ),
+        (Some("8c283082a30e1ff"), Some(recipient.as_str()))
     );
 }

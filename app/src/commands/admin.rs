@@ -34,11 +34,7 @@ pub enum CrankCommand {
 const SYNCS_PER_TRANSACTION: usize = 6;
 
 /// Syncs every member of `operator`'s pool whose bonus a slash has lowered; returns how many.
-pub fn sync_pool(
-    ctx: &Context,
-    payer: &solana_keypair::Keypair,
-    operator: &Pubkey,
-) -> Result<usize> {
+pub fn sync_pool(ctx: &Context, payer: &crate::signing::Party, operator: &Pubkey) -> Result<usize> {
     let pool: staking::OperatorPoolV0 = read(
         &ctx.ledger,
         &staking_client::operator_pool_address(operator),
@@ -172,8 +168,10 @@ pub enum AuthorityCommand {
     /// Suspends a device with a reason code (non-zero).
     Suspend {
         device: Pubkey,
+        /// Why: a name (cloned-key, location-spoofing, tampered-hardware, maker-recall,
+        /// abuse, operator-request) or a non-zero code.
         #[arg(long)]
-        reason: u16,
+        reason: String,
     },
     /// Reinstates a suspended device.
     Reinstate { device: Pubkey },
@@ -281,7 +279,7 @@ impl std::fmt::Display for ClosedRecords {
 /// record, a batch per transaction.
 fn close_settled(
     ctx: &Context,
-    signer: &solana_keypair::Keypair,
+    signer: &crate::signing::Party,
     config: &RewardConfigV0,
 ) -> Result<ClosedRecords> {
     use groundwork_client::ledger::accounts_of_type;
@@ -671,9 +669,24 @@ pub fn authority(
             })
         }
         AuthorityCommand::Suspend { device, reason } => {
-            if reason == 0 {
-                bail!("a suspension needs a non-zero --reason code");
-            }
+            let named = || {
+                registry::SUSPENSION_REASONS
+                    .iter()
+                    .map(|(_, name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let reason = match registry::suspension_reason_code(&reason) {
+                Some(0) => bail!(
+                    "a suspension needs a reason other than 0 (0 means not suspended): {}",
+                    named()
+                ),
+                Some(code) => code,
+                None => bail!(
+                    "--reason {reason:?} is neither a reason this CLI names ({}) nor a code (1 to 65535)",
+                    named()
+                ),
+            };
             read::<DeviceV0>(&ctx.ledger, &registry::device_address(&device))?
                 .with_context(|| format!("device {} is not onboarded", short(&device)))?;
             let expected = authority_of(ctx, Program::DeviceRegistry)?;

@@ -150,3 +150,43 @@ pub fn airdrop(
     }
     print(&airdropped, context.output)
 }
+
+/// A recent blockhash and the block height it stays valid until.
+#[derive(serde::Serialize)]
+struct RecentBlockhash {
+    blockhash: String,
+    last_valid_block_height: u64,
+    block_height: u64,
+}
+
+impl std::fmt::Display for RecentBlockhash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.blockhash)?;
+        writeln!(
+            f,
+            "valid for {} more blocks (until block height {}): sign and send within that",
+            self.last_valid_block_height
+                .saturating_sub(self.block_height),
+            self.last_valid_block_height
+        )
+    }
+}
+
+/// `groundwork blockhash`: a recent blockhash for parties signing apart.
+pub fn blockhash(context: &Context) -> Result<()> {
+    let client = &context.ledger.client;
+    let (blockhash, last_valid_block_height) = client
+        .get_latest_blockhash_with_commitment(client.commitment())
+        .context("reading a recent blockhash")?;
+    let block_height = client
+        .get_block_height()
+        .context("reading the block height")?;
+    print(
+        &RecentBlockhash {
+            blockhash: blockhash.to_string(),
+            last_valid_block_height,
+            block_height,
+        },
+        context.output,
+    )
+}

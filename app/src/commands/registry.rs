@@ -51,39 +51,58 @@ pub enum DeviceCommand {
         #[arg(long)]
         outfile: PathBuf,
     },
-    /// Onboards a device: the operator (--keypair) and the device key sign, and a maker
-    /// co-signs when the class requires it; the onboarding fee is burned from the operator's
-    /// credits.
+    /// Onboards a device (or every device of --from-file): the operator (--keypair) and the
+    /// device key sign, and a maker co-signs when the class requires it; the onboarding fee is
+    /// burned from the operator's credits.
     Onboard {
-        #[arg(long)]
-        device_keypair: PathBuf,
-        #[arg(long)]
-        class: u16,
+        /// The device's keypair (it signs), or its public key when it signs elsewhere.
+        #[arg(
+            long,
+            required_unless_present = "from_file",
+            conflicts_with = "from_file"
+        )]
+        device_keypair: Option<PathBuf>,
+        /// The device class (with --from-file: for rows without a class column).
+        #[arg(long, required_unless_present = "from_file")]
+        class: Option<u16>,
         #[command(flatten)]
         location: LocationArgs,
+        /// The attesting maker's keypair, or its public key when the maker co-signs on its own
+        /// machine (--sign-only there, --signer here).
         #[arg(long)]
         maker_keypair: Option<PathBuf>,
+        #[command(flatten)]
+        bulk: super::bulk::BulkArgs,
     },
-    /// Asserts a device's location (the fee is burned only when the cell changes).
+    /// Asserts a device's location (the fee is burned only when the cell changes), or every
+    /// device's of --from-file.
     AssertLocation {
-        device: Pubkey,
+        #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+        device: Option<Pubkey>,
         #[command(flatten)]
         location: LocationArgs,
+        #[command(flatten)]
+        bulk: super::bulk::BulkArgs,
     },
     /// Transfers a device to another operator, who consents by co-signing.
     Transfer {
         device: Pubkey,
-        /// The receiving operator's keypair (it signs).
+        /// The receiving operator's keypair (it signs), or its public key when it signs on its
+        /// own machine (--sign-only there, --signer here).
         #[arg(long)]
         to_keypair: PathBuf,
     },
-    /// Sends one device's rewards to a recipient (or back to the operator's with --clear).
+    /// Sends one device's rewards to a recipient (or back to the operator's with --clear), or
+    /// every device's of --from-file to the recipient of its row.
     SetRecipient {
-        device: Pubkey,
+        #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+        device: Option<Pubkey>,
         #[arg(long, conflicts_with = "clear")]
         recipient: Option<Pubkey>,
         #[arg(long)]
         clear: bool,
+        #[command(flatten)]
+        bulk: super::bulk::BulkArgs,
     },
     /// Retires a device (its record closes; the rent returns to the operator).
     Deactivate {
@@ -109,6 +128,89 @@ pub enum DeviceCommand {
         #[arg(long)]
         operator: Option<Pubkey>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ClassCommand {
+    /// Every device class: fees, reward weight, whether a maker must co-sign, devices.
+    List,
+}
+
+/// One device class as `class list` shows it.
+#[derive(Serialize)]
+pub struct ClassView {
+    pub class_id: u16,
+    pub name: String,
+    pub onboarding_fee_credits: u64,
+    pub location_fee_credits: u64,
+    pub reward_weight_bps: u16,
+    pub maker_attestation_required: bool,
+    pub devices: u64,
+}
+
+#[derive(Serialize)]
+pub struct ClassList(pub Vec<ClassView>);
+
+impl std::fmt::Display for ClassList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return writeln!(
+                f,
+                "no device classes yet (the authority adds them: `groundwork authority add-class`)"
+            );
+        }
+        writeln!(
+            f,
+            "{:>5}  {:<24} {:>14} {:>12} {:>7}  {:<6} {:>8}",
+            "class", "name", "onboarding fee", "move fee", "weight", "maker", "devices"
+        )?;
+        for class in &self.0 {
+            writeln!(
+                f,
+                "{:>5}  {:<24} {:>14} {:>12} {:>6}x  {:<6} {:>8}",
+                class.class_id,
+                class.name,
+                class.onboarding_fee_credits,
+                class.location_fee_credits,
+                crate::output::format_amount(u64::from(class.reward_weight_bps), 4)
+                    .trim_end_matches('0')
+                    .trim_end_matches('.'),
+                if class.maker_attestation_required {
+                    "needed"
+                } else {
+                    "no"
+                },
+                class.devices
+            )?;
+        }
+        writeln!(
+            f,
+            "fees in credits; `groundwork credits buy` turns network tokens into credits"
+        )
+    }
+}
+
+pub fn class(ctx: &Context, command: ClassCommand) -> Result<()> {
+    match command {
+        ClassCommand::List => {
+            let count = ctx.registry_config()?.device_class_count;
+            let classes = (0..count)
+                .map(|id| {
+                    let class = class_of(ctx, id)?;
+                    Ok(ClassView {
+                        class_id: class.class_id,
+                        name: class.name,
+                        onboarding_fee_credits: class.onboarding_fee_credits,
+                        location_fee_credits: class.location_fee_credits,
+                        reward_weight_bps: class.reward_weight_bps,
+                        maker_attestation_required: class.maker_attestation_required,
+                        devices: class.device_count,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ctx.print(&ClassList(classes))
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -144,7 +246,7 @@ fn device_of(ctx: &Context, device: &Pubkey) -> Result<DeviceV0> {
         .with_context(|| format!("device {} is not onboarded on this network", short(device)))
 }
 
-fn operator_of(ctx: &Context, operator: &Pubkey) -> Result<OperatorV0> {
+pub(crate) fn operator_of(ctx: &Context, operator: &Pubkey) -> Result<OperatorV0> {
     read(&ctx.ledger, &registry::operator_address(operator))?.with_context(|| {
         format!(
             "{} is not a registered operator: register with `groundwork operator register`",
@@ -168,6 +270,14 @@ fn require_credits(ctx: &Context, payer: &Pubkey, needed: u64, what: &str) -> Re
     Ok(())
 }
 
+/// With --from-file each row says where its device is: a location flag would be ignored.
+fn forbid_location_with_file(location: &LocationArgs) -> Result<()> {
+    if location.cell.is_some() || location.lat.is_some() || location.lon.is_some() {
+        bail!("--from-file takes each device's place from its row (cell, or lat and lon): drop --cell, --lat and --lon");
+    }
+    Ok(())
+}
+
 fn require_operator_of(device: &DeviceV0, signer: &Pubkey) -> Result<()> {
     if device.operator != *signer {
         bail!(
@@ -183,9 +293,9 @@ fn require_operator_of(device: &DeviceV0, signer: &Pubkey) -> Result<()> {
 fn require_active(device: &DeviceV0) -> Result<()> {
     if device.status == DeviceStatus::Suspended {
         bail!(
-            "device {} is suspended (reason {}): only the network authority can reinstate it",
+            "device {} is suspended ({}): only the network authority can reinstate it",
             short(&device.device_key),
-            device.suspension_reason
+            registry::suspension_reason_words(device.suspension_reason)
         );
     }
     Ok(())
@@ -232,7 +342,10 @@ impl From<&DeviceV0> for DeviceView {
             status: match device.status {
                 DeviceStatus::Active => "active".into(),
                 DeviceStatus::Suspended => {
-                    format!("suspended (reason {})", device.suspension_reason)
+                    format!(
+                        "suspended ({})",
+                        registry::suspension_reason_words(device.suspension_reason)
+                    )
                 }
             },
             location: format!("{:x}", device.location),
@@ -375,9 +488,20 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             class,
             location,
             maker_keypair,
+            bulk,
         } => {
+            if bulk.from_file.is_some() {
+                forbid_location_with_file(&location)?;
+                let maker = maker_keypair
+                    .map(|path| load_keypair(&path).map(Box::new))
+                    .transpose()?;
+                return super::bulk::run(ctx, super::bulk::Action::Onboard { class, maker }, &bulk);
+            }
+            let (Some(device_keypair), Some(class)) = (device_keypair, class) else {
+                bail!("say which device: --device-keypair FILE and --class N (or --from-file devices.csv)");
+            };
             let signer = ctx.signer()?;
-            let device_key = load_keypair(&device_keypair)?;
+            let device_key = ctx.party(&device_keypair)?;
             let cell = cell_of(&location)?;
             operator_of(ctx, &signer.pubkey())?;
             if let Some(existing) =
@@ -390,7 +514,7 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
                 );
             }
             let device_class = class_of(ctx, class)?;
-            let maker = maker_keypair.map(|path| load_keypair(&path)).transpose()?;
+            let maker = maker_keypair.map(|path| ctx.party(&path)).transpose()?;
             if device_class.maker_attestation_required && maker.is_none() {
                 bail!(
                     "class {class} ({}) requires an approved maker's co-signature: pass --maker-keypair",
@@ -411,8 +535,10 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
                 maker: maker.as_ref().map(Signer::pubkey),
                 location: cell,
             });
-            let mut signers = vec![&signer, &device_key];
-            signers.extend(maker.as_ref());
+            let mut signers: Vec<&dyn Signer> = vec![&signer, &device_key];
+            if let Some(maker) = &maker {
+                signers.push(maker);
+            }
             let before = credits_of(ctx, &signer.pubkey())?;
             ctx.send_with_effect(&[instruction], &signers, |ctx| {
                 let after = credits_of(ctx, &signer.pubkey())?;
@@ -429,7 +555,16 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             })
             .map(drop)
         }
-        DeviceCommand::AssertLocation { device, location } => {
+        DeviceCommand::AssertLocation {
+            device,
+            location,
+            bulk,
+        } => {
+            if bulk.from_file.is_some() {
+                forbid_location_with_file(&location)?;
+                return super::bulk::run(ctx, super::bulk::Action::AssertLocation, &bulk);
+            }
+            let device = device.context("say which device (or --from-file devices.csv)")?;
             let signer = ctx.signer()?;
             let cell = cell_of(&location)?;
             let record = device_of(ctx, &device)?;
@@ -469,7 +604,7 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
         }
         DeviceCommand::Transfer { device, to_keypair } => {
             let signer = ctx.signer()?;
-            let receiver = load_keypair(&to_keypair)?;
+            let receiver = ctx.party(&to_keypair)?;
             let record = device_of(ctx, &device)?;
             require_operator_of(&record, &signer.pubkey())?;
             require_active(&record)?;
@@ -497,7 +632,15 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             device,
             recipient,
             clear,
+            bulk,
         } => {
+            if bulk.from_file.is_some() {
+                if recipient.is_some() || clear {
+                    bail!("--from-file takes each device's recipient from its row (`operator` for the operator's): drop --recipient and --clear");
+                }
+                return super::bulk::run(ctx, super::bulk::Action::SetRecipient, &bulk);
+            }
+            let device = device.context("say which device (or --from-file devices.csv)")?;
             let signer = ctx.signer()?;
             if recipient.is_none() && !clear {
                 bail!("say who receives the device's rewards: --recipient KEY, or --clear for the operator's recipient");

@@ -47,6 +47,23 @@ pub enum RewardsCommand {
         #[arg(long)]
         proof_file: Option<PathBuf>,
     },
+    /// What a device, or every device of an operator (default: the keypair), earned in each
+    /// of the newest verified epochs and why, from an oracle's reports.
+    History {
+        #[arg(long, conflicts_with = "operator")]
+        device: Option<Pubkey>,
+        #[arg(long)]
+        operator: Option<Pubkey>,
+        /// The newest this many verified epochs (1 to 30).
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Every row as CSV (amounts in decimals and base units), for a spreadsheet.
+        #[arg(long)]
+        csv: bool,
+        /// The oracle's base URL (default: the config's `oracle`).
+        #[arg(long)]
+        oracle: Option<String>,
+    },
     /// Closes the keypair's deactivated address lookup tables (left by claims too long for a
     /// legacy transaction) and returns their rent.
     CloseLookupTables,
@@ -118,9 +135,19 @@ impl std::fmt::Display for RewardsView {
 const PACKET_BYTES: usize = 1_232;
 
 pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
-    let config = ctx.reward_config()?;
     match command {
+        RewardsCommand::History {
+            device,
+            operator,
+            epochs,
+            csv,
+            oracle,
+        } => {
+            let oracle = ctx.oracle_url(oracle)?;
+            super::history::history(ctx, device, operator, epochs, csv, &oracle)
+        }
         RewardsCommand::Show { recipient, oracle } => {
+            let config = ctx.reward_config()?;
             let recipient = ctx.key_or_signer(recipient)?;
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.as_ref().map_or(0, |record| record.claimed);
@@ -144,6 +171,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             oracle,
             proof_file,
         } => {
+            let config = ctx.reward_config()?;
             let payer = ctx.signer()?;
             let recipient = recipient.unwrap_or(payer.pubkey());
             let leaf = match proof_file {
@@ -229,7 +257,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
 /// lookup table.
 fn claim_with_lookup_table(
     ctx: &Context,
-    payer: &solana_keypair::Keypair,
+    payer: &crate::signing::Party,
     claim: anchor_lang::solana_program::instruction::Instruction,
 ) -> Result<crate::send::Sent> {
     let client = &ctx.ledger.client;
@@ -312,7 +340,7 @@ fn claim_with_lookup_table(
 /// Deactivates a claim's lookup table (it served its one transaction); its rent comes back
 /// with `groundwork rewards close-lookup-tables` once the deactivation is old enough. A
 /// failure here is a warning: the claim itself is done.
-fn deactivate_table(ctx: &Context, payer: &solana_keypair::Keypair, table: Pubkey) {
+fn deactivate_table(ctx: &Context, payer: &crate::signing::Party, table: Pubkey) {
     let deactivate = deactivate_lookup_table(table, payer.pubkey());
     match crate::send::submit(&ctx.ledger, &[deactivate], &[payer], ctx.send) {
         Ok(_) => eprintln!(

@@ -251,7 +251,11 @@ impl World {
         let suspended = devices[1].key();
         ledger
             .send(
-                &[registry::suspend_device(&authority.pubkey(), &suspended, 1)],
+                &[registry::suspend_device(
+                    &authority.pubkey(),
+                    &suspended,
+                    registry::suspension_reason_code("abuse").unwrap_or(5),
+                )],
                 &[authority],
             )
             .context("suspending a device")?;

@@ -177,6 +177,48 @@ pub struct DeviceRow {
 }
 
 impl DeviceRow {
+    /// Why the device earned what it earned, in one line for a table of many epochs or
+    /// devices: the fraud rules that zeroed it, else what held its reward down (too few
+    /// slots, location trust, unproven coverage, the data cap), else "full coverage".
+    pub fn headline(&self, params: &VerifyParams) -> String {
+        if !self.fraud.is_empty() {
+            let codes: Vec<&str> = self.fraud.iter().map(|fraud| fraud.code()).collect();
+            return format!("zeroed: {}", codes.join(", "));
+        }
+        let mut held_down = Vec::new();
+        if self.uptime_slots < params.min_uptime_slots {
+            held_down.push(format!(
+                "no coverage: seen in {} of the {} slots needed",
+                self.uptime_slots, params.min_uptime_slots
+            ));
+        } else if self.trust_bps == 0 {
+            held_down.push("no coverage: no heartbeat near its asserted cell".to_string());
+        } else {
+            if self.trust_bps < BPS {
+                held_down.push(format!("location trust {}%", self.trust_bps / 100));
+            }
+            if params.witnesses.enabled && self.witness_factor_bps < BPS {
+                held_down.push(format!(
+                    "coverage unproven by other operators' witnesses: x{}%",
+                    self.witness_factor_bps / 100
+                ));
+            }
+        }
+        if self.data_uncapped > self.data_cap {
+            held_down.push("data share capped at what its credits cost".to_string());
+        }
+        let lead = if self.amount == 0 {
+            "earned nothing"
+        } else {
+            "earned"
+        };
+        if held_down.is_empty() {
+            format!("{lead}: full coverage")
+        } else {
+            format!("{lead}: {}", held_down.join("; "))
+        }
+    }
+
     /// Why the device earned what it earned, in plain words for its operator.
     pub fn explain(&self, params: &VerifyParams) -> String {
         let mut lines = Vec::new();

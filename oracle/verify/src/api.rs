@@ -1,6 +1,7 @@
 //! The verify stage's routes: an epoch's verified work (`GET /v1/epochs/{n}/rewards`, JSON or
 //! its report's canonical bytes), a device's rows with the reasons in plain words (`GET
-//! /v1/devices/{key}/rewards`), and a recipient's leaf with its merkle proof in the newest
+//! /v1/devices/{key}/rewards`), a fleet's rows over the newest epochs (`POST
+//! /v1/rewards/history`, bounded in devices and epochs), and a recipient's leaf with its merkle proof in the newest
 //! active root (`GET /v1/rewards/{recipient}`). Expensive answers are made once, never per
 //! request (SPEC 4.5): decoded reports sit in a small cache of the newest epochs (a request
 //! for an older epoch is answered without evicting them), the active root is read from chain
@@ -15,7 +16,7 @@ use anchor_lang::prelude::Pubkey;
 use axum::extract::{Path as RoutePath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use groundwork_merkle::RewardTree;
 use groundwork_oracle_chain::{ActiveRoot, Chain, ChainError};
@@ -116,6 +117,7 @@ impl VerifyApi {
             .route("/v1/epochs/{epoch}/rewards", get(epoch_rewards))
             .route("/v1/rewards/{recipient}", get(recipient_rewards))
             .route("/v1/devices/{key}/rewards", get(device_rewards))
+            .route("/v1/rewards/history", post(rewards_history))
             .with_state(Arc::new(self))
     }
 }
@@ -400,6 +402,113 @@ async fn device_rewards(
         );
     }
     Json(json!({ "device": device.to_string(), "epochs": rows })).into_response()
+}
+
+/// Most devices one history request names, and most epochs it covers: a request reads at most
+/// `HISTORY_MAX_EPOCHS` reports and answers at most 300,000 rows.
+pub const HISTORY_MAX_DEVICES: usize = 10_000;
+pub const HISTORY_MAX_EPOCHS: usize = 30;
+
+/// What `POST /v1/rewards/history` is asked.
+#[derive(serde::Deserialize)]
+struct HistoryRequest {
+    devices: Vec<String>,
+    /// The newest this many verified epochs (default 10).
+    epochs: Option<usize>,
+}
+
+/// `POST /v1/rewards/history` with `{"devices": [keys], "epochs": n}`: each device's row in
+/// each of the newest `n` verified epochs (newest first), with its amount, its parts, the
+/// fraud rules that zeroed it and a one-line reason. A device with no row in an epoch (not
+/// onboarded then) has none in the answer.
+async fn rewards_history(State(api): State<Arc<VerifyApi>>, body: axum::body::Bytes) -> Response {
+    let request: HistoryRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!(
+                    "expected {{\"devices\": [\"<base58 key>\", ...], \"epochs\": n}}: {error}"
+                ),
+            )
+        }
+    };
+    let epochs_wanted = request.epochs.unwrap_or(10);
+    if request.devices.is_empty()
+        || request.devices.len() > HISTORY_MAX_DEVICES
+        || epochs_wanted == 0
+        || epochs_wanted > HISTORY_MAX_EPOCHS
+    {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "too_much",
+            format!("ask for 1 to {HISTORY_MAX_DEVICES} devices over 1 to {HISTORY_MAX_EPOCHS} epochs (asked: {} devices, {epochs_wanted} epochs)", request.devices.len()),
+        );
+    }
+    let mut devices = Vec::with_capacity(request.devices.len());
+    for key in &request.devices {
+        match key.parse::<Pubkey>() {
+            Ok(device) => devices.push(device),
+            Err(_) => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_key",
+                    format!("{key:?} is not a base58 public key"),
+                )
+            }
+        }
+    }
+    devices.sort_unstable();
+    devices.dedup();
+    let reports = api.reports.clone();
+    let mut epochs = match tokio::task::spawn_blocking(move || reports.epochs()).await {
+        Ok(Ok(epochs)) => epochs,
+        _ => {
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reports_unreadable",
+                "listing the stored reports failed".to_string(),
+            )
+        }
+    };
+    epochs.reverse();
+    epochs.truncate(epochs_wanted);
+    let mut rows = Vec::new();
+    for &epoch in &epochs {
+        let report = match api.report_cache.get(&api.reports, epoch).await {
+            Ok(Some(report)) => report,
+            Ok(None) => continue,
+            Err(message) => {
+                return refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "report_unreadable",
+                    message,
+                )
+            }
+        };
+        for device in &devices {
+            let Ok(index) = report
+                .rewards
+                .rows
+                .binary_search_by(|row| row.device.cmp(device))
+            else {
+                continue;
+            };
+            let row = &report.rewards.rows[index];
+            rows.push(json!({
+                "epoch": epoch,
+                "device": device.to_string(),
+                "recipient": row.recipient.to_string(),
+                "amount": row.amount,
+                "coverage_reward": row.coverage_reward,
+                "data_reward": row.data_reward,
+                "fraud": row.fraud.iter().map(|fraud| fraud.code()).collect::<Vec<_>>(),
+                "reason": row.headline(&api.params),
+            }));
+        }
+    }
+    Json(json!({ "epochs": epochs, "rows": rows })).into_response()
 }
 
 /// `GET /v1/rewards/{recipient}`: the recipient's leaf in the newest active root — everything

@@ -365,6 +365,50 @@ pub fn devices_of_operator(
     Ok(devices)
 }
 
+/// The suspension reason codes this kit names (the program stores any non-zero `u16`; a
+/// network may use others, which read as their number): code, name, meaning.
+pub const SUSPENSION_REASONS: [(u16, &str, &str); 6] = [
+    (1, "cloned-key", "its key was heard from two places at once"),
+    (
+        2,
+        "location-spoofing",
+        "what it reports cannot come from the cell it asserts",
+    ),
+    (
+        3,
+        "tampered-hardware",
+        "its hardware or firmware was altered",
+    ),
+    (4, "maker-recall", "its maker recalled the model or batch"),
+    (5, "abuse", "it abused the network's service or terms"),
+    (
+        6,
+        "operator-request",
+        "its operator asked for the suspension",
+    ),
+];
+
+/// A suspension reason code from its name or its number ("location-spoofing", "2").
+pub fn suspension_reason_code(text: &str) -> Option<u16> {
+    SUSPENSION_REASONS
+        .iter()
+        .find(|(_, name, _)| name.eq_ignore_ascii_case(text))
+        .map(|(code, _, _)| *code)
+        .or_else(|| text.parse().ok())
+}
+
+/// A suspension reason in words: "location-spoofing (reason 2: what it reports ...)", or
+/// "reason 42" for a code this kit does not name.
+pub fn suspension_reason_words(code: u16) -> String {
+    match SUSPENSION_REASONS
+        .iter()
+        .find(|(known, _, _)| *known == code)
+    {
+        Some((_, name, meaning)) => format!("{name}, reason {code}: {meaning}"),
+        None => format!("reason {code}, a code this CLI does not name"),
+    }
+}
+
 #[cfg(test)]
 mod reader_tests {
     use super::*;
@@ -392,5 +436,25 @@ mod reader_tests {
             &data[DEVICE_OPERATOR_OFFSET..DEVICE_OPERATOR_OFFSET + 32],
             operator.as_ref()
         );
+    }
+
+    #[test]
+    fn suspension_reasons_read_by_name_and_number() {
+        assert_eq!(suspension_reason_code("location-spoofing"), Some(2));
+        assert_eq!(suspension_reason_code("Cloned-Key"), Some(1));
+        assert_eq!(suspension_reason_code("42"), Some(42));
+        assert_eq!(suspension_reason_code("spoofing"), None);
+        assert!(suspension_reason_words(2).starts_with("location-spoofing, reason 2: "));
+        assert_eq!(
+            suspension_reason_words(42),
+            "reason 42, a code this CLI does not name"
+        );
+        let mut codes: Vec<u16> = SUSPENSION_REASONS
+            .iter()
+            .map(|(code, _, _)| *code)
+            .collect();
+        codes.dedup();
+        assert_eq!(codes.len(), SUSPENSION_REASONS.len());
+        assert!(!codes.contains(&0), "0 means not suspended");
     }
 }
