@@ -551,6 +551,12 @@ fn an_operator_and_a_dapp_use_the_network_and_bad_input_changes_nothing() {
     assert_eq!(net.credits(&authority), credits_before);
     let generated = generate(&authority, "3").json();
     assert!(generated["accepted"].as_u64().unwrap() > 0, "{generated}");
+    // It waited for the oracle to know its new devices: none was refused as unknown.
+    assert_eq!(
+        generated["rejected"].get("unknown_device"),
+        None,
+        "{generated}"
+    );
     assert_eq!(std::fs::read_dir(&generated_dir).unwrap().count(), 3);
     let listed = net.run(&authority, &["device", "list"]).json();
     assert_eq!(listed.as_array().unwrap().len(), 4);

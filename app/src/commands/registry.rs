@@ -679,7 +679,10 @@ pub fn device(ctx: &Context, command: DeviceCommand) -> Result<()> {
             if let Some(epoch) = epoch {
                 path.push_str(&format!("?epoch={epoch}"));
             }
-            ctx.print(&DeviceReport(oracle_get(&ctx.oracle_url(oracle)?, &path)?))
+            ctx.print(&DeviceReport {
+                rows: oracle_get(&ctx.oracle_url(oracle)?, &path)?,
+                decimals: ctx.network_decimals()?,
+            })
         }
         DeviceCommand::List { operator } => {
             let key = ctx.key_or_signer(operator)?;
@@ -845,23 +848,50 @@ fn read_price_update(
     .with_context(|| format!("{address} is not a Pyth PriceUpdateV2 account"))
 }
 
-/// An oracle's rows of a device, as `GET /v1/devices/{key}/rewards` serves them.
+/// A device's rows as `GET /v1/devices/{key}/rewards` serves them (the JSON output, amounts
+/// in base units), and the network token's decimals to show them in words.
 #[derive(Serialize)]
 #[serde(transparent)]
-struct DeviceReport(serde_json::Value);
+struct DeviceReport {
+    rows: serde_json::Value,
+    #[serde(skip)]
+    decimals: u8,
+}
 
 impl std::fmt::Display for DeviceReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tokens =
+            |value: &serde_json::Value| format_amount(value.as_u64().unwrap_or(0), self.decimals);
         writeln!(
             f,
             "device {}",
-            self.0["device"].as_str().unwrap_or_default()
+            self.rows["device"].as_str().unwrap_or_default()
         )?;
-        for row in self.0["epochs"].as_array().into_iter().flatten() {
-            writeln!(f, "epoch {}:", row["epoch"])?;
-            for line in row["explanation"].as_str().unwrap_or_default().lines() {
+        for row in self.rows["epochs"].as_array().into_iter().flatten() {
+            writeln!(
+                f,
+                "epoch {}: {} tokens — {}",
+                row["epoch"],
+                tokens(&row["amount"]),
+                row["headline"].as_str().unwrap_or_default()
+            )?;
+            // The oracle's last line states the amounts in base units: said here in decimals.
+            for line in row["explanation"]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| !line.starts_with("earned "))
+            {
                 writeln!(f, "  {line}")?;
             }
+            writeln!(
+                f,
+                "  earned {} (coverage {}, data {}), paid to {}",
+                tokens(&row["amount"]),
+                tokens(&row["coverage_reward"]),
+                tokens(&row["data_reward"]),
+                row["recipient"].as_str().unwrap_or_default()
+            )?;
         }
         Ok(())
     }
@@ -870,6 +900,35 @@ impl std::fmt::Display for DeviceReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_report_states_amounts_in_decimals() {
+        let report = DeviceReport {
+            rows: serde_json::json!({
+                "device": "D",
+                "epochs": [{
+                    "epoch": 2,
+                    "amount": 6_110_895_652u64,
+                    "coverage_reward": 6_110_895_652u64,
+                    "data_reward": 0,
+                    "recipient": "R",
+                    "headline": "earned: full coverage",
+                    "explanation": "seen in 24 of 30 slots\nearned 6110895652 (coverage 6110895652, data 0), paid to R",
+                }],
+            }),
+            decimals: 6,
+        };
+        let shown = report.to_string();
+        assert!(
+            shown.contains("epoch 2: 6110.895652 tokens — earned: full coverage"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("  earned 6110.895652 (coverage 6110.895652, data 0.000000), paid to R"),
+            "{shown}"
+        );
+        assert!(!shown.contains("6110895652"), "{shown}");
+    }
 
     #[test]
     fn the_slippage_floor_holds_for_every_quote() {

@@ -391,6 +391,7 @@ async fn device_rewards(
             "data_uncapped": row.data_uncapped,
             "data_cap": row.data_cap,
             "fraud": row.fraud.iter().map(|fraud| fraud.code()).collect::<Vec<_>>(),
+            "headline": row.headline(&api.params),
             "explanation": row.explain(&api.params),
         }));
     }
