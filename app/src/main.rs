@@ -152,8 +152,8 @@ enum Command {
     /// transfers (with --dump-transaction-message for a multisig).
     Authority {
         /// The authority's public key, when it holds no keypair here (a multisig vault):
-        /// with --dump-transaction-message.
-        #[arg(long)]
+        /// with --dump-transaction-message, before or after the authority command.
+        #[arg(long, global = true)]
         authority: Option<anchor_lang::prelude::Pubkey>,
         #[command(subcommand)]
         command: commands::admin::AuthorityCommand,

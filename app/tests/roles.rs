@@ -1011,8 +1011,26 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
         )
         .json();
     assert_eq!(dumped["fee_payer"], authority_key.as_str());
-    net.run(&stranger, &["authority", "approve-maker", &authority_key])
-        .refused_with("is not the network authority");
+    let refused = net.run(&stranger, &["authority", "approve-maker", &authority_key]);
+    refused.refused_with("is not the network authority");
+    // The hint's flags work where it puts them: after the command.
+    assert!(refused
+        .stderr
+        .contains("the same command with --dump-transaction-message --authority"));
+    let hinted = net
+        .run(
+            &stranger,
+            &[
+                "authority",
+                "approve-maker",
+                &authority_key,
+                "--dump-transaction-message",
+                "--authority",
+                &authority_key,
+            ],
+        )
+        .json();
+    assert_eq!(hinted["fee_payer"], authority_key.as_str());
     net.run(
         &authority,
         &["authority", "suspend", &authority_key, "--reason", "3"],

@@ -356,7 +356,7 @@ fn send_as_authority(
     let signer = ctx.signer()?;
     if signer.pubkey() != expected {
         bail!(
-            "keypair {} is not the network authority ({}); a multisig authority proposes the message printed by --dump-transaction-message --authority {expected}",
+            "keypair {} is not the network authority ({}); a multisig authority proposes the message this prints: the same command with --dump-transaction-message --authority {expected} added",
             short(&signer.pubkey()),
             short(&expected)
         );
