@@ -65,10 +65,13 @@ fn main() -> Result<()> {
     stop_on_signal(stop.clone())?;
     let (events, input) = mpsc::sync_channel::<Input>(4_096);
     let from_stdin = args.socket.is_none();
-    match &args.socket {
-        None => read_stdin(events)?,
-        Some(path) => serve_socket(path, events)?,
-    }
+    let printer = match &args.socket {
+        None => Some(read_stdin(events)?),
+        Some(path) => {
+            serve_socket(path, events)?;
+            None
+        }
+    };
     let config = AgentConfig {
         device,
         network,
@@ -79,6 +82,10 @@ fn main() -> Result<()> {
         max_pending: args.max_pending,
     };
     let status = run(config, input, &stop, from_stdin && !args.keep_running)?;
+    // Every answer printed before exiting (the input has ended: its reader is gone).
+    if let Some(printer) = printer.filter(|_| !args.keep_running) {
+        let _ = printer.join();
+    }
     eprintln!(
         "groundwork-agent: {} journaled, {} accepted, {} duplicates, {} pending, refused {:?}",
         status.journaled, status.accepted, status.duplicates, status.pending, status.refused
@@ -86,10 +93,11 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Standard input's lines as readings; their answers go to standard output, in order.
-fn read_stdin(events: mpsc::SyncSender<Input>) -> Result<()> {
+/// Standard input's lines as readings; their answers go to standard output, in order, from
+/// the returned thread.
+fn read_stdin(events: mpsc::SyncSender<Input>) -> Result<std::thread::JoinHandle<()>> {
     let (answers, answered) = mpsc::channel::<String>();
-    std::thread::Builder::new()
+    let printer = std::thread::Builder::new()
         .name("stdout".into())
         .spawn(move || {
             let mut stdout = std::io::stdout().lock();
@@ -105,18 +113,48 @@ fn read_stdin(events: mpsc::SyncSender<Input>) -> Result<()> {
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                if events.send(event_of(&line, Some(answers.clone()))).is_err() {
+            for line in lines_of(std::io::stdin().lock()) {
+                if events.send(line.into_event(Some(answers.clone()))).is_err() {
                     return;
                 }
             }
             let _ = events.send(Input::Closed);
         })?;
-    Ok(())
+    Ok(printer)
+}
+
+/// One input line: text, or bytes that are not UTF-8 (answered as a bad reading, not taken
+/// for the end of the input).
+enum Line {
+    Text(String),
+    NotUtf8,
+}
+
+impl Line {
+    fn into_event(self, reply: Option<mpsc::Sender<String>>) -> Input {
+        match self {
+            Line::Text(text) => event_of(&text, reply),
+            Line::NotUtf8 => Input::Bad {
+                error: "the line is not UTF-8 text".into(),
+                reply,
+            },
+        }
+    }
+}
+
+/// The non-empty lines of `reader` until it ends or fails.
+fn lines_of(mut reader: impl BufRead) -> impl Iterator<Item = Line> {
+    std::iter::from_fn(move || loop {
+        let mut bytes = Vec::new();
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => match String::from_utf8(bytes) {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => return Some(Line::Text(text)),
+                Err(_) => return Some(Line::NotUtf8),
+            },
+        }
+    })
 }
 
 /// Each connection to the socket at `path` sends readings and reads their answers.
@@ -154,12 +192,8 @@ fn serve_connection(connection: std::os::unix::net::UnixStream, events: mpsc::Sy
             }
         }
     });
-    for line in std::io::BufReader::new(connection).lines() {
-        let Ok(line) = line else { break };
-        if line.trim().is_empty() {
-            continue;
-        }
-        if events.send(event_of(&line, Some(answers.clone()))).is_err() {
+    for line in lines_of(std::io::BufReader::new(connection)) {
+        if events.send(line.into_event(Some(answers.clone()))).is_err() {
             break;
         }
     }

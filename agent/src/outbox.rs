@@ -74,8 +74,15 @@ impl Outbox {
         std::fs::create_dir_all(&segments_dir)
             .with_context(|| format!("creating {}", segments_dir.display()))?;
         let reserved_until = read_number(&dir.join("seq"))?.unwrap_or(0);
-        let (cursor_segment, cursor_offset) = read_cursor(&dir.join("cursor"))?;
+        // A cursor lost or garbled by a power cut (it is replaced without an fsync) only
+        // means resolved messages go out again, as duplicates: start from the oldest segment.
+        let (cursor_segment, cursor_offset) = read_cursor(&dir.join("cursor")).unwrap_or((0, 0));
         let mut segments = segment_numbers(&segments_dir)?;
+        // Segments wholly behind the cursor are resolved: a damaged one does not matter.
+        for segment in segments.iter().filter(|segment| **segment < cursor_segment) {
+            std::fs::remove_file(segment_path(dir, *segment))?;
+        }
+        segments.retain(|segment| *segment >= cursor_segment);
         let mut pending = VecDeque::new();
         let mut torn_bytes_cut = 0;
         let mut last_seq = None;
@@ -110,7 +117,9 @@ impl Outbox {
             }
         }
         if segments.is_empty() {
-            segments.push(cursor_segment.max(1));
+            // A segment number never used before: above the cursor's, whose records are
+            // resolved (records written at offsets behind the cursor would pass as resolved).
+            segments.push(cursor_segment + 1);
         }
         let active_segment = *segments.last().unwrap_or(&1);
         let active_path = segment_path(dir, active_segment);
@@ -120,6 +129,8 @@ impl Outbox {
             .open(&active_path)
             .with_context(|| format!("opening {}", active_path.display()))?;
         let active_len = active.metadata()?.len();
+        sync_directory(&segments_dir)?;
+        sync_directory(dir)?;
         let next_seq = reserved_until
             .max(seq_floor)
             .max(last_seq.map_or(0, |seq| seq + 1))
@@ -234,6 +245,12 @@ impl Outbox {
             .count();
         self.resolve_front(count)?;
         Ok(count)
+    }
+
+    /// Moves the next seq up to at least `floor` (an oracle holds a later seq of this device
+    /// than this directory knows: another client, or a directory restored from a backup).
+    pub fn raise_next_seq(&mut self, floor: u64) {
+        self.next_seq = self.next_seq.max(floor);
     }
 
     /// Writes the end of a new block of seqs starting at `from`, durably, before any is used.

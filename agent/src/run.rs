@@ -83,7 +83,8 @@ const CLOCK_WARNING_MS: i64 = 5_000;
 const READINGS_PER_ROUND: usize = 1_000;
 /// Longest a round waits for readings when there is something to send.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
-/// Messages are dropped this long before the oracle would refuse them as too old.
+/// Messages are dropped this long (at most a tenth of the window) before the oracle would
+/// refuse them as too old.
 const AGE_MARGIN: Duration = Duration::from_secs(5);
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 
@@ -106,35 +107,48 @@ impl Backoff {
 }
 
 /// The first seq of a fresh data directory: above the last seq the oracles accepted from this
-/// device (a reinstalled gateway) and at least the clock in milliseconds, so a data directory
-/// lost later still starts above every seq used before, while the device sends fewer than
-/// 1,000 messages a second on average.
-fn fresh_seq_floor(oracles: &[String], device: &Key) -> u64 {
+/// device (a reinstalled gateway, another client) and at least the clock in milliseconds, so
+/// a data directory lost later still starts above every seq used before, while the device
+/// sends fewer than 1,000 messages a second on average. With no oracle answering, the clock
+/// alone (a `stale_seq` refusal later raises the seq above the oracle's).
+fn fresh_seq_floor(sender: &Sender, device: &Key) -> u64 {
     let clock = u64::try_from(now_ms()).unwrap_or(0);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let last_accepted = runtime.ok().and_then(|runtime| {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .ok()?;
-        oracles.iter().find_map(|oracle| {
-            runtime.block_on(async {
-                let reply = client
-                    .get(format!(
-                        "{}/v1/devices/{device}",
-                        oracle.trim_end_matches('/')
-                    ))
-                    .send()
-                    .await
-                    .ok()?;
-                let json: serde_json::Value = reply.json().await.ok()?;
-                json["latest"]["message"]["seq"].as_u64()
-            })
-        })
-    });
-    clock.max(last_accepted.map_or(0, |seq| seq + 1))
+    match sender.last_accepted_seq(device) {
+        Ok(last) => clock.max(last.map_or(0, |seq| seq + 1)),
+        Err(error) => {
+            eprintln!("groundwork-agent: starting from the clock's seq: {error}");
+            clock
+        }
+    }
+}
+
+/// Holds the data directory for this process (two agents on one directory would hand out the
+/// same seqs), and checks it belongs to this device and network.
+fn claim_data_dir(config: &AgentConfig) -> Result<std::fs::File> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let lock = std::fs::File::create(dir.join("LOCK"))
+        .with_context(|| format!("creating {}", dir.join("LOCK").display()))?;
+    if lock.try_lock().is_err() {
+        anyhow::bail!(
+            "another groundwork-agent is running on {}: one agent per data directory",
+            dir.display()
+        );
+    }
+    let identity = format!("{} {}\n", config.device.key, config.network);
+    let path = dir.join("identity");
+    match std::fs::read_to_string(&path) {
+        Ok(recorded) if recorded != identity => anyhow::bail!(
+            "{} belongs to device and network {}, not {}: give each device its own --data-dir",
+            dir.display(),
+            recorded.trim(),
+            identity.trim()
+        ),
+        Ok(_) => {}
+        Err(_) => std::fs::write(&path, identity)
+            .with_context(|| format!("writing {}", path.display()))?,
+    }
+    Ok(lock)
 }
 
 /// Runs until `stop` is set, or (with `exit_when_drained`) until the input closed and every
@@ -145,11 +159,11 @@ pub fn run(
     stop: &AtomicBool,
     exit_when_drained: bool,
 ) -> Result<Status> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let _lock = claim_data_dir(&config)?;
+    let mut sender = Sender::new(config.oracles.clone())?;
     let fresh = !config.data_dir.join("seq").exists();
     let floor = if fresh {
-        fresh_seq_floor(&config.oracles, &config.device.key)
+        fresh_seq_floor(&sender, &config.device.key)
     } else {
         0
     };
@@ -160,7 +174,6 @@ pub fn run(
         config.device.key,
         floor,
     )?;
-    let mut sender = Sender::new(config.oracles.clone())?;
     let mut status = Status {
         device: config.device.key.to_string(),
         torn_bytes_cut: outbox.torn_bytes_cut,
@@ -170,20 +183,14 @@ pub fn run(
     let mut next_send = Instant::now();
     let mut next_status = Instant::now();
     let mut input_open = true;
-    let max_age_ms = i64::try_from(
-        config
-            .max_message_age
-            .saturating_sub(AGE_MARGIN)
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX);
+    let margin = AGE_MARGIN.min(config.max_message_age / 10);
+    let max_age_ms = i64::try_from(config.max_message_age.saturating_sub(margin).as_millis())
+        .unwrap_or(i64::MAX);
     let batch_size = config.batch_size.clamp(1, 1_000);
     while !stop.load(Ordering::SeqCst) {
         // 1. Readings: signed, journaled, made durable together, then acknowledged.
         let now = Instant::now();
-        let wait = if !input_open {
-            next_send.saturating_duration_since(now).min(IDLE_WAIT)
-        } else if outbox.pending().is_empty() {
+        let wait = if outbox.pending().is_empty() {
             IDLE_WAIT
         } else {
             next_send.saturating_duration_since(now).min(IDLE_WAIT)
@@ -260,11 +267,13 @@ pub fn run(
                         }
                         let mut resolved = 0;
                         let mut retry = None;
+                        let mut stale = false;
                         for verdict in reply.verdicts {
                             match verdict {
                                 Verdict::Accepted => status.accepted += 1,
                                 Verdict::Duplicate => status.duplicates += 1,
                                 Verdict::Refused(code) => {
+                                    stale |= code == "stale_seq";
                                     *status.refused.entry(code).or_default() += 1
                                 }
                                 Verdict::RetryLater(code) => {
@@ -275,8 +284,16 @@ pub fn run(
                             resolved += 1;
                         }
                         outbox.resolve_front(resolved)?;
+                        if stale {
+                            // An oracle holds a later seq of this device than this directory
+                            // knows: the next readings go above it.
+                            if let Ok(Some(last)) = sender.last_accepted_seq(&config.device.key) {
+                                outbox.raise_next_seq(last + 1);
+                            }
+                        }
                         match retry {
                             Some(code) => {
+                                sender.prefer_next();
                                 status.retries += 1;
                                 status.last_error = Some(format!("{code}: will send again"));
                                 next_send = Instant::now() + backoff.next();

@@ -10,7 +10,9 @@ use groundwork_telemetry::BINARY_BATCH_MEDIA_TYPE;
 use crate::outbox::Pending;
 
 /// Longest a request may take, connection included.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a request may take, connection included: above the oracle's own request and body
+/// timeouts (30 s and 10 s by default), so an answer it would give is not abandoned.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What became of one message of a batch.
@@ -25,13 +27,15 @@ pub enum Verdict {
     RetryLater(String),
 }
 
-/// Refusal codes after which the same message may still succeed.
-pub const RETRYABLE: [&str; 5] = [
+/// Refusal codes after which the same message may still succeed (a message ahead of the
+/// oracle's clock passes once the clock catches up, while it is inside the age window).
+pub const RETRYABLE: [&str; 6] = [
     "rate_limited",
     "store_unavailable",
     "shutting_down",
     "unknown_device",
     "request_timeout",
+    "timestamp_in_future",
 ];
 
 impl Verdict {
@@ -102,6 +106,36 @@ impl Sender {
                 .enable_all()
                 .build()?,
         })
+    }
+
+    /// Makes the next oracle the first to be asked (the current one refused for now what
+    /// another may take: a lagging chain view, store trouble).
+    pub fn prefer_next(&mut self) {
+        self.current = (self.current + 1) % self.oracles.len();
+    }
+
+    /// The last seq an oracle accepted from `device` (`GET /v1/devices/{key}`): `Ok(None)` when
+    /// an oracle answered that it holds none, an error when none answered.
+    pub fn last_accepted_seq(&self, device: &groundwork_telemetry::Key) -> Result<Option<u64>> {
+        let mut errors = Vec::new();
+        for oracle in &self.oracles {
+            let url = format!("{oracle}/v1/devices/{device}");
+            let answer: Result<Option<u64>> = self.runtime.block_on(async {
+                let reply = self.client.get(&url).send().await?;
+                let status = reply.status().as_u16();
+                let json: serde_json::Value = reply.json().await?;
+                match status {
+                    200 => Ok(json["latest"]["seq"].as_u64()),
+                    404 => Ok(None),
+                    _ => anyhow::bail!("answered {status}"),
+                }
+            });
+            match answer {
+                Ok(seq) => return Ok(seq),
+                Err(error) => errors.push(format!("{url}: {error:#}")),
+            }
+        }
+        anyhow::bail!("no oracle answered: {}", errors.join("; "))
     }
 
     /// Sends `batch` to the current oracle, then to the others in turn while one fails to

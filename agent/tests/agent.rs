@@ -157,6 +157,23 @@ fn get_json(url: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&reply[reply.find("\r\n\r\n")? + 4..]).ok()
 }
 
+/// POSTs a JSON body over plain HTTP/1.0 and reads the JSON reply.
+fn post_json(url: &str, body: &str) -> Option<serde_json::Value> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/')?);
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut reply).ok()?;
+    serde_json::from_str(&reply[reply.find("\r\n\r\n")? + 4..]).ok()
+}
+
 fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
     loop {
@@ -180,6 +197,7 @@ fn free_port() -> u16 {
 struct Agent {
     child: Child,
     acked: Arc<Mutex<Vec<u64>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Agent {
@@ -204,14 +222,29 @@ impl Agent {
         let acked = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().unwrap();
         let into = acked.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
                 let reply: serde_json::Value = serde_json::from_str(&line).unwrap();
                 into.lock().unwrap().push(reply["seq"].as_u64().unwrap());
             }
         });
-        Agent { child, acked }
+        Agent {
+            child,
+            acked,
+            reader: Some(reader),
+        }
+    }
+
+    /// Kills it with SIGKILL and returns every seq it acknowledged before dying (its output
+    /// read to the end).
+    fn kill_9(mut self) -> Vec<u64> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.acked()
     }
 
     /// Writes the heartbeat whose id is `id`; false once the agent is gone.
@@ -238,7 +271,9 @@ impl Agent {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "the agent exited with {status}");
-                std::thread::sleep(Duration::from_millis(100));
+                if let Some(reader) = self.reader.take() {
+                    reader.join().unwrap();
+                }
                 return self.acked();
             }
             assert!(
@@ -247,6 +282,13 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -291,10 +333,7 @@ fn killed_twenty_times_mid_batch_the_agent_never_reuses_a_seq_nor_resends_a_read
             next_id += 1;
             std::thread::sleep(Duration::from_millis(1));
         }
-        agent.child.kill().unwrap();
-        agent.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(20));
-        acked.extend(agent.acked());
+        acked.extend(agent.kill_9());
     }
     // A last run sends what the killed ones journaled and exits once it is all resolved.
     let agent = Agent::start(&device_file, &agent_dir, &[&oracle.url]);
@@ -361,6 +400,25 @@ fn readings_buffered_through_an_oracle_outage_are_accepted_when_it_returns() {
     let device_file = dir.path().join("device.json");
     write_keypair(&net.device, &device_file);
     let agent_dir = dir.path().join("agent");
+    // The device sent before, with seqs far above the clock (another client): a fresh agent
+    // starts above the oracle's last seq, or every message would be refused as stale.
+    let earlier_seq = 9_000_000_000_000u64;
+    let seed: [u8; 32] = net.device.to_bytes()[..32].try_into().unwrap();
+    let earlier = TelemetryV1 {
+        network: registry(),
+        device,
+        seq: earlier_seq,
+        timestamp_ms: groundwork_agent::sender::now_ms(),
+        body: TelemetryBody::Heartbeat {
+            lat_e7: 377_749_000,
+            lon_e7: -1_224_194_000,
+            uptime_s: 999,
+            firmware: 1,
+        },
+    }
+    .sign(&seed);
+    let posted = post_json(&format!("{}/v1/telemetry", oracle.url), &earlier.to_json()).unwrap();
+    assert_eq!(posted["status"], "accepted", "{posted}");
     // The first oracle named is never there: the agent fails over to the second.
     let dead = format!("http://127.0.0.1:{}", free_port());
     let mut agent = Agent::start(&device_file, &agent_dir, &[&dead, &oracle.url]);
@@ -370,6 +428,27 @@ fn readings_buffered_through_an_oracle_outage_are_accepted_when_it_returns() {
     wait_for("20 readings accepted", Duration::from_secs(30), || {
         (status(&agent_dir)["accepted"] == 20).then_some(())
     });
+    // A second agent on the same directory would hand out the same seqs: it is refused.
+    let second = Command::new(AGENT)
+        .arg("--device-keypair")
+        .arg(&device_file)
+        .args([
+            "--network",
+            &registry().to_string(),
+            "--oracle",
+            &oracle.url,
+        ])
+        .arg("--data-dir")
+        .arg(&agent_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another groundwork-agent is running"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
 
     // The oracle goes away: readings are journaled, acknowledged and kept.
     oracle.stop();
@@ -396,6 +475,7 @@ fn readings_buffered_through_an_oracle_outage_are_accepted_when_it_returns() {
     let mut oracle = Oracle::start(&net.rpc.url, port, &oracle_dir, &device);
     let acked = agent.finish(Duration::from_secs(120));
     assert_eq!(acked.len(), 70);
+    assert!(acked.iter().all(|seq| *seq > earlier_seq), "{acked:?}");
     let last = status(&agent_dir);
     assert_eq!(
         (
@@ -413,11 +493,16 @@ fn readings_buffered_through_an_oracle_outage_are_accepted_when_it_returns() {
         "{last}"
     );
     let summary = get_json(&format!("{}/v1/devices/{device}", oracle.url)).unwrap();
-    assert_eq!(summary["accepted"], 70, "{summary}");
+    assert_eq!(summary["accepted"], 71, "{summary}");
     oracle.stop();
     let stored = oracle.stored(&device);
+    assert_eq!(stored.len(), 71);
+    assert_eq!(stored[&earlier_seq], 999);
     assert_eq!(
-        stored.values().copied().collect::<Vec<_>>(),
+        stored
+            .range(earlier_seq + 1..)
+            .map(|(_, id)| *id)
+            .collect::<Vec<_>>(),
         (0..70).collect::<Vec<_>>()
     );
 }

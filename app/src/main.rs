@@ -73,7 +73,7 @@ struct Cli {
     #[arg(long, global = true)]
     blockhash: Option<solana_message::Hash>,
     /// A signature made elsewhere with --sign-only: PUBKEY=SIGNATURE (repeat for each).
-    #[arg(long = "signer", global = true)]
+    #[arg(long = "signer", global = true, requires = "blockhash")]
     signers: Vec<String>,
     /// Most priority fee per compute unit, in micro-lamports.
     #[arg(long, global = true, default_value_t = 100_000)]
@@ -242,8 +242,18 @@ fn main() -> Result<()> {
             .or_else(|| settings.get("keypair").map(PathBuf::from))
             .unwrap_or_else(default_keypair_path)
     };
-    let oracle = settings.get("oracle").map(str::to_string);
-    let faucet_keypair = settings.get("faucet_keypair").map(PathBuf::from);
+    // A profile's oracle and faucet belong to its cluster: a -u naming another cluster
+    // leaves them out.
+    let same_cluster =
+        cli.url.is_none() || settings.get("url").map(rpc_url).as_deref() == Some(url.as_str());
+    let oracle = settings
+        .get("oracle")
+        .filter(|_| same_cluster)
+        .map(str::to_string);
+    let faucet_keypair = settings
+        .get("faucet_keypair")
+        .filter(|_| same_cluster)
+        .map(PathBuf::from);
     let send_options = send::SendOptions {
         dry_run: cli.dry_run,
         dump_message: cli.dump_transaction_message,

@@ -1577,7 +1577,8 @@ fn a_thousand_devices_are_onboarded_from_a_file_and_an_interrupted_run_resumes()
     );
     // Transactions in flight at the kill may have landed unrecorded: skipped, not resent.
     assert!(skipped >= done_before_kill, "{resumed}");
-    assert!(skipped <= done_before_kill + 8, "{resumed}");
+    // (At most the transactions in flight and the outcomes not yet written: 2 x concurrency.)
+    assert!(skipped <= done_before_kill + 16, "{resumed}");
     assert_eq!(
         (done + skipped, resumed["failed"].as_u64()),
         (DEVICES, Some(0))

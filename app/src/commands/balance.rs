@@ -88,20 +88,30 @@ pub fn balance(ctx: &Context, args: BalanceArgs) -> Result<()> {
             .checked_add(tokens)
             .ok_or_else(|| anyhow::anyhow!("the staked amounts of {key} overflow a u64"))?;
     }
-    let claimable_base_units = match &args.oracle.clone().or_else(|| ctx.oracle.clone()) {
-        Some(oracle) => {
-            // No leaf (nothing earned) or no active root yet: nothing to claim.
-            let (status, reply) = oracle_reply(oracle, &format!("/v1/rewards/{key}"))?;
-            match (status, reply["error"].as_str()) {
-                (200, _) => Some(reply["claimable"].as_u64().unwrap_or(0)),
-                (404, Some("no_rewards" | "no_active_root")) => Some(0),
-                _ => anyhow::bail!(
-                    "{oracle} answered {status}: {}",
-                    reply["message"].as_str().unwrap_or("no reason given")
-                ),
-            }
+    let claimable_of = |oracle: &str| -> Result<u64> {
+        // No leaf (nothing earned) or no active root yet: nothing to claim.
+        let (status, reply) = oracle_reply(oracle, &format!("/v1/rewards/{key}"))?;
+        match (status, reply["error"].as_str()) {
+            (200, _) => Ok(reply["claimable"].as_u64().unwrap_or(0)),
+            (404, Some("no_rewards" | "no_active_root")) => Ok(0),
+            _ => anyhow::bail!(
+                "{oracle} answered {status}: {}",
+                reply["message"].as_str().unwrap_or("no reason given")
+            ),
         }
-        None => None,
+    };
+    let claimable_base_units = match (&args.oracle, &ctx.oracle) {
+        // Asked for: its failure is the command's.
+        (Some(oracle), _) => Some(claimable_of(oracle)?),
+        // From the config: the chain's part is still worth showing without it.
+        (None, Some(oracle)) => match claimable_of(oracle) {
+            Ok(claimable) => Some(claimable),
+            Err(error) => {
+                eprintln!("warning: claimable rewards left out: {error:#}");
+                None
+            }
+        },
+        (None, None) => None,
     };
     ctx.print(&Balance {
         key: key.to_string(),

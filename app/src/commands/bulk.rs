@@ -189,19 +189,32 @@ pub fn run(ctx: &Context, action: Action, args: &BulkArgs) -> Result<()> {
         failures: Vec::new(),
         skipped_because: Vec::new(),
     };
-    let mut results = ResultFile::create(&result_path)?;
+    if ctx.send.dump_message {
+        bail!("--from-file sends many transactions: --dump-transaction-message works one device at a time");
+    }
+    // A dry run writes no result file: the last real run's stays.
+    let mut results = if ctx.send.dry_run {
+        None
+    } else {
+        Some(ResultFile::create(&result_path)?)
+    };
     let mut skipped_because: HashMap<String, usize> = HashMap::new();
     let mut to_send = Vec::new();
     for (row, plan) in rows.iter().zip(plans) {
         match plan {
             Plan::Skip(reason) => {
-                results.write(&RowOutcome {
-                    line: row.line,
-                    device: row.device.to_string(),
-                    outcome: "skipped",
-                    signature: None,
-                    detail: reason.clone(),
-                })?;
+                results
+                    .as_mut()
+                    .map(|file| {
+                        file.write(&RowOutcome {
+                            line: row.line,
+                            device: row.device.to_string(),
+                            outcome: "skipped",
+                            signature: None,
+                            detail: reason.clone(),
+                        })
+                    })
+                    .transpose()?;
                 *skipped_because.entry(reason).or_default() += 1;
                 summary.skipped += 1;
             }
@@ -211,10 +224,8 @@ pub fn run(ctx: &Context, action: Action, args: &BulkArgs) -> Result<()> {
             } => to_send.push((row, instructions, fee_credits)),
         }
     }
-    if ctx.send.dry_run || ctx.send.dump_message {
-        if ctx.send.dump_message {
-            bail!("--from-file sends many transactions: --dump-transaction-message works one device at a time");
-        }
+    if ctx.send.dry_run {
+        summary.result_file = "(none: a dry run)".into();
         summary.done = to_send.len();
         summary.fee_credits = to_send.iter().map(|(_, _, fee)| fee).sum();
     } else {
@@ -225,7 +236,9 @@ pub fn run(ctx: &Context, action: Action, args: &BulkArgs) -> Result<()> {
             to_send,
             args.concurrency,
             |outcome, fee| {
-                results.write(&outcome)?;
+                if let Some(results) = results.as_mut() {
+                    results.write(&outcome)?;
+                }
                 match outcome.outcome {
                     "done" => {
                         summary.done += 1;
@@ -560,6 +573,11 @@ fn plan_row(
                         short(&row.device),
                         short(&record.operator)
                     );
+                }
+                if row.cell.is_some_and(|cell| cell != record.location) {
+                    return Ok(Plan::Skip(
+                        "already onboarded by you, in another cell than the file's (move it with assert-location --from-file)".into(),
+                    ));
                 }
                 return Ok(Plan::Skip("already onboarded by you".into()));
             }

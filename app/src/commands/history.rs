@@ -89,7 +89,7 @@ impl std::fmt::Display for History {
                 total.devices
             )?;
             for (reason, count) in &total.earned_nothing {
-                writeln!(f, "                  {count} earned nothing: {reason}")?;
+                writeln!(f, "                  {count} device(s): {reason}")?;
             }
         }
         writeln!(f, "every device's rows: --csv, or --output json")

@@ -151,11 +151,18 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             let recipient = ctx.key_or_signer(recipient)?;
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.as_ref().map_or(0, |record| record.claimed);
-            let earned = oracle
-                .or_else(|| ctx.oracle.clone())
-                .map(|oracle| fetch_leaf(&oracle, &recipient))
-                .transpose()?
-                .map(|leaf| leaf.cumulative_amount);
+            let earned = match (oracle, &ctx.oracle) {
+                (Some(oracle), _) => Some(fetch_leaf(&oracle, &recipient)?.cumulative_amount),
+                // From the config: what was paid is still worth showing without it.
+                (None, Some(oracle)) => match fetch_leaf(oracle, &recipient) {
+                    Ok(leaf) => Some(leaf.cumulative_amount),
+                    Err(error) => {
+                        eprintln!("warning: earnings left out: {error:#}");
+                        None
+                    }
+                },
+                (None, None) => None,
+            };
             ctx.print(&RewardsView {
                 recipient: recipient.to_string(),
                 claimed,

@@ -204,8 +204,17 @@ impl DeviceRow {
                 ));
             }
         }
+        if self.density_devices > params.density_k && self.amount > 0 {
+            held_down.push(format!(
+                "its cell holds {} earning devices, {} earn in full",
+                self.density_devices, params.density_k
+            ));
+        }
         if self.data_uncapped > self.data_cap {
             held_down.push("data share capped at what its credits cost".to_string());
+        }
+        if self.amount == 0 && held_down.is_empty() {
+            held_down.push("its share of the pool rounded to nothing".to_string());
         }
         let lead = if self.amount == 0 {
             "earned nothing"
