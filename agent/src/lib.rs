@@ -19,8 +19,10 @@
 //!   acknowledged again as a duplicate, never stored twice or re-signed;
 //! - **keeps what it cannot send** on disk while no oracle answers, for as long as the oracle
 //!   would still take it (its age window), then drops it with a counter;
-//! - **checks its clock** against the oracle's replies (their `Date` header, and refusals for
-//!   timestamps out of the window) and reports the skew.
+//! - **checks its clock** against the oracle's replies (their `Date` header), warns when it
+//!   is more than 5 s off and reports the skew; messages refused for a timestamp ahead of the
+//!   oracle's clock are sent again (they pass once its clock catches up), those refused as too
+//!   old are counted by reason.
 //!
 //! [`run`] ties these together; `status.json` in the data directory says how it is doing.
 

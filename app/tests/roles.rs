@@ -1662,4 +1662,106 @@ fn a_thousand_devices_are_onboarded_from_a_file_and_an_interrupted_run_resumes()
         ),
         (Some("8c283082a30e1ff"), Some(recipient.as_str()))
     );
+    a_maker_co_signs_an_onboarding_on_its_own_machine(&net);
+}
+
+/// A class whose devices need an approved maker's signature: the operator signs with
+/// --sign-only (the maker named by its key), the maker adds its signature and sends.
+fn a_maker_co_signs_an_onboarding_on_its_own_machine(net: &Localnet) {
+    let authority = net.key("authority.json");
+    let authority_key = net.run(&authority, &["operator", "show"]).json()["operator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let class = net.run(&authority, &["network", "status"]).json()["device_classes"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    net.run(
+        &authority,
+        &[
+            "authority",
+            "add-class",
+            "--name",
+            "certified",
+            "--onboarding-fee-credits",
+            "1",
+            "--location-fee-credits",
+            "1",
+            "--reward-weight-bps",
+            "10000",
+            "--maker-attestation-required",
+        ],
+    )
+    .json();
+    let maker = net.funded_wallet("maker.json");
+    let maker_key = net.run(&maker, &["balance"]).json()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    net.run(&authority, &["authority", "approve-maker", &maker_key])
+        .json();
+    let device = net.dir.path().join("certified-device.json");
+    let device_key = net
+        .run(
+            &authority,
+            &["device", "keygen", "--outfile", device.to_str().unwrap()],
+        )
+        .json()["pubkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blockhash = net.run(&authority, &["blockhash"]).json()["blockhash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let onboard = |signer: &Path, extra: &[&str], device: &str, maker: &str| {
+        let mut args = vec!["--blockhash", blockhash.as_str()];
+        args.extend_from_slice(extra);
+        args.extend([
+            "device",
+            "onboard",
+            "--device-keypair",
+            device,
+            "--class",
+            class.as_str(),
+            "--cell",
+            CELL,
+            "--maker-keypair",
+            maker,
+        ]);
+        net.run(signer, &args)
+    };
+    // The operator and the device sign on the operator's machine; the maker is absent.
+    let signed = onboard(
+        &authority,
+        &["--sign-only"],
+        device.to_str().unwrap(),
+        &maker_key,
+    )
+    .json();
+    assert_eq!(signed["absent"], serde_json::json!([maker_key]), "{signed}");
+    let signatures: Vec<String> = signed["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|signer| signer.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(signatures.len(), 2, "{signed}");
+    // The maker adds its own signature and sends; the operator pays the fee.
+    let mut extra = Vec::new();
+    for signature in &signatures {
+        extra.extend(["--signer", signature.as_str()]);
+    }
+    let sent = onboard(
+        Path::new(&authority_key),
+        &extra,
+        &device_key,
+        maker.to_str().unwrap(),
+    )
+    .json();
+    assert_eq!(sent["outcome"], "confirmed", "{sent}");
+    let record = net.run(&authority, &["device", "show", &device_key]).json();
+    assert_eq!(record["class_id"].as_u64().unwrap().to_string(), class);
+    assert_eq!(record["operator"], authority_key.as_str());
 }

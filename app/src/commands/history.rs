@@ -185,17 +185,21 @@ pub fn history(
     };
     let mut rows = Vec::new();
     let mut epoch_list: Vec<u64> = Vec::new();
+    // The first request's newest epoch pins the others', so an epoch verified meanwhile
+    // does not shift the window between them.
+    let mut through_epoch: Option<u64> = None;
     for chunk in devices.chunks(DEVICES_PER_REQUEST) {
         let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
         let reply = crate::oracle_api::oracle_post(
             oracle,
             "/v1/rewards/history",
-            &serde_json::json!({ "devices": keys, "epochs": epochs }),
+            &serde_json::json!({ "devices": keys, "epochs": epochs, "through_epoch": through_epoch }),
         )?;
         let chunk_rows: Vec<HistoryRow> = serde_json::from_value(reply["rows"].clone())
             .context("reading the oracle's history rows")?;
         epoch_list = serde_json::from_value(reply["epochs"].clone())
             .context("reading the oracle's history epochs")?;
+        through_epoch = through_epoch.or_else(|| epoch_list.first().copied());
         rows.extend(chunk_rows);
     }
     rows.sort_by(|a, b| b.epoch.cmp(&a.epoch).then_with(|| a.device.cmp(&b.device)));

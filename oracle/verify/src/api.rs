@@ -416,10 +416,14 @@ struct HistoryRequest {
     devices: Vec<String>,
     /// The newest this many verified epochs (default 10).
     epochs: Option<usize>,
+    /// Only epochs up to this one: a client asking in several requests pins the first
+    /// request's newest epoch, so every request covers the same epochs.
+    through_epoch: Option<u64>,
 }
 
-/// `POST /v1/rewards/history` with `{"devices": [keys], "epochs": n}`: each device's row in
-/// each of the newest `n` verified epochs (newest first), with its amount, its parts, the
+/// `POST /v1/rewards/history` with `{"devices": [keys], "epochs": n, "through_epoch": e}`
+/// (`through_epoch` optional): each device's row in each of the newest `n` verified epochs
+/// (up to `e`; newest first), with its amount, its parts, the
 /// fraud rules that zeroed it and a one-line reason. A device with no row in an epoch (not
 /// onboarded then) has none in the answer.
 async fn rewards_history(State(api): State<Arc<VerifyApi>>, body: axum::body::Bytes) -> Response {
@@ -473,6 +477,9 @@ async fn rewards_history(State(api): State<Arc<VerifyApi>>, body: axum::body::By
             )
         }
     };
+    if let Some(through) = request.through_epoch {
+        epochs.retain(|epoch| *epoch <= through);
+    }
     epochs.reverse();
     epochs.truncate(epochs_wanted);
     let mut rows = Vec::new();
