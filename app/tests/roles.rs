@@ -690,6 +690,22 @@ fn a_new_wallet_starts_from_the_localnet_profile(net: &Localnet) {
         setting("oracle")["value"].as_str(),
         Some(net.oracle_url.as_str())
     );
+    // Values are checked when set; a setting goes to the profile named, and comes back out.
+    bare(&["config", "set", "output", "yaml"]).refused_with("use display, json or json-compact");
+    let set = bare(&[
+        "--profile",
+        "lab",
+        "config",
+        "set",
+        "oracle",
+        "http://10.0.0.2:8080/",
+    ])
+    .json();
+    assert_eq!(set["changed_in"], "profile lab", "{set}");
+    assert_eq!(set["settings"][0]["value"], "http://10.0.0.2:8080", "{set}");
+    let unset = bare(&["--profile", "lab", "config", "unset", "oracle"]).json();
+    assert!(unset["settings"][0]["value"].is_null(), "{unset}");
+    assert_eq!(bare(&["config", "get"]).json()["profile"], "localnet");
     let me = net.dir.path().join("me.json");
     let my_key = bare(&["keygen", "--outfile", me.to_str().unwrap()]).json()["pubkey"]
         .as_str()

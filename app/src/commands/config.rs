@@ -93,6 +93,32 @@ fn view(
     })
 }
 
+/// Sets (or with `None` removes) `key` where `config set/unset` writes it, saves the file and
+/// shows the setting as it now stands.
+fn change(
+    path: &Path,
+    file: &mut ConfigFile,
+    profile: Option<&str>,
+    key: &str,
+    value: Option<&str>,
+) -> Result<ConfigView> {
+    let chooses_profile = key == "profile";
+    file.set(if chooses_profile { None } else { profile }, key, value)?;
+    file.save(path)?;
+    let (profile, only, place) = if chooses_profile {
+        (value, None, "the top level".to_string())
+    } else {
+        (
+            profile,
+            Some(key),
+            profile.map_or("the top level".to_string(), |name| {
+                format!("profile {name}")
+            }),
+        )
+    };
+    view(path, file, profile, only, Some(place))
+}
+
 pub fn config(
     path: &Path,
     mut file: ConfigFile,
@@ -100,10 +126,6 @@ pub fn config(
     command: ConfigCommand,
     output: Output,
 ) -> Result<()> {
-    let place = |key: &str| match (key, profile) {
-        ("profile", _) | (_, None) => "the top level".to_string(),
-        (_, Some(name)) => format!("profile {name}"),
-    };
     let shown = match command {
         ConfigCommand::Get { key } => {
             if let Some(key) = &key {
@@ -116,40 +138,8 @@ pub fn config(
             }
             view(path, &file, profile, key.as_deref(), None)?
         }
-        ConfigCommand::Set { key, value } => {
-            let target = if key == "profile" { None } else { profile };
-            file.set(target, &key, Some(&value))?;
-            file.save(path)?;
-            let profile = if key == "profile" {
-                Some(value.as_str())
-            } else {
-                profile
-            };
-            view(
-                path,
-                &file,
-                profile,
-                Some(&key)
-                    .filter(|key| *key != "profile")
-                    .map(String::as_str),
-                Some(place(&key)),
-            )?
-        }
-        ConfigCommand::Unset { key } => {
-            let target = if key == "profile" { None } else { profile };
-            file.set(target, &key, None)?;
-            file.save(path)?;
-            let profile = if key == "profile" { None } else { profile };
-            view(
-                path,
-                &file,
-                profile,
-                Some(&key)
-                    .filter(|key| *key != "profile")
-                    .map(String::as_str),
-                Some(place(&key)),
-            )?
-        }
+        ConfigCommand::Set { key, value } => change(path, &mut file, profile, &key, Some(&value))?,
+        ConfigCommand::Unset { key } => change(path, &mut file, profile, &key, None)?,
     };
     print(&shown, output)
 }

@@ -319,6 +319,14 @@ pub struct DeviceCounts {
 }
 
 impl EpochRewards {
+    /// `device`'s row (rows are sorted by device).
+    pub fn row_of(&self, device: &Pubkey) -> Option<&DeviceRow> {
+        self.rows
+            .binary_search_by(|row| row.device.cmp(device))
+            .ok()
+            .map(|index| &self.rows[index])
+    }
+
     pub fn device_counts(&self) -> DeviceCounts {
         let mut counts = DeviceCounts::default();
         for row in &self.rows {

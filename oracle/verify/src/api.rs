@@ -349,13 +349,7 @@ async fn device_rewards(
                 )
             }
         };
-        let found = report
-            .rewards
-            .rows
-            .binary_search_by(|row| row.device.cmp(&device))
-            .ok()
-            .map(|index| &report.rewards.rows[index]);
-        let Some(row) = found else {
+        let Some(row) = report.rewards.row_of(&device) else {
             continue;
         };
         rows.push(json!({
@@ -496,14 +490,9 @@ async fn rewards_history(State(api): State<Arc<VerifyApi>>, body: axum::body::By
             }
         };
         for device in &devices {
-            let Ok(index) = report
-                .rewards
-                .rows
-                .binary_search_by(|row| row.device.cmp(device))
-            else {
+            let Some(row) = report.rewards.row_of(device) else {
                 continue;
             };
-            let row = &report.rewards.rows[index];
             rows.push(json!({
                 "epoch": epoch,
                 "device": device.to_string(),
