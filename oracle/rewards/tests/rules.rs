@@ -164,6 +164,10 @@ fn assert_zeroed(
         explained.starts_with(&format!("earned nothing: zeroed for {}", reason.code())),
         "{explained}"
     );
+    assert_eq!(
+        cheater_row.headline(params),
+        format!("zeroed: {}", reason.code())
+    );
     assert_eq!((cheater_row.amount, cheater_row.coverage_score), (0, 0));
     let honest_row = row(&rewards, 1);
     assert!(honest_row.fraud.is_empty());
@@ -332,6 +336,40 @@ fn eligibility_starts_at_12_slots() {
     );
     assert_eq!(row(&rewards, 2).uptime_slots, 12);
     assert!(row(&rewards, 2).amount > 0);
+}
+
+#[test]
+fn the_headline_names_what_held_each_device_down() {
+    let centre = cell_centre(home()).unwrap();
+    let params = VerifyParams::default();
+    // Too few slots: nothing earned, and why.
+    let network = snapshot(vec![device(1, home()), device(2, home())]);
+    let mut messages = heartbeats(1, 11, centre, 1);
+    messages.extend(heartbeats(2, 12, centre, 1));
+    let rewards = run(&network, &messages, &[]);
+    let short = row(&rewards, 1).headline(&params);
+    assert!(
+        short.starts_with("earned nothing: no coverage: seen in 11 of the 12 slots needed"),
+        "{short}"
+    );
+    let earned = row(&rewards, 2).headline(&params);
+    assert!(earned.starts_with("earned"), "{earned}");
+    assert!(!earned.starts_with("earned nothing"), "{earned}");
+    // Partial location trust, and a cell above the density cap.
+    let far = snapshot(vec![device(1, home())]);
+    let rewards = run(&far, &heartbeats(1, 48, north_of(centre, 350), 1), &[]);
+    let partial = row(&rewards, 1).headline(&params);
+    assert!(partial.contains("location trust 25%"), "{partial}");
+    let crowded = snapshot((1..=5).map(|index| device(index, home())).collect());
+    let messages: Vec<Message> = (1..=5)
+        .flat_map(|index| heartbeats(index, 48, centre, 1))
+        .collect();
+    let rewards = run(&crowded, &messages, &[]);
+    let capped = row(&rewards, 1).headline(&params);
+    assert!(
+        capped.contains("its cell holds 5 earning devices, 4 earn in full"),
+        "{capped}"
+    );
 }
 
 #[test]
@@ -751,6 +789,15 @@ fn a_device_heard_by_another_operators_device_earns_four_times_the_coverage() {
     );
     let explained = own.explain(&VerifyParams::default());
     assert!(explained.contains("coverage x 25%"), "{explained}");
+    let headline = own.headline(&VerifyParams::default());
+    assert!(
+        headline.contains("coverage unproven by other operators' witnesses: x25%"),
+        "{headline}"
+    );
+    assert_eq!(
+        heard.headline(&VerifyParams::default()),
+        "earned: full coverage"
+    );
 }
 
 #[test]
