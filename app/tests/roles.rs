@@ -783,6 +783,30 @@ fn a_new_wallet_starts_from_the_localnet_profile(net: &Localnet) {
 }
 
 impl Localnet {
+    /// The authority adds a class with fees of 1 credit and `weight_bps`; returns its id.
+    fn add_class(&self, name: &str, weight_bps: &str, extra: &[&str]) -> String {
+        let authority = self.key("authority.json");
+        let class = self.run(&authority, &["network", "status"]).json()["device_classes"]
+            .as_u64()
+            .unwrap()
+            .to_string();
+        let mut args = vec![
+            "authority",
+            "add-class",
+            "--name",
+            name,
+            "--onboarding-fee-credits",
+            "1",
+            "--location-fee-credits",
+            "1",
+            "--reward-weight-bps",
+            weight_bps,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&authority, &args).json();
+        class
+    }
+
     /// Closes the next epoch once it has ended (the localnet only closed its first one).
     fn close_next_epoch(&self, keypair: &Path) {
         for _ in 0..40 {
@@ -1464,26 +1488,7 @@ fn a_thousand_devices_are_onboarded_from_a_file_and_an_interrupted_run_resumes()
     let net = localnet();
     let authority = net.key("authority.json");
     net.run(&authority, &["operator", "register"]).json();
-    let class = net.run(&authority, &["network", "status"]).json()["device_classes"]
-        .as_u64()
-        .unwrap()
-        .to_string();
-    net.run(
-        &authority,
-        &[
-            "authority",
-            "add-class",
-            "--name",
-            "sensor",
-            "--onboarding-fee-credits",
-            "1",
-            "--location-fee-credits",
-            "1",
-            "--reward-weight-bps",
-            "1000",
-        ],
-    )
-    .json();
+    let class = net.add_class("sensor", "1000", &[]);
     let classes = net.run(&authority, &["class", "list"]).json();
     let sensor = classes
         .as_array()
@@ -1689,27 +1694,7 @@ fn a_maker_co_signs_an_onboarding_on_its_own_machine(net: &Localnet) {
         .as_str()
         .unwrap()
         .to_string();
-    let class = net.run(&authority, &["network", "status"]).json()["device_classes"]
-        .as_u64()
-        .unwrap()
-        .to_string();
-    net.run(
-        &authority,
-        &[
-            "authority",
-            "add-class",
-            "--name",
-            "certified",
-            "--onboarding-fee-credits",
-            "1",
-            "--location-fee-credits",
-            "1",
-            "--reward-weight-bps",
-            "10000",
-            "--maker-attestation-required",
-        ],
-    )
-    .json();
+    let class = net.add_class("certified", "10000", &["--maker-attestation-required"]);
     let maker = net.funded_wallet("maker.json");
     let maker_key = net.run(&maker, &["balance"]).json()["key"]
         .as_str()

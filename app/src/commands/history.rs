@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::context::Context;
 use crate::output::format_amount;
 
-/// Devices one request names (the oracle's bound).
+/// Devices one request names, and devices x epochs it may ask for (the oracle's bounds).
 const DEVICES_PER_REQUEST: usize = 10_000;
+const ROWS_PER_REQUEST: usize = 50_000;
 /// Most epochs a history covers (the oracle's bound).
 pub const MOST_EPOCHS: usize = 30;
 
@@ -188,7 +189,8 @@ pub fn history(
     // The first request's newest epoch pins the others', so an epoch verified meanwhile
     // does not shift the window between them.
     let mut through_epoch: Option<u64> = None;
-    for chunk in devices.chunks(DEVICES_PER_REQUEST) {
+    let per_request = DEVICES_PER_REQUEST.min(ROWS_PER_REQUEST / epochs);
+    for chunk in devices.chunks(per_request) {
         let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
         let reply = crate::oracle_api::oracle_post(
             oracle,

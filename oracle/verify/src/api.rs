@@ -111,6 +111,21 @@ impl VerifyApi {
         Some(tree)
     }
 
+    /// Epoch `epoch`'s report through the cache (`None`: not verified), or the reply refusing
+    /// the request when it cannot be read.
+    async fn stored_report(&self, epoch: u64) -> Result<Option<Arc<EpochReport>>, Response> {
+        self.report_cache
+            .get(&self.reports, epoch)
+            .await
+            .map_err(|message| {
+                refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "report_unreadable",
+                    message,
+                )
+            })
+    }
+
     /// The stage's routes.
     pub fn router(self) -> Router {
         Router::new()
@@ -338,16 +353,10 @@ async fn device_rewards(
     };
     let mut rows = Vec::new();
     for epoch in epochs {
-        let report = match api.report_cache.get(&api.reports, epoch).await {
+        let report = match api.stored_report(epoch).await {
             Ok(Some(report)) => report,
             Ok(None) => continue,
-            Err(message) => {
-                return refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "report_unreadable",
-                    message,
-                )
-            }
+            Err(refused) => return refused,
         };
         let Some(row) = report.rewards.row_of(&device) else {
             continue;
@@ -399,10 +408,12 @@ async fn device_rewards(
     Json(json!({ "device": device.to_string(), "epochs": rows })).into_response()
 }
 
-/// Most devices one history request names, and most epochs it covers: a request reads at most
-/// `HISTORY_MAX_EPOCHS` reports and answers at most 300,000 rows.
+/// Most devices one history request names, most epochs it covers, and most rows (devices x
+/// epochs) it may ask for: a request reads at most `HISTORY_MAX_EPOCHS` reports and its reply
+/// stays under about 12 MB (a row is about 250 bytes of JSON).
 pub const HISTORY_MAX_DEVICES: usize = 10_000;
 pub const HISTORY_MAX_EPOCHS: usize = 30;
+pub const HISTORY_MAX_ROWS: usize = 50_000;
 
 /// What `POST /v1/rewards/history` is asked.
 #[derive(serde::Deserialize)]
@@ -438,11 +449,12 @@ async fn rewards_history(State(api): State<Arc<VerifyApi>>, body: axum::body::By
         || request.devices.len() > HISTORY_MAX_DEVICES
         || epochs_wanted == 0
         || epochs_wanted > HISTORY_MAX_EPOCHS
+        || request.devices.len() * epochs_wanted > HISTORY_MAX_ROWS
     {
         return refusal(
             StatusCode::BAD_REQUEST,
             "too_much",
-            format!("ask for 1 to {HISTORY_MAX_DEVICES} devices over 1 to {HISTORY_MAX_EPOCHS} epochs (asked: {} devices, {epochs_wanted} epochs)", request.devices.len()),
+            format!("ask for 1 to {HISTORY_MAX_DEVICES} devices over 1 to {HISTORY_MAX_EPOCHS} epochs, at most {HISTORY_MAX_ROWS} devices x epochs (asked: {} devices, {epochs_wanted} epochs)", request.devices.len()),
         );
     }
     let mut devices = Vec::with_capacity(request.devices.len());
@@ -478,16 +490,10 @@ async fn rewards_history(State(api): State<Arc<VerifyApi>>, body: axum::body::By
     epochs.truncate(epochs_wanted);
     let mut rows = Vec::new();
     for &epoch in &epochs {
-        let report = match api.report_cache.get(&api.reports, epoch).await {
+        let report = match api.stored_report(epoch).await {
             Ok(Some(report)) => report,
             Ok(None) => continue,
-            Err(message) => {
-                return refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "report_unreadable",
-                    message,
-                )
-            }
+            Err(refused) => return refused,
         };
         for device in &devices {
             let Some(row) = report.rewards.row_of(device) else {
