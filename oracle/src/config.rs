@@ -32,6 +32,40 @@ pub struct OracleConfig {
     /// rewards but votes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submit: Option<SubmitConfig>,
+    /// Where each epoch's bundle is published (SPEC 4.6).
+    #[serde(default)]
+    pub publish: PublishConfig,
+}
+
+/// `[publish]`: the object store epoch bundles go to.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// `file:///srv/bundles` (or a directory), or `s3://bucket/prefix` (credentials, region
+    /// and endpoint from the environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_REGION`, `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`). Empty: `<data_dir>/bundles`.
+    #[serde(default)]
+    pub url: String,
+    /// Where readers find the bundles, when not at `url` (an HTTPS address in front of the
+    /// bucket, say): what `GET /v1/epochs/{n}/bundle` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl OracleConfig {
+    /// The bundle store's URL: `[publish] url`, or the data directory's `bundles` folder.
+    pub fn publish_url(&self) -> String {
+        if self.publish.url.is_empty() {
+            format!("file://{}", absolute(&self.store.data_dir.join("bundles")).display())
+        } else {
+            self.publish.url.clone()
+        }
+    }
+}
+
+/// `path` made absolute against the working directory (as it is when that cannot be read).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// `[submit]`: the oracle's vote.
@@ -343,6 +377,7 @@ impl OracleConfig {
             verify: VerifyParams::default(),
             shared_input: SharedInputConfig::default(),
             submit: None,
+            publish: PublishConfig::default(),
         }
     }
 

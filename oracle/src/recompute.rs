@@ -68,6 +68,7 @@ pub fn recompute_from(data_dir: &Path, from: u64, now_ms: i64) -> Result<Recompu
         for (dir, name) in [
             (reports.dir(), format!("{epoch}.report")),
             (reports.dir(), format!("{epoch}.peers.json")),
+            (reports.dir(), format!("{epoch}.params.json")),
         ] {
             move_aside(&dir.join(&name), &moved_to.join("reports").join(&name))?;
         }

@@ -15,6 +15,7 @@
 //! | chain-view | chain view | follows finalized events, keeps the device set, makes snapshots |
 //! | peer-puller | verify | pulls the peers' sealed sets (with `[shared_input] peers`) |
 //! | verifier | verify | computes each ready epoch and stores its report |
+//! | publisher | verify | publishes each stored report's epoch bundle (SPEC 4.6) |
 //! | submitter | submit | votes each report's root (with `[submit]`) |
 //!
 //! The `groundwork-oracle` binary runs it until SIGTERM; `groundwork localnet` runs it
@@ -37,10 +38,12 @@ use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_store::postgres::PgStore;
 use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
-use groundwork_oracle_store::tasks::{PruneSettled, Retention, Sealer};
+use groundwork_oracle_store::tasks::{KeepsInputs, PruneSettled, Retention, Sealer};
 use groundwork_oracle_store::Store;
 use groundwork_oracle_submit::{SubmitRoles, SubmitRpc, SubmitSettings, SubmitStage, Submitter};
+use groundwork_oracle_bundle::BundleStore;
 use groundwork_oracle_verify::api::VerifyApi;
+use groundwork_oracle_verify::publish::{PublishStatus, Publisher};
 use groundwork_oracle_verify::shared::SharedInput;
 use groundwork_oracle_verify::stage::Verifier;
 use groundwork_oracle_verify::tasks::{PeerPuller, VerifyTask};
@@ -214,10 +217,32 @@ pub async fn serve(
     };
     let submit_status = submit.as_ref().map(SubmitStage::status);
 
+    // Publish: each stored report's epoch bundle.
+    let publish_url = config.publish_url();
+    let bundles = BundleStore::open(&publish_url, true).context("[publish] url")?;
+    let publish_status = Arc::new(PublishStatus::new(
+        bundles.url(),
+        data_dir.join("bundles-work"),
+        metrics.clone(),
+    ));
+    let publisher = Publisher {
+        store: store.clone(),
+        shared: shared_input.clone(),
+        chain_view_dir: view_dir.clone(),
+        reports: reports.clone(),
+        bundles,
+        work_dir: data_dir.join("bundles-work"),
+        status: publish_status.clone(),
+    };
+    tracing::info!(store = %publish_status.url(), "epoch bundles are published here");
+
     // One router: every stage's routes, health and metrics.
     let mut supervisor = Supervisor::new();
-    let mut stage_health: Vec<Arc<dyn StageHealth>> =
-        vec![Arc::new(store.clone()), chain_view.health()];
+    let mut stage_health: Vec<Arc<dyn StageHealth>> = vec![
+        Arc::new(store.clone()),
+        chain_view.health(),
+        publish_status.clone(),
+    ];
     if let Some(status) = &submit_status {
         stage_health.push(status.clone());
     }
@@ -230,7 +255,16 @@ pub async fn serve(
     let stage_reads = chain_view
         .router()
         .merge(VerifyApi::new(reports.clone(), chain.clone(), config.verify.clone()).router())
-        .merge(groundwork_oracle_submit::stage::router(submit_status));
+        .merge(groundwork_oracle_submit::stage::router(submit_status))
+        .merge(groundwork_oracle_verify::publish::router(
+            publish_status.clone(),
+            config
+                .publish
+                .public_url
+                .clone()
+                .unwrap_or_else(|| publish_status.url().to_string()),
+            reports.clone(),
+        ));
     let (app, read_class) = routes(
         &config,
         &ingestor,
@@ -289,6 +323,7 @@ pub async fn serve(
             .iter()
             .map(|shared| shared.clone() as Arc<dyn PruneSettled>)
             .collect(),
+        keep: vec![publish_status as Arc<dyn KeepsInputs>],
     };
     supervisor.spawn("retention", retention.run(supervisor.stop_signal()));
     supervisor.spawn("chain-view", chain_view.run(supervisor.stop_signal()));
@@ -311,6 +346,7 @@ pub async fn serve(
         metrics,
     };
     supervisor.spawn("verifier", verify.run(supervisor.stop_signal()));
+    supervisor.spawn("publisher", publisher.run(supervisor.stop_signal()));
     if let Some(submit) = submit {
         supervisor.spawn("submitter", submit.run(supervisor.stop_signal()));
     }

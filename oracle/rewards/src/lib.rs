@@ -10,6 +10,7 @@ pub mod geo;
 mod pool;
 pub mod report;
 pub mod snapshot;
+pub mod union;
 mod witness;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -61,6 +62,25 @@ pub struct VerifyParams {
     pub witnesses: WitnessParams,
     /// Device keys the network refuses to reward.
     pub denylist: BTreeSet<Key>,
+}
+
+impl VerifyParams {
+    /// The canonical form published in epoch bundles (SPEC 4.6): compact JSON, the fields in
+    /// the order they are declared, every field present (the stake multiplier only when it is
+    /// on), the denylist sorted. Two oracles with the same parameters write the same bytes.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the parameters serialise")
+    }
+
+    /// Parameters from their canonical form; bytes in any other form (another order, spaces,
+    /// an unknown or missing field) are refused, so a digest names one set of parameters.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let params: VerifyParams = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if params.canonical_bytes() != bytes {
+            return Err("the parameters are not in their canonical form".into());
+        }
+        Ok(params)
+    }
 }
 
 /// Coverage × (1 + `max_bonus_bps` × min(stake per device, `full_bonus_stake_per_device`) /

@@ -83,14 +83,22 @@ pub trait PruneSettled: Send + Sync {
     fn prune_through(&self, through: u64) -> Result<usize>;
 }
 
+/// A stage that still needs the inputs of some epochs (retention keeps them).
+pub trait KeepsInputs: Send + Sync {
+    /// The oldest epoch whose raw messages (and peers' sets) must stay, if any.
+    fn oldest_needed(&self) -> Option<u64>;
+}
+
 /// The "retention" task: deletes the raw messages of epochs `retention_epochs` before the
-/// newest active root (and the registered per-epoch data with them). A failed delete stops
-/// the oracle; an unreadable chain is tried again later.
+/// newest active root (and the registered per-epoch data with them), never an epoch a stage
+/// in `keep` still needs. A failed delete stops the oracle; an unreadable chain is tried again
+/// later.
 pub struct Retention {
     pub store: Store,
     pub chain: Arc<dyn Chain>,
     pub retention_epochs: u64,
     pub also: Vec<Arc<dyn PruneSettled>>,
+    pub keep: Vec<Arc<dyn KeepsInputs>>,
 }
 
 impl Retention {
@@ -104,10 +112,18 @@ impl Retention {
                     continue;
                 }
             };
-            let Some(through) = active.and_then(|active| active.checked_sub(self.retention_epochs))
+            let Some(mut through) =
+                active.and_then(|active| active.checked_sub(self.retention_epochs))
             else {
                 continue;
             };
+            // An epoch a stage still needs stays, and every epoch after it.
+            if let Some(needed) = self.keep.iter().filter_map(|keep| keep.oldest_needed()).min() {
+                match needed.checked_sub(1) {
+                    Some(before) => through = through.min(before),
+                    None => continue,
+                }
+            }
             let pruned = self
                 .store
                 .prune_through(through)

@@ -9,7 +9,7 @@
 //! start the newest report is computed again from the same inputs and compared: a difference
 //! is a loud determinism alarm, and the stored report stays.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
@@ -21,14 +21,12 @@ use groundwork_oracle_rewards::report::{
 };
 use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder};
 use groundwork_oracle_store::{EpochStream, Store, StoreError};
-use groundwork_telemetry::{Key, TelemetryV1};
 
 use crate::shared::{
     PulledRecords, PulledSet, ReadAhead, Readiness, ReportAnswer, SharedInput, SharedInputError,
 };
-use groundwork_oracle_rewards::{
-    cumulative_tree, EpochComputation, EpochRewards, Message, VerifyParams,
-};
+use groundwork_oracle_rewards::union::{UnionComputation, UnionFilter};
+use groundwork_oracle_rewards::{cumulative_tree, EpochRewards, VerifyParams};
 
 /// A set of telemetry as its manifest describes it, for the report.
 pub fn input_set(manifest: &Manifest) -> InputSet {
@@ -98,6 +96,12 @@ pub fn save_peers(reports: &Reports, epoch: u64, peers: &PeerInputs) -> Result<(
     let path = reports.dir().join(format!("{epoch}.peers.json"));
     let json = serde_json::to_vec_pretty(peers).expect("peer inputs serialise");
     write_atomically(&path, &json).map_err(peers_file_error(&path))
+}
+
+/// Where the `[verify]` parameters `epoch` was computed with are kept (canonical form,
+/// written before the report): what its epoch bundle publishes. An adopted report has none.
+pub fn params_path(reports: &Reports, epoch: u64) -> PathBuf {
+    reports.dir().join(format!("{epoch}.params.json"))
 }
 
 /// Where the roots refused for `epoch` are listed (hex, a JSON array): written by
@@ -285,6 +289,9 @@ impl Verifier {
                             missing,
                         },
                     )?;
+                    let params = params_path(&self.reports, next);
+                    write_atomically(&params, &self.params.canonical_bytes())
+                        .map_err(peers_file_error(&params))?;
                     self.reports.save(&report)?;
                     pass.stored.push(report);
                     next += 1;
@@ -658,10 +665,6 @@ fn check_adoptable(
     Ok(())
 }
 
-/// The most messages of one device an epoch's computation takes (in seq order): three a
-/// second for a day.
-pub const MAX_MESSAGES_PER_DEVICE: usize = 262_144;
-
 /// Where the merge reads records from: this oracle's store (checked against its manifest) or
 /// a peer's pulled set.
 enum Source {
@@ -685,8 +688,68 @@ impl Source {
     }
 }
 
-/// Merges the sorted sources (each record once), feeds the computation a device at a time
-/// and finishes it: the rewards, this oracle's own set as streamed, and the union's manifest.
+/// This oracle's sealed set and the peers' pulled sets merged in (device, seq, kind, hash)
+/// order, each record once (the same record from several sources is the same message). Reads
+/// block: run it on a blocking thread.
+pub struct MergedRecords {
+    sources: Vec<Source>,
+    heads: Vec<Option<EpochRecord>>,
+}
+
+impl MergedRecords {
+    pub fn new(epoch: u64, own: EpochStream, peers: Vec<PulledRecords>) -> Result<Self, StageError> {
+        let mut sources: Vec<Source> =
+            std::iter::once(Source::Own(own, ManifestBuilder::new(epoch)))
+                .chain(
+                    peers
+                        .into_iter()
+                        .map(|peer| Source::Peer(peer.read_ahead())),
+                )
+                .collect();
+        let mut heads = Vec::with_capacity(sources.len());
+        for source in &mut sources {
+            heads.push(source.next()?);
+        }
+        Ok(MergedRecords { sources, heads })
+    }
+
+    /// The next record of the merge (`None` at its end).
+    pub fn next_record(&mut self) -> Result<Option<EpochRecord>, StageError> {
+        let Some(first) = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter_map(|(index, head)| head.as_ref().map(|record| (index, record)))
+            .min_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()))
+            .map(|(index, _)| index)
+        else {
+            return Ok(None);
+        };
+        let record = self.heads[first].take().expect("the smallest head");
+        self.heads[first] = self.sources[first].next()?;
+        for index in 0..self.sources.len() {
+            while self.heads[index]
+                .as_ref()
+                .is_some_and(|other| other.sort_key() == record.sort_key())
+            {
+                self.heads[index] = self.sources[index].next()?;
+            }
+        }
+        Ok(Some(record))
+    }
+
+    /// This oracle's own set as it was streamed (call at the end of the merge).
+    pub fn own_streamed(mut self) -> Manifest {
+        match self.sources.swap_remove(0) {
+            Source::Own(_, streamed) => streamed.finish(),
+            Source::Peer(_) => unreachable!("the first source is this oracle's own"),
+        }
+    }
+}
+
+/// Merges the sorted sources, feeds the union (see [`UnionFilter`]) to the computation a
+/// device at a time and finishes it: the rewards, this oracle's own set as streamed, and the
+/// union's manifest.
 fn merge_and_compute(
     epoch: u64,
     snapshot: &ChainSnapshot,
@@ -696,95 +759,25 @@ fn merge_and_compute(
     carried_dust_in: u64,
     base: &BTreeMap<Pubkey, u64>,
 ) -> Result<(EpochRewards, Manifest, Manifest), StageError> {
-    let mut computation = EpochComputation::new(snapshot, params)?;
-    let mut sources: Vec<Source> = std::iter::once(Source::Own(own, ManifestBuilder::new(epoch)))
-        .chain(
-            peers
-                .into_iter()
-                .map(|peer| Source::Peer(peer.read_ahead())),
-        )
-        .collect();
-    let mut heads = Vec::with_capacity(sources.len());
-    for source in &mut sources {
-        heads.push(source.next()?);
-    }
+    let mut computation = UnionComputation::new(snapshot, params)?;
+    let mut filter = UnionFilter::new(snapshot);
+    let mut merged = MergedRecords::new(epoch, own, peers)?;
     let mut union = ManifestBuilder::new(epoch);
-    let mut current: Option<(Key, Vec<Message>)> = None;
-    let mut position_of: Option<(Key, usize)> = None;
-    while let Some(first) = heads
-        .iter()
-        .enumerate()
-        .filter_map(|(index, head)| head.as_ref().map(|record| (index, record)))
-        .min_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()))
-        .map(|(index, _)| index)
-    {
-        let record = heads[first].take().expect("the smallest head");
-        heads[first] = sources[first].next()?;
-        // The same record from other sources is the same message: taken once.
-        for index in 0..sources.len() {
-            while heads[index]
-                .as_ref()
-                .is_some_and(|other| other.sort_key() == record.sort_key())
-            {
-                heads[index] = sources[index].next()?;
-            }
-        }
-        // Only devices of the epoch's snapshot, and of each at most the lowest
-        // MAX_MESSAGES_PER_DEVICE records of the union, are computed over — and make the
-        // union — on every oracle alike (pulls drop the rest as they stream; see `shared`).
-        let position = match &mut position_of {
-            Some((device, count)) if *device == record.device => {
-                *count += 1;
-                *count
-            }
-            _ => {
-                position_of = Some((record.device, 1));
-                1
-            }
-        };
-        let known = snapshot
-            .devices
-            .binary_search_by(|entry| entry.device.to_bytes().cmp(&record.device.0))
-            .is_ok();
-        if !known || position > MAX_MESSAGES_PER_DEVICE {
+    while let Some(record) = merged.next_record()? {
+        // Pulls drop what the union leaves out as they stream (see `shared`); a device that
+        // signed more than any real device sends cannot make the merge hold unbounded memory.
+        if !filter.admits(&record.device) {
             continue;
         }
         union.add(record.kind, &record.device, record.seq, &record.hash);
-        // A conflicting copy is a message like any other: with its twin (another message
-        // under the same seq, in this union) it marks the seq conflicted. The kind itself is
-        // not trusted — a peer could mark a device's genuine message as a conflict.
-        let message = TelemetryV1::from_canonical_bytes(&record.canonical).map_err(|error| {
-            StageError::Telemetry {
+        computation
+            .add(&record.canonical)
+            .map_err(|error| StageError::Telemetry {
                 epoch,
                 message: error.to_string(),
-            }
-        })?;
-        let message = Message {
-            device: message.device,
-            seq: message.seq,
-            timestamp_ms: message.timestamp_ms,
-            body: message.body,
-        };
-        match &mut current {
-            Some((device, messages)) if *device == record.device => {
-                // A device that signed more than any real device sends in an epoch cannot
-                // make the merge hold unbounded memory: the lowest seqs count (above).
-                messages.push(message);
-            }
-            _ => {
-                if let Some((device, messages)) = current.replace((record.device, vec![message])) {
-                    computation.add_device(device, messages);
-                }
-            }
-        }
+            })?;
     }
-    if let Some((device, messages)) = current.take() {
-        computation.add_device(device, messages);
-    }
-    let own_streamed = match sources.swap_remove(0) {
-        Source::Own(_, streamed) => streamed.finish(),
-        Source::Peer(_) => unreachable!("the first source is this oracle's own"),
-    };
-    let rewards = computation.finish(&BTreeSet::new(), carried_dust_in, base)?;
+    let own_streamed = merged.own_streamed();
+    let rewards = computation.finish(carried_dust_in, base)?;
     Ok((rewards, own_streamed, union.finish()))
 }

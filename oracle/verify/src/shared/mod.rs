@@ -32,7 +32,7 @@ use groundwork_oracle_store::frame::FrameKind;
 use groundwork_oracle_store::manifest::{EpochRecord, Manifest, ManifestBuilder, StreamDecoder};
 use groundwork_oracle_store::{EpochStream, Store};
 
-use crate::stage::MAX_MESSAGES_PER_DEVICE;
+use groundwork_oracle_rewards::union::MAX_MESSAGES_PER_DEVICE;
 
 mod records;
 

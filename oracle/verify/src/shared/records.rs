@@ -10,58 +10,23 @@ use groundwork_oracle_core::epochs::EpochSchedule;
 use groundwork_oracle_store::manifest::{
     encode_stream_head, encode_stream_record, EpochRecord, Manifest, StreamDecoder,
 };
-use groundwork_telemetry::{verify_batch, Key, TelemetryV1};
+use groundwork_telemetry::Key;
 use sha2::{Digest, Sha256};
 
 use super::{file_error, stopped, SharedInputError};
 
 /// Which of `records` pass the rules that do not depend on arrival, and the refusals by
 /// reason: the canonical bytes decode, name `network`, carry a timestamp inside `epoch`, and
-/// the device's signature holds.
+/// the device's signature holds (the rules anyone checking an epoch bundle applies).
 pub fn check_records(
     records: &[EpochRecord],
     epoch: u64,
     network: Key,
     schedule: &EpochSchedule,
 ) -> (Vec<bool>, BTreeMap<&'static str, u64>) {
-    let mut refused = BTreeMap::new();
-    let mut good: Vec<bool> = records
-        .iter()
-        .map(|record| {
-            let reason = match TelemetryV1::from_canonical_bytes(&record.canonical) {
-                Err(_) => Some("malformed"),
-                Ok(message) if message.network != network => Some("wrong_network"),
-                Ok(message) if message.device != record.device || message.seq != record.seq => {
-                    Some("malformed")
-                }
-                Ok(message) => (schedule.epoch_of(message.timestamp_ms) != Some(epoch))
-                    .then_some("outside_epoch"),
-            };
-            if let Some(reason) = reason {
-                *refused.entry(reason).or_default() += 1;
-            }
-            reason.is_none()
-        })
-        .collect();
-    let to_verify: Vec<usize> = (0..records.len()).filter(|index| good[*index]).collect();
-    let items: Vec<(&Key, &[u8], &[u8; 64])> = to_verify
-        .iter()
-        .map(|index| {
-            let record = &records[*index];
-            (
-                &record.device,
-                record.canonical.as_slice(),
-                &record.signature,
-            )
-        })
-        .collect();
-    for (index, valid) in to_verify.iter().zip(verify_batch(&items)) {
-        if !valid {
-            good[*index] = false;
-            *refused.entry("bad_signature").or_default() += 1;
-        }
-    }
-    (good, refused)
+    groundwork_oracle_bundle::check::check_records(records, network, |timestamp| {
+        schedule.epoch_of(timestamp) == Some(epoch)
+    })
 }
 
 pub(super) type CheckedBatch = (Vec<EpochRecord>, Vec<bool>, BTreeMap<&'static str, u64>);
