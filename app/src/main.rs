@@ -288,6 +288,17 @@ fn main() -> Result<()> {
         Command::Class { command } => commands::registry::class(&context()?, command),
         Command::Stake { command } => commands::stake::stake(&context()?, command),
         Command::Crank { command } => commands::admin::crank(&context()?, command),
+        // A replay reads bundles only: no cluster needed.
+        Command::Rewards {
+            command:
+                commands::rewards::RewardsCommand::Replay {
+                    bundles,
+                    epochs,
+                    params,
+                    csv,
+                    top,
+                },
+        } => commands::bundle::replay(&bundles, epochs.as_deref(), &params, csv.as_ref(), top, output),
         Command::Rewards { command } => commands::rewards::rewards(&context()?, command),
         Command::Simulate(args) => commands::simulate::simulate(&context()?, args),
         Command::Oracle {

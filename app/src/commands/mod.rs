@@ -9,6 +9,7 @@ pub mod airdrop;
 pub mod balance;
 pub mod bootstrap;
 pub mod bulk;
+pub mod bundle;
 pub mod config;
 pub mod history;
 pub mod oracle;

@@ -64,6 +64,42 @@ pub enum RewardsCommand {
         #[arg(long)]
         oracle: Option<String>,
     },
+    /// Checks epoch N's root without trusting any oracle: fetches its published bundle,
+    /// re-verifies every signature, rebuilds the chain snapshot from the RPC endpoint's
+    /// finalized history, computes the report again and compares it with the bundle's report
+    /// and the chain's votes. Exit status 0 only when everything matches.
+    VerifyEpoch {
+        epoch: u64,
+        /// The bundle store (a directory, file://, s3://BUCKET/PREFIX or https://), or the
+        /// epoch's index URL (.../epochs/N/index.json).
+        #[arg(long)]
+        bundle: Option<String>,
+        /// An oracle that publishes the bundle, to locate it (default: the config's
+        /// `oracle`, when --bundle is not given).
+        #[arg(long)]
+        oracle: Option<String>,
+    },
+    /// Recomputes published epochs under changed [verify] parameters and prints who would
+    /// gain or lose: totals, per operator, the devices that move most, devices newly zeroed or
+    /// restored. Needs no RPC endpoint.
+    Replay {
+        /// A bundle store (with --epochs) or an epoch's index URL; repeat for several.
+        #[arg(long = "bundle", required = true)]
+        bundles: Vec<String>,
+        /// The epochs to replay from a bundle store: A..B, or A,B,C.
+        #[arg(long)]
+        epochs: Option<String>,
+        /// The changed parameters: a TOML file with a [verify] section (as in the oracle's
+        /// config) or the settings alone; what it does not name keeps the bundle's value.
+        #[arg(long)]
+        params: PathBuf,
+        /// Also write every changed device of every epoch to this CSV file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// How many devices each list shows.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
     /// Closes the keypair's deactivated address lookup tables (left by claims too long for a
     /// legacy transaction) and returns their rent.
     CloseLookupTables,
@@ -257,6 +293,18 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             ctx.print_with_effect(&sent, effect)
         }
         RewardsCommand::CloseLookupTables => ctx.print(&close_lookup_tables(ctx)?),
+        RewardsCommand::VerifyEpoch {
+            epoch,
+            bundle,
+            oracle,
+        } => super::bundle::verify_epoch(ctx, epoch, bundle, oracle),
+        RewardsCommand::Replay {
+            bundles,
+            epochs,
+            params,
+            csv,
+            top,
+        } => super::bundle::replay(&bundles, epochs.as_deref(), &params, csv.as_ref(), top, ctx.output),
     }
 }
 

@@ -239,11 +239,15 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
         .iter()
         .map(|port| format!("http://127.0.0.1:{port}"))
         .collect();
+    // Each oracle publishes its own epoch bundles (byte-identical when they agree).
+    let bundles_dir = std::path::absolute(args.data_dir.join("bundles"))
+        .context("the bundles folder")?;
     let mut oracles = Vec::new();
     for (index, port) in ports.iter().enumerate() {
         let oracle = LocalOracle {
             port: *port,
             data_dir: args.data_dir.join(format!("oracle-{}", index + 1)),
+            bundles: bundles_dir.join(format!("oracle-{}", index + 1)),
             keypair: args
                 .data_dir
                 .join(format!("keys/oracle-{}.json", index + 1)),
@@ -307,6 +311,12 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
             out,
             "oracles at {} (quorum {LOCAL_QUORUM}; devices report to them in turn)",
             urls.join(", ")
+        )?;
+        writeln!(
+            out,
+            "each oracle publishes its epoch bundles into {}/oracle-N; anyone can check a root: groundwork rewards verify-epoch N --bundle {}/oracle-1",
+            bundles_dir.display(),
+            bundles_dir.display()
         )?;
         writeln!(out, "the programs' logs go to {}", program_log.display())?;
         writeln!(out, "the oracle's logs go to {}", oracle_log.display())?;

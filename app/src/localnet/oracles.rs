@@ -24,6 +24,8 @@ pub(super) struct LocalOracle {
     pub(super) relays_for: Vec<groundwork_telemetry::Key>,
     /// Whether it votes at all.
     pub(super) votes: bool,
+    /// The folder its epoch bundles are published into (emptied at start, with its data).
+    pub(super) bundles: PathBuf,
 }
 
 /// Starts an oracle (ingest, chain view, verify with shared input, submit) beside the local
@@ -67,10 +69,13 @@ pub(super) fn start_oracle(
             relay_claims_for: oracle.relays_for.clone(),
             ..groundwork_oracle::config::SubmitConfig::with_keypair(oracle.keypair.clone())
         });
-    // A fresh chain: the previous run's telemetry belongs to another network's history.
-    if data_dir.exists() {
-        std::fs::remove_dir_all(data_dir)
-            .with_context(|| format!("clearing {}", data_dir.display()))?;
+    config.publish.url = format!("file://{}", oracle.bundles.display());
+    // A fresh chain: the previous run's telemetry and bundles belong to another network's
+    // history.
+    for dir in [data_dir, oracle.bundles.as_path()] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

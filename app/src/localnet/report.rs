@@ -73,6 +73,8 @@ pub struct RootLine {
     pub status: String,
     /// The newest epoch whose root is active (claims use it).
     pub active_root_epoch: Option<u64>,
+    /// Whether the first oracle has published the epoch's bundle (SPEC 4.6).
+    pub bundle_published: bool,
 }
 
 /// An epoch's verified work, as the oracle serves it (`GET /v1/epochs/{n}/rewards`).
@@ -222,13 +224,18 @@ impl std::fmt::Display for EpochLine {
         if let Some(root) = &self.root {
             write!(
                 f,
-                "\n       root of epoch {}: {} vote(s), quorum {}, {}; active root: {}",
+                "\n       root of epoch {}: {} vote(s), quorum {}, {}; active root: {}; bundle {}",
                 root.epoch,
                 root.votes,
                 root.quorum,
                 root.status,
                 root.active_root_epoch
                     .map_or("none yet".to_string(), |epoch| format!("epoch {epoch}")),
+                if root.bundle_published {
+                    "published"
+                } else {
+                    "not published yet"
+                },
             )?;
         }
         Ok(())
@@ -281,6 +288,10 @@ pub(super) fn close_epoch(
                     }
                     .to_string(),
                     active_root_epoch: reward_config.active_root_epoch,
+                    bundle_published: oracle_urls.first().is_some_and(|oracle| {
+                        oracle_get(oracle, &format!("/v1/epochs/{}/bundle", verified.epoch))
+                            .is_ok_and(|reply| reply["published"] == true)
+                    }),
                 }),
             None => None,
         };
