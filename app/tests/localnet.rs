@@ -251,6 +251,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     });
     assert_eq!(leaf["claimable"], 0, "{leaf}");
     fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
+    bundles_check_out_and_lies_are_named(&url, data_dir.path());
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
     drop(child);
@@ -556,4 +557,356 @@ fn reset_refuses_a_directory_that_is_not_a_localnets() {
         std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(),
         "precious"
     );
+}
+
+/// Runs `groundwork` with no config (no oracle named anywhere) and returns (exit success,
+/// stdout as JSON when it parses, stderr).
+fn unconfigured(args: &[&str]) -> (bool, Value, String) {
+    let out = groundwork_unconfigured()
+        .args(["--output", "json-compact"])
+        .args(args)
+        .output()
+        .expect("groundwork runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (
+        out.status.success(),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string() + &stdout,
+    )
+}
+
+/// The bundle store `root` copied to `to` (the parts and indexes), to be tampered with.
+fn copy_store(root: &Path, to: &Path) {
+    for entry in walk(root) {
+        let target = to.join(entry.strip_prefix(root).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &target).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Replaces part `name` of `epoch`'s bundle in the store at `root` with `bytes`: the new part
+/// stored under its digest and the index naming it (a consistent, lying bundle).
+fn replace_part(root: &Path, epoch: u64, name: &str, bytes: &[u8]) {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(bytes));
+    std::fs::write(root.join("parts").join(&digest), bytes).unwrap();
+    let index_path = root.join(format!("epochs/{epoch}/index.json"));
+    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let part = index["parts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|part| part["name"] == name)
+        .unwrap();
+    part["sha256"] = Value::String(digest);
+    part["bytes"] = Value::from(bytes.len() as u64);
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+/// The bytes of part `name` of `epoch`'s bundle in the store at `root`.
+fn part_bytes(root: &Path, epoch: u64, name: &str) -> Vec<u8> {
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(root.join(format!("epochs/{epoch}/index.json"))).unwrap(),
+    )
+    .unwrap();
+    let part = index["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|part| part["name"] == name)
+        .unwrap();
+    std::fs::read(root.join("parts").join(part["sha256"].as_str().unwrap())).unwrap()
+}
+
+/// A report of `epoch` recomputed from the bundle at `root` with `snapshot` and `params` (the
+/// rest as the bundle's report has it): what a lying oracle would publish.
+fn lying_report(
+    root: &Path,
+    epoch: u64,
+    snapshot: &groundwork_oracle_rewards::snapshot::ChainSnapshot,
+    params: &groundwork_oracle_rewards::VerifyParams,
+) -> Vec<u8> {
+    use groundwork_oracle_bundle::check::{base_of, recompute};
+    let mut report =
+        groundwork_oracle_rewards::report::decode_report(&part_bytes(root, epoch, "report"), epoch)
+            .unwrap();
+    let telemetry = root.join("lying.telemetry");
+    std::fs::write(&telemetry, part_bytes(root, epoch, "telemetry")).unwrap();
+    let network = groundwork_telemetry::Key(
+        groundwork_client::device_registry::registry_config_address().to_bytes(),
+    );
+    let base = base_of(&report).unwrap();
+    let recomputed = recompute(
+        &telemetry,
+        network,
+        snapshot,
+        params,
+        report.carried_dust_in,
+        &base,
+        |_| {},
+    )
+    .unwrap();
+    std::fs::remove_file(&telemetry).unwrap();
+    report.rewards = recomputed.rewards;
+    report.snapshot_digest = snapshot.digest();
+    report.encode()
+}
+
+/// SPEC 4.6 on a running localnet: each oracle publishes byte-identical bundles; a published
+/// epoch checks out from its bundle and the RPC endpoint alone (no oracle named anywhere);
+/// lying bundles — a report computed with another density_k, a message removed from the
+/// set, a snapshot with a class weight altered, a part whose bytes do not match its digest —
+/// fail and are named; a replay of three epochs under other rules conserves what was paid.
+fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
+    let bundles = data_dir.join("bundles");
+    let store = bundles.join("oracle-1");
+    let limit = std::time::Duration::from_secs(90);
+    wait_for("epoch 2's bundle", limit, || {
+        (1..=3)
+            .all(|oracle| {
+                bundles
+                    .join(format!("oracle-{oracle}/epochs/2/index.json"))
+                    .exists()
+            })
+            .then_some(())
+    });
+    // Honest oracles publish byte-identical bundles: the same index, the same parts.
+    for epoch in 0..=2u64 {
+        let index = std::fs::read(store.join(format!("epochs/{epoch}/index.json"))).unwrap();
+        for oracle in 2..=3 {
+            let other = bundles.join(format!("oracle-{oracle}"));
+            assert_eq!(
+                std::fs::read(other.join(format!("epochs/{epoch}/index.json"))).unwrap(),
+                index,
+                "epoch {epoch}: oracle {oracle}'s index differs"
+            );
+            for part in ["telemetry", "snapshot", "report", "params"] {
+                assert_eq!(part_bytes(&other, epoch, part), part_bytes(&store, epoch, part));
+            }
+        }
+    }
+    let store_arg = store.display().to_string();
+    for epoch in ["0", "1", "2"] {
+        let (ok, check, output) = unconfigured(&[
+            "-u",
+            url,
+            "rewards",
+            "verify-epoch",
+            epoch,
+            "--bundle",
+            &store_arg,
+        ]);
+        assert!(ok, "epoch {epoch}: {output}");
+        assert_eq!(check["ok"], true, "{output}");
+        assert_eq!(check["problems"], serde_json::json!([]), "{output}");
+        assert_eq!(check["computed_root"], check["reported_root"], "{output}");
+        assert_eq!(check["snapshot_chain"], check["snapshot_bundle"], "{output}");
+        assert!(u64_of(&check, "records") > 0, "{output}");
+        assert!(u64_of(&check["chain"], "votes_for_computed") >= 2, "{output}");
+    }
+    // The human form says OK.
+    let out = groundwork_unconfigured()
+        .args(["-u", url, "rewards", "verify-epoch", "1", "--bundle", &store_arg])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("epoch 1: OK"));
+
+    let epoch = 1u64;
+    let snapshot = groundwork_oracle_rewards::snapshot::ChainSnapshot::decode(&part_bytes(
+        &store, epoch, "snapshot",
+    ))
+    .unwrap();
+    let params = groundwork_oracle_rewards::VerifyParams::from_canonical_bytes(&part_bytes(
+        &store, epoch, "params",
+    ))
+    .unwrap();
+    let verify_lie = |lie: &Path| {
+        let lie = lie.display().to_string();
+        unconfigured(&["-u", url, "rewards", "verify-epoch", "1", "--bundle", &lie])
+    };
+
+    // A report computed with density_k 1 under the bundle's parameters (density_k 4).
+    let lie = tempfile::tempdir().unwrap();
+    copy_store(&store, lie.path());
+    let mut other_params = params.clone();
+    other_params.density_k = 1;
+    let report = lying_report(lie.path(), epoch, &snapshot, &other_params);
+    replace_part(lie.path(), epoch, "report", &report);
+    let (ok, check, output) = verify_lie(lie.path());
+    assert!(!ok, "{output}");
+    assert_eq!(check["ok"], false, "{output}");
+    let differing = check["devices_differing"].as_array().unwrap();
+    assert!(!differing.is_empty(), "{output}");
+    assert!(
+        differing.iter().any(|device| device["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|rule| rule.as_str().unwrap().starts_with("coverage score"))),
+        "{output}"
+    );
+    assert_ne!(check["computed_root"], check["reported_root"], "{output}");
+
+    // A message removed from the set (the manifest left as it was).
+    let lie = tempfile::tempdir().unwrap();
+    copy_store(&store, lie.path());
+    let stream = part_bytes(lie.path(), epoch, "telemetry");
+    let (manifest, mut records) =
+        groundwork_oracle_store::manifest::decode_stream(&stream).unwrap();
+    let removed = records.remove(records.len() / 2);
+    let mut cut = groundwork_oracle_store::manifest::encode_stream_head(&manifest);
+    for record in &records {
+        groundwork_oracle_store::manifest::encode_stream_record(record, &mut cut);
+    }
+    replace_part(lie.path(), epoch, "telemetry", &cut);
+    let (ok, check, output) = verify_lie(lie.path());
+    assert!(!ok, "{output}");
+    assert_eq!(u64_of(&check, "records"), records.len() as u64, "{output}");
+    let problems = check["problems"].to_string();
+    assert!(problems.contains("make manifest"), "{output}");
+    assert!(problems.contains("the report was computed over union"), "{output}");
+    let removed_device = bs58::encode(removed.device.0).into_string();
+    if let Some(differing) = check["devices_differing"].as_array().filter(|d| !d.is_empty()) {
+        assert!(
+            differing.iter().any(|device| device["device"] == removed_device.as_str()),
+            "{output}"
+        );
+    }
+
+    // A snapshot with a class's weight doubled, and the report computed over it.
+    let lie = tempfile::tempdir().unwrap();
+    copy_store(&store, lie.path());
+    let mut altered = snapshot.clone();
+    let class = altered.devices[0].class_id;
+    let entry = altered
+        .classes
+        .iter_mut()
+        .find(|entry| entry.class_id == class)
+        .unwrap();
+    entry.reward_weight_bps = entry.reward_weight_bps.saturating_mul(2);
+    let report = lying_report(lie.path(), epoch, &altered, &params);
+    replace_part(lie.path(), epoch, "snapshot", &altered.encode());
+    replace_part(lie.path(), epoch, "report", &report);
+    let (ok, check, output) = verify_lie(lie.path());
+    assert!(!ok, "{output}");
+    assert!(
+        check["snapshot_differences"]
+            .to_string()
+            .contains(&format!("class {class}'s reward weight")),
+        "{output}"
+    );
+    let differing = check["devices_differing"].as_array().unwrap();
+    assert!(
+        differing.iter().any(|device| device["rules"]
+            .to_string()
+            .contains("class weight (bps)")),
+        "{output}"
+    );
+
+    // A part whose bytes do not match its digest is refused, with the part's name.
+    let lie = tempfile::tempdir().unwrap();
+    copy_store(&store, lie.path());
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(lie.path().join(format!("epochs/{epoch}/index.json"))).unwrap(),
+    )
+    .unwrap();
+    let report_part = index["parts"][2]["sha256"].as_str().unwrap();
+    assert_eq!(index["parts"][2]["name"], "report");
+    let path = lie.path().join("parts").join(report_part);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let (ok, _, output) = verify_lie(lie.path());
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("the report part's bytes do not match its digest"),
+        "{output}"
+    );
+
+    // Replay of three epochs with density_k = 1 and the witness factor off: each operator's
+    // difference adds up to the difference of the totals, per epoch and overall.
+    let changes = data_dir.join("replay.toml");
+    std::fs::write(
+        &changes,
+        "[verify]\ndensity_k = 1\n[verify.witnesses]\nenabled = false\n",
+    )
+    .unwrap();
+    let csv = data_dir.join("replay.csv");
+    let (ok, replay, output) = unconfigured(&[
+        "rewards",
+        "replay",
+        "--bundle",
+        &store_arg,
+        "--epochs",
+        "0..2",
+        "--params",
+        changes.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(ok, "{output}");
+    assert_eq!(replay["params"]["density_k"], 1, "{output}");
+    assert_eq!(replay["params"]["witnesses"]["enabled"], false, "{output}");
+    let epochs = replay["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 3, "{output}");
+    let signed = |value: &Value| value.as_u64().unwrap() as i128;
+    let mut moved = 0;
+    // The dust carried into the first replayed epoch is the same under both rules.
+    let mut dust_in = (0i128, 0i128);
+    for epoch in epochs {
+        let operators = epoch["operators"].as_object().unwrap();
+        let by_operators: i128 = operators
+            .values()
+            .map(|pair| signed(&pair[1]) - signed(&pair[0]))
+            .sum();
+        assert_eq!(
+            by_operators,
+            signed(&epoch["new_paid"]) - signed(&epoch["old_paid"]),
+            "{epoch}"
+        );
+        let by_devices: i128 = epoch["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|device| signed(&device["new"]) - signed(&device["old"]))
+            .sum();
+        assert_eq!(by_devices, by_operators, "{epoch}");
+        moved += epoch["devices"].as_array().unwrap().len();
+        // Paid plus dust is the epoch's device share plus the dust carried in, under either
+        // rules (each replayed epoch carries the replay's dust to the next).
+        assert_eq!(
+            signed(&epoch["new_paid"]) + signed(&epoch["new_dust"]) - dust_in.1,
+            signed(&epoch["old_paid"]) + signed(&epoch["old_dust"]) - dust_in.0,
+            "{epoch}"
+        );
+        dust_in = (signed(&epoch["old_dust"]), signed(&epoch["new_dust"]));
+    }
+    assert!(moved > 0, "the changed rules moved no device: {output}");
+    let overall: i128 = replay["operators"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|pair| signed(&pair[1]) - signed(&pair[0]))
+        .sum();
+    assert_eq!(
+        overall,
+        signed(&replay["new_paid"]) - signed(&replay["old_paid"]),
+        "{output}"
+    );
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(rows.lines().count(), moved + 1, "{rows}");
 }
