@@ -11,6 +11,7 @@ pub mod config;
 pub mod recompute;
 pub mod service;
 
+pub use groundwork_oracle_bundle as bundle;
 pub use groundwork_oracle_chain as chain;
 pub use groundwork_oracle_chainview as chainview;
 pub use groundwork_oracle_core as core;

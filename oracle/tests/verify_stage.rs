@@ -1145,3 +1145,132 @@ async fn a_peers_records_of_devices_the_chain_does_not_know_are_dropped_as_they_
     let report = verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
     assert_eq!(report.union.messages, 48);
 }
+
+/// Epoch bundles (SPEC 4.6): a stored report's bundle is published once, from the inputs the
+/// report names; while the bundle store refuses writes the epoch stays in the backlog (and
+/// retention keeps its inputs), then it is published; the bundle checks out (every record,
+/// the union's manifest, the same root computed again); a restart publishes nothing more; an
+/// epoch computed again is published again, its old index kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_stored_report_is_published_once_and_an_outage_is_retried() {
+    use groundwork_oracle::bundle::check::{base_of, fetch, recompute};
+    use groundwork_oracle::bundle::store::IndexOutcome;
+    use groundwork_oracle::bundle::BundleStore;
+    use groundwork_oracle::store::tasks::KeepsInputs;
+    use groundwork_oracle::verify::publish::{PublishStatus, Publisher};
+
+    for spec in common::fresh_stores("publish").await {
+        let label = spec.label();
+        let store = spec.open().await;
+        let dir = tempfile::tempdir().unwrap();
+        let view_dir = dir.path().join("chain-view");
+        let reports_dir = dir.path().join("reports");
+        fill(&store).await;
+        store.seal_through(EPOCH).await.unwrap();
+        write_snapshot(&view_dir, &snapshot(EPOCH, &[1, 2]));
+        let mut verifier = Verifier::new(
+            store.clone(),
+            &view_dir,
+            &reports_dir,
+            VerifyParams::default(),
+        );
+        let report = verifier.pass(NOW_MS).await.unwrap().stored.remove(0);
+
+        let root = dir.path().join("bundles");
+        let bundles = BundleStore::open(&format!("file://{}", root.display()), true).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let publisher = |status: Arc<PublishStatus>| Publisher {
+            store: store.clone(),
+            shared: None,
+            chain_view_dir: view_dir.clone(),
+            reports: Reports::new(&reports_dir),
+            bundles: bundles.clone(),
+            work_dir: dir.path().join("bundles-work"),
+            status,
+        };
+        let status = Arc::new(PublishStatus::new(
+            bundles.url(),
+            dir.path().join("bundles-work"),
+            metrics.clone(),
+        ));
+        let first = publisher(status.clone());
+        assert_eq!(first.pending().unwrap(), [EPOCH], "{label}");
+
+        // The store refuses writes (a file where its parts folder goes): nothing is marked
+        // published, the epoch is the backlog, and retention must keep its inputs.
+        std::fs::write(root.join("parts"), b"in the way").unwrap();
+        let error = first.publish_pending().await.unwrap_err();
+        assert!(format!("{error:#}").contains("bundle store"), "{label}: {error:#}");
+        assert_eq!(status.backlog(), 1, "{label}");
+        assert_eq!(status.oldest_needed(), Some(EPOCH), "{label}");
+        assert_eq!(status.newest_published(), None, "{label}");
+        assert!(!root.join(format!("epochs/{EPOCH}/index.json")).exists());
+
+        // The store is back: published, and nothing is held any more.
+        std::fs::remove_file(root.join("parts")).unwrap();
+        let published = first.publish_pending().await.unwrap();
+        assert_eq!(published.len(), 1, "{label}");
+        assert_eq!(published[0].outcome, IndexOutcome::Written, "{label}");
+        assert_eq!(status.backlog(), 0, "{label}");
+        assert_eq!(status.oldest_needed(), None, "{label}");
+        assert_eq!(status.newest_published(), Some(EPOCH), "{label}");
+        let index = &published[0].index;
+        assert_eq!(index.root, hex::encode(report.rewards.root));
+        // No staging file is left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("bundles-work"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{label}: {leftovers:?}");
+
+        // The bundle checks out: its telemetry is the report's union, every record holds,
+        // and the computation over it gives the report's rewards.
+        let work = tempfile::tempdir().unwrap();
+        let fetched = fetch(&bundles, EPOCH, work.path(), |_, _| {}).await.unwrap();
+        assert_eq!(fetched.report, report, "{label}");
+        assert_eq!(fetched.params, VerifyParams::default());
+        let again = recompute(
+            &fetched.telemetry,
+            NETWORK,
+            &fetched.snapshot,
+            &fetched.params,
+            report.carried_dust_in,
+            &base_of(&report).unwrap(),
+            |_| {},
+        )
+        .unwrap();
+        assert!(again.refused.is_empty(), "{label}: {:?}", again.refused);
+        assert_eq!(again.streamed, again.announced, "{label}");
+        assert_eq!(input_set(&again.streamed), report.union, "{label}");
+        assert_eq!(again.records, 97, "{label}: 96 messages and a conflicting copy");
+        assert_eq!(again.rewards, report.rewards, "{label}");
+
+        // A restart finds nothing to publish.
+        let status = Arc::new(PublishStatus::new(
+            bundles.url(),
+            dir.path().join("bundles-work"),
+            metrics.clone(),
+        ));
+        let restarted = publisher(status.clone());
+        assert!(restarted.pending().unwrap().is_empty(), "{label}");
+        assert!(restarted.publish_pending().await.unwrap().is_empty());
+
+        // The epoch computed again (after a veto, with another denylist): published again,
+        // the old index kept beside the new one.
+        std::fs::remove_file(reports_dir.join(format!("{EPOCH}.report"))).unwrap();
+        let mut params = VerifyParams::default();
+        params.denylist.insert(device_key(1));
+        let mut recomputing = Verifier::new(store.clone(), &view_dir, &reports_dir, params);
+        let recomputed = recomputing.pass(NOW_MS).await.unwrap().stored.remove(0);
+        assert_ne!(recomputed.rewards.root, report.rewards.root);
+        let published = restarted.publish_pending().await.unwrap();
+        let IndexOutcome::Superseded { kept_at } = &published[0].outcome else {
+            panic!("{label}: {:?}", published[0].outcome)
+        };
+        assert!(root.join(kept_at).exists(), "{label}");
+        let fetched = fetch(&bundles, EPOCH, work.path(), |_, _| {}).await.unwrap();
+        assert_eq!(fetched.report, recomputed, "{label}");
+        assert!(fetched.params.denylist.contains(&device_key(1)), "{label}");
+    }
+}
