@@ -298,7 +298,14 @@ fn main() -> Result<()> {
                     csv,
                     top,
                 },
-        } => commands::bundle::replay(&bundles, epochs.as_deref(), &params, csv.as_ref(), top, output),
+        } => commands::bundle::replay(
+            &bundles,
+            epochs.as_deref(),
+            &params,
+            csv.as_ref(),
+            top,
+            output,
+        ),
         Command::Rewards { command } => commands::rewards::rewards(&context()?, command),
         Command::Simulate(args) => commands::simulate::simulate(&context()?, args),
         Command::Oracle {

@@ -203,6 +203,13 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         "{lines:?}"
     );
     assert_eq!(u64_of(&last["root"], "epoch"), verified_epoch, "{last}");
+    // The epoch line says when the root's epoch bundle is published.
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["root"]["bundle_published"] == true),
+        "{lines:?}"
+    );
     // The device rewards' books balance at every line: the reward vault holds the device
     // pools minted less what claims paid; nothing is paid beyond the active root.
     let mut device_pools = 0;
@@ -251,7 +258,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     });
     assert_eq!(leaf["claimable"], 0, "{leaf}");
     fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
-    bundles_check_out_and_lies_are_named(&url, data_dir.path());
+    bundles_check_out_and_lies_are_named(&url, data_dir.path(), oracle_port);
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
     drop(child);
@@ -616,6 +623,16 @@ fn replace_part(root: &Path, epoch: u64, name: &str, bytes: &[u8]) {
     std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
 }
 
+/// The index of `epoch`'s bundle at `root` made to name `report`'s root and total.
+fn fix_index_root(root: &Path, epoch: u64, report: &[u8]) {
+    let report = groundwork_oracle_rewards::report::decode_report(report, epoch).unwrap();
+    let index_path = root.join(format!("epochs/{epoch}/index.json"));
+    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    index["root"] = Value::String(hex::encode(report.rewards.root));
+    index["cumulative_total"] = Value::from(report.rewards.cumulative_total);
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
 /// The bytes of part `name` of `epoch`'s bundle in the store at `root`.
 fn part_bytes(root: &Path, epoch: u64, name: &str) -> Vec<u8> {
     let index: Value = serde_json::from_slice(
@@ -670,7 +687,7 @@ fn lying_report(
 /// lying bundles — a report computed with another density_k, a message removed from the
 /// set, a snapshot with a class weight altered, a part whose bytes do not match its digest —
 /// fail and are named; a replay of three epochs under other rules conserves what was paid.
-fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
+fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path, oracle_port: u16) {
     let bundles = data_dir.join("bundles");
     let store = bundles.join("oracle-1");
     let limit = std::time::Duration::from_secs(90);
@@ -694,13 +711,16 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
                 "epoch {epoch}: oracle {oracle}'s index differs"
             );
             for part in ["telemetry", "snapshot", "report", "params"] {
-                assert_eq!(part_bytes(&other, epoch, part), part_bytes(&store, epoch, part));
+                assert_eq!(
+                    part_bytes(&other, epoch, part),
+                    part_bytes(&store, epoch, part)
+                );
             }
         }
     }
     let store_arg = store.display().to_string();
-    for epoch in ["0", "1", "2"] {
-        let (ok, check, output) = unconfigured(&[
+    let verify = |epoch: &str| {
+        unconfigured(&[
             "-u",
             url,
             "rewards",
@@ -708,18 +728,82 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
             epoch,
             "--bundle",
             &store_arg,
-        ]);
+        ])
+    };
+    // Epoch 2 checks out once the chain agreed on its root (a quorum voted it).
+    wait_for("epoch 2's root to be agreed on chain", limit, || {
+        verify("2").0.then_some(())
+    });
+    for epoch in ["0", "1", "2"] {
+        let (ok, check, output) = verify(epoch);
         assert!(ok, "epoch {epoch}: {output}");
         assert_eq!(check["ok"], true, "{output}");
         assert_eq!(check["problems"], serde_json::json!([]), "{output}");
         assert_eq!(check["computed_root"], check["reported_root"], "{output}");
-        assert_eq!(check["snapshot_chain"], check["snapshot_bundle"], "{output}");
+        assert_eq!(
+            check["snapshot_chain"], check["snapshot_bundle"],
+            "{output}"
+        );
         assert!(u64_of(&check, "records") > 0, "{output}");
-        assert!(u64_of(&check["chain"], "votes_for_computed") >= 2, "{output}");
+        assert!(
+            u64_of(&check["chain"], "votes_for_computed") >= 2,
+            "{output}"
+        );
+        assert_ne!(check["chain"]["status"], "voting", "{output}");
     }
+    // Pinned to the network's parameters (the localnet's oracles' [verify]): still OK.
+    let network_params = data_dir.join("network-verify.json");
+    let bundle_params: Value = serde_json::from_slice(&part_bytes(&store, 1, "params")).unwrap();
+    let mut pinned = toml::Table::new();
+    pinned.insert(
+        "verify".into(),
+        toml::Value::try_from(&bundle_params).unwrap(),
+    );
+    std::fs::write(&network_params, toml::to_string(&pinned).unwrap()).unwrap();
+    let pinned_arg = network_params.display().to_string();
+    let (ok, _, output) = unconfigured(&[
+        "-u",
+        url,
+        "rewards",
+        "verify-epoch",
+        "1",
+        "--bundle",
+        &store_arg,
+        "--params",
+        &pinned_arg,
+    ]);
+    assert!(ok, "{output}");
+    // An oracle that publishes the bundle locates it.
+    let oracle = format!("http://127.0.0.1:{oracle_port}");
+    let (ok, check, output) = unconfigured(&[
+        "-u",
+        url,
+        "rewards",
+        "verify-epoch",
+        "2",
+        "--oracle",
+        &oracle,
+    ]);
+    assert!(ok, "{output}");
+    assert_eq!(check["ok"], true, "{output}");
+    assert!(
+        check["bundle"]
+            .as_str()
+            .unwrap()
+            .ends_with("oracle-1/epochs/2/index.json"),
+        "{output}"
+    );
     // The human form says OK.
     let out = groundwork_unconfigured()
-        .args(["-u", url, "rewards", "verify-epoch", "1", "--bundle", &store_arg])
+        .args([
+            "-u",
+            url,
+            "rewards",
+            "verify-epoch",
+            "1",
+            "--bundle",
+            &store_arg,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -746,6 +830,7 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
     other_params.density_k = 1;
     let report = lying_report(lie.path(), epoch, &snapshot, &other_params);
     replace_part(lie.path(), epoch, "report", &report);
+    fix_index_root(lie.path(), epoch, &report);
     let (ok, check, output) = verify_lie(lie.path());
     assert!(!ok, "{output}");
     assert_eq!(check["ok"], false, "{output}");
@@ -761,13 +846,73 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
     );
     assert_ne!(check["computed_root"], check["reported_root"], "{output}");
 
-    // A message removed from the set (the manifest left as it was).
+    // A consistent lie: parameters the network does not use (density_k 1) and the report
+    // they give, published together. Only the chain tells: every vote is for another root.
+    let lie = tempfile::tempdir().unwrap();
+    copy_store(&store, lie.path());
+    let report = lying_report(lie.path(), epoch, &snapshot, &other_params);
+    replace_part(lie.path(), epoch, "report", &report);
+    replace_part(lie.path(), epoch, "params", &other_params.canonical_bytes());
+    fix_index_root(lie.path(), epoch, &report);
+    let (ok, check, output) = verify_lie(lie.path());
+    assert!(!ok, "{output}");
+    assert_eq!(check["computed_root"], check["reported_root"], "{output}");
+    assert_eq!(
+        check["devices_differing"],
+        serde_json::json!([]),
+        "{output}"
+    );
+    let votes = check["chain"]["votes"].as_array().unwrap();
+    assert!(votes.len() >= 2, "{output}");
+    assert!(
+        votes.iter().all(|vote| vote["matches"] == "neither"),
+        "{output}"
+    );
+    assert!(
+        check["problems"]
+            .to_string()
+            .contains("not the computed root"),
+        "{output}"
+    );
+    // ... and pinned to the network's parameters, the bundle's are named as not theirs.
+    let lie_arg = lie.path().display().to_string();
+    let (ok, check, output) = unconfigured(&[
+        "-u",
+        url,
+        "rewards",
+        "verify-epoch",
+        "1",
+        "--bundle",
+        &lie_arg,
+        "--params",
+        &pinned_arg,
+    ]);
+    assert!(!ok, "{output}");
+    assert!(
+        check["problems"]
+            .to_string()
+            .contains("are not the network's"),
+        "{output}"
+    );
+
+    // A message removed from the set (a beacon; the manifest left as it was).
     let lie = tempfile::tempdir().unwrap();
     copy_store(&store, lie.path());
     let stream = part_bytes(lie.path(), epoch, "telemetry");
     let (manifest, mut records) =
         groundwork_oracle_store::manifest::decode_stream(&stream).unwrap();
-    let removed = records.remove(records.len() / 2);
+    let beacon = records
+        .iter()
+        .position(|record| {
+            matches!(
+                groundwork_telemetry::TelemetryV1::from_canonical_bytes(&record.canonical)
+                    .unwrap()
+                    .body,
+                groundwork_telemetry::TelemetryBody::Beacon { .. }
+            )
+        })
+        .expect("the localnet's devices beacon");
+    let removed = records.remove(beacon);
     let mut cut = groundwork_oracle_store::manifest::encode_stream_head(&manifest);
     for record in &records {
         groundwork_oracle_store::manifest::encode_stream_record(record, &mut cut);
@@ -778,14 +923,17 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
     assert_eq!(u64_of(&check, "records"), records.len() as u64, "{output}");
     let problems = check["problems"].to_string();
     assert!(problems.contains("make manifest"), "{output}");
-    assert!(problems.contains("the report was computed over union"), "{output}");
+    assert!(
+        problems.contains("the report was computed over union"),
+        "{output}"
+    );
     let removed_device = bs58::encode(removed.device.0).into_string();
-    if let Some(differing) = check["devices_differing"].as_array().filter(|d| !d.is_empty()) {
-        assert!(
-            differing.iter().any(|device| device["device"] == removed_device.as_str()),
-            "{output}"
-        );
-    }
+    let differing = check["devices_differing"].as_array().unwrap();
+    let named = differing
+        .iter()
+        .find(|device| device["device"] == removed_device.as_str())
+        .unwrap_or_else(|| panic!("{removed_device} is not named: {output}"));
+    assert!(named["rules"].to_string().contains("beacons"), "{output}");
 
     // A snapshot with a class's weight doubled, and the report computed over it.
     let lie = tempfile::tempdir().unwrap();
@@ -801,6 +949,7 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
     let report = lying_report(lie.path(), epoch, &altered, &params);
     replace_part(lie.path(), epoch, "snapshot", &altered.encode());
     replace_part(lie.path(), epoch, "report", &report);
+    fix_index_root(lie.path(), epoch, &report);
     let (ok, check, output) = verify_lie(lie.path());
     assert!(!ok, "{output}");
     assert!(
@@ -811,9 +960,9 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
     );
     let differing = check["devices_differing"].as_array().unwrap();
     assert!(
-        differing.iter().any(|device| device["rules"]
-            .to_string()
-            .contains("class weight (bps)")),
+        differing
+            .iter()
+            .any(|device| device["rules"].to_string().contains("class weight (bps)")),
         "{output}"
     );
 
@@ -859,8 +1008,15 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path) {
         csv.to_str().unwrap(),
     ]);
     assert!(ok, "{output}");
-    assert_eq!(replay["params"]["density_k"], 1, "{output}");
-    assert_eq!(replay["params"]["witnesses"]["enabled"], false, "{output}");
+    for epoch in replay["epochs"].as_array().unwrap() {
+        // The changes, laid over the bundle's parameters (the rest kept).
+        assert_eq!(epoch["params"]["density_k"], 1, "{output}");
+        assert_eq!(epoch["params"]["witnesses"]["enabled"], false, "{output}");
+        assert_eq!(
+            epoch["params"]["slots_per_epoch"], bundle_params["slots_per_epoch"],
+            "{output}"
+        );
+    }
     let epochs = replay["epochs"].as_array().unwrap();
     assert_eq!(epochs.len(), 3, "{output}");
     let signed = |value: &Value| value.as_u64().unwrap() as i128;

@@ -56,7 +56,10 @@ impl OracleConfig {
     /// The bundle store's URL: `[publish] url`, or the data directory's `bundles` folder.
     pub fn publish_url(&self) -> String {
         if self.publish.url.is_empty() {
-            format!("file://{}", absolute(&self.store.data_dir.join("bundles")).display())
+            format!(
+                "file://{}",
+                absolute(&self.store.data_dir.join("bundles")).display()
+            )
         } else {
             self.publish.url.clone()
         }

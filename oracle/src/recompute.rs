@@ -73,6 +73,15 @@ pub fn recompute_from(data_dir: &Path, from: u64, now_ms: i64) -> Result<Recompu
             move_aside(&dir.join(&name), &moved_to.join("reports").join(&name))?;
         }
     }
+    // An epoch set aside as unpublishable is tried again with its new report.
+    let bundles_work = data_dir.join("bundles-work");
+    for epoch in &epochs {
+        let name = format!("{epoch}.unpublishable");
+        move_aside(
+            &bundles_work.join(&name),
+            &moved_to.join("bundles-work").join(&name),
+        )?;
+    }
     for epoch in submitted.iter().filter(|epoch| **epoch >= from) {
         let name = format!("{epoch}.json");
         move_aside(

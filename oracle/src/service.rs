@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use axum::Router;
+use groundwork_oracle_bundle::BundleStore;
 use groundwork_oracle_chain::{CachedOracleSet, Chain, RpcChain};
 use groundwork_oracle_chainview::{epoch_schedule, epoch_timing, ChainViewStage};
 use groundwork_oracle_core::clock::{Clock, SystemClock};
@@ -41,7 +42,6 @@ use groundwork_oracle_store::segments::{SegmentConfig, SegmentStore};
 use groundwork_oracle_store::tasks::{KeepsInputs, PruneSettled, Retention, Sealer};
 use groundwork_oracle_store::Store;
 use groundwork_oracle_submit::{SubmitRoles, SubmitRpc, SubmitSettings, SubmitStage, Submitter};
-use groundwork_oracle_bundle::BundleStore;
 use groundwork_oracle_verify::api::VerifyApi;
 use groundwork_oracle_verify::publish::{PublishStatus, Publisher};
 use groundwork_oracle_verify::shared::SharedInput;

@@ -942,6 +942,7 @@ async fn a_report_that_moves_totals_is_refused_and_the_one_the_oracles_voted_is_
             ],
             oracles: oracles.clone(),
             quorum: 2,
+            ..EpochVotes::default()
         },
     );
     // A hostile peer moves half of the operator's total to itself: every sum still matches
@@ -1194,13 +1195,18 @@ async fn each_stored_report_is_published_once_and_an_outage_is_retried() {
             metrics.clone(),
         ));
         let first = publisher(status.clone());
+        // Before its first scan the publisher holds every epoch's inputs.
+        assert_eq!(status.oldest_needed(), Some(0), "{label}");
         assert_eq!(first.pending().unwrap(), [EPOCH], "{label}");
 
         // The store refuses writes (a file where its parts folder goes): nothing is marked
         // published, the epoch is the backlog, and retention must keep its inputs.
         std::fs::write(root.join("parts"), b"in the way").unwrap();
         let error = first.publish_pending().await.unwrap_err();
-        assert!(format!("{error:#}").contains("bundle store"), "{label}: {error:#}");
+        assert!(
+            format!("{error:#}").contains("bundle store"),
+            "{label}: {error:#}"
+        );
         assert_eq!(status.backlog(), 1, "{label}");
         assert_eq!(status.oldest_needed(), Some(EPOCH), "{label}");
         assert_eq!(status.newest_published(), None, "{label}");
@@ -1227,7 +1233,9 @@ async fn each_stored_report_is_published_once_and_an_outage_is_retried() {
         // The bundle checks out: its telemetry is the report's union, every record holds,
         // and the computation over it gives the report's rewards.
         let work = tempfile::tempdir().unwrap();
-        let fetched = fetch(&bundles, EPOCH, work.path(), |_, _| {}).await.unwrap();
+        let fetched = fetch(&bundles, EPOCH, work.path(), |_, _| {})
+            .await
+            .unwrap();
         assert_eq!(fetched.report, report, "{label}");
         assert_eq!(fetched.params, VerifyParams::default());
         let again = recompute(
@@ -1243,7 +1251,10 @@ async fn each_stored_report_is_published_once_and_an_outage_is_retried() {
         assert!(again.refused.is_empty(), "{label}: {:?}", again.refused);
         assert_eq!(again.streamed, again.announced, "{label}");
         assert_eq!(input_set(&again.streamed), report.union, "{label}");
-        assert_eq!(again.records, 97, "{label}: 96 messages and a conflicting copy");
+        assert_eq!(
+            again.records, 97,
+            "{label}: 96 messages and a conflicting copy"
+        );
         assert_eq!(again.rewards, report.rewards, "{label}");
 
         // A restart finds nothing to publish.
@@ -1256,20 +1267,70 @@ async fn each_stored_report_is_published_once_and_an_outage_is_retried() {
         assert!(restarted.pending().unwrap().is_empty(), "{label}");
         assert!(restarted.publish_pending().await.unwrap().is_empty());
 
-        // The epoch computed again (after a veto, with another denylist): published again,
-        // the old index kept beside the new one.
+        // The next epoch's inputs are gone (its chain snapshot deleted): it fails, and after
+        // three failures in a row it is set aside, named, and holds nothing any more.
+        store.seal_through(EPOCH + 1).await.unwrap();
+        write_snapshot(&view_dir, &snapshot(EPOCH + 1, &[1, 2]));
+        assert_eq!(restarted.pending().unwrap().len(), 0, "{label}");
+        let mut next_verifier = Verifier::new(
+            store.clone(),
+            &view_dir,
+            &reports_dir,
+            VerifyParams::default(),
+        );
+        assert_eq!(next_verifier.pass(NOW_MS).await.unwrap().stored.len(), 1);
+        std::fs::remove_file(view_dir.join(format!("snapshots/{}.snapshot", EPOCH + 1))).unwrap();
+        for _ in 0..2 {
+            let error = restarted.publish_pending().await.unwrap_err();
+            assert!(
+                format!("{error:#}").contains("chain snapshot is gone"),
+                "{label}: {error:#}"
+            );
+            assert_eq!(status.oldest_needed(), Some(EPOCH + 1), "{label}");
+        }
+        assert!(
+            restarted.publish_pending().await.unwrap().is_empty(),
+            "{label}"
+        );
+        assert!(status
+            .unpublishable(EPOCH + 1)
+            .unwrap()
+            .contains("chain snapshot is gone"));
+        assert_eq!(status.oldest_needed(), None, "{label}");
+        assert_eq!(status.backlog(), 0, "{label}");
+        write_snapshot(&view_dir, &snapshot(EPOCH + 1, &[1, 2]));
+
+        // The epoch computed again (after a veto, with another denylist, the oracle stopped
+        // meanwhile): published again at restart, the old index kept beside the new one.
         std::fs::remove_file(reports_dir.join(format!("{EPOCH}.report"))).unwrap();
+        std::fs::remove_file(reports_dir.join(format!("{}.report", EPOCH + 1))).unwrap();
+        // (`groundwork-oracle recompute` moves the set-aside mark with the reports.)
+        std::fs::remove_file(
+            dir.path()
+                .join(format!("bundles-work/{}.unpublishable", EPOCH + 1)),
+        )
+        .unwrap();
         let mut params = VerifyParams::default();
         params.denylist.insert(device_key(1));
         let mut recomputing = Verifier::new(store.clone(), &view_dir, &reports_dir, params);
         let recomputed = recomputing.pass(NOW_MS).await.unwrap().stored.remove(0);
         assert_ne!(recomputed.rewards.root, report.rewards.root);
-        let published = restarted.publish_pending().await.unwrap();
+        let status = Arc::new(PublishStatus::new(
+            bundles.url(),
+            dir.path().join("bundles-work"),
+            metrics.clone(),
+        ));
+        let after_recompute = publisher(status.clone());
+        let published = after_recompute.publish_pending().await.unwrap();
         let IndexOutcome::Superseded { kept_at } = &published[0].outcome else {
             panic!("{label}: {:?}", published[0].outcome)
         };
         assert!(root.join(kept_at).exists(), "{label}");
-        let fetched = fetch(&bundles, EPOCH, work.path(), |_, _| {}).await.unwrap();
+        assert!(status.is_published(EPOCH), "{label}");
+        assert!(status.is_published(EPOCH + 1), "{label}");
+        let fetched = fetch(&bundles, EPOCH, work.path(), |_, _| {})
+            .await
+            .unwrap();
         assert_eq!(fetched.report, recomputed, "{label}");
         assert!(fetched.params.denylist.contains(&device_key(1)), "{label}");
     }

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use groundwork_oracle_bundle::check::{
-    base_of, chain_findings, check_base, device_differences, fetch, recompute,
-    snapshot_differences, BaseCheck, ChainFindings, DeviceDifference, FetchedBundle,
+    base_of, chain_findings, check_base, device_differences, epoch_differences, fetch, recompute,
+    snapshot_differences, votes_from_history, BaseCheck, ChainFindings, DeviceDifference,
+    FetchedBundle,
 };
 use groundwork_oracle_bundle::replay::{changed_params, EpochReplay, ReplayChain};
 use groundwork_oracle_bundle::BundleStore;
@@ -188,6 +189,9 @@ pub struct EpochCheck {
     pub devices_differing: Vec<DeviceDifference>,
     pub chain: ChainFindings,
     pub rpc: String,
+    /// SHA-256 of the bundle's `[verify]` parameters (canonical form): what it was computed
+    /// with. `--params` pins them to the network's.
+    pub params_digest: String,
     #[serde(skip)]
     pub decimals: u8,
 }
@@ -247,9 +251,10 @@ impl std::fmt::Display for EpochCheck {
         writeln!(
             f,
             "  base       {} (total {}) + dust {} = {} paid to device pools before",
-            self.base
-                .base_epoch
-                .map_or_else(|| "nothing before".into(), |epoch| format!("epoch {epoch}'s totals")),
+            self.base.base_epoch.map_or_else(
+                || "nothing before".into(),
+                |epoch| format!("epoch {epoch}'s totals")
+            ),
             format_amount(self.base.base_total, self.decimals),
             format_amount(self.base.carried_dust_in, self.decimals),
             format_amount(self.base.paid_before, self.decimals),
@@ -259,7 +264,8 @@ impl std::fmt::Display for EpochCheck {
             "  computed   root {} total {}{}",
             self.computed_root,
             format_amount(self.computed_total, self.decimals),
-            if self.computed_root == self.reported_root && self.computed_total == self.reported_total
+            if self.computed_root == self.reported_root
+                && self.computed_total == self.reported_total
             {
                 " = the report's".to_string()
             } else {
@@ -272,14 +278,21 @@ impl std::fmt::Display for EpochCheck {
         )?;
         writeln!(
             f,
-            "  chain      {} of the current oracles' votes for this root (quorum {}){}",
+            "  chain      {} of the current oracles' votes for this root (quorum {}); {}{} (from the epoch's {})",
             self.chain.votes_for_computed,
             self.chain.quorum,
-            if self.chain.active {
-                "; it is the active root"
+            self.chain.status,
+            if self.chain.vetoes > 0 {
+                format!(", {} vetoes before", self.chain.vetoes)
             } else {
-                ""
-            }
+                String::new()
+            },
+            self.chain.source
+        )?;
+        writeln!(
+            f,
+            "  params     {} ([verify], canonical)",
+            self.params_digest
         )?;
         if !self.devices_differing.is_empty() {
             writeln!(
@@ -299,7 +312,7 @@ impl std::fmt::Display for EpochCheck {
                     amount(difference.reported),
                     amount(difference.computed),
                     if difference.rules.is_empty() {
-                        "only its share of the pool moved".to_string()
+                        "its numbers agree; the pool's split differs".to_string()
                     } else {
                         difference.rules.join("; ")
                     }
@@ -323,7 +336,9 @@ pub fn verify_epoch(
     epoch: u64,
     bundle: Option<String>,
     oracle: Option<String>,
+    params: Option<PathBuf>,
 ) -> Result<()> {
+    let expected_params = params.map(|path| read_network_params(&path)).transpose()?;
     let oracle = match (&bundle, oracle) {
         (None, flag) => Some(ctx.oracle_url(flag)?),
         (Some(_), flag) => flag,
@@ -336,10 +351,13 @@ pub fn verify_epoch(
     let runtime = runtime()?;
     let work = tempfile::tempdir().context("creating a temporary folder")?;
     let bundle = fetch_bundle(&runtime, &store, epoch, work.path(), ctx.output)?;
+    let params_digest = groundwork_oracle_bundle::sha256_hex(&bundle.params.canonical_bytes());
     let rpc = ctx.ledger.client.url();
     let chain = RpcChain::new(std::slice::from_ref(&rpc));
 
-    // The epoch's chain snapshot, rebuilt from finalized history by this process alone.
+    // The epoch's chain snapshot, rebuilt from finalized history by this process alone; the
+    // roots' votes and activations since the epoch's start from the same history (what
+    // stands in for an epoch record closed on chain).
     let rebuilding = spinner(ctx.output, "rebuilding the chain snapshot");
     let rebuilt = runtime.block_on(async {
         let timing = chain.epoch_timing().await?;
@@ -350,33 +368,61 @@ pub fn verify_epoch(
             epoch,
         )?;
         view.poll().await?;
+        let root_facts = view.root_facts();
         let snapshot = view.snapshot(epoch).await?;
-        anyhow::Ok(snapshot)
+        anyhow::Ok((snapshot, root_facts))
     });
     rebuilding.finish_and_clear();
-    let chain_snapshot = rebuilt
-        .context("rebuilding the epoch's chain snapshot")?
-        .with_context(|| format!("the chain has not closed epoch {epoch} (finalized): there is no snapshot to check against yet"))?;
+    let (chain_snapshot, root_facts) = rebuilt.context("rebuilding the epoch's chain snapshot")?;
+    let chain_snapshot = chain_snapshot.with_context(|| format!("the chain has not closed epoch {epoch} (finalized): there is no snapshot to check against yet"))?;
 
     let report = &bundle.report;
     let mut problems = Vec::new();
+    if let Some(expected) = &expected_params {
+        if *expected != bundle.params {
+            problems.push(format!(
+                "the bundle's [verify] parameters are not the network's (--params): the bundle's {}",
+                String::from_utf8_lossy(&bundle.params.canonical_bytes())
+            ));
+        }
+    }
     let base = base_of(report).map_err(|error| anyhow::anyhow!("the report's totals: {error}"))?;
-    let (base_votes, votes, active) = runtime.block_on(async {
-        let base_votes = match report.base_epoch {
-            Some(base_epoch) => chain.epoch_votes(base_epoch).await?,
+    let reward_config = ctx.reward_config()?;
+    // An epoch's record, or — once it was closed on chain — its votes from history.
+    let record_or_history =
+        |record: Option<groundwork_oracle_chain::EpochVotes>, of: u64| match record {
+            Some(record) => (Some(record), "record"),
+            None => (
+                votes_from_history(
+                    of,
+                    &root_facts,
+                    &reward_config.oracles,
+                    reward_config.quorum,
+                ),
+                "history",
+            ),
+        };
+    let (previous, votes, active) = runtime.block_on(async {
+        let previous = match epoch.checked_sub(1) {
+            Some(previous) => chain.epoch_votes(previous).await?,
             None => None,
         };
         anyhow::Ok((
-            base_votes,
+            previous,
             chain.epoch_votes(epoch).await?,
             chain.active_root().await?,
         ))
     })?;
+    let (previous, _) = match epoch.checked_sub(1) {
+        Some(of) => record_or_history(previous, of),
+        None => (None, "record"),
+    };
+    let (votes, votes_source) = record_or_history(votes, epoch);
     let base_check = check_base(
         report,
         &base,
         &chain_snapshot,
-        base_votes.as_ref(),
+        previous.as_ref(),
         active.as_ref(),
     );
     problems.extend(base_check.problems.iter().cloned());
@@ -461,11 +507,13 @@ pub fn verify_epoch(
             differing.len()
         ));
     }
+    problems.extend(epoch_differences(&report.rewards, computed));
     let findings = chain_findings(
         epoch,
         (&computed.root, computed.cumulative_total),
         (&report.rewards.root, report.rewards.cumulative_total),
         votes.as_ref(),
+        votes_source,
         active.as_ref(),
     );
     problems.extend(findings.problems.iter().cloned());
@@ -473,7 +521,11 @@ pub fn verify_epoch(
         epoch,
         ok: problems.is_empty(),
         problems,
-        bundle: format!("{}/{}", store.url(), groundwork_oracle_bundle::index_path(epoch)),
+        bundle: format!(
+            "{}/{}",
+            store.url(),
+            groundwork_oracle_bundle::index_path(epoch)
+        ),
         index_digest: bundle.index_digest.clone(),
         telemetry_bytes: bundle
             .index
@@ -495,6 +547,7 @@ pub fn verify_epoch(
         devices_differing: differing,
         chain: findings,
         rpc,
+        params_digest,
         decimals: ctx.network_decimals().unwrap_or(0),
     };
     ctx.print(&check)?;
@@ -507,11 +560,29 @@ pub fn verify_epoch(
     Ok(())
 }
 
+/// The network's `[verify]` parameters from a file: an oracle config (its `[verify]`
+/// section), or the section's settings alone; what it does not name takes the SPEC's value.
+fn read_network_params(path: &Path) -> Result<groundwork_oracle_rewards::VerifyParams> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let document: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} does not parse", path.display()))?;
+    let section = match document.get("verify") {
+        Some(toml::Value::Table(verify)) => verify.clone(),
+        Some(_) => bail!("{}: `verify` is not a table", path.display()),
+        None => document,
+    };
+    toml::Value::Table(section)
+        .try_into()
+        .with_context(|| format!("{}: not [verify] parameters", path.display()))
+}
+
 /// What `replay` found.
 #[derive(Serialize)]
 pub struct ReplayView {
-    /// The parameters replayed with (canonical JSON).
-    pub params: serde_json::Value,
+    /// The changes laid over each bundle's parameters (each epoch lists what it was
+    /// replayed with).
+    pub changes: serde_json::Value,
     pub epochs: Vec<EpochReplay>,
     /// Per operator over every replayed epoch: (paid as reported, paid replayed).
     pub operators: BTreeMap<String, (u64, u64)>,
@@ -537,7 +608,11 @@ fn signed(value: i128) -> String {
 
 impl std::fmt::Display for ReplayView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "replayed {} epochs (amounts in base units)", self.epochs.len())?;
+        writeln!(
+            f,
+            "replayed {} epochs (amounts in base units)",
+            self.epochs.len()
+        )?;
         writeln!(
             f,
             "{:>6} {:>16} {:>16} {:>14} {:>18} {:>18}",
@@ -574,34 +649,38 @@ impl std::fmt::Display for ReplayView {
         }
         let mut changes: Vec<_> = self.changes().collect();
         changes.sort_by_key(|change| change.change());
-        let show = |f: &mut std::fmt::Formatter<'_>,
-                    title: &str,
-                    list: &mut dyn Iterator<Item = &&groundwork_oracle_bundle::replay::DeviceChange>|
-         -> std::fmt::Result {
-            let list: Vec<_> = list.collect();
-            if list.is_empty() {
-                return Ok(());
-            }
-            writeln!(f, "{title}:")?;
-            for change in list {
-                writeln!(
-                    f,
-                    "  epoch {} {} (operator {}): {} -> {} ({}); now: {}",
-                    change.epoch,
-                    change.device,
-                    change.operator,
-                    change.old,
-                    change.new,
-                    signed(change.change()),
-                    change.new_reason
-                )?;
-            }
-            Ok(())
-        };
+        let show =
+            |f: &mut std::fmt::Formatter<'_>,
+             title: &str,
+             list: &mut dyn Iterator<Item = &&groundwork_oracle_bundle::replay::DeviceChange>|
+             -> std::fmt::Result {
+                let list: Vec<_> = list.collect();
+                if list.is_empty() {
+                    return Ok(());
+                }
+                writeln!(f, "{title}:")?;
+                for change in list {
+                    writeln!(
+                        f,
+                        "  epoch {} {} (operator {}): {} -> {} ({}); now: {}",
+                        change.epoch,
+                        change.device,
+                        change.operator,
+                        change.old,
+                        change.new,
+                        signed(change.change()),
+                        change.new_reason
+                    )?;
+                }
+                Ok(())
+            };
         show(
             f,
             "lose most",
-            &mut changes.iter().filter(|change| change.change() < 0).take(self.top),
+            &mut changes
+                .iter()
+                .filter(|change| change.change() < 0)
+                .take(self.top),
         )?;
         show(
             f,
@@ -615,12 +694,18 @@ impl std::fmt::Display for ReplayView {
         show(
             f,
             "newly zeroed",
-            &mut changes.iter().filter(|change| change.newly_zeroed).take(self.top),
+            &mut changes
+                .iter()
+                .filter(|change| change.newly_zeroed)
+                .take(self.top),
         )?;
         show(
             f,
             "restored",
-            &mut changes.iter().filter(|change| change.restored).take(self.top),
+            &mut changes
+                .iter()
+                .filter(|change| change.restored)
+                .take(self.top),
         )?;
         Ok(())
     }
@@ -653,13 +738,21 @@ pub fn replay(
     if targets.is_empty() {
         bail!("no epoch to replay: give --bundle URL (and --epochs)");
     }
+    targets.sort();
+    targets.dedup();
+    if let Some(pair) = targets.windows(2).find(|pair| pair[0].1 == pair[1].1) {
+        bail!(
+            "epoch {} is named in two bundle stores ({} and {}): name one",
+            pair[0].1,
+            pair[0].0,
+            pair[1].0
+        );
+    }
     targets.sort_by_key(|(_, epoch)| *epoch);
-    targets.dedup_by_key(|(_, epoch)| *epoch);
     let runtime = runtime()?;
     let work = tempfile::tempdir().context("creating a temporary folder")?;
     let mut chain = ReplayChain::new();
     let mut replayed = Vec::new();
-    let mut params_used = None;
     for (root, epoch) in &targets {
         let store = BundleStore::open(root, false)?;
         let bundle = fetch_bundle(&runtime, &store, *epoch, work.path(), output)?;
@@ -672,11 +765,12 @@ pub fn replay(
                 .bytes,
             &format!("replaying epoch {epoch}"),
         );
-        let result = chain.replay(&bundle, network_key(), &params, |read| bar.set_position(read));
+        let result = chain.replay(&bundle, network_key(), &params, |read| {
+            bar.set_position(read)
+        });
         bar.finish_and_clear();
         replayed.push(result?);
         let _ = std::fs::remove_file(&bundle.telemetry);
-        params_used.get_or_insert(params);
     }
     let mut operators: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for epoch in &replayed {
@@ -687,8 +781,10 @@ pub fn replay(
         }
     }
     let view = ReplayView {
-        params: serde_json::to_value(params_used.expect("at least one epoch"))
-            .expect("parameters serialise"),
+        changes: serde_json::to_value(
+            toml::from_str::<toml::Table>(&changes).context("the changed parameters")?,
+        )
+        .context("the changed parameters")?,
         old_paid: replayed.iter().map(|epoch| epoch.old_paid).sum(),
         new_paid: replayed.iter().map(|epoch| epoch.new_paid).sum(),
         epochs: replayed,

@@ -78,6 +78,10 @@ pub enum RewardsCommand {
         /// `oracle`, when --bundle is not given).
         #[arg(long)]
         oracle: Option<String>,
+        /// The network's [verify] parameters (an oracle config, or its [verify] section): the
+        /// bundle's must be these. Without it the bundle's are used as published.
+        #[arg(long)]
+        params: Option<PathBuf>,
     },
     /// Recomputes published epochs under changed [verify] parameters and prints who would
     /// gain or lose: totals, per operator, the devices that move most, devices newly zeroed or
@@ -297,14 +301,22 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             epoch,
             bundle,
             oracle,
-        } => super::bundle::verify_epoch(ctx, epoch, bundle, oracle),
+            params,
+        } => super::bundle::verify_epoch(ctx, epoch, bundle, oracle, params),
         RewardsCommand::Replay {
             bundles,
             epochs,
             params,
             csv,
             top,
-        } => super::bundle::replay(&bundles, epochs.as_deref(), &params, csv.as_ref(), top, ctx.output),
+        } => super::bundle::replay(
+            &bundles,
+            epochs.as_deref(),
+            &params,
+            csv.as_ref(),
+            top,
+            ctx.output,
+        ),
     }
 }
 

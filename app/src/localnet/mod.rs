@@ -240,8 +240,8 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
         .map(|port| format!("http://127.0.0.1:{port}"))
         .collect();
     // Each oracle publishes its own epoch bundles (byte-identical when they agree).
-    let bundles_dir = std::path::absolute(args.data_dir.join("bundles"))
-        .context("the bundles folder")?;
+    let bundles_dir =
+        std::path::absolute(args.data_dir.join("bundles")).context("the bundles folder")?;
     let mut oracles = Vec::new();
     for (index, port) in ports.iter().enumerate() {
         let oracle = LocalOracle {

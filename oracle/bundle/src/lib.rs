@@ -213,6 +213,12 @@ pub enum BundleError {
         actual: String,
         bytes: u64,
     },
+    #[error("the {part} part is {actual} bytes, not the {expected} the index names")]
+    PartSize {
+        part: PartName,
+        expected: u64,
+        actual: u64,
+    },
     #[error("the {part} part does not decode: {message}")]
     PartDecode { part: PartName, message: String },
     #[error("a local file {path}: {source}")]

@@ -25,8 +25,8 @@ pub fn changed_params(base: &VerifyParams, changes: &str) -> Result<VerifyParams
         Some(_) => return Err(BundleError::Params("`verify` is not a table".into())),
         None => document,
     };
-    let changes = serde_json::to_value(changes)
-        .map_err(|error| BundleError::Params(error.to_string()))?;
+    let changes =
+        serde_json::to_value(changes).map_err(|error| BundleError::Params(error.to_string()))?;
     let mut merged =
         serde_json::to_value(base).map_err(|error| BundleError::Params(error.to_string()))?;
     overlay(&mut merged, changes);
@@ -77,6 +77,8 @@ impl DeviceChange {
 #[derive(Clone, Debug, Serialize)]
 pub struct EpochReplay {
     pub epoch: u64,
+    /// The parameters the epoch was replayed with (the bundle's, changed).
+    pub params: VerifyParams,
     /// Paid to devices in the epoch (the sum of its rows), as reported and as replayed.
     pub old_paid: u64,
     pub new_paid: u64,
@@ -127,6 +129,11 @@ impl ReplayChain {
         progress: impl FnMut(u64),
     ) -> Result<EpochReplay, BundleError> {
         let epoch = bundle.report.epoch;
+        if bundle.snapshot_digest != hex::encode(bundle.report.snapshot_digest) {
+            return Err(BundleError::Index(format!(
+                "epoch {epoch}'s snapshot part is not the snapshot its report was computed over"
+            )));
+        }
         let follows = self
             .last_epoch
             .is_some_and(|last| last.checked_add(1) == Some(epoch));
@@ -193,6 +200,7 @@ fn compare(bundle: &FetchedBundle, new: &EpochRewards, params: &VerifyParams) ->
     devices.sort_by_key(|change| std::cmp::Reverse(change.change().unsigned_abs()));
     EpochReplay {
         epoch: old.epoch,
+        params: params.clone(),
         old_paid: old.rows.iter().map(|row| row.amount).sum(),
         new_paid: new.rows.iter().map(|row| row.amount).sum(),
         old_dust: old.dust,
@@ -201,5 +209,36 @@ fn compare(bundle: &FetchedBundle, new: &EpochRewards, params: &VerifyParams) ->
         new_cumulative_total: new.cumulative_total,
         operators,
         devices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_laid_over_the_bundles_parameters() {
+        let mut base = VerifyParams {
+            slots_per_epoch: 5,
+            ..VerifyParams::default()
+        };
+        base.witnesses.min_witnesses = 3;
+        let changed = changed_params(
+            &base,
+            "[verify]\ndensity_k = 1\n[verify.witnesses]\nenabled = false\n",
+        )
+        .unwrap();
+        assert_eq!(changed.density_k, 1);
+        assert!(!changed.witnesses.enabled);
+        // What the file does not name keeps the bundle's value, in tables too.
+        assert_eq!(changed.slots_per_epoch, 5);
+        assert_eq!(changed.witnesses.min_witnesses, 3);
+        // The settings alone, without [verify], do the same.
+        assert_eq!(
+            changed_params(&base, "density_k = 1\n").unwrap().density_k,
+            1
+        );
+        // An unknown setting is refused.
+        assert!(changed_params(&base, "density = 1\n").is_err());
     }
 }

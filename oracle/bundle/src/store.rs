@@ -38,6 +38,9 @@ pub enum IndexOutcome {
     Superseded { kept_at: String },
 }
 
+/// The largest index read (a real one is under 1 KiB).
+pub const MAX_INDEX_BYTES: u64 = 64 * 1024;
+
 /// The size of each chunk a file part is uploaded in (S3's multipart minimum is 5 MiB).
 const UPLOAD_CHUNK: usize = 8 * 1024 * 1024;
 
@@ -80,6 +83,11 @@ impl BundleStore {
                 Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
             }
         } else if url.starts_with("http://") || url.starts_with("https://") {
+            if create {
+                return Err(url_error(
+                    "bundles are read over HTTP(S), not published: publish to file:// or s3://, and set [publish] public_url to the HTTPS address readers use".into(),
+                ));
+            }
             let http = object_store::http::HttpBuilder::new()
                 .with_url(url.trim_end_matches('/'))
                 .build()
@@ -138,6 +146,32 @@ impl BundleStore {
         }
     }
 
+    /// The object at `path`, read as it streams and cut off past `limit` bytes: `None` when
+    /// there is none, `Err(bytes read)` when it holds more than `limit` (a store that
+    /// announces a small object and sends a large one cannot fill memory).
+    async fn read_capped(
+        &self,
+        path: &str,
+        limit: u64,
+    ) -> Result<Option<Result<Vec<u8>, u64>>, BundleError> {
+        let found = match self.store.get(&StorePath::from(path)).await {
+            Ok(found) => found,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(error) => return Err(self.error(error)),
+        };
+        let mut bytes = Vec::new();
+        let mut chunks = found.into_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|error| self.error(error))?;
+            let read = (bytes.len() + chunk.len()) as u64;
+            if read > limit {
+                return Ok(Some(Err(read)));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(Ok(bytes)))
+    }
+
     /// The size of the object at `path` (`None` when there is none).
     pub async fn size(&self, path: &str) -> Result<Option<u64>, BundleError> {
         match self.store.head(&StorePath::from(path)).await {
@@ -147,26 +181,67 @@ impl BundleStore {
         }
     }
 
-    /// `epoch`'s index, decoded and checked, with its bytes.
+    /// `epoch`'s index, decoded and checked, with its bytes (one larger than
+    /// [`MAX_INDEX_BYTES`] is refused before it is read).
     pub async fn index(&self, epoch: u64) -> Result<(BundleIndex, Vec<u8>), BundleError> {
         let path = index_path(epoch);
+        let no_bundle = || BundleError::NoBundle {
+            epoch,
+            url: self.url.clone(),
+            path: path.clone(),
+        };
+        let size = self.size(&path).await?.ok_or_else(no_bundle)?;
+        if size > MAX_INDEX_BYTES {
+            return Err(BundleError::Index(format!(
+                "{path} is {size} bytes; an index is at most {MAX_INDEX_BYTES}"
+            )));
+        }
         let bytes = self
-            .get(&path)
+            .read_capped(&path, MAX_INDEX_BYTES)
             .await?
-            .ok_or_else(|| BundleError::NoBundle {
-                epoch,
-                url: self.url.clone(),
-                path: path.clone(),
+            .ok_or_else(no_bundle)?
+            .map_err(|read| {
+                BundleError::Index(format!(
+                    "{path} sent more than {MAX_INDEX_BYTES} bytes ({read} so far)"
+                ))
             })?;
         Ok((BundleIndex::decode(&bytes, epoch)?, bytes))
     }
 
-    /// A part's bytes, refused (with the part's name) unless they hash to its digest.
-    pub async fn part(&self, part: &PartRef) -> Result<Vec<u8>, BundleError> {
-        let bytes = self.get(&part.path()).await?.ok_or_else(|| BundleError::Store {
+    /// The size of the part's object, refused (with the part's name) when it is missing or
+    /// not the size the index names: nothing larger than announced is ever read.
+    async fn checked_size(&self, part: &PartRef) -> Result<(), BundleError> {
+        let missing = || BundleError::Store {
             url: self.url.clone(),
             message: format!("the {} part ({}) is missing", part.name, part.path()),
-        })?;
+        };
+        let size = self.size(&part.path()).await?.ok_or_else(missing)?;
+        if size != part.bytes {
+            return Err(BundleError::PartSize {
+                part: part.name,
+                expected: part.bytes,
+                actual: size,
+            });
+        }
+        Ok(())
+    }
+
+    /// A part's bytes (read whole: the snapshot, report and parameters), refused (with the
+    /// part's name) unless they are the size and hash to the digest the index names.
+    pub async fn part(&self, part: &PartRef) -> Result<Vec<u8>, BundleError> {
+        self.checked_size(part).await?;
+        let bytes = self
+            .read_capped(&part.path(), part.bytes)
+            .await?
+            .ok_or_else(|| BundleError::Store {
+                url: self.url.clone(),
+                message: format!("the {} part ({}) is missing", part.name, part.path()),
+            })?
+            .map_err(|actual| BundleError::PartSize {
+                part: part.name,
+                expected: part.bytes,
+                actual,
+            })?;
         let actual = sha256_hex(&bytes);
         if actual != part.sha256 {
             return Err(BundleError::PartDigest {
@@ -188,6 +263,7 @@ impl BundleStore {
         destination: &Path,
         mut progress: impl FnMut(u64),
     ) -> Result<(), BundleError> {
+        self.checked_size(part).await?;
         let found = match self.store.get(&StorePath::from(part.path())).await {
             Ok(found) => found,
             Err(object_store::Error::NotFound { .. }) => {
@@ -206,8 +282,16 @@ impl BundleStore {
         let mut chunks = found.into_stream();
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(|error| self.error(error))?;
-            hasher.update(&chunk);
             received += chunk.len() as u64;
+            // A store that sends more than it announced is cut off at the announced size.
+            if received > part.bytes {
+                return Err(BundleError::PartSize {
+                    part: part.name,
+                    expected: part.bytes,
+                    actual: received,
+                });
+            }
+            hasher.update(&chunk);
             file.write_all(&chunk)
                 .await
                 .map_err(BundleError::file(destination))?;
@@ -261,7 +345,10 @@ impl BundleStore {
                 sha256_hex(&existing)
             );
             self.store
-                .put(&StorePath::from(kept_at.as_str()), PutPayload::from(existing))
+                .put(
+                    &StorePath::from(kept_at.as_str()),
+                    PutPayload::from(existing),
+                )
                 .await
                 .map_err(|error| self.error(error))?;
             outcome = IndexOutcome::Superseded { kept_at };

@@ -50,6 +50,11 @@ pub struct EpochVotes {
     pub votes: Vec<(Pubkey, [u8; 32], u64)>,
     pub oracles: Vec<Pubkey>,
     pub quorum: u8,
+    /// The record's root once a quorum agreed (pending or active): (root, cumulative total,
+    /// active). After a veto the record is voting again and this is `None`.
+    pub agreed: Option<([u8; 32], u64, bool)>,
+    /// How often the authority vetoed a root of the epoch.
+    pub vetoes: u8,
 }
 
 impl EpochVotes {
@@ -267,6 +272,15 @@ impl Chain for RpcChain {
                         .collect(),
                     oracles: config.oracles,
                     quorum: config.quorum,
+                    agreed: match record.status {
+                        reward_epochs::state::RootStatus::Voting => None,
+                        status => Some((
+                            record.pending_root,
+                            record.pending_cumulative_total,
+                            status == reward_epochs::state::RootStatus::Active,
+                        )),
+                    },
+                    vetoes: record.vetoes,
                 })),
                 Err(ChainError::Missing { .. }) => Ok(None),
                 Err(error) => Err(error),

@@ -128,6 +128,27 @@ pub enum Fact {
     StakeSlashed {
         operator: Pubkey,
     },
+    /// What happened to an epoch's root (kept so an epoch's votes can be read from finalized
+    /// history once its record is closed on chain).
+    Root(RootFact),
+}
+
+/// An event of an epoch's root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootFact {
+    Voted {
+        epoch: u64,
+        oracle: Pubkey,
+        root: [u8; 32],
+        cumulative_total: u64,
+    },
+    /// The authority vetoed the epoch's root: its votes were cleared.
+    Vetoed { epoch: u64 },
+    Activated {
+        epoch: u64,
+        root: [u8; 32],
+        cumulative_total: u64,
+    },
 }
 
 /// One event, decoded.
@@ -411,7 +432,44 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
             })
         }
         Program::Rewards => {
-            use reward_epochs::events::EpochClosed;
+            use reward_epochs::events::{EpochClosed, RootActivated, RootVetoed, RootVoted};
+            let root = |unix_timestamp: i64, fact: RootFact| {
+                Some(Decoded {
+                    unix_timestamp,
+                    writes: Vec::new(),
+                    facts: vec![Fact::Root(fact)],
+                })
+            };
+            if discriminator == RootVoted::DISCRIMINATOR {
+                let event: RootVoted = decode_as(data)?;
+                return Ok(root(
+                    event.unix_timestamp,
+                    RootFact::Voted {
+                        epoch: event.epoch,
+                        oracle: event.oracle,
+                        root: event.root,
+                        cumulative_total: event.cumulative_total,
+                    },
+                ));
+            }
+            if discriminator == RootVetoed::DISCRIMINATOR {
+                let event: RootVetoed = decode_as(data)?;
+                return Ok(root(
+                    event.unix_timestamp,
+                    RootFact::Vetoed { epoch: event.epoch },
+                ));
+            }
+            if discriminator == RootActivated::DISCRIMINATOR {
+                let event: RootActivated = decode_as(data)?;
+                return Ok(root(
+                    event.unix_timestamp,
+                    RootFact::Activated {
+                        epoch: event.epoch,
+                        root: event.active_root,
+                        cumulative_total: event.active_cumulative_total,
+                    },
+                ));
+            }
             if discriminator != EpochClosed::DISCRIMINATOR {
                 return Ok(None);
             }
@@ -640,7 +698,7 @@ mod tests {
         assert!(decode_event(Program::Staking, suspended).is_err());
         assert!(decode_event(Program::Registry, &[0xEE; 20]).is_err());
         // A known event the view does not need is skipped.
-        let voted = reward_epochs::events::RootVoted::DISCRIMINATOR;
-        assert_eq!(decode_event(Program::Rewards, voted), Ok(None));
+        let claimed = reward_epochs::events::RewardsClaimed::DISCRIMINATOR;
+        assert_eq!(decode_event(Program::Rewards, claimed), Ok(None));
     }
 }

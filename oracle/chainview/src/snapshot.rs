@@ -150,7 +150,7 @@ pub fn build<'a>(
                     }
                 }
                 Fact::CreditsPurchased(bought) => purchases.push(*bought),
-                Fact::EpochClosed(_) | Fact::StakeSlashed { .. } => {}
+                Fact::EpochClosed(_) | Fact::StakeSlashed { .. } | Fact::Root(_) => {}
             }
         }
     }

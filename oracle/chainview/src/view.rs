@@ -247,6 +247,26 @@ impl ChainView {
             .unwrap_or_default()
     }
 
+    /// What happened to epochs' roots after the base (votes, vetoes, activations), in chain
+    /// order: an epoch's votes as finalized history holds them, also once its record is
+    /// closed on chain. Read it before [`ChainView::snapshot`] moves the base on.
+    pub fn root_facts(&self) -> Vec<crate::model::RootFact> {
+        self.state
+            .as_ref()
+            .map(|state| {
+                state
+                    .journal
+                    .iter()
+                    .flat_map(|event| &event.decoded.facts)
+                    .filter_map(|fact| match fact {
+                        Fact::Root(root) => Some(*root),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The stored snapshot of `epoch`, if it was made.
     pub fn stored_snapshot(&self, epoch: u64) -> Result<Option<ChainSnapshot>, ViewError> {
         stored_snapshot(&self.files.dir, epoch)

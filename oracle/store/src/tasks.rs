@@ -118,7 +118,12 @@ impl Retention {
                 continue;
             };
             // An epoch a stage still needs stays, and every epoch after it.
-            if let Some(needed) = self.keep.iter().filter_map(|keep| keep.oldest_needed()).min() {
+            if let Some(needed) = self
+                .keep
+                .iter()
+                .filter_map(|keep| keep.oldest_needed())
+                .min()
+            {
                 match needed.checked_sub(1) {
                     Some(before) => through = through.min(before),
                     None => continue,

@@ -453,7 +453,16 @@ async fn stage(devices: usize, params: &VerifyParams) {
         report.union.messages,
         report.rewards.device_counts().rewarded,
     );
-    bundle(root.path(), &a_dir, a_store, shared, params, report, computing).await;
+    bundle(
+        root.path(),
+        &a_dir,
+        a_store,
+        shared,
+        params,
+        report,
+        computing,
+    )
+    .await;
 }
 
 /// Part 3: the stage's epoch published as a bundle, then checked from the bundle alone.

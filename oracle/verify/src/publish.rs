@@ -6,11 +6,15 @@
 //! The union is written again from the inputs the report names (this oracle's sealed set and
 //! the peers' pulled sets, merged as the verify stage merged them) and checked against the
 //! report's union manifest before anything is uploaded. A published epoch is marked in
-//! `<data_dir>/bundles-work/<epoch>.published` with its report's digest: a restart publishes
-//! what is missing, and an epoch computed again (after a veto) is published again. A failure
-//! is retried with a growing pause (up to five minutes); retention keeps the inputs of every
-//! epoch not yet published. Reports this oracle adopted from a peer are not published: it did
-//! not compute them.
+//! `<data_dir>/bundles-work/<epoch>.published` with its report's digest (and the report file's
+//! size and modification time, so a restart need not hash every report again): a restart
+//! publishes what is missing, and an epoch computed again (after a veto) is published again.
+//! A failure is retried with a growing pause (up to five minutes). Retention keeps the inputs
+//! of every epoch not yet published — of every epoch until the first scan is done. An epoch
+//! whose inputs fail three times in a row (gone, or no longer the union its report names) is
+//! marked `<epoch>.unpublishable` with the reason, logged and reported by `/healthz`, and no
+//! longer holds the epochs after it or retention. Reports this oracle adopted from a peer are
+//! not published: it did not compute them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,7 +30,9 @@ use groundwork_oracle_core::metrics::Metrics;
 use groundwork_oracle_core::tasks::{FirstRound, HealthReport, StageHealth, StopSignal, Ticker};
 use groundwork_oracle_rewards::report::{EpochReport, Reports};
 use groundwork_oracle_rewards::union::UnionFilter;
-use groundwork_oracle_store::manifest::{encode_stream_head, encode_stream_record, Manifest, ManifestBuilder};
+use groundwork_oracle_store::manifest::{
+    encode_stream_head, encode_stream_record, Manifest, ManifestBuilder,
+};
 use groundwork_oracle_store::tasks::KeepsInputs;
 use groundwork_oracle_store::Store;
 use serde_json::json;
@@ -41,6 +47,10 @@ const PUBLISH_EVERY: Duration = Duration::from_secs(2);
 const MOST_BACKOFF: Duration = Duration::from_secs(300);
 /// A backlog of this many epochs makes the oracle unhealthy.
 const UNHEALTHY_BACKLOG: u64 = 3;
+/// Failures in a row of an epoch's inputs after which it is marked unpublishable.
+const INPUT_ATTEMPTS: u32 = 3;
+/// `oldest_unpublished` before the first scan: retention keeps everything.
+const NOT_SCANNED: i64 = -2;
 
 /// What the publisher stands at, for `/healthz`, `/metrics` and the API.
 pub struct PublishStatus {
@@ -51,9 +61,15 @@ pub struct PublishStatus {
     backlog: AtomicU64,
     /// The newest epoch published (-1: none).
     newest_published: AtomicI64,
-    /// The oldest epoch not yet published (-1: none): retention keeps its inputs.
+    /// The oldest epoch not yet published (-1: none; [`NOT_SCANNED`] before the first scan):
+    /// retention keeps its inputs.
     oldest_unpublished: AtomicI64,
     last_error: Mutex<Option<String>>,
+    /// The epochs published (for the report stored now), read by the API.
+    published: Mutex<std::collections::BTreeSet<u64>>,
+    /// Epochs that cannot be published, and why.
+    unpublishable: Mutex<std::collections::BTreeMap<u64, String>>,
+    scan: Mutex<Scan>,
     /// Attempts that failed since the oracle started (each retried).
     failures: AtomicU64,
     metrics: Arc<Metrics>,
@@ -66,8 +82,11 @@ impl PublishStatus {
             mark_dir,
             backlog: AtomicU64::new(0),
             newest_published: AtomicI64::new(-1),
-            oldest_unpublished: AtomicI64::new(-1),
+            oldest_unpublished: AtomicI64::new(NOT_SCANNED),
             last_error: Mutex::new(None),
+            published: Mutex::new(Default::default()),
+            unpublishable: Mutex::new(Default::default()),
+            scan: Mutex::new(Scan::default()),
             failures: AtomicU64::new(0),
             metrics,
         }
@@ -91,11 +110,22 @@ impl PublishStatus {
         self.mark_dir.join(format!("{epoch}.published"))
     }
 
-    /// Whether `epoch`'s bundle is published for the report whose canonical bytes are
-    /// `report_bytes`.
-    pub fn is_published(&self, epoch: u64, report_bytes: &[u8]) -> bool {
-        let digest = hex::encode(Sha256::digest(report_bytes));
-        std::fs::read_to_string(self.mark_path(epoch)).is_ok_and(|mark| mark.trim() == digest)
+    /// Whether `epoch`'s bundle is published (for the report stored now), as the publisher
+    /// last found.
+    pub fn is_published(&self, epoch: u64) -> bool {
+        self.published
+            .lock()
+            .expect("publish status lock")
+            .contains(&epoch)
+    }
+
+    /// Why `epoch` cannot be published, if it cannot.
+    pub fn unpublishable(&self, epoch: u64) -> Option<String> {
+        self.unpublishable
+            .lock()
+            .expect("publish status lock")
+            .get(&epoch)
+            .cloned()
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -117,6 +147,11 @@ impl StageHealth for PublishStatus {
                     .unwrap_or_default()
             ));
         }
+        let unpublishable = self
+            .unpublishable
+            .lock()
+            .expect("publish status lock")
+            .clone();
         report.fields.insert(
             "publish".into(),
             json!({
@@ -124,6 +159,7 @@ impl StageHealth for PublishStatus {
                 "backlog_epochs": backlog,
                 "newest_published_epoch": self.newest_published(),
                 "last_error": last_error,
+                "unpublishable_epochs": unpublishable,
             }),
         );
         report
@@ -150,7 +186,10 @@ impl StageHealth for PublishStatus {
 
 impl KeepsInputs for PublishStatus {
     fn oldest_needed(&self) -> Option<u64> {
-        u64::try_from(self.oldest_unpublished.load(Ordering::Relaxed)).ok()
+        match self.oldest_unpublished.load(Ordering::Relaxed) {
+            NOT_SCANNED => Some(0),
+            oldest => u64::try_from(oldest).ok(),
+        }
     }
 }
 
@@ -164,6 +203,43 @@ pub struct Publisher {
     /// Staging files (the published marks are in the status's folder).
     pub work_dir: PathBuf,
     pub status: Arc<PublishStatus>,
+}
+
+/// Why an epoch's bundle was not published: its inputs (report, parameters, snapshot, the
+/// union) — after [`INPUT_ATTEMPTS`] in a row it is set aside — or the bundle store (retried
+/// for as long as it takes).
+#[derive(Debug)]
+pub enum PublishFailure {
+    Inputs(anyhow::Error),
+    Store(anyhow::Error),
+}
+
+impl std::fmt::Display for PublishFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishFailure::Inputs(error) => write!(f, "the epoch's inputs: {error:#}"),
+            PublishFailure::Store(error) => write!(f, "the bundle store: {error:#}"),
+        }
+    }
+}
+
+/// What the publisher found in its scans: the reports scanned, the epochs waiting, and how
+/// often each epoch's inputs failed in a row.
+#[derive(Default)]
+struct Scan {
+    through: Option<u64>,
+    pending: std::collections::BTreeSet<u64>,
+    input_failures: std::collections::BTreeMap<u64, u32>,
+}
+
+/// A file's size and modification time (ns), as a mark records them.
+fn file_stamp(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    let modified = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    Ok(format!("{}:{modified}", meta.len()))
 }
 
 /// What publishing one epoch did.
@@ -216,38 +292,120 @@ impl Publisher {
     }
 
     /// The epochs whose report was computed here and whose bundle is not published (for the
-    /// report stored now), oldest first.
+    /// report stored now), oldest first. The first call reads every report's mark; later
+    /// calls only the reports stored since (a stored report is never replaced while the
+    /// oracle runs).
     pub fn pending(&self) -> Result<Vec<u64>> {
-        let mut pending = Vec::new();
-        for epoch in self.reports.epochs()? {
+        let epochs = self.reports.epochs()?;
+        let mut scan = self.status.scan.lock().expect("publish status lock");
+        let scanned_through = scan.through;
+        for &epoch in epochs
+            .iter()
+            .filter(|epoch| scanned_through.is_none_or(|through| **epoch > through))
+        {
             if !params_path(&self.reports, epoch).exists() {
+                continue; // adopted from a peer: not computed here
+            }
+            if let Ok(reason) = std::fs::read_to_string(self.unpublishable_path(epoch)) {
+                self.status
+                    .unpublishable
+                    .lock()
+                    .expect("publish status lock")
+                    .insert(epoch, reason);
                 continue;
             }
-            let Some(bytes) = self.reports.load_bytes(epoch)? else {
-                continue;
-            };
-            if !self.status.is_published(epoch, &bytes) {
-                pending.push(epoch);
+            if self.marked(epoch)? {
+                self.status
+                    .published
+                    .lock()
+                    .expect("publish status lock")
+                    .insert(epoch);
+                self.status
+                    .newest_published
+                    .fetch_max(i64::try_from(epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
+            } else {
+                scan.pending.insert(epoch);
             }
         }
-        Ok(pending)
+        if let Some(newest) = epochs.last() {
+            scan.through = Some(*newest);
+        }
+        scan.pending
+            .retain(|epoch| epochs.binary_search(epoch).is_ok());
+        Ok(scan.pending.iter().copied().collect())
     }
 
     fn mark_path(&self, epoch: u64) -> PathBuf {
         self.status.mark_path(epoch)
     }
 
-    /// Publishes every pending epoch, oldest first; stops at the first failure.
+    fn unpublishable_path(&self, epoch: u64) -> PathBuf {
+        self.work_dir.join(format!("{epoch}.unpublishable"))
+    }
+
+    /// Whether `epoch`'s mark names the report stored now: by the report file's size and
+    /// modification time when they match, else by its digest.
+    fn marked(&self, epoch: u64) -> Result<bool> {
+        let Ok(mark) = std::fs::read_to_string(self.mark_path(epoch)) else {
+            return Ok(false);
+        };
+        let mut fields = mark.split_whitespace();
+        let digest = fields.next().unwrap_or_default();
+        let file = self.reports.path(epoch);
+        if let (Some(stamp), Ok(now)) = (fields.next(), file_stamp(&file)) {
+            if stamp == now {
+                return Ok(true);
+            }
+        }
+        let Some(bytes) = self.reports.load_bytes(epoch)? else {
+            return Ok(false);
+        };
+        Ok(hex::encode(Sha256::digest(&bytes)) == digest)
+    }
+
+    /// Publishes every pending epoch, oldest first; stops at the first failure (an epoch
+    /// whose inputs failed [`INPUT_ATTEMPTS`] times in a row is set aside as unpublishable
+    /// and the next one goes on).
     pub async fn publish_pending(&self) -> Result<Vec<Published>> {
         let pending = self.pending()?;
         self.note_pending(&pending);
         let mut published = Vec::new();
         for (done, epoch) in pending.iter().enumerate() {
-            published.push(self.publish(*epoch).await?);
+            match self.publish(*epoch).await {
+                Ok(bundle) => published.push(bundle),
+                Err(PublishFailure::Store(error)) => return Err(error),
+                Err(PublishFailure::Inputs(error)) => {
+                    let attempts = {
+                        let mut scan = self.status.scan.lock().expect("publish status lock");
+                        let attempts = scan.input_failures.entry(*epoch).or_default();
+                        *attempts += 1;
+                        *attempts
+                    };
+                    if attempts < INPUT_ATTEMPTS {
+                        return Err(error);
+                    }
+                    let reason = format!("{error:#}");
+                    tracing::error!(
+                        epoch,
+                        %reason,
+                        "this epoch's bundle cannot be published: its inputs failed {INPUT_ATTEMPTS} times in a row; it is set aside and the next epochs go on"
+                    );
+                    let path = self.unpublishable_path(*epoch);
+                    groundwork_oracle_core::files::write_atomically(&path, reason.as_bytes())
+                        .map_err(|error| anyhow::anyhow!("writing {}: {error}", path.display()))?;
+                    self.status
+                        .unpublishable
+                        .lock()
+                        .expect("publish status lock")
+                        .insert(*epoch, reason);
+                }
+            }
+            {
+                let mut scan = self.status.scan.lock().expect("publish status lock");
+                scan.pending.remove(epoch);
+                scan.input_failures.remove(epoch);
+            }
             self.note_pending(&pending[done + 1..]);
-            self.status
-                .newest_published
-                .fetch_max(i64::try_from(*epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
         }
         Ok(published)
     }
@@ -265,16 +423,49 @@ impl Publisher {
     }
 
     /// Publishes `epoch`'s bundle and marks it published.
-    pub async fn publish(&self, epoch: u64) -> Result<Published> {
+    pub async fn publish(&self, epoch: u64) -> Result<Published, PublishFailure> {
+        let (index, parts, staging, report_bytes) =
+            self.prepare(epoch).await.map_err(PublishFailure::Inputs)?;
+        let outcome = self.bundles.publish(&index, parts).await;
+        let _ = std::fs::remove_file(&staging);
+        let outcome = outcome.map_err(|error| PublishFailure::Store(error.into()))?;
+        let mark = self.mark_path(epoch);
+        let stamp = file_stamp(&self.reports.path(epoch)).unwrap_or_default();
+        groundwork_oracle_core::files::write_atomically(
+            &mark,
+            format!("{} {stamp}", hex::encode(Sha256::digest(&report_bytes))).as_bytes(),
+        )
+        .map_err(|error| {
+            PublishFailure::Store(anyhow::anyhow!("writing {}: {error}", mark.display()))
+        })?;
+        self.status
+            .published
+            .lock()
+            .expect("publish status lock")
+            .insert(epoch);
+        self.status
+            .newest_published
+            .fetch_max(i64::try_from(epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
+        Ok(Published {
+            epoch,
+            index,
+            outcome,
+        })
+    }
+
+    /// `epoch`'s index and parts, the union written into a staging file (removed again when
+    /// anything fails), and the report's bytes.
+    async fn prepare(
+        &self,
+        epoch: u64,
+    ) -> Result<(BundleIndex, Vec<(PartName, PartSource)>, PathBuf, Vec<u8>)> {
         use anyhow::Context;
         let report_bytes = self
             .reports
             .load_bytes(epoch)?
             .with_context(|| format!("epoch {epoch}'s report disappeared"))?;
-        let report = self
-            .reports
-            .load(epoch)?
-            .with_context(|| format!("epoch {epoch}'s report disappeared"))?;
+        let report = groundwork_oracle_rewards::report::decode_report(&report_bytes, epoch)
+            .with_context(|| format!("epoch {epoch}'s report"))?;
         let params_file = params_path(&self.reports, epoch);
         let params_bytes = std::fs::read(&params_file)
             .with_context(|| format!("reading {}", params_file.display()))?;
@@ -288,8 +479,14 @@ impl Publisher {
         std::fs::create_dir_all(&self.work_dir)
             .with_context(|| format!("creating {}", self.work_dir.display()))?;
         let staging = self.work_dir.join(format!("{epoch}.telemetry.tmp"));
-        let (telemetry_digest, telemetry_bytes) =
-            self.write_union(&report, &snapshot, &staging).await?;
+        let written = self.write_union(&report, &snapshot, &staging).await;
+        let (telemetry_digest, telemetry_bytes) = match written {
+            Ok(written) => written,
+            Err(error) => {
+                let _ = std::fs::remove_file(&staging);
+                return Err(error);
+            }
+        };
         let index = BundleIndex {
             format: BUNDLE_FORMAT.into(),
             epoch,
@@ -302,31 +499,13 @@ impl Publisher {
                 PartRef::of(PartName::Params, &params_bytes),
             ],
         };
-        let outcome = self
-            .bundles
-            .publish(
-                &index,
-                vec![
-                    (PartName::Telemetry, PartSource::File(staging.clone())),
-                    (PartName::Snapshot, PartSource::Bytes(snapshot_bytes)),
-                    (PartName::Report, PartSource::Bytes(report_bytes.clone())),
-                    (PartName::Params, PartSource::Bytes(params_bytes)),
-                ],
-            )
-            .await;
-        let _ = std::fs::remove_file(&staging);
-        let outcome = outcome?;
-        let mark = self.mark_path(epoch);
-        groundwork_oracle_core::files::write_atomically(
-            &mark,
-            hex::encode(Sha256::digest(&report_bytes)).as_bytes(),
-        )
-        .with_context(|| format!("writing {}", mark.display()))?;
-        Ok(Published {
-            epoch,
-            index,
-            outcome,
-        })
+        let parts = vec![
+            (PartName::Telemetry, PartSource::File(staging.clone())),
+            (PartName::Snapshot, PartSource::Bytes(snapshot_bytes)),
+            (PartName::Report, PartSource::Bytes(report_bytes.clone())),
+            (PartName::Params, PartSource::Bytes(params_bytes)),
+        ];
+        Ok((index, parts, staging, report_bytes))
     }
 
     /// Writes the union `report` was computed over into `path` as one epoch stream, from the
@@ -449,9 +628,9 @@ pub fn router(status: Arc<PublishStatus>, public_url: String, reports: Reports) 
     }
     async fn bundle(State(at): State<Arc<Where>>, RoutePath(epoch): RoutePath<u64>) -> Response {
         let refusal = groundwork_oracle_core::api::refusal;
-        match at.reports.load_bytes(epoch) {
-            Ok(Some(bytes)) => {
-                let published = at.status.is_published(epoch, &bytes);
+        match at.reports.path(epoch).try_exists() {
+            Ok(true) => {
+                let published = at.status.is_published(epoch);
                 let computed_here = params_path(&at.reports, epoch).exists();
                 axum::Json(json!({
                     "epoch": epoch,
@@ -460,10 +639,11 @@ pub fn router(status: Arc<PublishStatus>, public_url: String, reports: Reports) 
                     "published": published,
                     "computed_here": computed_here,
                     "backlog_epochs": at.status.backlog(),
+                    "unpublishable": at.status.unpublishable(epoch),
                 }))
                 .into_response()
             }
-            Ok(None) => refusal(
+            Ok(false) => refusal(
                 StatusCode::NOT_FOUND,
                 "no_report",
                 format!("this oracle has no report of epoch {epoch}"),

@@ -697,7 +697,11 @@ pub struct MergedRecords {
 }
 
 impl MergedRecords {
-    pub fn new(epoch: u64, own: EpochStream, peers: Vec<PulledRecords>) -> Result<Self, StageError> {
+    pub fn new(
+        epoch: u64,
+        own: EpochStream,
+        peers: Vec<PulledRecords>,
+    ) -> Result<Self, StageError> {
         let mut sources: Vec<Source> =
             std::iter::once(Source::Own(own, ManifestBuilder::new(epoch)))
                 .chain(
@@ -725,13 +729,19 @@ impl MergedRecords {
         else {
             return Ok(None);
         };
-        let record = self.heads[first].take().expect("the smallest head");
+        let mut record = self.heads[first].take().expect("the smallest head");
         self.heads[first] = self.sources[first].next()?;
+        // The same message from several sources: taken once, with the smallest of its
+        // signatures (a device may sign the same bytes twice with different valid
+        // signatures; every oracle must keep the same copy to publish the same bundle).
         for index in 0..self.sources.len() {
-            while self.heads[index]
+            while let Some(other) = self.heads[index]
                 .as_ref()
-                .is_some_and(|other| other.sort_key() == record.sort_key())
+                .filter(|other| other.sort_key() == record.sort_key())
             {
+                if other.signature < record.signature {
+                    record.signature = other.signature;
+                }
                 self.heads[index] = self.sources[index].next()?;
             }
         }

@@ -590,9 +590,12 @@ impl SharedInput {
                 {
                     own_next = next_own(&mut own).await?;
                 }
-                let held = own_next
-                    .as_ref()
-                    .is_some_and(|own| own.sort_key() == record.sort_key());
+                // Held here: the same message, under a signature no larger than the peer's
+                // (a copy under a smaller signature is kept: every oracle's union keeps the
+                // smallest, so their published bundles are byte-identical).
+                let held = own_next.as_ref().is_some_and(|own| {
+                    own.sort_key() == record.sort_key() && own.signature <= record.signature
+                });
                 previous = Some(key);
                 let position = match &mut device_records {
                     Some((device, count)) if *device == record.device.0 => {
