@@ -8,10 +8,13 @@
 //!
 //! Three oracle processes (2 of 3), each hearing one device: they compute the same root over
 //! each other's sets, vote it, the first activates it; the operator claims its leaf with the
-//! proof an oracle serves, and the first oracle claims for a recipient without SOL.
+//! proof an oracle serves, and the first oracle claims for a recipient without SOL; the three
+//! publish byte-identical bundles, and with every oracle killed the bundle and the RPC
+//! endpoint alone check the root.
 
 mod local_chain;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use groundwork_harness::rpc::LocalRpc;
@@ -402,4 +405,51 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
         0,
         "it still holds no SOL"
     );
+
+    // Each oracle published epoch 0's bundle, byte for byte the same. With every oracle
+    // process gone, the bundle and the RPC endpoint alone check the root (SPEC 4.6).
+    let bundle_dir = |index: usize| dir.path().join(format!("oracle-{index}/bundles"));
+    let index_of = |index: usize| bundle_dir(index).join("epochs/0/index.json");
+    let started = Instant::now();
+    while !(0..3).all(|index| index_of(index).exists()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "epoch 0's bundles were not published: {}",
+            oracles[0].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let index = std::fs::read(index_of(0)).unwrap();
+    assert_eq!(std::fs::read(index_of(1)).unwrap(), index);
+    assert_eq!(std::fs::read(index_of(2)).unwrap(), index);
+    for oracle in &mut oracles {
+        oracle.kill_9();
+    }
+    let store = groundwork_oracle::bundle::BundleStore::open(
+        &format!("file://{}", bundle_dir(1).display()),
+        false,
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let settings = groundwork_oracle::bundle::verify::CheckSettings {
+        rpc_urls: vec![rpc.url.clone()],
+        network: Key(groundwork_client::device_registry::registry_config_address().to_bytes()),
+        oracles: votes.oracles.clone(),
+        quorum: votes.quorum,
+        expected_params: Some(groundwork_oracle::rewards::VerifyParams::default()),
+    };
+    let check = groundwork_oracle::bundle::verify::verify_epoch(
+        &store,
+        0,
+        work.path(),
+        &settings,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    assert!(check.ok, "{:?}", check.problems);
+    assert_eq!(check.computed_root, active_root);
+    assert_eq!(check.chain.status, "active");
+    assert_eq!(check.chain.votes_for_computed, record.votes.len());
+    assert!(check.records > 0);
 }

@@ -14,15 +14,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use groundwork_oracle_bundle::check::{
-    base_of, chain_findings, check_base, device_differences, epoch_differences, fetch, recompute,
-    snapshot_differences, votes_from_history, BaseCheck, ChainFindings, DeviceDifference,
-    FetchedBundle,
-};
+use groundwork_oracle_bundle::check::{fetch, FetchedBundle};
 use groundwork_oracle_bundle::replay::{changed_params, EpochReplay, ReplayChain};
+use groundwork_oracle_bundle::verify::{CheckSettings, EpochCheck, Step};
 use groundwork_oracle_bundle::BundleStore;
-use groundwork_oracle_chain::{Chain, RpcChain};
-use groundwork_oracle_chainview::ChainView;
 use groundwork_telemetry::Key;
 use serde::Serialize;
 
@@ -125,184 +120,128 @@ fn fetch_bundle(
     Ok(fetched?)
 }
 
-/// Checks the telemetry of `bundle` and computes the epoch with `snapshot` and `params`, with
-/// a progress bar over the bytes read.
-fn recompute_with_bar(
-    bundle: &FetchedBundle,
-    snapshot: &groundwork_oracle_rewards::snapshot::ChainSnapshot,
-    params: &groundwork_oracle_rewards::VerifyParams,
-    carried_dust_in: u64,
-    base: &BTreeMap<anchor_lang::prelude::Pubkey, u64>,
-    output: Output,
-    what: &str,
-) -> Result<groundwork_oracle_bundle::check::Recomputed> {
-    let bar = bytes_bar(
-        output,
-        bundle
-            .index
-            .part(groundwork_oracle_bundle::PartName::Telemetry)
-            .bytes,
-        what,
-    );
-    let recomputed = recompute(
-        &bundle.telemetry,
-        network_key(),
-        snapshot,
-        params,
-        carried_dust_in,
-        base,
-        |read| bar.set_position(read),
-    );
-    bar.finish_and_clear();
-    Ok(recomputed?)
-}
-
 /// The key every message of this network names (the device registry's config).
 fn network_key() -> Key {
     Key(groundwork_client::device_registry::registry_config_address().to_bytes())
 }
 
-/// What `verify-epoch` found.
+/// What `verify-epoch` found, with the network token's decimals for the human form.
 #[derive(Serialize)]
-pub struct EpochCheck {
-    pub epoch: u64,
-    pub ok: bool,
-    /// Every problem, one line each (empty when OK).
-    pub problems: Vec<String>,
-    pub bundle: String,
-    pub index_digest: String,
-    pub telemetry_bytes: u64,
-    pub records: u64,
-    pub refused_records: BTreeMap<String, u64>,
-    pub union_messages: u64,
-    pub union_conflicts: u64,
-    /// The snapshot's digest in the bundle, in the report, and as rebuilt from the chain.
-    pub snapshot_bundle: String,
-    pub snapshot_report: String,
-    pub snapshot_chain: String,
-    pub snapshot_differences: Vec<String>,
-    pub base: BaseCheck,
-    pub reported_root: String,
-    pub reported_total: u64,
-    pub computed_root: String,
-    pub computed_total: u64,
-    pub devices_differing: Vec<DeviceDifference>,
-    pub chain: ChainFindings,
-    pub rpc: String,
-    /// SHA-256 of the bundle's `[verify]` parameters (canonical form): what it was computed
-    /// with. `--params` pins them to the network's.
-    pub params_digest: String,
+pub struct ShownCheck {
+    #[serde(flatten)]
+    pub check: EpochCheck,
     #[serde(skip)]
     pub decimals: u8,
 }
 
-impl std::fmt::Display for EpochCheck {
+impl std::fmt::Display for ShownCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.ok {
-            writeln!(f, "epoch {}: OK", self.epoch)?;
+        let (check, decimals) = (&self.check, self.decimals);
+        if check.ok {
+            writeln!(f, "epoch {}: OK", check.epoch)?;
         } else {
             writeln!(
                 f,
                 "epoch {}: DOES NOT CHECK OUT ({} problems)",
-                self.epoch,
-                self.problems.len()
+                check.epoch,
+                check.problems.len()
             )?;
-            for problem in &self.problems {
+            for problem in &check.problems {
                 writeln!(f, "  - {problem}")?;
             }
         }
         writeln!(
             f,
             "  bundle     {} (index {}, telemetry {} bytes)",
-            self.bundle, self.index_digest, self.telemetry_bytes
+            check.bundle, check.index_digest, check.telemetry_bytes
         )?;
-        let refused: u64 = self.refused_records.values().sum();
+        let refused: u64 = check.refused_records.values().sum();
         writeln!(
             f,
             "  telemetry  {} records ({} messages, {} conflicting copies), {}",
-            self.records,
-            self.union_messages,
-            self.union_conflicts,
+            check.records,
+            check.union_messages,
+            check.union_conflicts,
             if refused == 0 {
                 "every signature holds".to_string()
             } else {
-                format!("{refused} refused: {:?}", self.refused_records)
+                format!("{refused} refused: {:?}", check.refused_records)
             }
         )?;
         writeln!(
             f,
             "  snapshot   rebuilt from {}: {}{}",
-            self.rpc,
-            self.snapshot_chain,
-            if self.snapshot_chain == self.snapshot_bundle
-                && self.snapshot_bundle == self.snapshot_report
+            check.rpc,
+            check.snapshot_chain,
+            if check.snapshot_chain == check.snapshot_bundle
+                && check.snapshot_bundle == check.snapshot_report
             {
                 " = the bundle's = the report's".to_string()
             } else {
                 format!(
                     " (the bundle's {}, the report's {})",
-                    self.snapshot_bundle, self.snapshot_report
+                    check.snapshot_bundle, check.snapshot_report
                 )
             }
         )?;
-        for line in &self.snapshot_differences {
+        for line in &check.snapshot_differences {
             writeln!(f, "             {line}")?;
         }
         writeln!(
             f,
             "  base       {} (total {}) + dust {} = {} paid to device pools before",
-            self.base.base_epoch.map_or_else(
+            check.base.base_epoch.map_or_else(
                 || "nothing before".into(),
                 |epoch| format!("epoch {epoch}'s totals")
             ),
-            format_amount(self.base.base_total, self.decimals),
-            format_amount(self.base.carried_dust_in, self.decimals),
-            format_amount(self.base.paid_before, self.decimals),
+            format_amount(check.base.base_total, decimals),
+            format_amount(check.base.carried_dust_in, decimals),
+            format_amount(check.base.paid_before, decimals),
         )?;
         writeln!(
             f,
             "  computed   root {} total {}{}",
-            self.computed_root,
-            format_amount(self.computed_total, self.decimals),
-            if self.computed_root == self.reported_root
-                && self.computed_total == self.reported_total
+            check.computed_root,
+            format_amount(check.computed_total, decimals),
+            if check.computed_root == check.reported_root
+                && check.computed_total == check.reported_total
             {
                 " = the report's".to_string()
             } else {
                 format!(
                     "; the report: root {} total {}",
-                    self.reported_root,
-                    format_amount(self.reported_total, self.decimals)
+                    check.reported_root,
+                    format_amount(check.reported_total, decimals)
                 )
             }
         )?;
         writeln!(
             f,
             "  chain      {} of the current oracles' votes for this root (quorum {}); {}{} (from the epoch's {})",
-            self.chain.votes_for_computed,
-            self.chain.quorum,
-            self.chain.status,
-            if self.chain.vetoes > 0 {
-                format!(", {} vetoes before", self.chain.vetoes)
+            check.chain.votes_for_computed,
+            check.chain.quorum,
+            check.chain.status,
+            if check.chain.vetoes > 0 {
+                format!(", {} vetoes before", check.chain.vetoes)
             } else {
                 String::new()
             },
-            self.chain.source
+            check.chain.source
         )?;
         writeln!(
             f,
             "  params     {} ([verify], canonical)",
-            self.params_digest
+            check.params_digest
         )?;
-        if !self.devices_differing.is_empty() {
+        if !check.devices_differing.is_empty() {
             writeln!(
                 f,
                 "  devices whose rewards differ ({}, largest first):",
-                self.devices_differing.len()
+                check.devices_differing.len()
             )?;
-            for difference in self.devices_differing.iter().take(20) {
+            for difference in check.devices_differing.iter().take(20) {
                 let amount = |value: Option<u64>| {
-                    value.map_or_else(|| "none".into(), |v| format_amount(v, self.decimals))
+                    value.map_or_else(|| "none".into(), |v| format_amount(v, decimals))
                 };
                 writeln!(
                     f,
@@ -318,11 +257,11 @@ impl std::fmt::Display for EpochCheck {
                     }
                 )?;
             }
-            if self.devices_differing.len() > 20 {
+            if check.devices_differing.len() > 20 {
                 writeln!(
                     f,
                     "    and {} more (--output json lists every one)",
-                    self.devices_differing.len() - 20
+                    check.devices_differing.len() - 20
                 )?;
             }
         }
@@ -330,7 +269,8 @@ impl std::fmt::Display for EpochCheck {
     }
 }
 
-/// `groundwork rewards verify-epoch`.
+/// `groundwork rewards verify-epoch`: [`groundwork_oracle_bundle::verify::verify_epoch`] with
+/// progress bars, printed; an error (exit status 1) unless everything matches.
 pub fn verify_epoch(
     ctx: &Context,
     epoch: u64,
@@ -348,213 +288,56 @@ pub fn verify_epoch(
         bail!("--bundle names epoch {named}'s index, not epoch {epoch}'s");
     }
     let store = BundleStore::open(&root, false)?;
+    let reward_config = ctx.reward_config()?;
+    let settings = CheckSettings {
+        rpc_urls: vec![ctx.ledger.client.url()],
+        network: network_key(),
+        oracles: reward_config.oracles.clone(),
+        quorum: reward_config.quorum,
+        expected_params,
+    };
     let runtime = runtime()?;
     let work = tempfile::tempdir().context("creating a temporary folder")?;
-    let bundle = fetch_bundle(&runtime, &store, epoch, work.path(), ctx.output)?;
-    let params_digest = groundwork_oracle_bundle::sha256_hex(&bundle.params.canonical_bytes());
-    let rpc = ctx.ledger.client.url();
-    let chain = RpcChain::new(std::slice::from_ref(&rpc));
-
-    // The epoch's chain snapshot, rebuilt from finalized history by this process alone; the
-    // roots' votes and activations since the epoch's start from the same history (what
-    // stands in for an epoch record closed on chain).
+    let fetching = bytes_bar(ctx.output, 0, &format!("fetching epoch {epoch}"));
     let rebuilding = spinner(ctx.output, "rebuilding the chain snapshot");
-    let rebuilt = runtime.block_on(async {
-        let timing = chain.epoch_timing().await?;
-        let mut view = ChainView::open(
-            std::slice::from_ref(&rpc),
-            work.path().join("chain-view"),
-            timing,
-            epoch,
-        )?;
-        view.poll().await?;
-        let root_facts = view.root_facts();
-        let snapshot = view.snapshot(epoch).await?;
-        anyhow::Ok((snapshot, root_facts))
-    });
-    rebuilding.finish_and_clear();
-    let (chain_snapshot, root_facts) = rebuilt.context("rebuilding the epoch's chain snapshot")?;
-    let chain_snapshot = chain_snapshot.with_context(|| format!("the chain has not closed epoch {epoch} (finalized): there is no snapshot to check against yet"))?;
-
-    let report = &bundle.report;
-    let mut problems = Vec::new();
-    if let Some(expected) = &expected_params {
-        if *expected != bundle.params {
-            problems.push(format!(
-                "the bundle's [verify] parameters are not the network's (--params): the bundle's {}",
-                String::from_utf8_lossy(&bundle.params.canonical_bytes())
-            ));
+    rebuilding.disable_steady_tick();
+    let checking = bytes_bar(ctx.output, 0, "checking and computing");
+    let bars = (fetching.clone(), rebuilding.clone(), checking.clone());
+    let progress = std::sync::Arc::new(move |step: Step| match step {
+        Step::Fetching { received, total } => {
+            bars.0.set_length(total);
+            bars.0.set_position(received);
         }
-    }
-    let base = base_of(report).map_err(|error| anyhow::anyhow!("the report's totals: {error}"))?;
-    let reward_config = ctx.reward_config()?;
-    // An epoch's record, or — once it was closed on chain — its votes from history.
-    let record_or_history =
-        |record: Option<groundwork_oracle_chain::EpochVotes>, of: u64| match record {
-            Some(record) => (Some(record), "record"),
-            None => (
-                votes_from_history(
-                    of,
-                    &root_facts,
-                    &reward_config.oracles,
-                    reward_config.quorum,
-                ),
-                "history",
-            ),
-        };
-    let (previous, votes, active) = runtime.block_on(async {
-        let previous = match epoch.checked_sub(1) {
-            Some(previous) => chain.epoch_votes(previous).await?,
-            None => None,
-        };
-        anyhow::Ok((
-            previous,
-            chain.epoch_votes(epoch).await?,
-            chain.active_root().await?,
-        ))
-    })?;
-    let (previous, _) = match epoch.checked_sub(1) {
-        Some(of) => record_or_history(previous, of),
-        None => (None, "record"),
-    };
-    let (votes, votes_source) = record_or_history(votes, epoch);
-    let base_check = check_base(
-        report,
-        &base,
-        &chain_snapshot,
-        previous.as_ref(),
-        active.as_ref(),
-    );
-    problems.extend(base_check.problems.iter().cloned());
-
-    let recomputed = recompute_with_bar(
-        &bundle,
-        &chain_snapshot,
-        &bundle.params,
-        report.carried_dust_in,
-        &base,
-        ctx.output,
-        "checking and computing",
-    )?;
-    let refused: u64 = recomputed.refused.values().sum();
-    if refused > 0 {
-        problems.push(format!(
-            "{refused} of the {} records fail a check: {:?}",
-            recomputed.records, recomputed.refused
-        ));
-    }
-    if recomputed.streamed != recomputed.announced {
-        problems.push(format!(
-            "the telemetry's records make manifest {} ({} messages, {} conflicts), not the {} ({} messages, {} conflicts) it announces",
-            recomputed.streamed.digest,
-            recomputed.streamed.messages,
-            recomputed.streamed.conflicts,
-            recomputed.announced.digest,
-            recomputed.announced.messages,
-            recomputed.announced.conflicts
-        ));
-    }
-    let union = &report.union;
-    if (union.messages, union.conflicts, &union.digest)
-        != (
-            recomputed.streamed.messages,
-            recomputed.streamed.conflicts,
-            &recomputed.streamed.digest,
-        )
-    {
-        problems.push(format!(
-            "the report was computed over union {} ({} messages, {} conflicts); the bundle's telemetry is {} ({} messages, {} conflicts)",
-            union.digest,
-            union.messages,
-            union.conflicts,
-            recomputed.streamed.digest,
-            recomputed.streamed.messages,
-            recomputed.streamed.conflicts
-        ));
-    }
-    let snapshot_chain = chain_snapshot.digest_hex();
-    let snapshot_report = hex::encode(report.snapshot_digest);
-    let mut snapshot_lines = Vec::new();
-    if snapshot_chain != bundle.snapshot_digest || snapshot_report != bundle.snapshot_digest {
-        problems.push(format!(
-            "the chain snapshot rebuilt from the chain ({snapshot_chain}) is not the bundle's ({}) or the report's ({snapshot_report})",
-            bundle.snapshot_digest
-        ));
-        snapshot_lines = snapshot_differences(&bundle.snapshot, &chain_snapshot, 20);
-    }
-    let computed = &recomputed.rewards;
-    let differing = device_differences(
-        &report.rewards,
-        computed,
-        &chain_snapshot,
-        &bundle.params,
-        &bundle.params,
-    );
-    if computed.root != report.rewards.root
-        || computed.cumulative_total != report.rewards.cumulative_total
-    {
-        problems.push(format!(
-            "computed again, the epoch's root is {} (total {}), not the report's {} (total {}): {} devices' rewards differ",
-            hex::encode(computed.root),
-            computed.cumulative_total,
-            hex::encode(report.rewards.root),
-            report.rewards.cumulative_total,
-            differing.len()
-        ));
-    } else if !differing.is_empty() {
-        problems.push(format!(
-            "the root matches but {} devices' rows differ",
-            differing.len()
-        ));
-    }
-    problems.extend(epoch_differences(&report.rewards, computed));
-    let findings = chain_findings(
+        Step::Rebuilding => {
+            bars.0.finish_and_clear();
+            bars.1
+                .enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        Step::Checking { read, total } => {
+            bars.1.finish_and_clear();
+            bars.2.set_length(total);
+            bars.2.set_position(read);
+        }
+    });
+    let checked = runtime.block_on(groundwork_oracle_bundle::verify::verify_epoch(
+        &store,
         epoch,
-        (&computed.root, computed.cumulative_total),
-        (&report.rewards.root, report.rewards.cumulative_total),
-        votes.as_ref(),
-        votes_source,
-        active.as_ref(),
-    );
-    problems.extend(findings.problems.iter().cloned());
-    let check = EpochCheck {
-        epoch,
-        ok: problems.is_empty(),
-        problems,
-        bundle: format!(
-            "{}/{}",
-            store.url(),
-            groundwork_oracle_bundle::index_path(epoch)
-        ),
-        index_digest: bundle.index_digest.clone(),
-        telemetry_bytes: bundle
-            .index
-            .part(groundwork_oracle_bundle::PartName::Telemetry)
-            .bytes,
-        records: recomputed.records,
-        refused_records: recomputed.refused.clone(),
-        union_messages: recomputed.streamed.messages,
-        union_conflicts: recomputed.streamed.conflicts,
-        snapshot_bundle: bundle.snapshot_digest.clone(),
-        snapshot_report,
-        snapshot_chain,
-        snapshot_differences: snapshot_lines,
-        base: base_check,
-        reported_root: hex::encode(report.rewards.root),
-        reported_total: report.rewards.cumulative_total,
-        computed_root: hex::encode(computed.root),
-        computed_total: computed.cumulative_total,
-        devices_differing: differing,
-        chain: findings,
-        rpc,
-        params_digest,
+        work.path(),
+        &settings,
+        progress,
+    ));
+    for bar in [fetching, rebuilding, checking] {
+        bar.finish_and_clear();
+    }
+    let shown = ShownCheck {
+        check: checked?,
         decimals: ctx.network_decimals().unwrap_or(0),
     };
-    ctx.print(&check)?;
-    if !check.ok {
+    ctx.print(&shown)?;
+    if !shown.check.ok {
         bail!(
             "epoch {epoch} does not check out: {} problems (above)",
-            check.problems.len()
+            shown.check.problems.len()
         );
     }
     Ok(())

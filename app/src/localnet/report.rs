@@ -242,6 +242,20 @@ impl std::fmt::Display for EpochLine {
     }
 }
 
+/// Whether `oracle` has published `epoch`'s bundle, waiting up to five seconds: it publishes
+/// within seconds of storing the report the line was just given.
+fn bundle_published(oracle: &str, epoch: u64) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        let published = oracle_get(oracle, &format!("/v1/epochs/{epoch}/bundle"))
+            .is_ok_and(|reply| reply["published"] == true);
+        if published || started.elapsed() > std::time::Duration::from_secs(5) {
+            return published;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
 pub(super) const TABLE_HEADER: &str = "epoch  devices  accepted  rejected  credits bought  credits spent          minted  awaiting roots  staker claims          burned              supply  rejected because";
 
 /// Closes `epoch` and reads back what it did, with what the world did during it.
@@ -288,10 +302,9 @@ pub(super) fn close_epoch(
                     }
                     .to_string(),
                     active_root_epoch: reward_config.active_root_epoch,
-                    bundle_published: oracle_urls.first().is_some_and(|oracle| {
-                        oracle_get(oracle, &format!("/v1/epochs/{}/bundle", verified.epoch))
-                            .is_ok_and(|reply| reply["published"] == true)
-                    }),
+                    bundle_published: oracle_urls
+                        .first()
+                        .is_some_and(|oracle| bundle_published(oracle, verified.epoch)),
                 }),
             None => None,
         };

@@ -18,11 +18,14 @@
 //!
 //! [`store`] reads and writes bundles in a local directory or any S3-compatible store;
 //! [`check`] checks a fetched bundle (every digest, signature and the manifest), computes the
-//! epoch again and compares; [`replay`] recomputes epochs under changed parameters.
+//! epoch again and compares; [`verify`] is the whole check against an RPC endpoint
+//! (`groundwork rewards verify-epoch`); [`replay`] recomputes epochs under changed
+//! parameters.
 
 pub mod check;
 pub mod replay;
 pub mod store;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -229,6 +232,8 @@ pub enum BundleError {
     },
     #[error("the parameters: {0}")]
     Params(String),
+    #[error("the chain: {0}")]
+    Chain(String),
     #[error("the computation: {0}")]
     Verify(#[from] groundwork_oracle_rewards::VerifyError),
 }
