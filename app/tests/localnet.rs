@@ -986,6 +986,20 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path, oracle_port:
         "{output}"
     );
 
+    // An index naming another root than its report's is refused.
+    let lie = tempfile::tempdir().unwrap();
+    copy_store(&store, lie.path());
+    let index_path = lie.path().join(format!("epochs/{epoch}/index.json"));
+    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    index["cumulative_total"] = Value::from(u64_of(&index, "cumulative_total") + 1);
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    let (ok, _, output) = verify_lie(lie.path());
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("the bundle's index: it names root"),
+        "{output}"
+    );
+
     // Replay of three epochs with density_k = 1 and the witness factor off: each operator's
     // difference adds up to the difference of the totals, per epoch and overall.
     let changes = data_dir.join("replay.toml");

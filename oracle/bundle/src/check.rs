@@ -918,7 +918,12 @@ pub fn chain_findings(
                     in_oracle_set,
                 });
             }
-            for vote in findings.iter().filter(|vote| vote.matches != "computed") {
+            // A vote of a key no longer in the oracle set counts for nothing on chain: listed,
+            // not a problem.
+            for vote in findings
+                .iter()
+                .filter(|vote| vote.matches != "computed" && vote.in_oracle_set)
+            {
                 problems.push(format!(
                     "oracle {} voted root {} (total {}), which is not the computed root ({})",
                     vote.oracle,
@@ -1258,6 +1263,13 @@ mod tests {
             "{:?}",
             pending.problems
         );
+        // A key no longer in the oracle set voted another root: listed, counts for nothing.
+        record.agreed = None;
+        record.votes.push((key(77), [6; 32], 4));
+        let outsider = check(&record);
+        assert_eq!(outsider.votes[2].matches, "neither");
+        assert!(!outsider.votes[2].in_oracle_set);
+        assert!(outsider.problems.is_empty(), "{:?}", outsider.problems);
         // No record and no history.
         let none = chain_findings(
             EPOCH,

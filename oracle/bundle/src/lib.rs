@@ -63,6 +63,17 @@ impl PartName {
         }
     }
 
+    /// The most bytes the part may have: the parts read whole into memory are bounded
+    /// (the telemetry streams to a file). 4 GiB holds a report or snapshot of several
+    /// million devices.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            PartName::Telemetry => u64::MAX,
+            PartName::Snapshot | PartName::Report => 4 << 30,
+            PartName::Params => 1 << 20,
+        }
+    }
+
     /// What the part's bytes are.
     pub fn media_type(self) -> &'static str {
         match self {
@@ -155,6 +166,14 @@ impl BundleIndex {
             )));
         }
         for part in &index.parts {
+            if part.bytes > part.name.max_bytes() {
+                return Err(BundleError::Index(format!(
+                    "the {} part is announced at {} bytes, more than the {} it may have",
+                    part.name,
+                    part.bytes,
+                    part.name.max_bytes()
+                )));
+            }
             let hex_ok = part.sha256.len() == 64
                 && part
                     .sha256

@@ -137,6 +137,22 @@ async fn a_local_directory_holds_bundles_and_refuses_tampered_parts() {
     // A reader never creates the directory it is pointed at.
     let missing = format!("file://{}", root.path().join("nothing").display());
     assert!(BundleStore::open(&missing, false).is_err());
+    // Bundles are read over HTTPS, never published there.
+    assert!(BundleStore::open("https://bundles.example.org/net", true)
+        .unwrap_err()
+        .to_string()
+        .contains("not published"));
+    assert!(BundleStore::open("https://bundles.example.org/net", false).is_ok());
+    // An index announcing a part larger than that part may be is refused as it is read.
+    let (mut index, _) = bundle(9, 3, work.path());
+    index.parts[3].bytes = 2 << 20;
+    let error = BundleIndex::decode(&index.encode(), 9).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the params part is announced at 2097152 bytes"),
+        "{error}"
+    );
     assert!(BundleStore::open("ftp://host/x", false)
         .unwrap_err()
         .to_string()

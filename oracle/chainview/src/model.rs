@@ -697,6 +697,35 @@ mod tests {
         // A registry event under the staking program's name, and made-up bytes, are refused.
         assert!(decode_event(Program::Staking, suspended).is_err());
         assert!(decode_event(Program::Registry, &[0xEE; 20]).is_err());
+        // A root's vote is kept as a fact (what verify-epoch reads from history).
+        let vote = reward_epochs::events::RootVoted {
+            unix_timestamp: 7,
+            epoch: 3,
+            oracle: Pubkey::new_from_array([5; 32]),
+            root: [6; 32],
+            cumulative_total: 99,
+            leaf_count: 2,
+            dropped_votes: 0,
+            resubmitted: false,
+            votes: Vec::new(),
+            matching_votes: 1,
+            disagrees: false,
+            reached_quorum: false,
+            status: reward_epochs::RootStatus::Voting,
+            activates_at: None,
+        };
+        let mut data = reward_epochs::events::RootVoted::DISCRIMINATOR.to_vec();
+        vote.serialize(&mut data).unwrap();
+        let decoded = decode_event(Program::Rewards, &data).unwrap().unwrap();
+        assert_eq!(
+            decoded.facts,
+            [Fact::Root(RootFact::Voted {
+                epoch: 3,
+                oracle: Pubkey::new_from_array([5; 32]),
+                root: [6; 32],
+                cumulative_total: 99,
+            })]
+        );
         // A known event the view does not need is skipped.
         let claimed = reward_epochs::events::RewardsClaimed::DISCRIMINATOR;
         assert_eq!(decode_event(Program::Rewards, claimed), Ok(None));

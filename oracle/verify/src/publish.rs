@@ -205,20 +205,21 @@ pub struct Publisher {
     pub status: Arc<PublishStatus>,
 }
 
-/// Why an epoch's bundle was not published: its inputs (report, parameters, snapshot, the
-/// union) — after [`INPUT_ATTEMPTS`] in a row it is set aside — or the bundle store (retried
-/// for as long as it takes).
+/// Why an epoch's bundle was not published: its inputs are not what its report names (the
+/// report, parameters or snapshot gone or different, a merged set gone, another union) —
+/// after [`INPUT_ATTEMPTS`] in a row it is set aside — or anything else, the bundle store or
+/// a local disk (retried for as long as it takes).
 #[derive(Debug)]
 pub enum PublishFailure {
     Inputs(anyhow::Error),
-    Store(anyhow::Error),
+    Transient(anyhow::Error),
 }
 
 impl std::fmt::Display for PublishFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PublishFailure::Inputs(error) => write!(f, "the epoch's inputs: {error:#}"),
-            PublishFailure::Store(error) => write!(f, "the bundle store: {error:#}"),
+            PublishFailure::Transient(error) => write!(f, "the bundle store: {error:#}"),
         }
     }
 }
@@ -373,7 +374,7 @@ impl Publisher {
         for (done, epoch) in pending.iter().enumerate() {
             match self.publish(*epoch).await {
                 Ok(bundle) => published.push(bundle),
-                Err(PublishFailure::Store(error)) => return Err(error),
+                Err(PublishFailure::Transient(error)) => return Err(error),
                 Err(PublishFailure::Inputs(error)) => {
                     let attempts = {
                         let mut scan = self.status.scan.lock().expect("publish status lock");
@@ -424,11 +425,10 @@ impl Publisher {
 
     /// Publishes `epoch`'s bundle and marks it published.
     pub async fn publish(&self, epoch: u64) -> Result<Published, PublishFailure> {
-        let (index, parts, staging, report_bytes) =
-            self.prepare(epoch).await.map_err(PublishFailure::Inputs)?;
+        let (index, parts, staging, report_bytes) = self.prepare(epoch).await?;
         let outcome = self.bundles.publish(&index, parts).await;
         let _ = std::fs::remove_file(&staging);
-        let outcome = outcome.map_err(|error| PublishFailure::Store(error.into()))?;
+        let outcome = outcome.map_err(|error| PublishFailure::Transient(error.into()))?;
         let mark = self.mark_path(epoch);
         let stamp = file_stamp(&self.reports.path(epoch)).unwrap_or_default();
         groundwork_oracle_core::files::write_atomically(
@@ -436,7 +436,7 @@ impl Publisher {
             format!("{} {stamp}", hex::encode(Sha256::digest(&report_bytes))).as_bytes(),
         )
         .map_err(|error| {
-            PublishFailure::Store(anyhow::anyhow!("writing {}: {error}", mark.display()))
+            PublishFailure::Transient(anyhow::anyhow!("writing {}: {error}", mark.display()))
         })?;
         self.status
             .published
@@ -454,30 +454,51 @@ impl Publisher {
     }
 
     /// `epoch`'s index and parts, the union written into a staging file (removed again when
-    /// anything fails), and the report's bytes.
+    /// anything fails), and the report's bytes. A failure that says the epoch's inputs are
+    /// not what its report names (the report, its parameters or snapshot gone or different, a
+    /// merged set gone, another union) is an input failure; any other (a disk, a read) is
+    /// retried as long as it takes.
     async fn prepare(
         &self,
         epoch: u64,
-    ) -> Result<(BundleIndex, Vec<(PartName, PartSource)>, PathBuf, Vec<u8>)> {
-        use anyhow::Context;
+    ) -> Result<(BundleIndex, Vec<(PartName, PartSource)>, PathBuf, Vec<u8>), PublishFailure> {
+        let inputs = |message: String| PublishFailure::Inputs(anyhow::anyhow!(message));
+        let retry = |error: anyhow::Error| PublishFailure::Transient(error);
         let report_bytes = self
             .reports
-            .load_bytes(epoch)?
-            .with_context(|| format!("epoch {epoch}'s report disappeared"))?;
+            .load_bytes(epoch)
+            .map_err(|error| retry(error.into()))?
+            .ok_or_else(|| inputs(format!("epoch {epoch}'s report disappeared")))?;
         let report = groundwork_oracle_rewards::report::decode_report(&report_bytes, epoch)
-            .with_context(|| format!("epoch {epoch}'s report"))?;
+            .map_err(|error| inputs(format!("epoch {epoch}'s report: {error}")))?;
         let params_file = params_path(&self.reports, epoch);
-        let params_bytes = std::fs::read(&params_file)
-            .with_context(|| format!("reading {}", params_file.display()))?;
-        let snapshot = stored_snapshot(&self.chain_view_dir, epoch)?
-            .with_context(|| format!("epoch {epoch}'s chain snapshot is gone"))?;
+        let params_bytes = match std::fs::read(&params_file) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(inputs(format!("{} is gone", params_file.display())))
+            }
+            Err(error) => {
+                return Err(retry(anyhow::anyhow!(
+                    "reading {}: {error}",
+                    params_file.display()
+                )))
+            }
+        };
+        let snapshot = stored_snapshot(&self.chain_view_dir, epoch)
+            .map_err(|error| retry(error.into()))?
+            .ok_or_else(|| inputs(format!("epoch {epoch}'s chain snapshot is gone")))?;
         let snapshot_bytes = snapshot.encode();
-        anyhow::ensure!(
-            snapshot.digest() == report.snapshot_digest,
-            "epoch {epoch}'s stored chain snapshot is not the one its report was computed over"
-        );
-        std::fs::create_dir_all(&self.work_dir)
-            .with_context(|| format!("creating {}", self.work_dir.display()))?;
+        if snapshot.digest() != report.snapshot_digest {
+            return Err(inputs(format!(
+                "epoch {epoch}'s stored chain snapshot is not the one its report was computed over"
+            )));
+        }
+        std::fs::create_dir_all(&self.work_dir).map_err(|error| {
+            retry(anyhow::anyhow!(
+                "creating {}: {error}",
+                self.work_dir.display()
+            ))
+        })?;
         let staging = self.work_dir.join(format!("{epoch}.telemetry.tmp"));
         let written = self.write_union(&report, &snapshot, &staging).await;
         let (telemetry_digest, telemetry_bytes) = match written {
@@ -516,23 +537,25 @@ impl Publisher {
         report: &EpochReport,
         snapshot: &groundwork_oracle_rewards::snapshot::ChainSnapshot,
         path: &Path,
-    ) -> Result<(String, u64)> {
+    ) -> Result<(String, u64), PublishFailure> {
         use anyhow::Context;
+        let retry = |error: anyhow::Error| PublishFailure::Transient(error);
         let epoch = report.epoch;
         let mut peer_sources = Vec::new();
         if let Some(shared) = &self.shared {
-            for set in shared.pulled(epoch)? {
+            for set in shared.pulled(epoch).map_err(|error| retry(error.into()))? {
                 if report.inputs.contains(&input_set(&set.manifest)) {
-                    peer_sources.push(shared.records(&set)?);
+                    peer_sources.push(shared.records(&set).map_err(|error| retry(error.into()))?);
                 }
             }
         }
-        anyhow::ensure!(
-            peer_sources.len() + 1 >= report.inputs.len(),
-            "epoch {epoch} merged {} sets, and only {} are here (a peer's set is gone)",
-            report.inputs.len(),
-            peer_sources.len() + 1
-        );
+        if peer_sources.len() + 1 < report.inputs.len() {
+            return Err(PublishFailure::Inputs(anyhow::anyhow!(
+                "epoch {epoch} merged {} sets, and only {} are here (a peer's set is gone)",
+                report.inputs.len(),
+                peer_sources.len() + 1
+            )));
+        }
         let own = self.store.stream_epoch(epoch);
         let union = Manifest {
             epoch,
@@ -542,41 +565,48 @@ impl Publisher {
         };
         let snapshot = snapshot.clone();
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || -> Result<(String, u64)> {
-            let file = std::fs::File::create(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            let mut out = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
-            out.write_all(&encode_stream_head(&union))?;
-            let mut merged = MergedRecords::new(epoch, own, peer_sources)?;
-            let mut filter = UnionFilter::new(&snapshot);
-            let mut written = ManifestBuilder::new(epoch);
-            let mut buffer = Vec::new();
-            while let Some(record) = merged.next_record()? {
-                if !filter.admits(&record.device) {
-                    continue;
+        let written = tokio::task::spawn_blocking(move || -> Result<_, PublishFailure> {
+            let write = || -> Result<(Manifest, String, u64)> {
+                let file = std::fs::File::create(&path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                let mut out =
+                    HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
+                out.write_all(&encode_stream_head(&union))?;
+                let mut merged = MergedRecords::new(epoch, own, peer_sources)?;
+                let mut filter = UnionFilter::new(&snapshot);
+                let mut written = ManifestBuilder::new(epoch);
+                let mut buffer = Vec::new();
+                while let Some(record) = merged.next_record()? {
+                    if !filter.admits(&record.device) {
+                        continue;
+                    }
+                    written.add(record.kind, &record.device, record.seq, &record.hash);
+                    buffer.clear();
+                    encode_stream_record(&record, &mut buffer);
+                    out.write_all(&buffer)?;
                 }
-                written.add(record.kind, &record.device, record.seq, &record.hash);
-                buffer.clear();
-                encode_stream_record(&record, &mut buffer);
-                out.write_all(&buffer)?;
+                let (inner, digest, length) = out.finish();
+                let file = inner.into_inner().map_err(|error| error.into_error())?;
+                file.sync_all()?;
+                Ok((written.finish(), digest, length))
+            };
+            let (written, digest, length) = write().map_err(PublishFailure::Transient)?;
+            if written != union {
+                return Err(PublishFailure::Inputs(anyhow::anyhow!(
+                    "epoch {epoch}'s inputs no longer make the union its report was computed over ({} messages, {} conflicts, digest {}; the report: {} messages, {} conflicts, digest {})",
+                    written.messages,
+                    written.conflicts,
+                    written.digest,
+                    union.messages,
+                    union.conflicts,
+                    union.digest
+                )));
             }
-            let written = written.finish();
-            anyhow::ensure!(
-                written == union,
-                "epoch {epoch}'s inputs no longer make the union its report was computed over ({} messages, {} conflicts, digest {}; the report: {} messages, {} conflicts, digest {})",
-                written.messages,
-                written.conflicts,
-                written.digest,
-                union.messages,
-                union.conflicts,
-                union.digest
-            );
-            let (inner, digest, length) = out.finish();
-            let file = inner.into_inner().map_err(|error| error.into_error())?;
-            file.sync_all()?;
             Ok((digest, length))
         })
-        .await?
+        .await
+        .map_err(|error| retry(error.into()))?;
+        written
     }
 }
 
