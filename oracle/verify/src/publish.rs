@@ -51,9 +51,12 @@ const UNHEALTHY_BACKLOG: u64 = 3;
 const INPUT_ATTEMPTS: u32 = 3;
 /// `oldest_unpublished` before the first scan: retention keeps everything.
 const NOT_SCANNED: i64 = -2;
+/// How long the first scan may take before `/healthz` says it has not happened.
+const UNSCANNED_GRACE: Duration = Duration::from_secs(300);
 
 /// What the publisher stands at, for `/healthz`, `/metrics` and the API.
 pub struct PublishStatus {
+    created: std::time::Instant,
     url: String,
     /// Where the published marks are (`<epoch>.published`).
     mark_dir: PathBuf,
@@ -78,6 +81,7 @@ pub struct PublishStatus {
 impl PublishStatus {
     pub fn new(url: &str, mark_dir: PathBuf, metrics: Arc<Metrics>) -> Self {
         PublishStatus {
+            created: std::time::Instant::now(),
             url: url.to_string(),
             mark_dir,
             backlog: AtomicU64::new(0),
@@ -138,6 +142,20 @@ impl StageHealth for PublishStatus {
         let mut report = HealthReport::default();
         let backlog = self.backlog();
         let last_error = self.last_error();
+        // Until its first scan the publisher holds every epoch's inputs from retention: a
+        // scan that keeps failing must not hold them silently.
+        if self.oldest_unpublished.load(Ordering::Relaxed) == NOT_SCANNED
+            && self.created.elapsed() > UNSCANNED_GRACE
+        {
+            report.problems.push(format!(
+                "publish: the stored reports could not be scanned for {} s (retention keeps every epoch meanwhile){}",
+                self.created.elapsed().as_secs(),
+                last_error
+                    .as_ref()
+                    .map(|error| format!(": {error}"))
+                    .unwrap_or_default()
+            ));
+        }
         if backlog >= UNHEALTHY_BACKLOG {
             report.problems.push(format!(
                 "publish: {backlog} epochs' bundles are not published{}",
