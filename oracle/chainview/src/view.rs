@@ -229,8 +229,8 @@ impl ChainView {
         Ok(report)
     }
 
-    /// Epochs closed on chain after the base (their snapshots can be made), oldest first.
-    pub fn closed_epochs(&self) -> Vec<u64> {
+    /// What `pick` takes from each fact of the events after the base, in chain order.
+    fn journal_facts<T>(&self, pick: impl Fn(&Fact) -> Option<T>) -> Vec<T> {
         self.state
             .as_ref()
             .map(|state| {
@@ -238,33 +238,28 @@ impl ChainView {
                     .journal
                     .iter()
                     .flat_map(|event| &event.decoded.facts)
-                    .filter_map(|fact| match fact {
-                        Fact::EpochClosed(close) => Some(close.epoch),
-                        _ => None,
-                    })
+                    .filter_map(pick)
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Epochs closed on chain after the base (their snapshots can be made), oldest first.
+    pub fn closed_epochs(&self) -> Vec<u64> {
+        self.journal_facts(|fact| match fact {
+            Fact::EpochClosed(close) => Some(close.epoch),
+            _ => None,
+        })
     }
 
     /// What happened to epochs' roots after the base (votes, vetoes, activations), in chain
     /// order: an epoch's votes as finalized history holds them, also once its record is
     /// closed on chain. Read it before [`ChainView::snapshot`] moves the base on.
     pub fn root_facts(&self) -> Vec<crate::model::RootFact> {
-        self.state
-            .as_ref()
-            .map(|state| {
-                state
-                    .journal
-                    .iter()
-                    .flat_map(|event| &event.decoded.facts)
-                    .filter_map(|fact| match fact {
-                        Fact::Root(root) => Some(*root),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.journal_facts(|fact| match fact {
+            Fact::Root(root) => Some(*root),
+            _ => None,
+        })
     }
 
     /// The stored snapshot of `epoch`, if it was made.

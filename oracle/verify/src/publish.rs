@@ -123,6 +123,16 @@ impl PublishStatus {
             .contains(&epoch)
     }
 
+    /// Records that `epoch`'s bundle is published (for the report stored now).
+    fn note_published(&self, epoch: u64) {
+        self.published
+            .lock()
+            .expect("publish status lock")
+            .insert(epoch);
+        self.newest_published
+            .fetch_max(i64::try_from(epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
     /// Why `epoch` cannot be published, if it cannot.
     pub fn unpublishable(&self, epoch: u64) -> Option<String> {
         self.unpublishable
@@ -334,14 +344,7 @@ impl Publisher {
                 continue;
             }
             if self.marked(epoch)? {
-                self.status
-                    .published
-                    .lock()
-                    .expect("publish status lock")
-                    .insert(epoch);
-                self.status
-                    .newest_published
-                    .fetch_max(i64::try_from(epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
+                self.status.note_published(epoch);
             } else {
                 scan.pending.insert(epoch);
             }
@@ -456,14 +459,7 @@ impl Publisher {
         .map_err(|error| {
             PublishFailure::Transient(anyhow::anyhow!("writing {}: {error}", mark.display()))
         })?;
-        self.status
-            .published
-            .lock()
-            .expect("publish status lock")
-            .insert(epoch);
-        self.status
-            .newest_published
-            .fetch_max(i64::try_from(epoch).unwrap_or(i64::MAX), Ordering::Relaxed);
+        self.status.note_published(epoch);
         Ok(Published {
             epoch,
             index,
