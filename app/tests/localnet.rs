@@ -751,15 +751,10 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path, oracle_port:
         );
         assert_ne!(check["chain"]["status"], "voting", "{output}");
     }
-    // Pinned to the network's parameters (the localnet's oracles' [verify]): still OK.
-    let network_params = data_dir.join("network-verify.json");
+    // Pinned to the network's parameters (the [verify] section of the localnet's first
+    // oracle's configuration file): still OK.
+    let network_params = data_dir.join("oracle-1/oracle.toml");
     let bundle_params: Value = serde_json::from_slice(&part_bytes(&store, 1, "params")).unwrap();
-    let mut pinned = toml::Table::new();
-    pinned.insert(
-        "verify".into(),
-        toml::Value::try_from(&bundle_params).unwrap(),
-    );
-    std::fs::write(&network_params, toml::to_string(&pinned).unwrap()).unwrap();
     let pinned_arg = network_params.display().to_string();
     let (ok, _, output) = unconfigured(&[
         "-u",

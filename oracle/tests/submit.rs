@@ -8,9 +8,10 @@
 //!
 //! Three oracle processes (2 of 3), each hearing one device: they compute the same root over
 //! each other's sets, vote it, the first activates it; the operator claims its leaf with the
-//! proof an oracle serves, and the first oracle claims for a recipient without SOL; the three
-//! publish byte-identical bundles, and with every oracle killed the bundle and the RPC
-//! endpoint alone check the root.
+//! proof an oracle serves, and the first oracle claims for a recipient without SOL; a second
+//! epoch is activated and the first one's record closed; the three publish byte-identical
+//! bundles, and with every oracle killed the bundles and the RPC endpoint alone check both
+//! roots (the first one's votes read from history).
 
 mod local_chain;
 
@@ -406,22 +407,61 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
         "it still holds no SOL"
     );
 
-    // Each oracle published epoch 0's bundle, byte for byte the same. With every oracle
-    // process gone, the bundle and the RPC endpoint alone check the root (SPEC 4.6).
-    let bundle_dir = |index: usize| dir.path().join(format!("oracle-{index}/bundles"));
-    let index_of = |index: usize| bundle_dir(index).join("epochs/0/index.json");
+    // Epoch 1: both devices report to the third oracle; its root is voted and activated
+    // too, and then epoch 0's settled record is closed on chain (anyone may): its votes are
+    // left only in finalized history.
+    while chain_time(&rpc) < genesis + 2 * EPOCH_S - 1 {
+        seq += 1;
+        for device in [&first, &second] {
+            assert!(heartbeat(&http, &urls[2], device, seq, CELL_A)
+                .await
+                .is_success());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_for_time(&rpc, genesis + 2 * EPOCH_S).await;
+    close_epoch(&rpc, &network, &payer, 1);
     let started = Instant::now();
-    while !(0..3).all(|index| index_of(index).exists()) {
+    while epoch_record(&rpc, 1).status != reward_epochs::state::RootStatus::Active {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "epoch 1's root was not activated: {}",
+            oracles[0].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    send(
+        &rpc,
+        &[groundwork_client::reward_epochs::close_epoch_record(
+            &payer.pubkey(),
+            0,
+        )],
+        &[&payer],
+    );
+    assert!(client(&rpc)
+        .get_account(&groundwork_client::reward_epochs::epoch_address(0))
+        .is_err());
+
+    // Each oracle published epochs 0 and 1's bundles, byte for byte the same. With every
+    // oracle process gone, the bundle and the RPC endpoint alone check each root (SPEC 4.6):
+    // epoch 0's votes read from history, epoch 1's base vouched for by them.
+    let bundle_dir = |index: usize| dir.path().join(format!("oracle-{index}/bundles"));
+    let index_of =
+        |index: usize, epoch: u64| bundle_dir(index).join(format!("epochs/{epoch}/index.json"));
+    let started = Instant::now();
+    while !(0..3).all(|index| index_of(index, 1).exists()) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "epoch 0's bundles were not published: {}",
+            "epoch 1's bundles were not published: {}",
             oracles[0].log_tail()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let index = std::fs::read(index_of(0)).unwrap();
-    assert_eq!(std::fs::read(index_of(1)).unwrap(), index);
-    assert_eq!(std::fs::read(index_of(2)).unwrap(), index);
+    for epoch in [0, 1] {
+        let index = std::fs::read(index_of(0, epoch)).unwrap();
+        assert_eq!(std::fs::read(index_of(1, epoch)).unwrap(), index);
+        assert_eq!(std::fs::read(index_of(2, epoch)).unwrap(), index);
+    }
     for oracle in &mut oracles {
         oracle.kill_9();
     }
@@ -438,18 +478,26 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
         quorum: votes.quorum,
         expected_params: Some(groundwork_oracle::rewards::VerifyParams::default()),
     };
-    let check = groundwork_oracle::bundle::verify::verify_epoch(
-        &store,
-        0,
-        work.path(),
-        &settings,
-        Arc::new(|_| {}),
-    )
-    .await
-    .unwrap();
-    assert!(check.ok, "{:?}", check.problems);
-    assert_eq!(check.computed_root, active_root);
-    assert_eq!(check.chain.status, "active");
-    assert_eq!(check.chain.votes_for_computed, record.votes.len());
-    assert!(check.records > 0);
+    let check = |epoch: u64| {
+        groundwork_oracle::bundle::verify::verify_epoch(
+            &store,
+            epoch,
+            work.path(),
+            &settings,
+            Arc::new(|_| {}),
+        )
+    };
+    let zero = check(0).await.unwrap();
+    assert!(zero.ok, "{:?}", zero.problems);
+    assert_eq!(zero.computed_root, active_root);
+    assert_eq!(zero.chain.source, "history");
+    assert_eq!(zero.chain.status, "active");
+    assert_eq!(zero.chain.votes_for_computed, record.votes.len());
+    assert!(zero.records > 0);
+    let one = check(1).await.unwrap();
+    assert!(one.ok, "{:?}", one.problems);
+    assert_eq!(one.chain.source, "record");
+    assert_eq!(one.chain.status, "active");
+    assert_eq!(one.base.base_epoch, Some(0));
+    assert_eq!(one.base.base_root, active_root);
 }

@@ -314,9 +314,10 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
         )?;
         writeln!(
             out,
-            "each oracle publishes its epoch bundles into {}/oracle-N; anyone can check a root: groundwork rewards verify-epoch N --bundle {}/oracle-1",
+            "each oracle publishes its epoch bundles into {}/oracle-N; anyone can check a root: groundwork rewards verify-epoch N --bundle {}/oracle-1 [--params {}]",
             bundles_dir.display(),
-            bundles_dir.display()
+            bundles_dir.display(),
+            args.data_dir.join("oracle-1/oracle.toml").display()
         )?;
         writeln!(out, "the programs' logs go to {}", program_log.display())?;
         writeln!(out, "the oracle's logs go to {}", oracle_log.display())?;

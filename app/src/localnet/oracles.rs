@@ -77,6 +77,13 @@ pub(super) fn start_oracle(
             std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
     }
+    // Its configuration as a file: what `groundwork rewards verify-epoch --params` pins a
+    // bundle's [verify] parameters to, and what an oracle started by hand would read.
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let config_file = data_dir.join("oracle.toml");
+    std::fs::write(&config_file, config.to_toml()?)
+        .with_context(|| format!("writing {}", config_file.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
