@@ -283,17 +283,31 @@ pub(super) fn close_epoch(
     ledger
         .send(&[instruction], &[&wallets.authority])
         .with_context(|| format!("closing epoch {epoch}"))?;
+    // The oracles' newest verified work and whether its bundle is published (waiting a few
+    // seconds for it) first: the chain state below is then read at one moment, so the books
+    // balance whatever claims land meanwhile.
+    let verified = VerifiedWork::newest(oracle_urls, epoch);
+    let published = verified.as_ref().is_some_and(|verified| {
+        oracle_urls
+            .first()
+            .is_some_and(|oracle| bundle_published(oracle, verified.epoch))
+    });
     let record: EpochV0 =
         read(&*ledger, &rewards::epoch_address(epoch))?.context("the epoch record is missing")?;
     let tokenomics: TokenomicsConfigV0 =
         read(&*ledger, &tokenomics_client::config_address())?.context("tokenomics is missing")?;
     let reward_config: RewardConfigV0 =
         read(&*ledger, &rewards::config_address())?.context("rewards are missing")?;
+    // Right after the claims' total: what claims paid and what the vault holds, together.
+    let reward_vault = read::<anchor_spl::token_interface::TokenAccount>(
+        &*ledger,
+        &rewards::reward_vault_address(),
+    )?
+    .map_or(0, |vault| vault.amount);
     let staking_config: staking::StakingConfigV0 =
         read(&*ledger, &groundwork_client::staking::config_address())?
             .context("staking is missing")?;
     let telemetry = world.take_epoch_telemetry();
-    let verified = VerifiedWork::newest(oracle_urls, epoch);
     let root =
         match &verified {
             Some(verified) => read::<EpochV0>(&*ledger, &rewards::epoch_address(verified.epoch))?
@@ -308,9 +322,7 @@ pub(super) fn close_epoch(
                     }
                     .to_string(),
                     active_root_epoch: reward_config.active_root_epoch,
-                    bundle_published: oracle_urls
-                        .first()
-                        .is_some_and(|oracle| bundle_published(oracle, verified.epoch)),
+                    bundle_published: published,
                 }),
             None => None,
         };
@@ -334,11 +346,6 @@ pub(super) fn close_epoch(
             }
         }
     }
-    let reward_vault = read::<anchor_spl::token_interface::TokenAccount>(
-        &*ledger,
-        &rewards::reward_vault_address(),
-    )?
-    .map_or(0, |vault| vault.amount);
     Ok(EpochLine {
         epoch,
         minted: record.minted,
