@@ -501,3 +501,112 @@ async fn three_oracle_processes_agree_vote_activate_and_pay() {
     assert_eq!(one.base.base_epoch, Some(0));
     assert_eq!(one.base.base_root, active_root);
 }
+
+/// The `groundwork_*` metric names `text` (a dashboard, alert rules) mentions, each once; a
+/// histogram's series (`_bucket`, `_sum`, `_count`) by its own name.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("groundwork_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .unwrap_or(tail.len());
+        let name = &tail[..end];
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        names.insert(name.to_string());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// deploy/: every metric the Grafana dashboard and the Prometheus alert rules name exists in a
+/// running voting oracle's /metrics from its start; the rules pass `promtool check rules`
+/// (Debian's prometheus package; `.ci/run` installs it); the production configuration parses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_and_alerts_name_only_metrics_a_running_oracle_serves() {
+    let dashboard = include_str!("../../deploy/grafana/groundwork-oracle.json");
+    let rules_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/prometheus/groundwork-oracle-alerts.yml");
+    let rules = std::fs::read_to_string(&rules_path).unwrap();
+    let dashboard_json: serde_json::Value = serde_json::from_str(dashboard).unwrap();
+    assert!(dashboard_json["panels"].as_array().unwrap().len() >= 10);
+    let mut named = metric_names(dashboard);
+    named.extend(metric_names(&rules));
+    assert!(named.len() >= 20, "{named:?}");
+
+    let network = CycleNetwork::launch();
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("oracle.json");
+    write_keypair(&network.oracles[0], &key);
+    let oracle = OracleProcess::start_voting(&rpc.url, &dir.path().join("oracle"), &key, None);
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let missing = loop {
+        let served = http
+            .get(format!("{}/metrics", oracle.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // The name that starts each sample line and each HELP line.
+        let served: std::collections::BTreeSet<String> = served
+            .lines()
+            .flat_map(|line| {
+                let line = line.strip_prefix("# HELP ").unwrap_or(line);
+                let name: String = line
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                metric_names(&name)
+            })
+            .collect();
+        let missing: Vec<&String> = named.difference(&served).collect();
+        if missing.is_empty() || started.elapsed() > Duration::from_secs(60) {
+            break missing.into_iter().cloned().collect::<Vec<_>>();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        missing.is_empty(),
+        "named in deploy/ but not served: {missing:?}\n{}",
+        oracle.log_tail()
+    );
+
+    // The rules are valid Prometheus rules.
+    let promtool = std::env::var("GROUNDWORK_TEST_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    match std::process::Command::new(&promtool)
+        .args(["check", "rules"])
+        .arg(&rules_path)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must check the alert rules: .ci/run installs Debian's prometheus (promtool)"
+            );
+            eprintln!("promtool is not installed (apt-get install prometheus): the alert rules' syntax was not checked here");
+        }
+    }
+
+    // The production configuration parses (its placeholder registry filled in).
+    let production = include_str!("../../deploy/oracle.production.toml").replace(
+        "REPLACE_WITH_REGISTRY_CONFIG_ADDRESS",
+        &groundwork_client::device_registry::registry_config_address().to_string(),
+    );
+    let config = groundwork_oracle::config::OracleConfig::parse(&production, []).unwrap();
+    assert_eq!(config.publish.url, "s3://groundwork-bundles/mainnet");
+    assert!(config.submit.is_some());
+}

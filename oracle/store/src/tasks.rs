@@ -47,6 +47,12 @@ pub struct Sealer {
 impl Sealer {
     pub async fn run(self, stop: StopSignal) -> Result<()> {
         let mut ticker = Ticker::new(SEAL_CHECK, FirstRound::Now, stop);
+        // Before genesis no epoch is sealed: -1, so the gauge is there from the start.
+        self.metrics.set_gauge(
+            "groundwork_newest_sealed_epoch",
+            "The newest sealed epoch (-1: none).",
+            -1,
+        );
         while ticker.next().await {
             let Some(newest) = self.schedule.newest_sealed(self.clock.now_ms()) else {
                 continue;
@@ -67,7 +73,7 @@ impl Sealer {
             }
             self.metrics.set_gauge(
                 "groundwork_newest_sealed_epoch",
-                "The newest sealed epoch.",
+                "The newest sealed epoch (-1: none).",
                 i64::try_from(newest).unwrap_or(i64::MAX),
             );
         }

@@ -244,6 +244,21 @@ impl Submitter {
         &self.submissions
     }
 
+    /// The lamports the oracle key holds now (what pays votes and relayed claims).
+    pub async fn key_lamports(&self) -> Result<u64, SubmitError> {
+        Ok(self
+            .rpc
+            .lamports_now(&self.oracle.pubkey())
+            .await
+            .map_err(SubmitError::Rpc)?
+            .unwrap_or(0))
+    }
+
+    /// The lamports relayed claims leave to the key for votes.
+    pub fn relay_reserve_lamports(&self) -> u64 {
+        self.settings.relay_reserve_lamports
+    }
+
     /// The on-chain reward config (the oracle set, the active root).
     pub async fn reward_config(&self) -> Result<RewardConfigV0, SubmitError> {
         self.rpc

@@ -36,6 +36,10 @@ const RELAY_RETRY: Duration = Duration::from_secs(30);
 /// The longest wait between steps of a failing epoch.
 const MOST_BACKOFF: Duration = Duration::from_secs(60);
 
+const KEY_LAMPORTS: &str = "groundwork_submit_key_lamports";
+const KEY_LAMPORTS_HELP: &str =
+    "The lamports the oracle key holds (what pays votes and relayed claims; -1: not read yet).";
+
 /// The gauge of each state: (state name, gauge, help).
 const STATE_GAUGES: [(&str, &str, &str); 7] = [
     (
@@ -260,7 +264,16 @@ impl SubmitStage {
     pub async fn run(mut self, stop: StopSignal) -> Result<()> {
         let mut ticker = Ticker::new(SUBMIT_EVERY, FirstRound::Now, stop);
         let mut last_waiting = String::new();
+        self.start_gauges();
         while ticker.next().await {
+            match self.submitter.key_lamports().await {
+                Ok(lamports) => self.metrics.set_gauge(
+                    KEY_LAMPORTS,
+                    KEY_LAMPORTS_HELP,
+                    i64::try_from(lamports).unwrap_or(i64::MAX),
+                ),
+                Err(error) => tracing::warn!(%error, "reading the oracle key's balance failed"),
+            }
             let member = self.check_membership().await;
             self.metrics.set_gauge(
                 "groundwork_submit_in_oracle_set",
@@ -285,6 +298,26 @@ impl SubmitStage {
             *self.status.waiting.lock().expect("status lock") = waiting;
         }
         Ok(())
+    }
+
+    /// Every gauge of the stage, from the start (none voted yet; the balance unknown: -1),
+    /// so dashboards and alert rules find them on a fresh oracle.
+    fn start_gauges(&self) {
+        let metrics = &self.metrics;
+        metrics.set_gauge(KEY_LAMPORTS, KEY_LAMPORTS_HELP, -1);
+        metrics.set_gauge(
+            "groundwork_submit_relay_reserve_lamports",
+            "The lamports relayed claims leave to the oracle key for votes.",
+            i64::try_from(self.submitter.relay_reserve_lamports()).unwrap_or(i64::MAX),
+        );
+        metrics.set_gauge(
+            "groundwork_submit_confirmed_epoch",
+            "The newest epoch whose vote is confirmed on chain (-1: none).",
+            -1,
+        );
+        for (_, gauge, help) in STATE_GAUGES {
+            metrics.set_gauge(gauge, help, 0);
+        }
     }
 
     /// Reads the oracle set and records whether this oracle's key is in it, saying clearly
@@ -441,7 +474,7 @@ impl SubmitStage {
                     if matches!(state, State::Confirmed { .. }) {
                         self.metrics.set_gauge(
                             "groundwork_submit_confirmed_epoch",
-                            "The newest epoch whose vote is confirmed on chain.",
+                            "The newest epoch whose vote is confirmed on chain (-1: none).",
                             i64::try_from(epoch).unwrap_or(i64::MAX),
                         );
                     }

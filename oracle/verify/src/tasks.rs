@@ -21,6 +21,14 @@ use crate::stage::{load_peers, next_epoch_to_compute, Pass, Verifier};
 /// How often the verifier looks for a ready epoch.
 const VERIFY_EVERY: Duration = Duration::from_secs(2);
 
+const VERIFY_EPOCH: &str = "groundwork_verify_epoch";
+const VERIFY_EPOCH_HELP: &str = "The newest epoch whose verified work is stored (-1: none).";
+const DETERMINISM: &str = "groundwork_verify_determinism_alarms";
+const DETERMINISM_HELP: &str = "Stored reports that differed when computed again (should be 0).";
+const DIVERGED: &str = "groundwork_verify_diverged_from_chain";
+const DIVERGED_HELP: &str =
+    "1 while this oracle's report of the active epoch has another root than the chain's.";
+
 /// The "verifier" task: computes and stores the verified work of every epoch that is sealed
 /// and whose chain snapshot is made, in order. A failure is logged and tried again; a
 /// determinism alarm (the newest stored report computed again differs) is logged loudly and
@@ -36,13 +44,67 @@ impl VerifyTask {
         let mut ticker = Ticker::new(VERIFY_EVERY, FirstRound::Now, stop);
         let mut last_waiting = String::new();
         let mut diverged_logged = false;
+        self.start_gauges();
         while ticker.next().await {
-            match self.verifier.pass(self.clock.now_ms()).await {
+            let started = std::time::Instant::now();
+            let pass = self.verifier.pass(self.clock.now_ms()).await;
+            if let Ok(pass) = &pass {
+                if let Some(count) = u128::try_from(pass.stored.len()).ok().filter(|n| *n > 0) {
+                    self.metrics.set_gauge(
+                        "groundwork_verify_duration_ms",
+                        "How long the newest verified epoch took to compute and store (ms; a pass that stored several, their average).",
+                        i64::try_from(started.elapsed().as_millis() / count).unwrap_or(i64::MAX),
+                    );
+                }
+            }
+            match pass {
                 Ok(pass) => self.report(pass, &mut last_waiting, &mut diverged_logged),
                 Err(error) => tracing::warn!(%error, "verifying epochs failed; trying again"),
             }
         }
         Ok(())
+    }
+
+    /// Every gauge of the stage, from the start (the newest stored report's, or -1 and 0 when
+    /// there is none yet), so dashboards and alert rules find them on a fresh oracle.
+    fn start_gauges(&self) {
+        let newest = self
+            .verifier
+            .reports()
+            .epochs()
+            .ok()
+            .and_then(|epochs| epochs.last().copied());
+        let metrics = &self.metrics;
+        metrics.set_gauge(
+            VERIFY_EPOCH,
+            VERIFY_EPOCH_HELP,
+            newest.map_or(-1, |epoch| i64::try_from(epoch).unwrap_or(i64::MAX)),
+        );
+        let counts = newest
+            .and_then(|epoch| self.verifier.reports().load(epoch).ok().flatten())
+            .map(|report| report.rewards.device_counts())
+            .unwrap_or_default();
+        self.set_device_gauges(&counts);
+        metrics.set_gauge(DETERMINISM, DETERMINISM_HELP, 0);
+        metrics.set_gauge(DIVERGED, DIVERGED_HELP, 0);
+        metrics.set_gauge(
+            "groundwork_verify_duration_ms",
+            "How long the newest verified epoch took to compute and store (ms; a pass that stored several, their average).",
+            0,
+        );
+    }
+
+    fn set_device_gauges(&self, counts: &groundwork_oracle_rewards::DeviceCounts) {
+        self.metrics.set_gauge(
+            "groundwork_verify_devices_rewarded",
+            "Devices the newest verified epoch rewarded.",
+            i64::try_from(counts.rewarded).unwrap_or(i64::MAX),
+        );
+        self.metrics.set_gauge(
+            "groundwork_verify_devices_zeroed",
+            "Devices the newest verified epoch zeroed for a fraud rule.",
+            i64::try_from(counts.zeroed).unwrap_or(i64::MAX),
+        );
     }
 
     /// Logs and counts what one pass did.
@@ -55,11 +117,7 @@ impl VerifyTask {
                 recomputed = %hex::encode(again),
                 "DETERMINISM ALARM: the stored report of this epoch, computed again from the same inputs, differs; the stored report is kept"
             );
-            metrics.set_gauge(
-                "groundwork_verify_determinism_alarms",
-                "Stored reports that differed when computed again (should be 0).",
-                1,
-            );
+            metrics.set_gauge(DETERMINISM, DETERMINISM_HELP, 1);
         }
         if let Some((epoch, peer)) = &pass.adopted {
             tracing::warn!(
@@ -71,9 +129,6 @@ impl VerifyTask {
         if let Some(unchecked) = &pass.unchecked {
             tracing::warn!(%unchecked, "the newest stored report was not computed again at start");
         }
-        const DIVERGED: &str = "groundwork_verify_diverged_from_chain";
-        const DIVERGED_HELP: &str =
-            "1 while this oracle's report of the active epoch has another root than the chain's.";
         if let Some((epoch, own, active)) = pass.diverged {
             if !*diverged_logged {
                 tracing::error!(
@@ -114,10 +169,11 @@ impl VerifyTask {
                 "epoch verified and its report stored"
             );
             metrics.set_gauge(
-                "groundwork_verify_epoch",
-                "The newest epoch whose verified work is stored.",
+                VERIFY_EPOCH,
+                VERIFY_EPOCH_HELP,
                 i64::try_from(report.epoch).unwrap_or(i64::MAX),
             );
+            self.set_device_gauges(&counts);
         }
         if let Some(waiting) = pass.waiting {
             if waiting != *last_waiting {

@@ -127,9 +127,16 @@ async fn render_metrics(
     axum::extract::State(health): axum::extract::State<std::sync::Arc<Health>>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let mut problems = health.tasks.stopped().len();
     for stage in &health.stages {
         stage.update_gauges();
+        problems += stage.health().problems.len();
     }
+    health.metrics.set_gauge(
+        "groundwork_health_problems",
+        "Problems GET /healthz reports (0: healthy; it answers 503 otherwise).",
+        i64::try_from(problems).unwrap_or(i64::MAX),
+    );
     (
         [("content-type", "text/plain; version=0.0.4")],
         health.metrics.render(),
