@@ -35,6 +35,7 @@ use groundwork_oracle_core::peers::{OracleSet, PeerKey, PeerSigner};
 use groundwork_oracle_core::secret::redact_url;
 use groundwork_oracle_core::server::{self, RouteClass, ServerBounds};
 use groundwork_oracle_core::tasks::{health_router, StageHealth, Supervisor};
+use groundwork_oracle_explorer::Explorer;
 use groundwork_oracle_ingest::Ingestor;
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_store::postgres::PgStore;
@@ -264,7 +265,16 @@ pub async fn serve(
                 .clone()
                 .unwrap_or_else(|| publish_status.url().to_string()),
             reports.clone(),
-        ));
+        ))
+        .merge(
+            Explorer::new(
+                reports.clone(),
+                view_dir.clone(),
+                chain.clone(),
+                config.verify.clone(),
+            )
+            .router(),
+        );
     let (app, read_class) = routes(
         &config,
         &ingestor,

@@ -314,6 +314,11 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
         )?;
         writeln!(
             out,
+            "explorer: {}/explorer/ (the network, the map of devices, each device's reasons; every oracle serves one)",
+            urls[0]
+        )?;
+        writeln!(
+            out,
             "each oracle publishes its epoch bundles into {}/oracle-N; anyone can check a root: groundwork rewards verify-epoch N --bundle {}/oracle-1 [--params {}]",
             bundles_dir.display(),
             bundles_dir.display(),

@@ -74,6 +74,21 @@ impl EpochVotes {
     }
 }
 
+/// The network token's totals as the programs hold them now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetworkTotals {
+    /// The network mint's supply (base units) and decimals.
+    pub supply: u64,
+    pub decimals: u8,
+    pub max_supply: u64,
+    /// Minted by epoch emissions and burned (credit purchases) since genesis.
+    pub minted_total: u64,
+    pub burned_total: u64,
+    /// Device shares of every closed epoch, and what claims paid out of them.
+    pub device_pool_cumulative: u64,
+    pub total_claimed: u64,
+}
+
 /// What the oracle reads from the chain.
 pub trait Chain: Send + Sync + 'static {
     /// The epoch timing (staking's genesis and epoch length).
@@ -89,6 +104,8 @@ pub trait Chain: Send + Sync + 'static {
     fn epoch_votes(&self, epoch: u64) -> ChainFuture<'_, Option<EpochVotes>>;
     /// The current oracle set.
     fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>>;
+    /// The network token's supply and the programs' running totals.
+    fn network_totals(&self) -> ChainFuture<'_, NetworkTotals>;
 }
 
 /// The on-chain oracle set read at most every [`ORACLE_SET_FRESH`], for checking who may ask
@@ -288,6 +305,40 @@ impl Chain for RpcChain {
         }))
     }
 
+    fn network_totals(&self) -> ChainFuture<'_, NetworkTotals> {
+        Box::pin(self.first_answer(|client| async move {
+            let rewards = Self::reward_config(client).await?;
+            let (address, _) =
+                Pubkey::find_program_address(&[tokenomics::state::seeds::CONFIG], &tokenomics::ID);
+            let config: tokenomics::TokenomicsConfigV0 =
+                Self::account(client, &address, "the tokenomics config").await?;
+            let mint = client
+                .get_account_with_commitment(&config.network_mint, client.commitment())
+                .await
+                .map_err(|error| ChainError::Rpc {
+                    url: client.url(),
+                    message: error.to_string(),
+                })?
+                .value
+                .ok_or(ChainError::Missing {
+                    what: "the network mint",
+                })?;
+            let (supply, decimals) = mint_supply(&mint.data).ok_or_else(|| ChainError::Decode {
+                what: "the network mint".to_string(),
+                message: format!("{} bytes are not an SPL mint", mint.data.len()),
+            })?;
+            Ok(NetworkTotals {
+                supply,
+                decimals,
+                max_supply: config.max_supply,
+                minted_total: config.minted_total,
+                burned_total: config.burned_total,
+                device_pool_cumulative: rewards.device_pool_cumulative,
+                total_claimed: rewards.total_claimed,
+            })
+        }))
+    }
+
     fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64> {
         Box::pin(self.first_answer(move |client| async move {
             let (address, _) = Pubkey::find_program_address(
@@ -304,6 +355,17 @@ impl Chain for RpcChain {
     }
 }
 
+/// The supply and decimals of an SPL Token or Token-2022 mint: both lay the base mint out the
+/// same way (a 36-byte mint authority option, the supply as a little-endian u64, then the
+/// decimals).
+fn mint_supply(data: &[u8]) -> Option<(u64, u8)> {
+    const SUPPLY_AT: usize = 36;
+    const DECIMALS_AT: usize = 44;
+    let bytes = data.get(SUPPLY_AT..SUPPLY_AT + 8)?;
+    let supply = u64::from_le_bytes(bytes.try_into().ok()?);
+    Some((supply, *data.get(DECIMALS_AT)?))
+}
+
 /// An in-process chain the tests set directly.
 pub struct StaticChain {
     timing: EpochTiming,
@@ -311,6 +373,7 @@ pub struct StaticChain {
     claimed: RwLock<std::collections::HashMap<Pubkey, u64>>,
     votes: RwLock<std::collections::HashMap<u64, EpochVotes>>,
     oracles: RwLock<Vec<Pubkey>>,
+    totals: RwLock<NetworkTotals>,
 }
 
 impl StaticChain {
@@ -321,7 +384,12 @@ impl StaticChain {
             claimed: RwLock::new(std::collections::HashMap::new()),
             votes: RwLock::new(std::collections::HashMap::new()),
             oracles: RwLock::new(Vec::new()),
+            totals: RwLock::new(NetworkTotals::default()),
         }
+    }
+
+    pub fn set_network_totals(&self, totals: NetworkTotals) {
+        *self.totals.write().expect("totals lock") = totals;
     }
 
     pub fn set_oracles(&self, oracles: Vec<Pubkey>) {
@@ -392,5 +460,10 @@ impl Chain for StaticChain {
     fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>> {
         let oracles = self.oracles.read().expect("oracles lock").clone();
         Box::pin(async move { Ok(oracles) })
+    }
+
+    fn network_totals(&self) -> ChainFuture<'_, NetworkTotals> {
+        let totals = *self.totals.read().expect("totals lock");
+        Box::pin(async move { Ok(totals) })
     }
 }

@@ -1,0 +1,787 @@
+//! The network explorer, served by the oracle: one page app under `/explorer/` (its assets
+//! embedded in the binary, [`assets`]) and the read routes it needs beside the stages' own
+//! (`/v1/devices/{key}/rewards` for a device's rows, `/healthz`, `/v1/submissions`,
+//! `/v1/epochs/{n}/rewards`):
+//!
+//! - `GET /v1/explorer/network`: the verified epochs' timeline (minted, burned for credits,
+//!   the device pool, paid, cumulative rewards), each recent epoch's root with its votes per
+//!   oracle and its status on chain, the oracle set and how often each oracle agreed with
+//!   this one, and the token's totals (supply, minted, burned, claimed);
+//! - `GET /v1/explorer/map?west=&south=&east=&north=&zoom=`: the devices in a box, one by one
+//!   (with their H3 cell's corners) up to [`index::MAX_MAP_DEVICES`], else clustered by H3
+//!   cell at a resolution that suits the zoom (at most [`index::MAX_MAP_CLUSTERS`]);
+//! - `GET /v1/explorer/devices/{key}`, `/operators/{key}`, `/recipients/{key}`: what the
+//!   newest verified epoch made of a device, an operator's devices and totals per epoch, a
+//!   recipient's devices — each with the claimable amount in the active root;
+//! - `GET /v1/explorer/search?q=`: the keys a device, operator or recipient key (or its
+//!   first characters) names.
+//!
+//! Every answer is read from the [`index`], made once per verified epoch (checked at most
+//! every [`INDEX_FRESH`]); what is read from the chain (votes, totals, the active root) is
+//! kept for [`CHAIN_FRESH`]. An answer's size is bounded whatever the network's size.
+
+pub mod assets;
+pub mod index;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use axum::extract::{Path as RoutePath, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use groundwork_oracle_chain::{ActiveRoot, Chain};
+use groundwork_oracle_core::api::refusal;
+use groundwork_oracle_rewards::report::{ReportFileError, Reports};
+use groundwork_oracle_rewards::VerifyParams;
+use serde_json::{json, Value};
+
+use index::{
+    cell_boundary, DeviceMark, EpochSummary, MapAnswer, MapView, Newest, ReportSource,
+    StandingCounts, CUMULATIVE_EPOCHS, STANDINGS, SUMMARY_EPOCHS,
+};
+
+/// How long the index is used before the reports folder is looked at again.
+pub const INDEX_FRESH: Duration = Duration::from_secs(2);
+/// How long what was read from the chain is served before it is read again.
+pub const CHAIN_FRESH: Duration = Duration::from_secs(3);
+/// The newest epochs whose votes the network page reads from the chain.
+pub const VOTE_EPOCHS: usize = 8;
+
+/// The explorer's routes and what they read.
+pub struct Explorer {
+    reports: Reports,
+    chain_view_dir: PathBuf,
+    chain: Arc<dyn Chain>,
+    params: VerifyParams,
+    index: tokio::sync::Mutex<IndexState>,
+    /// The network page's chain part, as last read.
+    network: tokio::sync::Mutex<Option<ChainRead>>,
+    active: tokio::sync::Mutex<Option<(Instant, Option<ActiveRoot>)>>,
+}
+
+/// What was read from the chain for the network page, when, and for which newest epoch.
+struct ChainRead {
+    read_at: Instant,
+    newest: Option<u64>,
+    value: Arc<Value>,
+}
+
+struct IndexState {
+    checked_at: Option<Instant>,
+    index: Arc<Index>,
+}
+
+/// The verified epochs' summaries and the newest one's devices.
+#[derive(Default)]
+pub struct Index {
+    pub summaries: BTreeMap<u64, Arc<EpochSummary>>,
+    pub newest: Option<Arc<Newest>>,
+}
+
+impl Explorer {
+    /// The explorer over the verify stage's `reports` and the chain view's snapshots (in
+    /// `chain_view_dir`), explaining rows with the network's `params`.
+    pub fn new(
+        reports: Reports,
+        chain_view_dir: PathBuf,
+        chain: Arc<dyn Chain>,
+        params: VerifyParams,
+    ) -> Self {
+        Explorer {
+            reports,
+            chain_view_dir,
+            chain,
+            params,
+            index: tokio::sync::Mutex::new(IndexState {
+                checked_at: None,
+                index: Arc::new(Index::default()),
+            }),
+            network: tokio::sync::Mutex::new(None),
+            active: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The explorer's page and routes.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/v1/explorer/network", get(network))
+            .route("/v1/explorer/map", get(map))
+            .route("/v1/explorer/devices/{key}", get(device))
+            .route("/v1/explorer/operators/{key}", get(operator))
+            .route("/v1/explorer/recipients/{key}", get(recipient))
+            .route("/v1/explorer/search", get(search))
+            .with_state(Arc::new(self))
+            .merge(assets::router())
+    }
+
+    /// The index, made again when a report was added or changed (one build at a time; the
+    /// requests that arrive meanwhile wait for it).
+    pub async fn index(&self) -> Result<Arc<Index>, String> {
+        let mut state = self.index.lock().await;
+        if state
+            .checked_at
+            .is_some_and(|checked| checked.elapsed() < INDEX_FRESH)
+        {
+            return Ok(state.index.clone());
+        }
+        let reports = self.reports.clone();
+        let chain_view_dir = self.chain_view_dir.clone();
+        let params = self.params.clone();
+        let previous = state.index.clone();
+        let index = tokio::task::spawn_blocking(move || {
+            build_index(&reports, &chain_view_dir, &params, &previous)
+        })
+        .await
+        .map_err(|error| error.to_string())?
+        .map_err(|error| error.to_string())?;
+        state.checked_at = Some(Instant::now());
+        if let Some(index) = index {
+            state.index = Arc::new(index);
+        }
+        Ok(state.index.clone())
+    }
+
+    /// The chain's active root, read at most every [`CHAIN_FRESH`].
+    async fn active_root(&self) -> Result<Option<ActiveRoot>, String> {
+        let mut cached = self.active.lock().await;
+        if let Some((read_at, active)) = *cached {
+            if read_at.elapsed() < CHAIN_FRESH {
+                return Ok(active);
+            }
+        }
+        let active = self
+            .chain
+            .active_root()
+            .await
+            .map_err(|error| error.to_string())?;
+        *cached = Some((Instant::now(), active));
+        Ok(active)
+    }
+
+    /// What `recipient` may claim now: its leaf in the active root (as this oracle computed
+    /// that epoch), less what claims paid it.
+    async fn claim_of(&self, index: &Index, recipient: Pubkey) -> Value {
+        let active = match self.active_root().await {
+            Ok(Some(active)) => active,
+            Ok(None) => {
+                return json!({ "active_epoch": null, "message": "no reward root is active on chain yet" })
+            }
+            Err(error) => {
+                return json!({ "error": format!("the chain cannot be read now: {error}") })
+            }
+        };
+        let summary = index.summaries.get(&active.epoch);
+        let cumulative = summary
+            .filter(|summary| summary.root == active.root)
+            .and_then(|summary| summary.cumulative.as_ref())
+            .map(|leaves| leaves.get(&recipient).copied().unwrap_or(0));
+        let Some(cumulative) = cumulative else {
+            return json!({
+                "active_epoch": active.epoch,
+                "message": format!("the active root is epoch {}'s, whose leaves this oracle does not hold: ask another oracle of the network", active.epoch),
+            });
+        };
+        match self.chain.claimed(recipient).await {
+            Ok(claimed) => json!({
+                "active_epoch": active.epoch,
+                "cumulative": cumulative,
+                "claimed": claimed,
+                "claimable": cumulative.saturating_sub(claimed),
+            }),
+            Err(error) => json!({
+                "active_epoch": active.epoch,
+                "cumulative": cumulative,
+                "error": format!("what claims paid cannot be read now: {error}"),
+            }),
+        }
+    }
+
+    /// The network page's chain part: votes of the newest epochs, the oracle set, the active
+    /// root and the token's totals.
+    async fn chain_part(&self, epochs: &[(u64, [u8; 32])]) -> Arc<Value> {
+        let newest = epochs.first().map(|(epoch, _)| *epoch);
+        let mut cached = self.network.lock().await;
+        if let Some(read) = cached.as_ref() {
+            if read.read_at.elapsed() < CHAIN_FRESH && read.newest == newest {
+                return read.value.clone();
+            }
+        }
+        let value = Arc::new(self.read_chain_part(epochs).await);
+        *cached = Some(ChainRead {
+            read_at: Instant::now(),
+            newest,
+            value: value.clone(),
+        });
+        value
+    }
+
+    async fn read_chain_part(&self, epochs: &[(u64, [u8; 32])]) -> Value {
+        let mut errors = Vec::new();
+        let oracles = self.chain.oracle_set().await.unwrap_or_else(|error| {
+            errors.push(error.to_string());
+            Vec::new()
+        });
+        let active = self.active_root().await.unwrap_or_else(|error| {
+            errors.push(error);
+            None
+        });
+        let totals = match self.chain.network_totals().await {
+            Ok(totals) => json!({
+                "supply": totals.supply,
+                "decimals": totals.decimals,
+                "max_supply": totals.max_supply,
+                "minted_total": totals.minted_total,
+                "burned_total": totals.burned_total,
+                "device_pool_cumulative": totals.device_pool_cumulative,
+                "total_claimed": totals.total_claimed,
+                "unclaimed": totals.device_pool_cumulative.saturating_sub(totals.total_claimed),
+            }),
+            Err(error) => {
+                errors.push(error.to_string());
+                Value::Null
+            }
+        };
+        let mut quorum = 0;
+        let mut agreement: HashMap<Pubkey, [u64; 3]> =
+            oracles.iter().map(|oracle| (*oracle, [0u64; 3])).collect();
+        let mut by_epoch = serde_json::Map::new();
+        for (epoch, our_root) in epochs.iter().take(VOTE_EPOCHS) {
+            match self.chain.epoch_votes(*epoch).await {
+                Ok(Some(record)) => {
+                    quorum = record.quorum;
+                    for oracle in &record.oracles {
+                        let tally = agreement.entry(*oracle).or_default();
+                        match record.votes.iter().find(|(voter, _, _)| voter == oracle) {
+                            Some((_, root, _)) if root == our_root => tally[0] += 1,
+                            Some(_) => tally[1] += 1,
+                            None => tally[2] += 1,
+                        }
+                    }
+                    let status = match record.agreed {
+                        None if record.votes.is_empty() => "voting: no vote yet",
+                        None => "voting",
+                        Some((_, _, true)) => "active",
+                        Some((_, _, false)) => "pending: agreed, waiting for its challenge period",
+                    };
+                    by_epoch.insert(
+                        epoch.to_string(),
+                        json!({
+                            "status": status,
+                            "vetoes": record.vetoes,
+                            "agreed_root": record.agreed.map(|(root, _, _)| hex::encode(root)),
+                            "votes": record.votes.iter().map(|(oracle, root, total)| json!({
+                                "oracle": oracle.to_string(),
+                                "root": hex::encode(root),
+                                "cumulative_total": total,
+                                "matches_this_oracle": root == our_root,
+                                "in_oracle_set": record.oracles.contains(oracle),
+                            })).collect::<Vec<_>>(),
+                        }),
+                    );
+                }
+                Ok(None) => {
+                    let settled = active.is_some_and(|active| active.epoch >= *epoch);
+                    by_epoch.insert(
+                        epoch.to_string(),
+                        json!({
+                            "status": if settled { "settled: its record was closed on chain" } else { "no record on chain" },
+                            "votes": Value::Null,
+                        }),
+                    );
+                }
+                Err(error) => errors.push(error.to_string()),
+            }
+        }
+        let mut oracle_rows: Vec<Value> = agreement
+            .into_iter()
+            .map(|(oracle, [agrees, differs, missing])| {
+                json!({
+                    "oracle": oracle.to_string(),
+                    "in_oracle_set": oracles.contains(&oracle),
+                    "agrees": agrees,
+                    "differs": differs,
+                    "no_vote": missing,
+                })
+            })
+            .collect();
+        oracle_rows.sort_by(|a, b| a["oracle"].as_str().cmp(&b["oracle"].as_str()));
+        errors.sort();
+        errors.dedup();
+        json!({
+            "oracles": oracle_rows,
+            "quorum": quorum,
+            "active_root": active.map(|active| json!({
+                "epoch": active.epoch,
+                "root": hex::encode(active.root),
+                "cumulative_total": active.cumulative_total,
+            })),
+            "totals": totals,
+            "votes_by_epoch": by_epoch,
+            "chain_errors": errors,
+        })
+    }
+}
+
+/// The index over the newest [`SUMMARY_EPOCHS`] stored reports, reusing `previous`'s parts
+/// whose report file did not change; `None` when nothing changed.
+fn build_index(
+    reports: &Reports,
+    chain_view_dir: &std::path::Path,
+    params: &VerifyParams,
+    previous: &Index,
+) -> Result<Option<Index>, ReportFileError> {
+    let mut epochs = reports.epochs()?;
+    let keep_from = epochs.len().saturating_sub(SUMMARY_EPOCHS);
+    let epochs = epochs.split_off(keep_from);
+    let sources: Vec<(u64, ReportSource)> = epochs
+        .iter()
+        .filter_map(|&epoch| {
+            let metadata = std::fs::metadata(reports.path(epoch)).ok()?;
+            Some((
+                epoch,
+                ReportSource {
+                    size: metadata.len(),
+                    modified: metadata.modified().ok(),
+                },
+            ))
+        })
+        .collect();
+    let unchanged = sources.len() == previous.summaries.len()
+        && sources.iter().all(|(epoch, source)| {
+            previous
+                .summaries
+                .get(epoch)
+                .is_some_and(|summary| summary.source == *source)
+        });
+    if unchanged {
+        return Ok(None);
+    }
+    let newest_epoch = sources.last().map(|(epoch, _)| *epoch);
+    let keep_cumulative_from = sources
+        .len()
+        .checked_sub(CUMULATIVE_EPOCHS)
+        .and_then(|first| sources.get(first))
+        .map(|(epoch, _)| *epoch)
+        .unwrap_or(0);
+    let mut index = Index::default();
+    for (epoch, source) in sources {
+        let is_newest = Some(epoch) == newest_epoch;
+        let reusable_newest = previous
+            .newest
+            .as_ref()
+            .filter(|newest| is_newest && newest.epoch == epoch);
+        let reused = previous
+            .summaries
+            .get(&epoch)
+            .filter(|summary| summary.source == source);
+        // A summary is reused unless it is the newest epoch's and its devices must be indexed.
+        if let Some(summary) = reused.filter(|_| !is_newest || reusable_newest.is_some()) {
+            let summary = if epoch < keep_cumulative_from && summary.cumulative.is_some() {
+                Arc::new(EpochSummary {
+                    cumulative: None,
+                    ..EpochSummary::clone(summary)
+                })
+            } else {
+                summary.clone()
+            };
+            index.summaries.insert(epoch, summary);
+            if let Some(newest) = reusable_newest {
+                index.newest = Some(newest.clone());
+            }
+            continue;
+        }
+        let report = match reports.load(epoch) {
+            Ok(Some(report)) => Arc::new(report),
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(epoch, %error, "the explorer skips a report it cannot read");
+                continue;
+            }
+        };
+        let snapshot = match groundwork_oracle_chainview::stored_snapshot(chain_view_dir, epoch) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(epoch, %error, "the explorer reads an epoch without its snapshot");
+                None
+            }
+        };
+        let mut summary = EpochSummary::new(&report, snapshot.as_ref(), source, params);
+        if epoch < keep_cumulative_from {
+            summary.cumulative = None;
+        }
+        index.summaries.insert(epoch, Arc::new(summary));
+        if is_newest {
+            if let Some(snapshot) = &snapshot {
+                index.newest = Some(Arc::new(Newest::new(report, snapshot, params)));
+            }
+        }
+    }
+    Ok(Some(index))
+}
+
+fn standings_json(counts: &StandingCounts) -> Value {
+    Value::Object(
+        STANDINGS
+            .iter()
+            .zip(counts)
+            .map(|(name, count)| (name.to_string(), json!(count)))
+            .collect(),
+    )
+}
+
+fn unreadable(message: String) -> Response {
+    tracing::error!(%message, "the explorer's index cannot be made");
+    refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "index_unreadable",
+        message,
+    )
+}
+
+fn invalid_key(key: &str) -> Response {
+    refusal(
+        StatusCode::BAD_REQUEST,
+        "invalid_key",
+        format!("{key:?} is not a base58 public key"),
+    )
+}
+
+fn nothing_verified() -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        "nothing_verified",
+        "no epoch is verified yet: the explorer shows devices from the first verified epoch on",
+    )
+}
+
+/// `GET /v1/explorer/network`.
+async fn network(State(explorer): State<Arc<Explorer>>) -> Response {
+    let index = match explorer.index().await {
+        Ok(index) => index,
+        Err(message) => return unreadable(message),
+    };
+    let newest_first: Vec<&Arc<EpochSummary>> = index.summaries.values().rev().collect();
+    let roots: Vec<(u64, [u8; 32])> = newest_first
+        .iter()
+        .map(|summary| (summary.epoch, summary.root))
+        .collect();
+    let chain = explorer.chain_part(&roots).await;
+    let epochs: Vec<Value> = newest_first
+        .iter()
+        .map(|summary| {
+            let on_chain = &chain["votes_by_epoch"][summary.epoch.to_string()];
+            json!({
+                "epoch": summary.epoch,
+                "root": hex::encode(summary.root),
+                "report_digest": hex::encode(summary.report_digest),
+                "base_epoch": summary.base_epoch,
+                "chain": summary.chain.map(|side| json!({
+                    "start_ts": side.start_ts,
+                    "end_ts": side.end_ts,
+                    "closed_at": side.closed_at,
+                    "minted": side.minted,
+                    "device_share": side.device_share,
+                    "staker_share": side.staker_share,
+                    "treasury_share": side.treasury_share,
+                    "burned_for_credits": side.burned_for_credits,
+                    "credits_bought": side.credits_bought,
+                })),
+                "pool": summary.pool,
+                "paid": summary.paid,
+                "dust": summary.dust,
+                "carried_dust_in": summary.carried_dust_in,
+                "cumulative_total": summary.cumulative_total,
+                "recipients": summary.recipients,
+                "missing_peer_sets": summary.missing_peer_sets,
+                "devices": summary.devices,
+                "standings": standings_json(&summary.standings),
+                "zeroed_by_reason": summary.zeroed_by_reason,
+                "status": on_chain.get("status").cloned().unwrap_or(Value::Null),
+                "vetoes": on_chain.get("vetoes").cloned().unwrap_or(Value::Null),
+                "votes": on_chain.get("votes").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Json(json!({
+        "newest_verified_epoch": index.newest.as_ref().map(|newest| newest.epoch),
+        "devices": index.newest.as_ref().map(|newest| newest.devices.len()),
+        "epochs": epochs,
+        "oracles": chain["oracles"],
+        "quorum": chain["quorum"],
+        "active_root": chain["active_root"],
+        "totals": chain["totals"],
+        "chain_errors": chain["chain_errors"],
+    }))
+    .into_response()
+}
+
+fn device_json(device: &DeviceMark) -> Value {
+    json!({
+        "device": device.key.to_string(),
+        "operator": device.operator.to_string(),
+        "recipient": device.recipient.to_string(),
+        "class_id": device.class_id,
+        "cell": device.cell.map(|cell| format!("{cell:x}")),
+        "position": device.position.map(|(lat, lng)| json!({ "lat": lat, "lng": lng })),
+        "onboarded_at": device.onboarded_at,
+        "standing": device.standing.name(),
+        "reason": device.standing.reason(),
+        "amount": device.amount,
+    })
+}
+
+/// `GET /v1/explorer/map?west=&south=&east=&north=&zoom=`.
+async fn map(
+    State(explorer): State<Arc<Explorer>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut numbers = [0f64; 5];
+    for (slot, name) in ["west", "south", "east", "north", "zoom"]
+        .iter()
+        .enumerate()
+    {
+        match query.get(*name).map(|value| value.parse::<f64>()) {
+            Some(Ok(number)) => numbers[slot] = number,
+            _ => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    "bad_view",
+                    format!("{name} is missing or not a number: ask with ?west=&south=&east=&north=&zoom= (degrees, Web Mercator zoom)"),
+                )
+            }
+        }
+    }
+    let [west, south, east, north, zoom] = numbers;
+    let view = match MapView::new(west, south, east, north, zoom) {
+        Ok(view) => view,
+        Err(message) => return refusal(StatusCode::BAD_REQUEST, "bad_view", message),
+    };
+    let index = match explorer.index().await {
+        Ok(index) => index,
+        Err(message) => return unreadable(message),
+    };
+    let Some(newest) = index.newest.as_ref() else {
+        return Json(json!({ "epoch": null, "mode": "devices", "devices": [], "clusters": [], "in_view": 0, "total": 0 })).into_response();
+    };
+    let answer = match newest.map(&view) {
+        MapAnswer::Devices {
+            devices,
+            in_view_total,
+        } => json!({
+            "epoch": newest.epoch,
+            "mode": "devices",
+            "in_view": in_view_total,
+            "total": newest.devices.len(),
+            "devices": devices.iter().map(|device| json!({
+                "device": device.key.to_string(),
+                "standing": device.standing.name(),
+                "reason": device.standing.reason(),
+                "amount": device.amount,
+                "lat": device.position.map(|(lat, _)| lat),
+                "lng": device.position.map(|(_, lng)| lng),
+                "boundary": device.cell.map(cell_boundary).unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+            "clusters": [],
+        }),
+        MapAnswer::Clusters {
+            resolution,
+            clusters,
+            in_view_total,
+        } => json!({
+            "epoch": newest.epoch,
+            "mode": "clusters",
+            "resolution": resolution,
+            "in_view": in_view_total,
+            "total": newest.devices.len(),
+            "devices": [],
+            "clusters": clusters.iter().map(|cluster| json!({
+                "cell": format!("{:x}", cluster.cell),
+                "lat": cluster.lat,
+                "lng": cluster.lng,
+                "devices": cluster.devices,
+                "standings": cluster.standings,
+            })).collect::<Vec<_>>(),
+        }),
+    };
+    Json(answer).into_response()
+}
+
+/// `GET /v1/explorer/devices/{key}`.
+async fn device(
+    State(explorer): State<Arc<Explorer>>,
+    RoutePath(key): RoutePath<String>,
+) -> Response {
+    let Ok(key) = key.parse::<Pubkey>() else {
+        return invalid_key(&key);
+    };
+    let index = match explorer.index().await {
+        Ok(index) => index,
+        Err(message) => return unreadable(message),
+    };
+    let Some(newest) = index.newest.as_ref() else {
+        return nothing_verified();
+    };
+    let Some(device) = newest.device(&key) else {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "device_not_found",
+            format!(
+                "device {key} is not in epoch {}, the newest verified (it was not onboarded then)",
+                newest.epoch
+            ),
+        );
+    };
+    let mut answer = device_json(device);
+    answer["epoch"] = json!(newest.epoch);
+    answer["claim"] = explorer.claim_of(&index, device.recipient).await;
+    Json(answer).into_response()
+}
+
+/// `GET /v1/explorer/operators/{key}`.
+async fn operator(
+    State(explorer): State<Arc<Explorer>>,
+    RoutePath(key): RoutePath<String>,
+) -> Response {
+    let Ok(key) = key.parse::<Pubkey>() else {
+        return invalid_key(&key);
+    };
+    let index = match explorer.index().await {
+        Ok(index) => index,
+        Err(message) => return unreadable(message),
+    };
+    let Some(newest) = index.newest.as_ref() else {
+        return nothing_verified();
+    };
+    let mark = newest.operators.get(&key);
+    let devices = newest.by_operator.get(&key);
+    if mark.is_none() && devices.is_none() {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "operator_not_found",
+            format!(
+                "{key} is no operator in epoch {}, the newest verified",
+                newest.epoch
+            ),
+        );
+    }
+    let indices = devices.map(Vec::as_slice).unwrap_or_default();
+    let recipient = mark.and_then(|mark| mark.reward_recipient).unwrap_or(key);
+    let epochs: Vec<Value> = index
+        .summaries
+        .values()
+        .rev()
+        .map(|summary| {
+            let part = summary.operators.get(&key).cloned().unwrap_or_default();
+            json!({
+                "epoch": summary.epoch,
+                "amount": part.amount,
+                "devices": part.devices,
+                "standings": standings_json(&part.standings),
+                "zeroed_by_reason": part.zeroed_by_reason,
+            })
+        })
+        .collect();
+    Json(json!({
+        "operator": key.to_string(),
+        "epoch": newest.epoch,
+        "registered": mark.is_some_and(|mark| mark.reward_recipient.is_some()),
+        "recipient": recipient.to_string(),
+        "active_stake": mark.map(|mark| mark.active_stake).unwrap_or(0),
+        "device_count": indices.len(),
+        "devices": newest.listed(indices).into_iter().map(device_json).collect::<Vec<_>>(),
+        "epochs": epochs,
+        "claim": explorer.claim_of(&index, recipient).await,
+    }))
+    .into_response()
+}
+
+/// `GET /v1/explorer/recipients/{key}`.
+async fn recipient(
+    State(explorer): State<Arc<Explorer>>,
+    RoutePath(key): RoutePath<String>,
+) -> Response {
+    let Ok(key) = key.parse::<Pubkey>() else {
+        return invalid_key(&key);
+    };
+    let index = match explorer.index().await {
+        Ok(index) => index,
+        Err(message) => return unreadable(message),
+    };
+    let Some(newest) = index.newest.as_ref() else {
+        return nothing_verified();
+    };
+    let indices = newest
+        .by_recipient
+        .get(&key)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let earned = newest.report.rewards.rewards.get(&key).copied();
+    let cumulative = newest.report.rewards.cumulative.get(&key).copied();
+    if indices.is_empty() && cumulative.is_none() {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "recipient_not_found",
+            format!(
+                "{key} receives nothing in epoch {}, the newest verified",
+                newest.epoch
+            ),
+        );
+    }
+    Json(json!({
+        "recipient": key.to_string(),
+        "epoch": newest.epoch,
+        "earned_in_epoch": earned.unwrap_or(0),
+        "cumulative": cumulative.unwrap_or(0),
+        "device_count": indices.len(),
+        "devices": newest.listed(indices).into_iter().map(device_json).collect::<Vec<_>>(),
+        "claim": explorer.claim_of(&index, key).await,
+    }))
+    .into_response()
+}
+
+/// Longest query the search box sends (a base58 key is at most 44 characters).
+const MAX_QUERY_CHARS: usize = 64;
+
+/// `GET /v1/explorer/search?q=`.
+async fn search(
+    State(explorer): State<Arc<Explorer>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let text = query.get("q").map(String::as_str).unwrap_or("").trim();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "query_too_long",
+            format!(
+                "a key is at most 44 characters; the query has {}",
+                text.chars().count()
+            ),
+        );
+    }
+    let index = match explorer.index().await {
+        Ok(index) => index,
+        Err(message) => return unreadable(message),
+    };
+    let results: Vec<Value> = index
+        .newest
+        .as_ref()
+        .map(|newest| {
+            newest
+                .search(text)
+                .into_iter()
+                .map(|(key, kind)| json!({ "key": key, "kind": kind.name() }))
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(json!({
+        "query": text,
+        "epoch": index.newest.as_ref().map(|newest| newest.epoch),
+        "results": results,
+    }))
+    .into_response()
+}

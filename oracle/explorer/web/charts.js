@@ -1,0 +1,139 @@
+// Small SVG charts for the network page: grouped bars per epoch and a line, drawn from plain
+// numbers (amounts arrive as Number or BigInt; a chart's heights need no more than a Number's
+// precision). Every element is made with the DOM API: nothing from the data is parsed as HTML.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  for (const child of children) {
+    element.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return element;
+}
+
+const asNumber = (value) => (typeof value === "bigint" ? Number(value) : Number(value ?? 0));
+
+// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten at or above `max`.
+function niceCeiling(max) {
+  if (!(max > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(max));
+  for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
+  return 10 * power;
+}
+
+// Grouped bars: `labels` along the x axis (oldest first), one bar per series per label.
+// series: [{ name, colour, values }]; format(value) writes an axis value.
+export function barChart({ title, labels, series, format, height = 180 }) {
+  const width = 560;
+  const left = 64;
+  const bottom = 22;
+  const top = 8;
+  const plotWidth = width - left - 8;
+  const plotHeight = height - top - bottom;
+  const max = niceCeiling(Math.max(0, ...series.flatMap((one) => one.values.map(asNumber))));
+  const chart = svg("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    class: "chart",
+    role: "img",
+    "aria-label": title,
+  });
+  for (const fraction of [0, 0.5, 1]) {
+    const y = top + plotHeight * (1 - fraction);
+    chart.append(
+      svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
+      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(max * fraction)),
+    );
+  }
+  const groupWidth = plotWidth / Math.max(1, labels.length);
+  const barWidth = Math.max(1, (groupWidth * 0.8) / Math.max(1, series.length));
+  const labelEvery = Math.ceil(labels.length / 12);
+  labels.forEach((label, index) => {
+    const x0 = left + index * groupWidth + groupWidth * 0.1;
+    series.forEach((one, seriesIndex) => {
+      const value = asNumber(one.values[index]);
+      const barHeight = (plotHeight * value) / max;
+      chart.append(
+        svg(
+          "rect",
+          {
+            x: x0 + seriesIndex * barWidth,
+            y: top + plotHeight - barHeight,
+            width: Math.max(1, barWidth - 1),
+            height: Math.max(0, barHeight),
+            fill: one.colour,
+          },
+          svg("title", {}, `${one.name}, epoch ${label}: ${format(one.values[index])}`),
+        ),
+      );
+    });
+    if (index % labelEvery === 0) {
+      chart.append(
+        svg("text", { x: x0 + (groupWidth * 0.8) / 2, y: height - 6, class: "axis", "text-anchor": "middle" }, String(label)),
+      );
+    }
+  });
+  return figure(title, chart, series);
+}
+
+// A line per series over the labels (oldest first).
+export function lineChart({ title, labels, series, format, height = 180 }) {
+  const width = 560;
+  const left = 64;
+  const bottom = 22;
+  const top = 8;
+  const plotWidth = width - left - 8;
+  const plotHeight = height - top - bottom;
+  const max = niceCeiling(Math.max(0, ...series.flatMap((one) => one.values.map(asNumber))));
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": title });
+  for (const fraction of [0, 0.5, 1]) {
+    const y = top + plotHeight * (1 - fraction);
+    chart.append(
+      svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
+      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(max * fraction)),
+    );
+  }
+  const step = labels.length > 1 ? plotWidth / (labels.length - 1) : 0;
+  const xOf = (index) => left + (labels.length > 1 ? index * step : plotWidth / 2);
+  for (const one of series) {
+    const points = one.values.map((value, index) => `${xOf(index)},${top + plotHeight * (1 - asNumber(value) / max)}`);
+    chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: one.colour, "stroke-width": 2 }));
+    one.values.forEach((value, index) => {
+      chart.append(
+        svg(
+          "circle",
+          { cx: xOf(index), cy: top + plotHeight * (1 - asNumber(value) / max), r: 3, fill: one.colour },
+          svg("title", {}, `${one.name}, epoch ${labels[index]}: ${format(value)}`),
+        ),
+      );
+    });
+  }
+  const labelEvery = Math.ceil(labels.length / 12);
+  labels.forEach((label, index) => {
+    if (index % labelEvery === 0) {
+      chart.append(svg("text", { x: xOf(index), y: height - 6, class: "axis", "text-anchor": "middle" }, String(label)));
+    }
+  });
+  return figure(title, chart, series);
+}
+
+function figure(title, chart, series) {
+  const figureElement = document.createElement("figure");
+  figureElement.className = "chart-figure";
+  const caption = document.createElement("figcaption");
+  caption.textContent = title;
+  const legend = document.createElement("div");
+  legend.className = "legend";
+  for (const one of series) {
+    const key = document.createElement("span");
+    key.className = "legend-key";
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = one.colour;
+    key.append(swatch, document.createTextNode(one.name));
+    legend.append(key);
+  }
+  figureElement.append(caption, chart, legend);
+  return figureElement;
+}
