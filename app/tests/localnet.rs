@@ -259,6 +259,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     assert_eq!(leaf["claimable"], 0, "{leaf}");
     fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
     bundles_check_out_and_lies_are_named(&url, data_dir.path(), oracle_port);
+    the_explorer_shows_what_the_oracle_and_chain_say(oracle_port);
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
     drop(child);
@@ -1074,4 +1075,200 @@ fn bundles_check_out_and_lies_are_named(url: &str, data_dir: &Path, oracle_port:
     );
     let rows = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(rows.lines().count(), moved + 1, "{rows}");
+}
+
+/// Where the explorer's browser test finds Chromium: `$GROUNDWORK_TEST_CHROMIUM`, else Debian's
+/// `/usr/bin/chromium`; and its Node.js packages (playwright-core, `npm ci` in
+/// oracle/explorer/web). `None` when either is missing.
+fn explorer_browser() -> Option<(String, std::path::PathBuf)> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../oracle/explorer/web");
+    let chromium = std::env::var("GROUNDWORK_TEST_CHROMIUM")
+        .unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    (Path::new(&chromium).exists() && web.join("node_modules/playwright-core").exists())
+        .then_some((chromium, web))
+}
+
+/// The explorer of the first oracle, as a person sees it in headless Chromium
+/// (oracle/explorer/web/test/explorer.mjs reports what each page shows): the map shows every
+/// device of the newest verified epoch, the epoch table shows each root with its votes as the
+/// chain holds them, a zeroed device's page says why in words, the search box finds a device,
+/// the pages fit a phone's width, and no page logs an error or fails a request. Screenshots
+/// go to the folder this prints.
+fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16) {
+    let oracle = format!("http://127.0.0.1:{oracle_port}");
+    let limit = std::time::Duration::from_secs(60);
+    // The explorer's own answers, read first: what the browser must then show.
+    let network = wait_for("the explorer's network page", limit, || {
+        let network = http_get_json(&format!("{oracle}/v1/explorer/network"))?;
+        let voted = network["epochs"].as_array()?.iter().any(|epoch| {
+            epoch["votes"]
+                .as_array()
+                .is_some_and(|votes| votes.len() >= 2)
+        });
+        voted.then_some(network)
+    });
+    let newest = network["newest_verified_epoch"].as_u64().unwrap();
+    let work = http_get_json(&format!("{oracle}/v1/epochs/{newest}/rewards")).unwrap();
+    let devices = work["devices"]["total"].as_u64().unwrap();
+    assert_eq!(network["devices"], devices, "{network}");
+    let world = http_get_json(&format!(
+        "{oracle}/v1/explorer/map?west=-180&south=-85&east=180&north=85&zoom=1"
+    ))
+    .unwrap();
+    let drawn = world["devices"].as_array().unwrap();
+    assert_eq!(drawn.len() as u64, devices, "{world}");
+    let zeroed = drawn
+        .iter()
+        .find(|device| device["reason"] == "impossible_movement")
+        .or_else(|| drawn.iter().find(|device| device["reason"].is_string()))
+        .expect("the localnet's cheaters are zeroed");
+    let zeroed_key = zeroed["device"].as_str().unwrap();
+    let reason = zeroed["reason"].as_str().unwrap();
+    let honest_key = drawn
+        .iter()
+        .find(|device| device["reason"].is_null())
+        .expect("an honest device")["device"]
+        .as_str()
+        .unwrap();
+
+    let Some((chromium, web)) = explorer_browser() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the explorer in headless Chromium: install Debian's chromium and run npm ci in oracle/explorer/web (.ci/run does both)"
+        );
+        eprintln!("the explorer's browser test needs /usr/bin/chromium (or GROUNDWORK_TEST_CHROMIUM) and npm ci in oracle/explorer/web: only its JSON routes were checked");
+        return;
+    };
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer-screenshots");
+    let output = std::process::Command::new("node")
+        .current_dir(&web)
+        .arg("test/explorer.mjs")
+        .args([
+            "--url", &oracle, "--zeroed", zeroed_key, "--device", honest_key,
+        ])
+        .args(["--chromium", &chromium])
+        .arg("--screenshots")
+        .arg(&screenshots)
+        .output()
+        .expect("node runs the explorer's browser test");
+    assert!(
+        output.status.success(),
+        "the browser test failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    eprintln!(
+        "the explorer's screenshots are in {}",
+        screenshots.display()
+    );
+    assert_eq!(seen["console_errors"], Value::Array(vec![]), "{seen}");
+    assert_eq!(seen["failed_requests"], Value::Array(vec![]), "{seen}");
+    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 9, "{seen}");
+
+    // The epoch table: each root as this oracle computed it, with the chain's votes.
+    let rows = seen["network"]["epoch_rows"].as_array().unwrap();
+    let mut with_votes = 0;
+    for row in rows {
+        let epoch = row["epoch"].as_u64().unwrap();
+        if let Some(work) = http_get_json(&format!("{oracle}/v1/epochs/{epoch}/rewards")) {
+            assert_eq!(row["root"], work["root"], "{row}");
+        }
+        let votes = row["votes"].as_array().unwrap();
+        for vote in votes {
+            let title = vote["title"].as_str().unwrap();
+            let same = title.ends_with(row["root"].as_str().unwrap());
+            assert_eq!(
+                vote["text"].as_str().unwrap().ends_with("✓ same root"),
+                same,
+                "{vote}"
+            );
+        }
+        if votes.len() >= 2 {
+            with_votes += 1;
+        }
+    }
+    assert!(
+        with_votes >= 1,
+        "no epoch row shows a quorum's votes: {rows:?}"
+    );
+    assert_eq!(seen["network"]["oracle_rows"], 3, "{seen}");
+    assert_eq!(seen["network"]["charts"].as_array().unwrap().len(), 5);
+
+    // The map: every device in view, honest ones in an honest colour (earned, or coverage
+    // not yet proven by witnesses, as the epoch went), the cheater in its rule's colour.
+    let map = &seen["map"];
+    assert!(map["devices_in_view"].as_u64().unwrap() >= devices, "{map}");
+    assert_eq!(map["mode"], "devices", "{map}");
+    assert!(
+        map["status"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{devices} devices")),
+        "{map}"
+    );
+    let honest_pixels = map["pixels"]["earned"].as_u64().unwrap()
+        + map["pixels"]["unverified_coverage"].as_u64().unwrap();
+    assert!(honest_pixels > 0, "{map}");
+    assert!(map["pixels"][reason].as_u64().unwrap() > 0, "{map}");
+    assert!(
+        seen["map_after_pan"]["drawn"].as_u64().unwrap() > 0,
+        "{seen}"
+    );
+
+    // The zeroed device's page: its rule and what the rule means, in words.
+    let page = &seen["zeroed_device"];
+    assert_eq!(page["key"], zeroed_key);
+    assert_eq!(
+        page["badge"],
+        format!("zeroed: {}", reason.replace('_', " "))
+    );
+    let reasons = page["reasons"].as_array().unwrap();
+    assert!(!reasons.is_empty(), "{page}");
+    let words = reasons[0].as_str().unwrap();
+    assert!(
+        words.starts_with(&format!("Zeroed for {}:", reason.replace('_', " "))),
+        "{words}"
+    );
+    let rows = http_get_json(&format!("{oracle}/v1/devices/{zeroed_key}/rewards")).unwrap();
+    let meaning = rows["epochs"][0]["fraud_meanings"][0]["meaning"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(words.contains(&meaning), "{words} / {meaning}");
+    assert!(page["explanations"][0]
+        .as_str()
+        .unwrap()
+        .contains(&format!("zeroed for {reason}")));
+    assert!(
+        seen["operator"]["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|device| device == zeroed_key),
+        "{seen}"
+    );
+
+    // The search box: a prefix lists the device; the whole key opens its page.
+    let search = &seen["search"];
+    assert!(
+        search["prefix_results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|key| key == honest_key),
+        "{search}"
+    );
+    assert_eq!(search["whole_key_opened"], format!("#/device/{honest_key}"));
+    assert_eq!(search["page_key"], honest_key);
+    assert_eq!(seen["oracle"]["health"], "ok", "{seen}");
+
+    // A phone's width: nothing wider than the screen.
+    for page in ["network", "map", "device"] {
+        let phone = &seen["phone"][page];
+        assert!(
+            phone["scroll_width"].as_u64() <= phone["width"].as_u64(),
+            "{page}: {phone}"
+        );
+    }
 }

@@ -348,7 +348,7 @@ function claimCard(label, claim) {
 }
 
 function numbersTable(row) {
-  const skip = new Set(["epoch", "explanation", "headline", "recipient", "witness_reports_dropped", "fraud"]);
+  const skip = new Set(["epoch", "explanation", "headline", "recipient", "witness_reports_dropped", "fraud", "fraud_meanings"]);
   const entries = Object.entries(row).filter(([name]) => !skip.has(name));
   const dropped = Object.entries(row.witness_reports_dropped ?? {}).filter(([, n]) => n > 0);
   return h(
@@ -377,6 +377,9 @@ async function devicePage(key) {
       { class: "epoch-row", "data-epoch": row.epoch },
       h("h3", {}, `Epoch ${row.epoch}: ${tokens(row.amount)} tokens`),
       h("p", { class: "headline" }, row.headline),
+      (row.fraud_meanings ?? []).length
+        ? h("ul", { class: "reasons" }, row.fraud_meanings.map((fraud) => h("li", {}, `Zeroed for ${fraud.rule.replaceAll("_", " ")}: ${fraud.meaning}.`)))
+        : null,
       h("pre", { class: "explanation" }, row.explanation),
       h("details", {}, h("summary", {}, "Every number that decided it"), numbersTable(row)),
     ),

@@ -146,6 +146,31 @@ impl Fraud {
             Fraud::SelfWitness => "self_witness",
         }
     }
+
+    /// The rule in plain words, for an operator reading why a device earned nothing (every
+    /// rule judges only the device's own signed data).
+    pub fn meaning(self, params: &VerifyParams) -> String {
+        match self {
+            Fraud::Suspended => {
+                "the registry suspended it during the epoch (a suspended device earns nothing)"
+                    .into()
+            }
+            Fraud::Denylisted => "the network's denylist names it".into(),
+            Fraud::SeqConflict => "it signed two different messages with the same sequence number: its key is used by more than one device (a cloned key)".into(),
+            Fraud::ClockBackwards => {
+                "its clock went backwards: a later sequence number carries an earlier time".into()
+            }
+            Fraud::ImpossibleMovement => format!(
+                "its heartbeats moved faster than {} km/h between two consecutive positions",
+                params.max_speed_kmh
+            ),
+            Fraud::TwoPlacesInOneSlot => format!(
+                "it reported two positions more than {} m apart within one slot",
+                params.two_places_m
+            ),
+            Fraud::SelfWitness => "it reported witnessing its own beacon".into(),
+        }
+    }
 }
 
 /// What one device did and earned in the epoch, with every number that decided it.

@@ -394,6 +394,10 @@ async fn device_rewards(
             "data_uncapped": row.data_uncapped,
             "data_cap": row.data_cap,
             "fraud": row.fraud.iter().map(|fraud| fraud.code()).collect::<Vec<_>>(),
+            "fraud_meanings": row.fraud.iter().map(|fraud| json!({
+                "rule": fraud.code(),
+                "meaning": fraud.meaning(&api.params),
+            })).collect::<Vec<_>>(),
             "headline": row.headline(&api.params),
             "explanation": row.explain(&api.params),
         }));
