@@ -587,14 +587,78 @@ pub enum MapAnswer<'a> {
     },
 }
 
+/// Degrees rounded to 1e-6 (about 0.1 m): what a map needs, in fewer bytes.
+pub fn rounded(degrees: f64) -> f64 {
+    (degrees * 1e6).round() / 1e6
+}
+
+impl MapView {
+    /// Whether an H3 cell of `cell`'s resolution is drawn as its hexagon at this zoom (at least
+    /// [`MIN_DRAWN_EDGE_PX`] pixels a side in the view's middle), rather than as a dot: below
+    /// that its corners are not worth their bytes.
+    pub fn draws_hexagon(&self, cell: u64) -> bool {
+        let Ok(cell) = CellIndex::try_from(cell) else {
+            return false;
+        };
+        let latitude = ((self.south + self.north) / 2.0).to_radians();
+        let metres_per_pixel = 156_543.034 * latitude.cos() / 2f64.powf(self.zoom);
+        cell.resolution().edge_length_m() / metres_per_pixel >= MIN_DRAWN_EDGE_PX
+    }
+}
+
+/// The shortest on-screen side of a hexagon the map draws as one.
+pub const MIN_DRAWN_EDGE_PX: f64 = 4.0;
+
 /// The corners of H3 cell `cell` as (lat, lng) degrees, for drawing.
 pub fn cell_boundary(cell: u64) -> Vec<(f64, f64)> {
     CellIndex::try_from(cell)
         .map(|cell| {
             cell.boundary()
                 .iter()
-                .map(|corner| (corner.lat(), corner.lng()))
+                .map(|corner| (rounded(corner.lat()), rounded(corner.lng())))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_refuses_what_is_not_a_box_on_earth() {
+        assert!(MapView::new(-10.0, -5.0, 10.0, 5.0, 3.0).is_ok());
+        assert!(
+            MapView::new(-10.0, 5.0, 10.0, -5.0, 3.0).is_err(),
+            "south above north"
+        );
+        assert!(MapView::new(-181.0, -5.0, 10.0, 5.0, 3.0).is_err());
+        assert!(MapView::new(-10.0, -91.0, 10.0, 5.0, 3.0).is_err());
+        assert!(MapView::new(-10.0, -5.0, 10.0, 5.0, f64::NAN).is_err());
+        assert!(MapView::new(-10.0, -5.0, 10.0, 5.0, 25.0).is_err());
+        assert!(MapView::new(f64::INFINITY, -5.0, 10.0, 5.0, 3.0).is_err());
+    }
+
+    #[test]
+    fn a_view_across_the_antimeridian_holds_both_sides() {
+        let view = MapView::new(170.0, -10.0, -170.0, 10.0, 5.0).unwrap();
+        assert!(view.contains((0.0, 175.0)));
+        assert!(view.contains((0.0, -175.0)));
+        assert!(!view.contains((0.0, 0.0)));
+        assert!(!view.contains((20.0, 175.0)));
+    }
+
+    #[test]
+    fn clusters_get_finer_as_the_map_zooms_in() {
+        let resolutions: Vec<u8> = (0..=24)
+            .map(|zoom| {
+                MapView::new(-1.0, -1.0, 1.0, 1.0, f64::from(zoom))
+                    .unwrap()
+                    .cluster_resolution()
+            })
+            .collect();
+        assert_eq!(resolutions[0], 0);
+        assert!(resolutions.windows(2).all(|pair| pair[0] <= pair[1]));
+        assert_eq!(*resolutions.last().unwrap(), MAX_CLUSTER_RESOLUTION);
+    }
 }

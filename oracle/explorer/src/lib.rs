@@ -41,7 +41,7 @@ use groundwork_oracle_rewards::VerifyParams;
 use serde_json::{json, Value};
 
 use index::{
-    cell_boundary, DeviceMark, EpochSummary, MapAnswer, MapView, Newest, ReportSource,
+    cell_boundary, rounded, DeviceMark, EpochSummary, MapAnswer, MapView, Newest, ReportSource,
     StandingCounts, CUMULATIVE_EPOCHS, STANDINGS, SUMMARY_EPOCHS,
 };
 
@@ -582,9 +582,13 @@ async fn map(
                 "standing": device.standing.name(),
                 "reason": device.standing.reason(),
                 "amount": device.amount,
-                "lat": device.position.map(|(lat, _)| lat),
-                "lng": device.position.map(|(_, lng)| lng),
-                "boundary": device.cell.map(cell_boundary).unwrap_or_default(),
+                "lat": device.position.map(|(lat, _)| rounded(lat)),
+                "lng": device.position.map(|(_, lng)| rounded(lng)),
+                "boundary": device
+                    .cell
+                    .filter(|cell| view.draws_hexagon(*cell))
+                    .map(cell_boundary)
+                    .unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "clusters": [],
         }),
@@ -601,8 +605,8 @@ async fn map(
             "devices": [],
             "clusters": clusters.iter().map(|cluster| json!({
                 "cell": format!("{:x}", cluster.cell),
-                "lat": cluster.lat,
-                "lng": cluster.lng,
+                "lat": rounded(cluster.lat),
+                "lng": rounded(cluster.lng),
                 "devices": cluster.devices,
                 "standings": cluster.standings,
             })).collect::<Vec<_>>(),

@@ -206,7 +206,7 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
     );
     let town = served
         .ok(&format!(
-            "/v1/explorer/map?west={}&south={}&east={}&north={}&zoom=13",
+            "/v1/explorer/map?west={}&south={}&east={}&north={}&zoom=15",
             lng - 0.01,
             lat - 0.01,
             lng + 0.01,
@@ -223,6 +223,22 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
     assert_eq!(drawn["standing"], "zeroed");
     assert_eq!(drawn["reason"], "impossible_movement");
     assert_eq!(drawn["boundary"].as_array().unwrap().len(), 6);
+    // Zoomed out to where a hexagon is under a few pixels, devices come as dots, no corners.
+    let dots = served
+        .ok(&format!(
+            "/v1/explorer/map?west={}&south={}&east={}&north={}&zoom=9",
+            lng - 0.01,
+            lat - 0.01,
+            lng + 0.01,
+            lat + 0.01
+        ))
+        .await;
+    assert_eq!(dots["mode"], "devices");
+    assert!(dots["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["boundary"].as_array().unwrap().is_empty()));
     for bad in [
         "/v1/explorer/map?west=-10&south=10&east=10&north=-10&zoom=3",
         "/v1/explorer/map?west=-10&south=-10&east=10&north=10&zoom=NaN",

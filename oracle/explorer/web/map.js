@@ -181,6 +181,7 @@ export class DeviceMap {
       const answer = await this.fetchView(this.view(), controller.signal);
       if (requested !== this.requested) return;
       this.answer = answer;
+      this.answered = requested;
       this.draw();
       if (this.firstRender === null) {
         this.firstRender = performance.now();
