@@ -263,9 +263,19 @@ async fn retention_removes_sealed_epochs_and_keeps_their_manifests() {
         );
         store.seal_through(2).await.unwrap();
         let manifest = store.manifest(1).await.unwrap().unwrap();
+        // What the store holds on disk (the dashboard's store size) counts what it wrote...
+        let before = store.bytes_on_disk().await.unwrap();
+        assert!(before > 0, "{label}");
         let pruned = store.prune_through(3).await.unwrap();
         assert_eq!(pruned.epochs, vec![1, 2], "{label}");
         assert!(pruned.bytes > 0, "{label}");
+        // ... and, for segment files, no longer what retention removed.
+        let after = store.bytes_on_disk().await.unwrap();
+        if matches!(store, Store::Segments(_)) {
+            assert!(after < before, "{label}: {before} -> {after}");
+        } else {
+            assert!(after > 0, "{label}");
+        }
         assert_eq!(store.manifest(1).await.unwrap(), Some(manifest), "{label}");
         assert_eq!(store.epoch_records(3).await.unwrap().len(), 1, "{label}");
         // The device's order survives the prune of its older messages.

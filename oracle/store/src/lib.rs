@@ -223,6 +223,23 @@ impl Store {
         }
     }
 
+    /// What the store holds on disk, in bytes: its segment files, or its PostgreSQL tables
+    /// with their indexes.
+    pub async fn bytes_on_disk(&self) -> Result<u64, StoreError> {
+        match self {
+            Store::Segments(store) => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.bytes_on_disk())
+                    .await
+                    .map_err(|error| StoreError::Io {
+                        path: "the store's directory".into(),
+                        source: std::io::Error::other(error),
+                    })?
+            }
+            Store::Postgres(store) => store.bytes_on_disk().await,
+        }
+    }
+
     /// Whether the store can take writes (a failed write stops it until restarted).
     pub fn health(&self) -> Result<(), String> {
         match self {

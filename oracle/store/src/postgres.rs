@@ -191,6 +191,21 @@ impl PgStore {
     }
 
     /// Whether commits can be taken: the task grouping them runs.
+    /// Bytes the store's tables (every epoch's partition with its indexes and TOAST) take in
+    /// the database.
+    pub async fn bytes_on_disk(&self) -> Result<u64, StoreError> {
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND c.relkind = 'r'
+                AND (c.relname IN ('device_seq', 'telemetry', 'conflicts', 'seal_watermark', 'manifests')
+                     OR c.relname LIKE 'telemetry\\_%')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     pub fn health(&self) -> Result<(), String> {
         if self.queue.is_closed() {
             Err("the PostgreSQL commit task stopped".into())

@@ -35,8 +35,13 @@ const SEAL_CHECK: Duration = Duration::from_millis(500);
 /// How often retention looks at the chain.
 const RETENTION_CHECK: Duration = Duration::from_secs(60);
 
+/// How often the sealer measures what the store holds on disk.
+const STORE_SIZE_EVERY: Duration = Duration::from_secs(60);
+
 /// The "sealer" task: seals every epoch whose seal time has come, as epochs end. A seal that
-/// fails stops the oracle (its input would be undefined).
+/// fails stops the oracle (its input would be undefined). It also keeps the store's gauges:
+/// its size on disk (every [`STORE_SIZE_EVERY`] and after each seal) and how long the last
+/// seal took.
 pub struct Sealer {
     pub store: Store,
     pub schedule: EpochSchedule,
@@ -53,15 +58,35 @@ impl Sealer {
             "The newest sealed epoch (-1: none).",
             -1,
         );
+        self.metrics.set_gauge(
+            "groundwork_seal_duration_ms",
+            "How long the newest seal took, its manifests and indexes written (0: none yet).",
+            0,
+        );
+        let mut sized_at: Option<std::time::Instant> = None;
         while ticker.next().await {
+            if sized_at.is_none_or(|at| at.elapsed() >= STORE_SIZE_EVERY) {
+                self.measure_size().await;
+                sized_at = Some(std::time::Instant::now());
+            }
             let Some(newest) = self.schedule.newest_sealed(self.clock.now_ms()) else {
                 continue;
             };
+            let started = std::time::Instant::now();
             let sealed = self
                 .store
                 .seal_through(newest)
                 .await
                 .with_context(|| format!("sealing the epochs through {newest}"))?;
+            if !sealed.is_empty() {
+                self.metrics.set_gauge(
+                    "groundwork_seal_duration_ms",
+                    "How long the newest seal took, its manifests and indexes written (0: none yet).",
+                    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+                );
+                self.measure_size().await;
+                sized_at = Some(std::time::Instant::now());
+            }
             for manifest in sealed {
                 tracing::info!(
                     epoch = manifest.epoch,
@@ -78,6 +103,18 @@ impl Sealer {
             );
         }
         Ok(())
+    }
+
+    /// Sets `groundwork_store_bytes` (a failed measurement is logged and leaves the last one).
+    async fn measure_size(&self) {
+        match self.store.bytes_on_disk().await {
+            Ok(bytes) => self.metrics.set_gauge(
+                "groundwork_store_bytes",
+                "What the store holds on disk: its segment files, or its PostgreSQL tables with their indexes.",
+                i64::try_from(bytes).unwrap_or(i64::MAX),
+            ),
+            Err(error) => tracing::warn!(%error, "measuring the store's size"),
+        }
     }
 }
 
