@@ -259,7 +259,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     assert_eq!(leaf["claimable"], 0, "{leaf}");
     fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
     bundles_check_out_and_lies_are_named(&url, data_dir.path(), oracle_port);
-    the_explorer_shows_what_the_oracle_and_chain_say(oracle_port);
+    the_explorer_shows_what_the_oracle_and_chain_say(oracle_port, &lines);
     assert!(data_dir.path().join("keys/authority.json").exists());
     assert!(data_dir.path().join("programs.log").exists());
     drop(child);
@@ -350,9 +350,13 @@ fn fleets_history_adds_up_to_each_epochs_report(url: &str, keys: &Path, oracle_p
             .starts_with("zeroed: "),
         "{one}"
     );
+    // As many epochs as the JSON answer had: another epoch verified in between changes which
+    // epochs are the newest, not how many.
+    let newest = one["rows"].as_array().unwrap().len().to_string();
     let csv = groundwork_unconfigured()
         .args([
-            "-u", url, "rewards", "history", "--device", &zeroed, "--csv", "--oracle", &oracle,
+            "-u", url, "rewards", "history", "--device", &zeroed, "--csv", "--epochs", &newest,
+            "--oracle", &oracle,
         ])
         .output()
         .unwrap();
@@ -1094,7 +1098,7 @@ fn explorer_browser() -> Option<(String, std::path::PathBuf)> {
 /// chain holds them, a zeroed device's page says why in words, the search box finds a device,
 /// the pages fit a phone's width, and no page logs an error or fails a request. Screenshots
 /// go to the folder this prints.
-fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16) {
+fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16, lines: &[Value]) {
     let oracle = format!("http://127.0.0.1:{oracle_port}");
     let limit = std::time::Duration::from_secs(60);
     // The explorer's own answers, read first: what the browser must then show.
@@ -1108,6 +1112,35 @@ fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16) {
         voted.then_some(network)
     });
     let newest = network["newest_verified_epoch"].as_u64().unwrap();
+    // Each epoch's books, from the chain view's ledger, are the chain's: the mint totals the
+    // localnet printed as it closed each epoch, and claims (where known) that only grow.
+    let mut claimed_before = 0;
+    for epoch in network["epochs"].as_array().unwrap().iter().rev() {
+        let n = epoch["epoch"].as_u64().unwrap() as usize;
+        let books = &epoch["chain"];
+        if let Some(line) = lines.get(n) {
+            assert_eq!(
+                books["minted_total"], line["minted_total"],
+                "epoch {n}: {books}"
+            );
+            assert_eq!(books["minted"], line["minted"], "epoch {n}: {books}");
+        }
+        assert!(
+            books["supply_after_mint"].as_u64().is_some(),
+            "epoch {n}: {books}"
+        );
+        if let Some(claimed) = books["total_claimed"].as_u64() {
+            assert!(claimed >= claimed_before, "epoch {n}: {books}");
+            claimed_before = claimed;
+        }
+    }
+    // (Claims are logged with `emit!`, which the programs running natively as the local
+    // runtime's builtins print to the process, not to the transaction's logs: the localnet's
+    // ledgers carry no claims total; on a cluster they do. The totals read now do.)
+    assert!(
+        network["totals"]["total_claimed"].as_u64().unwrap() > 0,
+        "{network}"
+    );
     let work = http_get_json(&format!("{oracle}/v1/epochs/{newest}/rewards")).unwrap();
     let devices = work["devices"]["total"].as_u64().unwrap();
     assert_eq!(network["devices"], devices, "{network}");
@@ -1193,7 +1226,7 @@ fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16) {
         "no epoch row shows a quorum's votes: {rows:?}"
     );
     assert_eq!(seen["network"]["oracle_rows"], 3, "{seen}");
-    assert_eq!(seen["network"]["charts"].as_array().unwrap().len(), 5);
+    assert_eq!(seen["network"]["charts"].as_array().unwrap().len(), 6);
 
     // The map: every device in view, honest ones in an honest colour (earned, or coverage
     // not yet proven by witnesses, as the epoch went), the cheater in its rule's colour.
@@ -1262,6 +1295,13 @@ fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16) {
     assert_eq!(search["whole_key_opened"], format!("#/device/{honest_key}"));
     assert_eq!(search["page_key"], honest_key);
     assert_eq!(seen["oracle"]["health"], "ok", "{seen}");
+    let headings = seen["oracle"]["headings"].as_array().unwrap();
+    for heading in ["Stages", "Epochs in this oracle's store", "Submissions"] {
+        assert!(
+            headings.iter().any(|seen| seen == heading),
+            "{heading}: {headings:?}"
+        );
+    }
 
     // A phone's width: nothing wider than the screen.
     for page in ["network", "map", "device"] {

@@ -55,6 +55,16 @@ pub struct EpochVotes {
     pub agreed: Option<([u8; 32], u64, bool)>,
     /// How often the authority vetoed a root of the epoch.
     pub vetoes: u8,
+    /// When a quorum agreed on the record's root and when it activates (or activated), unix
+    /// seconds; `None` while voting or when read from history.
+    pub activation: Option<RootActivation>,
+}
+
+/// When an epoch's agreed root became pending and when its challenge period ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RootActivation {
+    pub agreed_at: i64,
+    pub activates_at: i64,
 }
 
 impl EpochVotes {
@@ -298,6 +308,11 @@ impl Chain for RpcChain {
                         )),
                     },
                     vetoes: record.vetoes,
+                    activation: (record.status != reward_epochs::state::RootStatus::Voting)
+                        .then_some(RootActivation {
+                            agreed_at: record.pending_since,
+                            activates_at: record.activates_at,
+                        }),
                 })),
                 Err(ChainError::Missing { .. }) => Ok(None),
                 Err(error) => Err(error),

@@ -97,6 +97,10 @@ impl ViewFiles {
         self.dir.join("snapshots").join(format!("{epoch}.snapshot"))
     }
 
+    pub fn ledger_path(&self, epoch: u64) -> PathBuf {
+        self.dir.join("snapshots").join(format!("{epoch}.ledger"))
+    }
+
     pub fn save_base(&self, base: &BaseFile) -> Result<(), ViewError> {
         let mut bytes = BASE_MAGIC.to_vec();
         base.serialize(&mut bytes).expect("encoding into memory");

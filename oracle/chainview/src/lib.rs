@@ -20,11 +20,11 @@ pub mod snapshot;
 pub mod stage;
 pub mod view;
 
-pub use model::{ChainState, DeviceState};
+pub use model::{ChainState, DeviceState, EpochLedger};
 pub use rpc::Position;
 pub use snapshot::ChainSnapshot;
 pub use stage::{epoch_schedule, epoch_timing, ChainViewHealth, ChainViewStage, Freshness};
-pub use view::{stored_snapshot, ChainView, LoadReport, PollReport};
+pub use view::{stored_ledger, stored_snapshot, ChainView, LoadReport, PollReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {

@@ -131,6 +131,39 @@ pub enum Fact {
     /// What happened to an epoch's root (kept so an epoch's votes can be read from finalized
     /// history once its record is closed on chain).
     Root(RootFact),
+    /// The token's books at a mint or a claim (kept for the epoch ledgers).
+    Ledger(LedgerFact),
+}
+
+/// The token's books as an event states them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerFact {
+    /// `EpochEmissionMinted`: an epoch's emission and the totals after it.
+    Minted {
+        epoch: u64,
+        minted: u64,
+        supply_after: u64,
+        minted_total: u64,
+        burned_total: u64,
+    },
+    /// `RewardsClaimed`: what claims paid all recipients after this one.
+    Claimed { total_claimed: u64 },
+}
+
+/// An epoch's books as finalized history states them at its end: the supply after its
+/// emission was minted, the running mint and burn totals then, and what device-reward claims
+/// had paid by its end. Stored beside its snapshot (`snapshots/<n>.ledger`); not an input of
+/// verified work.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EpochLedger {
+    pub epoch: u64,
+    /// `None` when the chain view did not see the epoch's mint (history before its first load).
+    pub minted: Option<u64>,
+    pub supply_after_mint: Option<u64>,
+    pub minted_total: Option<u64>,
+    pub burned_total: Option<u64>,
+    /// `None` until the chain view has seen a claim, or a ledger before it that knew.
+    pub total_claimed: Option<u64>,
 }
 
 /// An event of an epoch's root.
@@ -397,7 +430,21 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
         Program::Registry => decode_registry(discriminator, data)?,
         Program::Staking => decode_staking(discriminator, data)?,
         Program::Tokenomics => {
-            use tokenomics::events::CreditsPurchased;
+            use tokenomics::events::{CreditsPurchased, EpochEmissionMinted};
+            if discriminator == EpochEmissionMinted::DISCRIMINATOR {
+                let event: EpochEmissionMinted = decode_as(data)?;
+                return Ok(Some(Decoded {
+                    unix_timestamp: event.unix_timestamp,
+                    writes: Vec::new(),
+                    facts: vec![Fact::Ledger(LedgerFact::Minted {
+                        epoch: event.epoch,
+                        minted: event.minted,
+                        supply_after: event.supply_after,
+                        minted_total: event.minted_total,
+                        burned_total: event.burned_total,
+                    })],
+                }));
+            }
             if discriminator != CreditsPurchased::DISCRIMINATOR {
                 return Ok(None);
             }
@@ -432,7 +479,19 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
             })
         }
         Program::Rewards => {
-            use reward_epochs::events::{EpochClosed, RootActivated, RootVetoed, RootVoted};
+            use reward_epochs::events::{
+                EpochClosed, RewardsClaimed, RootActivated, RootVetoed, RootVoted,
+            };
+            if discriminator == RewardsClaimed::DISCRIMINATOR {
+                let event: RewardsClaimed = decode_as(data)?;
+                return Ok(Some(Decoded {
+                    unix_timestamp: event.unix_timestamp,
+                    writes: Vec::new(),
+                    facts: vec![Fact::Ledger(LedgerFact::Claimed {
+                        total_claimed: event.total_claimed,
+                    })],
+                }));
+            }
             let root = |unix_timestamp: i64, fact: RootFact| {
                 Some(Decoded {
                     unix_timestamp,
@@ -727,7 +786,61 @@ mod tests {
             })]
         );
         // A known event the view does not need is skipped.
-        let claimed = reward_epochs::events::RewardsClaimed::DISCRIMINATOR;
-        assert_eq!(decode_event(Program::Rewards, claimed), Ok(None));
+        let oracles = reward_epochs::events::OracleSetUpdated::DISCRIMINATOR;
+        assert_eq!(decode_event(Program::Rewards, oracles), Ok(None));
+        // The books: a claim's running total, an epoch mint's supply and totals.
+        let claim = reward_epochs::events::RewardsClaimed {
+            unix_timestamp: 50,
+            recipient: Pubkey::new_from_array([1; 32]),
+            payer: Pubkey::new_from_array([2; 32]),
+            amount: 7,
+            cumulative_amount: 9,
+            claimed_before: 2,
+            claims: 2,
+            root_epoch: 4,
+            total_claimed: 1_234,
+        };
+        let mut data = reward_epochs::events::RewardsClaimed::DISCRIMINATOR.to_vec();
+        claim.serialize(&mut data).unwrap();
+        let decoded = decode_event(Program::Rewards, &data).unwrap().unwrap();
+        assert_eq!(decoded.unix_timestamp, 50);
+        assert_eq!(
+            decoded.facts,
+            [Fact::Ledger(LedgerFact::Claimed {
+                total_claimed: 1_234
+            })]
+        );
+        let mint = tokenomics::events::EpochEmissionMinted {
+            unix_timestamp: 60,
+            epoch: 4,
+            scheduled: 100,
+            epoch_burn: 3,
+            smoothed_burn_before: 1,
+            smoothed_burn_after: 2,
+            net_emission: 1,
+            before_breaker: 101,
+            window_headroom: 1_000,
+            minted: 101,
+            clamped_by_max_supply: false,
+            clamped_by_circuit_breaker: false,
+            supply_before: 10_000,
+            supply_after: 10_101,
+            minted_total: 505,
+            burned_total: 15,
+            next_epoch_to_mint: 5,
+        };
+        let mut data = tokenomics::events::EpochEmissionMinted::DISCRIMINATOR.to_vec();
+        mint.serialize(&mut data).unwrap();
+        let decoded = decode_event(Program::Tokenomics, &data).unwrap().unwrap();
+        assert_eq!(
+            decoded.facts,
+            [Fact::Ledger(LedgerFact::Minted {
+                epoch: 4,
+                minted: 101,
+                supply_after: 10_101,
+                minted_total: 505,
+                burned_total: 15,
+            })]
+        );
     }
 }

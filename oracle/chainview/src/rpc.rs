@@ -469,7 +469,59 @@ pub fn transaction_events(transaction: &Json) -> Result<Vec<(Program, Vec<u8>)>,
             }
         }
     }
+    events.extend(logged_claims(transaction));
     Ok(events)
+}
+
+/// The reward program's `RewardsClaimed` events in a transaction's logs: the one event a
+/// program logs with `emit!` (a claim stays cheap) rather than `emit_cpi!`. A `Program data:`
+/// line belongs to the program on top of the invoke stack the log lines describe, so no other
+/// program can log one in its name. Logs can be truncated: a claim missed there is made good
+/// by the next one, whose event carries the running total.
+fn logged_claims(transaction: &Json) -> Vec<(Program, Vec<u8>)> {
+    use anchor_lang::Discriminator;
+    let rewards = Program::Rewards.id().to_string();
+    let discriminator = reward_epochs::events::RewardsClaimed::DISCRIMINATOR;
+    let mut stack: Vec<&str> = Vec::new();
+    let mut claims = Vec::new();
+    for line in transaction["meta"]["logMessages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+    {
+        if let Some(data) = line.strip_prefix("Program data: ") {
+            if stack.last() != Some(&rewards.as_str()) {
+                continue;
+            }
+            let Some(first) = data.split(' ').next() else {
+                continue;
+            };
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(first) {
+                if bytes.starts_with(discriminator) {
+                    claims.push((Program::Rewards, bytes));
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("Program ") {
+            let mut words = rest.split(' ');
+            let (Some(program), Some(what)) = (words.next(), words.next()) else {
+                continue;
+            };
+            // Only the runtime's own lines name a program key ("Program log: ..." and the
+            // like, which a program writes, do not).
+            if program.parse::<anchor_lang::prelude::Pubkey>().is_err() {
+                continue;
+            }
+            match what {
+                "invoke" => stack.push(program),
+                "success" | "failed:" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    claims
 }
 
 /// Merges the programs' transaction lists (each oldest first, in block order within a slot)
@@ -536,6 +588,32 @@ mod tests {
         let merged = merge_in_chain_order(vec![registry, staking]);
         let names: Vec<&str> = merged.iter().map(|tx| tx.signature.as_str()).collect();
         assert_eq!(names, ["q", "a", "z", "m", "b"]);
+    }
+
+    #[test]
+    fn a_claim_logged_by_the_reward_program_is_read_and_one_logged_by_another_is_not() {
+        use anchor_lang::Discriminator;
+        let rewards = Program::Rewards.id().to_string();
+        let other = anchor_lang::prelude::Pubkey::new_from_array([7; 32]).to_string();
+        let mut claim = reward_epochs::events::RewardsClaimed::DISCRIMINATOR.to_vec();
+        claim.extend_from_slice(&[1; 16]);
+        let data = base64::engine::general_purpose::STANDARD.encode(&claim);
+        let transaction = json!({
+            "transaction": { "message": { "accountKeys": [] } },
+            "meta": { "innerInstructions": [], "logMessages": [
+                format!("Program {rewards} invoke [1]"),
+                format!("Program data: {data}"),
+                format!("Program {rewards} success"),
+                // Another program logs the same bytes, and tries to look like the runtime.
+                format!("Program {other} invoke [1]"),
+                "Program log: success".to_string(),
+                format!("Program data: {data}"),
+                format!("Program {other} failed: custom program error: 0x1"),
+                format!("Program data: {data}"),
+            ] },
+        });
+        let events = transaction_events(&transaction).unwrap();
+        assert_eq!(events, vec![(Program::Rewards, claim)]);
     }
 
     #[test]

@@ -150,7 +150,10 @@ pub fn build<'a>(
                     }
                 }
                 Fact::CreditsPurchased(bought) => purchases.push(*bought),
-                Fact::EpochClosed(_) | Fact::StakeSlashed { .. } | Fact::Root(_) => {}
+                Fact::EpochClosed(_)
+                | Fact::StakeSlashed { .. }
+                | Fact::Root(_)
+                | Fact::Ledger(_) => {}
             }
         }
     }

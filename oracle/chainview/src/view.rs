@@ -20,7 +20,8 @@ use groundwork_telemetry::Key;
 
 use crate::files::{BaseFile, JournalRecord, ViewFiles};
 use crate::model::{
-    decode_event, ChainState, Decoded, Entity, EpochClose, Fact, Program, Purchase, Value,
+    decode_event, ChainState, Decoded, Entity, EpochClose, EpochLedger, Fact, LedgerFact, Program,
+    Purchase, Value,
 };
 use crate::rpc::{merge_in_chain_order, transaction_events, Endpoints, Position, TxRef};
 use crate::snapshot::{build, ChainSnapshot};
@@ -311,6 +312,15 @@ impl ChainView {
             return Ok(None);
         };
         crate::files::write_atomically(&self.files.snapshot_path(epoch), &snapshot.encode())?;
+        let previous = match epoch.checked_sub(1) {
+            Some(before) => stored_ledger(&self.files.dir, before)?,
+            None => None,
+        };
+        let ledger = make_ledger(state, epoch, end, previous);
+        crate::files::write_atomically(
+            &self.files.ledger_path(epoch),
+            &borsh::to_vec(&ledger).expect("encoding into memory"),
+        )?;
         if state.base_epoch <= epoch {
             advance_base(state, epoch + 1, end);
             // The base first: a crash between the two leaves events the new base holds in the
@@ -725,6 +735,68 @@ fn make_snapshot(
         }
     }
     build(start, end, &at_start, purchase, window, &close).map(Some)
+}
+
+/// Epoch `epoch`'s books from the journal (its mint, the last claim before `end`), the
+/// claims' total carried from `previous` (epoch `epoch - 1`'s ledger) when no claim was made.
+fn make_ledger(
+    state: &ViewState,
+    epoch: u64,
+    end: i64,
+    previous: Option<EpochLedger>,
+) -> EpochLedger {
+    let mut ledger = EpochLedger {
+        epoch,
+        total_claimed: previous.and_then(|previous| previous.total_claimed),
+        ..EpochLedger::default()
+    };
+    for event in &state.journal {
+        for fact in &event.decoded.facts {
+            match fact {
+                Fact::Ledger(LedgerFact::Minted {
+                    epoch: minted_epoch,
+                    minted,
+                    supply_after,
+                    minted_total,
+                    burned_total,
+                }) if *minted_epoch == epoch => {
+                    ledger.minted = Some(*minted);
+                    ledger.supply_after_mint = Some(*supply_after);
+                    ledger.minted_total = Some(*minted_total);
+                    ledger.burned_total = Some(*burned_total);
+                }
+                Fact::Ledger(LedgerFact::Claimed { total_claimed })
+                    if event.decoded.unix_timestamp < end =>
+                {
+                    ledger.total_claimed = Some(*total_claimed);
+                }
+                _ => {}
+            }
+        }
+    }
+    ledger
+}
+
+/// The stored ledger of `epoch` (made with its snapshot), if any.
+pub fn stored_ledger(dir: &std::path::Path, epoch: u64) -> Result<Option<EpochLedger>, ViewError> {
+    use anchor_lang::AnchorDeserialize;
+    let path = ViewFiles {
+        dir: dir.to_path_buf(),
+    }
+    .ledger_path(epoch);
+    match std::fs::read(&path) {
+        Ok(bytes) => EpochLedger::try_from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| ViewError::State {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ViewError::State {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        }),
+    }
 }
 
 fn last_purchase(decoded: &Decoded) -> Option<Purchase> {

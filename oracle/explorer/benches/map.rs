@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
-use groundwork_oracle_chain::{ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, StaticChain};
+use groundwork_oracle_chain::{
+    ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, RootActivation, StaticChain,
+};
 use groundwork_oracle_explorer::Explorer;
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_rewards::VerifyParams;
@@ -75,6 +77,10 @@ async fn measure(
             quorum: 2,
             agreed: Some((generated.root, 1, true)),
             vetoes: 0,
+            activation: Some(RootActivation {
+                agreed_at: common::GENESIS + 3 * common::EPOCH_LEN + 60,
+                activates_at: common::GENESIS + 3 * common::EPOCH_LEN + 120,
+            }),
         },
     );
     chain.set_active_root(Some(ActiveRoot {

@@ -22,9 +22,6 @@ use h3o::{CellIndex, LatLng, Resolution};
 
 /// Verified epochs the network page and the operator pages cover.
 pub const SUMMARY_EPOCHS: usize = 24;
-/// Summaries that keep their cumulative totals per recipient (what the claimable amounts
-/// are read from: the active root is one of the newest epochs).
-pub const CUMULATIVE_EPOCHS: usize = 3;
 /// The finest H3 resolution the map aggregates devices at; closer in it draws them one by one.
 pub const MAX_CLUSTER_RESOLUTION: u8 = 9;
 /// Most devices one map answer draws one by one, and most clusters it draws.
@@ -66,11 +63,15 @@ pub const STANDINGS: [&str; 5] = [
 ];
 
 impl Standing {
+    /// A device unseen (too few slots) or never near its cell earns no coverage whatever its
+    /// witnesses: it is "no coverage", as its row's headline says, not "unverified".
     pub fn of(row: &DeviceRow, params: &VerifyParams) -> Self {
         if let Some(fraud) = row.fraud.first() {
             Standing::Zeroed(fraud.code())
         } else if row.weight_bps == 0 {
             Standing::NotEligible
+        } else if row.uptime_slots < params.min_uptime_slots || row.trust_bps == 0 {
+            Standing::NoCoverage
         } else if params.witnesses.enabled && row.witness_factor_bps < FULL_BPS {
             Standing::UnverifiedCoverage
         } else if row.amount == 0 {
@@ -116,7 +117,7 @@ pub struct OperatorEpoch {
     pub zeroed_by_reason: BTreeMap<&'static str, u64>,
 }
 
-/// What the chain snapshot says of an epoch.
+/// What the chain snapshot and the chain view's ledger say of an epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChainSide {
     pub start_ts: i64,
@@ -130,6 +131,9 @@ pub struct ChainSide {
     /// during the epoch.
     pub burned_for_credits: u64,
     pub credits_bought: u64,
+    /// The books at its end, from finalized history (`None`: not stored, an epoch made
+    /// before the chain view kept them).
+    pub ledger: Option<groundwork_oracle_chainview::EpochLedger>,
 }
 
 /// One verified epoch's numbers.
@@ -155,8 +159,6 @@ pub struct EpochSummary {
     pub standings: StandingCounts,
     pub zeroed_by_reason: BTreeMap<&'static str, u64>,
     pub operators: HashMap<Pubkey, OperatorEpoch>,
-    /// Each recipient's cumulative total (its leaf), for the newest [`CUMULATIVE_EPOCHS`].
-    pub cumulative: Option<Arc<BTreeMap<Pubkey, u64>>>,
 }
 
 /// A report file as last seen: its size and modification time.
@@ -171,6 +173,7 @@ impl EpochSummary {
     pub fn new(
         report: &EpochReport,
         snapshot: Option<&ChainSnapshot>,
+        ledger: Option<groundwork_oracle_chainview::EpochLedger>,
         source: ReportSource,
         params: &VerifyParams,
     ) -> Self {
@@ -209,7 +212,10 @@ impl EpochSummary {
             report_digest: report.digest(),
             root: rewards.root,
             base_epoch: report.base_epoch,
-            chain: snapshot.map(chain_side),
+            chain: snapshot.map(|snapshot| ChainSide {
+                ledger,
+                ..chain_side(snapshot)
+            }),
             pool: rewards.pool,
             paid: rewards.pool.saturating_sub(rewards.dust),
             dust: rewards.dust,
@@ -221,7 +227,6 @@ impl EpochSummary {
             standings,
             zeroed_by_reason,
             operators,
-            cumulative: Some(Arc::new(rewards.cumulative.clone())),
         }
     }
 }
@@ -248,6 +253,7 @@ fn chain_side(snapshot: &ChainSnapshot) -> ChainSide {
         treasury_share: snapshot.params.treasury_share,
         burned_for_credits,
         credits_bought,
+        ledger: None,
     }
 }
 
@@ -267,8 +273,8 @@ pub struct DeviceMark {
     pub amount: u64,
 }
 
-/// Devices of one H3 cell at a map resolution, by standing; the mean of their positions is
-/// where the map draws them.
+/// Devices of one H3 cell at a map resolution, by standing; the mean of their positions (on
+/// the sphere, so a cluster across the antimeridian stays there) is where the map draws it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cluster {
     pub cell: u64,
@@ -439,19 +445,17 @@ impl Newest {
 
     /// What the map draws of `view`.
     pub fn map(&self, view: &MapView) -> MapAnswer<'_> {
-        let in_view: Vec<&DeviceMark> = self
-            .devices
-            .iter()
-            .filter(|device| {
-                device
-                    .position
-                    .is_some_and(|position| view.contains(position))
-            })
-            .collect();
-        if in_view.len() <= MAX_MAP_DEVICES {
+        let visible = |device: &&DeviceMark| {
+            device
+                .position
+                .is_some_and(|position| view.contains(position))
+        };
+        // Counted first: only an answer of devices one by one collects them.
+        let in_view = self.devices.iter().filter(visible).count();
+        if in_view <= MAX_MAP_DEVICES {
             return MapAnswer::Devices {
-                in_view_total: in_view.len() as u64,
-                devices: in_view,
+                in_view_total: in_view as u64,
+                devices: self.devices.iter().filter(visible).collect(),
             };
         }
         let mut resolution = view.cluster_resolution();
@@ -466,7 +470,7 @@ impl Newest {
                 return MapAnswer::Clusters {
                     resolution,
                     clusters,
-                    in_view_total: in_view.len() as u64,
+                    in_view_total: in_view as u64,
                 };
             }
             resolution -= 1;
@@ -479,7 +483,8 @@ fn clusters_at(devices: &[DeviceMark], resolution: u8) -> Vec<Cluster> {
     let Ok(resolution) = Resolution::try_from(resolution) else {
         return Vec::new();
     };
-    let mut by_cell: HashMap<u64, Cluster> = HashMap::new();
+    // Each cluster's devices and the sum of their positions as unit vectors.
+    let mut by_cell: HashMap<u64, (Cluster, [f64; 3])> = HashMap::new();
     for device in devices {
         let (Some(cell), Some((lat, lng))) = (device.cell, device.position) else {
             continue;
@@ -490,23 +495,28 @@ fn clusters_at(devices: &[DeviceMark], resolution: u8) -> Vec<Cluster> {
         else {
             continue;
         };
-        let cluster = by_cell.entry(u64::from(parent)).or_insert(Cluster {
-            cell: u64::from(parent),
-            devices: 0,
-            standings: StandingCounts::default(),
-            lat: 0.0,
-            lng: 0.0,
-        });
+        let (cluster, sum) = by_cell.entry(u64::from(parent)).or_insert((
+            Cluster {
+                cell: u64::from(parent),
+                devices: 0,
+                standings: StandingCounts::default(),
+                lat: 0.0,
+                lng: 0.0,
+            },
+            [0.0; 3],
+        ));
         cluster.devices += 1;
         cluster.standings[device.standing.slot()] += 1;
-        cluster.lat += lat;
-        cluster.lng += lng;
+        let (lat, lng) = (lat.to_radians(), lng.to_radians());
+        sum[0] += lat.cos() * lng.cos();
+        sum[1] += lat.cos() * lng.sin();
+        sum[2] += lat.sin();
     }
     let mut clusters: Vec<Cluster> = by_cell
         .into_values()
-        .map(|mut cluster| {
-            cluster.lat /= cluster.devices as f64;
-            cluster.lng /= cluster.devices as f64;
+        .map(|(mut cluster, [x, y, z])| {
+            cluster.lat = z.atan2(x.hypot(y)).to_degrees();
+            cluster.lng = y.atan2(x).to_degrees();
             cluster
         })
         .collect();

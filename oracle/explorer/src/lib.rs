@@ -17,8 +17,10 @@
 //!   first characters) names.
 //!
 //! Every answer is read from the [`index`], made once per verified epoch (checked at most
-//! every [`INDEX_FRESH`]); what is read from the chain (votes, totals, the active root) is
-//! kept for [`CHAIN_FRESH`]. An answer's size is bounded whatever the network's size.
+//! every [`INDEX_FRESH`]); what is read from the chain (votes, totals, the active root, what
+//! claims paid a recipient) is kept for [`CHAIN_FRESH`], each read bounded by
+//! [`CHAIN_READ_TIMEOUT`]; the active root's leaves are read from its report once per root.
+//! An answer's size is bounded whatever the network's size.
 
 pub mod assets;
 pub mod index;
@@ -42,7 +44,7 @@ use serde_json::{json, Value};
 
 use index::{
     cell_boundary, rounded, DeviceMark, EpochSummary, MapAnswer, MapView, Newest, ReportSource,
-    StandingCounts, CUMULATIVE_EPOCHS, STANDINGS, SUMMARY_EPOCHS,
+    StandingCounts, STANDINGS, SUMMARY_EPOCHS,
 };
 
 /// How long the index is used before the reports folder is looked at again.
@@ -54,15 +56,45 @@ pub const VOTE_EPOCHS: usize = 8;
 
 /// The explorer's routes and what they read.
 pub struct Explorer {
-    reports: Reports,
-    chain_view_dir: PathBuf,
+    sources: Arc<Sources>,
     chain: Arc<dyn Chain>,
-    params: VerifyParams,
-    index: tokio::sync::Mutex<IndexState>,
+    /// The index as last made, and when the reports were last looked at.
+    current: Arc<std::sync::RwLock<Current>>,
+    /// Held by the one build running.
+    build: Arc<tokio::sync::Mutex<()>>,
     /// The network page's chain part, as last read.
     network: tokio::sync::Mutex<Option<ChainRead>>,
     active: tokio::sync::Mutex<Option<(Instant, Option<ActiveRoot>)>>,
+    /// The active root's leaves (each recipient's cumulative total), read from its report once
+    /// per active root.
+    active_leaves: tokio::sync::Mutex<Option<ActiveLeaves>>,
+    /// What claims paid each recipient, as last read (at most [`MAX_CACHED_CLAIMS`]).
+    claims: std::sync::Mutex<HashMap<Pubkey, (Instant, u64)>>,
 }
+
+/// What the index is made from.
+struct Sources {
+    reports: Reports,
+    chain_view_dir: PathBuf,
+    params: VerifyParams,
+}
+
+#[derive(Clone, Default)]
+struct Current {
+    checked_at: Option<Instant>,
+    index: Arc<Index>,
+}
+
+struct ActiveLeaves {
+    epoch: u64,
+    root: [u8; 32],
+    leaves: Arc<BTreeMap<Pubkey, u64>>,
+}
+
+/// Recipients whose claimed amount is kept between requests.
+pub const MAX_CACHED_CLAIMS: usize = 4_096;
+/// Longest one chain read may take before the page is answered without it.
+pub const CHAIN_READ_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// What was read from the chain for the network page, when, and for which newest epoch.
 struct ChainRead {
@@ -71,16 +103,29 @@ struct ChainRead {
     value: Arc<Value>,
 }
 
-struct IndexState {
-    checked_at: Option<Instant>,
-    index: Arc<Index>,
-}
-
 /// The verified epochs' summaries and the newest one's devices.
 #[derive(Default)]
 pub struct Index {
     pub summaries: BTreeMap<u64, Arc<EpochSummary>>,
     pub newest: Option<Arc<Newest>>,
+    /// Whether the newest report's devices are indexed (`false`: its report or snapshot could
+    /// not be read; `newest` is then an older epoch's, and the next look tries again).
+    pub complete: bool,
+}
+
+/// `read` within [`CHAIN_READ_TIMEOUT`].
+async fn bounded<T, E: std::fmt::Display>(
+    what: &str,
+    read: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(CHAIN_READ_TIMEOUT, read).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(format!("{what}: {error}")),
+        Err(_) => Err(format!(
+            "{what}: no answer within {} s",
+            CHAIN_READ_TIMEOUT.as_secs()
+        )),
+    }
 }
 
 impl Explorer {
@@ -93,16 +138,18 @@ impl Explorer {
         params: VerifyParams,
     ) -> Self {
         Explorer {
-            reports,
-            chain_view_dir,
-            chain,
-            params,
-            index: tokio::sync::Mutex::new(IndexState {
-                checked_at: None,
-                index: Arc::new(Index::default()),
+            sources: Arc::new(Sources {
+                reports,
+                chain_view_dir,
+                params,
             }),
+            chain,
+            current: Arc::new(std::sync::RwLock::new(Current::default())),
+            build: Arc::new(tokio::sync::Mutex::new(())),
             network: tokio::sync::Mutex::new(None),
             active: tokio::sync::Mutex::new(None),
+            active_leaves: tokio::sync::Mutex::new(None),
+            claims: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -119,31 +166,51 @@ impl Explorer {
             .merge(assets::router())
     }
 
-    /// The index, made again when a report was added or changed (one build at a time; the
-    /// requests that arrive meanwhile wait for it).
+    /// The index, made again when a report was added or changed. One build runs at a time,
+    /// in a task of its own: a request that gives up (its timeout, a client gone) does not
+    /// stop it, and it installs what it made. While it runs, requests are answered from the
+    /// previous index (only the first build is waited for).
     pub async fn index(&self) -> Result<Arc<Index>, String> {
-        let mut state = self.index.lock().await;
-        if state
+        let seen = self.current.read().expect("index lock").clone();
+        if seen
             .checked_at
             .is_some_and(|checked| checked.elapsed() < INDEX_FRESH)
         {
-            return Ok(state.index.clone());
+            return Ok(seen.index);
         }
-        let reports = self.reports.clone();
-        let chain_view_dir = self.chain_view_dir.clone();
-        let params = self.params.clone();
-        let previous = state.index.clone();
-        let index = tokio::task::spawn_blocking(move || {
-            build_index(&reports, &chain_view_dir, &params, &previous)
-        })
-        .await
-        .map_err(|error| error.to_string())?
-        .map_err(|error| error.to_string())?;
-        state.checked_at = Some(Instant::now());
-        if let Some(index) = index {
-            state.index = Arc::new(index);
+        let guard = match self.build.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) if seen.checked_at.is_some() => return Ok(seen.index),
+            Err(_) => self.build.clone().lock_owned().await,
+        };
+        // A build that ended while this request waited is as good as its own.
+        let seen = self.current.read().expect("index lock").clone();
+        if seen
+            .checked_at
+            .is_some_and(|checked| checked.elapsed() < INDEX_FRESH)
+        {
+            return Ok(seen.index);
         }
-        Ok(state.index.clone())
+        let sources = self.sources.clone();
+        let current = self.current.clone();
+        let task = tokio::spawn(async move {
+            let _building = guard;
+            let previous = seen.index.clone();
+            let built = tokio::task::spawn_blocking(move || build_index(&sources, &previous)).await;
+            let index = match built {
+                Ok(Ok(Some(index))) => Arc::new(index),
+                Ok(Ok(None)) => seen.index,
+                Ok(Err(error)) => return Err(error.to_string()),
+                Err(error) => return Err(format!("the index build stopped: {error}")),
+            };
+            *current.write().expect("index lock") = Current {
+                checked_at: Some(Instant::now()),
+                index: index.clone(),
+            };
+            Ok(index)
+        });
+        task.await
+            .map_err(|error| format!("the index build stopped: {error}"))?
     }
 
     /// The chain's active root, read at most every [`CHAIN_FRESH`].
@@ -154,18 +221,59 @@ impl Explorer {
                 return Ok(active);
             }
         }
-        let active = self
-            .chain
-            .active_root()
-            .await
-            .map_err(|error| error.to_string())?;
+        let active = bounded("the active root", self.chain.active_root()).await?;
         *cached = Some((Instant::now(), active));
         Ok(active)
     }
 
+    /// The active root's leaves, read from this oracle's report of that epoch once per active
+    /// root (`None`: this oracle has no report of it, or its report has another root).
+    async fn leaves_of(&self, active: ActiveRoot) -> Option<Arc<BTreeMap<Pubkey, u64>>> {
+        let mut cached = self.active_leaves.lock().await;
+        if let Some(leaves) = cached.as_ref() {
+            if leaves.epoch == active.epoch && leaves.root == active.root {
+                return Some(leaves.leaves.clone());
+            }
+        }
+        let reports = self.sources.reports.clone();
+        let report = tokio::task::spawn_blocking(move || reports.load(active.epoch))
+            .await
+            .ok()?
+            .ok()??;
+        if report.rewards.root != active.root {
+            return None;
+        }
+        let leaves = Arc::new(report.rewards.cumulative);
+        *cached = Some(ActiveLeaves {
+            epoch: active.epoch,
+            root: active.root,
+            leaves: leaves.clone(),
+        });
+        Some(leaves)
+    }
+
+    /// What claims paid `recipient`, read at most every [`CHAIN_FRESH`].
+    async fn claimed(&self, recipient: Pubkey) -> Result<u64, String> {
+        if let Some((read_at, claimed)) = self.claims.lock().expect("claims lock").get(&recipient) {
+            if read_at.elapsed() < CHAIN_FRESH {
+                return Ok(*claimed);
+            }
+        }
+        let claimed = bounded("what claims paid", self.chain.claimed(recipient)).await?;
+        let mut claims = self.claims.lock().expect("claims lock");
+        if claims.len() >= MAX_CACHED_CLAIMS {
+            claims.retain(|_, (read_at, _)| read_at.elapsed() < CHAIN_FRESH);
+            if claims.len() >= MAX_CACHED_CLAIMS {
+                claims.clear();
+            }
+        }
+        claims.insert(recipient, (Instant::now(), claimed));
+        Ok(claimed)
+    }
+
     /// What `recipient` may claim now: its leaf in the active root (as this oracle computed
     /// that epoch), less what claims paid it.
-    async fn claim_of(&self, index: &Index, recipient: Pubkey) -> Value {
+    async fn claim_of(&self, recipient: Pubkey) -> Value {
         let active = match self.active_root().await {
             Ok(Some(active)) => active,
             Ok(None) => {
@@ -175,18 +283,14 @@ impl Explorer {
                 return json!({ "error": format!("the chain cannot be read now: {error}") })
             }
         };
-        let summary = index.summaries.get(&active.epoch);
-        let cumulative = summary
-            .filter(|summary| summary.root == active.root)
-            .and_then(|summary| summary.cumulative.as_ref())
-            .map(|leaves| leaves.get(&recipient).copied().unwrap_or(0));
-        let Some(cumulative) = cumulative else {
+        let Some(leaves) = self.leaves_of(active).await else {
             return json!({
                 "active_epoch": active.epoch,
                 "message": format!("the active root is epoch {}'s, whose leaves this oracle does not hold: ask another oracle of the network", active.epoch),
             });
         };
-        match self.chain.claimed(recipient).await {
+        let cumulative = leaves.get(&recipient).copied().unwrap_or(0);
+        match self.claimed(recipient).await {
             Ok(claimed) => json!({
                 "active_epoch": active.epoch,
                 "cumulative": cumulative,
@@ -222,15 +326,27 @@ impl Explorer {
 
     async fn read_chain_part(&self, epochs: &[(u64, [u8; 32])]) -> Value {
         let mut errors = Vec::new();
-        let oracles = self.chain.oracle_set().await.unwrap_or_else(|error| {
-            errors.push(error.to_string());
+        // Every read at once, each within its timeout: a slow endpoint costs the page one
+        // timeout, not one per read.
+        let voted: Vec<(u64, [u8; 32])> = epochs.iter().take(VOTE_EPOCHS).copied().collect();
+        let (oracles, active, totals, records) =
+            tokio::join!(
+                bounded("the oracle set", self.chain.oracle_set()),
+                self.active_root(),
+                bounded("the token's totals", self.chain.network_totals()),
+                futures_util::future::join_all(voted.iter().map(|(epoch, _)| {
+                    bounded("an epoch record", self.chain.epoch_votes(*epoch))
+                })),
+            );
+        let oracles = oracles.unwrap_or_else(|error| {
+            errors.push(error);
             Vec::new()
         });
-        let active = self.active_root().await.unwrap_or_else(|error| {
+        let active = active.unwrap_or_else(|error| {
             errors.push(error);
             None
         });
-        let totals = match self.chain.network_totals().await {
+        let totals = match totals {
             Ok(totals) => json!({
                 "supply": totals.supply,
                 "decimals": totals.decimals,
@@ -242,7 +358,7 @@ impl Explorer {
                 "unclaimed": totals.device_pool_cumulative.saturating_sub(totals.total_claimed),
             }),
             Err(error) => {
-                errors.push(error.to_string());
+                errors.push(error);
                 Value::Null
             }
         };
@@ -250,8 +366,8 @@ impl Explorer {
         let mut agreement: HashMap<Pubkey, [u64; 3]> =
             oracles.iter().map(|oracle| (*oracle, [0u64; 3])).collect();
         let mut by_epoch = serde_json::Map::new();
-        for (epoch, our_root) in epochs.iter().take(VOTE_EPOCHS) {
-            match self.chain.epoch_votes(*epoch).await {
+        for ((epoch, our_root), record) in voted.iter().zip(records) {
+            match record {
                 Ok(Some(record)) => {
                     quorum = record.quorum;
                     for oracle in &record.oracles {
@@ -262,9 +378,13 @@ impl Explorer {
                             None => tally[2] += 1,
                         }
                     }
+                    let superseded = active.is_some_and(|active| active.epoch > *epoch);
                     let status = match record.agreed {
                         None if record.votes.is_empty() => "voting: no vote yet",
                         None => "voting",
+                        Some((_, _, true)) if superseded => {
+                            "activated (a later epoch's root is active now)"
+                        }
                         Some((_, _, true)) => "active",
                         Some((_, _, false)) => "pending: agreed, waiting for its challenge period",
                     };
@@ -273,7 +393,10 @@ impl Explorer {
                         json!({
                             "status": status,
                             "vetoes": record.vetoes,
+                            "agreed_at": record.activation.map(|at| at.agreed_at),
+                            "activates_at": record.activation.map(|at| at.activates_at),
                             "agreed_root": record.agreed.map(|(root, _, _)| hex::encode(root)),
+                            "agreed_root_is_this_oracles": record.agreed.map(|(root, _, _)| &root == our_root),
                             "votes": record.votes.iter().map(|(oracle, root, total)| json!({
                                 "oracle": oracle.to_string(),
                                 "root": hex::encode(root),
@@ -294,7 +417,7 @@ impl Explorer {
                         }),
                     );
                 }
-                Err(error) => errors.push(error.to_string()),
+                Err(error) => errors.push(error),
             }
         }
         let mut oracle_rows: Vec<Value> = agreement
@@ -328,17 +451,15 @@ impl Explorer {
 }
 
 /// The index over the newest [`SUMMARY_EPOCHS`] stored reports, reusing `previous`'s parts
-/// whose report file did not change; `None` when nothing changed.
-fn build_index(
-    reports: &Reports,
-    chain_view_dir: &std::path::Path,
-    params: &VerifyParams,
-    previous: &Index,
-) -> Result<Option<Index>, ReportFileError> {
+/// whose report file did not change; `None` when nothing changed. When the newest epoch's
+/// devices cannot be indexed (its report or snapshot unreadable), the previous newest stays
+/// and the index is marked incomplete, so the next look tries again.
+fn build_index(sources: &Sources, previous: &Index) -> Result<Option<Index>, ReportFileError> {
+    let reports = &sources.reports;
     let mut epochs = reports.epochs()?;
     let keep_from = epochs.len().saturating_sub(SUMMARY_EPOCHS);
     let epochs = epochs.split_off(keep_from);
-    let sources: Vec<(u64, ReportSource)> = epochs
+    let files: Vec<(u64, ReportSource)> = epochs
         .iter()
         .filter_map(|&epoch| {
             let metadata = std::fs::metadata(reports.path(epoch)).ok()?;
@@ -351,8 +472,9 @@ fn build_index(
             ))
         })
         .collect();
-    let unchanged = sources.len() == previous.summaries.len()
-        && sources.iter().all(|(epoch, source)| {
+    let unchanged = previous.complete
+        && files.len() == previous.summaries.len()
+        && files.iter().all(|(epoch, source)| {
             previous
                 .summaries
                 .get(epoch)
@@ -361,35 +483,24 @@ fn build_index(
     if unchanged {
         return Ok(None);
     }
-    let newest_epoch = sources.last().map(|(epoch, _)| *epoch);
-    let keep_cumulative_from = sources
-        .len()
-        .checked_sub(CUMULATIVE_EPOCHS)
-        .and_then(|first| sources.get(first))
-        .map(|(epoch, _)| *epoch)
-        .unwrap_or(0);
-    let mut index = Index::default();
-    for (epoch, source) in sources {
+    let newest_epoch = files.last().map(|(epoch, _)| *epoch);
+    let mut index = Index {
+        complete: true,
+        ..Index::default()
+    };
+    for (epoch, source) in files {
         let is_newest = Some(epoch) == newest_epoch;
-        let reusable_newest = previous
-            .newest
-            .as_ref()
-            .filter(|newest| is_newest && newest.epoch == epoch);
         let reused = previous
             .summaries
             .get(&epoch)
             .filter(|summary| summary.source == source);
+        let reusable_newest = previous
+            .newest
+            .as_ref()
+            .filter(|newest| is_newest && newest.epoch == epoch && reused.is_some());
         // A summary is reused unless it is the newest epoch's and its devices must be indexed.
         if let Some(summary) = reused.filter(|_| !is_newest || reusable_newest.is_some()) {
-            let summary = if epoch < keep_cumulative_from && summary.cumulative.is_some() {
-                Arc::new(EpochSummary {
-                    cumulative: None,
-                    ..EpochSummary::clone(summary)
-                })
-            } else {
-                summary.clone()
-            };
-            index.summaries.insert(epoch, summary);
+            index.summaries.insert(epoch, summary.clone());
             if let Some(newest) = reusable_newest {
                 index.newest = Some(newest.clone());
             }
@@ -400,26 +511,40 @@ fn build_index(
             Ok(None) => continue,
             Err(error) => {
                 tracing::warn!(epoch, %error, "the explorer skips a report it cannot read");
+                index.complete &= !is_newest;
                 continue;
             }
         };
-        let snapshot = match groundwork_oracle_chainview::stored_snapshot(chain_view_dir, epoch) {
+        let snapshot = match groundwork_oracle_chainview::stored_snapshot(
+            &sources.chain_view_dir,
+            epoch,
+        ) {
             Ok(snapshot) => snapshot,
             Err(error) => {
                 tracing::warn!(epoch, %error, "the explorer reads an epoch without its snapshot");
                 None
             }
         };
-        let mut summary = EpochSummary::new(&report, snapshot.as_ref(), source, params);
-        if epoch < keep_cumulative_from {
-            summary.cumulative = None;
-        }
+        let ledger = groundwork_oracle_chainview::stored_ledger(&sources.chain_view_dir, epoch)
+            .unwrap_or_else(|error| {
+                tracing::warn!(epoch, %error, "the explorer reads an epoch without its ledger");
+                None
+            });
+        let summary =
+            EpochSummary::new(&report, snapshot.as_ref(), ledger, source, &sources.params);
         index.summaries.insert(epoch, Arc::new(summary));
         if is_newest {
-            if let Some(snapshot) = &snapshot {
-                index.newest = Some(Arc::new(Newest::new(report, snapshot, params)));
+            match &snapshot {
+                Some(snapshot) => {
+                    index.newest = Some(Arc::new(Newest::new(report, snapshot, &sources.params)))
+                }
+                None => index.complete = false,
             }
         }
+    }
+    if index.newest.is_none() {
+        // The newest epoch's devices could not be indexed: the last ones that could stay.
+        index.newest = previous.newest.clone();
     }
     Ok(Some(index))
 }
@@ -490,6 +615,10 @@ async fn network(State(explorer): State<Arc<Explorer>>) -> Response {
                     "treasury_share": side.treasury_share,
                     "burned_for_credits": side.burned_for_credits,
                     "credits_bought": side.credits_bought,
+                    "supply_after_mint": side.ledger.and_then(|ledger| ledger.supply_after_mint),
+                    "minted_total": side.ledger.and_then(|ledger| ledger.minted_total),
+                    "burned_total": side.ledger.and_then(|ledger| ledger.burned_total),
+                    "total_claimed": side.ledger.and_then(|ledger| ledger.total_claimed),
                 })),
                 "pool": summary.pool,
                 "paid": summary.paid,
@@ -503,6 +632,10 @@ async fn network(State(explorer): State<Arc<Explorer>>) -> Response {
                 "zeroed_by_reason": summary.zeroed_by_reason,
                 "status": on_chain.get("status").cloned().unwrap_or(Value::Null),
                 "vetoes": on_chain.get("vetoes").cloned().unwrap_or(Value::Null),
+                "agreed_at": on_chain.get("agreed_at").cloned().unwrap_or(Value::Null),
+                "agreed_root": on_chain.get("agreed_root").cloned().unwrap_or(Value::Null),
+                "agreed_root_is_this_oracles": on_chain.get("agreed_root_is_this_oracles").cloned().unwrap_or(Value::Null),
+                "activates_at": on_chain.get("activates_at").cloned().unwrap_or(Value::Null),
                 "votes": on_chain.get("votes").cloned().unwrap_or(Value::Null),
             })
         })
@@ -642,7 +775,7 @@ async fn device(
     };
     let mut answer = device_json(device);
     answer["epoch"] = json!(newest.epoch);
-    answer["claim"] = explorer.claim_of(&index, device.recipient).await;
+    answer["claim"] = explorer.claim_of(device.recipient).await;
     Json(answer).into_response()
 }
 
@@ -699,7 +832,7 @@ async fn operator(
         "device_count": indices.len(),
         "devices": newest.listed(indices).into_iter().map(device_json).collect::<Vec<_>>(),
         "epochs": epochs,
-        "claim": explorer.claim_of(&index, recipient).await,
+        "claim": explorer.claim_of(recipient).await,
     }))
     .into_response()
 }
@@ -743,7 +876,7 @@ async fn recipient(
         "cumulative": cumulative.unwrap_or(0),
         "device_count": indices.len(),
         "devices": newest.listed(indices).into_iter().map(device_json).collect::<Vec<_>>(),
-        "claim": explorer.claim_of(&index, key).await,
+        "claim": explorer.claim_of(key).await,
     }))
     .into_response()
 }

@@ -1,15 +1,19 @@
 //! The explorer's routes over a generated oracle state (3,000 devices, 3 verified epochs) and a
 //! chain whose votes, active root, claims and totals the test sets: what each page reads, the
 //! map's clusters and devices, the search box, bad input refused with its reason, the page's
-//! embedded files, and a recomputed report picked up.
+//! embedded files, a recomputed report picked up; and a chain that hangs, which costs the
+//! network page one read timeout.
 
 mod common;
 
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use groundwork_oracle_chain::{ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, StaticChain};
-use groundwork_oracle_explorer::{Explorer, INDEX_FRESH};
+use groundwork_oracle_chain::{
+    ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, RootActivation, StaticChain,
+};
+use groundwork_oracle_chain::{Chain, ChainFuture};
+use groundwork_oracle_explorer::{Explorer, CHAIN_READ_TIMEOUT, INDEX_FRESH};
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_rewards::VerifyParams;
 use serde_json::Value;
@@ -79,6 +83,10 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
             quorum: 2,
             agreed: Some((generated.root, 1, true)),
             vetoes: 0,
+            activation: Some(RootActivation {
+                agreed_at: common::GENESIS + 3 * common::EPOCH_LEN + 60,
+                activates_at: common::GENESIS + 3 * common::EPOCH_LEN + 120,
+            }),
         },
     );
     chain.set_active_root(Some(ActiveRoot {
@@ -120,6 +128,15 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
     );
     for epoch in epochs {
         assert_eq!(epoch["chain"]["minted"], common::MINTED);
+        let n = epoch["epoch"].as_u64().unwrap();
+        assert_eq!(
+            epoch["chain"]["supply_after_mint"],
+            common::SUPPLY + (common::MINTED - common::BURNED) * (n + 1)
+        );
+        assert_eq!(
+            epoch["chain"]["total_claimed"],
+            common::CLAIMED_PER_EPOCH * n
+        );
         assert_eq!(epoch["chain"]["burned_for_credits"], common::BURNED);
         let standings: u64 = epoch["standings"]
             .as_object()
@@ -136,6 +153,10 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
     let newest_row = &epochs[0];
     assert_eq!(newest_row["root"], hex::encode(generated.root));
     assert_eq!(newest_row["status"], "active");
+    assert_eq!(
+        newest_row["activates_at"],
+        common::GENESIS + 3 * common::EPOCH_LEN + 120
+    );
     assert_eq!(newest_row["standings"]["earned"], generated.earned);
     let matches: Vec<bool> = newest_row["votes"]
         .as_array()
@@ -388,8 +409,68 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
         (404, Some("no_such_file"))
     );
 
-    // A report computed again (a veto, a recompute) and a new epoch are picked up.
+    // Offline devices (unseen, so unheard too) are "no coverage", not "coverage unverified".
+    let standings = &network["epochs"][0]["standings"];
+    assert!(
+        standings["no_coverage"].as_u64().unwrap() > 0,
+        "{standings}"
+    );
+    assert!(
+        standings["unverified_coverage"].as_u64().unwrap() > 0,
+        "{standings}"
+    );
+
+    // A report computed again (a veto, a recompute) is picked up, and so is a new epoch.
     let reports = Reports::new(&reports_dir);
+    let mut recomputed = reports.load(newest).unwrap().unwrap();
+    recomputed.rewards.root = [5; 32];
+    let zeroed_row = recomputed
+        .rewards
+        .rows
+        .iter_mut()
+        .find(|row| row.device == zeroed_key)
+        .unwrap();
+    zeroed_row.fraud.clear();
+    zeroed_row.amount = 1;
+    // As `groundwork-oracle recompute` does: the old report moved aside, the new one stored.
+    std::fs::remove_file(reports.path(newest)).unwrap();
+    reports.save(&recomputed).unwrap();
+    tokio::time::sleep(INDEX_FRESH + std::time::Duration::from_millis(100)).await;
+    let network = served.ok("/v1/explorer/network").await;
+    assert_eq!(network["epochs"][0]["root"], hex::encode([5u8; 32]));
+    assert_eq!(network["epochs"][0]["epoch"], newest);
+    let device_now = served
+        .ok(&format!("/v1/explorer/devices/{zeroed_key}"))
+        .await;
+    assert_eq!(device_now["standing"], "earned", "{device_now}");
+    // What may be claimed stays the active root's (the first computation's leaves, read once
+    // for that root), not the recomputed report's.
+    let claim = served
+        .ok(&format!("/v1/explorer/operators/{operator}"))
+        .await["claim"]
+        .clone();
+    assert_eq!(claim["cumulative"], operator_cumulative, "{claim}");
+    // An explorer started now holds only the recomputed report, whose root is not the
+    // active one: it says so instead of serving other leaves.
+    let fresh = serve(Explorer::new(
+        Reports::new(&reports_dir),
+        view_dir.clone(),
+        chain.clone(),
+        VerifyParams::default(),
+    ))
+    .await;
+    let claim = fresh
+        .ok(&format!("/v1/explorer/operators/{operator}"))
+        .await["claim"]
+        .clone();
+    assert!(claim["claimable"].is_null(), "{claim}");
+    assert!(
+        claim["message"]
+            .as_str()
+            .unwrap()
+            .contains("ask another oracle"),
+        "{claim}"
+    );
     let mut next = reports.load(newest).unwrap().unwrap();
     next.epoch = newest + 1;
     next.rewards.epoch = newest + 1;
@@ -409,4 +490,86 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
         EPOCHS + 1
     );
     assert_eq!(network["epochs"][0]["status"], "no record on chain");
+    // Each epoch's votes were read concurrently and the chain errors are none.
+    assert_eq!(network["chain_errors"], Value::Array(vec![]));
+}
+
+/// A chain whose epoch records and totals never answer (an endpoint that hangs).
+struct HangingChain(StaticChain);
+
+impl Chain for HangingChain {
+    fn epoch_timing(&self) -> ChainFuture<'_, EpochTiming> {
+        self.0.epoch_timing()
+    }
+    fn active_root_epoch(&self) -> ChainFuture<'_, Option<u64>> {
+        self.0.active_root_epoch()
+    }
+    fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>> {
+        self.0.active_root()
+    }
+    fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64> {
+        self.0.claimed(recipient)
+    }
+    fn epoch_votes(&self, _epoch: u64) -> ChainFuture<'_, Option<EpochVotes>> {
+        Box::pin(std::future::pending())
+    }
+    fn oracle_set(&self) -> ChainFuture<'_, Vec<Pubkey>> {
+        self.0.oracle_set()
+    }
+    fn network_totals(&self) -> ChainFuture<'_, NetworkTotals> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_chain_costs_the_network_page_one_timeout_not_one_per_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports_dir = dir.path().join("reports");
+    let view_dir = dir.path().join("chain-view");
+    // Eight epochs: eight records read, each of which hangs.
+    common::generate(200, 8, &reports_dir, &view_dir);
+    let chain = Arc::new(HangingChain(StaticChain::new(EpochTiming {
+        genesis_unix_s: common::GENESIS,
+        epoch_len_s: common::EPOCH_LEN,
+    })));
+    let served = serve(Explorer::new(
+        Reports::new(&reports_dir),
+        view_dir,
+        chain,
+        VerifyParams::default(),
+    ))
+    .await;
+    // Read one after another, the nine hanging reads would take 9 timeouts; the page must
+    // answer well before two.
+    let client = reqwest::Client::builder()
+        .timeout(CHAIN_READ_TIMEOUT * 2)
+        .build()
+        .unwrap();
+    let network: Value = client
+        .get(format!("{}/v1/explorer/network", served.url))
+        .send()
+        .await
+        .expect("the page answers despite the hanging chain")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(network["epochs"].as_array().unwrap().len(), 8);
+    assert!(network["totals"].is_null());
+    let errors = network["chain_errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e
+            .as_str()
+            .unwrap()
+            .contains("the token's totals: no answer within")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .as_str()
+            .unwrap()
+            .starts_with("an epoch record: no answer within")),
+        "{errors:?}"
+    );
+    // The epochs are still listed from this oracle's reports, without votes.
+    assert!(network["epochs"][0]["votes"].is_null());
 }

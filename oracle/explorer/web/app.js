@@ -69,7 +69,8 @@ const group = (digits) => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 // A token amount in base units, written in whole tokens (up to 4 decimals shown).
 function tokens(value) {
   if (value === null || value === undefined) return "–";
-  const places = decimals ?? 0;
+  if (decimals === null) return `${group(toBig(value).toString())} base units`;
+  const places = decimals;
   const amount = toBig(value);
   const unit = 10n ** BigInt(places);
   const whole = amount / unit;
@@ -127,13 +128,15 @@ function pager() {
   return show;
 }
 
+// The token's decimals, read with the chain's totals; while they cannot be read, amounts are
+// written in base units (and read again on the next page).
 async function ensureDecimals() {
   if (decimals !== null) return;
   try {
     const network = await getJson("/v1/explorer/network");
-    decimals = network.totals?.decimals ?? 0;
+    decimals = network.totals?.decimals ?? null;
   } catch {
-    decimals = 0;
+    decimals = null;
   }
 }
 
@@ -149,7 +152,7 @@ async function networkPage() {
   } catch (error) {
     return show("Network", problem(error));
   }
-  decimals = network.totals?.decimals ?? decimals ?? 0;
+  decimals = network.totals?.decimals ?? decimals;
   const totals = network.totals;
   const cards = h(
     "div",
@@ -194,10 +197,20 @@ async function networkPage() {
           ],
         }),
         lineChart({
-          title: "Device rewards since genesis (the roots' cumulative totals)",
+          title: "Device rewards since genesis: earned (the roots' totals) and claimed by each epoch's end",
           labels,
           format: tokens,
-          series: [{ name: "cumulative device rewards", colour: "#0f766e", values: oldestFirst.map((epoch) => epoch.cumulative_total) }],
+          series: [
+            { name: "earned", colour: "#0f766e", values: oldestFirst.map((epoch) => epoch.cumulative_total) },
+            { name: "claimed", colour: "#f59e0b", values: oldestFirst.map((epoch) => epoch.chain?.total_claimed ?? null) },
+          ],
+        }),
+        lineChart({
+          title: "Supply after each epoch's mint",
+          labels,
+          format: tokens,
+          fromZero: false,
+          series: [{ name: "supply", colour: "#1d4ed8", values: oldestFirst.map((epoch) => epoch.chain?.supply_after_mint ?? null) }],
         }),
         barChart({
           title: "Devices per epoch by standing",
@@ -216,7 +229,16 @@ async function networkPage() {
       "tr",
       { "data-epoch": epoch.epoch },
       h("td", {}, String(epoch.epoch)),
-      h("td", {}, epoch.status ?? "–", epoch.vetoes ? ` (vetoed ${epoch.vetoes}×)` : ""),
+      h(
+        "td",
+        {},
+        epoch.status ?? "–",
+        epoch.vetoes ? ` (vetoed ${epoch.vetoes}×)` : "",
+        epoch.agreed_root_is_this_oracles === false
+          ? h("div", { class: "problem-inline" }, `the chain agreed another root: ${epoch.agreed_root.slice(0, 16)}…`)
+          : null,
+        epoch.activates_at ? h("div", { class: "hint" }, epoch.status === "active" ? `agreed ${when(epoch.agreed_at)}; its challenge period ended ${when(epoch.activates_at)}` : `agreed ${when(epoch.agreed_at)}; can be activated from ${when(epoch.activates_at)}`) : null,
+      ),
       h("td", { class: "mono", title: epoch.root }, epoch.root.slice(0, 16) + "…"),
       h(
         "td",
@@ -261,7 +283,7 @@ async function networkPage() {
     h("h2", {}, "Epochs"),
     table(["Epoch", "Status on chain", "Root (this oracle's)", "Votes", "Earned / devices", "Zeroed", "Device pool", "Paid"], epochRows, { className: "epochs" }),
     h("h2", {}, "Oracles"),
-    h("p", { class: "hint" }, `Roots need ${network.quorum || "?"} votes. Counted over the newest epochs whose records are on chain: whether each oracle voted the root this oracle computed.`),
+    h("p", { class: "hint" }, `Roots need ${network.quorum || "?"} votes. For each oracle of the current set, over the newest epochs whose records are on chain: whether it voted the root this oracle computed.`),
     table(["Oracle", "In the set", "Same root", "Another root", "No vote"], oracleRows, { className: "oracles" }),
   );
 }
@@ -504,21 +526,48 @@ function valueView(value) {
 async function oraclePage() {
   const show = pager();
   show("Oracle", h("p", { class: "loading" }, "Reading the oracle…"));
-  const [health, submissions, network] = await Promise.all([
+  const [health, network] = await Promise.all([
     getJson("/healthz", { acceptStatus: [503] }).catch((error) => ({ error: error.message })),
-    getJson("/v1/submissions", { acceptStatus: [404] }).catch((error) => ({ error: error.message })),
     getJson("/v1/explorer/network").catch((error) => ({ error: error.message })),
   ]);
+  // An oracle without a [submit] section votes nothing: its health names no submit stage.
+  const submissions = health.submit
+    ? await getJson("/v1/submissions").catch((error) => ({ error: error.message }))
+    : { error: "This oracle has no [submit] section: it computes and serves roots but votes none." };
   let work = null;
   if (network.newest_verified_epoch !== null && network.newest_verified_epoch !== undefined) {
     work = await getJson(`/v1/epochs/${network.newest_verified_epoch}/rewards`).catch((error) => ({ error: error.message }));
   }
+  // The epochs around the newest verified one, as this oracle's store holds them: sealed (with
+  // their manifests), sealing or still open.
+  const newestVerified = network.newest_verified_epoch ?? null;
+  const firstShown = newestVerified === null ? 0 : Math.max(0, newestVerified - 3);
+  const lastShown = newestVerified === null ? 2 : newestVerified + 2;
+  const stored = [];
+  for (let epoch = lastShown; epoch >= firstShown; epoch -= 1) stored.push(epoch);
+  const storedEpochs = await Promise.all(stored.map((epoch) => getJson(`/v1/epochs/${epoch}`).catch((error) => ({ epoch, error: error.message }))));
   const { status, problems, ...fields } = health;
   show(
     "Oracle",
     h("div", { class: "cards" }, card("Health", h("span", { class: `health health-${status}` }, status ?? "unknown"), (problems ?? []).join("; ") || "no problem")),
     h("h2", {}, "Stages"),
     valueView(fields),
+    h("h2", {}, "Epochs in this oracle's store"),
+    table(
+      ["Epoch", "State", "Messages", "Conflicting copies", "Seals at", "Manifest digest"],
+      storedEpochs.map((epoch) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, String(epoch.epoch)),
+          h("td", {}, epoch.error ?? epoch.status),
+          h("td", {}, epoch.manifest ? count(epoch.manifest.messages) : "–"),
+          h("td", {}, epoch.manifest ? count(epoch.manifest.conflicts) : "–"),
+          h("td", {}, epoch.sealed_at_ms ? when(Math.floor(Number(epoch.sealed_at_ms) / 1000)) : "–"),
+          h("td", { class: "mono" }, epoch.manifest?.digest ? `${epoch.manifest.digest.slice(0, 16)}…` : "–"),
+        ),
+      ),
+    ),
     work
       ? [
           h("h2", {}, `Epoch ${work.epoch ?? network.newest_verified_epoch}: the sets merged`),
@@ -587,7 +636,12 @@ function route() {
   activeMap?.destroy();
   activeMap = null;
   const [, name = "", ...rest] = location.hash.replace(/^#/, "").split("/");
-  const argument = decodeURIComponent(rest.join("/"));
+  let argument = rest.join("/");
+  try {
+    argument = decodeURIComponent(argument);
+  } catch {
+    // A malformed %-escape in the address: the text as typed.
+  }
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("current", link.dataset.page === (name || "network"));
   switch (name) {
     case "":

@@ -77,35 +77,43 @@ export function barChart({ title, labels, series, format, height = 180 }) {
   return figure(title, chart, series);
 }
 
-// A line per series over the labels (oldest first).
-export function lineChart({ title, labels, series, format, height = 180 }) {
+// A line per series over the labels (oldest first). `fromZero: false` fits the axis to the
+// values (a supply that moves by 0.1% a day would otherwise be a flat line).
+export function lineChart({ title, labels, series, format, height = 180, fromZero = true }) {
   const width = 560;
-  const left = 64;
+  const left = 72;
   const bottom = 22;
   const top = 8;
   const plotWidth = width - left - 8;
   const plotHeight = height - top - bottom;
-  const max = niceCeiling(Math.max(0, ...series.flatMap((one) => one.values.map(asNumber))));
+  // A value not known (null) is left out: the line joins the known ones.
+  const known = (value) => value !== null && value !== undefined;
+  const values = series.flatMap((one) => one.values.filter(known).map(asNumber));
+  let low = 0;
+  let high = niceCeiling(Math.max(0, ...values));
+  if (!fromZero && values.length) {
+    const [min, max] = [Math.min(...values), Math.max(...values)];
+    const pad = (max - min) * 0.1 || Math.abs(max) * 0.001 || 1;
+    [low, high] = [min - pad, max + pad];
+  }
+  const yOf = (value) => top + plotHeight * (1 - (asNumber(value) - low) / (high - low));
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": title });
   for (const fraction of [0, 0.5, 1]) {
     const y = top + plotHeight * (1 - fraction);
     chart.append(
       svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
-      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(max * fraction)),
+      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(low + (high - low) * fraction)),
     );
   }
   const step = labels.length > 1 ? plotWidth / (labels.length - 1) : 0;
   const xOf = (index) => left + (labels.length > 1 ? index * step : plotWidth / 2);
   for (const one of series) {
-    const points = one.values.map((value, index) => `${xOf(index)},${top + plotHeight * (1 - asNumber(value) / max)}`);
+    const points = one.values.flatMap((value, index) => (known(value) ? [`${xOf(index)},${yOf(value)}`] : []));
     chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: one.colour, "stroke-width": 2 }));
     one.values.forEach((value, index) => {
+      if (!known(value)) return;
       chart.append(
-        svg(
-          "circle",
-          { cx: xOf(index), cy: top + plotHeight * (1 - asNumber(value) / max), r: 3, fill: one.colour },
-          svg("title", {}, `${one.name}, epoch ${labels[index]}: ${format(value)}`),
-        ),
+        svg("circle", { cx: xOf(index), cy: yOf(value), r: 3, fill: one.colour }, svg("title", {}, `${one.name}, epoch ${labels[index]}: ${format(value)}`)),
       );
     });
   }

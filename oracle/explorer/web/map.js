@@ -21,7 +21,7 @@ export const STANDING_WORDS = {
 };
 // Each fraud rule its own shade of red, so a map shows which rule zeroed a place's devices.
 export const REASON_COLOURS = {
-  impossible_movement: "#d64545",
+  impossible_movement: "#c81e1e",
   seq_conflict: "#a3286b",
   two_places_in_one_slot: "#e2643c",
   clock_backwards: "#b4462f",
@@ -227,6 +227,7 @@ export class DeviceMap {
       const pointer = this.pointers.get(event.pointerId);
       if (!pointer) return;
       if (this.pointers.size === 2) {
+        this.multiTouch = true;
         const [a, b] = [...this.pointers.values()];
         const before = Math.hypot(a.x - b.x, a.y - b.y);
         pointer.x = event.clientX;
@@ -245,13 +246,19 @@ export class DeviceMap {
     const release = (event) => {
       const pointer = this.pointers.get(event.pointerId);
       this.pointers.delete(event.pointerId);
-      if (pointer && this.pointers.size === 0 && Math.hypot(event.clientX - pointer.startX, event.clientY - pointer.startY) < 5) {
+      // A pinch is no click, even when its last finger lifts where it started.
+      const wasPinch = this.multiTouch;
+      if (this.pointers.size === 0) this.multiTouch = false;
+      if (pointer && !wasPinch && this.pointers.size === 0 && Math.hypot(event.clientX - pointer.startX, event.clientY - pointer.startY) < 5) {
         const rect = canvas.getBoundingClientRect();
         this.click(event.clientX - rect.left, event.clientY - rect.top);
       }
     };
     canvas.addEventListener("pointerup", release);
-    canvas.addEventListener("pointercancel", (event) => this.pointers.delete(event.pointerId));
+    canvas.addEventListener("pointercancel", (event) => {
+      this.pointers.delete(event.pointerId);
+      if (this.pointers.size === 0) this.multiTouch = false;
+    });
     canvas.addEventListener("dblclick", (event) => {
       const rect = canvas.getBoundingClientRect();
       this.zoomAround(event.clientX - rect.left, event.clientY - rect.top, 1);
@@ -354,7 +361,9 @@ export class DeviceMap {
     const [x, y] = this.toScreen(project(device.lng, device.lat));
     if (x < -60 || y < -60 || x > this.width + 60 || y > this.height + 60) return;
     const colour = device.reason ? REASON_COLOURS[device.reason] ?? STANDING_COLOURS.zeroed : STANDING_COLOURS[device.standing];
-    const corners = (device.boundary ?? []).map(([lat, lng]) => this.toScreen(project(lng, lat)));
+    // A cell across the antimeridian: its corners' longitudes taken on the device's side.
+    const unwrap = (lng) => (lng - device.lng > 180 ? lng - 360 : lng - device.lng < -180 ? lng + 360 : lng);
+    const corners = (device.boundary ?? []).map(([lat, lng]) => this.toScreen(project(unwrap(lng), lat)));
     const size = corners.length ? Math.max(...corners.map(([cx, cy]) => Math.hypot(cx - x, cy - y))) : 0;
     context.fillStyle = colour;
     context.strokeStyle = "#1f2937";

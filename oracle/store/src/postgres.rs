@@ -190,7 +190,6 @@ impl PgStore {
         Ok(())
     }
 
-    /// Whether commits can be taken: the task grouping them runs.
     /// Bytes the store's tables (every epoch's partition with its indexes and TOAST) take in
     /// the database.
     pub async fn bytes_on_disk(&self) -> Result<u64, StoreError> {
@@ -206,6 +205,7 @@ impl PgStore {
         Ok(u64::try_from(bytes).unwrap_or(0))
     }
 
+    /// Whether commits can be taken: the task grouping them runs.
     pub fn health(&self) -> Result<(), String> {
         if self.queue.is_closed() {
             Err("the PostgreSQL commit task stopped".into())

@@ -35,8 +35,10 @@ const SEAL_CHECK: Duration = Duration::from_millis(500);
 /// How often retention looks at the chain.
 const RETENTION_CHECK: Duration = Duration::from_secs(60);
 
-/// How often the sealer measures what the store holds on disk.
+/// How often the sealer measures what the store holds on disk, and the longest a
+/// measurement may take.
 const STORE_SIZE_EVERY: Duration = Duration::from_secs(60);
+const STORE_SIZE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The "sealer" task: seals every epoch whose seal time has come, as epochs end. A seal that
 /// fails stops the oracle (its input would be undefined). It also keeps the store's gauges:
@@ -64,9 +66,10 @@ impl Sealer {
             0,
         );
         let mut sized_at: Option<std::time::Instant> = None;
+        let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
         while ticker.next().await {
             if sized_at.is_none_or(|at| at.elapsed() >= STORE_SIZE_EVERY) {
-                self.measure_size().await;
+                self.measure_size(&measuring);
                 sized_at = Some(std::time::Instant::now());
             }
             let Some(newest) = self.schedule.newest_sealed(self.clock.now_ms()) else {
@@ -84,7 +87,7 @@ impl Sealer {
                     "How long the newest seal took, its manifests and indexes written (0: none yet).",
                     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
                 );
-                self.measure_size().await;
+                self.measure_size(&measuring);
                 sized_at = Some(std::time::Instant::now());
             }
             for manifest in sealed {
@@ -105,16 +108,29 @@ impl Sealer {
         Ok(())
     }
 
-    /// Sets `groundwork_store_bytes` (a failed measurement is logged and leaves the last one).
-    async fn measure_size(&self) {
-        match self.store.bytes_on_disk().await {
-            Ok(bytes) => self.metrics.set_gauge(
-                "groundwork_store_bytes",
-                "What the store holds on disk: its segment files, or its PostgreSQL tables with their indexes.",
-                i64::try_from(bytes).unwrap_or(i64::MAX),
-            ),
-            Err(error) => tracing::warn!(%error, "measuring the store's size"),
+    /// Sets `groundwork_store_bytes` from a task of its own (a walk of a large directory or a
+    /// slow database never delays a seal; one measurement at a time, each bounded by
+    /// [`STORE_SIZE_TIMEOUT`]; a failed one is logged and leaves the last value).
+    fn measure_size(&self, measuring: &Arc<std::sync::atomic::AtomicBool>) {
+        use std::sync::atomic::Ordering;
+        if measuring.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let store = self.store.clone();
+        let metrics = self.metrics.clone();
+        let measuring = measuring.clone();
+        tokio::spawn(async move {
+            match tokio::time::timeout(STORE_SIZE_TIMEOUT, store.bytes_on_disk()).await {
+                Ok(Ok(bytes)) => metrics.set_gauge(
+                    "groundwork_store_bytes",
+                    "What the store holds on disk: its segment files, or its PostgreSQL tables with their indexes.",
+                    i64::try_from(bytes).unwrap_or(i64::MAX),
+                ),
+                Ok(Err(error)) => tracing::warn!(%error, "measuring the store's size"),
+                Err(_) => tracing::warn!("measuring the store's size took longer than {STORE_SIZE_TIMEOUT:?}"),
+            }
+            measuring.store(false, Ordering::Release);
+        });
     }
 }
 

@@ -197,6 +197,7 @@ pub fn votes_from_history(
         quorum,
         agreed: activated,
         vetoes,
+        activation: None,
     })
 }
 
@@ -438,6 +439,7 @@ mod tests {
             quorum: 2,
             agreed: Some((root, total, false)),
             vetoes: 0,
+            activation: None,
         }
     }
 
@@ -590,6 +592,7 @@ mod tests {
             quorum: 2,
             agreed: None,
             vetoes: 0,
+            activation: None,
         };
         let check = |record: &EpochVotes| {
             chain_findings(

@@ -10,12 +10,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anchor_lang::prelude::Pubkey;
+use groundwork_oracle_chainview::EpochLedger;
 use groundwork_oracle_rewards::report::{EpochReport, InputSet, Reports, REPORT_VERSION};
 use groundwork_oracle_rewards::snapshot::{
     ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochClose, LocationSpan, OperatorEntry,
     Standing as Onboarded, StandingSpan, SNAPSHOT_VERSION,
 };
-use groundwork_oracle_rewards::{cumulative_tree, DeviceRow, DroppedReports, EpochRewards, Fraud};
+use groundwork_oracle_rewards::{
+    cumulative_tree, DeviceRow, DroppedReports, EpochRewards, Fraud, VerifyParams,
+};
 use h3o::{LatLng, Resolution};
 
 /// Epoch `n` starts here and lasts an hour.
@@ -24,6 +27,9 @@ pub const EPOCH_LEN: i64 = 3_600;
 /// Minted per epoch, and burned for credits.
 pub const MINTED: u64 = 100_000_000_000;
 pub const BURNED: u64 = 2_000_000_000;
+/// The supply before epoch 0's mint, and what claims paid during each epoch after the first.
+pub const SUPPLY: u64 = 1_000_000_000_000;
+pub const CLAIMED_PER_EPOCH: u64 = 1_000_000;
 
 /// A small deterministic generator (SplitMix64).
 pub struct Draw(u64);
@@ -186,6 +192,22 @@ pub fn generate(
             snapshot.encode(),
         )
         .unwrap();
+        // The books at its end, as the chain view stores them beside the snapshot.
+        std::fs::write(
+            chain_view_dir
+                .join("snapshots")
+                .join(format!("{epoch}.ledger")),
+            borsh::to_vec(&EpochLedger {
+                epoch,
+                minted: Some(MINTED),
+                supply_after_mint: Some(SUPPLY + MINTED * (epoch + 1) - BURNED * (epoch + 1)),
+                minted_total: Some(MINTED * (epoch + 1)),
+                burned_total: Some(BURNED * (epoch + 1)),
+                total_claimed: Some(CLAIMED_PER_EPOCH * epoch),
+            })
+            .unwrap(),
+        )
+        .unwrap();
         // Shares: every earning device the same, the last one's dust carried.
         let pool = device_share + carried_dust_in;
         let kinds: Vec<u64> = entries.iter().map(|_| draw.next() % 100).collect();
@@ -194,19 +216,22 @@ pub fn generate(
         let mut rows = Vec::with_capacity(entries.len());
         let mut rewards: BTreeMap<Pubkey, u64> = BTreeMap::new();
         let mut zeroed: BTreeMap<&'static str, Vec<Pubkey>> = BTreeMap::new();
+        // A device seen all epoch.
+        let seen = VerifyParams::default().slots_per_epoch;
         for (entry, kind) in entries.iter().zip(&kinds) {
             let (amount, witness_factor_bps, uptime, fraud, weight_bps) = match kind {
-                0..=69 => (share, 10_000, 5, vec![], 10_000),
-                70..=79 => (share, 5_000, 5, vec![], 10_000),
-                80..=87 => (0, 10_000, 0, vec![], 10_000),
+                0..=69 => (share, 10_000, seen, vec![], 10_000),
+                70..=79 => (share, 5_000, seen, vec![], 10_000),
+                // Offline: unseen, and unheard by witnesses too.
+                80..=87 => (0, 2_500, 0, vec![], 10_000),
                 88..=96 => (
                     0,
                     10_000,
-                    5,
+                    seen,
                     vec![FRAUDS[(*kind as usize) % FRAUDS.len()]],
                     10_000,
                 ),
-                _ => (0, 10_000, 5, vec![], 0),
+                _ => (0, 10_000, seen, vec![], 0),
             };
             if let Some(fraud) = fraud.first() {
                 zeroed.entry(fraud.code()).or_default().push(entry.device);

@@ -93,7 +93,7 @@ const readMap = () =>
       earned: [0x2e, 0x9e, 0x5b],
       unverified_coverage: [0xe0, 0xa5, 0x26],
       no_coverage: [0x8a, 0x94, 0xa6],
-      impossible_movement: [0xd6, 0x45, 0x45],
+      impossible_movement: [0xc8, 0x1e, 0x1e],
       seq_conflict: [0xa3, 0x28, 0x6b],
       suspended: [0x7a, 0x3b, 0x3b],
       not_eligible: [0x5b, 0x7b, 0xd5],
@@ -178,6 +178,13 @@ const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, 
 const phonePage = await phone.newPage();
 phonePage.on("console", (message) => {
   if (message.type() === "error") report.console_errors.push(`phone: ${message.text()}`);
+});
+phonePage.on("pageerror", (error) => report.console_errors.push(`phone, uncaught: ${error.message}`));
+phonePage.on("requestfailed", (request) => {
+  if (request.failure()?.errorText !== "net::ERR_ABORTED") report.failed_requests.push(`phone: ${request.url()}: ${request.failure()?.errorText}`);
+});
+phonePage.on("response", (response) => {
+  if (response.status() >= 400) report.failed_requests.push(`phone: ${response.url()}: HTTP ${response.status()}`);
 });
 report.phone = {};
 for (const [name, hash, ready] of [
