@@ -166,6 +166,25 @@ pub struct EpochLedger {
     pub total_claimed: Option<u64>,
 }
 
+/// What a ledger file starts with (its format's version is the last byte).
+pub const LEDGER_MAGIC: &[u8; 8] = b"GWLEDGR1";
+
+impl EpochLedger {
+    /// The file's bytes: [`LEDGER_MAGIC`], then borsh.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = LEDGER_MAGIC.to_vec();
+        bytes.extend(borsh::to_vec(self).expect("encoding into memory"));
+        bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let body = bytes
+            .strip_prefix(LEDGER_MAGIC.as_slice())
+            .ok_or("not a ledger of this format")?;
+        EpochLedger::try_from_slice(body).map_err(|error| error.to_string())
+    }
+}
+
 /// An event of an epoch's root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RootFact {
@@ -431,8 +450,12 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
         Program::Staking => decode_staking(discriminator, data)?,
         Program::Tokenomics => {
             use tokenomics::events::{CreditsPurchased, EpochEmissionMinted};
+            // The books are not needed to follow the chain: an event of them that does not
+            // decode (a future layout) is skipped, never a reason to refuse its transaction.
             if discriminator == EpochEmissionMinted::DISCRIMINATOR {
-                let event: EpochEmissionMinted = decode_as(data)?;
+                let Ok(event) = decode_as::<EpochEmissionMinted>(data) else {
+                    return Ok(None);
+                };
                 return Ok(Some(Decoded {
                     unix_timestamp: event.unix_timestamp,
                     writes: Vec::new(),
@@ -483,7 +506,9 @@ pub fn decode_event(program: Program, data: &[u8]) -> Result<Option<Decoded>, St
                 EpochClosed, RewardsClaimed, RootActivated, RootVetoed, RootVoted,
             };
             if discriminator == RewardsClaimed::DISCRIMINATOR {
-                let event: RewardsClaimed = decode_as(data)?;
+                let Ok(event) = decode_as::<RewardsClaimed>(data) else {
+                    return Ok(None);
+                };
                 return Ok(Some(Decoded {
                     unix_timestamp: event.unix_timestamp,
                     writes: Vec::new(),
@@ -785,6 +810,11 @@ mod tests {
                 cumulative_total: 99,
             })]
         );
+        // A claim whose bytes do not decode (a future layout) is skipped, never refused: the
+        // books are not needed to follow the chain.
+        let mut short = reward_epochs::events::RewardsClaimed::DISCRIMINATOR.to_vec();
+        short.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(decode_event(Program::Rewards, &short), Ok(None));
         // A known event the view does not need is skipped.
         let oracles = reward_epochs::events::OracleSetUpdated::DISCRIMINATOR;
         assert_eq!(decode_event(Program::Rewards, oracles), Ok(None));
@@ -842,5 +872,22 @@ mod tests {
                 burned_total: 15,
             })]
         );
+    }
+
+    #[test]
+    fn a_ledger_file_reads_back_and_another_format_is_refused() {
+        let ledger = EpochLedger {
+            epoch: 7,
+            minted: Some(1),
+            supply_after_mint: Some(2),
+            minted_total: Some(3),
+            burned_total: None,
+            total_claimed: Some(5),
+        };
+        let bytes = ledger.encode();
+        assert!(bytes.starts_with(LEDGER_MAGIC));
+        assert_eq!(EpochLedger::decode(&bytes), Ok(ledger));
+        assert!(EpochLedger::decode(&bytes[8..]).is_err());
+        assert!(EpochLedger::decode(&bytes[..bytes.len() - 1]).is_err());
     }
 }

@@ -311,16 +311,11 @@ impl ChainView {
         let Some(snapshot) = snapshot else {
             return Ok(None);
         };
+        // The ledger first, from the same journal: a crash before the snapshot is written makes
+        // both again. The ledger is for people (the explorer), never an input of verified
+        // work: a problem with it is logged and the snapshot made all the same.
+        self.store_ledger(state, epoch, end);
         crate::files::write_atomically(&self.files.snapshot_path(epoch), &snapshot.encode())?;
-        let previous = match epoch.checked_sub(1) {
-            Some(before) => stored_ledger(&self.files.dir, before)?,
-            None => None,
-        };
-        let ledger = make_ledger(state, epoch, end, previous);
-        crate::files::write_atomically(
-            &self.files.ledger_path(epoch),
-            &borsh::to_vec(&ledger).expect("encoding into memory"),
-        )?;
         if state.base_epoch <= epoch {
             advance_base(state, epoch + 1, end);
             // The base first: a crash between the two leaves events the new base holds in the
@@ -329,6 +324,23 @@ impl ChainView {
             self.files.rewrite_journal(&journal_records(state))?;
         }
         Ok(Some(snapshot))
+    }
+
+    /// Writes epoch `epoch`'s ledger (best effort: a failure is logged).
+    fn store_ledger(&self, state: &ViewState, epoch: u64, end: i64) {
+        let previous = match epoch.checked_sub(1) {
+            Some(before) => stored_ledger(&self.files.dir, before).unwrap_or_else(|error| {
+                tracing::warn!(epoch, %error, "the previous epoch's ledger is unreadable: the claims total starts again from the next claim");
+                None
+            }),
+            None => None,
+        };
+        let ledger = make_ledger(state, epoch, end, previous);
+        if let Err(error) =
+            crate::files::write_atomically(&self.files.ledger_path(epoch), &ledger.encode())
+        {
+            tracing::warn!(epoch, %error, "the epoch's ledger cannot be written");
+        }
     }
 
     fn reload(&self) -> Result<ViewState, ViewError> {
@@ -779,17 +791,16 @@ fn make_ledger(
 
 /// The stored ledger of `epoch` (made with its snapshot), if any.
 pub fn stored_ledger(dir: &std::path::Path, epoch: u64) -> Result<Option<EpochLedger>, ViewError> {
-    use anchor_lang::AnchorDeserialize;
     let path = ViewFiles {
         dir: dir.to_path_buf(),
     }
     .ledger_path(epoch);
     match std::fs::read(&path) {
-        Ok(bytes) => EpochLedger::try_from_slice(&bytes)
+        Ok(bytes) => EpochLedger::decode(&bytes)
             .map(Some)
-            .map_err(|error| ViewError::State {
+            .map_err(|message| ViewError::State {
                 path: path.display().to_string(),
-                message: error.to_string(),
+                message,
             }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(ViewError::State {

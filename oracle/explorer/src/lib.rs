@@ -47,8 +47,10 @@ use index::{
     StandingCounts, STANDINGS, SUMMARY_EPOCHS,
 };
 
-/// How long the index is used before the reports folder is looked at again.
+/// How long the index is used before the reports folder is looked at again; and, when the
+/// newest epoch could not be indexed or the folder not read, before that is tried again.
 pub const INDEX_FRESH: Duration = Duration::from_secs(2);
+pub const INDEX_RETRY: Duration = Duration::from_secs(30);
 /// How long what was read from the chain is served before it is read again.
 pub const CHAIN_FRESH: Duration = Duration::from_secs(3);
 /// The newest epochs whose votes the network page reads from the chain.
@@ -81,14 +83,24 @@ struct Sources {
 
 #[derive(Clone, Default)]
 struct Current {
-    checked_at: Option<Instant>,
+    /// When the reports are next looked at (`None`: never built yet).
+    next_check: Option<Instant>,
     index: Arc<Index>,
 }
 
+impl Current {
+    fn fresh(&self) -> bool {
+        self.next_check.is_some_and(|next| Instant::now() < next)
+    }
+}
+
+/// The active root's leaves as this oracle's report of its epoch holds them (`None`: no
+/// report of it, or one with another root), and the report file they were read from.
 struct ActiveLeaves {
     epoch: u64,
     root: [u8; 32],
-    leaves: Arc<BTreeMap<Pubkey, u64>>,
+    file: Option<ReportSource>,
+    leaves: Option<Arc<BTreeMap<Pubkey, u64>>>,
 }
 
 /// Recipients whose claimed amount is kept between requests.
@@ -109,7 +121,8 @@ pub struct Index {
     pub summaries: BTreeMap<u64, Arc<EpochSummary>>,
     pub newest: Option<Arc<Newest>>,
     /// Whether the newest report's devices are indexed (`false`: its report or snapshot could
-    /// not be read; `newest` is then an older epoch's, and the next look tries again).
+    /// not be read; `newest` is then an older epoch's, and a look after [`INDEX_RETRY`] tries
+    /// again).
     pub complete: bool,
 }
 
@@ -172,23 +185,17 @@ impl Explorer {
     /// previous index (only the first build is waited for).
     pub async fn index(&self) -> Result<Arc<Index>, String> {
         let seen = self.current.read().expect("index lock").clone();
-        if seen
-            .checked_at
-            .is_some_and(|checked| checked.elapsed() < INDEX_FRESH)
-        {
+        if seen.fresh() {
             return Ok(seen.index);
         }
         let guard = match self.build.clone().try_lock_owned() {
             Ok(guard) => guard,
-            Err(_) if seen.checked_at.is_some() => return Ok(seen.index),
+            Err(_) if seen.next_check.is_some() => return Ok(seen.index),
             Err(_) => self.build.clone().lock_owned().await,
         };
         // A build that ended while this request waited is as good as its own.
         let seen = self.current.read().expect("index lock").clone();
-        if seen
-            .checked_at
-            .is_some_and(|checked| checked.elapsed() < INDEX_FRESH)
-        {
+        if seen.fresh() {
             return Ok(seen.index);
         }
         let sources = self.sources.clone();
@@ -197,14 +204,27 @@ impl Explorer {
             let _building = guard;
             let previous = seen.index.clone();
             let built = tokio::task::spawn_blocking(move || build_index(&sources, &previous)).await;
-            let index = match built {
-                Ok(Ok(Some(index))) => Arc::new(index),
-                Ok(Ok(None)) => seen.index,
-                Ok(Err(error)) => return Err(error.to_string()),
+            let (index, next) = match built {
+                Ok(Ok(Some(index))) => {
+                    let next = if index.complete {
+                        INDEX_FRESH
+                    } else {
+                        INDEX_RETRY
+                    };
+                    (Arc::new(index), next)
+                }
+                Ok(Ok(None)) => (seen.index, INDEX_FRESH),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the explorer's index cannot be made; retrying later");
+                    if seen.next_check.is_none() {
+                        return Err(error.to_string());
+                    }
+                    (seen.index, INDEX_RETRY)
+                }
                 Err(error) => return Err(format!("the index build stopped: {error}")),
             };
             *current.write().expect("index lock") = Current {
-                checked_at: Some(Instant::now()),
+                next_check: Some(Instant::now() + next),
                 index: index.clone(),
             };
             Ok(index)
@@ -227,29 +247,43 @@ impl Explorer {
     }
 
     /// The active root's leaves, read from this oracle's report of that epoch once per active
-    /// root (`None`: this oracle has no report of it, or its report has another root).
+    /// root and report file (`None`: this oracle has no report of it, or its report has
+    /// another root — remembered too, so a lost vote does not cost a report read per request).
     async fn leaves_of(&self, active: ActiveRoot) -> Option<Arc<BTreeMap<Pubkey, u64>>> {
+        let path = self.sources.reports.path(active.epoch);
+        let file = std::fs::metadata(&path).ok().map(|metadata| ReportSource {
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+        });
         let mut cached = self.active_leaves.lock().await;
         if let Some(leaves) = cached.as_ref() {
-            if leaves.epoch == active.epoch && leaves.root == active.root {
-                return Some(leaves.leaves.clone());
+            if leaves.epoch == active.epoch && leaves.root == active.root && leaves.file == file {
+                return leaves.leaves.clone();
             }
         }
         let reports = self.sources.reports.clone();
-        let report = tokio::task::spawn_blocking(move || reports.load(active.epoch))
-            .await
-            .ok()?
-            .ok()??;
-        if report.rewards.root != active.root {
-            return None;
-        }
-        let leaves = Arc::new(report.rewards.cumulative);
+        let loaded = tokio::task::spawn_blocking(move || reports.load(active.epoch)).await;
+        let leaves = match loaded {
+            Ok(Ok(Some(report))) if report.rewards.root == active.root => {
+                Some(Arc::new(report.rewards.cumulative))
+            }
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => {
+                tracing::warn!(epoch = active.epoch, %error, "the active root's report cannot be read");
+                return None;
+            }
+            Err(error) => {
+                tracing::warn!(epoch = active.epoch, %error, "reading the active root's report stopped");
+                return None;
+            }
+        };
         *cached = Some(ActiveLeaves {
             epoch: active.epoch,
             root: active.root,
+            file,
             leaves: leaves.clone(),
         });
-        Some(leaves)
+        leaves
     }
 
     /// What claims paid `recipient`, read at most every [`CHAIN_FRESH`].

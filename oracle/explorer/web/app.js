@@ -78,6 +78,13 @@ function tokens(value) {
   return `${group(whole.toString())}${fraction ? "." + fraction : ""}`;
 }
 
+// An axis label: whole tokens, compact ("100.4M").
+function tokensCompact(value) {
+  if (decimals === null) return compactNumber(Number(value));
+  return compactNumber(Number(value) / 10 ** decimals);
+}
+const compactNumber = (value) => new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 3 }).format(value);
+
 const count = (value) => (value === null || value === undefined ? "–" : group(toBig(value).toString()));
 const when = (seconds) => (seconds ? new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "–");
 const short = (key) => (key && key.length > 12 ? `${key.slice(0, 6)}…${key.slice(-4)}` : key ?? "–");
@@ -175,6 +182,7 @@ async function networkPage() {
           title: "Minted per epoch: the devices', stakers' and treasury's shares",
           labels,
           format: tokens,
+          axisFormat: tokensCompact,
           series: [
             { name: "devices", colour: "#7c3aed", values: oldestFirst.map((epoch) => epoch.chain?.device_share ?? 0) },
             { name: "stakers", colour: "#2563eb", values: oldestFirst.map((epoch) => epoch.chain?.staker_share ?? 0) },
@@ -185,12 +193,14 @@ async function networkPage() {
           title: "Burned by dApps for credits, per epoch",
           labels,
           format: tokens,
+          axisFormat: tokensCompact,
           series: [{ name: "burned for credits", colour: "#dc2626", values: oldestFirst.map((epoch) => epoch.chain?.burned_for_credits ?? 0) }],
         }),
         barChart({
           title: "Device pool and paid to devices, per epoch",
           labels,
           format: tokens,
+          axisFormat: tokensCompact,
           series: [
             { name: "device pool", colour: "#7c3aed", values: oldestFirst.map((epoch) => epoch.pool) },
             { name: "paid", colour: "#2e9e5b", values: oldestFirst.map((epoch) => epoch.paid) },
@@ -200,6 +210,7 @@ async function networkPage() {
           title: "Device rewards since genesis: earned (the roots' totals) and claimed by each epoch's end",
           labels,
           format: tokens,
+          axisFormat: tokensCompact,
           series: [
             { name: "earned", colour: "#0f766e", values: oldestFirst.map((epoch) => epoch.cumulative_total) },
             { name: "claimed", colour: "#f59e0b", values: oldestFirst.map((epoch) => epoch.chain?.total_claimed ?? null) },
@@ -209,6 +220,7 @@ async function networkPage() {
           title: "Supply after each epoch's mint",
           labels,
           format: tokens,
+          axisFormat: tokensCompact,
           fromZero: false,
           series: [{ name: "supply", colour: "#1d4ed8", values: oldestFirst.map((epoch) => epoch.chain?.supply_after_mint ?? null) }],
         }),
@@ -237,17 +249,17 @@ async function networkPage() {
         epoch.agreed_root_is_this_oracles === false
           ? h("div", { class: "problem-inline" }, `the chain agreed another root: ${epoch.agreed_root.slice(0, 16)}…`)
           : null,
-        epoch.activates_at ? h("div", { class: "hint" }, epoch.status === "active" ? `agreed ${when(epoch.agreed_at)}; its challenge period ended ${when(epoch.activates_at)}` : `agreed ${when(epoch.agreed_at)}; can be activated from ${when(epoch.activates_at)}`) : null,
+        epoch.activates_at ? h("div", { class: "hint" }, epoch.status?.startsWith("activ") ? `agreed ${when(epoch.agreed_at)}; its challenge period ended ${when(epoch.activates_at)}` : `agreed ${when(epoch.agreed_at)}; can be activated from ${when(epoch.activates_at)}`) : null,
       ),
       h("td", { class: "mono", title: epoch.root }, epoch.root.slice(0, 16) + "…"),
       h(
         "td",
-        { class: "votes" },
+        {},
         epoch.votes === null || epoch.votes === undefined
           ? "–"
           : epoch.votes.length === 0
             ? "no vote yet"
-            : epoch.votes.map((vote) =>
+            : h("div", { class: "votes" }, epoch.votes.map((vote) =>
                 h(
                   "span",
                   {
@@ -256,7 +268,7 @@ async function networkPage() {
                   },
                   `${short(vote.oracle)} ${vote.matches_this_oracle ? "✓ same root" : "✗ another root"}`,
                 ),
-              ),
+              )),
       ),
       h("td", {}, count(epoch.standings?.earned), " / ", count(epoch.devices)),
       h("td", {}, Object.entries(epoch.zeroed_by_reason ?? {}).map(([reason, n]) => `${reason.replaceAll("_", " ")}: ${n}`).join(", ") || "none"),
@@ -346,10 +358,10 @@ async function mapPage() {
       container.dataset.mode = answer.mode;
       container.dataset.drawn = String(drawn);
       if (!fitted) {
+        // The first answer is the whole world's: the map zooms to where the devices are.
         fitted = true;
-        if (answer.mode === "devices" && answer.devices.length && Number(answer.in_view) === Number(answer.total)) {
-          map.fit(answer.devices.filter((d) => d.lat !== null).map((d) => [d.lat, d.lng]));
-        }
+        const points = [...answer.devices, ...answer.clusters].filter((item) => item.lat !== null).map((item) => [item.lat, item.lng]);
+        map.fit(points);
       }
     },
   });

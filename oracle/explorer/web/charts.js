@@ -25,7 +25,7 @@ function niceCeiling(max) {
 
 // Grouped bars: `labels` along the x axis (oldest first), one bar per series per label.
 // series: [{ name, colour, values }]; format(value) writes an axis value.
-export function barChart({ title, labels, series, format, height = 180 }) {
+export function barChart({ title, labels, series, format, axisFormat = format, height = 180 }) {
   const width = 560;
   const left = 64;
   const bottom = 22;
@@ -43,7 +43,7 @@ export function barChart({ title, labels, series, format, height = 180 }) {
     const y = top + plotHeight * (1 - fraction);
     chart.append(
       svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
-      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(max * fraction)),
+      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, axisFormat(max * fraction)),
     );
   }
   const groupWidth = plotWidth / Math.max(1, labels.length);
@@ -79,7 +79,7 @@ export function barChart({ title, labels, series, format, height = 180 }) {
 
 // A line per series over the labels (oldest first). `fromZero: false` fits the axis to the
 // values (a supply that moves by 0.1% a day would otherwise be a flat line).
-export function lineChart({ title, labels, series, format, height = 180, fromZero = true }) {
+export function lineChart({ title, labels, series, format, axisFormat = format, height = 180, fromZero = true }) {
   const width = 560;
   const left = 72;
   const bottom = 22;
@@ -102,7 +102,7 @@ export function lineChart({ title, labels, series, format, height = 180, fromZer
     const y = top + plotHeight * (1 - fraction);
     chart.append(
       svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
-      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, format(low + (high - low) * fraction)),
+      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, axisFormat(low + (high - low) * fraction)),
     );
   }
   const step = labels.length > 1 ? plotWidth / (labels.length - 1) : 0;

@@ -70,8 +70,12 @@ export function countryPath(topology) {
       const arc = index >= 0 ? arcs[index] : arcs[~index].slice().reverse();
       points.push(...(points.length ? arc.slice(1) : arc));
     }
-    points.forEach(([x, y], i) => (i ? path.lineTo(x, y) : path.moveTo(x, y)));
-    path.closePath();
+    // A ring that crosses the antimeridian (Russia, Fiji, Antarctica) jumps across the whole
+    // map between two points: the jump is not drawn.
+    points.forEach(([x, y], i) => {
+      if (i && Math.abs(x - points[i - 1][0]) < WORLD / 2) path.lineTo(x, y);
+      else path.moveTo(x, y);
+    });
   };
   for (const geometry of topology.objects.countries.geometries) {
     if (geometry.type === "Polygon") geometry.arcs.forEach(ring);
@@ -177,8 +181,10 @@ export class DeviceMap {
     const controller = new AbortController();
     this.controller = controller;
     const requested = ++this.requested;
+    // The first answer covers the whole world: the page then fits the network in view.
+    const view = this.answered === undefined ? { west: -180, south: -85, east: 180, north: 85, zoom: this.zoom } : this.view();
     try {
-      const answer = await this.fetchView(this.view(), controller.signal);
+      const answer = await this.fetchView(view, controller.signal);
       if (requested !== this.requested) return;
       this.answer = answer;
       this.answered = requested;

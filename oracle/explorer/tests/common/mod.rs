@@ -197,15 +197,15 @@ pub fn generate(
             chain_view_dir
                 .join("snapshots")
                 .join(format!("{epoch}.ledger")),
-            borsh::to_vec(&EpochLedger {
+            EpochLedger {
                 epoch,
                 minted: Some(MINTED),
                 supply_after_mint: Some(SUPPLY + MINTED * (epoch + 1) - BURNED * (epoch + 1)),
                 minted_total: Some(MINTED * (epoch + 1)),
                 burned_total: Some(BURNED * (epoch + 1)),
                 total_claimed: Some(CLAIMED_PER_EPOCH * epoch),
-            })
-            .unwrap(),
+            }
+            .encode(),
         )
         .unwrap();
         // Shares: every earning device the same, the last one's dust carried.
