@@ -39,6 +39,10 @@ result.transferred = await page.evaluate(() => {
 });
 result.first_view = await page.evaluate(() => ({ ...document.getElementById("map").dataset, status: document.getElementById("map-status").innerText }));
 
+// The map settles first (after the first answer it fits the network in view and asks again).
+await page.waitForFunction(() => window.__explorerMap.answered === window.__explorerMap.requested);
+await page.waitForTimeout(500);
+
 // Frame time: every draw of the canvas, timed while the map is dragged.
 await page.evaluate(() => {
   const map = window.__explorerMap;
