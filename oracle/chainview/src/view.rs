@@ -558,12 +558,19 @@ pub fn stored_snapshot(
     dir: &std::path::Path,
     epoch: u64,
 ) -> Result<Option<ChainSnapshot>, ViewError> {
-    let path = ViewFiles {
+    let files = ViewFiles {
         dir: dir.to_path_buf(),
-    }
-    .snapshot_path(epoch);
-    match std::fs::read(&path) {
-        Ok(bytes) => ChainSnapshot::decode(&bytes)
+    };
+    read_stored(&files.snapshot_path(epoch), ChainSnapshot::decode)
+}
+
+/// The file at `path` decoded (`None`: there is none).
+fn read_stored<T>(
+    path: &std::path::Path,
+    decode: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Result<Option<T>, ViewError> {
+    match std::fs::read(path) {
+        Ok(bytes) => decode(&bytes)
             .map(Some)
             .map_err(|message| ViewError::State {
                 path: path.display().to_string(),
@@ -791,23 +798,10 @@ fn make_ledger(
 
 /// The stored ledger of `epoch` (made with its snapshot), if any.
 pub fn stored_ledger(dir: &std::path::Path, epoch: u64) -> Result<Option<EpochLedger>, ViewError> {
-    let path = ViewFiles {
+    let files = ViewFiles {
         dir: dir.to_path_buf(),
-    }
-    .ledger_path(epoch);
-    match std::fs::read(&path) {
-        Ok(bytes) => EpochLedger::decode(&bytes)
-            .map(Some)
-            .map_err(|message| ViewError::State {
-                path: path.display().to_string(),
-                message,
-            }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ViewError::State {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        }),
-    }
+    };
+    read_stored(&files.ledger_path(epoch), EpochLedger::decode)
 }
 
 fn last_purchase(decoded: &Decoded) -> Option<Purchase> {

@@ -19,10 +19,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anchor_lang::prelude::Pubkey;
-use groundwork_oracle_chain::{
-    ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, RootActivation, StaticChain,
-};
 use groundwork_oracle_explorer::Explorer;
 use groundwork_oracle_rewards::report::Reports;
 use groundwork_oracle_rewards::VerifyParams;
@@ -61,42 +57,7 @@ async fn measure(
     reports_dir: &Path,
     view_dir: &Path,
 ) {
-    let chain = Arc::new(StaticChain::new(EpochTiming {
-        genesis_unix_s: common::GENESIS,
-        epoch_len_s: common::EPOCH_LEN,
-    }));
-    let oracles: Vec<Pubkey> = (0..3)
-        .map(|i| Pubkey::new_from_array([i + 1; 32]))
-        .collect();
-    chain.set_oracles(oracles.clone());
-    chain.set_epoch_votes(
-        generated.newest,
-        EpochVotes {
-            votes: oracles.iter().map(|o| (*o, generated.root, 1)).collect(),
-            oracles,
-            quorum: 2,
-            agreed: Some((generated.root, 1, true)),
-            vetoes: 0,
-            activation: Some(RootActivation {
-                agreed_at: common::GENESIS + 3 * common::EPOCH_LEN + 60,
-                activates_at: common::GENESIS + 3 * common::EPOCH_LEN + 120,
-            }),
-        },
-    );
-    chain.set_active_root(Some(ActiveRoot {
-        epoch: generated.newest,
-        root: generated.root,
-        cumulative_total: generated.cumulative.values().sum(),
-    }));
-    chain.set_network_totals(NetworkTotals {
-        supply: 1_000_000_000_000_000,
-        decimals: 6,
-        max_supply: 10_000_000_000_000_000,
-        minted_total: common::MINTED * EPOCHS,
-        burned_total: common::BURNED * EPOCHS,
-        device_pool_cumulative: common::MINTED * 7 / 10 * EPOCHS,
-        total_claimed: 0,
-    });
+    let chain = Arc::new(common::agreeing_chain(generated, [generated.root; 3]));
     let explorer = Explorer::new(
         Reports::new(reports_dir),
         view_dir.to_path_buf(),

@@ -782,20 +782,34 @@ async fn map(
     Json(answer).into_response()
 }
 
+/// The key a page asks for, the index and the newest verified epoch's devices, or the
+/// refusal (a key that is not one, an index that cannot be made, nothing verified yet).
+async fn key_and_newest(
+    explorer: &Explorer,
+    key: &str,
+) -> Result<(Pubkey, Arc<Index>, Arc<Newest>), Box<Response>> {
+    let Ok(key) = key.parse::<Pubkey>() else {
+        return Err(Box::new(invalid_key(key)));
+    };
+    let index = explorer
+        .index()
+        .await
+        .map_err(|message| Box::new(unreadable(message)))?;
+    let newest = index
+        .newest
+        .clone()
+        .ok_or_else(|| Box::new(nothing_verified()))?;
+    Ok((key, index, newest))
+}
+
 /// `GET /v1/explorer/devices/{key}`.
 async fn device(
     State(explorer): State<Arc<Explorer>>,
     RoutePath(key): RoutePath<String>,
 ) -> Response {
-    let Ok(key) = key.parse::<Pubkey>() else {
-        return invalid_key(&key);
-    };
-    let index = match explorer.index().await {
-        Ok(index) => index,
-        Err(message) => return unreadable(message),
-    };
-    let Some(newest) = index.newest.as_ref() else {
-        return nothing_verified();
+    let (key, _, newest) = match key_and_newest(&explorer, &key).await {
+        Ok(found) => found,
+        Err(refused) => return *refused,
     };
     let Some(device) = newest.device(&key) else {
         return refusal(
@@ -818,15 +832,9 @@ async fn operator(
     State(explorer): State<Arc<Explorer>>,
     RoutePath(key): RoutePath<String>,
 ) -> Response {
-    let Ok(key) = key.parse::<Pubkey>() else {
-        return invalid_key(&key);
-    };
-    let index = match explorer.index().await {
-        Ok(index) => index,
-        Err(message) => return unreadable(message),
-    };
-    let Some(newest) = index.newest.as_ref() else {
-        return nothing_verified();
+    let (key, index, newest) = match key_and_newest(&explorer, &key).await {
+        Ok(found) => found,
+        Err(refused) => return *refused,
     };
     let mark = newest.operators.get(&key);
     let devices = newest.by_operator.get(&key);
@@ -876,15 +884,9 @@ async fn recipient(
     State(explorer): State<Arc<Explorer>>,
     RoutePath(key): RoutePath<String>,
 ) -> Response {
-    let Ok(key) = key.parse::<Pubkey>() else {
-        return invalid_key(&key);
-    };
-    let index = match explorer.index().await {
-        Ok(index) => index,
-        Err(message) => return unreadable(message),
-    };
-    let Some(newest) = index.newest.as_ref() else {
-        return nothing_verified();
+    let (key, _, newest) = match key_and_newest(&explorer, &key).await {
+        Ok(found) => found,
+        Err(refused) => return *refused,
     };
     let indices = newest
         .by_recipient

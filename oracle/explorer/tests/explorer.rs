@@ -9,9 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use groundwork_oracle_chain::{
-    ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, RootActivation, StaticChain,
-};
+use groundwork_oracle_chain::{ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, StaticChain};
 use groundwork_oracle_chain::{Chain, ChainFuture};
 use groundwork_oracle_explorer::{Explorer, CHAIN_READ_TIMEOUT, INDEX_FRESH};
 use groundwork_oracle_rewards::report::Reports;
@@ -63,37 +61,11 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
     let generated = common::generate(DEVICES, EPOCHS, &reports_dir, &view_dir);
     let newest = generated.newest;
 
-    let chain = Arc::new(StaticChain::new(EpochTiming {
-        genesis_unix_s: common::GENESIS,
-        epoch_len_s: common::EPOCH_LEN,
-    }));
-    let oracles: Vec<Pubkey> = (0..3)
-        .map(|i| Pubkey::new_from_array([i + 1; 32]))
-        .collect();
-    chain.set_oracles(oracles.clone());
-    chain.set_epoch_votes(
-        newest,
-        EpochVotes {
-            votes: vec![
-                (oracles[0], generated.root, 1),
-                (oracles[1], generated.root, 1),
-                (oracles[2], [9; 32], 1),
-            ],
-            oracles: oracles.clone(),
-            quorum: 2,
-            agreed: Some((generated.root, 1, true)),
-            vetoes: 0,
-            activation: Some(RootActivation {
-                agreed_at: common::GENESIS + 3 * common::EPOCH_LEN + 60,
-                activates_at: common::GENESIS + 3 * common::EPOCH_LEN + 120,
-            }),
-        },
-    );
-    chain.set_active_root(Some(ActiveRoot {
-        epoch: newest,
-        root: generated.root,
-        cumulative_total: generated.cumulative.values().sum(),
-    }));
+    let chain = Arc::new(common::agreeing_chain(
+        &generated,
+        [generated.root, generated.root, [9; 32]],
+    ));
+    let oracles = common::oracles();
     let operator = generated.operators[0];
     let operator_cumulative = generated.cumulative[&operator];
     chain.set_claimed(operator, operator_cumulative / 3);
@@ -153,10 +125,7 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
     let newest_row = &epochs[0];
     assert_eq!(newest_row["root"], hex::encode(generated.root));
     assert_eq!(newest_row["status"], "active");
-    assert_eq!(
-        newest_row["activates_at"],
-        common::GENESIS + 3 * common::EPOCH_LEN + 120
-    );
+    assert_eq!(newest_row["activates_at"], common::ACTIVATED_AT);
     assert_eq!(newest_row["standings"]["earned"], generated.earned);
     let matches: Vec<bool> = newest_row["votes"]
         .as_array()

@@ -6,6 +6,7 @@
 //! root, whatever order the messages arrived in.
 
 mod density;
+mod fraud;
 pub mod geo;
 mod pool;
 pub mod report;
@@ -22,6 +23,7 @@ use groundwork_program_math::BPS;
 use groundwork_telemetry::{Key, TelemetryBody};
 
 use density::{apply_density_cap, density_cell_of};
+pub use fraud::Fraud;
 use geo::{cell_centre, distance_m, Point};
 pub use pool::CreditValue;
 use pool::{lowest_credit_value, split_pool};
@@ -117,60 +119,6 @@ pub struct Message {
     pub seq: u64,
     pub timestamp_ms: i64,
     pub body: TelemetryBody,
-}
-
-/// Why a device earned nothing this epoch.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
-)]
-pub enum Fraud {
-    Suspended,
-    Denylisted,
-    SeqConflict,
-    ClockBackwards,
-    ImpossibleMovement,
-    TwoPlacesInOneSlot,
-    SelfWitness,
-}
-
-impl Fraud {
-    /// The reason's code in reports.
-    pub fn code(self) -> &'static str {
-        match self {
-            Fraud::Suspended => "suspended",
-            Fraud::Denylisted => "denylisted",
-            Fraud::SeqConflict => "seq_conflict",
-            Fraud::ClockBackwards => "clock_backwards",
-            Fraud::ImpossibleMovement => "impossible_movement",
-            Fraud::TwoPlacesInOneSlot => "two_places_in_one_slot",
-            Fraud::SelfWitness => "self_witness",
-        }
-    }
-
-    /// The rule in plain words, for an operator reading why a device earned nothing (every
-    /// rule judges only the device's own signed data).
-    pub fn meaning(self, params: &VerifyParams) -> String {
-        match self {
-            Fraud::Suspended => {
-                "the registry suspended it during the epoch (a suspended device earns nothing)"
-                    .into()
-            }
-            Fraud::Denylisted => "the network's denylist names it".into(),
-            Fraud::SeqConflict => "it signed two different messages with the same sequence number: its key is used by more than one device (a cloned key)".into(),
-            Fraud::ClockBackwards => {
-                "its clock went backwards: a later sequence number carries an earlier time".into()
-            }
-            Fraud::ImpossibleMovement => format!(
-                "its heartbeats moved faster than {} km/h between two consecutive positions",
-                params.max_speed_kmh
-            ),
-            Fraud::TwoPlacesInOneSlot => format!(
-                "it reported two positions more than {} m apart within one slot",
-                params.two_places_m
-            ),
-            Fraud::SelfWitness => "it reported witnessing its own beacon".into(),
-        }
-    }
 }
 
 /// What one device did and earned in the epoch, with every number that decided it.

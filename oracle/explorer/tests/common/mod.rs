@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anchor_lang::prelude::Pubkey;
+use groundwork_oracle_chain::{
+    ActiveRoot, EpochTiming, EpochVotes, NetworkTotals, RootActivation, StaticChain,
+};
 use groundwork_oracle_chainview::EpochLedger;
 use groundwork_oracle_rewards::report::{EpochReport, InputSet, Reports, REPORT_VERSION};
 use groundwork_oracle_rewards::snapshot::{
@@ -317,3 +320,59 @@ pub fn generate(
     generated.cumulative = cumulative;
     generated
 }
+
+/// The three oracles of the generated network.
+pub fn oracles() -> Vec<Pubkey> {
+    (0..3)
+        .map(|i| Pubkey::new_from_array([i + 1; 32]))
+        .collect()
+}
+
+/// A chain that agrees with the generated network: its three oracles, the newest epoch's
+/// record with `votes` (the oracles' roots in order) agreed and active, its root the active
+/// one, and the token's totals.
+pub fn agreeing_chain(generated: &Generated, votes: [[u8; 32]; 3]) -> StaticChain {
+    let chain = StaticChain::new(EpochTiming {
+        genesis_unix_s: GENESIS,
+        epoch_len_s: EPOCH_LEN,
+    });
+    let oracles = oracles();
+    chain.set_oracles(oracles.clone());
+    chain.set_epoch_votes(
+        generated.newest,
+        EpochVotes {
+            votes: oracles
+                .iter()
+                .zip(votes)
+                .map(|(oracle, root)| (*oracle, root, 1))
+                .collect(),
+            oracles,
+            quorum: 2,
+            agreed: Some((generated.root, 1, true)),
+            vetoes: 0,
+            activation: Some(RootActivation {
+                agreed_at: ACTIVATED_AT - 60,
+                activates_at: ACTIVATED_AT,
+            }),
+        },
+    );
+    chain.set_active_root(Some(ActiveRoot {
+        epoch: generated.newest,
+        root: generated.root,
+        cumulative_total: generated.cumulative.values().sum(),
+    }));
+    let epochs = generated.newest + 1;
+    chain.set_network_totals(NetworkTotals {
+        supply: SUPPLY + (MINTED - BURNED) * epochs,
+        decimals: 6,
+        max_supply: SUPPLY * 10,
+        minted_total: MINTED * epochs,
+        burned_total: BURNED * epochs,
+        device_pool_cumulative: MINTED * 7 / 10 * epochs,
+        total_claimed: 0,
+    });
+    chain
+}
+
+/// When the newest epoch's root could be activated (its challenge period's end).
+pub const ACTIVATED_AT: i64 = GENESIS + 3 * EPOCH_LEN + 120;
