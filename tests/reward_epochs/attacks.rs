@@ -322,6 +322,15 @@ fn the_split_must_add_up_and_applies_to_later_epochs() {
 fn the_reward_authority_moves_in_two_steps() {
     let mut network = CycleNetwork::launch();
     let authority = network.authority.insecure_clone();
+    // A root pending in its challenge period: what a veto could still stop.
+    network.set_challenge_period(3_600);
+    let epoch = network.end_and_close_epoch();
+    let share = network.epoch_record(epoch).device_share;
+    let tree = tree_of(&[(Pubkey::new_unique(), share)]);
+    network.vote(0, epoch, &tree).unwrap();
+    network.vote(1, epoch, &tree).unwrap();
+    assert_eq!(network.epoch_record(epoch).status, RootStatus::Pending);
+
     let successor = Keypair::new();
     network.rt.fund(&successor.pubkey(), 1_000_000_000);
     assert_error(
@@ -351,8 +360,19 @@ fn the_reward_authority_moves_in_two_steps() {
         &[&successor],
     );
     assert_eq!(network.reward_config().authority, successor.pubkey());
-    let outcome = network
-        .rt
-        .send(&[rewards::veto_root(&authority.pubkey(), 0)], &[&authority]);
-    assert!(outcome.is_err());
+    // The old authority can no longer veto the pending root; the new one can.
+    assert_error(
+        &network.rt.send(
+            &[rewards::veto_root(&authority.pubkey(), epoch)],
+            &[&authority],
+        ),
+        RewardError::NotAuthority,
+    );
+    assert_eq!(network.epoch_record(epoch).status, RootStatus::Pending);
+    network.rt.send_ok(
+        &[rewards::veto_root(&successor.pubkey(), epoch)],
+        &[&successor],
+    );
+    let record = network.epoch_record(epoch);
+    assert_eq!((record.status, record.vetoes), (RootStatus::Voting, 1));
 }

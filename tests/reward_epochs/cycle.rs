@@ -7,9 +7,11 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use groundwork_client::device_registry as registry;
 use groundwork_client::staking as staking_client;
+use groundwork_harness::assert_error;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_tests::*;
+use reward_epochs::errors::RewardError;
 use reward_epochs::events::RootVoted;
 use reward_epochs::RootStatus;
 
@@ -212,9 +214,10 @@ fn the_whole_on_chain_cycle_reconciles() {
         );
     }
     // A replay pays nothing.
-    assert!(network
-        .claim_from(&relayer, &trees[2], &recipient_a)
-        .is_err());
+    assert_error(
+        &network.claim_from(&relayer, &trees[2], &recipient_a),
+        RewardError::NothingDue,
+    );
     assert_eq!(network.network_balance(&recipient_a), cumulative[0]);
 
     // Stakers: epoch 0's share carried into epoch 1; weights 4,000 : 500.

@@ -7,6 +7,7 @@ use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::transaction_size;
 use groundwork_merkle::{Leaf, RewardTree};
 use groundwork_tests::*;
+use reward_epochs::RootStatus;
 
 #[test]
 fn a_claim_with_a_million_leaf_proof_fits_one_transaction_and_pays() {
@@ -98,12 +99,35 @@ fn transactions_per_epoch_do_not_grow_with_recipients_on_the_oracle_side() {
         );
         assert!(bytes <= 1_232 && accounts <= 64);
     }
-    let oracles = network.oracles.len();
-    for recipients in [10u64, 1_000, 100_000] {
-        // One close, one vote per oracle, one activation; then one claim per recipient that
-        // wants to be paid (any time later: claims are cumulative).
-        let protocol = 1 + oracles as u64 + 1;
-        println!("{recipients} recipients: {protocol} protocol transactions per epoch (constant), at most {recipients} claims");
+    // The protocol's transactions from an ended epoch to its active root, counted by sending
+    // them until the root is active (close, votes until the record leaves voting, the
+    // activation), for a tree of 10 leaves and one of 100,000: the same number. Claims come
+    // after, one per recipient that wants to be paid, whenever it likes (they are cumulative).
+    let mut counts = Vec::new();
+    for leaves in [10u64, 100_000] {
+        let epoch = network.end_and_close_epoch();
+        let mut sent = 1;
+        let pool = network.reward_config().device_pool_cumulative;
+        let entries: Vec<(Pubkey, u64)> = (0..leaves)
+            .map(|_| (Pubkey::new_unique(), pool / leaves))
+            .collect();
+        let tree = tree_of(&entries);
+        for oracle in 0..network.oracles.len() {
+            if network.epoch_record(epoch).status != RootStatus::Voting {
+                break;
+            }
+            network.vote(oracle, epoch, &tree).unwrap();
+            sent += 1;
+        }
+        network.activate(epoch).unwrap();
+        sent += 1;
+        assert_eq!(network.reward_config().active_root, tree.root());
+        println!(
+            "{leaves} leaves: {sent} protocol transactions from the epoch's end to its active root"
+        );
+        counts.push(sent);
     }
-    network.end_and_close_epoch();
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    // One close, a quorum of votes (2 of 3), one activation.
+    assert_eq!(counts[0], 1 + 2 + 1);
 }

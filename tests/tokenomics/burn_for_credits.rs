@@ -276,8 +276,13 @@ fn credits_cannot_be_transferred_between_wallets() {
 fn pyth_price_uses_ema_minus_two_confidences() {
     let mut network = TokenomicsNetwork::launch();
     use_pyth(&mut network, 60);
-    // ema $0.60 with confidence $0.05: conservative price $0.50.
+    // ema $0.60 with confidence $0.05: conservative price $0.50. The spot price beside it is
+    // $0.90 with confidence $0.005: priced from spot, the credits would cost $0.89.
     let price = network.fresh_price(60_000_000, 5_000_000, -8);
+    assert_eq!(
+        (price.price_message.price, price.price_message.conf),
+        (90_000_000, 500_000)
+    );
     let price_account = network.put_price_update(pyth_solana_receiver_sdk::ID, price);
     let buyer = network.holder(10 * GWK);
 

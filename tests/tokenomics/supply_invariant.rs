@@ -3,10 +3,12 @@
 //! supply.
 
 use anchor_spl::token_2022::spl_token_2022;
+use groundwork_harness::custom_error_code;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_harness::TOKEN_PROGRAM_ID;
 use groundwork_tests::*;
 use proptest::prelude::*;
+use tokenomics::errors::TokenomicsError;
 use tokenomics::events::EpochEmissionMinted;
 use tokenomics::CircuitBreaker;
 
@@ -110,7 +112,10 @@ proptest! {
                     prop_assert_eq!(network.supply(), supply_before + expected);
                     prop_assert!(minted_epochs.insert(epoch));
                     // The epoch can never be minted again.
-                    prop_assert!(network.mint_epoch(epoch).is_err());
+                    prop_assert_eq!(
+                        custom_error_code(&network.mint_epoch(epoch)),
+                        Some(u32::from(TokenomicsError::EpochNotNext))
+                    );
                     let config = network.config();
                     prop_assert_eq!(
                         u128::from(network.supply()),
