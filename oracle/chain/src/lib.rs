@@ -223,12 +223,13 @@ impl RpcChain {
         Self::account(client, &address, "the reward config").await
     }
 
-    async fn account<T: AccountDeserialize>(
+    /// The data of the account at `address` (`what` names it in errors).
+    async fn account_data(
         client: &RpcClient,
         address: &Pubkey,
         what: &'static str,
-    ) -> Result<T, ChainError> {
-        let account = client
+    ) -> Result<Vec<u8>, ChainError> {
+        Ok(client
             .get_account_with_commitment(address, client.commitment())
             .await
             .map_err(|error| ChainError::Rpc {
@@ -236,8 +237,17 @@ impl RpcChain {
                 message: error.to_string(),
             })?
             .value
-            .ok_or(ChainError::Missing { what })?;
-        T::try_deserialize(&mut account.data.as_slice()).map_err(|error| ChainError::Decode {
+            .ok_or(ChainError::Missing { what })?
+            .data)
+    }
+
+    async fn account<T: AccountDeserialize>(
+        client: &RpcClient,
+        address: &Pubkey,
+        what: &'static str,
+    ) -> Result<T, ChainError> {
+        let data = Self::account_data(client, address, what).await?;
+        T::try_deserialize(&mut data.as_slice()).map_err(|error| ChainError::Decode {
             what: what.to_string(),
             message: error.to_string(),
         })
@@ -327,20 +337,10 @@ impl Chain for RpcChain {
                 Pubkey::find_program_address(&[tokenomics::state::seeds::CONFIG], &tokenomics::ID);
             let config: tokenomics::TokenomicsConfigV0 =
                 Self::account(client, &address, "the tokenomics config").await?;
-            let mint = client
-                .get_account_with_commitment(&config.network_mint, client.commitment())
-                .await
-                .map_err(|error| ChainError::Rpc {
-                    url: client.url(),
-                    message: error.to_string(),
-                })?
-                .value
-                .ok_or(ChainError::Missing {
-                    what: "the network mint",
-                })?;
-            let (supply, decimals) = mint_supply(&mint.data).ok_or_else(|| ChainError::Decode {
+            let mint = Self::account_data(client, &config.network_mint, "the network mint").await?;
+            let (supply, decimals) = mint_supply(&mint).ok_or_else(|| ChainError::Decode {
                 what: "the network mint".to_string(),
-                message: format!("{} bytes are not an SPL mint", mint.data.len()),
+                message: format!("{} bytes are not an SPL mint", mint.len()),
             })?;
             Ok(NetworkTotals {
                 supply,

@@ -23,69 +23,71 @@ function niceCeiling(max) {
   return 10 * power;
 }
 
+const WIDTH = 560;
+const LEFT = 72;
+const TOP = 8;
+const BOTTOM = 22;
+
+// The chart's frame both kinds share: the svg, its plot area, and three grid lines labelled
+// with `axisFormat` of the values from `low` to `high`. Returns the svg and where a value and
+// an x label go.
+function frame(title, height, low, high, axisFormat) {
+  const plotWidth = WIDTH - LEFT - 8;
+  const plotHeight = height - TOP - BOTTOM;
+  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, class: "chart", role: "img", "aria-label": title });
+  for (const fraction of [0, 0.5, 1]) {
+    const y = TOP + plotHeight * (1 - fraction);
+    chart.append(
+      svg("line", { x1: LEFT, x2: WIDTH - 8, y1: y, y2: y, class: "grid" }),
+      svg("text", { x: LEFT - 6, y: y + 4, class: "axis", "text-anchor": "end" }, axisFormat(low + (high - low) * fraction)),
+    );
+  }
+  const yOf = (value) => TOP + plotHeight * (1 - (asNumber(value) - low) / (high - low));
+  // At most about 12 epoch labels along the x axis.
+  const xLabels = (labels, xOf) => {
+    const every = Math.ceil(labels.length / 12);
+    labels.forEach((label, index) => {
+      if (index % every === 0) {
+        chart.append(svg("text", { x: xOf(index), y: height - 6, class: "axis", "text-anchor": "middle" }, String(label)));
+      }
+    });
+  };
+  return { chart, plotWidth, plotHeight, yOf, xLabels };
+}
+
 // Grouped bars: `labels` along the x axis (oldest first), one bar per series per label.
 // series: [{ name, colour, values }]; format(value) writes an axis value.
 export function barChart({ title, labels, series, format, axisFormat = format, height = 180 }) {
-  const width = 560;
-  const left = 64;
-  const bottom = 22;
-  const top = 8;
-  const plotWidth = width - left - 8;
-  const plotHeight = height - top - bottom;
   const max = niceCeiling(Math.max(0, ...series.flatMap((one) => one.values.map(asNumber))));
-  const chart = svg("svg", {
-    viewBox: `0 0 ${width} ${height}`,
-    class: "chart",
-    role: "img",
-    "aria-label": title,
-  });
-  for (const fraction of [0, 0.5, 1]) {
-    const y = top + plotHeight * (1 - fraction);
-    chart.append(
-      svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
-      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, axisFormat(max * fraction)),
-    );
-  }
+  const { chart, plotWidth, yOf, xLabels } = frame(title, height, 0, max, axisFormat);
   const groupWidth = plotWidth / Math.max(1, labels.length);
   const barWidth = Math.max(1, (groupWidth * 0.8) / Math.max(1, series.length));
-  const labelEvery = Math.ceil(labels.length / 12);
+  const x0Of = (index) => LEFT + index * groupWidth + groupWidth * 0.1;
   labels.forEach((label, index) => {
-    const x0 = left + index * groupWidth + groupWidth * 0.1;
     series.forEach((one, seriesIndex) => {
-      const value = asNumber(one.values[index]);
-      const barHeight = (plotHeight * value) / max;
+      const y = yOf(one.values[index]);
       chart.append(
         svg(
           "rect",
           {
-            x: x0 + seriesIndex * barWidth,
-            y: top + plotHeight - barHeight,
+            x: x0Of(index) + seriesIndex * barWidth,
+            y,
             width: Math.max(1, barWidth - 1),
-            height: Math.max(0, barHeight),
+            height: Math.max(0, yOf(0) - y),
             fill: one.colour,
           },
           svg("title", {}, `${one.name}, epoch ${label}: ${format(one.values[index])}`),
         ),
       );
     });
-    if (index % labelEvery === 0) {
-      chart.append(
-        svg("text", { x: x0 + (groupWidth * 0.8) / 2, y: height - 6, class: "axis", "text-anchor": "middle" }, String(label)),
-      );
-    }
   });
+  xLabels(labels, (index) => x0Of(index) + (groupWidth * 0.8) / 2);
   return figure(title, chart, series);
 }
 
 // A line per series over the labels (oldest first). `fromZero: false` fits the axis to the
 // values (a supply that moves by 0.1% a day would otherwise be a flat line).
 export function lineChart({ title, labels, series, format, axisFormat = format, height = 180, fromZero = true }) {
-  const width = 560;
-  const left = 72;
-  const bottom = 22;
-  const top = 8;
-  const plotWidth = width - left - 8;
-  const plotHeight = height - top - bottom;
   // A value not known (null) is left out: the line joins the known ones.
   const known = (value) => value !== null && value !== undefined;
   const values = series.flatMap((one) => one.values.filter(known).map(asNumber));
@@ -96,17 +98,9 @@ export function lineChart({ title, labels, series, format, axisFormat = format, 
     const pad = (max - min) * 0.1 || Math.abs(max) * 0.001 || 1;
     [low, high] = [min - pad, max + pad];
   }
-  const yOf = (value) => top + plotHeight * (1 - (asNumber(value) - low) / (high - low));
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": title });
-  for (const fraction of [0, 0.5, 1]) {
-    const y = top + plotHeight * (1 - fraction);
-    chart.append(
-      svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }),
-      svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, axisFormat(low + (high - low) * fraction)),
-    );
-  }
+  const { chart, plotWidth, yOf, xLabels } = frame(title, height, low, high, axisFormat);
   const step = labels.length > 1 ? plotWidth / (labels.length - 1) : 0;
-  const xOf = (index) => left + (labels.length > 1 ? index * step : plotWidth / 2);
+  const xOf = (index) => LEFT + (labels.length > 1 ? index * step : plotWidth / 2);
   for (const one of series) {
     const points = one.values.flatMap((value, index) => (known(value) ? [`${xOf(index)},${yOf(value)}`] : []));
     chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: one.colour, "stroke-width": 2 }));
@@ -117,12 +111,7 @@ export function lineChart({ title, labels, series, format, axisFormat = format, 
       );
     });
   }
-  const labelEvery = Math.ceil(labels.length / 12);
-  labels.forEach((label, index) => {
-    if (index % labelEvery === 0) {
-      chart.append(svg("text", { x: xOf(index), y: height - 6, class: "axis", "text-anchor": "middle" }, String(label)));
-    }
-  });
+  xLabels(labels, xOf);
   return figure(title, chart, series);
 }
 
