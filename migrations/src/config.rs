@@ -154,6 +154,8 @@ pub struct StakingConfig {
     pub cooldown_epochs: u16,
     pub max_slash_bps: u16,
     pub unbonding_epochs: u16,
+    /// Most commission an operator may keep of its pool's device rewards (basis points).
+    pub max_commission_bps: u16,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -296,6 +298,7 @@ impl NetworkConfig {
             cooldown_epochs: self.staking.cooldown_epochs,
             max_slash_bps: self.staking.max_slash_bps,
             unbonding_epochs: self.staking.unbonding_epochs,
+            max_commission_bps: self.staking.max_commission_bps,
         })
     }
 

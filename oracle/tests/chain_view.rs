@@ -312,7 +312,9 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
             vec![&people.operator, &people.d3],
         ),
         (
-            vec![staking_client::delegate(&positions[1], &operator_key)],
+            vec![
+                staking_client::delegate(&positions[1], &operator_key, 2), /* made in epoch 1: earns from 2 */
+            ],
             vec![&people.stakers[1]],
         ),
         (
@@ -393,7 +395,9 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
             vec![&people.operator],
         ),
         (
-            vec![staking_client::delegate(&positions[2], &operator_key)],
+            vec![
+                staking_client::delegate(&positions[2], &operator_key, 3), /* made in epoch 2: earns from 3 */
+            ],
             vec![&people.stakers[2]],
         ),
         (

@@ -6,7 +6,6 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use groundwork_client::device_registry as registry;
-use groundwork_client::staking as staking_client;
 use groundwork_harness::assert_error;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
@@ -128,10 +127,8 @@ fn the_whole_on_chain_cycle_reconciles() {
     // Epoch 1 closes: both positions active; then the locked staker delegates to operator A.
     let e1 = network.end_and_close_epoch();
     let position = network.position(&locked.pubkey(), 0);
-    network.rt.send_ok(
-        &[staking_client::delegate(&position, &operator_a.pubkey())],
-        &[&locked],
-    );
+    let delegation = network.delegate_instruction(&position, &operator_a.pubkey());
+    network.rt.send_ok(&[delegation], &[&locked]);
     let e2 = network.end_and_close_epoch();
     let records: Vec<_> = [e0, e1, e2]
         .iter()

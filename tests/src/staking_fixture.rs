@@ -255,8 +255,19 @@ impl StakingNetwork {
     /// Delegates position `id` of `staker` to the operator whose wallet is `operator`.
     pub fn delegate(&mut self, staker: &Keypair, id: u64, operator: &Pubkey) -> Outcome {
         let position = self.position(&staker.pubkey(), id);
-        self.rt
-            .send(&[client::delegate(&position, operator)], &[staker])
+        let instruction = self.delegate_instruction(&position, operator);
+        self.rt.send(&[instruction], &[staker])
+    }
+
+    /// `delegate_v0` of `position` to `operator`, into the pool cohort a delegation sent now
+    /// joins.
+    pub fn delegate_instruction(
+        &self,
+        position: &PositionV0,
+        operator: &Pubkey,
+    ) -> anchor_lang::solana_program::instruction::Instruction {
+        let cohort = client::delegation_cohort_now(&self.rt, operator).unwrap();
+        client::delegate(position, operator, cohort)
     }
 
     /// The authority slashes `operator`'s pool by `bps` (reason code 11).

@@ -33,10 +33,8 @@ fn value(network: &StakingNetwork, staker: &Pubkey) -> u64 {
 fn delegating_moves_the_position_into_the_operator_pool() {
     let (mut network, operator, first, second) = network_with_active_stakers();
     let position = network.position(&first.pubkey(), 0);
-    let landed = network.rt.send_ok(
-        &[client::delegate(&position, &operator.pubkey())],
-        &[&first],
-    );
+    let delegation = network.delegate_instruction(&position, &operator.pubkey());
+    let landed = network.rt.send_ok(&[delegation], &[&first]);
     let event: Delegated = landed.event(&staking::ID);
     assert_eq!(
         (
@@ -77,10 +75,8 @@ fn a_position_must_be_active_to_delegate() {
     let operator = network.operator(0);
     let staker = network.staker_with_position(gwk(1), flexible());
     let position = network.position(&staker.pubkey(), 0);
-    let outcome = network.rt.send(
-        &[client::delegate(&position, &operator.pubkey())],
-        &[&staker],
-    );
+    let delegation = network.delegate_instruction(&position, &operator.pubkey());
+    let outcome = network.rt.send(&[delegation], &[&staker]);
     assert_error(&outcome, StakingError::PositionNotActive);
 }
 
@@ -88,14 +84,12 @@ fn a_position_must_be_active_to_delegate() {
 fn delegating_to_an_unregistered_operator_is_refused() {
     let (mut network, _, first, _) = network_with_active_stakers();
     let position = network.position(&first.pubkey(), 0);
-    let outcome = network.rt.send(
-        &[client::delegate(&position, &Pubkey::new_unique())],
-        &[&first],
-    );
+    let delegation = network.delegate_instruction(&position, &Pubkey::new_unique());
+    let outcome = network.rt.send(&[delegation], &[&first]);
     // No registry record at that operator's PDA: nothing owned by the registry there.
     assert_error(&outcome, AnchorError::ConstraintOwner);
     // A registry account of another type (a device class) as the record: wrong address.
-    let mut instruction = client::delegate(&position, &Pubkey::new_unique());
+    let mut instruction = network.delegate_instruction(&position, &Pubkey::new_unique());
     instruction.accounts[6].pubkey = groundwork_client::device_registry::device_class_address(0);
     let outcome = network.rt.send(&[instruction], &[&first]);
     assert_error(&outcome, AnchorError::ConstraintSeeds);
@@ -287,11 +281,9 @@ fn undelegation_needs_a_delegation_and_only_one_request() {
         &network.rt.send(&[client::undelegate(&position)], &[&first]),
         StakingError::UndelegationPending,
     );
+    let delegation = network.delegate_instruction(&position, &operator.pubkey());
     assert_error(
-        &network.rt.send(
-            &[client::delegate(&position, &operator.pubkey())],
-            &[&first],
-        ),
+        &network.rt.send(&[delegation], &[&first]),
         StakingError::PositionDelegated,
     );
 }

@@ -4,6 +4,7 @@
 
 mod delegation;
 mod lockup_expiry;
+mod pool_rewards;
 mod positions;
 mod rewards;
 mod scale;

@@ -73,7 +73,10 @@ fn one_slash_reduces_ten_thousand_delegators() {
             let instructions: Vec<_> = ids
                 .iter()
                 .map(|id| {
-                    client::delegate(&network.position(&owner.pubkey(), *id), &operator.pubkey())
+                    network.delegate_instruction(
+                        &network.position(&owner.pubkey(), *id),
+                        &operator.pubkey(),
+                    )
                 })
                 .collect();
             network.rt.send_ok(&instructions, &[owner]);

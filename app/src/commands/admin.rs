@@ -160,6 +160,9 @@ pub enum AuthorityCommand {
         max_slash_bps: Option<u16>,
         #[arg(long)]
         unbonding_epochs: Option<u16>,
+        /// Most commission an operator may set on its pool's device rewards (basis points).
+        #[arg(long)]
+        max_commission_bps: Option<u16>,
     },
     /// Approves a hardware maker.
     ApproveMaker { maker: Pubkey },
@@ -499,6 +502,7 @@ pub fn authority(
             cooldown_epochs,
             max_slash_bps,
             unbonding_epochs,
+            max_commission_bps,
         } => {
             let config = ctx.staking_config()?;
             let current = config.params;
@@ -511,7 +515,11 @@ pub fn authority(
                 cooldown_epochs: cooldown_epochs.unwrap_or(current.cooldown_epochs),
                 max_slash_bps: max_slash_bps.unwrap_or(current.max_slash_bps),
                 unbonding_epochs: unbonding_epochs.unwrap_or(current.unbonding_epochs),
+                max_commission_bps: max_commission_bps.unwrap_or(current.max_commission_bps),
             };
+            if params.max_commission_bps > 10_000 {
+                bail!("--max-commission-bps must be at most 10,000 (all of the pool's rewards)");
+            }
             if params.max_slash_bps >= 10_000 {
                 bail!("--max-slash-bps must stay below 10,000: a slash never takes a whole pool");
             }

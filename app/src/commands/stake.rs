@@ -433,8 +433,9 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                 bail!("position {id} is already delegated");
             }
             let decimals = ctx.network_decimals()?;
+            let cohort = staking_client::delegation_cohort_now(&ctx.ledger, &operator)?;
             ctx.send_with_effect(
-                &[staking_client::delegate(&position, &operator)],
+                &[staking_client::delegate(&position, &operator, cohort)],
                 &[&signer],
                 |ctx| {
                     let position = position_of(ctx, &signer.pubkey(), id)?;

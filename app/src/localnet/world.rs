@@ -450,8 +450,9 @@ impl World {
                 continue;
             }
             if index == 0 && position.operator.is_none() {
-                let delegate =
-                    staking_client::delegate(&position, &self.actors.operators[0].pubkey());
+                let operator = self.actors.operators[0].pubkey();
+                let cohort = staking_client::delegation_cohort_now(&*ledger, &operator)?;
+                let delegate = staking_client::delegate(&position, &operator, cohort);
                 ledger.send(&[delegate], &[staker]).context("delegating")?;
                 continue;
             }

@@ -83,4 +83,32 @@ pub enum StakingError {
     EpochStakeInUse,
     #[msg("The staking ledger's totals are inconsistent")]
     LedgerInvariantViolated,
+    #[msg("The maximum commission must be at most 10,000 basis points")]
+    InvalidMaxCommission,
+    #[msg("The commission is above the maximum the staking authority allows")]
+    CommissionAboveMaximum,
+    #[msg("The signer is not the pool's operator")]
+    NotPoolOperator,
+    #[msg("The pool rewards account is required for a delegated position")]
+    PoolRewardsMissing,
+    #[msg("That pool rewards account is not the position's pool's")]
+    WrongPoolRewards,
+    #[msg("The pool cohort the position waits in is required")]
+    PoolCohortMissing,
+    #[msg("That pool cohort is not the one this delegation joins or waits in")]
+    WrongPoolCohort,
+    #[msg("That account is not the reward program's claim record of this pool")]
+    NotPoolClaimRecord,
+    #[msg("Every waiting cohort the sweep starts must be given, oldest first")]
+    CohortsMissing,
+    #[msg("Nothing to sweep: no claim paid the pool since the last sweep and no cohort is due")]
+    NothingToSweep,
+    #[msg(
+        "The position has unclaimed pool rewards: claim them before completing the undelegation"
+    )]
+    ClaimPoolRewardsFirst,
+    #[msg("The pool cohort has not started, or members still need it")]
+    PoolCohortInUse,
+    #[msg("The pool rewards' token account is required to pay them")]
+    PoolRewardTokensMissing,
 }

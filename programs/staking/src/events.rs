@@ -6,7 +6,8 @@
 use anchor_lang::prelude::*;
 
 use crate::state::{
-    EpochStakeV0, LockupKind, OperatorPoolV0, PositionV0, StakingConfigV0, StakingParams,
+    EpochStakeV0, LockupKind, OperatorPoolV0, PoolCohortV0, PoolRewardsV0, PositionV0,
+    StakingConfigV0, StakingParams,
 };
 
 #[event]
@@ -93,6 +94,9 @@ pub struct Delegated {
     pub shares: u128,
     pub position: PositionV0,
     pub pool: OperatorPoolV0,
+    pub pool_rewards: PoolRewardsV0,
+    /// The cohort it waits in to earn the pool's device rewards.
+    pub cohort: PoolCohortV0,
     pub records: Vec<EpochStakeV0>,
     pub config: StakingConfigV0,
 }
@@ -104,6 +108,9 @@ pub struct UndelegationRequested {
     pub requested_epoch: u64,
     pub completes_epoch: u64,
     pub position: PositionV0,
+    pub pool_rewards: PoolRewardsV0,
+    /// The cohort it left while still waiting in it.
+    pub cohort: Option<PoolCohortV0>,
 }
 
 #[event]
@@ -144,9 +151,14 @@ pub struct EpochRewardsFunded {
 #[event]
 pub struct StakeRewardsClaimed {
     pub unix_timestamp: i64,
+    /// Staker rewards paid from the reward vault.
     pub amount: u64,
+    /// Pool device rewards paid from the pool rewards' token account.
+    pub pool_amount: u64,
     pub position: PositionV0,
     pub pool: Option<OperatorPoolV0>,
+    pub pool_rewards: Option<PoolRewardsV0>,
+    pub cohort: Option<PoolCohortV0>,
     pub records: Vec<EpochStakeV0>,
     pub config: StakingConfigV0,
 }
@@ -156,6 +168,8 @@ pub struct PositionSynced {
     pub unix_timestamp: i64,
     pub position: PositionV0,
     pub pool: Option<OperatorPoolV0>,
+    pub pool_rewards: Option<PoolRewardsV0>,
+    pub cohort: Option<PoolCohortV0>,
     pub records: Vec<EpochStakeV0>,
     pub config: StakingConfigV0,
 }
@@ -164,5 +178,43 @@ pub struct PositionSynced {
 pub struct EpochStakeClosed {
     pub unix_timestamp: i64,
     pub epoch: u64,
+    pub rent_payer: Pubkey,
+}
+
+#[event]
+pub struct CommissionSet {
+    pub unix_timestamp: i64,
+    pub operator: Pubkey,
+    /// The commission in force when it was set (until `effective_epoch`).
+    pub in_force_bps: u16,
+    pub bps: u16,
+    pub effective_epoch: u64,
+    pub pool_rewards: PoolRewardsV0,
+}
+
+#[event]
+pub struct PoolRewardsSwept {
+    pub unix_timestamp: i64,
+    pub operator: Pubkey,
+    /// Root epoch of the newest claim that paid the pool.
+    pub root_epoch: u64,
+    /// Paid to the pool since the last sweep.
+    pub received: u64,
+    /// Added to the per-share index (received + carried; 0 when nothing was earning).
+    pub distributed: u64,
+    /// One claim since the last sweep: attributed to `root_epoch` exactly.
+    pub exact: bool,
+    pub started_before: u8,
+    pub started_after: u8,
+    /// The cohorts it started, after.
+    pub cohorts: Vec<PoolCohortV0>,
+    pub pool_rewards: PoolRewardsV0,
+}
+
+#[event]
+pub struct PoolCohortClosed {
+    pub unix_timestamp: i64,
+    pub operator: Pubkey,
+    pub key_epoch: u64,
     pub rent_payer: Pubkey,
 }

@@ -99,9 +99,10 @@ pub mod staking {
         instructions::staker::close_position_v0::handler(ctx)
     }
 
-    /// Delegates a position to a registered operator.
-    pub fn delegate_v0(ctx: Context<DelegateV0>) -> Result<()> {
-        instructions::staker::delegate_v0::handler(ctx)
+    /// Delegates a position to a registered operator (waiting in pool cohort
+    /// `cohort_epoch` to earn the pool's device rewards).
+    pub fn delegate_v0(ctx: Context<DelegateV0>, cohort_epoch: u64) -> Result<()> {
+        instructions::staker::delegate_v0::handler(ctx, cohort_epoch)
     }
 
     /// Requests to leave the operator's pool after `unbonding_epochs` full epochs.
@@ -123,6 +124,25 @@ pub mod staking {
     /// revalued after a slash) without paying it.
     pub fn sync_position_v0(ctx: Context<SyncPositionV0>) -> Result<()> {
         instructions::crank::sync_position_v0::handler(ctx)
+    }
+
+    /// A registered operator: sets its pool's commission (from the next epoch, at most the
+    /// authority's maximum).
+    pub fn set_commission_v0(ctx: Context<SetCommissionV0>, commission_bps: u16) -> Result<()> {
+        instructions::operator::set_commission_v0::handler(ctx, commission_bps)
+    }
+
+    /// Anyone: takes what claims paid a pool's rewards account into its per-share index
+    /// (O(1)) and starts the cohorts due (their records as remaining accounts, oldest first).
+    pub fn sweep_pool_rewards_v0<'info>(
+        ctx: Context<'info, SweepPoolRewardsV0<'info>>,
+    ) -> Result<()> {
+        instructions::crank::sweep_pool_rewards_v0::handler(ctx)
+    }
+
+    /// Anyone: closes a started pool cohort no member needs, rent to its payer.
+    pub fn close_pool_cohort_v0(ctx: Context<ClosePoolCohortV0>) -> Result<()> {
+        instructions::crank::close_pool_cohort_v0::handler(ctx)
     }
 
     /// Anyone: closes a funded epoch-stake record no position needs, rent to its payer.

@@ -17,6 +17,8 @@ use crate::state::{
     StakingParams,
 };
 
+pub mod pool_rewards;
+
 pub type MathResult<T> = core::result::Result<T, StakingError>;
 
 /// Scale of the reward indexes and of a pool's slash factor.

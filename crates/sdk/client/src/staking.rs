@@ -3,7 +3,8 @@
 //!
 //! Builders for an existing position take its decoded account: they add the activation
 //! record while it is pending, the record of its bonus expiry epoch while it has one, and its
-//! operator pool while it is delegated.
+//! operator pool, the pool's device rewards and the pool cohort it waits in while it is
+//! delegated.
 
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::pubkey::Pubkey;
@@ -11,8 +12,8 @@ use anchor_lang::solana_program::system_program;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use staking::state::seeds;
 use staking::{
-    CreatePositionArgsV0, InitializeStakingArgsV0, LockupArgs, LockupKind, PositionV0,
-    StakingConfigV0, StakingParams,
+    CreatePositionArgsV0, InitializeStakingArgsV0, LockupArgs, LockupKind, PoolRewardsV0,
+    PositionV0, StakingConfigV0, StakingParams,
 };
 
 use crate::ledger::{accounts_of_type, read, Ledger, LedgerError};
@@ -52,6 +53,53 @@ pub fn operator_pool_address(operator: &Pubkey) -> Pubkey {
 
 pub fn epoch_stake_address(epoch: u64) -> Pubkey {
     pda(&[seeds::EPOCH_STAKE, &epoch.to_le_bytes()])
+}
+
+/// An operator pool's device rewards account: its recipient in the reward tree.
+pub fn pool_rewards_address(operator: &Pubkey) -> Pubkey {
+    pda(&[seeds::POOL_REWARDS, operator.as_ref()])
+}
+
+/// The record of the pool cohort keyed by `key_epoch` of `operator`'s pool.
+pub fn pool_cohort_address(operator: &Pubkey, key_epoch: u64) -> Pubkey {
+    pda(&[
+        seeds::POOL_COHORT,
+        operator.as_ref(),
+        &key_epoch.to_le_bytes(),
+    ])
+}
+
+/// The token account holding `operator`'s pool device rewards (the associated token account
+/// of its pool rewards address, where the reward program's claim pays).
+pub fn pool_reward_tokens_address(operator: &Pubkey, network_token: NetworkToken) -> Pubkey {
+    network_token.account_of(&pool_rewards_address(operator))
+}
+
+/// The reward program's claim record of `operator`'s pool rewards.
+pub fn pool_claim_record_address(reward_program: &Pubkey, operator: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[seeds::REWARD_CLAIM, pool_rewards_address(operator).as_ref()],
+        reward_program,
+    )
+    .0
+}
+
+/// The pool cohort a delegation made in `current_epoch` joins (its first earning epoch's, or
+/// the newest waiting one when the pool's list is full).
+pub fn delegation_cohort(pool_rewards: Option<&PoolRewardsV0>, current_epoch: u64) -> u64 {
+    let first_epoch = current_epoch + 1;
+    pool_rewards.map_or(first_epoch, |pool_rewards| {
+        pool_rewards.cohort_for(first_epoch)
+    })
+}
+
+/// The cohort a delegation to `operator` sent now joins, read from the chain behind `ledger`.
+pub fn delegation_cohort_now(ledger: &dyn Ledger, operator: &Pubkey) -> Result<u64, LedgerError> {
+    let config: StakingConfigV0 = read(ledger, &config_address())?
+        .ok_or_else(|| LedgerError::Inconsistent("staking is not initialized".into()))?;
+    let pool_rewards: Option<PoolRewardsV0> = read(ledger, &pool_rewards_address(operator))?;
+    let epoch = config.epoch_at(ledger.unix_timestamp()?);
+    Ok(delegation_cohort(pool_rewards.as_ref(), epoch))
 }
 
 /// The reward program's PDA that funds epochs.
@@ -98,6 +146,18 @@ fn new_record(epoch: Option<u64>, taken: &[Option<u64>]) -> Option<Pubkey> {
 
 fn pool_of(position: &PositionV0) -> Option<Pubkey> {
     position.operator.as_ref().map(operator_pool_address)
+}
+
+fn pool_rewards_of(position: &PositionV0) -> Option<Pubkey> {
+    position.operator.as_ref().map(pool_rewards_address)
+}
+
+/// The pool cohort the position waits in, while it waits.
+fn cohort_of(position: &PositionV0) -> Option<Pubkey> {
+    match (position.operator, position.pool_cohort_epoch) {
+        (Some(operator), Some(key_epoch)) => Some(pool_cohort_address(&operator, key_epoch)),
+        _ => None,
+    }
 }
 
 fn address_of(position: &PositionV0) -> Pubkey {
@@ -325,7 +385,8 @@ pub fn close_position(position: &PositionV0) -> Instruction {
 }
 
 /// `delegate_v0` to the registered operator whose wallet is `operator`.
-pub fn delegate(position: &PositionV0, operator: &Pubkey) -> Instruction {
+/// `delegate_v0` into pool cohort `cohort_epoch` (see [`delegation_cohort`]).
+pub fn delegate(position: &PositionV0, operator: &Pubkey, cohort_epoch: u64) -> Instruction {
     instruction(
         staking::accounts::DelegateV0 {
             owner: position.owner,
@@ -336,11 +397,13 @@ pub fn delegate(position: &PositionV0, operator: &Pubkey) -> Instruction {
             operator_authority: *operator,
             operator: crate::device_registry::operator_address(operator),
             pool: operator_pool_address(operator),
+            pool_rewards: pool_rewards_address(operator),
+            pool_cohort: pool_cohort_address(operator, cohort_epoch),
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        staking::instruction::DelegateV0 {},
+        staking::instruction::DelegateV0 { cohort_epoch },
     )
 }
 
@@ -350,6 +413,8 @@ pub fn undelegate(position: &PositionV0) -> Instruction {
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
+            pool_rewards: pool_rewards_of(position),
+            pool_cohort: cohort_of(position),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
@@ -383,6 +448,11 @@ pub fn claim_stake_rewards(position: &PositionV0, network_token: NetworkToken) -
             activation_record: activation_record(position),
             bonus_record: bonus_record(position),
             pool: pool_of(position),
+            pool_rewards: pool_rewards_of(position),
+            pool_cohort: cohort_of(position),
+            pool_reward_tokens: position
+                .operator
+                .map(|operator| pool_reward_tokens_address(&operator, network_token)),
             owner_tokens: network_token.account_of(&position.owner),
             reward_vault: reward_vault_address(),
             vault_authority: vault_authority_address(),
@@ -404,10 +474,77 @@ pub fn sync_position(position: &PositionV0) -> Instruction {
             activation_record: activation_record(position),
             bonus_record: bonus_record(position),
             pool: pool_of(position),
+            pool_rewards: pool_rewards_of(position),
+            pool_cohort: cohort_of(position),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
         staking::instruction::SyncPositionV0 {},
+    )
+}
+
+/// `set_commission_v0`: the operator whose wallet is `operator` sets its pool's commission
+/// (from the next epoch).
+pub fn set_commission(operator: &Pubkey, commission_bps: u16) -> Instruction {
+    instruction(
+        staking::accounts::SetCommissionV0 {
+            operator_authority: *operator,
+            operator: crate::device_registry::operator_address(operator),
+            config: config_address(),
+            pool_rewards: pool_rewards_address(operator),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::SetCommissionV0 { commission_bps },
+    )
+}
+
+/// `sweep_pool_rewards_v0` of `operator`'s pool (anyone may send): `pool_rewards` is the
+/// pool rewards account as read now, whose waiting cohorts due by `root_epoch` (the root of
+/// the newest claim) are passed.
+pub fn sweep_pool_rewards(
+    reward_program: &Pubkey,
+    operator: &Pubkey,
+    pool_rewards: &PoolRewardsV0,
+    root_epoch: u64,
+) -> Instruction {
+    let mut sweep = instruction(
+        staking::accounts::SweepPoolRewardsV0 {
+            config: config_address(),
+            pool_rewards: pool_rewards_address(operator),
+            claim_record: pool_claim_record_address(reward_program, operator),
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::SweepPoolRewardsV0 {},
+    );
+    sweep.accounts.extend(
+        pool_rewards
+            .waiting_cohorts()
+            .iter()
+            .take_while(|cohort| cohort.activation_epoch <= root_epoch)
+            .map(|cohort| {
+                anchor_lang::solana_program::instruction::AccountMeta::new(
+                    pool_cohort_address(operator, cohort.key_epoch),
+                    false,
+                )
+            }),
+    );
+    sweep
+}
+
+/// `close_pool_cohort_v0` of `operator`'s cohort `key_epoch`, whose rent goes back to
+/// `rent_payer`.
+pub fn close_pool_cohort(operator: &Pubkey, key_epoch: u64, rent_payer: &Pubkey) -> Instruction {
+    instruction(
+        staking::accounts::ClosePoolCohortV0 {
+            cohort: pool_cohort_address(operator, key_epoch),
+            rent_payer: *rent_payer,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        staking::instruction::ClosePoolCohortV0 {},
     )
 }
 
@@ -450,6 +587,34 @@ pub fn claimable_now(ledger: &dyn Ledger, position: &PositionV0) -> Result<u64, 
         bonus.as_ref(),
     )
     .map_err(|error| LedgerError::Inconsistent(format!("position {}: {error:?}", position.id)))
+}
+
+/// The pool device rewards `position` can claim now: counted, plus what its shares earned
+/// since (once its cohort has started), read from the chain behind `ledger`.
+pub fn pool_claimable_now(ledger: &dyn Ledger, position: &PositionV0) -> Result<u64, LedgerError> {
+    let mut position = position.clone();
+    if let Some(operator) = position.operator {
+        let pool_rewards: PoolRewardsV0 = read(ledger, &pool_rewards_address(&operator))?
+            .ok_or_else(|| {
+                LedgerError::Inconsistent(format!(
+                    "position {} is delegated to {operator}, whose pool rewards are missing",
+                    position.id
+                ))
+            })?;
+        let mut cohort: Option<staking::PoolCohortV0> = match cohort_of(&position) {
+            Some(address) => read(ledger, &address)?,
+            None => None,
+        };
+        staking::math::pool_rewards::settle_pool_rewards(
+            &mut position,
+            &pool_rewards,
+            cohort.as_mut(),
+        )
+        .map_err(|error| {
+            LedgerError::Inconsistent(format!("position {}: {error:?}", position.id))
+        })?;
+    }
+    Ok(position.unclaimed_pool_rewards)
 }
 
 /// The tokens `position` stands for now: its own while undelegated, else what its shares of

@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod crank;
+pub mod operator;
 pub mod staker;
 pub mod tokens;
 
 pub use admin::*;
 pub use crank::*;
+pub use operator::*;
 pub use staker::*;

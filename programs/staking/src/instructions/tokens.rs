@@ -5,7 +5,8 @@ use anchor_spl::token_interface::{
     transfer_checked, Mint, TokenAccount, TokenInterface, TransferChecked,
 };
 
-use crate::state::{seeds, StakingConfigV0};
+use crate::errors::StakingError;
+use crate::state::{seeds, PoolRewardsV0, StakingConfigV0};
 
 /// Pays `amount` from a program vault to `destination`; nothing when zero.
 pub fn pay_from_vault<'info>(
@@ -29,6 +30,55 @@ pub fn pay_from_vault<'info>(
                 mint: mint.to_account_info(),
                 to: destination.to_account_info(),
                 authority: vault_authority.to_account_info(),
+            },
+            signer_seeds,
+        ),
+        amount,
+        mint.decimals,
+    )
+}
+
+/// Pays `amount` of a pool's device rewards from its token account, which must be a token
+/// account of the token program, of the network mint, owned by the pool rewards PDA; signed
+/// by that PDA.
+pub fn pay_from_pool_rewards<'info>(
+    pool_rewards: &Account<'info, PoolRewardsV0>,
+    pool_tokens: &AccountInfo<'info>,
+    destination: &InterfaceAccount<'info, TokenAccount>,
+    mint: &InterfaceAccount<'info, Mint>,
+    token_program: &Interface<'info, TokenInterface>,
+    amount: u64,
+) -> Result<()> {
+    require_keys_eq!(
+        *pool_tokens.owner,
+        token_program.key(),
+        StakingError::PoolRewardTokensMissing
+    );
+    let parsed = TokenAccount::try_deserialize(&mut &pool_tokens.try_borrow_data()?[..])
+        .map_err(|_| error!(StakingError::PoolRewardTokensMissing))?;
+    require_keys_eq!(
+        parsed.owner,
+        pool_rewards.key(),
+        StakingError::PoolRewardTokensMissing
+    );
+    require_keys_eq!(
+        parsed.mint,
+        mint.key(),
+        StakingError::PoolRewardTokensMissing
+    );
+    let signer_seeds: &[&[&[u8]]] = &[&[
+        seeds::POOL_REWARDS,
+        pool_rewards.operator.as_ref(),
+        &[pool_rewards.bump],
+    ]];
+    transfer_checked(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            TransferChecked {
+                from: pool_tokens.clone(),
+                mint: mint.to_account_info(),
+                to: destination.to_account_info(),
+                authority: pool_rewards.to_account_info(),
             },
             signer_seeds,
         ),

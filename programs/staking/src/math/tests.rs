@@ -22,6 +22,7 @@ fn params() -> StakingParams {
         cooldown_epochs: 1,
         max_slash_bps: 5_000,
         unbonding_epochs: 2,
+        max_commission_bps: 5_000,
     }
 }
 
@@ -76,6 +77,11 @@ fn empty_position(kind: LockupKind, multiplier_bps: u32) -> PositionV0 {
         global_snapshot: 0,
         unclaimed_rewards: 0,
         claimed_rewards: 0,
+        pool_cohort_epoch: None,
+        pool_earning: false,
+        pool_reward_snapshot: 0,
+        unclaimed_pool_rewards: 0,
+        claimed_pool_rewards: 0,
     }
 }
 

@@ -22,17 +22,23 @@ pub struct StakingParams {
     /// was requested in (so a slash decided after the oracle's grace and challenge periods
     /// still reaches it).
     pub unbonding_epochs: u16,
+    /// Most commission an operator may set on its pool's device rewards, in basis points
+    /// (at most 10,000). Applies when a commission is set; commissions set before a lowering
+    /// keep their value.
+    pub max_commission_bps: u16,
 }
 
 impl StakingParams {
     /// SPEC 3.3's defaults, for the bootstrap and the CLI: +3x bonus at 4 years, a 2-epoch
-    /// cooldown, at most 50% slashed per call, 2 unbonding epochs.
+    /// cooldown, at most 50% slashed per call, 2 unbonding epochs; operators keep at most
+    /// 50% of their pool's device rewards as commission.
     pub const RECOMMENDED: StakingParams = StakingParams {
         max_bonus_bps: 30_000,
         saturation_s: 4 * 365 * 86_400,
         cooldown_epochs: 2,
         max_slash_bps: 5_000,
         unbonding_epochs: 2,
+        max_commission_bps: 5_000,
     };
 
     pub fn validate(&self) -> Result<()> {
@@ -43,6 +49,10 @@ impl StakingParams {
             StakingError::InvalidMaxSlash
         );
         require!(self.unbonding_epochs > 0, StakingError::InvalidUnbonding);
+        require!(
+            u64::from(self.max_commission_bps) <= BPS,
+            StakingError::InvalidMaxCommission
+        );
         Ok(())
     }
 }

@@ -84,4 +84,14 @@ pub struct PositionV0 {
     /// Rewards counted but not yet claimed.
     pub unclaimed_rewards: u64,
     pub claimed_rewards: u64,
+    /// The pool cohort (its key epoch) the delegation waits in before it earns the pool's
+    /// device rewards; `None` once started, or when not delegated.
+    pub pool_cohort_epoch: Option<u64>,
+    /// Whether its shares count in the pool's earning shares.
+    pub pool_earning: bool,
+    /// The pool's `reward_per_share` up to which its device rewards have been counted.
+    pub pool_reward_snapshot: u128,
+    /// Pool device rewards counted but not yet claimed, and claimed.
+    pub unclaimed_pool_rewards: u64,
+    pub claimed_pool_rewards: u64,
 }

@@ -17,3 +17,12 @@ pub const EPOCH_STAKE: &[u8] = b"epoch_stake";
 /// The reward program's signing PDA (the one that also mints epochs), derived under the
 /// reward program id: `["epoch_minter"]`.
 pub const REWARD_FUNDER: &[u8] = b"epoch_minter";
+/// An operator pool's device rewards (its recipient in the reward tree): `["pool_rewards",
+/// operator]`.
+pub const POOL_REWARDS: &[u8] = b"pool_rewards";
+/// Delegations waiting to earn a pool's device rewards: `["pool_cohort", operator, key epoch
+/// (u64 LE)]`.
+pub const POOL_COHORT: &[u8] = b"pool_cohort";
+/// A recipient's claim record in the reward program: `["claim", recipient]`, derived under
+/// the reward program id.
+pub const REWARD_CLAIM: &[u8] = b"claim";

@@ -1,10 +1,15 @@
 use anchor_lang::prelude::*;
 
 use crate::events::PositionSynced;
-use crate::instructions::staker::checks::{bring_up_to_date, record_snapshots};
-use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
+use crate::instructions::staker::checks::{
+    bring_up_to_date, cohort_snapshot, pool_rewards_snapshot, record_snapshots, settle_pool,
+};
+use crate::state::{
+    seeds, EpochStakeV0, OperatorPoolV0, PoolCohortV0, PoolRewardsV0, PositionV0, StakingConfigV0,
+};
 
-/// Anyone brings a position up to date without paying it: activates it, counts its rewards,
+/// Anyone brings a position up to date without paying it: activates it, counts its rewards
+/// (staker rewards, and its pool's device rewards while delegated),
 /// ends an expired bonus, and revalues a delegated bonus after a slash of its pool (so the
 /// slashed part stops counting in the active weight at once). Whoever slashes an operator
 /// cranks this for the pool's members.
@@ -28,6 +33,12 @@ pub struct SyncPositionV0<'info> {
     /// The pool the position is delegated to (required while delegated).
     #[account(mut)]
     pub pool: Option<Box<Account<'info, OperatorPoolV0>>>,
+    /// The pool's device rewards (required while delegated).
+    #[account(mut)]
+    pub pool_rewards: Option<Box<Account<'info, PoolRewardsV0>>>,
+    /// The pool cohort the position waits in (required while it waits).
+    #[account(mut)]
+    pub pool_cohort: Option<Box<Account<'info, PoolCohortV0>>>,
 }
 
 pub fn handler(ctx: Context<SyncPositionV0>) -> Result<()> {
@@ -40,11 +51,18 @@ pub fn handler(ctx: Context<SyncPositionV0>) -> Result<()> {
         &mut accounts.bonus_record,
         &mut accounts.pool,
     )?;
+    settle_pool(
+        &mut accounts.position,
+        &mut accounts.pool_rewards,
+        &mut accounts.pool_cohort,
+    )?;
     accounts.config.invariant()?;
     let event = PositionSynced {
         unix_timestamp: now,
         position: (**accounts.position).clone(),
         pool: accounts.pool.as_deref().map(|pool| (**pool).clone()),
+        pool_rewards: pool_rewards_snapshot(&accounts.pool_rewards),
+        cohort: cohort_snapshot(&accounts.pool_cohort),
         records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
         config: (**accounts.config).clone(),
     };

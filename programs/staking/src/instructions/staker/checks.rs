@@ -5,7 +5,10 @@ use anchor_lang::prelude::*;
 
 use crate::errors::StakingError;
 use crate::math;
-use crate::state::{EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
+use crate::math::pool_rewards::settle_pool_rewards;
+use crate::state::{
+    EpochStakeV0, OperatorPoolV0, PoolCohortV0, PoolRewardsV0, PositionV0, StakingConfigV0,
+};
 
 /// An optional epoch-stake account as the record it holds.
 pub fn record_mut<'a>(
@@ -71,4 +74,59 @@ pub fn check_pool(position: &PositionV0, pool: Option<&OperatorPoolV0>) -> Resul
         (None, _) => {}
     }
     Ok(())
+}
+
+/// An optional pool cohort account as the cohort it holds.
+pub fn cohort_mut<'a>(
+    account: &'a mut Option<Box<Account<'_, PoolCohortV0>>>,
+) -> Option<&'a mut PoolCohortV0> {
+    account.as_deref_mut().map(|cohort| &mut **cohort)
+}
+
+/// The pool rewards account given must be the one of the pool the position is delegated to;
+/// required while delegated.
+pub fn check_pool_rewards(
+    position: &PositionV0,
+    pool_rewards: Option<&PoolRewardsV0>,
+) -> Result<()> {
+    match (position.operator, pool_rewards) {
+        (Some(operator), Some(pool_rewards)) => {
+            require_keys_eq!(
+                pool_rewards.operator,
+                operator,
+                StakingError::WrongPoolRewards
+            )
+        }
+        (Some(_), None) => return err!(StakingError::PoolRewardsMissing),
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// Brings a delegated position's pool device rewards up to date (takes its cohort's start
+/// once started, counts what it earned); nothing for an undelegated one.
+pub fn settle_pool(
+    position: &mut PositionV0,
+    pool_rewards: &mut Option<Box<Account<'_, PoolRewardsV0>>>,
+    cohort: &mut Option<Box<Account<'_, PoolCohortV0>>>,
+) -> Result<()> {
+    check_pool_rewards(position, pool_rewards.as_deref().map(|account| &**account))?;
+    if let (Some(_), Some(pool_rewards)) = (position.operator, pool_rewards.as_deref()) {
+        settle_pool_rewards(position, pool_rewards, cohort_mut(cohort))?;
+    }
+    Ok(())
+}
+
+/// An optional pool rewards account as it is now (for events).
+pub fn pool_rewards_snapshot(
+    account: &Option<Box<Account<'_, PoolRewardsV0>>>,
+) -> Option<PoolRewardsV0> {
+    account
+        .as_deref()
+        .map(|pool_rewards| (**pool_rewards).clone())
+}
+
+/// An optional pool cohort account as it is now (for events).
+pub fn cohort_snapshot(account: &Option<Box<Account<'_, PoolCohortV0>>>) -> Option<PoolCohortV0> {
+    account.as_deref().map(|cohort| (**cohort).clone())
 }

@@ -32,7 +32,8 @@ impl ClosePositionV0<'_> {
                 && position.operator.is_none()
                 && position.bonus_weight == 0
                 && position.bonus_expiry_epoch.is_none()
-                && position.unclaimed_rewards == 0,
+                && position.unclaimed_rewards == 0
+                && position.unclaimed_pool_rewards == 0,
             StakingError::PositionNotEmpty
         );
         Ok(())

@@ -7,7 +7,8 @@ use crate::math;
 use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
 
 /// Completes an undelegation once its unbonding epochs have passed: the position gets its
-/// shares' value back as its own tokens (after every slash up to now).
+/// shares' value back as its own tokens (after every slash up to now). The pool device
+/// rewards it earned until its request must have been claimed first.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct CompleteUndelegationV0<'info> {
@@ -40,6 +41,10 @@ impl CompleteUndelegationV0<'_> {
         require!(
             epoch >= pending.completes_epoch,
             StakingError::UndelegationNotMatured
+        );
+        require!(
+            self.position.unclaimed_pool_rewards == 0,
+            StakingError::ClaimPoolRewardsFirst
         );
         Ok(())
     }

@@ -173,6 +173,11 @@ pub fn handler(ctx: Context<CreatePositionV0>, args: CreatePositionArgsV0) -> Re
         global_snapshot: 0,
         unclaimed_rewards: 0,
         claimed_rewards: 0,
+        pool_cohort_epoch: None,
+        pool_earning: false,
+        pool_reward_snapshot: 0,
+        unclaimed_pool_rewards: 0,
+        claimed_pool_rewards: 0,
     });
     math::open(
         position,

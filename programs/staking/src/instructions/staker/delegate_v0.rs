@@ -5,15 +5,23 @@ use device_registry::OperatorV0;
 use super::checks::{activate, record_mut, record_snapshots};
 use crate::errors::StakingError;
 use crate::events::Delegated;
+use crate::instructions::operator::init_pool_rewards;
 use crate::math;
-use crate::state::{seeds, EpochStakeV0, OperatorPoolV0, PositionV0, StakingConfigV0};
+use crate::math::pool_rewards::join_cohort;
+use crate::state::{
+    seeds, EpochStakeV0, OperatorPoolV0, PoolCohortV0, PoolRewardsV0, PositionV0, StakingConfigV0,
+};
 
 /// The owner delegates an active position to a registered operator: its tokens become shares
 /// of the operator's pool (created on first delegation), exposed to the operator's slashes
-/// from now on; the delegation counts for the operator from the next epoch. A pool that
-/// slashes drove near zero accepts no newcomer until its members have left.
+/// from now on; the delegation counts for the operator from the next epoch, and earns the
+/// pool's device rewards of that epoch on (it waits in the pool cohort
+/// `PoolRewardsV0::cohort_for` names, `cohort_epoch`, created if needed at the owner's
+/// expense). A pool that slashes drove near zero accepts no newcomer until its members have
+/// left.
 #[event_cpi]
 #[derive(Accounts)]
+#[instruction(cohort_epoch: u64)]
 pub struct DelegateV0<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
@@ -54,6 +62,26 @@ pub struct DelegateV0<'info> {
         bump,
     )]
     pub pool: Box<Account<'info, OperatorPoolV0>>,
+    #[account(
+        init_if_needed,
+        payer = owner,
+        space = 8 + PoolRewardsV0::INIT_SPACE,
+        seeds = [seeds::POOL_REWARDS, operator_authority.key().as_ref()],
+        bump,
+    )]
+    pub pool_rewards: Box<Account<'info, PoolRewardsV0>>,
+    #[account(
+        init_if_needed,
+        payer = owner,
+        space = 8 + PoolCohortV0::INIT_SPACE,
+        seeds = [
+            seeds::POOL_COHORT,
+            operator_authority.key().as_ref(),
+            &cohort_epoch.to_le_bytes(),
+        ],
+        bump,
+    )]
+    pub pool_cohort: Box<Account<'info, PoolCohortV0>>,
     pub system_program: Program<'info, System>,
 }
 
@@ -71,13 +99,29 @@ impl DelegateV0<'_> {
 }
 
 #[access_control(ctx.accounts.validate())]
-pub fn handler(ctx: Context<DelegateV0>) -> Result<()> {
+pub fn handler(ctx: Context<DelegateV0>, cohort_epoch: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
+    let operator = accounts.operator_authority.key();
+    init_pool_rewards(
+        &mut accounts.pool_rewards,
+        ctx.bumps.pool_rewards,
+        operator,
+        &accounts.config,
+    );
+    let cohort = &mut accounts.pool_cohort;
+    if cohort.operator != operator {
+        // Created by this instruction.
+        cohort.bump = ctx.bumps.pool_cohort;
+        cohort.operator = operator;
+        cohort.key_epoch = cohort_epoch;
+        cohort.activation_epoch = cohort_epoch;
+        cohort.rent_payer = accounts.owner.key();
+    }
     let pool = &mut accounts.pool;
     // Idempotent for an existing pool: the same values.
     pool.bump = ctx.bumps.pool;
-    pool.operator = accounts.operator_authority.key();
+    pool.operator = operator;
     let position = &mut accounts.position;
     activate(position, record_mut(&mut accounts.activation_record))?;
     let amount = position.amount;
@@ -89,6 +133,13 @@ pub fn handler(ctx: Context<DelegateV0>) -> Result<()> {
         record_mut(&mut accounts.bonus_record),
         current_epoch,
     )?;
+    let first_earning_epoch = position.delegation_active_epoch;
+    join_cohort(
+        &mut accounts.pool_rewards,
+        &mut accounts.pool_cohort,
+        position,
+        first_earning_epoch,
+    )?;
     accounts.config.invariant()?;
     let event = Delegated {
         unix_timestamp: now,
@@ -97,6 +148,8 @@ pub fn handler(ctx: Context<DelegateV0>) -> Result<()> {
         shares: position.shares,
         position: (***position).clone(),
         pool: (***pool).clone(),
+        pool_rewards: (**accounts.pool_rewards).clone(),
+        cohort: (**accounts.pool_cohort).clone(),
         records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
         config: (**accounts.config).clone(),
     };
