@@ -16,7 +16,7 @@ use groundwork_harness::rpc::LocalRpc;
 use groundwork_harness::solana_keypair::Keypair;
 use groundwork_harness::solana_signer::Signer;
 use groundwork_oracle::chain::EpochTiming;
-use groundwork_oracle::chainview::snapshot::{LocationSpan, Standing, StandingSpan};
+use groundwork_oracle::chainview::snapshot::{LocationSpan, PoolEntry, Standing, StandingSpan};
 use groundwork_oracle::chainview::ChainView;
 use groundwork_telemetry::Key;
 use groundwork_tests::*;
@@ -312,10 +312,14 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
             vec![&people.operator, &people.d3],
         ),
         (
-            vec![
-                staking_client::delegate(&positions[1], &operator_key, 2), /* made in epoch 1: earns from 2 */
-            ],
+            // Made in epoch 1: it earns from epoch 2.
+            vec![staking_client::delegate(&positions[1], &operator_key, 2)],
             vec![&people.stakers[1]],
+        ),
+        // A commission change during epoch 1 counts from epoch 2: epoch 1 keeps the maximum.
+        (
+            vec![staking_client::set_commission(&operator_key, 1_200)],
+            vec![&people.operator],
         ),
         (
             vec![staking_client::slash(
@@ -395,10 +399,13 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
             vec![&people.operator],
         ),
         (
-            vec![
-                staking_client::delegate(&positions[2], &operator_key, 3), /* made in epoch 2: earns from 3 */
-            ],
+            // Made in epoch 2: it earns from epoch 3.
+            vec![staking_client::delegate(&positions[2], &operator_key, 3)],
             vec![&people.stakers[2]],
+        ),
+        (
+            vec![staking_client::set_commission(&operator_key, 300)],
+            vec![&people.operator],
         ),
         (
             vec![staking_client::slash(
@@ -478,6 +485,18 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
     // Staker 0's stake was delegated all epoch, less the 10% slashed during it; staker 1's
     // delegation during the epoch and everything after its end do not count.
     assert_eq!(operator_entry.active_stake, stake - stake / 10);
+    // Its pool's commission as of the epoch's start: the maximum it was created with.
+    assert_eq!(
+        operator_entry.pool,
+        Some(PoolEntry {
+            rewards_account: staking_client::pool_rewards_address(&operator_key),
+            commission_bps: staking::StakingParams::RECOMMENDED.max_commission_bps,
+        })
+    );
+    // Now: epoch 1's change in force, epoch 2's waiting for epoch 3.
+    let terms = view_a.current().unwrap().pool_commissions[&operator_key];
+    assert_eq!(terms.commission_for(2), 1_200);
+    assert_eq!(terms.commission_for(3), 300);
     let device = |keypair: &Keypair| {
         from_a
             .devices

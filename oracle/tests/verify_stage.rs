@@ -112,6 +112,7 @@ fn snapshot(epoch: u64, seeds: &[u8]) -> ChainSnapshot {
             operator,
             reward_recipient: Some(operator),
             active_stake: 0,
+            pool: None,
         }],
         devices,
     }

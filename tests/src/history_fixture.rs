@@ -182,16 +182,18 @@ pub fn run_history(network: &mut StakingNetwork) -> Vec<Pubkey> {
     network.claim(&cliff_staker.pubkey(), 0).unwrap();
     network.claim(&constant_staker.pubkey(), 0).unwrap();
     let position = network.position(&flexible_staker.pubkey(), 0);
+    let exit_epoch = network.current_epoch();
     network.rt.send_ok(
-        &[staking_client::undelegate(&position)],
+        &[staking_client::undelegate(&position, exit_epoch)],
         &[&flexible_staker],
     );
     network.start_unlock(&constant_staker, 0).unwrap();
     for _ in 0..3 {
         network.end_epoch_and_fund(500_000);
     }
+    let token = network.network_token;
     network.rt.send_ok(
-        &[staking_client::complete_undelegation(&position)],
+        &[staking_client::complete_undelegation(&position, token)],
         &[&flexible_staker],
     );
     let token = network.network_token;

@@ -171,9 +171,10 @@ fn an_undelegation_stays_slashable_through_its_unbonding_epochs() {
     // The first staker sees trouble coming and undelegates in epoch e.
     let requested = network.current_epoch();
     let position = network.position(&first.pubkey(), 0);
+    let exit_epoch = network.current_epoch();
     let landed = network
         .rt
-        .send_ok(&[client::undelegate(&position)], &[&first]);
+        .send_ok(&[client::undelegate(&position, exit_epoch)], &[&first]);
     let event: staking::events::UndelegationRequested = landed.event(&staking::ID);
     assert_eq!(
         (event.requested_epoch, event.completes_epoch),
@@ -181,23 +182,29 @@ fn an_undelegation_stays_slashable_through_its_unbonding_epochs() {
     );
     let position = network.position(&first.pubkey(), 0);
     assert_eq!(event.position, position);
-    let outcome = network
-        .rt
-        .send(&[client::complete_undelegation(&position)], &[&first]);
+    let token = network.network_token;
+    let outcome = network.rt.send(
+        &[client::complete_undelegation(&position, token)],
+        &[&first],
+    );
     assert_error(&outcome, StakingError::UndelegationNotMatured);
 
     // At the first second of epoch e + 1 (where the undelegation used to complete) and in
     // e + 2 it is still in the pool: the slash decided after the oracle's grace and
     // challenge periods reaches it.
     network.next_epoch();
-    let outcome = network
-        .rt
-        .send(&[client::complete_undelegation(&position)], &[&first]);
+    let token = network.network_token;
+    let outcome = network.rt.send(
+        &[client::complete_undelegation(&position, token)],
+        &[&first],
+    );
     assert_error(&outcome, StakingError::UndelegationNotMatured);
     network.next_epoch();
-    let outcome = network
-        .rt
-        .send(&[client::complete_undelegation(&position)], &[&first]);
+    let token = network.network_token;
+    let outcome = network.rt.send(
+        &[client::complete_undelegation(&position, token)],
+        &[&first],
+    );
     assert_error(&outcome, StakingError::UndelegationNotMatured);
     network.slash(&operator.pubkey(), 5_000).unwrap();
     let token = network.network_token;
@@ -209,9 +216,11 @@ fn an_undelegation_stays_slashable_through_its_unbonding_epochs() {
     // After two full epochs it completes, with the halved stake.
     network.next_epoch();
     assert_eq!(network.current_epoch(), requested + 3);
-    let landed = network
-        .rt
-        .send_ok(&[client::complete_undelegation(&position)], &[&first]);
+    let token = network.network_token;
+    let landed = network.rt.send_ok(
+        &[client::complete_undelegation(&position, token)],
+        &[&first],
+    );
     let event: Undelegated = landed.event(&staking::ID);
     assert_eq!(event.amount, gwk(50));
     let position = network.position(&first.pubkey(), 0);
@@ -235,9 +244,10 @@ fn the_unbonding_period_is_fixed_when_the_undelegation_is_requested() {
     let (mut network, operator, first, _) = network_with_active_stakers();
     network.delegate(&first, 0, &operator.pubkey()).unwrap();
     let position = network.position(&first.pubkey(), 0);
+    let exit_epoch = network.current_epoch();
     network
         .rt
-        .send_ok(&[client::undelegate(&position)], &[&first]);
+        .send_ok(&[client::undelegate(&position, exit_epoch)], &[&first]);
     let completes = network
         .position(&first.pubkey(), 0)
         .pending_undelegation
@@ -254,31 +264,42 @@ fn the_unbonding_period_is_fixed_when_the_undelegation_is_requested() {
     network.next_epoch();
     network.next_epoch();
     assert_eq!(network.current_epoch() + 1, completes);
-    let outcome = network
-        .rt
-        .send(&[client::complete_undelegation(&position)], &[&first]);
+    let token = network.network_token;
+    let outcome = network.rt.send(
+        &[client::complete_undelegation(&position, token)],
+        &[&first],
+    );
     assert_error(&outcome, StakingError::UndelegationNotMatured);
     network.next_epoch();
-    network
-        .rt
-        .send_ok(&[client::complete_undelegation(&position)], &[&first]);
+    let token = network.network_token;
+    network.rt.send_ok(
+        &[client::complete_undelegation(&position, token)],
+        &[&first],
+    );
 }
 
 #[test]
 fn undelegation_needs_a_delegation_and_only_one_request() {
     let (mut network, operator, first, _) = network_with_active_stakers();
     let position = network.position(&first.pubkey(), 0);
+    let exit_epoch = network.current_epoch();
     assert_error(
-        &network.rt.send(&[client::undelegate(&position)], &[&first]),
+        &network
+            .rt
+            .send(&[client::undelegate(&position, exit_epoch)], &[&first]),
         StakingError::PositionNotDelegated,
     );
     network.delegate(&first, 0, &operator.pubkey()).unwrap();
     let position = network.position(&first.pubkey(), 0);
+    let exit_epoch = network.current_epoch();
     network
         .rt
-        .send_ok(&[client::undelegate(&position)], &[&first]);
+        .send_ok(&[client::undelegate(&position, exit_epoch)], &[&first]);
+    let exit_epoch = network.current_epoch();
     assert_error(
-        &network.rt.send(&[client::undelegate(&position)], &[&first]),
+        &network
+            .rt
+            .send(&[client::undelegate(&position, exit_epoch)], &[&first]),
         StakingError::UndelegationPending,
     );
     let delegation = network.delegate_instruction(&position, &operator.pubkey());

@@ -190,15 +190,18 @@ fn a_pool_slashed_near_zero_refuses_newcomers_until_it_empties() {
     assert_eq!(network.position(&newcomer.pubkey(), 0).amount, gwk(1_000));
     // The member leaves (after unbonding) with what is left; the empty pool starts over.
     let position = network.position(&member.pubkey(), 0);
+    let exit_epoch = network.current_epoch();
     network
         .rt
-        .send_ok(&[client::undelegate(&position)], &[&member]);
+        .send_ok(&[client::undelegate(&position, exit_epoch)], &[&member]);
     for _ in 0..3 {
         network.next_epoch();
     }
-    network
-        .rt
-        .send_ok(&[client::complete_undelegation(&position)], &[&member]);
+    let token = network.network_token;
+    network.rt.send_ok(
+        &[client::complete_undelegation(&position, token)],
+        &[&member],
+    );
     assert_eq!(network.position(&member.pubkey(), 0).amount, 10);
     network.delegate(&newcomer, 0, &operator.pubkey()).unwrap();
     let pool = network.pool(&operator.pubkey());

@@ -70,6 +70,13 @@ impl PoolNetwork {
     /// paying the pool `amount` more (plus a device recipient, so the tree is a real one).
     fn pay_pool(&mut self, amount: u64) -> (u64, RewardTree) {
         let epoch = self.end_and_close_epoch();
+        let tree = self.pay_pool_for(epoch, amount);
+        (epoch, tree)
+    }
+
+    /// 2 of 3 oracles vote and activate a root for `epoch` (closed) paying the pool `amount`
+    /// more.
+    fn pay_pool_for(&mut self, epoch: u64, amount: u64) -> RewardTree {
         self.pool_cumulative += amount;
         let host = Pubkey::new_from_array([9; 32]);
         let tree = tree_of(&[
@@ -79,7 +86,7 @@ impl PoolNetwork {
         self.vote(0, epoch, &tree).unwrap();
         self.vote(1, epoch, &tree).unwrap();
         self.activate(epoch).unwrap();
-        (epoch, tree)
+        tree
     }
 
     /// The reward program's claim of the pool's leaf.
@@ -107,13 +114,17 @@ impl PoolNetwork {
             &self.operator.pubkey(),
             &self.pool_rewards(),
             root_epoch,
+            self.network_token,
         )
     }
 
-    /// What the claim relayer does: the pool's claim and its sweep in one transaction.
+    /// What the claim relayer does: the pool's claim, the operator's token account (paid
+    /// when no member earns) and the sweep, in one transaction.
     fn claim_and_sweep(&mut self, root_epoch: u64, tree: &RewardTree) -> PoolRewardsSwept {
         let instructions = [
             self.claim_instruction(tree),
+            self.network_token
+                .create_account_idempotent(&self.relayer.pubkey(), &self.operator.pubkey()),
             self.sweep_instruction(root_epoch),
         ];
         let relayer = self.relayer.insecure_clone();
@@ -136,7 +147,8 @@ impl PoolNetwork {
 
     fn undelegate(&mut self, staker: &Keypair) -> Landed {
         let position = self.position(&staker.pubkey(), 0);
-        self.rt.send_ok(&[client::undelegate(&position)], &[staker])
+        let instruction = client::undelegate(&position, self.current_epoch());
+        self.rt.send_ok(&[instruction], &[staker])
     }
 
     fn claim_position(&mut self, staker: &Keypair) -> Outcome {
@@ -220,34 +232,71 @@ fn delegators_earn_their_pool_share_from_their_first_epoch_until_they_ask_to_lea
 }
 
 #[test]
-fn an_undelegation_completes_only_once_its_pool_rewards_are_claimed() {
+fn a_leaver_keeps_the_epochs_before_its_request_and_completion_pays_them() {
     let mut world = PoolNetwork::launch();
-    let (a, _) = world.with_two_active_stakers(gwk(10), gwk(10));
+    let (a, b) = world.with_two_active_stakers(gwk(10), gwk(10));
+    // Epoch 2: both delegate (they earn from epoch 3); epoch 3's root pays 600.
     world.delegate_now(&a);
+    world.delegate_now(&b);
     world.end_and_close_epoch();
-    let (e3, tree) = world.pay_pool(500);
+    let (e3, tree) = world.pay_pool(600);
     world.claim_and_sweep(e3, &tree);
+    // Epoch 4 ends; in epoch 5, before epoch 4's root, a asks to leave: it keeps epoch 4.
+    let e4 = world.end_and_close_epoch();
     world.undelegate(&a);
-    for _ in 0..=default_params().unbonding_epochs {
+    assert_eq!(world.position(&a.pubkey(), 0).pool_exit_epoch, Some(5));
+    let tree = world.pay_pool_for(e4, 400);
+    let swept = world.claim_and_sweep(e4, &tree);
+    assert_eq!(swept.exited, 0);
+    assert_eq!(world.pool_claimable(&world.position(&a.pubkey(), 0)), 500);
+    // Epoch 5's 100 are b's alone: a's exit left before them.
+    let (e5, tree) = world.pay_pool(100);
+    let swept = world.claim_and_sweep(e5, &tree);
+    assert_eq!(swept.exited, 1);
+    assert_eq!(world.pool_claimable(&world.position(&a.pubkey(), 0)), 500);
+    assert_eq!(world.pool_claimable(&world.position(&b.pubkey(), 0)), 600);
+    // Epoch 6: b leaves too; epoch 6's 90 find no member earning: the operator's.
+    world.undelegate(&b);
+    let operator = world.operator.pubkey();
+    let before = world.network_balance(&operator);
+    let (e6, tree) = world.pay_pool(90);
+    let swept = world.claim_and_sweep(e6, &tree);
+    assert_eq!((swept.distributed, swept.to_operator), (0, 90));
+    assert_eq!(world.network_balance(&operator) - before, 90);
+    // a's unbonding ends with epoch 8: completing it pays its 500 with its tokens.
+    while world.current_epoch() < 8 {
         world.end_and_close_epoch();
     }
+    let before = world.network_balance(&a.pubkey());
     let position = world.position(&a.pubkey(), 0);
-    assert_eq!(position.unclaimed_pool_rewards, 500);
-    assert_error(
-        &world
-            .rt
-            .send(&[client::complete_undelegation(&position)], &[&a]),
-        StakingError::ClaimPoolRewardsFirst,
-    );
-    world.claim_position(&a).unwrap();
-    let position = world.position(&a.pubkey(), 0);
-    world
+    let token = world.network_token;
+    let done: staking::events::Undelegated = world
         .rt
-        .send_ok(&[client::complete_undelegation(&position)], &[&a]);
+        .send_ok(&[client::complete_undelegation(&position, token)], &[&a])
+        .event(&staking::ID);
+    assert_eq!(done.pool_amount, 500);
+    assert_eq!(world.network_balance(&a.pubkey()) - before, 500);
     let position = world.position(&a.pubkey(), 0);
     assert_eq!(
         (position.operator, position.claimed_pool_rewards),
         (None, 500)
+    );
+    // a's exit cohort is no longer needed: its rent goes back to a, who paid it.
+    let payer = a.pubkey();
+    world
+        .rt
+        .send_ok(&[client::close_pool_cohort(&operator, 5, &payer)], &[]);
+    assert!(world
+        .rt
+        .account(&client::pool_cohort_address(&operator, 5))
+        .is_none());
+    // b's exit cohort still holds b, who has not taken its end yet.
+    let rent_payer = b.pubkey();
+    assert_error(
+        &world
+            .rt
+            .send(&[client::close_pool_cohort(&operator, 6, &rent_payer)], &[]),
+        StakingError::PoolCohortInUse,
     );
 }
 
@@ -488,12 +537,19 @@ fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
     let (e3, tree) = world.pay_pool(reward);
 
     // One transaction: the pool's claim and its sweep, whatever the number of members.
-    let instructions = [world.claim_instruction(&tree), world.sweep_instruction(e3)];
+    let instructions = [
+        world.claim_instruction(&tree),
+        world
+            .network_token
+            .create_account_idempotent(&world.relayer.pubkey(), &operator),
+        world.sweep_instruction(e3),
+    ];
     let (bytes, accounts) = transaction_size(&instructions, &world.relayer.pubkey());
     println!(
-        "pool claim + sweep for 10,000 members: {} + {} instruction accounts, {accounts} transaction accounts, {bytes} bytes (limit 1,232)",
+        "pool claim + operator account + sweep for 10,000 members: {} + {} + {} instruction accounts, {accounts} transaction accounts, {bytes} bytes (limit 1,232)",
         instructions[0].accounts.len(),
-        instructions[1].accounts.len()
+        instructions[1].accounts.len(),
+        instructions[2].accounts.len()
     );
     assert!(bytes <= 1_232);
     let relayer = world.relayer.insecure_clone();
@@ -584,7 +640,7 @@ fn the_sweep_reads_the_reward_programs_claim_records_by_their_real_layout() {
     let read =
         staking::instructions::read_reward_claim(&info, &reward_epochs::ID, &recipient).unwrap();
     assert_eq!(
-        (read.claimed, read.claims, read.last_root_epoch),
-        (record.claimed, record.claims, record.last_root_epoch)
+        (read.claimed, read.last_root_epoch),
+        (record.claimed, record.last_root_epoch)
     );
 }

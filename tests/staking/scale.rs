@@ -109,9 +109,11 @@ fn one_slash_reduces_ten_thousand_delegators() {
         .collect();
     for (owner, id) in &sample {
         let position = network.position(&owners[*owner].pubkey(), *id);
-        network
-            .rt
-            .send_ok(&[client::undelegate(&position)], &[&owners[*owner]]);
+        let exit_epoch = network.current_epoch();
+        network.rt.send_ok(
+            &[client::undelegate(&position, exit_epoch)],
+            &[&owners[*owner]],
+        );
     }
     for _ in 0..=default_params().unbonding_epochs {
         network.next_epoch();
@@ -119,9 +121,10 @@ fn one_slash_reduces_ten_thousand_delegators() {
     for (owner, id) in &sample {
         let signer = &owners[*owner];
         let position = network.position(&signer.pubkey(), *id);
+        let token = network.network_token;
         network.rt.send_ok(
             &[
-                client::complete_undelegation(&position),
+                client::complete_undelegation(&position, token),
                 client::start_unlock(&position, None),
             ],
             &[signer],

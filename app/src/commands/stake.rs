@@ -460,23 +460,20 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             if position.pending_undelegation.is_some() {
                 bail!("position {id} is already unbonding: `groundwork stake list` shows when it completes");
             }
-            ctx.send_with_effect(
-                &[staking_client::undelegate(&position)],
-                &[&signer],
-                |ctx| {
-                    let position = position_of(ctx, &signer.pubkey(), id)?;
-                    Ok(Effect::new(format!(
-                        "position {id}: {}; it earns nothing and stays slashable until then",
-                        unlock_words(&config, &position)
-                    ))
-                    .with(
-                        "undelegation_completes_epoch",
-                        position
-                            .pending_undelegation
-                            .map(|pending| pending.completes_epoch),
-                    ))
-                },
-            )
+            let undelegate = staking_client::undelegate_now(&ctx.ledger, &position)?;
+            ctx.send_with_effect(&[undelegate], &[&signer], |ctx| {
+                let position = position_of(ctx, &signer.pubkey(), id)?;
+                Ok(Effect::new(format!(
+                    "position {id}: {}; it earns nothing and stays slashable until then",
+                    unlock_words(&config, &position)
+                ))
+                .with(
+                    "undelegation_completes_epoch",
+                    position
+                        .pending_undelegation
+                        .map(|pending| pending.completes_epoch),
+                ))
+            })
             .map(drop)
         }
         StakeCommand::CompleteUndelegation { id } => {
@@ -493,8 +490,9 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                 );
             }
             let decimals = ctx.network_decimals()?;
+            let token = ctx.network_token()?;
             ctx.send_with_effect(
-                &[staking_client::complete_undelegation(&position)],
+                &[staking_client::complete_undelegation(&position, token)],
                 &[&signer],
                 |ctx| {
                     let position = position_of(ctx, &signer.pubkey(), id)?;

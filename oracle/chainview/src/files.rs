@@ -18,9 +18,10 @@ use crate::model::{ChainState, Purchase};
 use crate::rpc::{Position, TxRef};
 use crate::ViewError;
 
-const BASE_MAGIC: &[u8; 8] = b"GWBASE02";
-/// Bases of older formats (`GWBASE01`: purchases without their price).
-const OLDER_BASE_MAGICS: [&[u8; 8]; 1] = [b"GWBASE01"];
+const BASE_MAGIC: &[u8; 8] = b"GWBASE03";
+/// Bases of older formats (`GWBASE01`: purchases without their price; `GWBASE02`: without
+/// pools' commission terms).
+const OLDER_BASE_MAGICS: [&[u8; 8]; 2] = [b"GWBASE01", b"GWBASE02"];
 
 /// The base as persisted.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]

@@ -68,6 +68,8 @@ pub enum Entity {
     Class(u16),
     /// An operator's staking pool, by operator: the tokens delegated to it.
     Pool(Pubkey),
+    /// An operator's pool rewards account, by operator: its commission terms.
+    PoolRewards(Pubkey),
 }
 
 /// A tracked record's value; `None` in a [`Write`] is "does not exist".
@@ -77,6 +79,7 @@ pub enum Value {
     Operator { reward_recipient: Pubkey },
     Class { reward_weight_bps: u16 },
     Pool { tokens: u64 },
+    PoolRewards(staking::CommissionTerms),
 }
 
 /// One record's change: its value before and after.
@@ -220,6 +223,8 @@ pub struct ChainState {
     pub classes: BTreeMap<u16, u16>,
     /// Tokens delegated per operator; an empty pool is absent.
     pub pools: BTreeMap<Pubkey, u64>,
+    /// Commission terms per operator with a pool rewards account.
+    pub pool_commissions: BTreeMap<Pubkey, staking::CommissionTerms>,
 }
 
 impl ChainState {
@@ -237,6 +242,10 @@ impl ChainState {
                 .pools
                 .get(key)
                 .map(|tokens| Value::Pool { tokens: *tokens }),
+            Entity::PoolRewards(key) => self
+                .pool_commissions
+                .get(key)
+                .map(|terms| Value::PoolRewards(*terms)),
         }
     }
 
@@ -267,6 +276,12 @@ impl ChainState {
             (Entity::Pool(key), _) => {
                 self.pools.remove(key);
             }
+            (Entity::PoolRewards(key), Some(Value::PoolRewards(terms))) => {
+                self.pool_commissions.insert(*key, terms);
+            }
+            (Entity::PoolRewards(key), _) => {
+                self.pool_commissions.remove(key);
+            }
         }
     }
 
@@ -290,8 +305,9 @@ impl ChainState {
         }
     }
 
-    /// Decodes one account of a tracked type (a device, operator, class or staking pool)
-    /// into the state; any other account, or one that does not decode, is an error.
+    /// Decodes one account of a tracked type (a device, operator, class, staking pool or
+    /// pool rewards account) into the state; any other account, or one that does not decode,
+    /// is an error.
     pub fn load_account(&mut self, data: &[u8]) -> Result<(), String> {
         fn decode<A: anchor_lang::AccountDeserialize>(data: &[u8]) -> Result<A, String> {
             A::try_deserialize(&mut &data[..]).map_err(|error| error.to_string())
@@ -318,6 +334,10 @@ impl ChainState {
                     tokens: pool.tokens,
                 }),
             );
+        } else if discriminator == staking::PoolRewardsV0::DISCRIMINATOR {
+            let pool_rewards: staking::PoolRewardsV0 = decode(data)?;
+            self.pool_commissions
+                .insert(pool_rewards.operator, pool_rewards.commission_terms());
         } else {
             return Err("an account of a type the chain view does not read".into());
         }
@@ -721,10 +741,12 @@ fn pool_write(operator: Pubkey, before: u64, after: u64) -> Write {
     }
 }
 
-/// The staking events that move tokens in or out of an operator's pool.
+/// The staking events that move tokens in or out of an operator's pool, or set its
+/// commission terms.
 fn decode_staking(discriminator: &[u8], data: &[u8]) -> Result<Option<Decoded>, String> {
-    use staking::events::{Delegated, OperatorSlashed, Undelegated};
+    use staking::events::{CommissionSet, Delegated, OperatorSlashed, Undelegated};
     let mut facts = Vec::new();
+    let mut writes = Vec::new();
     let (unix_timestamp, write) = if discriminator == Delegated::DISCRIMINATOR {
         let event: Delegated = decode_as(data)?;
         let before = event
@@ -732,9 +754,25 @@ fn decode_staking(discriminator: &[u8], data: &[u8]) -> Result<Option<Decoded>, 
             .tokens
             .checked_sub(event.amount)
             .ok_or("a delegation larger than its pool")?;
+        let terms = event.pool_rewards.commission_terms();
+        writes.push(Write {
+            entity: Entity::PoolRewards(event.operator),
+            before: (!event.pool_rewards_created).then_some(Value::PoolRewards(terms)),
+            after: Some(Value::PoolRewards(terms)),
+        });
         (
             event.unix_timestamp,
             pool_write(event.operator, before, event.pool.tokens),
+        )
+    } else if discriminator == CommissionSet::DISCRIMINATOR {
+        let event: CommissionSet = decode_as(data)?;
+        (
+            event.unix_timestamp,
+            Write {
+                entity: Entity::PoolRewards(event.operator),
+                before: event.before.map(Value::PoolRewards),
+                after: Some(Value::PoolRewards(event.pool_rewards.commission_terms())),
+            },
         )
     } else if discriminator == Undelegated::DISCRIMINATOR {
         // The position leaves with `amount` (an emptied pool's rounding left-over included).
@@ -760,9 +798,10 @@ fn decode_staking(discriminator: &[u8], data: &[u8]) -> Result<Option<Decoded>, 
     } else {
         return Ok(None);
     };
+    writes.insert(0, write);
     Ok(Some(Decoded {
         unix_timestamp,
-        writes: vec![write],
+        writes,
         facts,
     }))
 }

@@ -8,6 +8,15 @@ pub use groundwork_oracle_rewards::snapshot::*;
 
 use crate::model::{ChainState, Decoded, DeviceState, Entity, Fact, Purchase, Value};
 
+/// The pool rewards account of `operator`: its pool's recipient in the reward tree.
+pub fn pool_rewards_address(operator: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[staking::state::seeds::POOL_REWARDS, operator.as_ref()],
+        &staking::ID,
+    )
+    .0
+}
+
 fn standing_of(state: Option<&DeviceState>) -> Standing {
     match state {
         None => Standing::Absent,
@@ -166,6 +175,7 @@ pub fn build<'a>(
                 operator: *operator,
                 reward_recipient: Some(*recipient),
                 active_stake: 0,
+                pool: None,
             },
         );
     }
@@ -179,8 +189,19 @@ pub fn build<'a>(
                 operator,
                 reward_recipient: None,
                 active_stake: 0,
+                pool: None,
             })
             .active_stake = active;
+    }
+    // Each pool's commission in force at the epoch's start (a change made during the epoch
+    // counts from a later one).
+    for (operator, terms) in &at_start.pool_commissions {
+        if let Some(entry) = operators.get_mut(operator) {
+            entry.pool = Some(PoolEntry {
+                rewards_account: pool_rewards_address(operator),
+                commission_bps: terms.commission_for(close.epoch),
+            });
+        }
     }
     let devices = tracks
         .into_iter()

@@ -392,6 +392,11 @@ impl ChainView {
             staking::OperatorPoolV0::DISCRIMINATOR,
             None,
         ));
+        pages.push((
+            Program::Staking,
+            staking::PoolRewardsV0::DISCRIMINATOR,
+            None,
+        ));
         for (index, (program, discriminator, byte_at)) in pages.into_iter().enumerate() {
             let (slot, accounts) = self
                 .endpoints

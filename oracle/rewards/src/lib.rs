@@ -25,9 +25,10 @@ use groundwork_telemetry::{Key, TelemetryBody};
 use density::{apply_density_cap, density_cell_of};
 pub use fraud::Fraud;
 use geo::{cell_centre, distance_m, Point};
+use groundwork_program_math::mul_div_floor;
 pub use pool::CreditValue;
 use pool::{lowest_credit_value, split_pool};
-use snapshot::{ChainSnapshot, DeviceEntry, Standing};
+use snapshot::{ChainSnapshot, DeviceEntry, PoolEntry, Standing};
 use witness::WitnessClaim;
 pub use witness::{DroppedReports, WitnessParams};
 
@@ -161,7 +162,14 @@ pub struct DeviceRow {
     pub data_cap: u64,
     pub data_reward: u64,
     pub coverage_reward: u64,
+    /// What it earned: data plus coverage.
     pub amount: u64,
+    /// The part of its coverage reward the stake multiplier added (`coverage_reward *
+    /// (m - 1) / m`, floored), and of it what its operator's delegation pool receives (the
+    /// rest after the operator's commission, floored). Its recipient is paid
+    /// `amount - pool_share`.
+    pub multiplier_added: u64,
+    pub pool_share: u64,
     /// Every fraud rule it broke (its score is then 0).
     pub fraud: Vec<Fraud>,
 }
@@ -284,10 +292,31 @@ impl DeviceRow {
                 self.credits_paid, self.data_sessions, self.data_uncapped, self.data_cap
             ));
         }
-        lines.push(format!(
-            "earned {} (coverage {}, data {}), paid to {}",
-            self.amount, self.coverage_reward, self.data_reward, self.recipient
-        ));
+        if self.stake_multiplier_bps > BPS {
+            lines.push(format!(
+                "stake multiplier x{}.{:04} (its operator's active delegated stake): it added {} to its coverage reward",
+                self.stake_multiplier_bps / BPS,
+                self.stake_multiplier_bps % BPS,
+                self.multiplier_added
+            ));
+        }
+        if self.pool_share > 0 {
+            lines.push(format!(
+                "earned {} (coverage {}, data {}): {} paid to {}, {} to its operator's delegators (the multiplier's part less the operator's commission of {})",
+                self.amount,
+                self.coverage_reward,
+                self.data_reward,
+                self.amount - self.pool_share,
+                self.recipient,
+                self.pool_share,
+                self.multiplier_added - self.pool_share
+            ));
+        } else {
+            lines.push(format!(
+                "earned {} (coverage {}, data {}), paid to {}",
+                self.amount, self.coverage_reward, self.data_reward, self.recipient
+            ));
+        }
         lines.join("\n")
     }
 }
@@ -362,7 +391,10 @@ pub struct EpochRewards {
     pub not_onboarded_messages: u64,
     /// Sorted by device.
     pub rows: Vec<DeviceRow>,
-    /// This epoch's rewards per recipient.
+    /// What each operator's delegation pool received (operators whose devices' stake
+    /// multiplier added something), by operator.
+    pub pools: Vec<PoolPayout>,
+    /// This epoch's rewards per recipient (a pool's under its rewards account).
     pub rewards: BTreeMap<Pubkey, u64>,
     /// Cumulative per recipient: the base plus this epoch (the tree's leaves).
     pub cumulative: BTreeMap<Pubkey, u64>,
@@ -417,7 +449,8 @@ pub struct EpochComputation<'a> {
     end_ms: i64,
     devices: BTreeMap<Key, &'a DeviceEntry>,
     weights: BTreeMap<u16, u16>,
-    operators: BTreeMap<Pubkey, (Option<Pubkey>, u64)>,
+    /// Each operator's recipient, active stake and pool.
+    operators: BTreeMap<Pubkey, (Option<Pubkey>, u64, Option<PoolEntry>)>,
     devices_per_operator: BTreeMap<Pubkey, u64>,
     rows: BTreeMap<Key, DeviceRow>,
     /// Every beacon in the input, with its timestamp.
@@ -463,7 +496,12 @@ impl<'a> EpochComputation<'a> {
             operators: snapshot
                 .operators
                 .iter()
-                .map(|entry| (entry.operator, (entry.reward_recipient, entry.active_stake)))
+                .map(|entry| {
+                    (
+                        entry.operator,
+                        (entry.reward_recipient, entry.active_stake, entry.pool),
+                    )
+                })
                 .collect(),
             devices_per_operator,
             rows: BTreeMap::new(),
@@ -521,11 +559,11 @@ impl<'a> EpochComputation<'a> {
     }
 
     fn evaluate(&mut self, entry: &DeviceEntry, messages: &[Message]) -> DeviceRow {
-        let (recipient_of_operator, stake) = self
+        let (recipient_of_operator, stake, _) = self
             .operators
             .get(&entry.operator)
             .copied()
-            .unwrap_or((None, 0));
+            .unwrap_or((None, 0, None));
         let stake_per_device = stake
             / self
                 .devices_per_operator
@@ -614,12 +652,32 @@ impl<'a> EpochComputation<'a> {
             credit_value,
             params,
         )?;
+        let devices = &self.devices;
+        let pools = split_pool_shares(
+            &mut rows,
+            |row| {
+                devices
+                    .get(&Key(row.device.to_bytes()))
+                    .map(|entry| entry.operator)
+            },
+            &self.operators,
+        )?;
+        // Each device's recipient is paid its amount less its pool's share; each pool its
+        // shares. Together: exactly what the split paid.
         let mut rewards: BTreeMap<Pubkey, u64> = BTreeMap::new();
-        for row in &rows {
-            if row.amount > 0 {
-                let total = rewards.entry(row.recipient).or_default();
+        let payments = rows
+            .iter()
+            .map(|row| (row.recipient, row.amount - row.pool_share))
+            .chain(
+                pools
+                    .iter()
+                    .map(|pool| (pool.rewards_account, pool.pool_share)),
+            );
+        for (recipient, amount) in payments {
+            if amount > 0 {
+                let total = rewards.entry(recipient).or_default();
                 *total = total
-                    .checked_add(row.amount)
+                    .checked_add(amount)
                     .ok_or(VerifyError::Overflow("a recipient's epoch reward"))?;
             }
         }
@@ -643,6 +701,7 @@ impl<'a> EpochComputation<'a> {
             unknown_device_messages: self.unknown_device_messages,
             not_onboarded_messages: self.not_onboarded_messages,
             rows,
+            pools,
             rewards,
             cumulative,
             root: tree.root(),
@@ -915,6 +974,8 @@ impl Epoch<'_> {
             data_reward: 0,
             coverage_reward: 0,
             amount: 0,
+            multiplier_added: 0,
+            pool_share: 0,
             fraud,
         };
         (row, claims)
@@ -948,4 +1009,79 @@ fn two_places(points: &BTreeSet<Point>, limit_m: u64) -> bool {
             .any(|point| distance_m(*anchor, *point) > limit_m)
     });
     apart
+}
+
+/// What one operator's delegation pool received in an epoch: the stake multiplier's added
+/// part of its devices' coverage rewards, less the operator's commission (left with the
+/// devices' recipients).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct PoolPayout {
+    pub operator: Pubkey,
+    pub rewards_account: Pubkey,
+    pub commission_bps: u16,
+    /// The operator's active delegated stake the multiplier was computed from.
+    pub active_stake: u64,
+    pub multiplier_added: u64,
+    /// `multiplier_added - pool_share`: kept by the devices' recipients.
+    pub commission: u64,
+    pub pool_share: u64,
+}
+
+/// Splits each device's multiplier-added part between its recipient (the commission) and its
+/// operator's pool (the rest), in place; returns each pool's totals, by operator. A device
+/// whose operator has no pool rewards account on chain keeps the whole reward.
+pub(crate) fn split_pool_shares(
+    rows: &mut [DeviceRow],
+    operator_of: impl Fn(&DeviceRow) -> Option<Pubkey>,
+    operators: &BTreeMap<Pubkey, (Option<Pubkey>, u64, Option<PoolEntry>)>,
+) -> Result<Vec<PoolPayout>, VerifyError> {
+    let mut pools: BTreeMap<Pubkey, PoolPayout> = BTreeMap::new();
+    for row in rows.iter_mut() {
+        if row.coverage_reward == 0 || row.stake_multiplier_bps <= BPS {
+            continue;
+        }
+        let Some(operator) = operator_of(row) else {
+            continue;
+        };
+        let Some((_, active_stake, Some(pool))) = operators.get(&operator) else {
+            continue;
+        };
+        let added = mul_div_floor(
+            u128::from(row.coverage_reward),
+            u128::from(row.stake_multiplier_bps - BPS),
+            u128::from(row.stake_multiplier_bps),
+        )
+        .ok_or(VerifyError::Overflow("a multiplier's added part"))? as u64;
+        let share = mul_div_floor(
+            u128::from(added),
+            u128::from(BPS.saturating_sub(u64::from(pool.commission_bps))),
+            u128::from(BPS),
+        )
+        .ok_or(VerifyError::Overflow("a pool's share"))? as u64;
+        row.multiplier_added = added;
+        row.pool_share = share;
+        let payout = pools.entry(operator).or_insert(PoolPayout {
+            operator,
+            rewards_account: pool.rewards_account,
+            commission_bps: pool.commission_bps,
+            active_stake: *active_stake,
+            multiplier_added: 0,
+            commission: 0,
+            pool_share: 0,
+        });
+        let overflow = || VerifyError::Overflow("a pool's epoch totals");
+        payout.multiplier_added = payout
+            .multiplier_added
+            .checked_add(added)
+            .ok_or_else(overflow)?;
+        payout.commission = payout
+            .commission
+            .checked_add(added - share)
+            .ok_or_else(overflow)?;
+        payout.pool_share = payout.pool_share.checked_add(share).ok_or_else(overflow)?;
+    }
+    Ok(pools
+        .into_values()
+        .filter(|payout| payout.pool_share > 0 || payout.multiplier_added > 0)
+        .collect())
 }

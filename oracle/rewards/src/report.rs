@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::EpochRewards;
 
 /// The report format version written first.
-pub const REPORT_VERSION: u8 = 3;
+pub const REPORT_VERSION: u8 = 4;
 
 /// A set of telemetry as its manifest describes it.
 #[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

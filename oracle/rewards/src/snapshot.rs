@@ -9,7 +9,7 @@ use anchor_lang::{AnchorDeserialize, AnchorSerialize};
 use sha2::{Digest, Sha256};
 
 /// The format version written first in every snapshot.
-pub const SNAPSHOT_VERSION: u8 = 2;
+pub const SNAPSHOT_VERSION: u8 = 3;
 
 /// A device's standing from a moment on.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +66,17 @@ pub struct OperatorEntry {
     /// their share of every slash since. A delegation made during the epoch is active from the
     /// next one, as on chain.
     pub active_stake: u64,
+    /// Its delegation pool's device rewards, when it has a pool rewards account on chain.
+    pub pool: Option<PoolEntry>,
+}
+
+/// An operator pool as verified work pays it (the staking program's `PoolRewardsV0`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolEntry {
+    /// The pool rewards account: the pool's recipient in the reward tree.
+    pub rewards_account: Pubkey,
+    /// The operator's commission in force at the epoch's start (basis points).
+    pub commission_bps: u16,
 }
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]

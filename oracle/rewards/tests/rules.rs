@@ -9,7 +9,7 @@ use anchor_lang::prelude::Pubkey;
 use groundwork_oracle_rewards::geo::{cell_centre, north_of, Point};
 use groundwork_oracle_rewards::snapshot::{
     ChainSnapshot, ClassEntry, CreditPrice, DeviceEntry, EpochClose, ExactPrice, LocationSpan,
-    OperatorEntry, Standing, StandingSpan, SNAPSHOT_VERSION,
+    OperatorEntry, PoolEntry, Standing, StandingSpan, SNAPSHOT_VERSION,
 };
 use groundwork_oracle_rewards::{
     compute, CreditValue, DroppedReports, EpochComputation, EpochRewards, Fraud, Message,
@@ -96,6 +96,7 @@ fn snapshot(mut devices: Vec<DeviceEntry>) -> ChainSnapshot {
             operator: pubkey(200),
             reward_recipient: Some(pubkey(201)),
             active_stake: 0,
+            pool: None,
         }],
         devices,
     }
@@ -567,6 +568,136 @@ proptest! {
         let base_total: u64 = base.values().sum();
         prop_assert_eq!(rewards.cumulative_total, base_total + paid);
         prop_assert!(rewards.cumulative_total <= base_total + rewards.pool);
+    }
+}
+
+/// Operators 200 and 210 of [`random_network`] with active stake and a pool each.
+fn with_pools(network: &mut ChainSnapshot, stakes: [u64; 2], commissions: [u16; 2]) {
+    network.operators = [200u8, 210]
+        .iter()
+        .zip(stakes.iter().zip(commissions))
+        .map(|(operator, (stake, commission))| OperatorEntry {
+            operator: pubkey(*operator),
+            reward_recipient: Some(pubkey(operator + 1)),
+            active_stake: *stake,
+            pool: Some(PoolEntry {
+                rewards_account: pubkey(operator + 5),
+                commission_bps: commission,
+            }),
+        })
+        .collect();
+}
+
+fn multiplier_on() -> VerifyParams {
+    VerifyParams {
+        stake_multiplier: Some(groundwork_oracle_rewards::StakeMultiplier {
+            max_bonus_bps: 5_000,
+            full_bonus_stake_per_device: 1_000,
+        }),
+        ..VerifyParams::default()
+    }
+}
+
+#[test]
+fn the_multipliers_added_part_goes_to_the_pool_less_the_operators_commission() {
+    // Two operators of one device each: no stake (1x), and 1,000 per device (1.5x) with a
+    // 20% commission. The 1.5x device's coverage is a third multiplier.
+    let spots = [home(), cell_north(2_000)];
+    let devices = vec![device_of(1, spots[0], 200), device_of(2, spots[1], 210)];
+    let mut network = snapshot(devices);
+    with_pools(&mut network, [0, 1_000], [0, 2_000]);
+    let messages: Vec<Message> = (1..=2u8)
+        .flat_map(|index| online_at(index, spots[usize::from(index) - 1]))
+        .collect();
+    let rewards = run_with(&network, &messages, &[], &multiplier_on());
+    let (plain, staked) = (row(&rewards, 1), row(&rewards, 2));
+    assert_eq!((plain.multiplier_added, plain.pool_share), (0, 0));
+    assert_eq!(staked.stake_multiplier_bps, 15_000);
+    assert_eq!(staked.multiplier_added, staked.coverage_reward / 3);
+    assert_eq!(staked.pool_share, staked.multiplier_added * 8 / 10);
+    assert!(staked.pool_share > 0);
+    // The device's recipient gets the rest; the pool its share, as one leaf.
+    assert_eq!(
+        rewards.rewards[&staked.recipient],
+        staked.amount - staked.pool_share
+    );
+    assert_eq!(rewards.rewards[&pubkey(215)], staked.pool_share);
+    assert_eq!(rewards.cumulative[&pubkey(215)], staked.pool_share);
+    assert_eq!(
+        rewards.pools,
+        vec![groundwork_oracle_rewards::PoolPayout {
+            operator: pubkey(210),
+            rewards_account: pubkey(215),
+            commission_bps: 2_000,
+            active_stake: 1_000,
+            multiplier_added: staked.multiplier_added,
+            commission: staked.multiplier_added - staked.pool_share,
+            pool_share: staked.pool_share,
+        }]
+    );
+    assert!(staked.explain(&multiplier_on()).contains(&format!(
+        "{} to its operator's delegators",
+        staked.pool_share
+    )));
+    // Without a pool rewards account on chain, the device's recipient keeps it all.
+    network.operators[1].pool = None;
+    let rewards = run_with(&network, &messages, &[], &multiplier_on());
+    assert_eq!(row(&rewards, 2).pool_share, 0);
+    assert!(rewards.pools.is_empty());
+    assert_eq!(
+        rewards.rewards[&row(&rewards, 2).recipient],
+        row(&rewards, 2).amount
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Recipients' amounts plus pools' amounts are exactly what the device pool paid; each
+    /// pool's share is the multiplier's added part less the commission, floored.
+    #[test]
+    fn recipients_and_pools_together_are_paid_exactly_the_device_pool(
+        (mut network, messages, dust, base) in random_network(),
+        stakes in (0u64..3_000, 0u64..3_000),
+        commissions in (0u16..=10_000, 0u16..=10_000),
+    ) {
+        with_pools(&mut network, [stakes.0, stakes.1], [commissions.0, commissions.1]);
+        let params = multiplier_on();
+        let rewards = compute(&network, &messages, &BTreeSet::new(), &params, dust, &base).unwrap();
+        let paid: u64 = rewards.rows.iter().map(|row| row.amount).sum();
+        prop_assert_eq!(paid + rewards.dust, network.params.device_share + dust);
+        let pools: BTreeMap<Pubkey, u64> = rewards
+            .pools
+            .iter()
+            .map(|pool| (pool.rewards_account, pool.pool_share))
+            .collect();
+        let to_pools: u64 = pools.values().sum();
+        let to_recipients: u64 = rewards
+            .rewards
+            .iter()
+            .filter(|(recipient, _)| !pools.contains_key(*recipient))
+            .map(|(_, amount)| amount)
+            .sum();
+        prop_assert_eq!(to_recipients + to_pools, paid);
+        for row in &rewards.rows {
+            let operator = network.devices.iter().find(|entry| entry.device == row.device).unwrap().operator;
+            let commission = network.operators.iter().find(|entry| entry.operator == operator).unwrap().pool.unwrap().commission_bps;
+            let m = u128::from(row.stake_multiplier_bps);
+            let added = (u128::from(row.coverage_reward) * (m - 10_000) / m) as u64;
+            prop_assert_eq!(row.multiplier_added, added);
+            prop_assert_eq!(row.pool_share, (u128::from(added) * u128::from(10_000 - commission) / 10_000) as u64);
+            prop_assert!(row.pool_share <= row.multiplier_added && row.multiplier_added <= row.amount);
+        }
+        for pool in &rewards.pools {
+            let devices_share: u64 = rewards
+                .rows
+                .iter()
+                .filter(|row| network.devices.iter().any(|entry| entry.device == row.device && entry.operator == pool.operator))
+                .map(|row| row.pool_share)
+                .sum();
+            prop_assert_eq!(pool.pool_share, devices_share);
+            prop_assert_eq!(rewards.rewards.get(&pool.rewards_account).copied().unwrap_or(0), pool.pool_share);
+        }
     }
 }
 
@@ -1201,6 +1332,7 @@ fn the_stake_multiplier_runs_from_1_to_1_5_with_stake_per_device() {
             operator: pubkey(210 + index),
             reward_recipient: Some(pubkey(230 + index)),
             active_stake: stakes[usize::from(index) - 1],
+            pool: None,
         })
         .collect();
     let messages: Vec<Message> = (1..=4u8)

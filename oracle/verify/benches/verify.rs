@@ -132,6 +132,7 @@ fn snapshot(keys: &[Key]) -> ChainSnapshot {
                 operator: operator(index),
                 reward_recipient: Some(operator(index)),
                 active_stake: 0,
+                pool: None,
             })
             .collect(),
         devices: entries,

@@ -103,10 +103,6 @@ pub enum StakingError {
     CohortsMissing,
     #[msg("Nothing to sweep: no claim paid the pool since the last sweep and no cohort is due")]
     NothingToSweep,
-    #[msg(
-        "The position has unclaimed pool rewards: claim them before completing the undelegation"
-    )]
-    ClaimPoolRewardsFirst,
     #[msg("The pool cohort has not started, or members still need it")]
     PoolCohortInUse,
     #[msg("The pool rewards' token account is required to pay them")]

@@ -6,8 +6,8 @@
 use anchor_lang::prelude::*;
 
 use crate::state::{
-    EpochStakeV0, LockupKind, OperatorPoolV0, PoolCohortV0, PoolRewardsV0, PositionV0,
-    StakingConfigV0, StakingParams,
+    CommissionTerms, EpochStakeV0, LockupKind, OperatorPoolV0, PoolCohortV0, PoolRewardsV0,
+    PositionV0, StakingConfigV0, StakingParams,
 };
 
 #[event]
@@ -95,6 +95,8 @@ pub struct Delegated {
     pub position: PositionV0,
     pub pool: OperatorPoolV0,
     pub pool_rewards: PoolRewardsV0,
+    /// Whether this delegation created the pool rewards account (commission: the maximum).
+    pub pool_rewards_created: bool,
     /// The cohort it waits in to earn the pool's device rewards.
     pub cohort: PoolCohortV0,
     pub records: Vec<EpochStakeV0>,
@@ -109,8 +111,8 @@ pub struct UndelegationRequested {
     pub completes_epoch: u64,
     pub position: PositionV0,
     pub pool_rewards: PoolRewardsV0,
-    /// The cohort it left while still waiting in it.
-    pub cohort: Option<PoolCohortV0>,
+    /// The exit cohort of its epoch (it waits in it while it was earning).
+    pub cohort: PoolCohortV0,
 }
 
 #[event]
@@ -118,7 +120,10 @@ pub struct Undelegated {
     pub unix_timestamp: i64,
     pub operator: Pubkey,
     pub amount: u64,
+    /// Pool device rewards paid with it (counted until its exit).
+    pub pool_amount: u64,
     pub position: PositionV0,
+    pub pool_rewards: PoolRewardsV0,
     pub pool: OperatorPoolV0,
     pub records: Vec<EpochStakeV0>,
     pub config: StakingConfigV0,
@@ -189,6 +194,8 @@ pub struct CommissionSet {
     pub in_force_bps: u16,
     pub bps: u16,
     pub effective_epoch: u64,
+    /// The terms before (`None`: this instruction created the pool rewards account).
+    pub before: Option<CommissionTerms>,
     pub pool_rewards: PoolRewardsV0,
 }
 
@@ -200,13 +207,16 @@ pub struct PoolRewardsSwept {
     pub root_epoch: u64,
     /// Paid to the pool since the last sweep.
     pub received: u64,
-    /// Added to the per-share index (received + carried; 0 when nothing was earning).
+    /// Added to the per-share index for members.
     pub distributed: u64,
-    /// One claim since the last sweep: attributed to `root_epoch` exactly.
+    /// Paid to the operator: no member was earning.
+    pub to_operator: u64,
+    /// The rewards were of exactly one epoch: every join and exit took effect exactly.
     pub exact: bool,
+    pub exited: u8,
     pub started_before: u8,
     pub started_after: u8,
-    /// The cohorts it started, after.
+    /// The cohorts it was given, after.
     pub cohorts: Vec<PoolCohortV0>,
     pub pool_rewards: PoolRewardsV0,
 }

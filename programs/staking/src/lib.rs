@@ -105,9 +105,10 @@ pub mod staking {
         instructions::staker::delegate_v0::handler(ctx, cohort_epoch)
     }
 
-    /// Requests to leave the operator's pool after `unbonding_epochs` full epochs.
-    pub fn undelegate_v0(ctx: Context<UndelegateV0>) -> Result<()> {
-        instructions::staker::undelegate_v0::handler(ctx)
+    /// Requests to leave the operator's pool after `unbonding_epochs` full epochs (its pool
+    /// device rewards end with the epoch before `exit_epoch`, the current one).
+    pub fn undelegate_v0(ctx: Context<UndelegateV0>, exit_epoch: u64) -> Result<()> {
+        instructions::staker::undelegate_v0::handler(ctx, exit_epoch)
     }
 
     /// Completes an undelegation once its unbonding is over.

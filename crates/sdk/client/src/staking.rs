@@ -152,9 +152,12 @@ fn pool_rewards_of(position: &PositionV0) -> Option<Pubkey> {
     position.operator.as_ref().map(pool_rewards_address)
 }
 
-/// The pool cohort the position waits in, while it waits.
+/// The pool cohort the position waits in (to start or to stop earning), while it waits.
 fn cohort_of(position: &PositionV0) -> Option<Pubkey> {
-    match (position.operator, position.pool_cohort_epoch) {
+    match (
+        position.operator,
+        position.pool_cohort_epoch.or(position.pool_exit_epoch),
+    ) {
         (Some(operator), Some(key_epoch)) => Some(pool_cohort_address(&operator, key_epoch)),
         _ => None,
     }
@@ -407,31 +410,57 @@ pub fn delegate(position: &PositionV0, operator: &Pubkey, cohort_epoch: u64) -> 
     )
 }
 
-pub fn undelegate(position: &PositionV0) -> Instruction {
+/// `undelegate_v0` in epoch `exit_epoch` (the current one: the program checks it).
+pub fn undelegate(position: &PositionV0, exit_epoch: u64) -> Instruction {
+    let operator = position.operator.unwrap_or_default();
+    let exit_cohort = pool_cohort_address(&operator, exit_epoch);
     instruction(
         staking::accounts::UndelegateV0 {
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
             pool_rewards: pool_rewards_of(position),
-            pool_cohort: cohort_of(position),
+            // The record it waits in to start, unless it is the exit cohort itself.
+            pool_cohort: cohort_of(position).filter(|cohort| *cohort != exit_cohort),
+            exit_cohort,
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        staking::instruction::UndelegateV0 {},
+        staking::instruction::UndelegateV0 { exit_epoch },
     )
 }
 
-/// `complete_undelegation_v0` of a delegated position.
-pub fn complete_undelegation(position: &PositionV0) -> Instruction {
-    let pool = pool_of(position).expect("a delegated position");
+/// `undelegate_v0` sent now, its exit epoch read from the chain behind `ledger`.
+pub fn undelegate_now(
+    ledger: &dyn Ledger,
+    position: &PositionV0,
+) -> Result<Instruction, LedgerError> {
+    let config: StakingConfigV0 = read(ledger, &config_address())?
+        .ok_or_else(|| LedgerError::Inconsistent("staking is not initialized".into()))?;
+    Ok(undelegate(
+        position,
+        config.epoch_at(ledger.unix_timestamp()?),
+    ))
+}
+
+/// `complete_undelegation_v0`: the position's tokens back, and its remaining pool device
+/// rewards paid into the owner's token account.
+pub fn complete_undelegation(position: &PositionV0, network_token: NetworkToken) -> Instruction {
+    let operator = position.operator.expect("a delegated position");
     instruction(
         staking::accounts::CompleteUndelegationV0 {
             owner: position.owner,
             config: config_address(),
             position: address_of(position),
-            pool,
+            pool: operator_pool_address(&operator),
             bonus_record: bonus_record(position),
+            pool_rewards: pool_rewards_address(&operator),
+            pool_cohort: cohort_of(position),
+            pool_reward_tokens: Some(pool_reward_tokens_address(&operator, network_token)),
+            owner_tokens: network_token.account_of(&position.owner),
+            network_mint: network_token.mint,
+            token_program: network_token.token_program,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
@@ -439,7 +468,6 @@ pub fn complete_undelegation(position: &PositionV0) -> Instruction {
     )
 }
 
-/// `claim_stake_rewards_v0`, paying the owner's associated token account (anyone may send).
 pub fn claim_stake_rewards(position: &PositionV0, network_token: NetworkToken) -> Instruction {
     instruction(
         staking::accounts::ClaimStakeRewardsV0 {
@@ -501,19 +529,25 @@ pub fn set_commission(operator: &Pubkey, commission_bps: u16) -> Instruction {
 }
 
 /// `sweep_pool_rewards_v0` of `operator`'s pool (anyone may send): `pool_rewards` is the
-/// pool rewards account as read now, whose waiting cohorts due by `root_epoch` (the root of
-/// the newest claim) are passed.
+/// pool rewards account as read now, whose waiting cohorts keyed at most `root_epoch` (the
+/// root of the newest claim) are passed. The operator's token account must exist
+/// ([`NetworkToken::create_account_idempotent`] before it).
 pub fn sweep_pool_rewards(
     reward_program: &Pubkey,
     operator: &Pubkey,
     pool_rewards: &PoolRewardsV0,
     root_epoch: u64,
+    network_token: NetworkToken,
 ) -> Instruction {
     let mut sweep = instruction(
         staking::accounts::SweepPoolRewardsV0 {
             config: config_address(),
             pool_rewards: pool_rewards_address(operator),
             claim_record: pool_claim_record_address(reward_program, operator),
+            pool_reward_tokens: pool_reward_tokens_address(operator, network_token),
+            operator_tokens: network_token.account_of(operator),
+            network_mint: network_token.mint,
+            token_program: network_token.token_program,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
@@ -523,7 +557,7 @@ pub fn sweep_pool_rewards(
         pool_rewards
             .waiting_cohorts()
             .iter()
-            .take_while(|cohort| cohort.activation_epoch <= root_epoch)
+            .take_while(|cohort| cohort.key_epoch <= root_epoch)
             .map(|cohort| {
                 anchor_lang::solana_program::instruction::AccountMeta::new(
                     pool_cohort_address(operator, cohort.key_epoch),

@@ -131,6 +131,16 @@ impl NetworkToken {
         get_associated_token_address_with_program_id(owner, &self.mint, &self.token_program)
     }
 
+    /// Creates `owner`'s associated token account unless it exists (`payer` pays its rent).
+    pub fn create_account_idempotent(&self, payer: &Pubkey, owner: &Pubkey) -> Instruction {
+        anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            payer,
+            owner,
+            &self.mint,
+            &self.token_program,
+        )
+    }
+
     /// Moves `amount` base units from `from`'s associated token account to `to`'s, creating
     /// `to`'s when it is missing (`payer` pays its rent). `decimals` must be the mint's: the
     /// token program refuses the transfer otherwise. Fails only when the token program is

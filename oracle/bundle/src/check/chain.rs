@@ -424,6 +424,7 @@ mod tests {
                 unknown_device_messages: 0,
                 not_onboarded_messages: 0,
                 rows: Vec::new(),
+                pools: Vec::new(),
                 rewards,
                 cumulative,
                 root: tree.root(),

@@ -181,6 +181,7 @@ pub fn generate(
                         operator: *operator,
                         reward_recipient: Some(*operator),
                         active_stake: 0,
+                        pool: None,
                     })
                     .collect();
                 sorted.sort_by_key(|operator| operator.operator);
@@ -267,6 +268,8 @@ pub fn generate(
                 data_reward: 0,
                 coverage_reward: amount,
                 amount,
+                multiplier_added: 0,
+                pool_share: 0,
                 fraud,
             });
         }
@@ -301,6 +304,7 @@ pub fn generate(
                 unknown_device_messages: 0,
                 not_onboarded_messages: 0,
                 rows,
+                pools: Vec::new(),
                 rewards: rewards
                     .into_iter()
                     .filter(|(_, amount)| *amount > 0)

@@ -7,7 +7,8 @@ use groundwork_program_math::{mul_div_floor, BPS};
 use super::{MathResult, REWARD_PRECISION};
 use crate::errors::StakingError;
 use crate::state::{
-    CommissionChange, PoolCohortV0, PoolRewardsV0, PositionV0, WaitingCohort, MAX_WAITING_COHORTS,
+    CommissionChange, CommissionTerms, PoolCohortV0, PoolRewardsV0, PositionV0, WaitingCohort,
+    MAX_WAITING_COHORTS,
 };
 
 fn add(a: u128, b: u128) -> MathResult<u128> {
@@ -22,13 +23,28 @@ fn add_u64(a: u64, b: u64) -> MathResult<u64> {
     a.checked_add(b).ok_or(StakingError::MathOverflow)
 }
 
-impl PoolRewardsV0 {
+impl CommissionTerms {
     /// The commission in force in `epoch` (a pending change counts from its epoch on).
     pub fn commission_for(&self, epoch: u64) -> u16 {
         match self.pending_commission {
             Some(change) if change.effective_epoch <= epoch => change.bps,
             _ => self.commission_bps,
         }
+    }
+}
+
+impl PoolRewardsV0 {
+    /// Its commission terms (what the oracle's chain view tracks).
+    pub fn commission_terms(&self) -> CommissionTerms {
+        CommissionTerms {
+            commission_bps: self.commission_bps,
+            pending_commission: self.pending_commission,
+        }
+    }
+
+    /// The commission in force in `epoch` (a pending change counts from its epoch on).
+    pub fn commission_for(&self, epoch: u64) -> u16 {
+        self.commission_terms().commission_for(epoch)
     }
 
     /// Folds a pending change whose epoch has come into `commission_bps`.
@@ -97,13 +113,9 @@ pub fn join_cohort(
     if cohort.key_epoch != key_epoch || cohort.operator != pool_rewards.operator {
         return Err(StakingError::WrongPoolCohort);
     }
-    let count = usize::from(pool_rewards.waiting_count);
-    match pool_rewards.waiting[..count]
-        .iter()
-        .position(|waiting| waiting.key_epoch == key_epoch)
-    {
+    match waiting_slot(pool_rewards, key_epoch) {
         Some(index) => {
-            // Joining the newest cohort of a full list postpones its start to this
+            // Joining the newest cohort of a full list postpones its joiners' start to this
             // delegation's first epoch: nobody is paid for an epoch before its delegation.
             let slot = &mut pool_rewards.waiting[index];
             if activation_epoch > slot.activation_epoch {
@@ -112,14 +124,11 @@ pub fn join_cohort(
             }
         }
         None => {
-            if count >= MAX_WAITING_COHORTS || cohort.started {
+            if cohort.started {
                 return Err(StakingError::WrongPoolCohort);
             }
-            pool_rewards.waiting[count] = WaitingCohort {
-                key_epoch,
-                activation_epoch,
-            };
-            pool_rewards.waiting_count += 1;
+            register_waiting(pool_rewards, key_epoch, activation_epoch)
+                .ok_or(StakingError::WrongPoolCohort)?;
             cohort.activation_epoch = activation_epoch;
         }
     }
@@ -129,37 +138,78 @@ pub fn join_cohort(
         .checked_add(1)
         .ok_or(StakingError::MathOverflow)?;
     position.pool_cohort_epoch = Some(key_epoch);
+    position.pool_exit_epoch = None;
     position.pool_earning = false;
     position.pool_reward_snapshot = pool_rewards.reward_per_share;
     Ok(())
 }
 
-/// The cohort given must be the one the position waits in; it is required while it waits.
-fn waiting_cohort<'a>(
-    position: &PositionV0,
+/// The waiting list's slot of `key_epoch`, if listed.
+fn waiting_slot(pool_rewards: &PoolRewardsV0, key_epoch: u64) -> Option<usize> {
+    pool_rewards
+        .waiting_cohorts()
+        .iter()
+        .position(|waiting| waiting.key_epoch == key_epoch)
+}
+
+/// Lists `key_epoch` (after every listed key: keys only grow) if a slot is free.
+fn register_waiting(
+    pool_rewards: &mut PoolRewardsV0,
+    key_epoch: u64,
+    activation_epoch: u64,
+) -> Option<()> {
+    let count = usize::from(pool_rewards.waiting_count);
+    if count >= MAX_WAITING_COHORTS
+        || pool_rewards
+            .waiting_cohorts()
+            .last()
+            .is_some_and(|last| last.key_epoch >= key_epoch)
+    {
+        return None;
+    }
+    pool_rewards.waiting[count] = WaitingCohort {
+        key_epoch,
+        activation_epoch,
+    };
+    pool_rewards.waiting_count += 1;
+    Some(())
+}
+
+/// The cohort given must be the one of `key` (the position waits in it); required then.
+fn cohort_of<'a>(
+    key: Option<u64>,
+    operator: &anchor_lang::prelude::Pubkey,
     cohort: Option<&'a mut PoolCohortV0>,
 ) -> MathResult<Option<&'a mut PoolCohortV0>> {
-    match (position.pool_cohort_epoch, cohort) {
+    match (key, cohort) {
         (None, _) => Ok(None),
-        (Some(key), Some(cohort)) if cohort.key_epoch == key => Ok(Some(cohort)),
+        (Some(key), Some(cohort)) if cohort.key_epoch == key && cohort.operator == *operator => {
+            Ok(Some(cohort))
+        }
         (Some(_), Some(_)) => Err(StakingError::WrongPoolCohort),
         (Some(_), None) => Err(StakingError::PoolCohortMissing),
     }
 }
 
-/// Brings a delegated position's pool device rewards up to date: takes its cohort's start
-/// once the cohort has started, then counts `shares * (reward_per_share - snapshot)` into
-/// `unclaimed_pool_rewards`.
+fn earned(shares: u128, from: u128, to: u128) -> MathResult<u64> {
+    let earned = mul_div_floor(shares, sub(to, from)?, REWARD_PRECISION)
+        .ok_or(StakingError::MathOverflow)?;
+    u64::try_from(earned).map_err(|_| StakingError::MathOverflow)
+}
+
+/// Brings a delegated position's pool device rewards up to date: takes its join cohort's
+/// start once started; counts `shares * (index - snapshot)` into `unclaimed_pool_rewards`,
+/// up to its exit cohort's end once that has left (the position then stops earning). `cohort`
+/// is the record the position waits in (join or exit), required while it waits.
 pub fn settle_pool_rewards(
     position: &mut PositionV0,
     pool_rewards: &PoolRewardsV0,
     cohort: Option<&mut PoolCohortV0>,
 ) -> MathResult<()> {
-    if let Some(cohort) = waiting_cohort(position, cohort)? {
-        if cohort.operator != pool_rewards.operator {
-            return Err(StakingError::WrongPoolCohort);
-        }
-        if cohort.started {
+    let waiting = position.pool_cohort_epoch.or(position.pool_exit_epoch);
+    let mut cohort = cohort_of(waiting, &pool_rewards.operator, cohort)?;
+    if position.pool_cohort_epoch.is_some() {
+        if let Some(cohort) = cohort.as_deref_mut().filter(|cohort| cohort.started) {
             position.pool_earning = true;
             position.pool_reward_snapshot = cohort.reward_per_share_at_start;
             position.pool_cohort_epoch = None;
@@ -169,23 +219,91 @@ pub fn settle_pool_rewards(
                 .ok_or(StakingError::MathOverflow)?;
         }
     }
-    if position.pool_earning {
-        let earned = mul_div_floor(
-            position.shares,
-            sub(pool_rewards.reward_per_share, position.pool_reward_snapshot)?,
-            REWARD_PRECISION,
-        )
-        .ok_or(StakingError::MathOverflow)?;
-        let earned = u64::try_from(earned).map_err(|_| StakingError::MathOverflow)?;
-        position.unclaimed_pool_rewards = add_u64(position.unclaimed_pool_rewards, earned)?;
-        position.pool_reward_snapshot = pool_rewards.reward_per_share;
+    if !position.pool_earning {
+        return Ok(());
+    }
+    let exited = match (position.pool_exit_epoch, cohort) {
+        (Some(_), Some(cohort)) if cohort.exited => {
+            cohort.exit_members_waiting = cohort
+                .exit_members_waiting
+                .checked_sub(1)
+                .ok_or(StakingError::MathOverflow)?;
+            Some(cohort.reward_per_share_at_exit)
+        }
+        _ => None,
+    };
+    let until = exited.unwrap_or(pool_rewards.reward_per_share);
+    let amount = earned(position.shares, position.pool_reward_snapshot, until)?;
+    position.unclaimed_pool_rewards = add_u64(position.unclaimed_pool_rewards, amount)?;
+    position.pool_reward_snapshot = until;
+    if exited.is_some() {
+        position.pool_earning = false;
+        position.pool_exit_epoch = None;
     }
     Ok(())
 }
 
-/// A position leaving (an undelegation request): settled, then out of the earning shares,
-/// or out of the cohort it still waits in.
-pub fn stop_earning(
+/// An undelegation requested in `current_epoch` (after settling, with `waiting` the record the
+/// position waits in and `exit` the record keyed `current_epoch`, which may be the same
+/// account: then `waiting` is `None`). A delegation still waiting to start leaves its cohort
+/// and never earns; an earning one joins the exit cohort and earns until that leaves (or
+/// stops now when the waiting list is full).
+pub fn request_exit(
+    position: &mut PositionV0,
+    pool_rewards: &mut PoolRewardsV0,
+    waiting: Option<&mut PoolCohortV0>,
+    exit: &mut PoolCohortV0,
+    current_epoch: u64,
+) -> MathResult<()> {
+    if position.pool_exit_epoch.is_some() {
+        return Err(StakingError::UndelegationPending);
+    }
+    let same = position.pool_cohort_epoch == Some(current_epoch);
+    // The record it waits in (a join not started yet: an exit is refused above).
+    let mut waiting = if same { Some(&mut *exit) } else { waiting };
+    settle_pool_rewards(position, pool_rewards, waiting.as_deref_mut())?;
+    if let Some(key) = position.pool_cohort_epoch {
+        // Still waiting to start: it never earned.
+        let cohort = cohort_of(Some(key), &pool_rewards.operator, waiting)?
+            .ok_or(StakingError::PoolCohortMissing)?;
+        cohort.shares = sub(cohort.shares, position.shares)?;
+        cohort.members_waiting = cohort
+            .members_waiting
+            .checked_sub(1)
+            .ok_or(StakingError::MathOverflow)?;
+        position.pool_cohort_epoch = None;
+        return Ok(());
+    }
+    if !position.pool_earning {
+        return Ok(());
+    }
+    if exit.key_epoch != current_epoch || exit.operator != pool_rewards.operator || exit.exited {
+        return Err(StakingError::WrongPoolCohort);
+    }
+    let listed = waiting_slot(pool_rewards, current_epoch).is_some()
+        || register_waiting(pool_rewards, current_epoch, current_epoch).is_some();
+    if !listed {
+        // No free slot (sweeps far behind): it stops now, keeping what was swept so far.
+        pool_rewards.earning_shares = sub(pool_rewards.earning_shares, position.shares)?;
+        position.pool_earning = false;
+        return Ok(());
+    }
+    if exit.activation_epoch < current_epoch {
+        exit.activation_epoch = current_epoch;
+    }
+    exit.exit_shares = add(exit.exit_shares, position.shares)?;
+    exit.exit_members_waiting = exit
+        .exit_members_waiting
+        .checked_add(1)
+        .ok_or(StakingError::MathOverflow)?;
+    position.pool_exit_epoch = Some(current_epoch);
+    Ok(())
+}
+
+/// A position leaving its pool for good (undelegation completed): settled, and, if its exit
+/// has not been swept yet, out of the earning shares now with what was swept so far (every
+/// sweep so far was of epochs before its exit) and out of its exit cohort.
+pub fn leave_pool_rewards(
     position: &mut PositionV0,
     pool_rewards: &mut PoolRewardsV0,
     mut cohort: Option<&mut PoolCohortV0>,
@@ -195,15 +313,15 @@ pub fn stop_earning(
         pool_rewards.earning_shares = sub(pool_rewards.earning_shares, position.shares)?;
         position.pool_earning = false;
     }
-    if let Some(cohort) = waiting_cohort(position, cohort)? {
-        // Still waiting (the cohort has not started): it never earned.
-        cohort.shares = sub(cohort.shares, position.shares)?;
-        cohort.members_waiting = cohort
-            .members_waiting
+    if let Some(cohort) = cohort_of(position.pool_exit_epoch, &pool_rewards.operator, cohort)? {
+        cohort.exit_shares = sub(cohort.exit_shares, position.shares)?;
+        cohort.exit_members_waiting = cohort
+            .exit_members_waiting
             .checked_sub(1)
             .ok_or(StakingError::MathOverflow)?;
-        position.pool_cohort_epoch = None;
     }
+    position.pool_exit_epoch = None;
+    position.pool_cohort_epoch = None;
     Ok(())
 }
 
@@ -216,7 +334,7 @@ pub fn take_pool_rewards(
     position.unclaimed_pool_rewards = 0;
     position.claimed_pool_rewards = add_u64(position.claimed_pool_rewards, amount)?;
     pool_rewards.total_paid = add_u64(pool_rewards.total_paid, amount)?;
-    if pool_rewards.total_paid > pool_rewards.total_swept {
+    if pool_rewards.total_paid > pool_rewards.total_distributed {
         return Err(StakingError::LedgerInvariantViolated);
     }
     Ok(amount)
@@ -227,8 +345,6 @@ pub fn take_pool_rewards(
 pub struct PoolClaim {
     /// Everything the pool was paid so far.
     pub claimed: u64,
-    /// How many claims paid it.
-    pub claims: u32,
     /// Root epoch of the newest claim.
     pub last_root_epoch: u64,
 }
@@ -238,20 +354,23 @@ pub struct PoolClaim {
 pub struct Sweep {
     /// Paid to the pool since the last sweep.
     pub received: u64,
-    /// Added to the index (received + carried), 0 when nothing was earning.
+    /// Added to the index for members.
     pub distributed: u64,
-    pub carried: u64,
-    /// Whether the rewards were attributed to `claim.last_root_epoch` exactly (one claim
-    /// since the last sweep) rather than conservatively.
+    /// Paid to the operator: nobody was earning.
+    pub to_operator: u64,
+    /// Whether the rewards were of exactly one epoch (the root after the last swept one):
+    /// then every join and exit took effect exactly.
     pub exact: bool,
-    /// Cohorts started before the rewards were added (they earn them), and after.
+    /// Exit cohorts that left, and join cohorts started before the rewards were added
+    /// (they earn them) and after.
+    pub exited: u8,
     pub started_before: u8,
     pub started_after: u8,
 }
 
-/// Sweeps what the pool was paid since the last sweep into its per-share index. `cohorts`
-/// are the records of the waiting cohorts, oldest first, at least every one this sweep
-/// starts (those with `activation_epoch <= claim.last_root_epoch`).
+/// Sweeps what the pool was paid since the last sweep into its per-share index (the rule:
+/// `PoolRewardsV0`). `cohorts` are the records of the waiting cohorts keyed at most
+/// `claim.last_root_epoch`, in the waiting list's order.
 pub fn sweep(
     pool_rewards: &mut PoolRewardsV0,
     claim: PoolClaim,
@@ -261,30 +380,17 @@ pub fn sweep(
         .claimed
         .checked_sub(pool_rewards.swept_claimed)
         .ok_or(StakingError::LedgerInvariantViolated)?;
-    let new_claims = claim
-        .claims
-        .checked_sub(pool_rewards.swept_claims)
-        .ok_or(StakingError::LedgerInvariantViolated)?;
-    let root_epoch = claim.last_root_epoch;
+    let root = claim.last_root_epoch;
     if pool_rewards
         .last_swept_root_epoch
-        .is_some_and(|last| root_epoch < last)
+        .is_some_and(|last| root < last)
     {
         return Err(StakingError::LedgerInvariantViolated);
     }
-    // One claim since the last sweep pays exactly the rewards up to its root: members whose
-    // first epoch is at most that root earn them. Several claims lumped together may hold
-    // earlier roots' rewards: then only cohorts due by the root after the last sweep do.
-    let exact = new_claims <= 1;
-    let earns_through = if exact {
-        Some(root_epoch)
-    } else {
-        pool_rewards.last_swept_root_epoch.map(|last| last + 1)
-    };
     let due = pool_rewards
         .waiting_cohorts()
         .iter()
-        .take_while(|waiting| waiting.activation_epoch <= root_epoch)
+        .take_while(|waiting| waiting.key_epoch <= root)
         .count();
     if received == 0 && due == 0 {
         return Err(StakingError::NothingToSweep);
@@ -292,65 +398,92 @@ pub fn sweep(
     if cohorts.len() < due {
         return Err(StakingError::CohortsMissing);
     }
-    let mut started_before = 0u8;
-    let mut started = 0usize;
-    let mut start_due = |pool_rewards: &mut PoolRewardsV0,
-                         through: Option<u64>,
-                         cohorts: &mut [&mut PoolCohortV0]|
-     -> MathResult<u8> {
-        let mut count = 0;
-        while started < due {
-            let waiting = pool_rewards.waiting[started];
-            if through.is_none_or(|through| waiting.activation_epoch > through) {
-                break;
-            }
-            let cohort = &mut *cohorts[started];
-            if cohort.key_epoch != waiting.key_epoch
-                || cohort.operator != pool_rewards.operator
-                || cohort.started
-            {
-                return Err(StakingError::CohortsMissing);
-            }
-            cohort.started = true;
-            cohort.reward_per_share_at_start = pool_rewards.reward_per_share;
-            pool_rewards.earning_shares = add(pool_rewards.earning_shares, cohort.shares)?;
-            started += 1;
-            count += 1;
+    for (cohort, waiting) in cohorts.iter().zip(pool_rewards.waiting_cohorts()).take(due) {
+        if cohort.key_epoch != waiting.key_epoch || cohort.operator != pool_rewards.operator {
+            return Err(StakingError::CohortsMissing);
         }
-        Ok(count)
+    }
+    // The first epoch the received rewards can be of: the one after the last swept root, or
+    // for a first sweep the first epoch any delegation counted (the oldest join).
+    let first_epoch = match pool_rewards.last_swept_root_epoch {
+        Some(last) => last + 1,
+        None => pool_rewards
+            .waiting_cohorts()
+            .iter()
+            .map(|waiting| waiting.activation_epoch)
+            .min()
+            .unwrap_or(root),
     };
-    started_before += start_due(pool_rewards, earns_through, cohorts)?;
-    let available = add_u64(pool_rewards.carried, received)?;
-    let distributed = if pool_rewards.earning_shares > 0 && available > 0 {
+    let exact = first_epoch == root;
+    let index = pool_rewards.reward_per_share;
+    let mut exited = 0u8;
+    let mut started_before = 0u8;
+    for cohort in cohorts.iter_mut().take(due) {
+        // Exits of epochs up to the root leave before the rewards (at worst they miss part
+        // of a lump of several epochs).
+        if !cohort.exited {
+            cohort.exited = true;
+            cohort.reward_per_share_at_exit = index;
+            pool_rewards.earning_shares = sub(pool_rewards.earning_shares, cohort.exit_shares)?;
+            exited += 1;
+        }
+        // Joins whose first epoch is the rewards' first start before them.
+        if !cohort.started && cohort.activation_epoch <= first_epoch {
+            cohort.started = true;
+            cohort.reward_per_share_at_start = index;
+            pool_rewards.earning_shares = add(pool_rewards.earning_shares, cohort.shares)?;
+            started_before += 1;
+        }
+    }
+    let (distributed, to_operator) = if pool_rewards.earning_shares == 0 {
+        (0, received)
+    } else {
+        // The index rises by the floor of received / shares, so members' claims (each
+        // floored again) never add up to more than was received. The fraction flooring
+        // leaves (below one base unit per 10^18 / shares) stays in the account: members may
+        // already be owed part of it through the index, so it is not carried.
         let increase = mul_div_floor(
-            u128::from(available),
+            u128::from(received),
             REWARD_PRECISION,
             pool_rewards.earning_shares,
         )
         .ok_or(StakingError::MathOverflow)?;
         pool_rewards.reward_per_share = add(pool_rewards.reward_per_share, increase)?;
-        available
-    } else {
-        0
+        (received, 0)
     };
-    pool_rewards.carried = available - distributed;
-    let started_after = start_due(pool_rewards, Some(root_epoch), cohorts)?;
-    // Drop the started cohorts from the waiting list.
+    let mut started_after = 0u8;
+    let mut done = 0usize;
+    for cohort in cohorts.iter_mut().take(due) {
+        if !cohort.started && cohort.activation_epoch <= root {
+            cohort.started = true;
+            cohort.reward_per_share_at_start = pool_rewards.reward_per_share;
+            pool_rewards.earning_shares = add(pool_rewards.earning_shares, cohort.shares)?;
+            started_after += 1;
+        }
+        if cohort.started {
+            done += 1;
+        } else {
+            break;
+        }
+    }
+    // Drop the cohorts done (exited and started) from the front of the waiting list.
     let count = usize::from(pool_rewards.waiting_count);
-    pool_rewards.waiting.copy_within(started..count, 0);
-    for slot in &mut pool_rewards.waiting[count - started..count] {
+    pool_rewards.waiting.copy_within(done..count, 0);
+    for slot in &mut pool_rewards.waiting[count - done..count] {
         *slot = WaitingCohort::default();
     }
-    pool_rewards.waiting_count -= started as u8;
+    pool_rewards.waiting_count -= done as u8;
     pool_rewards.swept_claimed = claim.claimed;
-    pool_rewards.swept_claims = claim.claims;
-    pool_rewards.last_swept_root_epoch = Some(root_epoch);
+    pool_rewards.last_swept_root_epoch = Some(root);
     pool_rewards.total_swept = add_u64(pool_rewards.total_swept, received)?;
+    pool_rewards.total_distributed = add_u64(pool_rewards.total_distributed, distributed)?;
+    pool_rewards.total_to_operator = add_u64(pool_rewards.total_to_operator, to_operator)?;
     Ok(Sweep {
         received,
         distributed,
-        carried: pool_rewards.carried,
+        to_operator,
         exact,
+        exited,
         started_before,
         started_after,
     })

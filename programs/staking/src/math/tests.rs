@@ -78,6 +78,7 @@ fn empty_position(kind: LockupKind, multiplier_bps: u32) -> PositionV0 {
         unclaimed_rewards: 0,
         claimed_rewards: 0,
         pool_cohort_epoch: None,
+        pool_exit_epoch: None,
         pool_earning: false,
         pool_reward_snapshot: 0,
         unclaimed_pool_rewards: 0,

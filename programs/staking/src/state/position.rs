@@ -87,6 +87,9 @@ pub struct PositionV0 {
     /// The pool cohort (its key epoch) the delegation waits in before it earns the pool's
     /// device rewards; `None` once started, or when not delegated.
     pub pool_cohort_epoch: Option<u64>,
+    /// The pool cohort (its key epoch) an undelegation waits in before it stops earning
+    /// them; `None` once ended.
+    pub pool_exit_epoch: Option<u64>,
     /// Whether its shares count in the pool's earning shares.
     pub pool_earning: bool,
     /// The pool's `reward_per_share` up to which its device rewards have been counted.

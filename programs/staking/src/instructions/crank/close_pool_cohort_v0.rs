@@ -4,8 +4,8 @@ use crate::errors::StakingError;
 use crate::events::PoolCohortClosed;
 use crate::state::{seeds, PoolCohortV0};
 
-/// Anyone closes a pool cohort once it has started and every member has taken its start;
-/// the rent goes back to whoever paid it.
+/// Anyone closes a pool cohort once a sweep has done it (its exits left, its joins started)
+/// and every member has taken its start or end; the rent goes back to whoever paid it.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ClosePoolCohortV0<'info> {
@@ -23,10 +23,14 @@ pub struct ClosePoolCohortV0<'info> {
 }
 
 impl ClosePoolCohortV0<'_> {
-    /// Started, and no member still needs it.
+    /// Done, and no member still needs it.
     pub fn validate(&self) -> Result<()> {
+        let cohort = &self.cohort;
         require!(
-            self.cohort.started && self.cohort.members_waiting == 0,
+            cohort.started
+                && cohort.exited
+                && cohort.members_waiting == 0
+                && cohort.exit_members_waiting == 0,
             StakingError::PoolCohortInUse
         );
         Ok(())

@@ -1,7 +1,9 @@
 use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::errors::StakingError;
 use crate::events::PoolRewardsSwept;
+use crate::instructions::tokens::pay_from_pool_rewards;
 use crate::math::pool_rewards::{sweep, PoolClaim};
 use crate::state::{seeds, PoolCohortV0, PoolRewardsV0, StakingConfigV0};
 
@@ -39,21 +41,19 @@ pub fn read_reward_claim(
         bytes.copy_from_slice(&data[offset..offset + 8]);
         u64::from_le_bytes(bytes)
     };
-    let mut claims = [0u8; 4];
-    claims.copy_from_slice(&data[49..53]);
     Ok(PoolClaim {
         claimed: u64_at(41),
-        claims: u32::from_le_bytes(claims),
         last_root_epoch: u64_at(53),
     })
 }
 
 /// Anyone takes what the reward program's claims paid a pool's rewards account since the
 /// last sweep into the pool's per-share index, in O(1) whatever the number of members, and
-/// starts the cohorts of delegations now due (the rule: `PoolRewardsV0`). The claim record
+/// applies the exits and starts of the cohorts now due (the rule: `PoolRewardsV0`); what
+/// arrives while no member earns is paid to the operator's token account. The claim record
 /// must exist (a pool never paid has nothing to sweep). The records of the waiting cohorts
-/// due are passed as remaining accounts, oldest first (`PoolRewardsV0::waiting`). The claim
-/// relayer sends the claim and the sweep in one transaction.
+/// keyed at most the claim's root are passed as remaining accounts, in the waiting list's
+/// order. The claim relayer sends the claim and the sweep in one transaction.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SweepPoolRewardsV0<'info> {
@@ -68,6 +68,16 @@ pub struct SweepPoolRewardsV0<'info> {
     /// CHECK: the reward program's claim record of `pool_rewards`, read by
     /// `read_reward_claim` (address, owner, discriminator and recipient checked).
     pub claim_record: UncheckedAccount<'info>,
+    /// CHECK: the pool rewards' token account (read and paid from only when the operator is
+    /// paid; checked then by `pay_from_pool_rewards`).
+    #[account(mut)]
+    pub pool_reward_tokens: UncheckedAccount<'info>,
+    /// The operator's token account of the network mint (paid when no member earns).
+    #[account(mut, token::mint = network_mint, token::authority = pool_rewards.operator)]
+    pub operator_tokens: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = config.network_mint)]
+    pub network_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub token_program: Interface<'info, TokenInterface>,
 }
 
 pub fn handler<'info>(ctx: Context<'info, SweepPoolRewardsV0<'info>>) -> Result<()> {
@@ -99,9 +109,18 @@ pub fn handler<'info>(ctx: Context<'info, SweepPoolRewardsV0<'info>>) -> Result<
         .map(|cohort| &mut **cohort)
         .collect();
     let swept = sweep(&mut accounts.pool_rewards, claim, &mut cohorts)?;
-    let started = usize::from(swept.started_before) + usize::from(swept.started_after);
-    for cohort in cohort_accounts.iter().take(started) {
+    for cohort in cohort_accounts.iter() {
         cohort.exit(&crate::ID)?;
+    }
+    if swept.to_operator > 0 {
+        pay_from_pool_rewards(
+            &accounts.pool_rewards,
+            &accounts.pool_reward_tokens.to_account_info(),
+            &accounts.operator_tokens,
+            &accounts.network_mint,
+            &accounts.token_program,
+            swept.to_operator,
+        )?;
     }
     let event = PoolRewardsSwept {
         unix_timestamp: now,
@@ -109,12 +128,13 @@ pub fn handler<'info>(ctx: Context<'info, SweepPoolRewardsV0<'info>>) -> Result<
         root_epoch: claim.last_root_epoch,
         received: swept.received,
         distributed: swept.distributed,
+        to_operator: swept.to_operator,
         exact: swept.exact,
+        exited: swept.exited,
         started_before: swept.started_before,
         started_after: swept.started_after,
         cohorts: cohort_accounts
             .iter()
-            .take(started)
             .map(|cohort| (**cohort).clone())
             .collect(),
         pool_rewards: (**accounts.pool_rewards).clone(),

@@ -69,10 +69,10 @@ pub fn init_pool_rewards(
         earning_shares: 0,
         reward_per_share: 0,
         swept_claimed: 0,
-        swept_claims: 0,
         last_swept_root_epoch: None,
-        carried: 0,
         total_swept: 0,
+        total_distributed: 0,
+        total_to_operator: 0,
         total_paid: 0,
         waiting: [Default::default(); MAX_WAITING_COHORTS],
         waiting_count: 0,
@@ -84,6 +84,8 @@ pub fn handler(ctx: Context<SetCommissionV0>, commission_bps: u16) -> Result<()>
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
     let operator = accounts.operator_authority.key();
+    let before = (accounts.pool_rewards.operator == operator)
+        .then(|| accounts.pool_rewards.commission_terms());
     init_pool_rewards(
         &mut accounts.pool_rewards,
         ctx.bumps.pool_rewards,
@@ -103,6 +105,7 @@ pub fn handler(ctx: Context<SetCommissionV0>, commission_bps: u16) -> Result<()>
         in_force_bps: in_force_before,
         bps: change.bps,
         effective_epoch: change.effective_epoch,
+        before,
         pool_rewards: (**accounts.pool_rewards).clone(),
     };
     emit_cpi!(event);

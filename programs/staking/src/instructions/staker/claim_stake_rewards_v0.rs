@@ -81,9 +81,13 @@ pub fn handler(ctx: Context<ClaimStakeRewardsV0>) -> Result<()> {
         &mut accounts.pool_cohort,
     )?;
     let amount = math::take_rewards(&mut accounts.position, &mut accounts.config)?;
-    let pool_amount = match accounts.pool_rewards.as_deref_mut() {
-        Some(pool_rewards) => take_pool_rewards(&mut accounts.position, pool_rewards)?,
-        None => 0,
+    // Pool rewards are paid while delegated (completing an undelegation pays the rest).
+    let pool_amount = match (
+        accounts.position.operator,
+        accounts.pool_rewards.as_deref_mut(),
+    ) {
+        (Some(_), Some(pool_rewards)) => take_pool_rewards(&mut accounts.position, pool_rewards)?,
+        _ => 0,
     };
     require!(amount > 0 || pool_amount > 0, StakingError::NothingToClaim);
     accounts.config.invariant()?;

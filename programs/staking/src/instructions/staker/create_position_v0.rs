@@ -174,6 +174,7 @@ pub fn handler(ctx: Context<CreatePositionV0>, args: CreatePositionArgsV0) -> Re
         unclaimed_rewards: 0,
         claimed_rewards: 0,
         pool_cohort_epoch: None,
+        pool_exit_epoch: None,
         pool_earning: false,
         pool_reward_snapshot: 0,
         unclaimed_pool_rewards: 0,

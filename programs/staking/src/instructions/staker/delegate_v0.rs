@@ -103,6 +103,7 @@ pub fn handler(ctx: Context<DelegateV0>, cohort_epoch: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = &mut *ctx.accounts;
     let operator = accounts.operator_authority.key();
+    let pool_rewards_created = accounts.pool_rewards.operator != operator;
     init_pool_rewards(
         &mut accounts.pool_rewards,
         ctx.bumps.pool_rewards,
@@ -149,6 +150,7 @@ pub fn handler(ctx: Context<DelegateV0>, cohort_epoch: u64) -> Result<()> {
         position: (***position).clone(),
         pool: (***pool).clone(),
         pool_rewards: (**accounts.pool_rewards).clone(),
+        pool_rewards_created,
         cohort: (**accounts.pool_cohort).clone(),
         records: record_snapshots(&[&accounts.activation_record, &accounts.bonus_record]),
         config: (**accounts.config).clone(),
