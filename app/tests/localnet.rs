@@ -123,8 +123,13 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
             u64_of(line, "initial_supply") + u64_of(line, "minted_total")
                 - u64_of(line, "burned_total")
         );
-        // Stakers never claim more than was funded to them.
+        // Stakers never claim more than was funded to them, nor delegators more than their
+        // pools received.
         assert!(u64_of(line, "staker_claimed") <= u64_of(line, "staker_funded"));
+        assert!(
+            u64_of(line, "delegation_rewards_claimed") <= u64_of(line, "pool_rewards_received"),
+            "{line}"
+        );
         // Credits bought - spent = credits held.
         assert_eq!(
             u64_of(line, "credits_bought") - u64_of(line, "credits_spent"),
@@ -257,6 +262,7 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
         (paid > 0 && Some(paid) == reply["cumulative_amount"].as_u64()).then_some(reply)
     });
     assert_eq!(leaf["claimable"], 0, "{leaf}");
+    delegation_pays_the_delegator_and_the_commission_the_operator(&url, &keys, oracle_port);
     fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
     bundles_check_out_and_lies_are_named(&url, data_dir.path(), oracle_port);
     the_explorer_shows_what_the_oracle_and_chain_say(oracle_port, &lines);
@@ -267,6 +273,75 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
 
 /// The public key of a keypair file.
 fn pubkey_of(path: &Path) -> String {
+    let key: Vec<u8> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    bs58::encode(&key[32..]).into_string()
+}
+
+/// The first staker delegated to the first operator in epoch 1, under the stake multiplier:
+/// the relaying oracle claims the pool's leaf and sweeps it; the staker's `stake list` shows
+/// its delegation earning and `stake claim` pays it; `network status` shows the pool's
+/// commission and stake; the operator's devices' rows split the multiplier's part between
+/// the pool and the operator's recipient (its commission).
+fn delegation_pays_the_delegator_and_the_commission_the_operator(
+    url: &str,
+    keys: &Path,
+    oracle_port: u16,
+) {
+    let limit = std::time::Duration::from_secs(120);
+    let staker = keys.join("staker-1.json");
+    let staker = staker.to_str().unwrap();
+    let position = wait_for("the delegation's pool rewards to arrive", limit, || {
+        let list = cli_json(url, &["-k", staker, "stake", "list"]);
+        let position = list.as_array()?.first()?.clone();
+        (position["pool_claimable"].as_u64()? > 0).then_some(position)
+    });
+    assert!(position["operator"].is_string(), "{position}");
+    let owed = u64_of(&position, "pool_claimable");
+    let claimed = cli_json(url, &["-k", staker, "stake", "claim", "0"]);
+    assert!(
+        u64_of(&claimed["effect"], "pool_claimed_base_units") >= owed,
+        "{claimed}"
+    );
+    let list = cli_json(url, &["-k", staker, "stake", "list"]);
+    assert!(u64_of(&list[0], "pool_claimed") >= owed, "{list}");
+    // The pool as the chain holds it: the commission set at setup, the stake delegated, what
+    // its last sweep received.
+    let status = cli_json(url, &["network", "status"]);
+    let pool = &status["pools"][0];
+    assert_eq!(pool["commission_bps"], 2_000, "{status}");
+    assert_eq!(u64_of(pool, "delegated"), 25_000_000_000, "{status}");
+    assert!(u64_of(pool, "total_received") >= owed, "{status}");
+    // The operator's devices' rows: the multiplier added a part, the pool took 80% of it
+    // (floored) and the operator's recipient kept the rest, the commission.
+    let oracle = format!("http://127.0.0.1:{oracle_port}");
+    let mut commissions = 0;
+    for slot in 1..=3 {
+        let device = key_of(&keys.join(format!("devices/operator-1-device-{slot}.json")));
+        let Some(reply) = http_get_json(&format!("{oracle}/v1/devices/{device}/rewards")) else {
+            continue;
+        };
+        for row in reply["epochs"].as_array().into_iter().flatten() {
+            let (added, share, amount) = (
+                u64_of(row, "multiplier_added"),
+                u64_of(row, "pool_share"),
+                u64_of(row, "amount"),
+            );
+            assert_eq!(share, added * 8_000 / 10_000, "{row}");
+            assert_eq!(u64_of(row, "paid_to_recipient"), amount - share, "{row}");
+            if share > 0 {
+                assert!(u64_of(row, "stake_multiplier_bps") > 10_000, "{row}");
+                commissions += added - share;
+            }
+        }
+    }
+    assert!(
+        commissions > 0,
+        "the operator's recipient kept a commission"
+    );
+}
+
+/// The base58 public key of a keypair file.
+fn key_of(path: &Path) -> String {
     let key: Vec<u8> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     bs58::encode(&key[32..]).into_string()
 }

@@ -91,10 +91,18 @@ pub struct SubmitConfig {
     /// it, paying the fee and the claim account's rent the first time.
     #[serde(default)]
     pub relay_claims_for: Vec<Key>,
+    /// Also claim operators' delegation pool leaves and sweep them into the pools' indexes
+    /// (one transaction per pool and root; nobody else claims a pool's leaf). On by default.
+    #[serde(default = "default_relay_pools")]
+    pub relay_pools: bool,
     /// Lamports the oracle key keeps for its votes: below them it relays no claim (and says
     /// so in what it waits for).
     #[serde(default = "default_relay_reserve_lamports")]
     pub relay_reserve_lamports: u64,
+}
+
+fn default_relay_pools() -> bool {
+    true
 }
 
 fn default_relay_reserve_lamports() -> u64 {
@@ -110,6 +118,7 @@ impl SubmitConfig {
             priority_fee_ceiling: default_priority_fee_ceiling(),
             activate_roots: false,
             relay_claims_for: Vec::new(),
+            relay_pools: default_relay_pools(),
             relay_reserve_lamports: default_relay_reserve_lamports(),
         }
     }
@@ -544,6 +553,7 @@ mod tests {
             priority_fee_ceiling: 100_000,
             activate_roots: true,
             relay_claims_for: vec![Key([3; 32])],
+            relay_pools: false,
             relay_reserve_lamports: 5_000_000,
         });
         config.store.url = Secret::new("postgres://u:hunter2@db/groundwork".into());

@@ -42,6 +42,14 @@ pub enum OperatorCommand {
     },
     /// Shows an operator (default: the keypair's).
     Show { operator: Option<Pubkey> },
+    /// Sets the commission the operator keeps of its delegation pool's device rewards (basis
+    /// points of the part its devices' stake multiplier added; at most the staking
+    /// authority's maximum). It takes effect from the next epoch, so delegators can leave
+    /// first.
+    SetCommission {
+        /// Basis points: 1,000 = 10%.
+        bps: u16,
+    },
 }
 
 #[derive(Subcommand)]
@@ -447,6 +455,43 @@ pub fn operator(ctx: &Context, command: OperatorCommand) -> Result<()> {
             );
             ctx.send(&[instruction], &[&signer]).map(drop)
         }
+        OperatorCommand::SetCommission { bps } => {
+            let signer = ctx.signer()?;
+            operator_of(ctx, &signer.pubkey())?;
+            let config = ctx.staking_config()?;
+            let max = config.params.max_commission_bps;
+            if bps > max {
+                bail!(
+                    "a commission of {bps} bps is above the maximum the staking authority allows ({max} bps)"
+                );
+            }
+            let operator = signer.pubkey();
+            ctx.send_with_effect(
+                &[groundwork_client::staking::set_commission(&operator, bps)],
+                &[&signer],
+                |ctx| {
+                    let pool: staking::PoolRewardsV0 = read(
+                        &ctx.ledger,
+                        &groundwork_client::staking::pool_rewards_address(&operator),
+                    )?
+                    .context("the pool rewards account is missing after setting the commission")?;
+                    let epoch = config.epoch_at(ctx.ledger_time()?);
+                    let change = pool
+                        .pending_commission
+                        .context("the commission change is missing")?;
+                    Ok(Effect::new(format!(
+                        "commission {}% from epoch {} ({}% in force in epoch {epoch})",
+                        percent_words(change.bps),
+                        change.effective_epoch,
+                        percent_words(pool.commission_for(epoch))
+                    ))
+                    .with("commission_bps", change.bps)
+                    .with("effective_epoch", change.effective_epoch)
+                    .with("in_force_bps", pool.commission_for(epoch)))
+                },
+            )
+            .map(drop)
+        }
         OperatorCommand::Show { operator } => {
             let key = ctx.key_or_signer(operator)?;
             let record = operator_of(ctx, &key)?;
@@ -459,6 +504,12 @@ pub fn operator(ctx: &Context, command: OperatorCommand) -> Result<()> {
             })
         }
     }
+}
+
+/// Basis points as a percentage ("12.5").
+fn percent_words(bps: u16) -> String {
+    let text = format!("{}.{:02}", bps / 100, bps % 100);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn write_new_keypair(path: &Path) -> Result<Keypair> {

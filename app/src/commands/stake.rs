@@ -161,6 +161,31 @@ fn claimable(ctx: &Context, position: &PositionV0) -> Result<u64> {
     Ok(staking_client::claimable_now(&ctx.ledger, position)?)
 }
 
+/// The pool device rewards a delegated position can claim now.
+fn pool_claimable(ctx: &Context, position: &PositionV0) -> Result<u64> {
+    Ok(staking_client::pool_claimable_now(&ctx.ledger, position)?)
+}
+
+/// Where a position stands in its pool's device rewards, in words.
+fn delegation_earning_words(position: &PositionV0) -> String {
+    match (
+        position.operator,
+        position.pool_cohort_epoch,
+        position.pool_exit_epoch,
+    ) {
+        (None, _, _) => String::new(),
+        (Some(_), Some(epoch), _) => format!(
+            "waits to earn the pool's rewards from epoch {} (once that epoch's root is swept)",
+            epoch
+        ),
+        (Some(_), None, Some(epoch)) => {
+            format!("earns the pool's rewards of the epochs before {epoch} (it asked to leave)")
+        }
+        (Some(_), None, None) if position.pool_earning => "earns the pool's rewards".to_string(),
+        (Some(_), None, None) => "earns no more pool rewards (it asked to leave)".to_string(),
+    }
+}
+
 #[derive(Serialize)]
 pub struct PositionView {
     pub id: u64,
@@ -180,6 +205,11 @@ pub struct PositionView {
     pub undelegation_completes_epoch: Option<u64>,
     pub claimable: u64,
     pub claimed: u64,
+    /// Its delegation's earnings: its share of the operator pool's device rewards, claimable
+    /// now and claimed so far, and where it stands.
+    pub pool_claimable: u64,
+    pub pool_claimed: u64,
+    pub delegation_earning: String,
     /// The network token's decimals (amounts are in base units).
     pub decimals: u8,
 }
@@ -199,7 +229,21 @@ impl std::fmt::Display for PositionView {
                 .as_ref()
                 .map_or_else(String::new, |operator| format!(", delegated to {operator}")),
             self.unlock
-        )
+        )?;
+        if self.operator.is_some() || self.pool_claimed > 0 {
+            writeln!(
+                f,
+                "  delegation earnings: claimable {}, claimed {}{}",
+                format_amount(self.pool_claimable, self.decimals),
+                format_amount(self.pool_claimed, self.decimals),
+                if self.delegation_earning.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", self.delegation_earning)
+                }
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -510,7 +554,7 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             let signer = ctx.signer()?;
             let owner = owner.unwrap_or(signer.pubkey());
             let position = position_of(ctx, &owner, id)?;
-            if claimable(ctx, &position)? == 0 {
+            if claimable(ctx, &position)? == 0 && pool_claimable(ctx, &position)? == 0 {
                 bail!(
                     "position {id} of {} has nothing to claim yet",
                     short(&owner)
@@ -518,22 +562,24 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             }
             let token = ctx.network_token()?;
             let decimals = ctx.network_decimals()?;
-            let before = position.claimed_rewards;
+            let before = (position.claimed_rewards, position.claimed_pool_rewards);
             ctx.send_with_effect(
                 &[staking_client::claim_stake_rewards(&position, token)],
                 &[&signer],
                 |ctx| {
-                    let claimed = position_of(ctx, &owner, id)?
-                        .claimed_rewards
-                        .saturating_sub(before);
+                    let after = position_of(ctx, &owner, id)?;
+                    let claimed = after.claimed_rewards.saturating_sub(before.0);
+                    let pool_claimed = after.claimed_pool_rewards.saturating_sub(before.1);
                     let held = ctx.token_balance(&token.account_of(&owner));
                     Ok(Effect::new(format!(
-                        "position {id}: {} network tokens of rewards paid to {}; it holds {}",
+                        "position {id}: {} network tokens of staking rewards and {} of its delegation's pool rewards paid to {}; it holds {}",
                         format_amount(claimed, decimals),
+                        format_amount(pool_claimed, decimals),
                         short(&owner),
                         format_amount(held, decimals)
                     ))
                     .with("claimed_base_units", claimed)
+                    .with("pool_claimed_base_units", pool_claimed)
                     .with("owner_holds_base_units", held))
                 },
             )
@@ -563,6 +609,9 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                             .map(|pending| pending.completes_epoch),
                         claimable: claimable(ctx, position)?,
                         claimed: position.claimed_rewards,
+                        pool_claimable: pool_claimable(ctx, position)?,
+                        pool_claimed: position.claimed_pool_rewards,
+                        delegation_earning: delegation_earning_words(position),
                         decimals,
                     })
                 })

@@ -56,10 +56,36 @@ pub struct NetworkStatus {
     pub active_cumulative_total: u64,
     /// Closed epochs whose root is pending, with when it may activate.
     pub pending_roots: Vec<PendingRoot>,
+    /// Operators' delegation pools: commission, stake and what their delegators were paid.
+    pub pools: Vec<PoolStatus>,
     /// The network token's decimals (amounts here are in base units).
     pub decimals: u8,
     /// What the authority has set.
     pub parameters: Parameters,
+}
+
+/// One operator's delegation pool as the chain holds it.
+#[derive(Debug, Serialize)]
+pub struct PoolStatus {
+    pub operator: String,
+    /// The pool rewards account: the pool's recipient in the reward tree.
+    pub rewards_account: String,
+    /// Commission in force now, and a change waiting for its epoch.
+    pub commission_bps: u16,
+    pub pending_commission_bps: Option<u16>,
+    pub pending_commission_epoch: Option<u64>,
+    /// Tokens delegated (after slashes), members, and shares earning the pool's rewards.
+    pub delegated: u64,
+    pub members: u32,
+    pub earning_shares: String,
+    /// The last sweep: the root epoch it took rewards up to, and what it received.
+    pub last_swept_root_epoch: Option<u64>,
+    pub last_received: u64,
+    /// Everything the pool received, paid its members, and paid its operator (no member
+    /// earning).
+    pub total_received: u64,
+    pub total_paid_to_members: u64,
+    pub total_to_operator: u64,
 }
 
 /// The parameters the network authority sets, as they stand.
@@ -172,6 +198,41 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
             }
         }
     }
+    let mut pools = Vec::new();
+    for (_, pool_rewards) in groundwork_client::ledger::accounts_of_type::<staking::PoolRewardsV0>(
+        ledger,
+        &staking_client::PROGRAM_ID,
+        None,
+    )? {
+        let pool: Option<staking::OperatorPoolV0> = read(
+            ledger,
+            &staking_client::operator_pool_address(&pool_rewards.operator),
+        )?;
+        let pending = pool_rewards
+            .pending_commission
+            .filter(|change| change.effective_epoch > current_epoch);
+        pools.push(PoolStatus {
+            operator: pool_rewards.operator.to_string(),
+            rewards_account: staking_client::pool_rewards_address(&pool_rewards.operator)
+                .to_string(),
+            commission_bps: pool_rewards.commission_for(current_epoch),
+            pending_commission_bps: pending.map(|change| change.bps),
+            pending_commission_epoch: pending.map(|change| change.effective_epoch),
+            delegated: pool.as_ref().map_or(0, |pool| pool.tokens),
+            members: pool.as_ref().map_or(0, |pool| pool.members),
+            earning_shares: pool_rewards.earning_shares.to_string(),
+            last_swept_root_epoch: pool_rewards.last_swept_root_epoch,
+            last_received: pool_rewards.last_received,
+            total_received: pool_rewards.total_swept,
+            total_paid_to_members: pool_rewards.total_paid,
+            total_to_operator: pool_rewards.total_to_operator,
+        });
+    }
+    pools.sort_by(|a, b| {
+        b.delegated
+            .cmp(&a.delegated)
+            .then(a.operator.cmp(&b.operator))
+    });
     let price = match tokenomics.price_source {
         PriceSource::Fixed { price_usd_e8 } => format!(
             "fixed ${}.{:08} per token",
@@ -223,6 +284,7 @@ pub fn read_status(ledger: &dyn Ledger) -> Result<NetworkStatus> {
         device_pool_cumulative: reward_config.device_pool_cumulative,
         active_cumulative_total: reward_config.active_cumulative_total,
         pending_roots,
+        pools,
         decimals: mint.decimals,
         parameters: Parameters {
             scheduled_emission_per_epoch: tokenomics
@@ -371,6 +433,29 @@ impl std::fmt::Display for NetworkStatus {
             staking.unbonding_epochs,
             staking.max_slash_bps
         )?;
+        if self.pools.is_empty() {
+            writeln!(f, "pools             none")?;
+        }
+        for pool in &self.pools {
+            writeln!(
+                f,
+                "pool              {}: commission {} bps{}; {} delegated by {} members; last epoch's pool rewards {}{}; received {}, paid to members {}, to the operator {}",
+                pool.operator,
+                pool.commission_bps,
+                match (pool.pending_commission_bps, pool.pending_commission_epoch) {
+                    (Some(bps), Some(epoch)) => format!(" ({bps} bps from epoch {epoch})"),
+                    _ => String::new(),
+                },
+                gwk(pool.delegated),
+                pool.members,
+                gwk(pool.last_received),
+                pool.last_swept_root_epoch
+                    .map_or_else(String::new, |epoch| format!(" (root of epoch {epoch})")),
+                gwk(pool.total_received),
+                gwk(pool.total_paid_to_members),
+                gwk(pool.total_to_operator)
+            )?;
+        }
         if self.pending_roots.is_empty() {
             writeln!(f, "pending roots     none")?;
         }

@@ -28,6 +28,10 @@ pub(super) struct LocalOracle {
     pub(super) bundles: PathBuf,
 }
 
+/// Delegated stake per device that earns the full +50% stake multiplier on the localnet:
+/// the first staker's 25,000 tokens over three devices earn about +42%.
+pub(super) const FULL_BONUS_STAKE_PER_DEVICE: u64 = 10_000_000_000;
+
 /// Starts an oracle (ingest, chain view, verify with shared input, submit) beside the local
 /// network (its embedded store in its data directory, epochs sealed `seal_grace` after their
 /// end), and waits until it answers.
@@ -53,6 +57,13 @@ pub(super) fn start_oracle(
     let rounds = (epoch_length.as_secs() / TELEMETRY_ROUND.as_secs()).clamp(1, 48);
     config.verify.slots_per_epoch = u32::try_from(rounds).unwrap_or(48);
     config.verify.min_uptime_slots = (config.verify.slots_per_epoch / 4).max(1);
+    // The stake multiplier on: the first operator's delegated stake (a staker's whole
+    // position, over its three devices) earns its devices up to 1.5x, and its pool the added
+    // part less the operator's commission.
+    config.verify.stake_multiplier = Some(groundwork_oracle_rewards::StakeMultiplier {
+        max_bonus_bps: 5_000,
+        full_bonus_stake_per_device: FULL_BONUS_STAKE_PER_DEVICE,
+    });
     // Each device reports to one oracle: every epoch is computed over the three sets.
     config.shared_input.peers = oracle.peers.clone();
     config.shared_input.pull_every = Duration::from_secs(1);

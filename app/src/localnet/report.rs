@@ -60,6 +60,10 @@ pub struct EpochLine {
     pub recipients_paid_in_full: usize,
     /// What claims paid the recipient without SOL (its oracle relays them).
     pub relayed_claimed: u64,
+    /// Delegation that pays: what the operators' pools received (claimed and swept by the
+    /// relaying oracle), and what delegated positions claimed of it.
+    pub pool_rewards_received: u64,
+    pub delegation_rewards_claimed: u64,
 }
 
 /// An epoch's root on chain.
@@ -221,6 +225,12 @@ impl std::fmt::Display for EpochLine {
             format_amount(self.reward_vault, 6),
             format_amount(self.reward_vault + self.rewards_claimed_total, 6),
         )?;
+        write!(
+            f,
+            "\n       delegation: the operators' pools received {} of their devices' stake-multiplier rewards; delegated positions claimed {}",
+            format_amount(self.pool_rewards_received, 6),
+            format_amount(self.delegation_rewards_claimed, 6),
+        )?;
         if let Some(root) = &self.root {
             write!(
                 f,
@@ -326,6 +336,21 @@ pub(super) fn close_epoch(
                 }),
             None => None,
         };
+    let pools = groundwork_client::ledger::accounts_of_type::<staking::PoolRewardsV0>(
+        &*ledger,
+        &groundwork_client::staking::PROGRAM_ID,
+        None,
+    )?;
+    let pool_rewards_received = pools.iter().map(|(_, pool)| pool.total_swept).sum();
+    let mut delegation_rewards_claimed = 0;
+    for staker in &world.actors.stakers {
+        if let Some(position) = read::<staking::PositionV0>(
+            &*ledger,
+            &groundwork_client::staking::position_address(&staker.pubkey(), 0),
+        )? {
+            delegation_rewards_claimed += position.claimed_pool_rewards;
+        }
+    }
     let mut recipients_owed = 0;
     let mut recipients_paid_in_full = 0;
     let mut relayed_claimed = 0;
@@ -377,5 +402,7 @@ pub(super) fn close_epoch(
         recipients_owed,
         recipients_paid_in_full,
         relayed_claimed,
+        pool_rewards_received,
+        delegation_rewards_claimed,
     })
 }

@@ -42,6 +42,8 @@ const OPERATOR_CREDIT_PURCHASE: u64 = 1_000 * GWK;
 /// Tokens the dApp burns for credits every epoch, and credits it pays each device.
 const DAPP_PURCHASE_PER_EPOCH: u64 = 20 * GWK;
 const PAYMENT_PER_DEVICE: u64 = 10_000;
+/// The first operator's commission on its pool's device rewards.
+pub(super) const FIRST_OPERATOR_COMMISSION_BPS: u16 = 2_000;
 /// San Francisco, where the simulated devices stand.
 const ORIGIN: (f64, f64) = (37.7749, -122.4194);
 
@@ -203,6 +205,18 @@ impl World {
                 .send(&[register], &[operator])
                 .context("registering an operator")?;
             credits_bought += buy_credits(ledger, operator, token, OPERATOR_CREDIT_PURCHASE)?;
+            if index == 0 {
+                // The first operator keeps a fifth of what its delegators' stake adds.
+                ledger
+                    .send(
+                        &[staking_client::set_commission(
+                            &operator.pubkey(),
+                            FIRST_OPERATOR_COMMISSION_BPS,
+                        )],
+                        &[operator],
+                    )
+                    .context("setting the first operator's commission")?;
+            }
             for slot in 0..3 {
                 let name = format!("operator-{}-device-{}.json", index + 1, slot + 1);
                 let keypair = load_or_create(&devices_dir.join(name))?;
@@ -434,8 +448,19 @@ impl World {
                 .context("paying the devices")?;
             self.credits_spent += PAYMENT_PER_DEVICE * payments.len() as u64;
         }
+        self.stakers_act(ledger)
+    }
+
+    /// The stakers claim what they earned (staking rewards, and the first's delegation's
+    /// share of the first operator's pool), and the first delegates to the first operator once
+    /// its position is active (called again right after each close, so it delegates early in
+    /// epoch 1 and earns the pool's rewards from epoch 2).
+    pub fn stakers_act(&mut self, ledger: &mut RpcLedger) -> Result<()> {
         let config: StakingConfigV0 =
             read(&*ledger, &staking_client::config_address())?.context("staking is missing")?;
+        let now = ledger.unix_timestamp()?;
+        // A delegation names its epoch's cohort: not within two seconds of an epoch's end.
+        let clear_of_boundary = config.epoch_at(now) == config.epoch_at(now + 2);
         for (index, staker) in self.actors.stakers.iter().enumerate() {
             let Some(position): Option<PositionV0> = read(
                 &*ledger,
@@ -450,13 +475,17 @@ impl World {
                 continue;
             }
             if index == 0 && position.operator.is_none() {
-                let operator = self.actors.operators[0].pubkey();
-                let cohort = staking_client::delegation_cohort_now(&*ledger, &operator)?;
-                let delegate = staking_client::delegate(&position, &operator, cohort);
-                ledger.send(&[delegate], &[staker]).context("delegating")?;
+                if clear_of_boundary {
+                    let operator = self.actors.operators[0].pubkey();
+                    let cohort = staking_client::delegation_cohort_now(&*ledger, &operator)?;
+                    let delegate = staking_client::delegate(&position, &operator, cohort);
+                    ledger.send(&[delegate], &[staker]).context("delegating")?;
+                }
                 continue;
             }
-            if staking_client::claimable_now(&*ledger, &position)? > 0 {
+            if staking_client::claimable_now(&*ledger, &position)? > 0
+                || staking_client::pool_claimable_now(&*ledger, &position)? > 0
+            {
                 let claim = staking_client::claim_stake_rewards(&position, self.token);
                 ledger
                     .send(&[claim], &[staker])

@@ -700,6 +700,132 @@ impl Submitter {
         }
     }
 
+    /// Claims `operator`'s delegation pool leaf (`cumulative_amount` with `proof` against the
+    /// active root) when more is due, creates the operator's token account if missing (paid
+    /// when no member earns), and sweeps what the pool received into its per-share index — in
+    /// one transaction, so each root's rewards are swept on their own (exactly attributed).
+    /// With nothing due but a claim not yet swept (someone else claimed), the sweep alone.
+    /// Nobody else claims a pool's leaf: the relayer does by default.
+    pub async fn relay_pool(
+        &self,
+        operator: &Pubkey,
+        cumulative_amount: u64,
+        proof: Vec<[u8; 32]>,
+    ) -> Result<Relayed, SubmitError> {
+        use groundwork_client::staking as staking_client;
+        let config = self.reward_config().await?;
+        let Some(active_root_epoch) = config.active_root_epoch else {
+            return Ok(Relayed::Refused);
+        };
+        let pool_address = staking_client::pool_rewards_address(operator);
+        let Some(pool) = self
+            .rpc
+            .account::<staking::PoolRewardsV0>(&pool_address)
+            .await
+            .map_err(SubmitError::Rpc)?
+        else {
+            // No pool rewards account: nothing could sweep what a claim would pay.
+            return Ok(Relayed::Refused);
+        };
+        let record = self
+            .rpc
+            .account::<reward_epochs::state::ClaimV0>(
+                &groundwork_client::reward_epochs::claim_address(&pool_address),
+            )
+            .await
+            .map_err(SubmitError::Rpc)?;
+        let claimed = record.as_ref().map_or(0, |record| record.claimed);
+        let record_exists = record.is_some();
+        let token_program = self
+            .rpc
+            .owner_of(&config.network_mint)
+            .await
+            .map_err(SubmitError::Rpc)?
+            .ok_or_else(|| SubmitError::Rpc("the network mint is not on chain".into()))?;
+        let token = groundwork_client::tokenomics::NetworkToken {
+            mint: config.network_mint,
+            token_program,
+        };
+        let payer = self.oracle.pubkey();
+        let (mut instructions, root_epoch) = if cumulative_amount > claimed {
+            (
+                vec![groundwork_client::reward_epochs::claim(
+                    &payer,
+                    &pool_address,
+                    token,
+                    cumulative_amount,
+                    proof,
+                )],
+                active_root_epoch,
+            )
+        } else {
+            match &record {
+                Some(record)
+                    if record.claimed > pool.swept_claimed
+                        || pool
+                            .waiting_cohorts()
+                            .first()
+                            .is_some_and(|cohort| cohort.key_epoch <= record.last_root_epoch) =>
+                {
+                    (Vec::new(), record.last_root_epoch)
+                }
+                _ => return Ok(Relayed::Refused),
+            }
+        };
+        instructions.push(token.create_account_idempotent(&payer, operator));
+        instructions.push(staking_client::sweep_pool_rewards(
+            &reward_epochs::ID,
+            operator,
+            &pool,
+            root_epoch,
+            token,
+        ));
+        let pool_tokens_exist = self
+            .rpc
+            .lamports_now(&staking_client::pool_reward_tokens_address(operator, token))
+            .await
+            .map_err(SubmitError::Rpc)?
+            .is_some();
+        let operator_tokens_exist = self
+            .rpc
+            .lamports_now(&token.account_of(operator))
+            .await
+            .map_err(SubmitError::Rpc)?
+            .is_some();
+        let cost = self
+            .claim_cost_at_most(record_exists, pool_tokens_exist)
+            .saturating_add(self.claim_cost_at_most(true, operator_tokens_exist));
+        let reserve = self.settings.relay_reserve_lamports;
+        let balance = self
+            .rpc
+            .lamports_now(&payer)
+            .await
+            .map_err(SubmitError::Rpc)?
+            .unwrap_or(0);
+        let unsettled = self.unsettled_relay_spending();
+        if balance < reserve.saturating_add(cost).saturating_add(unsettled) {
+            return Ok(Relayed::BelowReserve {
+                balance,
+                reserve,
+                claim_cost: cost,
+                unsettled,
+            });
+        }
+        match self
+            .send_all_once(instructions, "relayed pool claim and sweep")
+            .await?
+        {
+            Some(signature) => {
+                self.relay_spending
+                    .lock()
+                    .expect("relay spending lock")
+                    .push_back((std::time::Instant::now(), cost));
+                Ok(Relayed::Sent(signature))
+            }
+            None => Ok(Relayed::Refused),
+        }
+    }
+
     /// The most a relayed claim may cost this key: the fee at the priority floor for the most
     /// compute a transaction may use, and the rent of the claim record and the recipient's
     /// token account when the claim creates them (the larger Token-2022 account with its
@@ -748,11 +874,17 @@ impl Submitter {
         instruction: anchor_lang::solana_program::instruction::Instruction,
         what: &str,
     ) -> Result<Option<String>, SubmitError> {
+        self.send_all_once(vec![instruction], what).await
+    }
+
+    /// Sends `instructions` in one transaction once, as [`Self::send_once`].
+    async fn send_all_once(
+        &self,
+        instructions: Vec<anchor_lang::solana_program::instruction::Instruction>,
+        what: &str,
+    ) -> Result<Option<String>, SubmitError> {
         let payer = self.oracle.pubkey();
-        let probe = Transaction::new_unsigned(Message::new(
-            std::slice::from_ref(&instruction),
-            Some(&payer),
-        ));
+        let probe = Transaction::new_unsigned(Message::new(&instructions, Some(&payer)));
         let units = match self.rpc.simulate(&probe).await.map_err(SubmitError::Rpc)? {
             Ok(units) => units,
             Err((error, _)) => {
@@ -765,10 +897,11 @@ impl Submitter {
             .latest_blockhash()
             .await
             .map_err(SubmitError::Rpc)?;
-        let mut instructions =
+        let mut budgeted =
             compute_budget_instructions(unit_limit_for(units), self.settings.priority_fee_floor)
                 .to_vec();
-        instructions.push(instruction);
+        budgeted.extend(instructions);
+        let instructions = budgeted;
         let transaction = Transaction::new(
             &[&self.oracle],
             Message::new(&instructions, Some(&payer)),

@@ -184,6 +184,8 @@ pub struct SubmitRoles {
     pub activate_roots: bool,
     /// Claim what the active root owes these recipients (paying fee and rent).
     pub relay_claims_for: Vec<Pubkey>,
+    /// Claim and sweep operators' delegation pool leaves (nobody else would).
+    pub relay_pools: bool,
 }
 
 /// The "submitter" task.
@@ -219,12 +221,19 @@ struct Relay {
     leaves: Option<RelayLeaves>,
 }
 
-/// The active epoch's leaves as this oracle's report holds them, and their tree.
+/// The active epoch's leaves as this oracle's report holds them, and their tree; and the
+/// delegation pools paid in it or the epochs before it ([`POOL_LOOKBACK_EPOCHS`]), by their
+/// rewards account.
 struct RelayLeaves {
     epoch: u64,
     cumulative: BTreeMap<Pubkey, u64>,
     tree: RewardTree,
+    pools: BTreeMap<Pubkey, Pubkey>,
 }
+
+/// How many epochs back the relayer looks for pools to claim (a pool unpaid since keeps its
+/// leaf, claimed then).
+const POOL_LOOKBACK_EPOCHS: u64 = 8;
 
 impl SubmitStage {
     /// The stage over `submitter`, voting the reports in `reports`; reads the oracle set once
@@ -284,7 +293,7 @@ impl SubmitStage {
                 Ok(waiting) => waiting,
                 Err(error) => format!("a round failed and is tried again: {error}"),
             };
-            if !self.roles.relay_claims_for.is_empty() {
+            if !self.roles.relay_claims_for.is_empty() || self.roles.relay_pools {
                 match self.relay_claims().await {
                     Ok(Some(held_up)) => waiting = format!("{waiting}; {held_up}"),
                     Ok(None) => {}
@@ -527,14 +536,31 @@ impl SubmitStage {
                 return Ok(None);
             };
             let (tree, _) = cumulative_tree(&report.rewards.cumulative)?;
+            let mut pools: BTreeMap<Pubkey, Pubkey> = report
+                .rewards
+                .pools
+                .iter()
+                .map(|pool| (pool.rewards_account, pool.operator))
+                .collect();
+            for epoch in active.saturating_sub(POOL_LOOKBACK_EPOCHS)..active {
+                if let Ok(Some(earlier)) = self.reports.load(epoch) {
+                    for pool in &earlier.rewards.pools {
+                        pools.entry(pool.rewards_account).or_insert(pool.operator);
+                    }
+                }
+            }
             *leaves = Some(RelayLeaves {
                 epoch: active,
                 cumulative: report.rewards.cumulative,
                 tree,
+                pools,
             });
         }
         let Some(RelayLeaves {
-            cumulative, tree, ..
+            cumulative,
+            tree,
+            pools,
+            ..
         }) = leaves.as_ref()
         else {
             return Ok(None);
@@ -543,7 +569,12 @@ impl SubmitStage {
             return Ok(None);
         }
         let mut held_up = Vec::new();
-        for recipient in &self.roles.relay_claims_for {
+        let pool_recipients: Vec<Pubkey> = if self.roles.relay_pools {
+            pools.keys().copied().collect()
+        } else {
+            Vec::new()
+        };
+        for recipient in self.roles.relay_claims_for.iter().chain(&pool_recipients) {
             let Some(leaf) = cumulative.get(recipient).copied() else {
                 continue;
             };
@@ -558,7 +589,12 @@ impl SubmitStage {
             };
             // One recipient's failure does not hold up the others.
             let submitter = &self.submitter;
+            let pool_of = pools.get(recipient).filter(|_| self.roles.relay_pools);
             let relay = async {
+                if let Some(operator) = pool_of {
+                    // A pool is swept even when someone else claimed it.
+                    return submitter.relay_pool(operator, leaf, proof).await.map(Some);
+                }
                 if submitter.claimed(recipient).await? >= leaf {
                     return Ok(None);
                 }
@@ -569,7 +605,7 @@ impl SubmitStage {
             };
             match relay.await {
                 Ok(Some(Relayed::Sent(signature))) => {
-                    tracing::info!(%recipient, cumulative = leaf, %signature, "claimed for an opted-in recipient");
+                    tracing::info!(%recipient, cumulative = leaf, %signature, pool = pool_of.is_some(), "claimed for an opted-in recipient or a delegation pool");
                     relayed.insert(*recipient, (leaf, Instant::now()));
                 }
                 Ok(Some(Relayed::BelowReserve {

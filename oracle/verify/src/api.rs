@@ -373,6 +373,9 @@ async fn device_rewards(
             "trust_bps": row.trust_bps,
             "weight_bps": row.weight_bps,
             "stake_multiplier_bps": row.stake_multiplier_bps,
+            "multiplier_added": row.multiplier_added,
+            "pool_share": row.pool_share,
+            "paid_to_recipient": row.amount - row.pool_share,
             "beacons": row.beacons,
             "witnesses": row.witnesses,
             "witness_factor_bps": row.witness_factor_bps,
@@ -595,6 +598,22 @@ async fn recipient_rewards(
             format!("{recipient} has no leaf in epoch {epoch}'s root (claimed so far: {claimed})"),
         );
     };
+    // A delegation pool's rewards account: whose pool, and what the epoch paid it.
+    let pool = report
+        .rewards
+        .pools
+        .iter()
+        .find(|pool| pool.rewards_account == recipient)
+        .map(|pool| {
+            json!({
+                "operator": pool.operator.to_string(),
+                "commission_bps": pool.commission_bps,
+                "active_stake": pool.active_stake,
+                "epoch_multiplier_added": pool.multiplier_added,
+                "epoch_commission": pool.commission,
+                "epoch_pool_share": pool.pool_share,
+            })
+        });
     Json(json!({
         "recipient": recipient.to_string(),
         "epoch": epoch,
@@ -603,6 +622,7 @@ async fn recipient_rewards(
         "claimed": claimed,
         "claimable": leaf.cumulative_amount.saturating_sub(claimed),
         "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+        "pool": pool,
     }))
     .into_response()
 }

@@ -475,6 +475,7 @@ pub fn sweep(
     pool_rewards.waiting_count -= done as u8;
     pool_rewards.swept_claimed = claim.claimed;
     pool_rewards.last_swept_root_epoch = Some(root);
+    pool_rewards.last_received = received;
     pool_rewards.total_swept = add_u64(pool_rewards.total_swept, received)?;
     pool_rewards.total_distributed = add_u64(pool_rewards.total_distributed, distributed)?;
     pool_rewards.total_to_operator = add_u64(pool_rewards.total_to_operator, to_operator)?;

@@ -79,8 +79,10 @@ pub struct PoolRewardsV0 {
     pub reward_per_share: u128,
     /// The claim record's `claimed` at the last sweep: what has been taken in.
     pub swept_claimed: u64,
-    /// Root epoch of the last sweep.
+    /// Root epoch of the last sweep, and what it received (the pool's rewards of that root's
+    /// epoch when sweeps follow every root).
     pub last_swept_root_epoch: Option<u64>,
+    pub last_received: u64,
     /// Everything received, what members were given of it (through the index: their claims,
     /// each floored, never add up to more), what went to the operator (no member earning),
     /// and what members were paid.

@@ -19,6 +19,7 @@ fn pool_rewards() -> PoolRewardsV0 {
         reward_per_share: 0,
         swept_claimed: 0,
         last_swept_root_epoch: None,
+        last_received: 0,
         total_swept: 0,
         total_distributed: 0,
         total_to_operator: 0,
