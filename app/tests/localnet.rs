@@ -311,6 +311,40 @@ fn delegation_pays_the_delegator_and_the_commission_the_operator(
     assert_eq!(pool["commission_bps"], 2_000, "{status}");
     assert_eq!(u64_of(pool, "delegated"), 25_000_000_000, "{status}");
     assert!(u64_of(pool, "total_received") >= owed, "{status}");
+    // The operator changes its commission: from the next epoch, shown as waiting; above the
+    // authority's maximum it is refused before anything is sent.
+    let operator = keys.join("operator-1.json");
+    let operator = operator.to_str().unwrap();
+    let set = cli_json(url, &["-k", operator, "operator", "set-commission", "1500"]);
+    assert_eq!(set["effect"]["commission_bps"], 1_500, "{set}");
+    let status = cli_json(url, &["network", "status"]);
+    assert_eq!(
+        status["pools"][0]["pending_commission_bps"], 1_500,
+        "{status}"
+    );
+    assert_eq!(
+        status["pools"][0]["pending_commission_epoch"],
+        u64_of(&set["effect"], "effective_epoch"),
+        "{status}"
+    );
+    let refused = groundwork_unconfigured()
+        .args([
+            "-u",
+            url,
+            "-k",
+            operator,
+            "operator",
+            "set-commission",
+            "5001",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("above the maximum"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     // The operator's devices' rows: the multiplier added a part, the pool took 80% of it
     // (floored) and the operator's recipient kept the rest, the commission.
     let oracle = format!("http://127.0.0.1:{oracle_port}");

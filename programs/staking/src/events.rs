@@ -113,6 +113,8 @@ pub struct UndelegationRequested {
     pub pool_rewards: PoolRewardsV0,
     /// The exit cohort of its epoch (it waits in it while it was earning).
     pub cohort: PoolCohortV0,
+    /// The join cohort it left before starting (when it had not started earning yet).
+    pub join_cohort: Option<PoolCohortV0>,
 }
 
 #[event]
@@ -124,6 +126,8 @@ pub struct Undelegated {
     pub pool_amount: u64,
     pub position: PositionV0,
     pub pool_rewards: PoolRewardsV0,
+    /// The exit cohort it waited in, after.
+    pub cohort: Option<PoolCohortV0>,
     pub pool: OperatorPoolV0,
     pub records: Vec<EpochStakeV0>,
     pub config: StakingConfigV0,

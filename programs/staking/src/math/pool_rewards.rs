@@ -152,22 +152,30 @@ fn waiting_slot(pool_rewards: &PoolRewardsV0, key_epoch: u64) -> Option<usize> {
         .position(|waiting| waiting.key_epoch == key_epoch)
 }
 
-/// Lists `key_epoch` (after every listed key: keys only grow) if a slot is free.
+/// Lists `key_epoch` in key order (an exit of epoch `c` may come after a join keyed `c + 1`
+/// was listed in the same epoch) if a slot is free and it is not listed yet.
 fn register_waiting(
     pool_rewards: &mut PoolRewardsV0,
     key_epoch: u64,
     activation_epoch: u64,
 ) -> Option<()> {
     let count = usize::from(pool_rewards.waiting_count);
-    if count >= MAX_WAITING_COHORTS
-        || pool_rewards
-            .waiting_cohorts()
-            .last()
-            .is_some_and(|last| last.key_epoch >= key_epoch)
+    if count >= MAX_WAITING_COHORTS {
+        return None;
+    }
+    let at = pool_rewards
+        .waiting_cohorts()
+        .iter()
+        .position(|waiting| waiting.key_epoch >= key_epoch)
+        .unwrap_or(count);
+    if pool_rewards.waiting[..count]
+        .get(at)
+        .is_some_and(|waiting| waiting.key_epoch == key_epoch)
     {
         return None;
     }
-    pool_rewards.waiting[count] = WaitingCohort {
+    pool_rewards.waiting.copy_within(at..count, at + 1);
+    pool_rewards.waiting[at] = WaitingCohort {
         key_epoch,
         activation_epoch,
     };

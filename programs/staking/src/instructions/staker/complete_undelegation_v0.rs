@@ -1,7 +1,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::checks::{check_pool, check_pool_rewards, cohort_mut, record_mut, record_snapshots};
+use super::checks::{
+    check_pool, check_pool_rewards, cohort_mut, cohort_snapshot, record_mut, record_snapshots,
+};
 use crate::errors::StakingError;
 use crate::events::Undelegated;
 use crate::instructions::tokens::pay_from_pool_rewards;
@@ -106,6 +108,7 @@ pub fn handler(ctx: Context<CompleteUndelegationV0>) -> Result<()> {
         pool_amount,
         position: (**accounts.position).clone(),
         pool_rewards: (**accounts.pool_rewards).clone(),
+        cohort: cohort_snapshot(&accounts.pool_cohort),
         pool: (**accounts.pool).clone(),
         records: record_snapshots(&[&accounts.bonus_record]),
         config: (**accounts.config).clone(),

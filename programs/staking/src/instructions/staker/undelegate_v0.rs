@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use super::checks::{check_pool_rewards, cohort_mut};
+use super::checks::{check_pool_rewards, cohort_mut, cohort_snapshot};
 use crate::errors::StakingError;
 use crate::events::UndelegationRequested;
 use crate::math;
@@ -112,6 +112,7 @@ pub fn handler(ctx: Context<UndelegateV0>, exit_epoch: u64) -> Result<()> {
         position: (***position).clone(),
         pool_rewards: (**pool_rewards).clone(),
         cohort: (**accounts.exit_cohort).clone(),
+        join_cohort: cohort_snapshot(&accounts.pool_cohort),
     };
     emit_cpi!(event);
     Ok(())

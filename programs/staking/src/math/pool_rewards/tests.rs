@@ -312,6 +312,33 @@ fn a_completed_undelegation_whose_exit_was_not_swept_keeps_what_was_swept_and_st
 }
 
 #[test]
+fn an_exit_after_a_join_in_the_same_epoch_is_listed_before_it() {
+    let mut world = World::new();
+    let a = world.join(100);
+    world.epoch = 3;
+    world.claim_and_sweep(2, 100);
+    // Epoch 3: b joins (cohort 4), then a asks to leave (cohort 3, listed before 4).
+    let b = world.join(100);
+    world.leave(a);
+    assert_eq!(world.members[a].pool_exit_epoch, Some(3));
+    let keys: Vec<u64> = world
+        .pool
+        .waiting_cohorts()
+        .iter()
+        .map(|waiting| waiting.key_epoch)
+        .collect();
+    assert_eq!(keys, [3, 4]);
+    // Epoch 3's root: a's exit leaves first; b counts from epoch 4: the operator's.
+    world.epoch = 4;
+    let swept = world.claim_and_sweep(3, 50);
+    assert_eq!((swept.exited, swept.to_operator), (1, 50));
+    world.epoch = 5;
+    world.claim_and_sweep(4, 70);
+    assert_eq!(world.claim(a), 100);
+    assert_eq!(world.claim(b), 70);
+}
+
+#[test]
 fn a_full_waiting_list_postpones_the_newest_cohort_instead_of_paying_early() {
     let mut world = World::new();
     let mut members = Vec::new();
