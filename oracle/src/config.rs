@@ -91,8 +91,9 @@ pub struct SubmitConfig {
     /// it, paying the fee and the claim account's rent the first time.
     #[serde(default)]
     pub relay_claims_for: Vec<Key>,
-    /// Also claim operators' delegation pool leaves and sweep them into the pools' indexes
-    /// (one transaction per pool and root; nobody else claims a pool's leaf). On by default.
+    /// Also sweep operators' delegation pools whose leaf grew (the sweep claims the leaf by
+    /// CPI and takes it into the pool's index; one transaction per pool and root; nobody else
+    /// would). On by default.
     #[serde(default = "default_relay_pools")]
     pub relay_pools: bool,
     /// Lamports the oracle key keeps for its votes: below them it relays no claim (and says

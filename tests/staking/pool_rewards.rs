@@ -3,6 +3,7 @@
 //! pool's per-share index in O(1), and paid to members through their positions' claims — on
 //! the real reward program, with real roots, claims and token accounts.
 
+use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use groundwork_client::reward_epochs as rewards;
 use groundwork_client::staking as client;
@@ -89,8 +90,9 @@ impl PoolNetwork {
         tree
     }
 
-    /// The reward program's claim of the pool's leaf.
-    fn claim_instruction(
+    /// The reward program's claim of the pool's leaf, sent directly (refused: only the
+    /// sweep claims a pool's leaf).
+    fn direct_claim_instruction(
         &self,
         tree: &RewardTree,
     ) -> anchor_lang::solana_program::instruction::Instruction {
@@ -105,27 +107,32 @@ impl PoolNetwork {
         )
     }
 
+    /// The sweep of root `root_epoch`: the pool's leaf in `tree` claimed and taken in.
     fn sweep_instruction(
         &self,
         root_epoch: u64,
+        tree: &RewardTree,
     ) -> anchor_lang::solana_program::instruction::Instruction {
+        let pool = self.pool_rewards_address();
+        let (leaf, proof) = tree.proof_for(&pool.to_bytes()).unwrap();
         client::sweep_pool_rewards(
-            &reward_epochs::ID,
+            &self.relayer.pubkey(),
             &self.operator.pubkey(),
             &self.pool_rewards(),
             root_epoch,
             self.network_token,
+            leaf.cumulative_amount,
+            proof,
         )
     }
 
-    /// What the claim relayer does: the pool's claim, the operator's token account (paid
-    /// when no member earns) and the sweep, in one transaction.
+    /// What the claim relayer does: the operator's token account (paid when no member earns)
+    /// and the sweep, in one transaction.
     fn claim_and_sweep(&mut self, root_epoch: u64, tree: &RewardTree) -> PoolRewardsSwept {
         let instructions = [
-            self.claim_instruction(tree),
             self.network_token
                 .create_account_idempotent(&self.relayer.pubkey(), &self.operator.pubkey()),
-            self.sweep_instruction(root_epoch),
+            self.sweep_instruction(root_epoch, tree),
         ];
         let relayer = self.relayer.insecure_clone();
         self.rt
@@ -389,45 +396,71 @@ fn a_slash_lowers_members_pro_rata_and_the_pool_account_covers_every_claimable()
 }
 
 #[test]
-fn sweeps_refuse_forged_claim_records_skipped_cohorts_and_repeats() {
+fn sweeps_refuse_direct_claims_forged_records_skipped_or_repeated_cohorts_and_repeats() {
     let mut world = PoolNetwork::launch();
     let (a, _) = world.with_two_active_stakers(gwk(10), gwk(10));
     world.delegate_now(&a);
     world.end_and_close_epoch();
     let (e3, tree) = world.pay_pool(700);
     let relayer = world.relayer.insecure_clone();
-    let claim = world.claim_instruction(&tree);
-    world.rt.send_paid_by(&relayer, &[claim], &[]).unwrap();
-
-    // Another recipient's claim record (the device host's, claimed for the purpose).
+    let operator = world.operator.pubkey();
+    let create = world
+        .network_token
+        .create_account_idempotent(&relayer.pubkey(), &operator);
+    world.rt.send_paid_by(&relayer, &[create], &[]).unwrap();
+    // Nobody claims a pool's leaf apart from its sweep (it would let one sweep cover
+    // several epochs).
+    let direct = world.direct_claim_instruction(&tree);
+    assert_error(
+        &world.rt.send_paid_by(&relayer, &[direct], &[]),
+        reward_epochs::errors::RewardError::PoolClaimedOnlyBySweep,
+    );
+    // Another recipient's claim record: the reward program refuses it for this recipient.
     let host = Pubkey::new_from_array([9; 32]);
     world.claim_from(&relayer, &tree, &host).unwrap();
-    let mut forged = world.sweep_instruction(e3);
-    forged.accounts[2].pubkey = rewards::claim_address(&host);
+    let mut forged = world.sweep_instruction(e3, &tree);
+    forged.accounts[4].pubkey = rewards::claim_address(&host);
     assert_error(
-        &world.rt.send(&[forged], &[]),
-        StakingError::NotPoolClaimRecord,
+        &world.rt.send_paid_by(&relayer, &[forged], &[]),
+        AnchorError::ConstraintSeeds,
     );
-    // An account that is no claim record at all, at an address the attacker chose.
-    let mut forged = world.sweep_instruction(e3);
-    forged.accounts[2].pubkey = world.pool_rewards_address();
+    // Another program in the reward program's place.
+    let mut forged = world.sweep_instruction(e3, &tree);
+    forged.accounts[3].pubkey = tokenomics::ID;
     assert_error(
-        &world.rt.send(&[forged], &[]),
-        StakingError::NotPoolClaimRecord,
+        &world.rt.send_paid_by(&relayer, &[forged], &[]),
+        AnchorError::ConstraintAddress,
     );
-    // Leaving out the cohort due would let its members miss the rewards they earned.
-    let mut skipping = world.sweep_instruction(e3);
+    // Leaving out the cohort due would let its members miss the rewards they earned; passing
+    // it twice would write its old state back over the new.
+    let mut skipping = world.sweep_instruction(e3, &tree);
     skipping.accounts.pop();
     assert_error(
-        &world.rt.send(&[skipping], &[]),
+        &world.rt.send_paid_by(&relayer, &[skipping], &[]),
+        StakingError::CohortsMissing,
+    );
+    let mut twice = world.sweep_instruction(e3, &tree);
+    let cohort = twice.accounts.last().unwrap().clone();
+    twice.accounts.push(cohort);
+    assert_error(
+        &world.rt.send_paid_by(&relayer, &[twice], &[]),
         StakingError::CohortsMissing,
     );
 
-    let sweep = world.sweep_instruction(e3);
-    world.rt.send_ok(&[sweep], &[]);
-    let again = world.sweep_instruction(e3);
-    assert_error(&world.rt.send(&[again], &[]), StakingError::NothingToSweep);
+    let sweep = world.sweep_instruction(e3, &tree);
+    world.rt.send_paid_by(&relayer, &[sweep], &[]).unwrap();
+    let again = world.sweep_instruction(e3, &tree);
+    assert_error(
+        &world.rt.send_paid_by(&relayer, &[again], &[]),
+        reward_epochs::errors::RewardError::NothingDue,
+    );
     assert_eq!(world.pool_claimable(&world.position(&a.pubkey(), 0)), 700);
+    // The cohort, swept and taken by its member, is off the list: its rent goes back.
+    world.claim_position(&a).unwrap();
+    let payer = a.pubkey();
+    world
+        .rt
+        .send_ok(&[client::close_pool_cohort(&operator, 3, &payer)], &[]);
 }
 
 #[test]
@@ -538,18 +571,16 @@ fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
 
     // One transaction: the pool's claim and its sweep, whatever the number of members.
     let instructions = [
-        world.claim_instruction(&tree),
         world
             .network_token
             .create_account_idempotent(&world.relayer.pubkey(), &operator),
-        world.sweep_instruction(e3),
+        world.sweep_instruction(e3, &tree),
     ];
     let (bytes, accounts) = transaction_size(&instructions, &world.relayer.pubkey());
     println!(
-        "pool claim + operator account + sweep for 10,000 members: {} + {} + {} instruction accounts, {accounts} transaction accounts, {bytes} bytes (limit 1,232)",
+        "operator account + sweep (the pool's claim by CPI) for 10,000 members: {} + {} instruction accounts, {accounts} transaction accounts, {bytes} bytes (limit 1,232)",
         instructions[0].accounts.len(),
-        instructions[1].accounts.len(),
-        instructions[2].accounts.len()
+        instructions[1].accounts.len()
     );
     assert!(bytes <= 1_232);
     let relayer = world.relayer.insecure_clone();
@@ -613,6 +644,10 @@ fn the_sweep_reads_the_reward_programs_claim_records_by_their_real_layout() {
     assert_eq!(
         staking::instructions::REWARD_CLAIM_DISCRIMINATOR,
         reward_epochs::ClaimV0::DISCRIMINATOR
+    );
+    assert_eq!(
+        staking::instructions::REWARD_CLAIM_INSTRUCTION,
+        reward_epochs::instruction::ClaimV0::DISCRIMINATOR
     );
     let record = reward_epochs::ClaimV0 {
         bump: 254,

@@ -701,11 +701,11 @@ impl Submitter {
     }
 
     /// Claims `operator`'s delegation pool leaf (`cumulative_amount` with `proof` against the
-    /// active root) when more is due, creates the operator's token account if missing (paid
-    /// when no member earns), and sweeps what the pool received into its per-share index — in
-    /// one transaction, so each root's rewards are swept on their own (exactly attributed).
-    /// With nothing due but a claim not yet swept (someone else claimed), the sweep alone.
-    /// Nobody else claims a pool's leaf: the relayer does by default.
+    /// active root) when more is due, through the staking program's sweep, which takes it into
+    /// the pool's per-share index in the same instruction (the reward program pays a pool's
+    /// leaf only that way, so each root's rewards are swept on their own); creates the
+    /// operator's token account first if missing (paid when no member earns). Nobody else
+    /// claims a pool's leaf: the relayer does by default.
     pub async fn relay_pool(
         &self,
         operator: &Pubkey,
@@ -724,7 +724,7 @@ impl Submitter {
             .await
             .map_err(SubmitError::Rpc)?
         else {
-            // No pool rewards account: nothing could sweep what a claim would pay.
+            // No pool rewards account: nothing could sweep the leaf.
             return Ok(Relayed::Refused);
         };
         let record = self
@@ -734,8 +734,9 @@ impl Submitter {
             )
             .await
             .map_err(SubmitError::Rpc)?;
-        let claimed = record.as_ref().map_or(0, |record| record.claimed);
-        let record_exists = record.is_some();
+        if cumulative_amount <= record.as_ref().map_or(0, |record| record.claimed) {
+            return Ok(Relayed::Refused);
+        }
         let token_program = self
             .rpc
             .owner_of(&config.network_mint)
@@ -747,39 +748,18 @@ impl Submitter {
             token_program,
         };
         let payer = self.oracle.pubkey();
-        let (mut instructions, root_epoch) = if cumulative_amount > claimed {
-            (
-                vec![groundwork_client::reward_epochs::claim(
-                    &payer,
-                    &pool_address,
-                    token,
-                    cumulative_amount,
-                    proof,
-                )],
+        let instructions = vec![
+            token.create_account_idempotent(&payer, operator),
+            staking_client::sweep_pool_rewards(
+                &payer,
+                operator,
+                &pool,
                 active_root_epoch,
-            )
-        } else {
-            match &record {
-                Some(record)
-                    if record.claimed > pool.swept_claimed
-                        || pool
-                            .waiting_cohorts()
-                            .first()
-                            .is_some_and(|cohort| cohort.key_epoch <= record.last_root_epoch) =>
-                {
-                    (Vec::new(), record.last_root_epoch)
-                }
-                _ => return Ok(Relayed::Refused),
-            }
-        };
-        instructions.push(token.create_account_idempotent(&payer, operator));
-        instructions.push(staking_client::sweep_pool_rewards(
-            &reward_epochs::ID,
-            operator,
-            &pool,
-            root_epoch,
-            token,
-        ));
+                token,
+                cumulative_amount,
+                proof,
+            ),
+        ];
         let pool_tokens_exist = self
             .rpc
             .lamports_now(&staking_client::pool_reward_tokens_address(operator, token))
@@ -793,7 +773,7 @@ impl Submitter {
             .map_err(SubmitError::Rpc)?
             .is_some();
         let cost = self
-            .claim_cost_at_most(record_exists, pool_tokens_exist)
+            .claim_cost_at_most(record.is_some(), pool_tokens_exist)
             .saturating_add(self.claim_cost_at_most(true, operator_tokens_exist));
         let reserve = self.settings.relay_reserve_lamports;
         let balance = self
@@ -812,7 +792,7 @@ impl Submitter {
             });
         }
         match self
-            .send_all_once(instructions, "relayed pool claim and sweep")
+            .send_all_once(instructions, "relayed pool sweep")
             .await?
         {
             Some(signature) => {

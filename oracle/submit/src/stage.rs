@@ -592,7 +592,6 @@ impl SubmitStage {
             let pool_of = pools.get(recipient).filter(|_| self.roles.relay_pools);
             let relay = async {
                 if let Some(operator) = pool_of {
-                    // A pool is swept even when someone else claimed it.
                     return submitter.relay_pool(operator, leaf, proof).await.map(Some);
                 }
                 if submitter.claimed(recipient).await? >= leaf {

@@ -65,4 +65,6 @@ pub enum RewardError {
     RentPayerMismatch,
     #[msg("Reward accounting broken: claimed <= active root total <= device pool must hold")]
     AccountingInvariant,
+    #[msg("A delegation pool's leaf is claimed only by the staking program's sweep of the pool")]
+    PoolClaimedOnlyBySweep,
 }

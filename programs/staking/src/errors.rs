@@ -103,7 +103,7 @@ pub enum StakingError {
     CohortsMissing,
     #[msg("Nothing to sweep: no claim paid the pool since the last sweep and no cohort is due")]
     NothingToSweep,
-    #[msg("The pool cohort has not started, or members still need it")]
+    #[msg("The pool cohort still waits for a sweep, or members still need it")]
     PoolCohortInUse,
     #[msg("The pool rewards' token account is required to pay them")]
     PoolRewardTokensMissing,

@@ -133,12 +133,14 @@ pub mod staking {
         instructions::operator::set_commission_v0::handler(ctx, commission_bps)
     }
 
-    /// Anyone: takes what claims paid a pool's rewards account into its per-share index
-    /// (O(1)) and starts the cohorts due (their records as remaining accounts, oldest first).
+    /// Anyone: claims a pool's leaf from the reward program and takes it into the pool's
+    /// per-share index (O(1)), applying the cohorts due (their records as remaining accounts,
+    /// in the waiting list's order).
     pub fn sweep_pool_rewards_v0<'info>(
         ctx: Context<'info, SweepPoolRewardsV0<'info>>,
+        args: SweepPoolRewardsArgsV0,
     ) -> Result<()> {
-        instructions::crank::sweep_pool_rewards_v0::handler(ctx)
+        instructions::crank::sweep_pool_rewards_v0::handler(ctx, args)
     }
 
     /// Anyone: closes a started pool cohort no member needs, rent to its payer.

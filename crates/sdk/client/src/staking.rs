@@ -75,15 +75,6 @@ pub fn pool_reward_tokens_address(operator: &Pubkey, network_token: NetworkToken
     network_token.account_of(&pool_rewards_address(operator))
 }
 
-/// The reward program's claim record of `operator`'s pool rewards.
-pub fn pool_claim_record_address(reward_program: &Pubkey, operator: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(
-        &[seeds::REWARD_CLAIM, pool_rewards_address(operator).as_ref()],
-        reward_program,
-    )
-    .0
-}
-
 /// The pool cohort a delegation made in `current_epoch` joins (its first earning epoch's, or
 /// the newest waiting one when the pool's list is full).
 pub fn delegation_cohort(pool_rewards: Option<&PoolRewardsV0>, current_epoch: u64) -> u64 {
@@ -528,30 +519,49 @@ pub fn set_commission(operator: &Pubkey, commission_bps: u16) -> Instruction {
     )
 }
 
-/// `sweep_pool_rewards_v0` of `operator`'s pool (anyone may send): `pool_rewards` is the
-/// pool rewards account as read now, whose waiting cohorts keyed at most `root_epoch` (the
-/// root of the newest claim) are passed. The operator's token account must exist
-/// ([`NetworkToken::create_account_idempotent`] before it).
+/// `sweep_pool_rewards_v0` of `operator`'s pool (anyone may send; `payer` pays the claim
+/// record's and the pool token account's rent the first time): claims the pool's leaf
+/// (`cumulative_amount`, `proof`) in the newest active root, of epoch `root_epoch`, and takes
+/// it into the pool's index. `pool_rewards` is the pool rewards account as read now, whose
+/// waiting cohorts keyed at most `root_epoch` are passed. The operator's token account must
+/// exist ([`NetworkToken::create_account_idempotent`] before it).
+#[allow(clippy::too_many_arguments)]
 pub fn sweep_pool_rewards(
-    reward_program: &Pubkey,
+    payer: &Pubkey,
     operator: &Pubkey,
     pool_rewards: &PoolRewardsV0,
     root_epoch: u64,
     network_token: NetworkToken,
+    cumulative_amount: u64,
+    proof: Vec<[u8; 32]>,
 ) -> Instruction {
+    use crate::reward_epochs as rewards;
+    let pool = pool_rewards_address(operator);
     let mut sweep = instruction(
         staking::accounts::SweepPoolRewardsV0 {
+            payer: *payer,
             config: config_address(),
-            pool_rewards: pool_rewards_address(operator),
-            claim_record: pool_claim_record_address(reward_program, operator),
+            pool_rewards: pool,
+            reward_program: rewards::PROGRAM_ID,
+            claim_record: rewards::claim_address(&pool),
+            reward_config: rewards::config_address(),
+            epoch_minter: rewards::epoch_minter_address(),
+            reward_vault: rewards::reward_vault_address(),
             pool_reward_tokens: pool_reward_tokens_address(operator, network_token),
             operator_tokens: network_token.account_of(operator),
             network_mint: network_token.mint,
             token_program: network_token.token_program,
+            associated_token_program: anchor_spl::associated_token::ID,
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },
-        staking::instruction::SweepPoolRewardsV0 {},
+        staking::instruction::SweepPoolRewardsV0 {
+            args: staking::SweepPoolRewardsArgsV0 {
+                cumulative_amount,
+                proof,
+            },
+        },
     );
     sweep.accounts.extend(
         pool_rewards
@@ -575,6 +585,7 @@ pub fn close_pool_cohort(operator: &Pubkey, key_epoch: u64, rent_payer: &Pubkey)
         staking::accounts::ClosePoolCohortV0 {
             cohort: pool_cohort_address(operator, key_epoch),
             rent_payer: *rent_payer,
+            pool_rewards: pool_rewards_address(operator),
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },

@@ -117,6 +117,9 @@ pub fn join_cohort(
         Some(index) => {
             // Joining the newest cohort of a full list postpones its joiners' start to this
             // delegation's first epoch: nobody is paid for an epoch before its delegation.
+            if cohort.started {
+                return Err(StakingError::WrongPoolCohort);
+            }
             let slot = &mut pool_rewards.waiting[index];
             if activation_epoch > slot.activation_epoch {
                 slot.activation_epoch = activation_epoch;
@@ -378,7 +381,7 @@ pub struct Sweep {
 
 /// Sweeps what the pool was paid since the last sweep into its per-share index (the rule:
 /// `PoolRewardsV0`). `cohorts` are the records of the waiting cohorts keyed at most
-/// `claim.last_root_epoch`, in the waiting list's order.
+/// `claim.last_root_epoch`, exactly those, in the waiting list's order.
 pub fn sweep(
     pool_rewards: &mut PoolRewardsV0,
     claim: PoolClaim,
@@ -403,7 +406,9 @@ pub fn sweep(
     if received == 0 && due == 0 {
         return Err(StakingError::NothingToSweep);
     }
-    if cohorts.len() < due {
+    // Exactly the cohorts due, each once: an extra copy would be written back over the
+    // changed one.
+    if cohorts.len() != due {
         return Err(StakingError::CohortsMissing);
     }
     for (cohort, waiting) in cohorts.iter().zip(pool_rewards.waiting_cohorts()).take(due) {

@@ -48,15 +48,16 @@ pub struct WaitingCohort {
 ///   requested in epoch `c` earns those of epochs before `c` only (an exit cohort keyed `c`).
 ///   A delegation that asks to leave before its join cohort has started (no sweep has yet
 ///   reached its first epoch) earns nothing: it waits for one cohort only.
-/// - Sweep: `sweep_pool_rewards_v0` reads what the reward program's claim record says this
-///   address was paid since the last sweep — the rewards of the epochs after the last swept
-///   root up to the claim's root `R` — and adds it to `reward_per_share` over the earning
+/// - Sweep: `sweep_pool_rewards_v0` claims this address's leaf from the reward program (by
+///   CPI, this PDA signing: the reward program pays a staking-owned recipient only so, and
+///   nobody can claim it apart from a sweep) — the rewards of the epochs after the last swept
+///   root up to the active root `R` — and adds it to `reward_per_share` over the earning
 ///   shares, in O(1). First the exits keyed at most `R` leave, and the joins whose first
 ///   epoch is at most the first epoch of those rewards start; then the rewards are added;
 ///   then the other joins due by `R` start. When the rewards cover one epoch (the relayer
-///   claims and sweeps every root) this is exact; when they cover several, a member never
-///   receives a reward of an epoch in which it did not count (a joiner may miss some, a
-///   leaver may miss its last ones).
+///   sweeps every root that pays the pool) this is exact; when they cover several (a root
+///   that paid the pool nothing, or a sweep missed), a member never receives a reward of an
+///   epoch in which it did not count (a joiner may miss some, a leaver its last ones).
 /// - Rewards swept while no share earns go to the operator (its devices earned them and no
 ///   delegator was there to share them).
 /// - Claims: a member's `shares * (index at its end or now - index at its start)`, floored,

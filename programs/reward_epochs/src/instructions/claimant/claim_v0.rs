@@ -22,6 +22,11 @@ pub struct ClaimArgsV0 {
 /// says it earned minus what it was already paid, into its token account (created if
 /// needed). The caller pays the rent of the claim record once. Its event is logged with
 /// `emit!`: the `emit_cpi!` accounts would not fit beside a 20-hash proof.
+///
+/// A recipient owned by the staking program (a delegation pool's rewards account) must sign:
+/// only the staking program's sweep claims a pool's leaf, in the same instruction that takes
+/// it into the pool's index, so nobody can claim it apart from its sweep and make one sweep
+/// cover several epochs.
 #[derive(Accounts)]
 pub struct ClaimV0Accounts<'info> {
     #[account(mut)]
@@ -69,6 +74,10 @@ impl ClaimV0Accounts<'_> {
     /// active root's total.
     pub fn validate(&self, args: &ClaimArgsV0) -> Result<()> {
         require!(args.proof.len() <= MAX_PROOF_LEN, RewardError::ProofTooLong);
+        require!(
+            *self.recipient.owner != staking::ID || self.recipient.is_signer,
+            RewardError::PoolClaimedOnlyBySweep
+        );
         require!(
             self.config.active_root_epoch.is_some(),
             RewardError::NoActiveRoot

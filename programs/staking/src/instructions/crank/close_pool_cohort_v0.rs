@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::errors::StakingError;
 use crate::events::PoolCohortClosed;
-use crate::state::{seeds, PoolCohortV0};
+use crate::state::{seeds, PoolCohortV0, PoolRewardsV0};
 
-/// Anyone closes a pool cohort once a sweep has done it (its exits left, its joins started)
-/// and every member has taken its start or end; the rent goes back to whoever paid it.
+/// Anyone closes a pool cohort that is no longer on its pool's waiting list (a sweep did it,
+/// or it was never listed) once no member needs it (every member took its start or end); the
+/// rent goes back to whoever paid it.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ClosePoolCohortV0<'info> {
@@ -20,17 +21,24 @@ pub struct ClosePoolCohortV0<'info> {
     /// CHECK: the wallet that paid the cohort's rent (checked by `has_one`); receives it.
     #[account(mut)]
     pub rent_payer: UncheckedAccount<'info>,
+    #[account(
+        seeds = [seeds::POOL_REWARDS, cohort.operator.as_ref()],
+        bump = pool_rewards.bump,
+    )]
+    pub pool_rewards: Box<Account<'info, PoolRewardsV0>>,
 }
 
 impl ClosePoolCohortV0<'_> {
-    /// Done, and no member still needs it.
+    /// Not waiting for a sweep, and no member still needs it.
     pub fn validate(&self) -> Result<()> {
         let cohort = &self.cohort;
+        let listed = self
+            .pool_rewards
+            .waiting_cohorts()
+            .iter()
+            .any(|waiting| waiting.key_epoch == cohort.key_epoch);
         require!(
-            cohort.started
-                && cohort.exited
-                && cohort.members_waiting == 0
-                && cohort.exit_members_waiting == 0,
+            !listed && cohort.members_waiting == 0 && cohort.exit_members_waiting == 0,
             StakingError::PoolCohortInUse
         );
         Ok(())

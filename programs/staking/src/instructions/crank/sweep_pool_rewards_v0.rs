@@ -1,4 +1,7 @@
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::solana_program::program::invoke_signed;
+use anchor_spl::associated_token::AssociatedToken;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::errors::StakingError;
@@ -10,6 +13,10 @@ use crate::state::{seeds, PoolCohortV0, PoolRewardsV0, StakingConfigV0};
 /// The reward program's account discriminator of its claim records (`ClaimV0`): the first 8
 /// bytes of sha256("account:ClaimV0"). A test checks it against the reward program's type.
 pub const REWARD_CLAIM_DISCRIMINATOR: [u8; 8] = [135, 248, 151, 235, 192, 212, 58, 80];
+
+/// The reward program's instruction discriminator of `claim_v0`: the first 8 bytes of
+/// sha256("global:claim_v0"). A test checks it against the reward program's instruction.
+pub const REWARD_CLAIM_INSTRUCTION: [u8; 8] = [201, 15, 24, 84, 22, 121, 50, 251];
 
 /// Reads the reward program's claim record of `recipient` (raw, so the staking program does
 /// not depend on the reward program's crate): owned by the reward program, at its
@@ -47,16 +54,26 @@ pub fn read_reward_claim(
     })
 }
 
-/// Anyone takes what the reward program's claims paid a pool's rewards account since the
-/// last sweep into the pool's per-share index, in O(1) whatever the number of members, and
-/// applies the exits and starts of the cohorts now due (the rule: `PoolRewardsV0`); what
-/// arrives while no member earns is paid to the operator's token account. The claim record
-/// must exist (a pool never paid has nothing to sweep). The records of the waiting cohorts
-/// keyed at most the claim's root are passed as remaining accounts, in the waiting list's
-/// order. The claim relayer sends the claim and the sweep in one transaction.
+/// The pool's leaf in the newest active root (its cumulative amount and proof).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SweepPoolRewardsArgsV0 {
+    pub cumulative_amount: u64,
+    pub proof: Vec<[u8; 32]>,
+}
+
+/// Anyone claims a pool's leaf from the reward program (by CPI, the pool rewards PDA signing
+/// as the recipient: the reward program pays a pool's leaf only this way) and takes what it
+/// paid into the pool's per-share index, in O(1) whatever the number of members, applying the
+/// exits and starts of the cohorts now due (the rule: `PoolRewardsV0`); what arrives while no
+/// member earns is paid to the operator's token account. The records of the waiting cohorts
+/// keyed at most the newest active root's epoch are passed as remaining accounts, exactly
+/// those, in the waiting list's order.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SweepPoolRewardsV0<'info> {
+    /// Pays the claim record's and the pool token account's rent the first time.
+    #[account(mut)]
+    pub payer: Signer<'info>,
     #[account(seeds = [seeds::STAKING_CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, StakingConfigV0>>,
     #[account(
@@ -65,11 +82,23 @@ pub struct SweepPoolRewardsV0<'info> {
         bump = pool_rewards.bump,
     )]
     pub pool_rewards: Box<Account<'info, PoolRewardsV0>>,
-    /// CHECK: the reward program's claim record of `pool_rewards`, read by
-    /// `read_reward_claim` (address, owner, discriminator and recipient checked).
+    /// CHECK: the reward program the staking config names (the CPI's target).
+    #[account(address = config.reward_program)]
+    pub reward_program: UncheckedAccount<'info>,
+    /// CHECK: the reward program's claim record of `pool_rewards` (checked by the reward
+    /// program, read afterwards by `read_reward_claim`).
+    #[account(mut)]
     pub claim_record: UncheckedAccount<'info>,
-    /// CHECK: the pool rewards' token account (read and paid from only when the operator is
-    /// paid; checked then by `pay_from_pool_rewards`).
+    /// CHECK: the reward program's config (checked by the reward program).
+    #[account(mut)]
+    pub reward_config: UncheckedAccount<'info>,
+    /// CHECK: the reward program's signing PDA (checked by the reward program).
+    pub epoch_minter: UncheckedAccount<'info>,
+    /// CHECK: the reward program's vault (checked by the reward program).
+    #[account(mut)]
+    pub reward_vault: UncheckedAccount<'info>,
+    /// CHECK: the pool rewards' associated token account (created by the claim if needed;
+    /// checked by the reward program, and by `pay_from_pool_rewards` when paid from).
     #[account(mut)]
     pub pool_reward_tokens: UncheckedAccount<'info>,
     /// The operator's token account of the network mint (paid when no member earns).
@@ -78,10 +107,66 @@ pub struct SweepPoolRewardsV0<'info> {
     #[account(address = config.network_mint)]
     pub network_mint: Box<InterfaceAccount<'info, Mint>>,
     pub token_program: Interface<'info, TokenInterface>,
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    pub system_program: Program<'info, System>,
 }
 
-pub fn handler<'info>(ctx: Context<'info, SweepPoolRewardsV0<'info>>) -> Result<()> {
+impl<'info> SweepPoolRewardsV0<'info> {
+    /// The reward program's `claim_v0` of the pool's leaf, the pool rewards PDA signing.
+    fn claim_leaf(&self, args: &SweepPoolRewardsArgsV0) -> Result<()> {
+        let mut data = REWARD_CLAIM_INSTRUCTION.to_vec();
+        args.cumulative_amount.serialize(&mut data)?;
+        args.proof.serialize(&mut data)?;
+        let claim = Instruction {
+            program_id: self.reward_program.key(),
+            accounts: vec![
+                AccountMeta::new(self.payer.key(), true),
+                AccountMeta::new_readonly(self.pool_rewards.key(), true),
+                AccountMeta::new(self.claim_record.key(), false),
+                AccountMeta::new(self.reward_config.key(), false),
+                AccountMeta::new_readonly(self.epoch_minter.key(), false),
+                AccountMeta::new(self.reward_vault.key(), false),
+                AccountMeta::new(self.pool_reward_tokens.key(), false),
+                AccountMeta::new_readonly(self.network_mint.key(), false),
+                AccountMeta::new_readonly(self.token_program.key(), false),
+                AccountMeta::new_readonly(self.associated_token_program.key(), false),
+                AccountMeta::new_readonly(self.system_program.key(), false),
+            ],
+            data,
+        };
+        let signer_seeds: &[&[&[u8]]] = &[&[
+            seeds::POOL_REWARDS,
+            self.pool_rewards.operator.as_ref(),
+            &[self.pool_rewards.bump],
+        ]];
+        invoke_signed(
+            &claim,
+            &[
+                self.payer.to_account_info(),
+                self.pool_rewards.to_account_info(),
+                self.claim_record.to_account_info(),
+                self.reward_config.to_account_info(),
+                self.epoch_minter.to_account_info(),
+                self.reward_vault.to_account_info(),
+                self.pool_reward_tokens.to_account_info(),
+                self.network_mint.to_account_info(),
+                self.token_program.to_account_info(),
+                self.associated_token_program.to_account_info(),
+                self.system_program.to_account_info(),
+                self.reward_program.to_account_info(),
+            ],
+            signer_seeds,
+        )?;
+        Ok(())
+    }
+}
+
+pub fn handler<'info>(
+    ctx: Context<'info, SweepPoolRewardsV0<'info>>,
+    args: SweepPoolRewardsArgsV0,
+) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.claim_leaf(&args)?;
     let accounts = &mut *ctx.accounts;
     let pool_key = accounts.pool_rewards.key();
     let claim = read_reward_claim(
