@@ -345,6 +345,27 @@ fn delegation_pays_the_delegator_and_the_commission_the_operator(
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+    // Anyone may sweep a pool: the relaying oracle already did (nothing to sweep), or a root
+    // it has not swept yet is swept now.
+    let operator_key = key_of(&keys.join("operator-1.json"));
+    let staker_key = keys.join("staker-2.json");
+    let sweep = groundwork_unconfigured()
+        .args(["-u", url, "--output", "json-compact"])
+        .args(["-k", staker_key.to_str().unwrap()])
+        .args(["crank", "sweep-pool", &operator_key, "--oracle"])
+        .arg(format!("http://127.0.0.1:{oracle_port}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&sweep.stderr);
+    if sweep.status.success() {
+        let swept: Value = serde_json::from_slice(&sweep.stdout).unwrap();
+        assert!(
+            u64_of(&swept["effect"], "received_base_units") > 0,
+            "{swept}"
+        );
+    } else {
+        assert!(stderr.contains("nothing to sweep"), "{stderr}");
+    }
     // The operator's devices' rows: the multiplier added a part, the pool took 80% of it
     // (floored) and the operator's recipient kept the rest, the commission.
     let oracle = format!("http://127.0.0.1:{oracle_port}");

@@ -93,17 +93,23 @@ pub struct SubmitConfig {
     pub relay_claims_for: Vec<Key>,
     /// Also sweep operators' delegation pools whose leaf grew (the sweep claims the leaf by
     /// CPI and takes it into the pool's index; one transaction per pool and root; nobody else
-    /// would). On by default.
-    #[serde(default = "default_relay_pools")]
-    pub relay_pools: bool,
+    /// would). Unset: on for a claim relayer (`activate_roots` or `relay_claims_for`), so one
+    /// oracle of a network sweeps rather than all of them racing.
+    #[serde(default)]
+    pub relay_pools: Option<bool>,
     /// Lamports the oracle key keeps for its votes: below them it relays no claim (and says
     /// so in what it waits for).
     #[serde(default = "default_relay_reserve_lamports")]
     pub relay_reserve_lamports: u64,
 }
 
-fn default_relay_pools() -> bool {
-    true
+impl SubmitConfig {
+    /// Whether this oracle sweeps delegation pools: as configured, else when it relays
+    /// claims or activates roots.
+    pub fn sweeps_pools(&self) -> bool {
+        self.relay_pools
+            .unwrap_or(self.activate_roots || !self.relay_claims_for.is_empty())
+    }
 }
 
 fn default_relay_reserve_lamports() -> u64 {
@@ -119,7 +125,7 @@ impl SubmitConfig {
             priority_fee_ceiling: default_priority_fee_ceiling(),
             activate_roots: false,
             relay_claims_for: Vec::new(),
-            relay_pools: default_relay_pools(),
+            relay_pools: None,
             relay_reserve_lamports: default_relay_reserve_lamports(),
         }
     }
@@ -554,7 +560,7 @@ mod tests {
             priority_fee_ceiling: 100_000,
             activate_roots: true,
             relay_claims_for: vec![Key([3; 32])],
-            relay_pools: false,
+            relay_pools: Some(false),
             relay_reserve_lamports: 5_000_000,
         });
         config.store.url = Secret::new("postgres://u:hunter2@db/groundwork".into());

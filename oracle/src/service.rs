@@ -197,7 +197,7 @@ pub async fn serve(
                     .iter()
                     .map(|key| anchor_lang::prelude::Pubkey::new_from_array(key.0))
                     .collect(),
-                relay_pools: submit.relay_pools,
+                relay_pools: submit.sweeps_pools(),
             };
             Some(
                 SubmitStage::new(

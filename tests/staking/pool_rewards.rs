@@ -113,6 +113,16 @@ impl PoolNetwork {
         root_epoch: u64,
         tree: &RewardTree,
     ) -> anchor_lang::solana_program::instruction::Instruction {
+        self.sweep_instruction_with(root_epoch, tree, true)
+    }
+
+    /// The sweep, passing the operator's token account or not.
+    fn sweep_instruction_with(
+        &self,
+        root_epoch: u64,
+        tree: &RewardTree,
+        operator_tokens: bool,
+    ) -> anchor_lang::solana_program::instruction::Instruction {
         let pool = self.pool_rewards_address();
         let (leaf, proof) = tree.proof_for(&pool.to_bytes()).unwrap();
         client::sweep_pool_rewards(
@@ -123,6 +133,7 @@ impl PoolNetwork {
             self.network_token,
             leaf.cumulative_amount,
             proof,
+            operator_tokens,
         )
     }
 
@@ -202,9 +213,12 @@ fn delegators_earn_their_pool_share_from_their_first_epoch_until_they_ask_to_lea
     assert_eq!(world.pool_claimable(&world.position(&a.pubkey(), 0)), 1_000);
     assert_eq!(world.pool_claimable(&world.position(&b.pubkey(), 0)), 0);
 
-    // Epoch 4's root pays 4,000: shares of 1,000 and 3,000 GWK.
+    // Epoch 4's root pays 4,000: shares of 1,000 and 3,000 GWK (members earn: the operator's
+    // token account is not needed).
     let (e4, tree) = world.pay_pool(4_000);
-    world.claim_and_sweep(e4, &tree);
+    let sweep = world.sweep_instruction_with(e4, &tree, false);
+    let relayer = world.relayer.insecure_clone();
+    world.rt.send_paid_by(&relayer, &[sweep], &[]).unwrap();
     assert_eq!(world.pool_claimable(&world.position(&a.pubkey(), 0)), 2_000);
     assert_eq!(world.pool_claimable(&world.position(&b.pubkey(), 0)), 3_000);
 
@@ -267,6 +281,13 @@ fn a_leaver_keeps_the_epochs_before_its_request_and_completion_pays_them() {
     let operator = world.operator.pubkey();
     let before = world.network_balance(&operator);
     let (e6, tree) = world.pay_pool(90);
+    // Paying the operator needs its token account: a sweep without it is refused then.
+    let without = world.sweep_instruction_with(e6, &tree, false);
+    let relayer = world.relayer.insecure_clone();
+    assert_error(
+        &world.rt.send_paid_by(&relayer, &[without], &[]),
+        StakingError::OperatorTokensMissing,
+    );
     let swept = world.claim_and_sweep(e6, &tree);
     assert_eq!((swept.distributed, swept.to_operator), (0, 90));
     assert_eq!(world.network_balance(&operator) - before, 90);

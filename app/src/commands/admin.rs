@@ -14,7 +14,7 @@ use reward_epochs::{EpochV0, RewardConfigV0, RootStatus};
 use solana_signer::Signer;
 
 use crate::context::{short, Context};
-use crate::output::parse_amount;
+use crate::output::{format_amount, parse_amount, Effect};
 
 #[derive(Subcommand)]
 pub enum CrankCommand {
@@ -28,6 +28,15 @@ pub enum CrankCommand {
     /// Closes every settled record (epoch records older than the active root, funded staking
     /// epoch records no position refers to); the rent goes back to whoever paid it.
     CloseSettled,
+    /// Sweeps an operator's delegation pool: claims its leaf in the newest active root (leaf
+    /// and proof from --oracle) and takes it into the pool's per-share index, so its
+    /// delegators can claim (what the relaying oracle does; anyone may).
+    SweepPool {
+        operator: Pubkey,
+        /// An oracle of the network, for the pool's leaf and proof.
+        #[arg(long)]
+        oracle: String,
+    },
 }
 
 /// Positions synced per transaction.
@@ -253,6 +262,54 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
         CrankCommand::CloseSettled => {
             let closed = close_settled(ctx, &signer, &config)?;
             ctx.print(&closed)
+        }
+        CrankCommand::SweepPool { operator, oracle } => {
+            let pool_address = staking_client::pool_rewards_address(&operator);
+            let pool: staking::PoolRewardsV0 = read(&ctx.ledger, &pool_address)?
+                .with_context(|| format!("{} has no delegation pool", short(&operator)))?;
+            let root_epoch = config
+                .active_root_epoch
+                .context("no reward root is active yet: nothing to sweep")?;
+            let leaf = super::rewards::fetch_leaf(&oracle, &pool_address)?;
+            let claimed = read::<reward_epochs::ClaimV0>(
+                &ctx.ledger,
+                &rewards::claim_address(&pool_address),
+            )?
+            .map_or(0, |record| record.claimed);
+            if leaf.cumulative_amount <= claimed {
+                bail!(
+                    "{}'s pool was swept up to its leaf in the active root (epoch {root_epoch}): nothing to sweep",
+                    short(&operator)
+                );
+            }
+            let token = ctx.network_token()?;
+            let decimals = ctx.network_decimals()?;
+            let before = pool.total_swept;
+            let instructions = [
+                token.create_account_idempotent(&signer.pubkey(), &operator),
+                staking_client::sweep_pool_rewards(
+                    &signer.pubkey(),
+                    &operator,
+                    &pool,
+                    root_epoch,
+                    token,
+                    leaf.cumulative_amount,
+                    leaf.hashes()?,
+                    true,
+                ),
+            ];
+            ctx.send_with_effect(&instructions, &[&signer], |ctx| {
+                let pool: staking::PoolRewardsV0 = read(&ctx.ledger, &pool_address)?
+                    .context("the pool rewards account is missing after the sweep")?;
+                let received = pool.total_swept.saturating_sub(before);
+                Ok(Effect::new(format!(
+                    "{}'s pool took in {} network tokens of the root of epoch {root_epoch}",
+                    short(&operator),
+                    format_amount(received, decimals)
+                ))
+                .with("received_base_units", received))
+            })
+            .map(drop)
         }
     }
 }

@@ -117,7 +117,7 @@ pub struct LeafProof {
 }
 
 impl LeafProof {
-    fn hashes(&self) -> Result<Vec<[u8; 32]>> {
+    pub(crate) fn hashes(&self) -> Result<Vec<[u8; 32]>> {
         self.proof
             .iter()
             .map(|hash| {
@@ -130,7 +130,7 @@ impl LeafProof {
     }
 }
 
-fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
+pub(crate) fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
     let reply = oracle_get(oracle, &format!("/v1/rewards/{recipient}"))?;
     serde_json::from_value(reply).context("reading the oracle's leaf and proof")
 }

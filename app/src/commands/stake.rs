@@ -175,8 +175,7 @@ fn delegation_earning_words(position: &PositionV0) -> String {
     ) {
         (None, _, _) => String::new(),
         (Some(_), Some(epoch), _) => format!(
-            "waits to earn the pool's rewards from epoch {} (once that epoch's root is swept)",
-            epoch
+            "waits to start earning the pool's rewards (its cohort, of epoch {epoch}, starts at the sweep of a root of that epoch or later)"
         ),
         (Some(_), None, Some(epoch)) => {
             format!("earns the pool's rewards of the epochs before {epoch} (it asked to leave)")
@@ -535,8 +534,12 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
             }
             let decimals = ctx.network_decimals()?;
             let token = ctx.network_token()?;
+            // Its remaining pool rewards are paid with it: into the owner's token account.
             ctx.send_with_effect(
-                &[staking_client::complete_undelegation(&position, token)],
+                &[
+                    token.create_account_idempotent(&signer.pubkey(), &signer.pubkey()),
+                    staking_client::complete_undelegation(&position, token),
+                ],
                 &[&signer],
                 |ctx| {
                     let position = position_of(ctx, &signer.pubkey(), id)?;

@@ -78,7 +78,8 @@ pub struct PoolStatus {
     pub delegated: u64,
     pub members: u32,
     pub earning_shares: String,
-    /// The last sweep: the root epoch it took rewards up to, and what it received.
+    /// The last sweep: the root epoch it took rewards up to, and what it received (the
+    /// pool's rewards of that epoch when every root that paid the pool was swept).
     pub last_swept_root_epoch: Option<u64>,
     pub last_received: u64,
     /// Everything the pool received, paid its members, and paid its operator (no member
@@ -439,7 +440,7 @@ impl std::fmt::Display for NetworkStatus {
         for pool in &self.pools {
             writeln!(
                 f,
-                "pool              {}: commission {} bps{}; {} delegated by {} members; last epoch's pool rewards {}{}; received {}, paid to members {}, to the operator {}",
+                "pool              {}: commission {} bps{}; {} delegated by {} members; last sweep received {}{}; received {}, paid to members {}, to the operator {}",
                 pool.operator,
                 pool.commission_bps,
                 match (pool.pending_commission_bps, pool.pending_commission_epoch) {

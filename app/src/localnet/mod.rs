@@ -387,7 +387,7 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
             continue;
         }
         let line = close_epoch(&mut ledger, &wallets, &mut world, &urls, epoch)?;
-        world.stakers_act(&mut ledger)?;
+        world.delegate_when_active(&mut ledger)?;
         match output {
             Output::Display => writeln!(out, "{line}")?,
             Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?,

@@ -448,20 +448,46 @@ impl World {
                 .context("paying the devices")?;
             self.credits_spent += PAYMENT_PER_DEVICE * payments.len() as u64;
         }
-        self.stakers_act(ledger)
+        self.delegate_when_active(ledger)?;
+        self.stakers_claim(ledger)
     }
 
-    /// The stakers claim what they earned (staking rewards, and the first's delegation's
-    /// share of the first operator's pool), and the first delegates to the first operator once
-    /// its position is active (called again right after each close, so it delegates early in
-    /// epoch 1 and earns the pool's rewards from epoch 2).
-    pub fn stakers_act(&mut self, ledger: &mut RpcLedger) -> Result<()> {
+    /// The first staker delegates its position to the first operator once it is active
+    /// (called right after each close too, so it delegates early in epoch 1 and earns the
+    /// pool's rewards from epoch 2): at most one read a call once it is delegated.
+    pub fn delegate_when_active(&mut self, ledger: &mut RpcLedger) -> Result<()> {
+        let Some(staker) = self.actors.stakers.first() else {
+            return Ok(());
+        };
+        let Some(position): Option<PositionV0> = read(
+            &*ledger,
+            &staking_client::position_address(&staker.pubkey(), 0),
+        )?
+        else {
+            return Ok(());
+        };
+        if position.operator.is_some() || position.pending_undelegation.is_some() {
+            return Ok(());
+        }
         let config: StakingConfigV0 =
             read(&*ledger, &staking_client::config_address())?.context("staking is missing")?;
-        let now = ledger.unix_timestamp()?;
+        let activated = position.activated || position.activation_epoch < config.next_epoch_to_fund;
         // A delegation names its epoch's cohort: not within two seconds of an epoch's end.
-        let clear_of_boundary = config.epoch_at(now) == config.epoch_at(now + 2);
-        for (index, staker) in self.actors.stakers.iter().enumerate() {
+        let now = ledger.unix_timestamp()?;
+        if !activated || config.epoch_at(now) != config.epoch_at(now + 2) {
+            return Ok(());
+        }
+        let operator = self.actors.operators[0].pubkey();
+        let cohort = staking_client::delegation_cohort_now(&*ledger, &operator)?;
+        let delegate = staking_client::delegate(&position, &operator, cohort);
+        ledger.send(&[delegate], &[staker]).context("delegating")?;
+        Ok(())
+    }
+
+    /// The stakers claim what they earned: staking rewards, and the first's delegation's
+    /// share of the first operator's pool.
+    fn stakers_claim(&mut self, ledger: &mut RpcLedger) -> Result<()> {
+        for staker in &self.actors.stakers {
             let Some(position): Option<PositionV0> = read(
                 &*ledger,
                 &staking_client::position_address(&staker.pubkey(), 0),
@@ -469,20 +495,6 @@ impl World {
             else {
                 continue;
             };
-            let activated =
-                position.activated || position.activation_epoch < config.next_epoch_to_fund;
-            if !activated {
-                continue;
-            }
-            if index == 0 && position.operator.is_none() {
-                if clear_of_boundary {
-                    let operator = self.actors.operators[0].pubkey();
-                    let cohort = staking_client::delegation_cohort_now(&*ledger, &operator)?;
-                    let delegate = staking_client::delegate(&position, &operator, cohort);
-                    ledger.send(&[delegate], &[staker]).context("delegating")?;
-                }
-                continue;
-            }
             if staking_client::claimable_now(&*ledger, &position)? > 0
                 || staking_client::pool_claimable_now(&*ledger, &position)? > 0
             {

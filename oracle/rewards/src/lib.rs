@@ -1027,9 +1027,10 @@ pub struct PoolPayout {
     pub pool_share: u64,
 }
 
-/// Splits each device's multiplier-added part between its recipient (the commission) and its
-/// operator's pool (the rest), in place; returns each pool's totals, by operator. A device
-/// whose operator has no pool rewards account on chain keeps the whole reward.
+/// Records each device's multiplier-added part and splits it between its recipient (the
+/// commission) and its operator's pool (the rest), in place; returns each pool's totals, by
+/// operator. A device whose operator has no pool rewards account on chain keeps the whole
+/// reward.
 pub(crate) fn split_pool_shares(
     rows: &mut [DeviceRow],
     operator_of: impl Fn(&DeviceRow) -> Option<Pubkey>,
@@ -1040,25 +1041,25 @@ pub(crate) fn split_pool_shares(
         if row.coverage_reward == 0 || row.stake_multiplier_bps <= BPS {
             continue;
         }
-        let Some(operator) = operator_of(row) else {
-            continue;
-        };
-        let Some((_, active_stake, Some(pool))) = operators.get(&operator) else {
-            continue;
-        };
         let added = mul_div_floor(
             u128::from(row.coverage_reward),
             u128::from(row.stake_multiplier_bps - BPS),
             u128::from(row.stake_multiplier_bps),
         )
         .ok_or(VerifyError::Overflow("a multiplier's added part"))? as u64;
+        row.multiplier_added = added;
+        let Some(operator) = operator_of(row) else {
+            continue;
+        };
+        let Some((_, active_stake, Some(pool))) = operators.get(&operator) else {
+            continue;
+        };
         let share = mul_div_floor(
             u128::from(added),
             u128::from(BPS.saturating_sub(u64::from(pool.commission_bps))),
             u128::from(BPS),
         )
         .ok_or(VerifyError::Overflow("a pool's share"))? as u64;
-        row.multiplier_added = added;
         row.pool_share = share;
         let payout = pools.entry(operator).or_insert(PoolPayout {
             operator,

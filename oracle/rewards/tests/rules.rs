@@ -639,10 +639,15 @@ fn the_multipliers_added_part_goes_to_the_pool_less_the_operators_commission() {
         "{} to its operator's delegators",
         staked.pool_share
     )));
-    // Without a pool rewards account on chain, the device's recipient keeps it all.
+    // Without a pool rewards account on chain, the device's recipient keeps it all (the
+    // multiplier's part is still shown).
     network.operators[1].pool = None;
     let rewards = run_with(&network, &messages, &[], &multiplier_on());
     assert_eq!(row(&rewards, 2).pool_share, 0);
+    assert_eq!(
+        row(&rewards, 2).multiplier_added,
+        row(&rewards, 2).coverage_reward / 3
+    );
     assert!(rewards.pools.is_empty());
     assert_eq!(
         rewards.rewards[&row(&rewards, 2).recipient],
@@ -660,8 +665,13 @@ proptest! {
         (mut network, messages, dust, base) in random_network(),
         stakes in (0u64..3_000, 0u64..3_000),
         commissions in (0u16..=10_000, 0u16..=10_000),
+        without_pool in any::<bool>(),
     ) {
         with_pools(&mut network, [stakes.0, stakes.1], [commissions.0, commissions.1]);
+        if without_pool {
+            // The second operator's pool has no rewards account on chain.
+            network.operators[1].pool = None;
+        }
         let params = multiplier_on();
         let rewards = compute(&network, &messages, &BTreeSet::new(), &params, dust, &base).unwrap();
         let paid: u64 = rewards.rows.iter().map(|row| row.amount).sum();
@@ -681,11 +691,14 @@ proptest! {
         prop_assert_eq!(to_recipients + to_pools, paid);
         for row in &rewards.rows {
             let operator = network.devices.iter().find(|entry| entry.device == row.device).unwrap().operator;
-            let commission = network.operators.iter().find(|entry| entry.operator == operator).unwrap().pool.unwrap().commission_bps;
+            let pool = network.operators.iter().find(|entry| entry.operator == operator).unwrap().pool;
             let m = u128::from(row.stake_multiplier_bps);
             let added = (u128::from(row.coverage_reward) * (m - 10_000) / m) as u64;
             prop_assert_eq!(row.multiplier_added, added);
-            prop_assert_eq!(row.pool_share, (u128::from(added) * u128::from(10_000 - commission) / 10_000) as u64);
+            let share = pool.map_or(0, |pool| {
+                (u128::from(added) * u128::from(10_000 - pool.commission_bps) / 10_000) as u64
+            });
+            prop_assert_eq!(row.pool_share, share);
             prop_assert!(row.pool_share <= row.multiplier_added && row.multiplier_added <= row.amount);
         }
         for pool in &rewards.pools {

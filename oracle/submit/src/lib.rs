@@ -748,18 +748,6 @@ impl Submitter {
             token_program,
         };
         let payer = self.oracle.pubkey();
-        let instructions = vec![
-            token.create_account_idempotent(&payer, operator),
-            staking_client::sweep_pool_rewards(
-                &payer,
-                operator,
-                &pool,
-                active_root_epoch,
-                token,
-                cumulative_amount,
-                proof,
-            ),
-        ];
         let pool_tokens_exist = self
             .rpc
             .lamports_now(&staking_client::pool_reward_tokens_address(operator, token))
@@ -772,6 +760,26 @@ impl Submitter {
             .await
             .map_err(SubmitError::Rpc)?
             .is_some();
+        // The operator's token account (paid when no member earns) is created once: an
+        // operator that closes the one this relayer created, to take its rent back, gets no
+        // other; its pool is then swept without it, which the program refuses only when no
+        // member earns.
+        let create_operator_tokens =
+            !operator_tokens_exist && !self.relay_ledger.created_for(operator)?;
+        let mut instructions = Vec::new();
+        if create_operator_tokens {
+            instructions.push(token.create_account_idempotent(&payer, operator));
+        }
+        instructions.push(staking_client::sweep_pool_rewards(
+            &payer,
+            operator,
+            &pool,
+            active_root_epoch,
+            token,
+            cumulative_amount,
+            proof,
+            operator_tokens_exist || create_operator_tokens,
+        ));
         let cost = self
             .claim_cost_at_most(record.is_some(), pool_tokens_exist)
             .saturating_add(self.claim_cost_at_most(true, operator_tokens_exist));
@@ -796,6 +804,9 @@ impl Submitter {
             .await?
         {
             Some(signature) => {
+                if create_operator_tokens {
+                    self.relay_ledger.record(operator)?;
+                }
                 self.relay_spending
                     .lock()
                     .expect("relay spending lock")

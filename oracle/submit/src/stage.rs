@@ -592,6 +592,10 @@ impl SubmitStage {
             let pool_of = pools.get(recipient).filter(|_| self.roles.relay_pools);
             let relay = async {
                 if let Some(operator) = pool_of {
+                    let pool = groundwork_client::staking::pool_rewards_address(operator);
+                    if submitter.claimed(&pool).await? >= leaf {
+                        return Ok(None);
+                    }
                     return submitter.relay_pool(operator, leaf, proof).await.map(Some);
                 }
                 if submitter.claimed(recipient).await? >= leaf {
@@ -621,6 +625,15 @@ impl SubmitStage {
                 Ok(Some(Relayed::RecipientClosedItsAccount)) => held_up.push(format!(
                     "{recipient} closed the token account this relayer created for it (its claims are relayed again once it recreates it)"
                 )),
+                Ok(Some(Relayed::Refused)) if pool_of.is_some() => {
+                    // A pool's leaf grew and its sweep is refused: said once per leaf, tried
+                    // again after the relay retry.
+                    if relayed.get(recipient).map(|(amount, _)| *amount) != Some(leaf) {
+                        tracing::warn!(%recipient, cumulative = leaf, "the sweep of a delegation pool is refused (its simulation says why at debug level); trying again later");
+                    }
+                    relayed.insert(*recipient, (leaf, Instant::now()));
+                    held_up.push(format!("the sweep of the delegation pool {recipient} is refused"));
+                }
                 Ok(Some(Relayed::Refused) | None) => {}
                 Err(error) => {
                     tracing::warn!(%recipient, %error, "relaying a claim failed; trying again")

@@ -107,4 +107,8 @@ pub enum StakingError {
     PoolCohortInUse,
     #[msg("The pool rewards' token account is required to pay them")]
     PoolRewardTokensMissing,
+    #[msg(
+        "No member earns: the operator's token account of the network mint is required to pay it"
+    )]
+    OperatorTokensMissing,
 }

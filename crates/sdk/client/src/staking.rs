@@ -523,8 +523,8 @@ pub fn set_commission(operator: &Pubkey, commission_bps: u16) -> Instruction {
 /// record's and the pool token account's rent the first time): claims the pool's leaf
 /// (`cumulative_amount`, `proof`) in the newest active root, of epoch `root_epoch`, and takes
 /// it into the pool's index. `pool_rewards` is the pool rewards account as read now, whose
-/// waiting cohorts keyed at most `root_epoch` are passed. The operator's token account must
-/// exist ([`NetworkToken::create_account_idempotent`] before it).
+/// waiting cohorts keyed at most `root_epoch` are passed. `operator_tokens`: whether to pass
+/// the operator's token account (required when no member earns: the operator is paid).
 #[allow(clippy::too_many_arguments)]
 pub fn sweep_pool_rewards(
     payer: &Pubkey,
@@ -534,6 +534,7 @@ pub fn sweep_pool_rewards(
     network_token: NetworkToken,
     cumulative_amount: u64,
     proof: Vec<[u8; 32]>,
+    operator_tokens: bool,
 ) -> Instruction {
     use crate::reward_epochs as rewards;
     let pool = pool_rewards_address(operator);
@@ -548,7 +549,7 @@ pub fn sweep_pool_rewards(
             epoch_minter: rewards::epoch_minter_address(),
             reward_vault: rewards::reward_vault_address(),
             pool_reward_tokens: pool_reward_tokens_address(operator, network_token),
-            operator_tokens: network_token.account_of(operator),
+            operator_tokens: operator_tokens.then(|| network_token.account_of(operator)),
             network_mint: network_token.mint,
             token_program: network_token.token_program,
             associated_token_program: anchor_spl::associated_token::ID,

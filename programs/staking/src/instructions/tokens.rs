@@ -38,6 +38,50 @@ pub fn pay_from_vault<'info>(
     )
 }
 
+/// The token account `account` of the token program, of `mint`, owned by `owner`; else
+/// `missing`.
+fn check_token_account(
+    account: &AccountInfo,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+    missing: StakingError,
+) -> Result<()> {
+    require_keys_eq!(*account.owner, *token_program, missing);
+    let parsed = TokenAccount::try_deserialize(&mut &account.try_borrow_data()?[..])
+        .map_err(|_| error!(missing))?;
+    require_keys_eq!(parsed.owner, *owner, missing);
+    require_keys_eq!(parsed.mint, *mint, missing);
+    Ok(())
+}
+
+/// Pays what arrived while no member earned to the operator's token account (of the network
+/// mint, owned by the operator), from the pool's token account.
+pub fn pay_operator<'info>(
+    pool_rewards: &Account<'info, PoolRewardsV0>,
+    pool_tokens: &AccountInfo<'info>,
+    operator_tokens: &AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    token_program: &Interface<'info, TokenInterface>,
+    amount: u64,
+) -> Result<()> {
+    check_token_account(
+        operator_tokens,
+        &pool_rewards.operator,
+        &mint.key(),
+        &token_program.key(),
+        StakingError::OperatorTokensMissing,
+    )?;
+    transfer_from_pool(
+        pool_rewards,
+        pool_tokens,
+        operator_tokens,
+        mint,
+        token_program,
+        amount,
+    )
+}
+
 /// Pays `amount` of a pool's device rewards from its token account, which must be a token
 /// account of the token program, of the network mint, owned by the pool rewards PDA; signed
 /// by that PDA.
@@ -49,23 +93,33 @@ pub fn pay_from_pool_rewards<'info>(
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
-    require_keys_eq!(
-        *pool_tokens.owner,
-        token_program.key(),
-        StakingError::PoolRewardTokensMissing
-    );
-    let parsed = TokenAccount::try_deserialize(&mut &pool_tokens.try_borrow_data()?[..])
-        .map_err(|_| error!(StakingError::PoolRewardTokensMissing))?;
-    require_keys_eq!(
-        parsed.owner,
-        pool_rewards.key(),
-        StakingError::PoolRewardTokensMissing
-    );
-    require_keys_eq!(
-        parsed.mint,
-        mint.key(),
-        StakingError::PoolRewardTokensMissing
-    );
+    transfer_from_pool(
+        pool_rewards,
+        pool_tokens,
+        &destination.to_account_info(),
+        mint,
+        token_program,
+        amount,
+    )
+}
+
+/// The transfer out of the pool's token account (checked to be the pool's), the pool rewards
+/// PDA signing.
+fn transfer_from_pool<'info>(
+    pool_rewards: &Account<'info, PoolRewardsV0>,
+    pool_tokens: &AccountInfo<'info>,
+    destination: &AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    token_program: &Interface<'info, TokenInterface>,
+    amount: u64,
+) -> Result<()> {
+    check_token_account(
+        pool_tokens,
+        &pool_rewards.key(),
+        &mint.key(),
+        &token_program.key(),
+        StakingError::PoolRewardTokensMissing,
+    )?;
     let signer_seeds: &[&[&[u8]]] = &[&[
         seeds::POOL_REWARDS,
         pool_rewards.operator.as_ref(),
@@ -77,7 +131,7 @@ pub fn pay_from_pool_rewards<'info>(
             TransferChecked {
                 from: pool_tokens.clone(),
                 mint: mint.to_account_info(),
-                to: destination.to_account_info(),
+                to: destination.clone(),
                 authority: pool_rewards.to_account_info(),
             },
             signer_seeds,

@@ -2,11 +2,11 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::solana_program::program::invoke_signed;
 use anchor_spl::associated_token::AssociatedToken;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{Mint, TokenInterface};
 
 use crate::errors::StakingError;
 use crate::events::PoolRewardsSwept;
-use crate::instructions::tokens::pay_from_pool_rewards;
+use crate::instructions::tokens::pay_operator;
 use crate::math::pool_rewards::{sweep, PoolClaim};
 use crate::state::{seeds, PoolCohortV0, PoolRewardsV0, StakingConfigV0};
 
@@ -101,9 +101,10 @@ pub struct SweepPoolRewardsV0<'info> {
     /// checked by the reward program, and by `pay_from_pool_rewards` when paid from).
     #[account(mut)]
     pub pool_reward_tokens: UncheckedAccount<'info>,
-    /// The operator's token account of the network mint (paid when no member earns).
-    #[account(mut, token::mint = network_mint, token::authority = pool_rewards.operator)]
-    pub operator_tokens: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: the operator's token account of the network mint, required only when no
+    /// member earns and the operator is paid (checked then by `pay_operator`).
+    #[account(mut)]
+    pub operator_tokens: Option<UncheckedAccount<'info>>,
     #[account(address = config.network_mint)]
     pub network_mint: Box<InterfaceAccount<'info, Mint>>,
     pub token_program: Interface<'info, TokenInterface>,
@@ -198,10 +199,14 @@ pub fn handler<'info>(
         cohort.exit(&crate::ID)?;
     }
     if swept.to_operator > 0 {
-        pay_from_pool_rewards(
+        let operator_tokens = accounts
+            .operator_tokens
+            .as_ref()
+            .ok_or(StakingError::OperatorTokensMissing)?;
+        pay_operator(
             &accounts.pool_rewards,
             &accounts.pool_reward_tokens.to_account_info(),
-            &accounts.operator_tokens,
+            &operator_tokens.to_account_info(),
             &accounts.network_mint,
             &accounts.token_program,
             swept.to_operator,
