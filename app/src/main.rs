@@ -89,7 +89,7 @@ enum Command {
     /// Operators: register, update, show.
     Operator {
         #[command(subcommand)]
-        command: commands::registry::OperatorCommand,
+        command: commands::operator::OperatorCommand,
     },
     /// Devices: keys, onboarding, locations, transfers, recipients, retirement, views.
     Device {
@@ -282,7 +282,7 @@ fn main() -> Result<()> {
             command: commands::registry::DeviceCommand::Keygen { outfile },
         } => print(&commands::registry::keygen(&outfile)?, output),
         Command::Balance(args) => commands::balance::balance(&context()?, args),
-        Command::Operator { command } => commands::registry::operator(&context()?, command),
+        Command::Operator { command } => commands::operator::operator(&context()?, command),
         Command::Device { command } => commands::registry::device(&context()?, command),
         Command::Credits { command } => commands::registry::credits(&context()?, command),
         Command::Class { command } => commands::registry::class(&context()?, command),

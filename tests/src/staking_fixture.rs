@@ -15,6 +15,8 @@ use crate::registry_fixture::RegistryNetwork;
 use crate::tokenomics_fixture::GWK;
 
 pub const EPOCH_LEN_S: i64 = 60;
+/// Positions per transaction when creating, delegating and claiming in bulk.
+pub const BULK_BATCH: usize = 10;
 pub const FOUR_YEARS_S: i64 = 4 * 365 * 86_400;
 
 pub fn default_params() -> StakingParams {
@@ -167,6 +169,48 @@ impl StakingNetwork {
         let staker = self.holder(amount);
         self.create_position(&staker, 0, amount, lockup).unwrap();
         staker
+    }
+
+    /// Opens positions `0..per_owner` of every owner, flexible, position `id` holding
+    /// `amount_of(id)`, [`BULK_BATCH`] to a transaction.
+    pub fn open_flexible_positions(
+        &mut self,
+        owners: &[Keypair],
+        per_owner: u64,
+        amount_of: impl Fn(u64) -> u64,
+    ) {
+        for owner in owners {
+            for ids in (0..per_owner).collect::<Vec<_>>().chunks(BULK_BATCH) {
+                let instructions: Vec<_> = ids
+                    .iter()
+                    .map(|id| {
+                        self.create_position_instruction(
+                            &owner.pubkey(),
+                            *id,
+                            amount_of(*id),
+                            flexible(),
+                        )
+                    })
+                    .collect();
+                self.rt.send_ok(&instructions, &[owner]);
+            }
+        }
+    }
+
+    /// Delegates positions `0..per_owner` of every owner to `operator`, [`BULK_BATCH`] to a
+    /// transaction.
+    pub fn delegate_positions(&mut self, owners: &[Keypair], per_owner: u64, operator: &Pubkey) {
+        for owner in owners {
+            for ids in (0..per_owner).collect::<Vec<_>>().chunks(BULK_BATCH) {
+                let instructions: Vec<_> = ids
+                    .iter()
+                    .map(|id| {
+                        self.delegate_instruction(&self.position(&owner.pubkey(), *id), operator)
+                    })
+                    .collect();
+                self.rt.send_ok(&instructions, &[owner]);
+            }
+        }
     }
 
     /// Funds `epoch` with `amount` as the reward program would (relay PDA signs; the tokens

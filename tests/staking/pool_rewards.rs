@@ -542,9 +542,6 @@ fn members_cannot_join_an_earlier_cohort_or_claim_through_another_pool() {
     assert_eq!(world.pool_claimable(&world.position(&b.pubkey(), 0)), 0);
 }
 
-/// Positions per transaction when creating, delegating and claiming in bulk.
-const BATCH: usize = 10;
-
 #[test]
 fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
     const OWNERS: usize = 10;
@@ -555,36 +552,11 @@ fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
         .map(|_| world.holder(gwk(POSITIONS_PER_OWNER * 4)))
         .collect();
     let amount_of = |id: u64| gwk(1 + id % 7);
-    for owner in &owners {
-        for ids in (0..POSITIONS_PER_OWNER).collect::<Vec<_>>().chunks(BATCH) {
-            let instructions: Vec<_> = ids
-                .iter()
-                .map(|id| {
-                    world.create_position_instruction(
-                        &owner.pubkey(),
-                        *id,
-                        amount_of(*id),
-                        flexible(),
-                    )
-                })
-                .collect();
-            world.rt.send_ok(&instructions, &[owner]);
-        }
-    }
+    world.open_flexible_positions(&owners, POSITIONS_PER_OWNER, amount_of);
     world.end_and_close_epoch();
     world.end_and_close_epoch();
     // Epoch 2: all 10,000 delegate (one cohort, earning from epoch 3).
-    for owner in &owners {
-        for ids in (0..POSITIONS_PER_OWNER).collect::<Vec<_>>().chunks(BATCH) {
-            let instructions: Vec<_> = ids
-                .iter()
-                .map(|id| {
-                    world.delegate_instruction(&world.position(&owner.pubkey(), *id), &operator)
-                })
-                .collect();
-            world.rt.send_ok(&instructions, &[owner]);
-        }
-    }
+    world.delegate_positions(&owners, POSITIONS_PER_OWNER, &operator);
     assert_eq!(world.pool(&operator).members, 10_000);
     world.end_and_close_epoch();
     let reward = 1_234_567_891;
@@ -604,6 +576,33 @@ fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
         instructions[1].accounts.len()
     );
     assert!(bytes <= 1_232);
+    // The longest proof a legacy sweep transaction holds (compute-budget instructions
+    // included; the operator's token account already made): a tree of 2^hashes leaves.
+    let relayer_key = world.relayer.pubkey();
+    let pool_now = world.pool_rewards();
+    let fits = |hashes: usize| {
+        let mut all = groundwork_harness::compute_budget_instructions(400_000, 10_000).to_vec();
+        all.push(client::sweep_pool_rewards(
+            &relayer_key,
+            &operator,
+            &pool_now,
+            e3,
+            world.network_token,
+            reward,
+            vec![[7u8; 32]; hashes],
+            true,
+        ));
+        transaction_size(&all, &relayer_key).0 <= 1_232
+    };
+    let most = (1..=32)
+        .take_while(|hashes| fits(*hashes))
+        .last()
+        .unwrap_or(0);
+    println!(
+        "a legacy sweep transaction holds a proof of up to {most} hashes (trees of up to 2^{most} recipients)"
+    );
+    // Beyond that, a v0 transaction with an address lookup table is needed (not built yet).
+    assert!(most >= 15, "{most}");
     let relayer = world.relayer.insecure_clone();
     let swept: PoolRewardsSwept = world
         .rt
@@ -626,7 +625,10 @@ fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
         * OWNERS as u128;
     let mut paid = 0u64;
     for owner in &owners {
-        for ids in (0..POSITIONS_PER_OWNER).collect::<Vec<_>>().chunks(BATCH) {
+        for ids in (0..POSITIONS_PER_OWNER)
+            .collect::<Vec<_>>()
+            .chunks(BULK_BATCH)
+        {
             let instructions: Vec<_> = ids
                 .iter()
                 .map(|id| {

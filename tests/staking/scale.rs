@@ -34,9 +34,6 @@ fn one_claim_pays_one_hundred_epochs() {
     assert_eq!(network.reward_vault_balance(), funded - paid);
 }
 
-/// Positions per transaction when creating and delegating in bulk.
-const BATCH: usize = 10;
-
 #[test]
 fn one_slash_reduces_ten_thousand_delegators() {
     const OWNERS: usize = 10;
@@ -49,39 +46,11 @@ fn one_slash_reduces_ten_thousand_delegators() {
 
     // 10,000 flexible positions of 1 + (id % 7) GWK.
     let amount_of = |id: u64| gwk(1 + id % 7);
-    for owner in &owners {
-        for ids in (0..POSITIONS_PER_OWNER).collect::<Vec<_>>().chunks(BATCH) {
-            let instructions: Vec<_> = ids
-                .iter()
-                .map(|id| {
-                    network.create_position_instruction(
-                        &owner.pubkey(),
-                        *id,
-                        amount_of(*id),
-                        flexible(),
-                    )
-                })
-                .collect();
-            network.rt.send_ok(&instructions, &[owner]);
-        }
-    }
+    network.open_flexible_positions(&owners, POSITIONS_PER_OWNER, amount_of);
     // Created in epoch 0: active once epoch 1 is funded.
     network.end_epoch_and_fund(0);
     network.end_epoch_and_fund(0);
-    for owner in &owners {
-        for ids in (0..POSITIONS_PER_OWNER).collect::<Vec<_>>().chunks(BATCH) {
-            let instructions: Vec<_> = ids
-                .iter()
-                .map(|id| {
-                    network.delegate_instruction(
-                        &network.position(&owner.pubkey(), *id),
-                        &operator.pubkey(),
-                    )
-                })
-                .collect();
-            network.rt.send_ok(&instructions, &[owner]);
-        }
-    }
+    network.delegate_positions(&owners, POSITIONS_PER_OWNER, &operator.pubkey());
     let pool = network.pool(&operator.pubkey());
     assert_eq!(pool.members, 10_000);
     let total: u64 = (0..POSITIONS_PER_OWNER).map(amount_of).sum::<u64>() * OWNERS as u64;

@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod bundle;
 pub mod config;
 pub mod history;
+pub mod operator;
 pub mod oracle;
 pub mod registry;
 pub mod rewards;

@@ -783,4 +783,4 @@ pub fn take_rewards(position: &mut PositionV0, config: &mut StakingConfigV0) -> 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

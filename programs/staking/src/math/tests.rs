@@ -52,7 +52,7 @@ fn config() -> StakingConfigV0 {
     }
 }
 
-fn empty_position(kind: LockupKind, multiplier_bps: u32) -> PositionV0 {
+pub(crate) fn empty_position(kind: LockupKind, multiplier_bps: u32) -> PositionV0 {
     PositionV0 {
         bump: 0,
         owner: Pubkey::default(),

@@ -1,9 +1,7 @@
 use anchor_lang::prelude::*;
-use anchor_lang::Discriminator;
-use device_registry::OperatorV0;
 
-use crate::errors::StakingError;
 use crate::events::CommissionSet;
+use crate::instructions::staker::checks::require_registered_operator;
 use crate::state::{seeds, PoolRewardsV0, StakingConfigV0, MAX_WAITING_COHORTS};
 
 /// A registered operator sets the commission it keeps of its pool's device rewards (basis
@@ -40,13 +38,7 @@ pub struct SetCommissionV0<'info> {
 impl SetCommissionV0<'_> {
     /// The signer is a registered operator.
     pub fn validate(&self) -> Result<()> {
-        require!(
-            self.operator
-                .try_borrow_data()?
-                .starts_with(OperatorV0::DISCRIMINATOR),
-            StakingError::NotARegisteredOperator
-        );
-        Ok(())
+        require_registered_operator(&self.operator)
     }
 }
 

@@ -2,6 +2,7 @@
 //! one of them starts with, and the snapshots their events carry.
 
 use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
 
 use crate::errors::StakingError;
 use crate::math;
@@ -73,6 +74,18 @@ pub fn check_pool(position: &PositionV0, pool: Option<&OperatorPoolV0>) -> Resul
         (Some(_), None) => return err!(StakingError::OperatorPoolMissing),
         (None, _) => {}
     }
+    Ok(())
+}
+
+/// `operator` (read raw at the registry's operator PDA, so the staking IDL does not embed the
+/// registry's types) holds a registered operator's record.
+pub fn require_registered_operator(operator: &AccountInfo) -> Result<()> {
+    require!(
+        operator
+            .try_borrow_data()?
+            .starts_with(device_registry::OperatorV0::DISCRIMINATOR),
+        StakingError::NotARegisteredOperator
+    );
     Ok(())
 }
 

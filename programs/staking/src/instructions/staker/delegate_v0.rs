@@ -1,8 +1,6 @@
 use anchor_lang::prelude::*;
-use anchor_lang::Discriminator;
-use device_registry::OperatorV0;
 
-use super::checks::{activate, record_mut, record_snapshots};
+use super::checks::{activate, record_mut, record_snapshots, require_registered_operator};
 use crate::errors::StakingError;
 use crate::events::Delegated;
 use crate::instructions::operator::init_pool_rewards;
@@ -88,13 +86,7 @@ pub struct DelegateV0<'info> {
 impl DelegateV0<'_> {
     /// The operator is registered in the device registry.
     pub fn validate(&self) -> Result<()> {
-        require!(
-            self.operator
-                .try_borrow_data()?
-                .starts_with(OperatorV0::DISCRIMINATOR),
-            StakingError::NotARegisteredOperator
-        );
-        Ok(())
+        require_registered_operator(&self.operator)
     }
 }
 

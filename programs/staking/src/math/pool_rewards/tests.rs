@@ -48,37 +48,11 @@ fn cohort(key_epoch: u64) -> PoolCohortV0 {
 }
 
 fn member(shares: u128) -> PositionV0 {
-    PositionV0 {
-        bump: 0,
-        owner: Pubkey::default(),
-        id: 0,
-        kind: LockupKind::Flexible,
-        duration_s: 0,
-        end_ts: 0,
-        withdrawable_epoch: None,
-        multiplier_bps: 10_000,
-        amount: 0,
-        bonus_weight: 0,
-        bonus_expiry_epoch: None,
-        activation_epoch: 0,
-        activated: true,
-        operator: Some(OPERATOR),
-        shares,
-        bonus_slash_factor: 0,
-        delegation_active_epoch: 0,
-        pending_undelegation: None,
-        reward_snapshot: 0,
-        bonus_snapshot: 0,
-        global_snapshot: 0,
-        unclaimed_rewards: 0,
-        claimed_rewards: 0,
-        pool_cohort_epoch: None,
-        pool_exit_epoch: None,
-        pool_earning: false,
-        pool_reward_snapshot: 0,
-        unclaimed_pool_rewards: 0,
-        claimed_pool_rewards: 0,
-    }
+    let mut position = crate::math::tests::empty_position(LockupKind::Flexible, 10_000);
+    position.activated = true;
+    position.operator = Some(OPERATOR);
+    position.shares = shares;
+    position
 }
 
 /// A pool, its cohort records and its members, driven epoch by epoch as the instructions do.
