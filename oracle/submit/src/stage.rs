@@ -184,7 +184,8 @@ pub struct SubmitRoles {
     pub activate_roots: bool,
     /// Claim what the active root owes these recipients (paying fee and rent).
     pub relay_claims_for: Vec<Pubkey>,
-    /// Claim and sweep operators' delegation pool leaves (nobody else would).
+    /// Sweep operators' delegation pools whose leaf grew (the sweep claims the leaf by CPI;
+    /// nobody else would).
     pub relay_pools: bool,
 }
 
