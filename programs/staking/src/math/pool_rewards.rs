@@ -2,6 +2,7 @@
 //! commission changes, cohorts of delegations waiting to earn, the O(1) sweep into the
 //! per-share index, and members' settlement. Integers only, floors on everything paid out.
 
+use anchor_lang::prelude::Pubkey;
 use groundwork_program_math::{mul_div_floor, BPS};
 
 use super::{MathResult, REWARD_PRECISION};
@@ -23,6 +24,21 @@ fn add_u64(a: u64, b: u64) -> MathResult<u64> {
     a.checked_add(b).ok_or(StakingError::MathOverflow)
 }
 
+impl PoolCohortV0 {
+    /// Fills a cohort record an instruction just created (its operator still unset), keyed
+    /// `key_epoch`, its rent paid by `rent_payer`; leaves an existing one as it is.
+    pub fn init_if_new(&mut self, bump: u8, operator: Pubkey, key_epoch: u64, rent_payer: Pubkey) {
+        if self.operator == operator {
+            return;
+        }
+        self.bump = bump;
+        self.operator = operator;
+        self.key_epoch = key_epoch;
+        self.activation_epoch = key_epoch;
+        self.rent_payer = rent_payer;
+    }
+}
+
 impl CommissionTerms {
     /// The commission in force in `epoch` (a pending change counts from its epoch on).
     pub fn commission_for(&self, epoch: u64) -> u16 {
@@ -34,6 +50,28 @@ impl CommissionTerms {
 }
 
 impl PoolRewardsV0 {
+    /// A new pool rewards account of `operator` at commission `commission_bps`, nothing
+    /// swept, nothing waiting.
+    pub fn new(bump: u8, operator: Pubkey, commission_bps: u16) -> Self {
+        PoolRewardsV0 {
+            bump,
+            operator,
+            commission_bps,
+            pending_commission: None,
+            earning_shares: 0,
+            reward_per_share: 0,
+            swept_claimed: 0,
+            last_swept_root_epoch: None,
+            last_received: 0,
+            total_swept: 0,
+            total_distributed: 0,
+            total_to_operator: 0,
+            total_paid: 0,
+            waiting: [WaitingCohort::default(); MAX_WAITING_COHORTS],
+            waiting_count: 0,
+        }
+    }
+
     /// Its commission terms (what the oracle's chain view tracks).
     pub fn commission_terms(&self) -> CommissionTerms {
         CommissionTerms {
@@ -189,7 +227,7 @@ fn register_waiting(
 /// The cohort given must be the one of `key` (the position waits in it); required then.
 fn cohort_of<'a>(
     key: Option<u64>,
-    operator: &anchor_lang::prelude::Pubkey,
+    operator: &Pubkey,
     cohort: Option<&'a mut PoolCohortV0>,
 ) -> MathResult<Option<&'a mut PoolCohortV0>> {
     match (key, cohort) {

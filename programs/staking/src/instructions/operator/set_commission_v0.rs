@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::events::CommissionSet;
 use crate::instructions::staker::checks::require_registered_operator;
-use crate::state::{seeds, PoolRewardsV0, StakingConfigV0, MAX_WAITING_COHORTS};
+use crate::state::{seeds, PoolRewardsV0, StakingConfigV0};
 
 /// A registered operator sets the commission it keeps of its pool's device rewards (basis
 /// points of the part of its devices' rewards that the stake multiplier added), at most the
@@ -53,23 +53,7 @@ pub fn init_pool_rewards(
     if pool_rewards.operator == operator {
         return;
     }
-    *pool_rewards = PoolRewardsV0 {
-        bump,
-        operator,
-        commission_bps: config.params.max_commission_bps,
-        pending_commission: None,
-        earning_shares: 0,
-        reward_per_share: 0,
-        swept_claimed: 0,
-        last_swept_root_epoch: None,
-        last_received: 0,
-        total_swept: 0,
-        total_distributed: 0,
-        total_to_operator: 0,
-        total_paid: 0,
-        waiting: [Default::default(); MAX_WAITING_COHORTS],
-        waiting_count: 0,
-    };
+    *pool_rewards = PoolRewardsV0::new(bump, operator, config.params.max_commission_bps);
 }
 
 #[access_control(ctx.accounts.validate())]

@@ -102,15 +102,12 @@ pub fn handler(ctx: Context<DelegateV0>, cohort_epoch: u64) -> Result<()> {
         operator,
         &accounts.config,
     );
-    let cohort = &mut accounts.pool_cohort;
-    if cohort.operator != operator {
-        // Created by this instruction.
-        cohort.bump = ctx.bumps.pool_cohort;
-        cohort.operator = operator;
-        cohort.key_epoch = cohort_epoch;
-        cohort.activation_epoch = cohort_epoch;
-        cohort.rent_payer = accounts.owner.key();
-    }
+    accounts.pool_cohort.init_if_new(
+        ctx.bumps.pool_cohort,
+        operator,
+        cohort_epoch,
+        accounts.owner.key(),
+    );
     let pool = &mut accounts.pool;
     // Idempotent for an existing pool: the same values.
     pool.bump = ctx.bumps.pool;

@@ -82,15 +82,12 @@ pub fn handler(ctx: Context<UndelegateV0>, exit_epoch: u64) -> Result<()> {
         .position
         .operator
         .ok_or(StakingError::PositionNotDelegated)?;
-    let exit = &mut accounts.exit_cohort;
-    if exit.operator != operator {
-        // Created by this instruction.
-        exit.bump = ctx.bumps.exit_cohort;
-        exit.operator = operator;
-        exit.key_epoch = exit_epoch;
-        exit.activation_epoch = exit_epoch;
-        exit.rent_payer = accounts.owner.key();
-    }
+    accounts.exit_cohort.init_if_new(
+        ctx.bumps.exit_cohort,
+        operator,
+        exit_epoch,
+        accounts.owner.key(),
+    );
     let position = &mut accounts.position;
     let pending = math::request_undelegation(position, &params, exit_epoch)?;
     let pool_rewards = accounts

@@ -10,23 +10,7 @@ use crate::state::{LockupKind, PendingUndelegation};
 const OPERATOR: Pubkey = Pubkey::new_from_array([7; 32]);
 
 fn pool_rewards() -> PoolRewardsV0 {
-    PoolRewardsV0 {
-        bump: 0,
-        operator: OPERATOR,
-        commission_bps: 1_000,
-        pending_commission: None,
-        earning_shares: 0,
-        reward_per_share: 0,
-        swept_claimed: 0,
-        last_swept_root_epoch: None,
-        last_received: 0,
-        total_swept: 0,
-        total_distributed: 0,
-        total_to_operator: 0,
-        total_paid: 0,
-        waiting: [WaitingCohort::default(); MAX_WAITING_COHORTS],
-        waiting_count: 0,
-    }
+    PoolRewardsV0::new(0, OPERATOR, 1_000)
 }
 
 fn cohort(key_epoch: u64) -> PoolCohortV0 {
