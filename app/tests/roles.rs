@@ -925,10 +925,14 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     );
 
     // Once their first epoch is funded the view shows what they earned; a claim pays it.
-    // Close epochs until the one the positions activate in has been funded.
+    // Close epochs until the ones both positions activate in have been funded (the second
+    // may have been created an epoch after the first: the localnet's epochs are 3 s, and a
+    // delegation of a position not active yet is refused).
     let mut listed = net.run(&authority, &["stake", "list"]).json();
     for _ in 0..10 {
-        if listed[0]["claimable"].as_u64().unwrap() > 0 {
+        if listed[0]["claimable"].as_u64().unwrap() > 0
+            && listed[1]["claimable"].as_u64().unwrap() > 0
+        {
             break;
         }
         net.close_next_epoch(&authority);
@@ -936,6 +940,7 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     }
     let claimable = listed[0]["claimable"].as_u64().unwrap();
     assert!(claimable > 0, "{listed}");
+    assert!(listed[1]["claimable"].as_u64().unwrap() > 0, "{listed}");
     let paid = net.run(&authority, &["stake", "claim", "0"]).json();
     assert_eq!(
         paid["effect"]["claimed_base_units"].as_u64(),
