@@ -136,6 +136,13 @@ impl Ledger for RpcLedger {
             .map_err(|error| LedgerError::Cluster(error.to_string()))
     }
 
+    fn accounts_at_once(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>, LedgerError> {
+        self.client
+            .get_multiple_accounts_with_commitment(addresses, self.client.commitment())
+            .map(|response| response.value)
+            .map_err(|error| LedgerError::Cluster(error.to_string()))
+    }
+
     fn send(
         &mut self,
         instructions: &[Instruction],

@@ -928,8 +928,10 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
     // Close epochs until the ones both positions activate in have been funded (the second
     // may have been created an epoch after the first: the localnet's epochs are 3 s, and a
     // delegation of a position not active yet is refused).
+    // (As many closes as epochs passed since the localnet started: bounded by time.)
     let mut listed = net.run(&authority, &["stake", "list"]).json();
-    for _ in 0..10 {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(180) {
         if listed[0]["claimable"].as_u64().unwrap() > 0
             && listed[1]["claimable"].as_u64().unwrap() > 0
         {
@@ -973,10 +975,11 @@ fn a_staker_and_the_authority_use_the_network_and_bad_input_changes_nothing() {
             .contains(&format!("back from the pool from epoch {completes}")),
         "{unbonding}"
     );
-    net.run(&authority, &["stake", "undelegate", "0"])
-        .refused_with("is already unbonding");
+    // (Checked first: the unbonding ends 2 to 3 epochs of 3 s after the request.)
     net.run(&authority, &["stake", "complete-undelegation", "0"])
         .refused_with("undelegation completes in epoch");
+    net.run(&authority, &["stake", "undelegate", "0"])
+        .refused_with("is already unbonding");
 
     // A slash of the operator halves its pool and, synced at once, the delegated bonus.
     net.run(
@@ -1341,11 +1344,19 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     use groundwork_merkle::{Leaf, RewardTree};
     let net = localnet();
     let authority = net.key("authority.json");
-    // 2^20 + 1 recipients: a proof of 21 hashes, too long for a legacy transaction (the
-    // recipient sorts among the others, not last, where an odd level would carry it up).
+    // The authority is also an operator with a delegation pool, whose leaf the tree holds.
+    net.run(&authority, &["operator", "register"]).json();
+    net.run(&authority, &["operator", "set-commission", "1000"])
+        .json();
+    let operator = solana_keypair::read_keypair_file(&authority).unwrap();
+    let operator_key = solana_signer::Signer::pubkey(&operator);
+    let pool = groundwork_client::staking::pool_rewards_address(&operator_key);
+    // 2^20 + 2 recipients: a proof of 21 hashes, too long for a legacy transaction. The
+    // recipient and the pool sort within the first 2^20 leaves (the two largest keys close the
+    // list), where no odd level carries a leaf up with a shorter proof.
     let mut recipient = [8u8; 32];
     recipient[..4].copy_from_slice(&5u32.to_be_bytes());
-    let mut leaves: Vec<Leaf> = (0..(1u32 << 20))
+    let mut leaves: Vec<Leaf> = (0..(1u32 << 20) - 2)
         .map(|index| {
             let mut key = [7u8; 32];
             key[..4].copy_from_slice(&index.to_be_bytes());
@@ -1355,13 +1366,29 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
             }
         })
         .collect();
+    let mut largest = [0xFF; 32];
+    leaves.push(Leaf {
+        recipient: largest,
+        cumulative_amount: 1,
+    });
+    largest[31] = 0xFE;
+    leaves.push(Leaf {
+        recipient: largest,
+        cumulative_amount: 1,
+    });
     leaves.push(Leaf {
         recipient,
         cumulative_amount: 5_000_000,
     });
+    leaves.push(Leaf {
+        recipient: pool.to_bytes(),
+        cumulative_amount: 3_000_000,
+    });
     let tree = RewardTree::new(leaves).unwrap();
     let (leaf, proof) = tree.proof_for(&recipient).unwrap();
     assert_eq!(proof.len(), 21);
+    let (pool_leaf, pool_proof) = tree.proof_for(&pool.to_bytes()).unwrap();
+    assert_eq!(pool_proof.len(), 21);
     let recipient_key = bs58::encode(recipient).into_string();
     let proof_file = net.dir.path().join("proof.json");
     let write_proof = |proof: &[[u8; 32]]| {
@@ -1433,6 +1460,44 @@ fn a_relayer_claims_a_recipients_rewards_even_when_the_proof_needs_a_lookup_tabl
     );
     assert_eq!(shown["active_root_epoch"], 0);
     claim().refused_with("nothing is due");
+
+    // Anyone sweeps the pool's leaf with the same kind of table. No member earns yet, so the
+    // pool passes what it took in to the operator.
+    let pool_proof_file = net.dir.path().join("pool-proof.json");
+    let hashes: Vec<String> = pool_proof.iter().map(hex::encode).collect();
+    std::fs::write(
+        &pool_proof_file,
+        serde_json::json!({ "cumulative_amount": pool_leaf.cumulative_amount, "proof": hashes })
+            .to_string(),
+    )
+    .unwrap();
+    let operator_tokens = || {
+        net.run(&authority, &["balance"]).json()["network_token_base_units"]
+            .as_u64()
+            .unwrap()
+    };
+    let held_before = operator_tokens();
+    let sweep = || {
+        net.run(
+            &authority,
+            &[
+                "crank",
+                "sweep-pool",
+                &operator_key.to_string(),
+                "--proof-file",
+                pool_proof_file.to_str().unwrap(),
+            ],
+        )
+    };
+    let swept = sweep();
+    assert_eq!(swept.json()["outcome"], "confirmed", "{}", swept.stderr);
+    assert_eq!(
+        swept.json()["effect"]["received_base_units"].as_u64(),
+        Some(pool_leaf.cumulative_amount)
+    );
+    assert!(swept.stderr.contains("deactivated"), "{}", swept.stderr);
+    assert_eq!(operator_tokens(), held_before + pool_leaf.cumulative_amount);
+    sweep().refused_with("nothing to sweep");
 
     // Once epoch 1's root is active, epoch 0's record is settled: anyone closes it, and its
     // rent goes back to whoever paid it.

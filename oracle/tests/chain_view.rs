@@ -147,7 +147,9 @@ async fn the_device_set_follows_finalized_events_and_resumes_after_a_restart() {
     .await;
 }
 
-const EPOCH_S: i64 = 20;
+/// Long enough for the setup (the oracle binary's start, a view's full load) to fit in
+/// epoch 0 and the ten changes "during" epoch 1 to fit in it on a slow, busy machine.
+const EPOCH_S: i64 = 30;
 
 /// What the scenario changes, during epoch 1 and after its end.
 struct People {

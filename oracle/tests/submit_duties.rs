@@ -2,7 +2,9 @@
 //! claim relayer (a recipient that closes the token account the relayer created for it costs
 //! the relayer that rent once, never again across restarts; below its SOL reserve it relays
 //! nothing and says so), and votes that reach a quorum the authority lowered after they were
-//! cast (submitted again, so the root goes pending).
+//! cast (submitted again, so the root goes pending), and claims and pool sweeps too long for
+//! a legacy transaction (sent as v0 through the relayer's own lookup table, created once and
+//! kept across restarts).
 
 mod local_chain;
 
@@ -311,4 +313,223 @@ async fn votes_that_reach_a_lowered_quorum_are_submitted_again_and_the_root_goes
     let record = epoch_record(&rpc, 0);
     assert_eq!(record.pending_root, tree.root());
     assert_eq!(record.votes.len(), 1, "the same vote, not a second one");
+}
+
+/// A tree where `recipients` have proofs of `depth + 1` hashes: `2^depth + 2` leaves, the
+/// recipients among the first `2^depth` (two larger keys close the list, so no odd level
+/// carries a recipient up with a shorter proof).
+fn deep_tree(depth: u32, recipients: &[(anchor_lang::prelude::Pubkey, u64)]) -> RewardTree {
+    use groundwork_merkle::Leaf;
+    let fillers = (1u32 << depth) - recipients.len() as u32;
+    let mut leaves: Vec<Leaf> = (0..fillers)
+        .map(|index| {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&index.to_be_bytes());
+            Leaf {
+                recipient: key,
+                cumulative_amount: 1,
+            }
+        })
+        .collect();
+    for last in [0xFE, 0xFF] {
+        let mut key = [0xFF; 32];
+        key[31] = last;
+        leaves.push(Leaf {
+            recipient: key,
+            cumulative_amount: 1,
+        });
+    }
+    leaves.extend(recipients.iter().map(|(recipient, amount)| Leaf {
+        recipient: recipient.to_bytes(),
+        cumulative_amount: *amount,
+    }));
+    RewardTree::new(leaves).expect("distinct recipients")
+}
+
+/// The relay lookup tables `oracle` holds authority over, with their addresses.
+fn tables_of(
+    rpc: &LocalRpc,
+    oracle: &anchor_lang::prelude::Pubkey,
+) -> Vec<(
+    anchor_lang::prelude::Pubkey,
+    Vec<anchor_lang::prelude::Pubkey>,
+)> {
+    use solana_address_lookup_table_interface::state::AddressLookupTable;
+    let accounts = client(rpc)
+        .get_program_accounts(&solana_address_lookup_table_interface::program::ID)
+        .unwrap();
+    accounts
+        .into_iter()
+        .filter_map(|(address, account)| {
+            let table = AddressLookupTable::deserialize(&account.data).ok()?;
+            (table.meta.authority == Some(*oracle)).then(|| (address, table.addresses.to_vec()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the_relayers_lookup_table(
+) {
+    let genesis = now_unix() + 1;
+    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    let oracle = network.oracles[0].insecure_clone();
+    network
+        .set_oracles(vec![oracle.pubkey()], 1)
+        .expect("the authority sets a one-oracle set");
+    // An operator with a delegation pool (no member yet: what it takes in goes to the operator).
+    let operator = network.operator(0);
+    network.rt.send_ok(
+        &[groundwork_client::staking::set_commission(
+            &operator.pubkey(),
+            1_000,
+        )],
+        &[&operator],
+    );
+    let payer = network.rt.payer.insecure_clone();
+    let token = network.network_token;
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+    wait_for_time(&rpc, genesis + EPOCH_S).await;
+    close_epoch(&rpc, &network, &payer, 0);
+    wait_for_finality(&rpc).await;
+    let dir = tempfile::tempdir().unwrap();
+    let relayer = submitter(&rpc, &oracle, dir.path(), 0);
+    let tokens_of = |account| {
+        client(&rpc)
+            .get_token_account_balance(&account)
+            .map(|amount| amount.amount.parse::<u64>().unwrap())
+            .ok()
+    };
+
+    // Proofs of 21 hashes: a legacy transaction holds neither the claim nor the sweep.
+    let recipient = Keypair::new().pubkey();
+    let pool = groundwork_client::staking::pool_rewards_address(&operator.pubkey());
+    let tree = deep_tree(20, &[(recipient, 4_000), (pool, 3_000)]);
+    let (_, proof) = tree.proof_for(&recipient.to_bytes()).unwrap();
+    let (_, pool_proof) = tree.proof_for(&pool.to_bytes()).unwrap();
+    assert_eq!((proof.len(), pool_proof.len()), (21, 21));
+    let pool_account: staking::PoolRewardsV0 = {
+        use anchor_lang::AccountDeserialize;
+        let data = client(&rpc).get_account_data(&pool).unwrap();
+        staking::PoolRewardsV0::try_deserialize(&mut data.as_slice()).unwrap()
+    };
+    let legacy_claim = groundwork_client::legacy_transaction_bytes(
+        &oracle.pubkey(),
+        &[groundwork_client::reward_epochs::claim(
+            &oracle.pubkey(),
+            &recipient,
+            token,
+            4_000,
+            proof.clone(),
+        )],
+    );
+    let legacy_sweep = groundwork_client::legacy_transaction_bytes(
+        &oracle.pubkey(),
+        &[groundwork_client::staking::sweep_pool_rewards(
+            &oracle.pubkey(),
+            &operator.pubkey(),
+            &pool_account,
+            0,
+            token,
+            3_000,
+            pool_proof.clone(),
+            true,
+        )],
+    );
+    println!("legacy transactions with 21-hash proofs: claim {legacy_claim} bytes, sweep {legacy_sweep} bytes (limit {})", groundwork_client::PACKET_DATA_SIZE);
+    assert!(legacy_claim > groundwork_client::PACKET_DATA_SIZE);
+    assert!(legacy_sweep > groundwork_client::PACKET_DATA_SIZE);
+    activate(
+        &relayer,
+        &rpc,
+        0,
+        &tree,
+        u64::try_from(tree.total()).unwrap(),
+    )
+    .await;
+
+    // Below its reserve the relayer creates no table either.
+    let held = client(&rpc).get_balance(&oracle.pubkey()).unwrap();
+    let frugal = submitter(&rpc, &oracle, dir.path(), held);
+    assert!(matches!(
+        frugal
+            .relay_claim(&recipient, 4_000, proof.clone())
+            .await
+            .unwrap(),
+        Relayed::BelowReserve { .. }
+    ));
+    assert!(tables_of(&rpc, &oracle.pubkey()).is_empty());
+
+    // The first claim creates the table and waits for it; a later round sends the claim.
+    let first = relayer
+        .relay_claim(&recipient, 4_000, proof.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&first, Relayed::WaitingForLookupTable(waits) if waits.contains("being created")),
+        "{first:?}"
+    );
+    let started = Instant::now();
+    loop {
+        match relayer
+            .relay_claim(&recipient, 4_000, proof.clone())
+            .await
+            .unwrap()
+        {
+            Relayed::Sent(_) => break,
+            Relayed::WaitingForLookupTable(_) => {}
+            other => panic!("the long claim was not relayed: {other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the lookup table never served"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let recipient_tokens =
+        groundwork_client::reward_epochs::recipient_token_account(&recipient, token);
+    wait_for_tokens(&tokens_of, recipient_tokens, 4_000).await;
+    let tables = tables_of(&rpc, &oracle.pubkey());
+    assert_eq!(tables.len(), 1);
+    assert_eq!(
+        tables[0].1,
+        groundwork_oracle::submit::fixed_relay_accounts(token)
+    );
+
+    // The pool's sweep uses the same table at once; the operator is paid (no member earns).
+    let operator_tokens = token.account_of(&operator.pubkey());
+    let operator_held = tokens_of(operator_tokens).unwrap_or(0);
+    assert!(matches!(
+        relayer
+            .relay_pool(&operator.pubkey(), 3_000, pool_proof)
+            .await
+            .unwrap(),
+        Relayed::Sent(_)
+    ));
+    wait_for_tokens(&tokens_of, operator_tokens, operator_held + 3_000).await;
+
+    // Epoch 1 owes the recipient more: a relayer restarted on the same files sends it at once
+    // through the same table.
+    wait_for_time(&rpc, genesis + 2 * EPOCH_S).await;
+    close_epoch(&rpc, &network, &payer, 1);
+    wait_for_finality(&rpc).await;
+    let tree = deep_tree(20, &[(recipient, 9_000), (pool, 3_000)]);
+    let restarted = submitter(&rpc, &oracle, dir.path(), 0);
+    activate(
+        &restarted,
+        &rpc,
+        1,
+        &tree,
+        u64::try_from(tree.total()).unwrap(),
+    )
+    .await;
+    let (_, proof) = tree.proof_for(&recipient.to_bytes()).unwrap();
+    assert!(matches!(
+        restarted
+            .relay_claim(&recipient, 9_000, proof)
+            .await
+            .unwrap(),
+        Relayed::Sent(_)
+    ));
+    wait_for_tokens(&tokens_of, recipient_tokens, 9_000).await;
+    assert_eq!(tables_of(&rpc, &oracle.pubkey()), tables, "one table, kept");
 }

@@ -601,7 +601,9 @@ fn ten_thousand_delegators_take_one_sweep_and_one_o1_claim_each() {
     println!(
         "a legacy sweep transaction holds a proof of up to {most} hashes (trees of up to 2^{most} recipients)"
     );
-    // Beyond that, a v0 transaction with an address lookup table is needed (not built yet).
+    // Beyond that, a v0 transaction with an address lookup table is needed: the CLI's
+    // `crank sweep-pool` and the relayer send one (app/tests/roles.rs,
+    // oracle/tests/submit_duties.rs).
     assert!(most >= 15, "{most}");
     let relayer = world.relayer.insecure_clone();
     let swept: PoolRewardsSwept = world

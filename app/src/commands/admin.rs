@@ -33,9 +33,13 @@ pub enum CrankCommand {
     /// delegators can claim (what the relaying oracle does; anyone may).
     SweepPool {
         operator: Pubkey,
-        /// An oracle of the network, for the pool's leaf and proof.
+        /// An oracle of the network, for the pool's leaf and proof (default: the config's
+        /// `oracle`).
+        #[arg(long, conflicts_with = "proof_file")]
+        oracle: Option<String>,
+        /// The pool's leaf and proof as JSON: {"cumulative_amount": n, "proof": ["<hex>", ...]}.
         #[arg(long)]
-        oracle: String,
+        proof_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -263,14 +267,19 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
             let closed = close_settled(ctx, &signer, &config)?;
             ctx.print(&closed)
         }
-        CrankCommand::SweepPool { operator, oracle } => {
+        CrankCommand::SweepPool {
+            operator,
+            oracle,
+            proof_file,
+        } => {
             let pool_address = staking_client::pool_rewards_address(&operator);
             let pool: staking::PoolRewardsV0 = read(&ctx.ledger, &pool_address)?
                 .with_context(|| format!("{} has no delegation pool", short(&operator)))?;
             let root_epoch = config
                 .active_root_epoch
                 .context("no reward root is active yet: nothing to sweep")?;
-            let leaf = super::rewards::fetch_leaf(&oracle, &pool_address)?;
+            let leaf = super::rewards::read_leaf(ctx, oracle, proof_file, &pool_address)?;
+            let proof = leaf.verified_hashes(&config, &pool_address)?;
             let claimed = read::<reward_epochs::ClaimV0>(
                 &ctx.ledger,
                 &rewards::claim_address(&pool_address),
@@ -294,11 +303,13 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
                     root_epoch,
                     token,
                     leaf.cumulative_amount,
-                    leaf.hashes()?,
+                    proof,
                     true,
                 ),
             ];
-            ctx.send_with_effect(&instructions, &[&signer], |ctx| {
+            // A proof too long for a legacy transaction goes out with a lookup table.
+            let sent = super::rewards::submit_fitting(ctx, &signer, &instructions, "pool sweep")?;
+            ctx.print_with_effect(&sent, |ctx| {
                 let pool: staking::PoolRewardsV0 = read(&ctx.ledger, &pool_address)?
                     .context("the pool rewards account is missing after the sweep")?;
                 let received = pool.total_swept.saturating_sub(before);
@@ -309,7 +320,6 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
                 ))
                 .with("received_base_units", received))
             })
-            .map(drop)
         }
     }
 }

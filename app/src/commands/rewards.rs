@@ -1,11 +1,12 @@
 //! Device rewards: what a recipient has earned (from an oracle) and been paid (from chain),
 //! and the permissionless claim against the newest active root — for oneself, or for another
-//! recipient as a relayer. A claim whose proof would not fit a legacy transaction goes out as
-//! a v0 transaction with an address lookup table holding its accounts.
+//! recipient as a relayer. A claim (or a pool sweep) whose proof would not fit a legacy
+//! transaction goes out as a v0 transaction with an address lookup table holding its accounts.
 
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use groundwork_client::ledger::read;
@@ -128,11 +129,51 @@ impl LeafProof {
             })
             .collect()
     }
+
+    /// The proof's hashes, once they verify `recipient`'s leaf against the active root.
+    pub(crate) fn verified_hashes(
+        &self,
+        config: &reward_epochs::RewardConfigV0,
+        recipient: &Pubkey,
+    ) -> Result<Vec<[u8; 32]>> {
+        let proof = self.hashes()?;
+        if !groundwork_merkle::verify(
+            &config.active_root,
+            &recipient.to_bytes(),
+            self.cumulative_amount,
+            &proof,
+        ) {
+            bail!(
+                "the proof for {} does not verify against the active root (epoch {}): fetch a fresh one from the oracle",
+                short(recipient),
+                config.active_root_epoch.unwrap_or_default()
+            );
+        }
+        Ok(proof)
+    }
 }
 
-pub(crate) fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
+fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
     let reply = oracle_get(oracle, &format!("/v1/rewards/{recipient}"))?;
     serde_json::from_value(reply).context("reading the oracle's leaf and proof")
+}
+
+/// `recipient`'s leaf and proof: from `proof_file` when given, else from the oracle
+/// (`oracle`, or the config's).
+pub(crate) fn read_leaf(
+    ctx: &Context,
+    oracle: Option<String>,
+    proof_file: Option<PathBuf>,
+    recipient: &Pubkey,
+) -> Result<LeafProof> {
+    match proof_file {
+        Some(path) => serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not a leaf and proof", path.display())),
+        None => fetch_leaf(&ctx.oracle_url(oracle)?, recipient),
+    }
 }
 
 #[derive(Serialize)]
@@ -170,9 +211,6 @@ impl std::fmt::Display for RewardsView {
         Ok(())
     }
 }
-
-/// Largest legacy transaction on the wire.
-const PACKET_BYTES: usize = 1_232;
 
 pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
     match command {
@@ -221,30 +259,11 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             let config = ctx.reward_config()?;
             let payer = ctx.signer()?;
             let recipient = recipient.unwrap_or(payer.pubkey());
-            let leaf = match proof_file {
-                Some(path) => serde_json::from_str(
-                    &std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                )
-                .with_context(|| format!("{} is not a leaf and proof", path.display()))?,
-                None => fetch_leaf(&ctx.oracle_url(oracle)?, &recipient)?,
-            };
-            let proof = leaf.hashes()?;
             if config.active_root_epoch.is_none() {
                 bail!("no reward root is active yet: nothing can be claimed");
             }
-            if !groundwork_merkle::verify(
-                &config.active_root,
-                &recipient.to_bytes(),
-                leaf.cumulative_amount,
-                &proof,
-            ) {
-                bail!(
-                    "the proof for {} does not verify against the active root (epoch {}): fetch a fresh one from the oracle",
-                    short(&recipient),
-                    config.active_root_epoch.unwrap_or_default()
-                );
-            }
+            let leaf = read_leaf(ctx, oracle, proof_file, &recipient)?;
+            let proof = leaf.verified_hashes(&config, &recipient)?;
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.map_or(0, |record| record.claimed);
             if leaf.cumulative_amount <= claimed {
@@ -263,14 +282,6 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
                 leaf.cumulative_amount,
                 proof,
             );
-            let mut with_budget =
-                groundwork_client::compute_budget_instructions(400_000, 0).to_vec();
-            with_budget.push(instruction.clone());
-            let legacy_bytes = 1
-                + 64
-                + solana_message::Message::new(&with_budget, Some(&payer.pubkey()))
-                    .serialize()
-                    .len();
             let decimals = ctx.network_decimals()?;
             let effect = |ctx: &Context| {
                 let paid_in_all =
@@ -288,12 +299,7 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
                 .with("cumulative_amount_base_units", leaf.cumulative_amount)
                 .with("recipient_holds_base_units", holds))
             };
-            let sent = if legacy_bytes <= PACKET_BYTES || ctx.send.dump_message || ctx.send.dry_run
-            {
-                crate::send::submit(&ctx.ledger, &[instruction], &[&payer], ctx.send)?
-            } else {
-                claim_with_lookup_table(ctx, &payer, instruction)?
-            };
+            let sent = submit_fitting(ctx, &payer, &[instruction], "claim")?;
             ctx.print_with_effect(&sent, effect)
         }
         RewardsCommand::CloseLookupTables => ctx.print(&close_lookup_tables(ctx)?),
@@ -320,23 +326,50 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
     }
 }
 
-/// Sends `claim` as a v0 transaction whose accounts (but the payer) come from a new address
-/// lookup table.
-fn claim_with_lookup_table(
+/// Sends `instructions` (a claim or a pool sweep, `what`) in one transaction: a legacy one
+/// when it fits a packet (or is only printed or simulated), else a v0 one whose accounts come
+/// from a new address lookup table (a proof too long for a legacy transaction: trees of more
+/// than about 2^15 recipients for a sweep, 2^20 for a claim).
+pub(crate) fn submit_fitting(
     ctx: &Context,
     payer: &crate::signing::Party,
-    claim: anchor_lang::solana_program::instruction::Instruction,
+    instructions: &[Instruction],
+    what: &str,
+) -> Result<crate::send::Sent> {
+    let legacy_bytes = groundwork_client::legacy_transaction_bytes(&payer.pubkey(), instructions);
+    if legacy_bytes <= groundwork_client::PACKET_DATA_SIZE
+        || ctx.send.dump_message
+        || ctx.send.dry_run
+    {
+        crate::send::submit(&ctx.ledger, instructions, &[payer], ctx.send)
+    } else {
+        send_with_lookup_table(ctx, payer, instructions, what)
+    }
+}
+
+/// Sends `instructions` as a v0 transaction whose accounts (but the payer) come from a new
+/// address lookup table, deactivated once it served (or its simulation refused) them.
+fn send_with_lookup_table(
+    ctx: &Context,
+    payer: &crate::signing::Party,
+    instructions: &[Instruction],
+    what: &str,
 ) -> Result<crate::send::Sent> {
     let client = &ctx.ledger.client;
     let slot = client.get_slot()?;
     let (create, table) = create_lookup_table(payer.pubkey(), payer.pubkey(), slot);
-    let addresses: Vec<Pubkey> = claim
-        .accounts
-        .iter()
-        .map(|meta| meta.pubkey)
-        .chain(std::iter::once(claim.program_id))
-        .filter(|key| *key != payer.pubkey())
-        .collect();
+    let mut addresses: Vec<Pubkey> = Vec::new();
+    for key in instructions.iter().flat_map(|instruction| {
+        instruction
+            .accounts
+            .iter()
+            .map(|meta| meta.pubkey)
+            .chain(std::iter::once(instruction.program_id))
+    }) {
+        if key != payer.pubkey() && !addresses.contains(&key) {
+            addresses.push(key);
+        }
+    }
     let extend = extend_lookup_table(
         table,
         payer.pubkey(),
@@ -344,7 +377,7 @@ fn claim_with_lookup_table(
         addresses.clone(),
     );
     crate::send::submit(&ctx.ledger, &[create, extend], &[payer], ctx.send)
-        .context("creating the claim's address lookup table")?;
+        .with_context(|| format!("creating the {what}'s address lookup table"))?;
     // A table serves transactions from the slot after it was last extended.
     let extended_at = client.get_slot()?;
     while client.get_slot()? <= extended_at {
@@ -355,20 +388,20 @@ fn claim_with_lookup_table(
         addresses,
     };
     let compile = |unit_limit: u32, price: u64| -> Result<VersionedMessage> {
-        let mut instructions =
+        let mut budgeted =
             groundwork_client::compute_budget_instructions(unit_limit, price).to_vec();
-        instructions.push(claim.clone());
+        budgeted.extend_from_slice(instructions);
         Ok(VersionedMessage::V0(
             v0::Message::try_compile(
                 &payer.pubkey(),
-                &instructions,
+                &budgeted,
                 std::slice::from_ref(&lookup),
                 client.get_latest_blockhash()?,
             )
-            .context("compiling the v0 claim")?,
+            .with_context(|| format!("compiling the v0 {what}"))?,
         ))
     };
-    // Simulated first, as every transaction: a refused claim sends nothing more, and the
+    // Simulated first, as every transaction: a refused one sends nothing more, and the
     // table it would have used is deactivated at once.
     let unsigned = compile(1_400_000, 0)?;
     let signature_count = usize::from(unsigned.header().num_required_signatures);
@@ -387,15 +420,11 @@ fn claim_with_lookup_table(
         );
     }
     let unit_limit = crate::send::unit_limit_for(simulation.units_consumed.unwrap_or(0));
-    let price = crate::send::priority_fee_for(
-        &ctx.ledger,
-        std::slice::from_ref(&claim),
-        ctx.send.max_priority_fee,
-    );
+    let price = crate::send::priority_fee_for(&ctx.ledger, instructions, ctx.send.max_priority_fee);
     let transaction = VersionedTransaction::try_new(compile(unit_limit, price)?, &[payer])?;
     let signature = client
         .send_and_confirm_transaction_with_spinner(&transaction)
-        .context("sending the v0 claim")?;
+        .with_context(|| format!("sending the v0 {what}"))?;
     deactivate_table(ctx, payer, table);
     Ok(crate::send::Sent::Confirmed {
         signature: signature.to_string(),
@@ -404,9 +433,9 @@ fn claim_with_lookup_table(
     })
 }
 
-/// Deactivates a claim's lookup table (it served its one transaction); its rent comes back
-/// with `groundwork rewards close-lookup-tables` once the deactivation is old enough. A
-/// failure here is a warning: the claim itself is done.
+/// Deactivates a lookup table that served its one transaction; its rent comes back with
+/// `groundwork rewards close-lookup-tables` once the deactivation is old enough. A failure
+/// here is a warning: the transaction itself is done.
 fn deactivate_table(ctx: &Context, payer: &crate::signing::Party, table: Pubkey) {
     let deactivate = deactivate_lookup_table(table, payer.pubkey());
     match crate::send::submit(&ctx.ledger, &[deactivate], &[payer], ctx.send) {

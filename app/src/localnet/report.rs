@@ -2,6 +2,7 @@
 //! minted, burned and paid read back from chain, what the devices' telemetry did, what the
 //! oracles verified and voted, and where the device rewards stand.
 
+use anchor_lang::AccountDeserialize;
 use anyhow::{Context, Result};
 use groundwork_client::ledger::{read, Ledger};
 use groundwork_client::{reward_epochs as rewards, tokenomics as tokenomics_client};
@@ -306,14 +307,24 @@ pub(super) fn close_epoch(
         read(&*ledger, &rewards::epoch_address(epoch))?.context("the epoch record is missing")?;
     let tokenomics: TokenomicsConfigV0 =
         read(&*ledger, &tokenomics_client::config_address())?.context("tokenomics is missing")?;
-    let reward_config: RewardConfigV0 =
-        read(&*ledger, &rewards::config_address())?.context("rewards are missing")?;
-    // Right after the claims' total: what claims paid and what the vault holds, together.
-    let reward_vault = read::<anchor_spl::token_interface::TokenAccount>(
-        &*ledger,
-        &rewards::reward_vault_address(),
-    )?
-    .map_or(0, |vault| vault.amount);
+    // What claims paid and what the vault holds, read from one slot: a claim landing
+    // between two reads would unbalance the books.
+    let [config_account, vault_account]: [Option<solana_account::Account>; 2] = ledger
+        .accounts_at_once(&[rewards::config_address(), rewards::reward_vault_address()])?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the cluster answered another number of accounts"))?;
+    let reward_config = RewardConfigV0::try_deserialize(
+        &mut config_account
+            .context("rewards are missing")?
+            .data
+            .as_slice(),
+    )?;
+    let reward_vault = vault_account
+        .map(|vault| {
+            anchor_spl::token_interface::TokenAccount::try_deserialize(&mut vault.data.as_slice())
+        })
+        .transpose()?
+        .map_or(0, |vault| vault.amount);
     let staking_config: staking::StakingConfigV0 =
         read(&*ledger, &groundwork_client::staking::config_address())?
             .context("staking is missing")?;

@@ -20,6 +20,7 @@
 //! kill -9 would) when the stage reaches `before_sign`, `after_sign` (persisted, not sent),
 //! `after_send` (sent, not confirmed) or `after_confirm`.
 
+mod lookup_table;
 mod relay;
 pub mod rpc;
 pub mod stage;
@@ -33,11 +34,13 @@ use reward_epochs::state::{EpochV0, RewardConfigV0, RootStatus};
 use reward_epochs::SubmitRootArgsV0;
 use solana_instruction_error::InstructionError;
 use solana_keypair::Keypair;
-use solana_message::Message;
+use solana_message::{v0, AddressLookupTableAccount, Message, VersionedMessage};
 use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
+pub use lookup_table::fixed_relay_accounts;
 pub use rpc::{Landing, SubmitRpc};
 pub use stage::{SubmitRoles, SubmitStage, SubmitStatus};
 pub use state::{Attempt, State, Submission, Submissions};
@@ -63,6 +66,9 @@ pub enum Relayed {
     /// The recipient closed the token account this relayer created for it before: relaying
     /// again would pay its rent again, so nothing is sent until the recipient recreates it.
     RecipientClosedItsAccount,
+    /// Too long for a legacy transaction, it waits for the relayer's address lookup table
+    /// (being created or extended: usable in a later round); nothing sent. What it waits for.
+    WaitingForLookupTable(String),
     /// The claim could take the oracle key below the reserve kept for votes: nothing sent.
     /// `claim_cost` is the most this claim may cost (fee and the rent of what it creates),
     /// `unsettled` what relayed claims sent in the last [`RELAY_SETTLE`] may still take.
@@ -210,6 +216,9 @@ fn failpoint(point: &str) {
 pub struct Submitter {
     /// Recipients whose token account this relayer created (rent is paid once per recipient).
     relay_ledger: RelayLedger,
+    /// The address lookup table this relayer created for transactions too long for a legacy
+    /// one.
+    relay_table_file: lookup_table::TableFile,
     /// What relayed claims sent lately may cost, until their cost surely shows in the
     /// balance ([`RELAY_SETTLE`]).
     relay_spending: std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>,
@@ -229,6 +238,9 @@ impl Submitter {
         let submissions_dir = submissions_dir.into();
         Submitter {
             relay_ledger: RelayLedger::new(submissions_dir.join("relay-created-accounts.json")),
+            relay_table_file: lookup_table::TableFile::new(
+                submissions_dir.join("relay-lookup-table.json"),
+            ),
             relay_spending: Default::default(),
             rpc,
             oracle,
@@ -618,8 +630,46 @@ impl Submitter {
         instructions: Vec<anchor_lang::solana_program::instruction::Instruction>,
         what: &str,
     ) -> Result<Option<String>, SubmitError> {
+        self.send_compiled_once(instructions, None, what).await
+    }
+
+    /// Sends `instructions` in one transaction once, as [`Self::send_once`]: a legacy one, or
+    /// with `table` a v0 one whose accounts `table` holds are looked up in it.
+    pub(crate) async fn send_compiled_once(
+        &self,
+        instructions: Vec<anchor_lang::solana_program::instruction::Instruction>,
+        table: Option<&AddressLookupTableAccount>,
+        what: &str,
+    ) -> Result<Option<String>, SubmitError> {
         let payer = self.oracle.pubkey();
-        let probe = Transaction::new_unsigned(Message::new(&instructions, Some(&payer)));
+        let compile = |instructions: &[anchor_lang::solana_program::instruction::Instruction],
+                       blockhash: solana_message::Hash|
+         -> Result<VersionedMessage, SubmitError> {
+            Ok(match table {
+                None => VersionedMessage::Legacy(Message::new_with_blockhash(
+                    instructions,
+                    Some(&payer),
+                    &blockhash,
+                )),
+                Some(table) => VersionedMessage::V0(
+                    v0::Message::try_compile(
+                        &payer,
+                        instructions,
+                        std::slice::from_ref(table),
+                        blockhash,
+                    )
+                    .map_err(|error| SubmitError::Rpc(format!("compiling the {what}: {error}")))?,
+                ),
+            })
+        };
+        let probe = compile(&instructions, solana_message::Hash::default())?;
+        let probe = VersionedTransaction {
+            signatures: vec![
+                solana_signature::Signature::default();
+                usize::from(probe.header().num_required_signatures)
+            ],
+            message: probe,
+        };
         let units = match self.rpc.simulate(&probe).await.map_err(SubmitError::Rpc)? {
             Ok(units) => units,
             Err((error, _)) => {
@@ -636,12 +686,9 @@ impl Submitter {
             compute_budget_instructions(unit_limit_for(units), self.settings.priority_fee_floor)
                 .to_vec();
         budgeted.extend(instructions);
-        let instructions = budgeted;
-        let transaction = Transaction::new(
-            &[&self.oracle],
-            Message::new(&instructions, Some(&payer)),
-            blockhash,
-        );
+        let transaction =
+            VersionedTransaction::try_new(compile(&budgeted, blockhash)?, &[&self.oracle])
+                .map_err(|error| SubmitError::Rpc(format!("signing the {what}: {error}")))?;
         let (accepted, refusals) = self.rpc.broadcast(&transaction).await;
         if accepted == 0 {
             return Err(SubmitError::Rpc(refusals.join("; ")));

@@ -7,6 +7,7 @@ use groundwork_client::tokenomics::NetworkToken;
 use reward_epochs::state::RewardConfigV0;
 use solana_signer::Signer;
 
+use crate::lookup_table::{fixed_relay_accounts, TableState};
 use crate::{Relayed, SubmitError, Submitter, RELAY_SETTLE};
 
 impl Submitter {
@@ -49,7 +50,7 @@ impl Submitter {
     /// `BelowReserve` when sending something that may cost `cost` could take the oracle key
     /// below the reserve kept for votes, counting what relays sent before it may still cost
     /// (their cost may not show in the balance yet).
-    async fn below_reserve(&self, cost: u64) -> Result<Option<Relayed>, SubmitError> {
+    pub(crate) async fn below_reserve(&self, cost: u64) -> Result<Option<Relayed>, SubmitError> {
         let reserve = self.settings.relay_reserve_lamports;
         let balance = self
             .rpc
@@ -71,7 +72,7 @@ impl Submitter {
     }
 
     /// Remembers what a relay just sent may cost, until it settles.
-    fn note_relay_spending(&self, cost: u64) {
+    pub(crate) fn note_relay_spending(&self, cost: u64) {
         self.relay_spending
             .lock()
             .expect("relay spending lock")
@@ -106,18 +107,17 @@ impl Submitter {
         {
             return Ok(Relayed::RecipientClosedItsAccount);
         }
-        let sent = self
-            .send_once(
-                groundwork_client::reward_epochs::claim(
-                    &self.oracle.pubkey(),
-                    recipient,
-                    token,
-                    cumulative_amount,
-                    proof,
-                ),
-                "relayed claim",
-            )
-            .await?;
+        let claim = groundwork_client::reward_epochs::claim(
+            &self.oracle.pubkey(),
+            recipient,
+            token,
+            cumulative_amount,
+            proof,
+        );
+        let sent = match self.send_relay(vec![claim], token, "relayed claim").await? {
+            Ok(sent) => sent,
+            Err(waiting) => return Ok(waiting),
+        };
         match sent {
             Some(signature) => {
                 if !account_exists {
@@ -196,10 +196,14 @@ impl Submitter {
         if let Some(below) = self.below_reserve(cost).await? {
             return Ok(below);
         }
-        match self
-            .send_all_once(instructions, "relayed pool sweep")
+        let sent = match self
+            .send_relay(instructions, token, "relayed pool sweep")
             .await?
         {
+            Ok(sent) => sent,
+            Err(waiting) => return Ok(waiting),
+        };
+        match sent {
             Some(signature) => {
                 if create_operator_tokens {
                     self.relay_ledger.record(operator)?;
@@ -211,11 +215,41 @@ impl Submitter {
         }
     }
 
+    /// Sends `instructions` (a relay, `what`) once as [`Submitter::send_all_once`] does: in a
+    /// legacy transaction when it fits one, else in a v0 transaction that looks up the
+    /// network's fixed accounts in the relayer's table. `Err` with what it waits for when the
+    /// table is not ready (being created or extended, or that would take the key below its
+    /// reserve): nothing was sent for it.
+    async fn send_relay(
+        &self,
+        instructions: Vec<anchor_lang::solana_program::instruction::Instruction>,
+        token: NetworkToken,
+        what: &str,
+    ) -> Result<Result<Option<String>, Relayed>, SubmitError> {
+        let bytes =
+            groundwork_client::legacy_transaction_bytes(&self.oracle.pubkey(), &instructions);
+        if bytes <= groundwork_client::PACKET_DATA_SIZE {
+            return self.send_all_once(instructions, what).await.map(Ok);
+        }
+        match self.relay_table(&fixed_relay_accounts(token)).await? {
+            TableState::Ready(table) => self
+                .send_compiled_once(instructions, Some(&table), what)
+                .await
+                .map(Ok),
+            TableState::Preparing(waits_for) => Ok(Err(Relayed::WaitingForLookupTable(waits_for))),
+            TableState::BelowReserve(below) => Ok(Err(below)),
+        }
+    }
+
     /// The most a relayed claim may cost this key: the fee at the priority floor for the most
     /// compute a transaction may use, and the rent of the claim record and the recipient's
     /// token account when the claim creates them (the larger Token-2022 account with its
     /// immutable-owner extension).
-    fn claim_cost_at_most(&self, claim_record_exists: bool, account_exists: bool) -> u64 {
+    pub(crate) fn claim_cost_at_most(
+        &self,
+        claim_record_exists: bool,
+        account_exists: bool,
+    ) -> u64 {
         use anchor_lang::Space;
         const SIGNATURE_FEE: u64 = 5_000;
         const UNITS_AT_MOST: u64 = 1_400_000;

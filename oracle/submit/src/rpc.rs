@@ -12,8 +12,8 @@ use solana_rpc_client::api::config::{
     RpcAccountInfoConfig, RpcSendTransactionConfig, RpcSimulateTransactionConfig,
 };
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::rpc_client::SerializableTransaction;
 use solana_signature::Signature;
-use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
 /// What an endpoint knows of a signature.
@@ -120,6 +120,39 @@ impl SubmitRpc {
         .await
     }
 
+    /// The data of the account at `address` as of the confirmed commitment; `None` when no
+    /// account is there.
+    pub async fn data_now(&self, address: &Pubkey) -> Result<Option<Vec<u8>>, String> {
+        first_answer(&self.clients, |client| async move {
+            client
+                .get_account_with_commitment(address, CommitmentConfig::confirmed())
+                .await
+                .map(|answer| answer.value.map(|account| account.data))
+                .map_err(|error| format!("{}: {error}", client.url()))
+        })
+        .await
+    }
+
+    /// The confirmed slot: what a transaction sent now is simulated against.
+    pub async fn slot_now(&self) -> Result<u64, String> {
+        self.slot(CommitmentConfig::confirmed()).await
+    }
+
+    /// The finalized slot.
+    pub async fn finalized_slot(&self) -> Result<u64, String> {
+        self.slot(CommitmentConfig::finalized()).await
+    }
+
+    async fn slot(&self, commitment: CommitmentConfig) -> Result<u64, String> {
+        first_answer(&self.clients, |client| async move {
+            client
+                .get_slot_with_commitment(commitment)
+                .await
+                .map_err(|error| format!("{}: {error}", client.url()))
+        })
+        .await
+    }
+
     /// The program owning the account at `address` (finalized), if it exists.
     pub async fn owner_of(&self, address: &Pubkey) -> Result<Option<Pubkey>, String> {
         let no_data = solana_rpc_client::api::config::UiDataSliceConfig {
@@ -204,7 +237,7 @@ impl SubmitRpc {
     /// units it used, or the error it would fail with.
     pub async fn simulate(
         &self,
-        transaction: &Transaction,
+        transaction: &(impl SerializableTransaction + Sync),
     ) -> Result<Result<u64, (TransactionError, Vec<String>)>, String> {
         let simulation = first_answer(&self.clients, |client| async move {
             client
@@ -245,7 +278,10 @@ impl SubmitRpc {
     }
 
     /// Sends the same bytes to every endpoint; how many took them, and each refusal.
-    pub async fn broadcast(&self, transaction: &Transaction) -> (usize, Vec<String>) {
+    pub async fn broadcast(
+        &self,
+        transaction: &(impl SerializableTransaction + Sync),
+    ) -> (usize, Vec<String>) {
         let sends = self.clients.iter().map(|client| async move {
             client
                 .send_transaction_with_config(

@@ -623,6 +623,9 @@ impl SubmitStage {
                         crate::RELAY_SETTLE.as_secs()
                     )));
                 }
+                Ok(Some(Relayed::WaitingForLookupTable(waits_for))) => held_up.push(format!(
+                    "the claim of {recipient} is too long for a legacy transaction: {waits_for}"
+                )),
                 Ok(Some(Relayed::RecipientClosedItsAccount)) => held_up.push(format!(
                     "{recipient} closed the token account this relayer created for it (its claims are relayed again once it recreates it)"
                 )),

@@ -33,6 +33,15 @@ pub trait Ledger {
     /// The account at `address`, if it exists (with lamports).
     fn account(&self, address: &Pubkey) -> Result<Option<Account>, LedgerError>;
 
+    /// The accounts at `addresses` as of one moment (a cluster answers them from one slot),
+    /// in order; `None` where none exists.
+    fn accounts_at_once(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>, LedgerError> {
+        addresses
+            .iter()
+            .map(|address| self.account(address))
+            .collect()
+    }
+
     /// Sends one transaction of `instructions`, paid by `signers[0]` and signed by all of
     /// `signers`, and returns its signature once it is confirmed.
     fn send(

@@ -85,6 +85,28 @@ pub fn compute_budget_instructions(
     ]
 }
 
+/// The most bytes a transaction may take on the wire (an IPv6 packet's payload).
+pub const PACKET_DATA_SIZE: usize = 1_232;
+
+/// Size of a legacy transaction of `instructions` paid by `fee_payer`, as sent on the wire
+/// (signatures included), and the number of distinct accounts it references.
+pub fn transaction_size(instructions: &[Instruction], fee_payer: &Pubkey) -> (usize, usize) {
+    let message = solana_message::Message::new(instructions, Some(fee_payer));
+    let signatures = usize::from(message.header.num_required_signatures);
+    // compact-u16 signature count (one byte below 128) + 64 bytes per signature + message.
+    let bytes = 1 + 64 * signatures + message.serialize().len();
+    (bytes, message.account_keys.len())
+}
+
+/// The wire size of a legacy transaction carrying the compute-budget instructions and
+/// `instructions`, paid by `payer`: above [`PACKET_DATA_SIZE`] it cannot be sent, and needs a
+/// v0 transaction with an address lookup table.
+pub fn legacy_transaction_bytes(payer: &Pubkey, instructions: &[Instruction]) -> usize {
+    let mut budgeted = compute_budget_instructions(0, 0).to_vec();
+    budgeted.extend_from_slice(instructions);
+    transaction_size(&budgeted, payer).0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,7 +102,8 @@ fn instruction(accounts: impl ToAccountMetas, data: impl InstructionData) -> Ins
     crate::anchor_instruction(PROGRAM_ID, accounts, data)
 }
 
-fn event_authority() -> Pubkey {
+/// The staking program's event authority (Anchor's `#[event_cpi]` signer).
+pub fn event_authority() -> Pubkey {
     event_authority_address(&PROGRAM_ID)
 }
 

@@ -492,18 +492,7 @@ impl Landed {
     }
 }
 
-pub use groundwork_client::compute_budget_instructions;
-
-/// Size of a legacy transaction of `instructions` paid by `fee_payer`, as sent on the wire
-/// (signatures included), and the number of distinct accounts it references. The limit is
-/// 1,232 bytes.
-pub fn transaction_size(instructions: &[Instruction], fee_payer: &Pubkey) -> (usize, usize) {
-    let message = Message::new(instructions, Some(fee_payer));
-    let signatures = usize::from(message.header.num_required_signatures);
-    // compact-u16 signature count (one byte below 128) + 64 bytes per signature + message.
-    let bytes = 1 + 64 * signatures + message.serialize().len();
-    (bytes, message.account_keys.len())
-}
+pub use groundwork_client::{compute_budget_instructions, transaction_size};
 
 /// The custom error code a refused transaction failed with, if it failed with one.
 pub fn custom_error_code(outcome: &Outcome) -> Option<u32> {

@@ -83,7 +83,19 @@ await shoot("network");
 // The map: the status line, what the map element says it drew, and the colours on the canvas.
 await page.goto(`${url}/explorer/#/map`);
 await page.waitForFunction(() => document.getElementById("map")?.dataset.drawn !== undefined);
-await page.waitForTimeout(600);
+// The map fits the network in view, then asks again for its devices: wait until it shows
+// them (at most 15 s; the report then says what it shows).
+await page
+  .waitForFunction(
+    () => {
+      const map = document.getElementById("map");
+      return map.dataset.mode === "devices" && Number(map.dataset.devicesInView) > 0;
+    },
+    null,
+    { timeout: 15000 },
+  )
+  .catch(() => {});
+await page.waitForTimeout(300);
 const readMap = () =>
   page.evaluate(() => {
     const map = document.getElementById("map");
