@@ -315,10 +315,12 @@ fn delegation_pays_the_delegator_and_the_commission_the_operator(
     // authority's maximum it is refused before anything is sent.
     let operator = keys.join("operator-1.json");
     let operator = operator.to_str().unwrap();
+    let epoch_before = u64_of(&status, "current_epoch");
     let set = cli_json(url, &["-k", operator, "operator", "set-commission", "1500"]);
     assert_eq!(set["effect"]["commission_bps"], 1_500, "{set}");
     let status = cli_json(url, &["network", "status"]);
     let effective_epoch = u64_of(&set["effect"], "effective_epoch");
+    assert!(effective_epoch > epoch_before, "{set}");
     // (The chain's clock runs on: once that epoch began, the change is in force instead.)
     if u64_of(&status, "current_epoch") < effective_epoch {
         assert_eq!(

@@ -447,17 +447,27 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
     )
     .await;
 
-    // Below its reserve the relayer creates no table either.
+    // With just enough above its reserve for the claim itself, the relayer does not create
+    // the table (its rent is more), says so, and sends nothing.
     let held = client(&rpc).get_balance(&oracle.pubkey()).unwrap();
-    let frugal = submitter(&rpc, &oracle, dir.path(), held);
-    assert!(matches!(
-        frugal
-            .relay_claim(&recipient, 4_000, proof.clone())
-            .await
-            .unwrap(),
-        Relayed::BelowReserve { .. }
-    ));
+    let Relayed::BelowReserve { claim_cost, .. } = submitter(&rpc, &oracle, dir.path(), held)
+        .relay_claim(&recipient, 4_000, proof.clone())
+        .await
+        .unwrap()
+    else {
+        panic!("relayed below the reserve")
+    };
+    let short = submitter(&rpc, &oracle, dir.path(), held - claim_cost)
+        .relay_claim(&recipient, 4_000, proof.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&short, Relayed::WaitingForLookupTable(words) if words.contains("creating the relay lookup table may cost")),
+        "{short:?}"
+    );
     assert!(tables_of(&rpc, &oracle.pubkey()).is_empty());
+    assert!(!dir.path().join("relay-lookup-table.json").exists());
+    assert_eq!(client(&rpc).get_balance(&oracle.pubkey()).unwrap(), held);
 
     // The first claim creates the table and waits for it; a later round sends the claim.
     let first = relayer

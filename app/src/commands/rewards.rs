@@ -329,7 +329,8 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
 /// Sends `instructions` (a claim or a pool sweep, `what`) in one transaction: a legacy one
 /// when it fits a packet (or is only printed or simulated), else a v0 one whose accounts come
 /// from a new address lookup table (a proof too long for a legacy transaction: trees of more
-/// than about 2^15 recipients for a sweep, 2^20 for a claim).
+/// than 2^20 recipients for a claim, 2^12 to 2^16 for a sweep as it creates accounts and
+/// takes cohorts).
 pub(crate) fn submit_fitting(
     ctx: &Context,
     payer: &crate::signing::Party,
@@ -348,7 +349,7 @@ pub(crate) fn submit_fitting(
 }
 
 /// Sends `instructions` as a v0 transaction whose accounts (but the payer) come from a new
-/// address lookup table, deactivated once it served (or its simulation refused) them.
+/// address lookup table, deactivated afterwards whatever the outcome.
 fn send_with_lookup_table(
     ctx: &Context,
     payer: &crate::signing::Party,
@@ -378,15 +379,32 @@ fn send_with_lookup_table(
     );
     crate::send::submit(&ctx.ledger, &[create, extend], &[payer], ctx.send)
         .with_context(|| format!("creating the {what}'s address lookup table"))?;
+    let lookup = AddressLookupTableAccount {
+        key: table,
+        addresses,
+    };
+    // Whatever happens next (a refusal, an RPC failure, a send that failed because another
+    // claim or sweep landed first), the table is deactivated: its rent comes back.
+    let sent = send_through_table(ctx, payer, instructions, &lookup, what);
+    deactivate_table(ctx, payer, table);
+    sent
+}
+
+/// Sends `instructions` as a v0 transaction looking its accounts up in `lookup` (created
+/// just before), once the table serves.
+fn send_through_table(
+    ctx: &Context,
+    payer: &crate::signing::Party,
+    instructions: &[Instruction],
+    lookup: &AddressLookupTableAccount,
+    what: &str,
+) -> Result<crate::send::Sent> {
+    let client = &ctx.ledger.client;
     // A table serves transactions from the slot after it was last extended.
     let extended_at = client.get_slot()?;
     while client.get_slot()? <= extended_at {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let lookup = AddressLookupTableAccount {
-        key: table,
-        addresses,
-    };
     let compile = |unit_limit: u32, price: u64| -> Result<VersionedMessage> {
         let mut budgeted =
             groundwork_client::compute_budget_instructions(unit_limit, price).to_vec();
@@ -395,14 +413,13 @@ fn send_with_lookup_table(
             v0::Message::try_compile(
                 &payer.pubkey(),
                 &budgeted,
-                std::slice::from_ref(&lookup),
+                std::slice::from_ref(lookup),
                 client.get_latest_blockhash()?,
             )
             .with_context(|| format!("compiling the v0 {what}"))?,
         ))
     };
-    // Simulated first, as every transaction: a refused one sends nothing more, and the
-    // table it would have used is deactivated at once.
+    // Simulated first, as every transaction: a refused one sends nothing more.
     let unsigned = compile(1_400_000, 0)?;
     let signature_count = usize::from(unsigned.header().num_required_signatures);
     let simulation = crate::send::simulate(
@@ -413,7 +430,6 @@ fn send_with_lookup_table(
         },
     )?;
     if let Some(error) = simulation.err {
-        deactivate_table(ctx, payer, table);
         bail!(
             "{}",
             crate::send::refusal(&error, &simulation.logs.unwrap_or_default())
@@ -425,7 +441,6 @@ fn send_with_lookup_table(
     let signature = client
         .send_and_confirm_transaction_with_spinner(&transaction)
         .with_context(|| format!("sending the v0 {what}"))?;
-    deactivate_table(ctx, payer, table);
     Ok(crate::send::Sent::Confirmed {
         signature: signature.to_string(),
         compute_unit_limit: unit_limit,
@@ -433,9 +448,9 @@ fn send_with_lookup_table(
     })
 }
 
-/// Deactivates a lookup table that served its one transaction; its rent comes back with
-/// `groundwork rewards close-lookup-tables` once the deactivation is old enough. A failure
-/// here is a warning: the transaction itself is done.
+/// Deactivates a one-use lookup table (its transaction sent or given up); its rent comes
+/// back with `groundwork rewards close-lookup-tables` once the deactivation is old enough. A
+/// failure here is a warning, naming the table.
 fn deactivate_table(ctx: &Context, payer: &crate::signing::Party, table: Pubkey) {
     let deactivate = deactivate_lookup_table(table, payer.pubkey());
     match crate::send::submit(&ctx.ledger, &[deactivate], &[payer], ctx.send) {

@@ -67,8 +67,13 @@ pub enum Relayed {
     /// again would pay its rent again, so nothing is sent until the recipient recreates it.
     RecipientClosedItsAccount,
     /// Too long for a legacy transaction, it waits for the relayer's address lookup table
-    /// (being created or extended: usable in a later round); nothing sent. What it waits for.
+    /// (being created or extended: usable in a later round; or not affordable within the
+    /// reserve now). The relay itself was not sent (the table's creation or extension may have
+    /// been). What it waits for, in words.
     WaitingForLookupTable(String),
+    /// Its proof is too long for one transaction even with the lookup table: `bytes` on the
+    /// wire, above the packet's 1,232. Nothing sent.
+    TooLong { bytes: usize },
     /// The claim could take the oracle key below the reserve kept for votes: nothing sent.
     /// `claim_cost` is the most this claim may cost (fee and the rent of what it creates),
     /// `unsettled` what relayed claims sent in the last [`RELAY_SETTLE`] may still take.

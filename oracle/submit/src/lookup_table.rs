@@ -8,23 +8,28 @@
 //! Its address is kept in a file (written whole, atomically) before the transaction creating
 //! it is sent: a restart uses the same table, and a creation that never landed is seen as such
 //! once the slot it named has left the window a creation may land in, and only then replaced.
-//! A table is never deactivated by the relayer: its rent (about 0.0035 SOL) is paid once.
+//! The relayer never deactivates its table: its rent (about 0.0035 SOL) is paid once. A table
+//! that is gone, deactivated by hand or recorded on a chain since reset is replaced; a full
+//! one (256 addresses: only repeated extensions could fill it) is left for its operator to
+//! close, and the relay says so.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use groundwork_client::tokenomics::NetworkToken;
 use serde::{Deserialize, Serialize};
 use solana_address_lookup_table_interface::instruction::{
     create_lookup_table, extend_lookup_table,
 };
 use solana_address_lookup_table_interface::state::{AddressLookupTable, LOOKUP_TABLE_META_SIZE};
-use solana_message::AddressLookupTableAccount;
+use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_signer::Signer;
 
 use crate::{state, Relayed, SubmitError, Submitter};
 
 /// Slots after the slot a creation names within which the creation may still land: the
-/// slot must be in the 512-entry SlotHashes window, and the transaction's blockhash lives
-/// about 150 blocks. Past it, a table that is not there never will be.
+/// named slot must be among SlotHashes' 512 newest entries when it executes, and the
+/// transaction's blockhash lives about 150 blocks; the smaller bound applies, so their sum is
+/// a safe margin. Past it, a table that is not there never will be.
 const CREATION_LANDS_WITHIN_SLOTS: u64 = 512 + 150;
 
 /// The most addresses one table holds.
@@ -62,18 +67,45 @@ pub(crate) enum TableState {
     /// Created or extended lately, or its creation sent: usable in a later round. What it
     /// waits for, in words.
     Preparing(String),
-    /// Creating or extending it could take the key below its reserve.
-    BelowReserve(Relayed),
+    /// It cannot be made ready now (creating or extending it would take the key below its
+    /// reserve, or it is full), in words; nothing was sent.
+    Unaffordable(String),
 }
 
-/// The relayer's table record, in a file next to the submissions.
+/// Slots after the one an extension was sent at within which it may still land (its
+/// blockhash lives about 150 blocks).
+const EXTENSION_LANDS_WITHIN_SLOTS: u64 = 200;
+
+/// The relayer's table record, in a file next to the submissions, and the extension sent
+/// lately (in memory: after a restart an extension may be sent again, at worst paying for a
+/// few addresses twice).
 pub(crate) struct TableFile {
     path: std::path::PathBuf,
+    extension_sent_at: std::sync::Mutex<Option<u64>>,
 }
 
 impl TableFile {
     pub(crate) fn new(path: std::path::PathBuf) -> Self {
-        TableFile { path }
+        TableFile {
+            path,
+            extension_sent_at: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn extension_sent(&self, slot: u64) {
+        *self.extension_sent_at.lock().expect("table lock") = Some(slot);
+    }
+
+    fn extension_landed(&self) {
+        *self.extension_sent_at.lock().expect("table lock") = None;
+    }
+
+    /// Whether an extension sent lately may still land at `slot` or later.
+    fn extension_may_land(&self, slot: u64) -> bool {
+        self.extension_sent_at
+            .lock()
+            .expect("table lock")
+            .is_some_and(|sent| slot <= sent.saturating_add(EXTENSION_LANDS_WITHIN_SLOTS))
     }
 
     fn read(&self) -> Result<Option<TableRecord>, SubmitError> {
@@ -127,13 +159,32 @@ fn table_rent(addresses: usize) -> u64 {
         .minimum_balance(LOOKUP_TABLE_META_SIZE + 32 * addresses)
 }
 
+/// The wire size of a v0 transaction paid and signed by `payer` alone, carrying the
+/// compute-budget instructions and `instructions`, with the accounts `table` holds looked up.
+pub(crate) fn v0_transaction_bytes(
+    payer: &Pubkey,
+    instructions: &[Instruction],
+    table: &AddressLookupTableAccount,
+) -> Result<usize, SubmitError> {
+    let mut budgeted = groundwork_client::compute_budget_instructions(0, 0).to_vec();
+    budgeted.extend_from_slice(instructions);
+    let message = v0::Message::try_compile(
+        payer,
+        &budgeted,
+        std::slice::from_ref(table),
+        solana_message::Hash::default(),
+    )
+    .map_err(|error| SubmitError::Rpc(format!("compiling a v0 message: {error}")))?;
+    // The signature's count (one byte), the signature, the message with its version prefix.
+    Ok(1 + 64 + VersionedMessage::V0(message).serialize().len())
+}
+
 impl Submitter {
     /// The relayer's table holding `wanted`, ready for a v0 transaction now — or what it waits
     /// for, after sending whatever brings it closer (its creation, or an extension with the
     /// accounts it lacks), within the key's reserve.
     pub(crate) async fn relay_table(&self, wanted: &[Pubkey]) -> Result<TableState, SubmitError> {
         let oracle = self.oracle.pubkey();
-        let slot = self.rpc.slot_now().await.map_err(SubmitError::Rpc)?;
         if let Some(record) = self.relay_table_file.read()? {
             let address: Pubkey = record.address.parse().map_err(|_| {
                 SubmitError::Rpc(format!(
@@ -141,7 +192,9 @@ impl Submitter {
                     record.address
                 ))
             })?;
-            let data = self
+            // The slot the account was read at (one answer: a lagging endpoint cannot make a
+            // creation look lost).
+            let (slot, data) = self
                 .rpc
                 .data_now(&address)
                 .await
@@ -160,6 +213,7 @@ impl Submitter {
                         .copied()
                         .collect();
                     if missing.is_empty() {
+                        self.relay_table_file.extension_landed();
                         if slot <= table.meta.last_extended_slot {
                             return Ok(TableState::Preparing(format!(
                                 "the relay lookup table {address} serves from the slot after {}",
@@ -171,42 +225,29 @@ impl Submitter {
                             addresses: table.addresses.to_vec(),
                         }));
                     }
-                    if table.addresses.len() + missing.len() <= TABLE_CAPACITY {
-                        let cost = self.claim_cost_at_most(true, true)
-                            + table_rent(missing.len()).saturating_sub(table_rent(0));
-                        if let Some(below) = self.below_reserve(cost).await? {
-                            return Ok(TableState::BelowReserve(below));
-                        }
-                        let extend =
-                            extend_lookup_table(address, oracle, Some(oracle), missing.clone());
-                        if self
-                            .send_all_once(vec![extend], "relay lookup table extension")
-                            .await?
-                            .is_some()
-                        {
-                            self.note_relay_spending(cost);
-                        }
-                        return Ok(TableState::Preparing(format!(
-                            "the relay lookup table {address} is being extended with {} accounts",
-                            missing.len()
-                        )));
-                    }
-                    // Full: a new table takes its place (this one keeps its rent).
+                    return self
+                        .extend_relay_table(address, &table, missing, slot)
+                        .await;
                 }
                 None if data.is_none()
-                    && slot <= record.recent_slot + CREATION_LANDS_WITHIN_SLOTS =>
+                    && record.recent_slot <= slot
+                    && slot
+                        <= record
+                            .recent_slot
+                            .saturating_add(CREATION_LANDS_WITHIN_SLOTS) =>
                 {
                     return Ok(TableState::Preparing(format!(
                         "the creation of the relay lookup table {address} has not landed yet"
                     )));
                 }
-                // Gone, not this key's, deactivated, or its creation never landed.
+                // Gone, not this key's, deactivated, its creation never landed, or recorded on
+                // a chain since reset (a slot ahead of the chain's).
                 _ => {}
             }
         }
         let cost = self.claim_cost_at_most(true, true) + table_rent(wanted.len());
-        if let Some(below) = self.below_reserve(cost).await? {
-            return Ok(TableState::BelowReserve(below));
+        if let Some(words) = self.unaffordable(cost, "creating").await? {
+            return Ok(TableState::Unaffordable(words));
         }
         // The creation names a finalized slot: one every node's SlotHashes holds.
         let recent_slot = self.rpc.finalized_slot().await.map_err(SubmitError::Rpc)?;
@@ -233,13 +274,73 @@ impl Submitter {
             "the relay lookup table {address} is being created"
         )))
     }
+
+    /// Extends the relayer's table at `address` (read at `slot`) with the `missing` accounts,
+    /// once: while an extension sent before may still land, nothing more is sent (an
+    /// extension does not skip addresses the table holds, so a second one would pay for
+    /// them twice).
+    async fn extend_relay_table(
+        &self,
+        address: Pubkey,
+        table: &AddressLookupTable<'_>,
+        missing: Vec<Pubkey>,
+        slot: u64,
+    ) -> Result<TableState, SubmitError> {
+        if self.relay_table_file.extension_may_land(slot) {
+            return Ok(TableState::Preparing(format!(
+                "the extension of the relay lookup table {address} has not landed yet"
+            )));
+        }
+        if table.addresses.len() + missing.len() > TABLE_CAPACITY {
+            return Ok(TableState::Unaffordable(format!(
+                "the relay lookup table {address} is full; deactivate and close it (its authority is this oracle's key) and remove {} so that another is created",
+                self.relay_table_file.path.display()
+            )));
+        }
+        let oracle = self.oracle.pubkey();
+        let cost = self.claim_cost_at_most(true, true)
+            + table_rent(missing.len()).saturating_sub(table_rent(0));
+        if let Some(words) = self.unaffordable(cost, "extending").await? {
+            return Ok(TableState::Unaffordable(words));
+        }
+        let count = missing.len();
+        let extend = extend_lookup_table(address, oracle, Some(oracle), missing);
+        if self
+            .send_all_once(vec![extend], "relay lookup table extension")
+            .await?
+            .is_none()
+        {
+            return Ok(TableState::Preparing(format!(
+                "the extension of the relay lookup table {address} is refused by its simulation (at debug level: why); trying again"
+            )));
+        }
+        self.relay_table_file.extension_sent(slot);
+        self.note_relay_spending(cost);
+        Ok(TableState::Preparing(format!(
+            "the relay lookup table {address} is being extended with {count} accounts"
+        )))
+    }
+
+    /// In words, why the key cannot spend `cost` on `doing` the table now (it would go below
+    /// the reserve kept for votes); `None` when it can.
+    async fn unaffordable(&self, cost: u64, doing: &str) -> Result<Option<String>, SubmitError> {
+        Ok(match self.below_reserve(cost).await? {
+            Some(Relayed::BelowReserve {
+                balance,
+                reserve,
+                unsettled,
+                ..
+            }) => Some(format!(
+                "{doing} the relay lookup table may cost {cost} lamports; the oracle key holds {balance}, relays sent lately may still take {unsettled}, and {reserve} are kept for votes"
+            )),
+            _ => None,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use anchor_lang::solana_program::instruction::Instruction;
-    use groundwork_client::{compute_budget_instructions, PACKET_DATA_SIZE};
-    use solana_message::{v0, VersionedMessage};
+    use groundwork_client::PACKET_DATA_SIZE;
 
     use super::*;
 
@@ -251,16 +352,7 @@ mod tests {
         build: impl Fn(Vec<[u8; 32]>) -> Vec<Instruction>,
     ) -> (usize, usize) {
         let v0_bytes = |instructions: &[Instruction]| {
-            let mut budgeted = compute_budget_instructions(0, 0).to_vec();
-            budgeted.extend_from_slice(instructions);
-            let message = v0::Message::try_compile(
-                payer,
-                &budgeted,
-                std::slice::from_ref(table),
-                solana_message::Hash::default(),
-            )
-            .expect("compiles");
-            1 + 64 + VersionedMessage::V0(message).serialize().len()
+            v0_transaction_bytes(payer, instructions, table).expect("compiles")
         };
         let longest = |bytes: &dyn Fn(&[Instruction]) -> usize| {
             (1..64)

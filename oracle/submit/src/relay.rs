@@ -7,7 +7,9 @@ use groundwork_client::tokenomics::NetworkToken;
 use reward_epochs::state::RewardConfigV0;
 use solana_signer::Signer;
 
-use crate::lookup_table::{fixed_relay_accounts, TableState};
+use solana_message::AddressLookupTableAccount;
+
+use crate::lookup_table::{fixed_relay_accounts, v0_transaction_bytes, TableState};
 use crate::{Relayed, SubmitError, Submitter, RELAY_SETTLE};
 
 impl Submitter {
@@ -217,27 +219,41 @@ impl Submitter {
 
     /// Sends `instructions` (a relay, `what`) once as [`Submitter::send_all_once`] does: in a
     /// legacy transaction when it fits one, else in a v0 transaction that looks up the
-    /// network's fixed accounts in the relayer's table. `Err` with what it waits for when the
-    /// table is not ready (being created or extended, or that would take the key below its
-    /// reserve): nothing was sent for it.
+    /// network's fixed accounts in the relayer's table. `Err` when it is not sent: the table is
+    /// not ready (being created or extended now, or that would take the key below its
+    /// reserve), or the relay is too long even for the table.
     async fn send_relay(
         &self,
         instructions: Vec<anchor_lang::solana_program::instruction::Instruction>,
         token: NetworkToken,
         what: &str,
     ) -> Result<Result<Option<String>, Relayed>, SubmitError> {
-        let bytes =
-            groundwork_client::legacy_transaction_bytes(&self.oracle.pubkey(), &instructions);
+        let payer = self.oracle.pubkey();
+        let bytes = groundwork_client::legacy_transaction_bytes(&payer, &instructions);
         if bytes <= groundwork_client::PACKET_DATA_SIZE {
             return self.send_all_once(instructions, what).await.map(Ok);
         }
-        match self.relay_table(&fixed_relay_accounts(token)).await? {
+        // Too long even with the table (its address does not change the size): no table for it.
+        let wanted = fixed_relay_accounts(token);
+        let with_table = v0_transaction_bytes(
+            &payer,
+            &instructions,
+            &AddressLookupTableAccount {
+                key: Pubkey::default(),
+                addresses: wanted.clone(),
+            },
+        )?;
+        if with_table > groundwork_client::PACKET_DATA_SIZE {
+            return Ok(Err(Relayed::TooLong { bytes: with_table }));
+        }
+        match self.relay_table(&wanted).await? {
             TableState::Ready(table) => self
                 .send_compiled_once(instructions, Some(&table), what)
                 .await
                 .map(Ok),
-            TableState::Preparing(waits_for) => Ok(Err(Relayed::WaitingForLookupTable(waits_for))),
-            TableState::BelowReserve(below) => Ok(Err(below)),
+            TableState::Preparing(waits_for) | TableState::Unaffordable(waits_for) => {
+                Ok(Err(Relayed::WaitingForLookupTable(waits_for)))
+            }
         }
     }
 

@@ -120,33 +120,30 @@ impl SubmitRpc {
         .await
     }
 
-    /// The data of the account at `address` as of the confirmed commitment; `None` when no
-    /// account is there.
-    pub async fn data_now(&self, address: &Pubkey) -> Result<Option<Vec<u8>>, String> {
+    /// The data of the account at `address` as of the confirmed commitment (what a
+    /// transaction sent now is simulated against), with the slot of that answer; `None` when
+    /// no account is there.
+    pub async fn data_now(&self, address: &Pubkey) -> Result<(u64, Option<Vec<u8>>), String> {
         first_answer(&self.clients, |client| async move {
             client
                 .get_account_with_commitment(address, CommitmentConfig::confirmed())
                 .await
-                .map(|answer| answer.value.map(|account| account.data))
+                .map(|answer| {
+                    (
+                        answer.context.slot,
+                        answer.value.map(|account| account.data),
+                    )
+                })
                 .map_err(|error| format!("{}: {error}", client.url()))
         })
         .await
     }
 
-    /// The confirmed slot: what a transaction sent now is simulated against.
-    pub async fn slot_now(&self) -> Result<u64, String> {
-        self.slot(CommitmentConfig::confirmed()).await
-    }
-
     /// The finalized slot.
     pub async fn finalized_slot(&self) -> Result<u64, String> {
-        self.slot(CommitmentConfig::finalized()).await
-    }
-
-    async fn slot(&self, commitment: CommitmentConfig) -> Result<u64, String> {
         first_answer(&self.clients, |client| async move {
             client
-                .get_slot_with_commitment(commitment)
+                .get_slot_with_commitment(CommitmentConfig::finalized())
                 .await
                 .map_err(|error| format!("{}: {error}", client.url()))
         })

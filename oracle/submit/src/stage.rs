@@ -624,7 +624,10 @@ impl SubmitStage {
                     )));
                 }
                 Ok(Some(Relayed::WaitingForLookupTable(waits_for))) => held_up.push(format!(
-                    "the claim of {recipient} is too long for a legacy transaction: {waits_for}"
+                    "the relay for {recipient} is too long for a legacy transaction: {waits_for}"
+                )),
+                Ok(Some(Relayed::TooLong { bytes })) => held_up.push(format!(
+                    "the relay for {recipient} is too long for one transaction even with the lookup table ({bytes} bytes): no transaction holds a proof this long"
                 )),
                 Ok(Some(Relayed::RecipientClosedItsAccount)) => held_up.push(format!(
                     "{recipient} closed the token account this relayer created for it (its claims are relayed again once it recreates it)"
