@@ -192,8 +192,8 @@ impl Submitter {
                     record.address
                 ))
             })?;
-            // The slot the account was read at (one answer: a lagging endpoint cannot make a
-            // creation look lost).
+            // The account with the slot it was read at, in one answer (a slot from another
+            // endpoint could make a creation look lost).
             let (slot, data) = self
                 .rpc
                 .data_now(&address)
@@ -229,19 +229,21 @@ impl Submitter {
                         .extend_relay_table(address, &table, missing, slot)
                         .await;
                 }
+                // Within the window on either side (an endpoint a little behind the slot the
+                // creation named waits too; one far behind it is a chain since reset).
                 None if data.is_none()
-                    && record.recent_slot <= slot
                     && slot
                         <= record
                             .recent_slot
-                            .saturating_add(CREATION_LANDS_WITHIN_SLOTS) =>
+                            .saturating_add(CREATION_LANDS_WITHIN_SLOTS)
+                    && record.recent_slot <= slot.saturating_add(CREATION_LANDS_WITHIN_SLOTS) =>
                 {
                     return Ok(TableState::Preparing(format!(
                         "the creation of the relay lookup table {address} has not landed yet"
                     )));
                 }
                 // Gone, not this key's, deactivated, its creation never landed, or recorded on
-                // a chain since reset (a slot ahead of the chain's).
+                // a chain since reset (a slot far ahead of the chain's).
                 _ => {}
             }
         }
