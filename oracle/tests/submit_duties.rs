@@ -36,13 +36,8 @@ fn submitter(rpc: &LocalRpc, oracle: &Keypair, dir: &std::path::Path, reserve: u
 
 /// Votes `tree` for `epoch` (the only oracle of the set: its vote makes the root pending),
 /// then activates it.
-async fn activate(
-    submitter: &Submitter,
-    rpc: &LocalRpc,
-    epoch: u64,
-    tree: &RewardTree,
-    total: u64,
-) {
+async fn activate(submitter: &Submitter, rpc: &LocalRpc, epoch: u64, tree: &RewardTree) {
+    let total = u64::try_from(tree.total()).expect("a tree's total fits a u64");
     let vote = Vote {
         epoch,
         root: tree.root(),
@@ -118,7 +113,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
 
     // Epoch 0 owes the recipient 1,000: the relayer claims it, creating its token account.
     let tree = tree_of(&[(recipient.pubkey(), 1_000)]);
-    activate(&relayer, &rpc, 0, &tree, 1_000).await;
+    activate(&relayer, &rpc, 0, &tree).await;
     let before = balance(&oracle.pubkey());
     let (_, proof) = tree.proof_for(&recipient.pubkey().to_bytes()).unwrap();
     assert!(matches!(
@@ -161,7 +156,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
     // Epoch 1 owes it 2,000 in all: the relayer does not pay that account's rent again — not
     // now, and not after a restart on the same files.
     let tree = tree_of(&[(recipient.pubkey(), 2_000)]);
-    activate(&relayer, &rpc, 1, &tree, 2_000).await;
+    activate(&relayer, &rpc, 1, &tree).await;
     let (_, proof) = tree.proof_for(&recipient.pubkey().to_bytes()).unwrap();
     let before = balance(&oracle.pubkey());
     assert_eq!(
@@ -438,14 +433,7 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
     println!("legacy transactions with 21-hash proofs: claim {legacy_claim} bytes, sweep {legacy_sweep} bytes (limit {})", groundwork_client::PACKET_DATA_SIZE);
     assert!(legacy_claim > groundwork_client::PACKET_DATA_SIZE);
     assert!(legacy_sweep > groundwork_client::PACKET_DATA_SIZE);
-    activate(
-        &relayer,
-        &rpc,
-        0,
-        &tree,
-        u64::try_from(tree.total()).unwrap(),
-    )
-    .await;
+    activate(&relayer, &rpc, 0, &tree).await;
 
     // With just enough above its reserve for the claim itself, the relayer does not create
     // the table (its rent is more), says so, and sends nothing.
@@ -524,14 +512,7 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
     wait_for_finality(&rpc).await;
     let tree = deep_tree(20, &[(recipient, 9_000), (pool, 3_000)]);
     let restarted = submitter(&rpc, &oracle, dir.path(), 0);
-    activate(
-        &restarted,
-        &rpc,
-        1,
-        &tree,
-        u64::try_from(tree.total()).unwrap(),
-    )
-    .await;
+    activate(&restarted, &rpc, 1, &tree).await;
     let (_, proof) = tree.proof_for(&recipient.to_bytes()).unwrap();
     assert!(matches!(
         restarted
