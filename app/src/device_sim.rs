@@ -37,6 +37,8 @@ pub struct SimulatedDevice {
     next_seq: u64,
     rounds: u64,
     started_ms: i64,
+    /// Beacon in the next round whatever its number (see [`SimulatedDevice::beacon_next_round`]).
+    beacon_due: bool,
 }
 
 /// Degrees in 1e-7 units.
@@ -66,6 +68,7 @@ impl SimulatedDevice {
             next_seq: u64::try_from(now_ms).unwrap_or(0),
             rounds: 0,
             started_ms: now_ms,
+            beacon_due: false,
         })
     }
 
@@ -99,8 +102,16 @@ impl SimulatedDevice {
         .sign(&self.seed())
     }
 
+    /// Makes the next round carry a beacon whatever its number: a caller that knows where
+    /// epochs start asks for one at each start, so every epoch holds beacons to witness
+    /// however few rounds fit in it.
+    pub fn beacon_next_round(&mut self) {
+        self.beacon_due = true;
+    }
+
     /// This round's messages: a heartbeat (every round), a data session (every third), a
-    /// beacon (every fourth); a cheater's extra or altered messages.
+    /// beacon (every fourth, or when asked for by [`SimulatedDevice::beacon_next_round`]); a
+    /// cheater's extra or altered messages.
     pub fn round(&mut self, network: Key, now_ms: i64) -> Vec<SignedTelemetry> {
         self.rounds += 1;
         let uptime_s = u32::try_from((now_ms - self.started_ms) / 1_000).unwrap_or(u32::MAX);
@@ -139,7 +150,8 @@ impl SimulatedDevice {
             };
             messages.push(self.message(network, now_ms, session));
         }
-        if self.rounds.is_multiple_of(4) {
+        if self.beacon_due || self.rounds.is_multiple_of(4) {
+            self.beacon_due = false;
             let mut nonce = [0u8; 16];
             nonce[..8].copy_from_slice(&self.rounds.to_le_bytes());
             let beacon = TelemetryBody::Beacon {

@@ -105,7 +105,8 @@ fn genesis_accounts(wallets: &Wallets, actors: &Actors) -> Vec<(Pubkey, Account)
     accounts
 }
 
-/// Lets the devices stream telemetry until the chain's clock reaches `unix_timestamp`, or
+/// Lets the devices stream telemetry (every device beaconing in the first round, so the epoch
+/// holds beacons to witness) until the chain's clock reaches `unix_timestamp`, or
 /// Ctrl-C.
 fn run_until(
     ledger: &RpcLedger,
@@ -114,6 +115,7 @@ fn run_until(
     stop: &AtomicBool,
 ) -> Result<bool> {
     let mut next_round = std::time::Instant::now();
+    world.beacon_next_round();
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(false);

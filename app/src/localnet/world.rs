@@ -320,6 +320,15 @@ impl World {
         })
     }
 
+    /// Makes every device beacon in the next round (called where an epoch's telemetry starts,
+    /// so each epoch's input holds beacons and their witnesses even when the chain's close
+    /// and the epoch's activity leave room for only a round or two).
+    pub fn beacon_next_round(&mut self) {
+        for device in &mut self.devices {
+            device.beacon_next_round();
+        }
+    }
+
     /// One round of telemetry from every device (and witnesses of this round's beacons by a
     /// device of another operator: the third operator's cheaters vouch for nobody, so the
     /// second operator's devices they hear stay unverified), each device's messages posted to
