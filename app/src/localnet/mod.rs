@@ -47,6 +47,8 @@ const LOCAL_QUORUM: u8 = 2;
 const SETUP_LEAD_S: i64 = 30;
 /// SOL given to the local network's own wallets.
 const LOCAL_WALLET_LAMPORTS: u64 = 1_000 * 1_000_000_000;
+/// How often the operators claim while a bounded run keeps serving after its last epoch.
+const CLAIMS_WHILE_SERVING: Duration = Duration::from_secs(3);
 
 /// What `groundwork localnet` was asked for.
 pub struct LocalnetArgs {
@@ -400,8 +402,14 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
             if args.exit {
                 break;
             }
-            // Keep serving, without closing more epochs.
+            // Keep serving, without closing more epochs: the oracles go on voting, activating
+            // and relaying, and the operators go on claiming what each new root owes them.
+            let mut next_claims = std::time::Instant::now();
             while !stop.load(Ordering::SeqCst) {
+                if std::time::Instant::now() >= next_claims {
+                    world.claim_rewards(&mut ledger)?;
+                    next_claims = std::time::Instant::now() + CLAIMS_WHILE_SERVING;
+                }
                 std::thread::sleep(Duration::from_millis(250));
             }
             break;
