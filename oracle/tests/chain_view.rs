@@ -687,4 +687,31 @@ async fn an_epochs_snapshot_is_its_state_at_its_end_whoever_makes_it_and_wheneve
         .await
         .unwrap();
     assert_eq!(reply.status(), 400);
+    // Epoch 2's snapshot carries the commission in force at its start: the change made during
+    // epoch 1 (1,200), not the one made during epoch 2 (300, from epoch 3).
+    let epoch_3 = genesis + 3 * EPOCH_S;
+    wait_for_time(&rpc, epoch_3).await;
+    close_epoch(&rpc, &network, &payer, 2);
+    wait_for_finality(&rpc).await;
+    until(&mut view_a, "epoch 2's close", |view| {
+        view.closed_epochs().contains(&2)
+    })
+    .await;
+    let epoch_2_snapshot = view_a
+        .snapshot(2)
+        .await
+        .unwrap()
+        .expect("epoch 2 is closed");
+    let pool_in_epoch_2 = epoch_2_snapshot
+        .operators
+        .iter()
+        .find(|entry| entry.operator == operator_key)
+        .and_then(|entry| entry.pool);
+    assert_eq!(
+        pool_in_epoch_2,
+        Some(PoolEntry {
+            rewards_account: staking_client::pool_rewards_address(&operator_key),
+            commission_bps: 1_200,
+        })
+    );
 }
