@@ -4,7 +4,9 @@
 //! nothing and says so), and votes that reach a quorum the authority lowered after they were
 //! cast (submitted again, so the root goes pending), and claims and pool sweeps too long for
 //! a legacy transaction (sent as v0 through the relayer's own lookup table, created once and
-//! kept across restarts).
+//! kept across restarts), and a pool sweep the chain refuses in simulation (its operator
+//! closed the token account the relayer created once: nothing sent or spent, the leaf owed
+//! until the operator opens its account again).
 
 mod local_chain;
 
@@ -523,4 +525,155 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
     ));
     wait_for_tokens(&tokens_of, recipient_tokens, 9_000).await;
     assert_eq!(tables_of(&rpc, &oracle.pubkey()), tables, "one table, kept");
+}
+
+/// The relayer's sweep of `operator`'s pool leaf of `tree` (whose amount is `cumulative`).
+async fn sweep_pool(
+    relayer: &Submitter,
+    operator: anchor_lang::prelude::Pubkey,
+    tree: &RewardTree,
+    cumulative: u64,
+) -> Relayed {
+    let pool = groundwork_client::staking::pool_rewards_address(&operator);
+    let (_, proof) = tree.proof_for(&pool.to_bytes()).unwrap();
+    relayer
+        .relay_pool(&operator, cumulative, proof)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_through_once_it_can() {
+    let genesis = now_unix() + 1;
+    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+    let oracle = network.oracles[0].insecure_clone();
+    network
+        .set_oracles(vec![oracle.pubkey()], 1)
+        .expect("the authority sets a one-oracle set");
+    // An operator with a delegation pool and no member: what the pool takes in goes to the
+    // operator's token account, and the sweep is refused without it.
+    let operator = network.operator(0);
+    network.rt.send_ok(
+        &[groundwork_client::staking::set_commission(
+            &operator.pubkey(),
+            1_000,
+        )],
+        &[&operator],
+    );
+    let payer = network.rt.payer.insecure_clone();
+    let token = network.network_token;
+    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+    wait_for_time(&rpc, genesis + 3 * EPOCH_S).await;
+    for epoch in 0..3 {
+        close_epoch(&rpc, &network, &payer, epoch);
+    }
+    wait_for_finality(&rpc).await;
+    let dir = tempfile::tempdir().unwrap();
+    let relayer = submitter(&rpc, &oracle, dir.path(), 0);
+    let balance = |key: &anchor_lang::prelude::Pubkey| client(&rpc).get_balance(key).unwrap();
+    let tokens_of = |account| {
+        client(&rpc)
+            .get_token_account_balance(&account)
+            .map(|amount| amount.amount.parse::<u64>().unwrap())
+            .ok()
+    };
+    let pool = groundwork_client::staking::pool_rewards_address(&operator.pubkey());
+    let pool_claimed = || {
+        use anchor_lang::AccountDeserialize;
+        client(&rpc)
+            .get_account_data(&groundwork_client::reward_epochs::claim_address(&pool))
+            .map(|data| {
+                reward_epochs::state::ClaimV0::try_deserialize(&mut data.as_slice())
+                    .unwrap()
+                    .claimed
+            })
+            .unwrap_or(0)
+    };
+    let operator_tokens = token.account_of(&operator.pubkey());
+    let other = Keypair::new().pubkey();
+    // The operator empties its token account and closes it, taking its rent.
+    let close_operator_tokens = |held: u64| {
+        send(
+            &rpc,
+            &[
+                spl_token_2022::instruction::burn(
+                    &token.token_program,
+                    &operator_tokens,
+                    &token.mint,
+                    &operator.pubkey(),
+                    &[],
+                    held,
+                )
+                .unwrap(),
+                spl_token_2022::instruction::close_account(
+                    &token.token_program,
+                    &operator_tokens,
+                    &operator.pubkey(),
+                    &operator.pubkey(),
+                    &[],
+                )
+                .unwrap(),
+            ],
+            &[&payer, &operator],
+        );
+        assert_eq!(tokens_of(operator_tokens), None);
+    };
+    let paying = |cumulative: u64, filler: u64| tree_of(&[(pool, cumulative), (other, filler)]);
+    let operator_key = operator.pubkey();
+
+    // Epoch 0 pays the pool 3,000: the relayer sweeps it to the account the operator opened
+    // (it bought credits with it).
+    let held = tokens_of(operator_tokens).expect("the operator's own token account");
+    let tree = paying(3_000, 1);
+    activate(&relayer, &rpc, 0, &tree).await;
+    assert!(matches!(
+        sweep_pool(&relayer, operator_key, &tree, 3_000).await,
+        Relayed::Sent(_)
+    ));
+    wait_for_tokens(&tokens_of, operator_tokens, held + 3_000).await;
+    close_operator_tokens(held + 3_000);
+
+    // Epoch 1 pays it 5,000 in all: the relayer creates the closed account, once, and sweeps.
+    let tree = paying(5_000, 2);
+    activate(&relayer, &rpc, 1, &tree).await;
+    assert!(matches!(
+        sweep_pool(&relayer, operator_key, &tree, 5_000).await,
+        Relayed::Sent(_)
+    ));
+    wait_for_tokens(&tokens_of, operator_tokens, 2_000).await;
+    close_operator_tokens(2_000);
+
+    // Epoch 2 pays it 6,000 in all. Nobody earns in the pool, so the sweep needs the
+    // operator's account, which the relayer does not create twice: the chain refuses the
+    // sweep in simulation. Nothing is sent or spent and the leaf stays owed — now and after a
+    // restart on the same files.
+    let tree = paying(6_000, 3);
+    activate(&relayer, &rpc, 2, &tree).await;
+    let before = balance(&oracle.pubkey());
+    assert_eq!(
+        sweep_pool(&relayer, operator_key, &tree, 6_000).await,
+        Relayed::Refused
+    );
+    let restarted = submitter(&rpc, &oracle, dir.path(), 0);
+    assert_eq!(
+        sweep_pool(&restarted, operator_key, &tree, 6_000).await,
+        Relayed::Refused
+    );
+    assert_eq!(balance(&oracle.pubkey()), before, "nothing was paid");
+    assert_eq!(pool_claimed(), 5_000, "epoch 2's part stays owed");
+    assert_eq!(tokens_of(operator_tokens), None);
+
+    // Once the operator opens its account again, the sweep goes through: the 1,000 epoch 2
+    // added, nothing lost to the refusals.
+    send(
+        &rpc,
+        &[token.create_account_idempotent(&payer.pubkey(), &operator.pubkey())],
+        &[&payer],
+    );
+    assert!(matches!(
+        sweep_pool(&restarted, operator_key, &tree, 6_000).await,
+        Relayed::Sent(_)
+    ));
+    wait_for_tokens(&tokens_of, operator_tokens, 1_000).await;
+    assert_eq!(pool_claimed(), 6_000);
 }
