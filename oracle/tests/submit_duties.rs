@@ -70,13 +70,9 @@ async fn activate(submitter: &Submitter, rpc: &LocalRpc, epoch: u64, tree: &Rewa
 }
 
 /// Waits until `account` holds `amount` (a relayed claim landed), at most 30 s.
-async fn wait_for_tokens(
-    tokens_of: &impl Fn(anchor_lang::prelude::Pubkey) -> Option<u64>,
-    account: anchor_lang::prelude::Pubkey,
-    amount: u64,
-) {
+async fn wait_for_tokens(rpc: &LocalRpc, account: anchor_lang::prelude::Pubkey, amount: u64) {
     let started = Instant::now();
-    while tokens_of(account) != Some(amount) {
+    while tokens_in(rpc, account) != Some(amount) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the relayed claim did not land"
@@ -85,33 +81,79 @@ async fn wait_for_tokens(
     }
 }
 
+/// A network whose only oracle is `oracle` (its vote alone makes a root pending), with an
+/// operator whose delegation pool has no member (what the pool takes in goes to the
+/// operator's own token account), served over a local RPC once its first `closed` epochs are
+/// closed on chain.
+struct OneOracleNetwork {
+    network: CycleNetwork,
+    genesis: i64,
+    oracle: Keypair,
+    operator: Keypair,
+    payer: Keypair,
+    token: groundwork_client::tokenomics::NetworkToken,
+    rpc: LocalRpc,
+}
+
+impl OneOracleNetwork {
+    async fn launch(closed: u64) -> Self {
+        let genesis = now_unix() + 1;
+        let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
+        let oracle = network.oracles[0].insecure_clone();
+        network
+            .set_oracles(vec![oracle.pubkey()], 1)
+            .expect("the authority sets a one-oracle set");
+        let operator = network.operator(0);
+        network.rt.send_ok(
+            &[groundwork_client::staking::set_commission(
+                &operator.pubkey(),
+                1_000,
+            )],
+            &[&operator],
+        );
+        let payer = network.rt.payer.insecure_clone();
+        let token = network.network_token;
+        let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
+        wait_for_time(&rpc, genesis + i64::try_from(closed).unwrap() * EPOCH_S).await;
+        for epoch in 0..closed {
+            close_epoch(&rpc, &network, &payer, epoch);
+        }
+        wait_for_finality(&rpc).await;
+        OneOracleNetwork {
+            network,
+            genesis,
+            oracle,
+            operator,
+            payer,
+            token,
+            rpc,
+        }
+    }
+}
+
+/// What token `account` holds; `None` when it does not exist.
+fn tokens_in(rpc: &LocalRpc, account: anchor_lang::prelude::Pubkey) -> Option<u64> {
+    client(rpc)
+        .get_token_account_balance(&account)
+        .map(|amount| amount.amount.parse::<u64>().unwrap())
+        .ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
-    let genesis = now_unix() + 1;
-    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
-    let oracle = network.oracles[0].insecure_clone();
-    network
-        .set_oracles(vec![oracle.pubkey()], 1)
-        .expect("the authority sets a one-oracle set");
-    let payer = network.rt.payer.insecure_clone();
-    let token = network.network_token;
-    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
-    wait_for_time(&rpc, genesis + 2 * EPOCH_S).await;
-    close_epoch(&rpc, &network, &payer, 0);
-    close_epoch(&rpc, &network, &payer, 1);
-    wait_for_finality(&rpc).await;
+    let OneOracleNetwork {
+        oracle,
+        payer,
+        token,
+        rpc,
+        ..
+    } = OneOracleNetwork::launch(2).await;
     let dir = tempfile::tempdir().unwrap();
     let relayer = submitter(&rpc, &oracle, dir.path(), 0);
     let recipient = Keypair::new();
     let account =
         groundwork_client::reward_epochs::recipient_token_account(&recipient.pubkey(), token);
     let balance = |key: &anchor_lang::prelude::Pubkey| client(&rpc).get_balance(key).unwrap();
-    let tokens_of = |account| {
-        client(&rpc)
-            .get_token_account_balance(&account)
-            .map(|amount| amount.amount.parse::<u64>().unwrap())
-            .ok()
-    };
 
     // Epoch 0 owes the recipient 1,000: the relayer claims it, creating its token account.
     let tree = tree_of(&[(recipient.pubkey(), 1_000)]);
@@ -125,7 +167,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
             .unwrap(),
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, account, 1_000).await;
+    wait_for_tokens(&rpc, account, 1_000).await;
     let account_rent = client(&rpc).get_account(&account).unwrap().lamports;
     assert!(before - balance(&oracle.pubkey()) >= account_rent);
 
@@ -153,7 +195,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
         ],
         &[&payer, &recipient],
     );
-    assert_eq!(tokens_of(account), None);
+    assert_eq!(tokens_in(&rpc, account), None);
 
     // Epoch 1 owes it 2,000 in all: the relayer does not pay that account's rent again — not
     // now, and not after a restart on the same files.
@@ -177,7 +219,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
         Relayed::RecipientClosedItsAccount
     );
     assert_eq!(balance(&oracle.pubkey()), before, "nothing was paid");
-    assert_eq!(tokens_of(account), None);
+    assert_eq!(tokens_in(&rpc, account), None);
 
     // Below its reserve the relayer relays nothing, and says how much it holds.
     let below = |reserve| {
@@ -235,7 +277,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
             .unwrap(),
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, account, 1_000).await;
+    wait_for_tokens(&rpc, account, 1_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,35 +409,18 @@ fn tables_of(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the_relayers_lookup_table(
 ) {
-    let genesis = now_unix() + 1;
-    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
-    let oracle = network.oracles[0].insecure_clone();
-    network
-        .set_oracles(vec![oracle.pubkey()], 1)
-        .expect("the authority sets a one-oracle set");
     // An operator with a delegation pool (no member yet: what it takes in goes to the operator).
-    let operator = network.operator(0);
-    network.rt.send_ok(
-        &[groundwork_client::staking::set_commission(
-            &operator.pubkey(),
-            1_000,
-        )],
-        &[&operator],
-    );
-    let payer = network.rt.payer.insecure_clone();
-    let token = network.network_token;
-    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
-    wait_for_time(&rpc, genesis + EPOCH_S).await;
-    close_epoch(&rpc, &network, &payer, 0);
-    wait_for_finality(&rpc).await;
+    let OneOracleNetwork {
+        network,
+        genesis,
+        oracle,
+        operator,
+        payer,
+        token,
+        rpc,
+    } = OneOracleNetwork::launch(1).await;
     let dir = tempfile::tempdir().unwrap();
     let relayer = submitter(&rpc, &oracle, dir.path(), 0);
-    let tokens_of = |account| {
-        client(&rpc)
-            .get_token_account_balance(&account)
-            .map(|amount| amount.amount.parse::<u64>().unwrap())
-            .ok()
-    };
 
     // Proofs of 21 hashes: a legacy transaction holds neither the claim nor the sweep.
     let recipient = Keypair::new().pubkey();
@@ -487,7 +512,7 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
     }
     let recipient_tokens =
         groundwork_client::reward_epochs::recipient_token_account(&recipient, token);
-    wait_for_tokens(&tokens_of, recipient_tokens, 4_000).await;
+    wait_for_tokens(&rpc, recipient_tokens, 4_000).await;
     let tables = tables_of(&rpc, &oracle.pubkey());
     assert_eq!(tables.len(), 1);
     assert_eq!(
@@ -497,7 +522,7 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
 
     // The pool's sweep uses the same table at once; the operator is paid (no member earns).
     let operator_tokens = token.account_of(&operator.pubkey());
-    let operator_held = tokens_of(operator_tokens).unwrap_or(0);
+    let operator_held = tokens_in(&rpc, operator_tokens).unwrap_or(0);
     assert!(matches!(
         relayer
             .relay_pool(&operator.pubkey(), 3_000, pool_proof)
@@ -505,7 +530,7 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
             .unwrap(),
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, operator_tokens, operator_held + 3_000).await;
+    wait_for_tokens(&rpc, operator_tokens, operator_held + 3_000).await;
 
     // Epoch 1 owes the recipient more: a relayer restarted on the same files sends it at once
     // through the same table.
@@ -523,7 +548,7 @@ async fn claims_and_pool_sweeps_too_long_for_a_legacy_transaction_go_through_the
             .unwrap(),
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, recipient_tokens, 9_000).await;
+    wait_for_tokens(&rpc, recipient_tokens, 9_000).await;
     assert_eq!(tables_of(&rpc, &oracle.pubkey()), tables, "one table, kept");
 }
 
@@ -544,39 +569,19 @@ async fn sweep_pool(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_through_once_it_can() {
-    let genesis = now_unix() + 1;
-    let mut network = CycleNetwork::launch_with_epochs(genesis, EPOCH_S);
-    let oracle = network.oracles[0].insecure_clone();
-    network
-        .set_oracles(vec![oracle.pubkey()], 1)
-        .expect("the authority sets a one-oracle set");
     // An operator with a delegation pool and no member: what the pool takes in goes to the
     // operator's token account, and the sweep is refused without it.
-    let operator = network.operator(0);
-    network.rt.send_ok(
-        &[groundwork_client::staking::set_commission(
-            &operator.pubkey(),
-            1_000,
-        )],
-        &[&operator],
-    );
-    let payer = network.rt.payer.insecure_clone();
-    let token = network.network_token;
-    let rpc = LocalRpc::start(accounts_of(&network)).expect("local RPC");
-    wait_for_time(&rpc, genesis + 3 * EPOCH_S).await;
-    for epoch in 0..3 {
-        close_epoch(&rpc, &network, &payer, epoch);
-    }
-    wait_for_finality(&rpc).await;
+    let OneOracleNetwork {
+        oracle,
+        operator,
+        payer,
+        token,
+        rpc,
+        ..
+    } = OneOracleNetwork::launch(3).await;
     let dir = tempfile::tempdir().unwrap();
     let relayer = submitter(&rpc, &oracle, dir.path(), 0);
     let balance = |key: &anchor_lang::prelude::Pubkey| client(&rpc).get_balance(key).unwrap();
-    let tokens_of = |account| {
-        client(&rpc)
-            .get_token_account_balance(&account)
-            .map(|amount| amount.amount.parse::<u64>().unwrap())
-            .ok()
-    };
     let pool = groundwork_client::staking::pool_rewards_address(&operator.pubkey());
     let pool_claimed = || {
         use anchor_lang::AccountDeserialize;
@@ -616,21 +621,21 @@ async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_throu
             ],
             &[&payer, &operator],
         );
-        assert_eq!(tokens_of(operator_tokens), None);
+        assert_eq!(tokens_in(&rpc, operator_tokens), None);
     };
     let paying = |cumulative: u64, filler: u64| tree_of(&[(pool, cumulative), (other, filler)]);
     let operator_key = operator.pubkey();
 
     // Epoch 0 pays the pool 3,000: the relayer sweeps it to the account the operator opened
     // (it bought credits with it).
-    let held = tokens_of(operator_tokens).expect("the operator's own token account");
+    let held = tokens_in(&rpc, operator_tokens).expect("the operator's own token account");
     let tree = paying(3_000, 1);
     activate(&relayer, &rpc, 0, &tree).await;
     assert!(matches!(
         sweep_pool(&relayer, operator_key, &tree, 3_000).await,
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, operator_tokens, held + 3_000).await;
+    wait_for_tokens(&rpc, operator_tokens, held + 3_000).await;
     close_operator_tokens(held + 3_000);
 
     // Epoch 1 pays it 5,000 in all: the relayer creates the closed account, once, and sweeps.
@@ -640,7 +645,7 @@ async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_throu
         sweep_pool(&relayer, operator_key, &tree, 5_000).await,
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, operator_tokens, 2_000).await;
+    wait_for_tokens(&rpc, operator_tokens, 2_000).await;
     close_operator_tokens(2_000);
 
     // Epoch 2 pays it 6,000 in all. Nobody earns in the pool, so the sweep needs the
@@ -661,7 +666,7 @@ async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_throu
     );
     assert_eq!(balance(&oracle.pubkey()), before, "nothing was paid");
     assert_eq!(pool_claimed(), 5_000, "epoch 2's part stays owed");
-    assert_eq!(tokens_of(operator_tokens), None);
+    assert_eq!(tokens_in(&rpc, operator_tokens), None);
 
     // Once the operator opens its account again, the sweep goes through: the 1,000 epoch 2
     // added, nothing lost to the refusals.
@@ -674,6 +679,6 @@ async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_throu
         sweep_pool(&restarted, operator_key, &tree, 6_000).await,
         Relayed::Sent(_)
     ));
-    wait_for_tokens(&tokens_of, operator_tokens, 1_000).await;
+    wait_for_tokens(&rpc, operator_tokens, 1_000).await;
     assert_eq!(pool_claimed(), 6_000);
 }
