@@ -67,7 +67,9 @@ async fn measure(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, explorer.router()).await });
+    // A browser's client (asks for gzip and decodes it) and one that asks for nothing.
     let client = reqwest::Client::new();
+    let plain = reqwest::Client::builder().no_gzip().build().unwrap();
 
     // The index: made once, on the first request.
     let started = Instant::now();
@@ -152,16 +154,30 @@ async fn measure(
             .json()
             .await
             .unwrap();
-        let bytes = client
-            .get(&view)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .len();
+        // As sent: plain to a client that does not ask for gzip, gzipped to one that does
+        // (a browser); the times are whole answers received (and decoded, for gzip).
+        let sent = |gzip: bool| {
+            let request = plain.get(&view);
+            let request = if gzip {
+                request.header("accept-encoding", "gzip")
+            } else {
+                request
+            };
+            async move { request.send().await.unwrap().bytes().await.unwrap().len() }
+        };
+        let (bytes, gzipped_bytes) = (sent(false).await, sent(true).await);
         let time = median_of(20, || async {
+            plain
+                .get(&view)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+        })
+        .await;
+        let gzipped_time = median_of(20, || async {
             client
                 .get(&view)
                 .send()
@@ -173,9 +189,11 @@ async fn measure(
         })
         .await;
         println!(
-            "  {label:<18} {:>7.2} ms {:>9} bytes  {} {} ({} devices in view)",
+            "  {label:<18} {:>7.2} ms {:>9} bytes; gzipped {:>7.2} ms {:>8} bytes  {} {} ({} devices in view)",
             time.as_secs_f64() * 1e3,
             bytes,
+            gzipped_time.as_secs_f64() * 1e3,
+            gzipped_bytes,
             answer[if answer["mode"] == "clusters" {
                 "clusters"
             } else {

@@ -3,7 +3,9 @@
 //! `world-atlas` npm package, copied into `web/vendor/` by `web/build.mjs`, which CI runs
 //! again to check the committed copy is what the lockfile gives).
 //!
-//! Served with a strong ETag (answered `304 Not Modified` when the browser has it), a
+//! Served with a weak ETag (answered `304 Not Modified` when the browser has it; weak because
+//! the explorer's router gzips the files for browsers that accept it, and one version of a
+//! file then travels in two codings), a
 //! Content-Security-Policy that lets the page load nothing but this oracle's own files and
 //! routes, and `nosniff`.
 
@@ -65,7 +67,7 @@ fn etags() -> &'static Vec<String> {
     ETAGS.get_or_init(|| {
         ASSETS
             .iter()
-            .map(|asset| format!("\"{}\"", &hex::encode(Sha256::digest(asset.bytes))[..32]))
+            .map(|asset| format!("W/\"{}\"", &hex::encode(Sha256::digest(asset.bytes))[..32]))
             .collect()
     })
 }
@@ -119,7 +121,12 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || weakly_equal(tag, etag))
+        });
     if cached {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
@@ -132,4 +139,11 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
         asset.bytes,
     )
         .into_response()
+}
+
+/// RFC 9110's weak comparison: two entity tags match when their opaque tags do, whether or
+/// not either is marked weak.
+fn weakly_equal(one: &str, other: &str) -> bool {
+    let opaque = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_string();
+    opaque(one) == opaque(other)
 }

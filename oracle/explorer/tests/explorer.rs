@@ -372,6 +372,43 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
         assert_eq!(response.headers()["content-type"], asset.content_type);
         assert_eq!(response.bytes().await.unwrap().len(), asset.bytes.len());
     }
+    // Gzipped for a client that accepts it: the country outlines travel in a fraction of their
+    // size and decode to the same bytes; a client that does not ask gets them as they are.
+    let outlines = groundwork_oracle_explorer::assets::ASSETS
+        .iter()
+        .find(|asset| asset.name == "countries-110m.json")
+        .unwrap();
+    let url = format!("{}/explorer/{}", served.url, outlines.name);
+    let plain = reqwest::Client::builder().no_gzip().build().unwrap();
+    let identity = plain.get(&url).send().await.unwrap();
+    assert!(identity.headers().get("content-encoding").is_none());
+    assert_eq!(identity.bytes().await.unwrap().as_ref(), outlines.bytes);
+    let gzipped = plain
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert!(gzipped.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .contains("accept-encoding"));
+    let gzipped_len = gzipped.bytes().await.unwrap().len();
+    assert!(
+        gzipped_len * 2 < outlines.bytes.len(),
+        "{gzipped_len} bytes gzipped of {}",
+        outlines.bytes.len()
+    );
+    let decoded = client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(decoded.as_ref(), outlines.bytes);
     let (status, body) = served.get("/explorer/secrets.toml").await;
     assert_eq!(
         (status, body["error"].as_str()),
