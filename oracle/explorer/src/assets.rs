@@ -109,6 +109,8 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
             HeaderValue::from_str(etag).expect("a hex ETag"),
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        // The router gzips for clients that ask: a 304 names the same variants its 200 would.
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
         (
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),

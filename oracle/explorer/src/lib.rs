@@ -177,9 +177,9 @@ impl Explorer {
             .route("/v1/explorer/search", get(search))
             .with_state(Arc::new(self))
             .merge(assets::router())
-            // Gzip for clients that accept it, at its fastest level (a town's map answer costs
-            // about a millisecond more, not ten): map answers and the country outlines still
-            // shrink about three times. Bodies under 32 bytes and 304s go as they are.
+            // Gzip for clients that accept it, at its fastest level (a town's 179 KB map answer
+            // costs about 2 ms more, its decoding included): map answers shrink about three
+            // times, the country outlines two. Bodies under 32 bytes and 304s go as they are.
             .layer(
                 tower_http::compression::CompressionLayer::new()
                     .quality(tower_http::CompressionLevel::Fastest),

@@ -362,6 +362,25 @@ async fn the_explorer_answers_every_page_from_the_oracles_state() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["vary"], "accept-encoding");
+    // Weak comparison: the tag's strong form, a list holding it, and `*` match too; another
+    // tag does not.
+    assert!(etag.starts_with("W/\""), "{etag}");
+    let strong = etag.trim_start_matches("W/").to_string();
+    for (if_none_match, status) in [
+        (strong.clone(), 304),
+        (format!("\"other\", {strong}"), 304),
+        ("*".to_string(), 304),
+        ("\"other\"".to_string(), 200),
+    ] {
+        let answer = client
+            .get(format!("{}/explorer/", served.url))
+            .header("if-none-match", &if_none_match)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "If-None-Match: {if_none_match}");
+    }
     for asset in groundwork_oracle_explorer::assets::ASSETS {
         let response = client
             .get(format!("{}/explorer/{}", served.url, asset.name))
