@@ -230,8 +230,15 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
             "{line}"
         );
     }
-    // Operators claimed at the epochs' ends with the oracle's proofs.
-    assert!(u64_of(last, "rewards_claimed_total") > 0, "{last}");
+    // Operators claimed at the epochs' ends with the oracle's proofs: claims paid more than
+    // what the relayer claimed for the recipient without SOL and what the pools' sweeps took.
+    assert!(
+        lines
+            .iter()
+            .any(|line| u64_of(line, "rewards_claimed_total")
+                > u64_of(line, "relayed_claimed") + u64_of(line, "pool_rewards_received")),
+        "{lines:?}"
+    );
     // The oracles vote each root when it is verified, a while after the epoch closed: two
     // votes of three make one pending, the first oracle activates it (challenge period 0)
     // and relays the claim of the recipient without SOL, paying it its whole leaf.
@@ -1270,13 +1277,12 @@ fn the_explorer_shows_what_the_oracle_and_chain_say(oracle_port: u16, lines: &[V
             claimed_before = claimed;
         }
     }
-    // (Claims are logged with `emit!`, which the programs running natively as the local
-    // runtime's builtins print to the process, not to the transaction's logs: the localnet's
-    // ledgers carry no claims total; on a cluster they do. The totals read now do.)
-    assert!(
-        network["totals"]["total_claimed"].as_u64().unwrap() > 0,
-        "{network}"
-    );
+    // Claims (logged by the reward program, read from the transactions' logs) reached the
+    // books: some epoch's ledger counts what claims had paid by its end, never more than the
+    // chain's total now.
+    let claimed_now = network["totals"]["total_claimed"].as_u64().unwrap();
+    assert!(claimed_before > 0, "{network}");
+    assert!(claimed_before <= claimed_now, "{network}");
     let work = http_get_json(&format!("{oracle}/v1/epochs/{newest}/rewards")).unwrap();
     let devices = work["devices"]["total"].as_u64().unwrap();
     assert_eq!(network["devices"], devices, "{network}");

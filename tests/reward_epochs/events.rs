@@ -1,7 +1,8 @@
 //! Every `emit_cpi!` event starts with the clock's unix time and carries the values after the
 //! change: an indexer rebuilds the reward config and the epoch records from the events alone.
-//! (The claim's `emit!` log is not observable here: natively run programs print `sol_log_data`
-//! to stdout instead of the transaction's logs.)
+//! The claim logs its event with `emit!` (a `Program data:` line: the room `emit_cpi!`'s two
+//! accounts would take is left to the proof), which the harness writes to the transaction's
+//! logs as the runtime does on chain.
 
 use anchor_lang::prelude::Pubkey;
 use groundwork_client::reward_epochs as rewards;
@@ -9,7 +10,7 @@ use groundwork_harness::solana_signer::Signer;
 use groundwork_tests::*;
 use reward_epochs::events::{
     AuthorityTransferAccepted, AuthorityTransferProposed, EpochClosed, OracleSetUpdated,
-    RewardParamsUpdated, RootActivated, RootVetoed, RootVoted,
+    RewardParamsUpdated, RewardsClaimed, RootActivated, RootVetoed, RootVoted,
 };
 use reward_epochs::{RewardParamsV0, RootStatus};
 
@@ -206,4 +207,63 @@ fn admin_events_carry_the_time_and_the_values_after() {
         (config.authority, config.pending_authority),
         (successor.pubkey(), None)
     );
+}
+
+#[test]
+fn a_claim_logs_what_it_paid_and_the_running_total_in_the_reward_programs_invocation() {
+    use anchor_lang::{AnchorDeserialize, Discriminator};
+    use base64::Engine;
+    let mut network = CycleNetwork::launch();
+    let epoch = network.end_and_close_epoch();
+    let (first, second) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let tree = tree_of(&[(first, 300), (second, 200)]);
+    network.vote(0, epoch, &tree).unwrap();
+    network.vote(1, epoch, &tree).unwrap();
+    network.activate(epoch).unwrap();
+    let payer = network.rt.funded_keypair();
+    network.claim_from(&payer, &tree, &first).unwrap();
+    let landed = network.claim_from(&payer, &tree, &second).unwrap();
+
+    // One `Program data:` line, inside the reward program's own invocation (after its
+    // `invoke [1]` and before its `success`), decoding to the claim.
+    let logs = &landed.meta.logs;
+    let data_lines: Vec<usize> = logs
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.starts_with("Program data: "))
+        .map(|(index, _)| index)
+        .collect();
+    let [line] = data_lines[..] else {
+        panic!("one Program data line: {logs:#?}")
+    };
+    let rewards_id = reward_epochs::ID.to_string();
+    let invoked = logs
+        .iter()
+        .position(|entry| *entry == format!("Program {rewards_id} invoke [1]"))
+        .expect("the reward program's invocation");
+    let succeeded = logs
+        .iter()
+        .rposition(|entry| *entry == format!("Program {rewards_id} success"))
+        .expect("the reward program's success");
+    assert!(invoked < line && line < succeeded, "{logs:#?}");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(logs[line].trim_start_matches("Program data: "))
+        .unwrap();
+    assert_eq!(&bytes[..8], RewardsClaimed::DISCRIMINATOR);
+    let claimed = RewardsClaimed::try_from_slice(&bytes[8..]).unwrap();
+    assert_eq!(
+        (
+            claimed.recipient,
+            claimed.payer,
+            claimed.amount,
+            claimed.cumulative_amount,
+            claimed.claimed_before,
+            claimed.claims,
+            claimed.root_epoch,
+            claimed.total_claimed,
+        ),
+        (second, payer.pubkey(), 200, 200, 0, 1, epoch, 500)
+    );
+    assert_eq!(claimed.unix_timestamp, network.rt.clock().unix_timestamp);
+    assert_eq!(network.reward_config().total_claimed, 500);
 }

@@ -363,8 +363,9 @@ impl World {
 
     /// Every operator claims what the newest active root owes it beyond what it was paid,
     /// with the leaf and proof its oracle serves (`groundwork rewards claim --oracle`); how
-    /// much was claimed. A claim the chain refuses (a newer root activated meanwhile) is said
-    /// on standard error and left for the next call: the leaf stays owed, nothing is lost.
+    /// much was claimed. A claim refused because the oracle answered for a root that is no
+    /// longer the active one is said on standard error and left for the next call (the leaf
+    /// stays owed, nothing is lost); any other refusal is an error.
     pub fn claim_rewards(&mut self, ledger: &mut RpcLedger) -> Result<u64> {
         let Some(oracle) = self.oracle_urls.first() else {
             return Ok(0);
@@ -409,12 +410,26 @@ impl World {
             );
             match sent {
                 Ok(_) => claimed_now += claimable,
-                // A newer root activated between the oracle's answer and the claim (its proof
-                // no longer verifies): nothing was paid, and the next call claims against it.
-                Err(error) => eprintln!(
-                    "localnet: operator {} claims again later: {error:#}",
-                    operator.pubkey()
-                ),
+                Err(error) => {
+                    // The root the oracle answered for is no longer the active one (a newer
+                    // root activated meanwhile, or the oracle had not seen it yet): nothing was
+                    // paid, and the next call claims against the new root. Any other refusal
+                    // is an error.
+                    let config: Option<reward_epochs::RewardConfigV0> =
+                        read(&*ledger, &rewards_client::config_address())?;
+                    let active = config.and_then(|config| config.active_root_epoch);
+                    if active == leaf["epoch"].as_u64() {
+                        return Err(anyhow::Error::new(error).context(format!(
+                            "operator {} claiming its leaf of the active root (epoch {active:?})",
+                            operator.pubkey()
+                        )));
+                    }
+                    eprintln!(
+                        "localnet: operator {} claims again: the oracle answered for the root of epoch {}, the active one is {active:?}",
+                        operator.pubkey(),
+                        leaf["epoch"]
+                    );
+                }
             }
         }
         Ok(claimed_now)

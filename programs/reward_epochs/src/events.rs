@@ -1,12 +1,25 @@
 //! Events of the reward_epochs program. Every event starts with the clock's unix time and
 //! carries the values after the change, so an indexer rebuilds the config and every epoch
-//! record from events alone. Claims log theirs with `emit!` (a claim transaction must fit a
-//! 20-hash proof: no room for the two accounts of `emit_cpi!`); everything else uses
-//! `emit_cpi!`.
+//! record from events alone. Claims log theirs with [`log_event`], i.e. `emit!` (a claim
+//! transaction must fit a 20-hash proof: no room for the two accounts of `emit_cpi!`);
+//! everything else uses `emit_cpi!`.
 
 use anchor_lang::prelude::*;
 
 use crate::state::{EmissionSplit, RootStatus, RootVote};
+
+/// Logs `event` as Anchor's `emit!` does on chain: one `sol_log_data` field holding its
+/// discriminator and borsh body (a `Program data:` line). Anchor's off-chain `sol_log_data`
+/// does nothing, so a natively run program (the tests, the local network) would log nothing;
+/// off chain this calls the runtime's syscall stubs instead, which put the line in the
+/// transaction's logs as the syscall does.
+pub fn log_event<E: anchor_lang::Event>(event: &E) {
+    let data = event.data();
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::log::sol_log_data(&[&data]);
+    #[cfg(not(target_os = "solana"))]
+    anchor_lang::compat::solana_sysvar::program_stubs::sol_log_data(&[&data]);
+}
 
 /// The reward config was created (every field it starts with; totals start at zero and no
 /// root is active).
@@ -178,8 +191,8 @@ pub struct EpochRecordClosed {
     pub active_root_epoch: u64,
 }
 
-/// A recipient was paid (logged with `emit!`). The claim record after holds `claimed =
-/// cumulative_amount`, `claims`, `last_root_epoch = root_epoch`.
+/// A recipient was paid (logged as `emit!` logs: a `Program data:` line). The claim record
+/// after holds `claimed = cumulative_amount`, `claims`, `last_root_epoch = root_epoch`.
 #[event]
 pub struct RewardsClaimed {
     pub unix_timestamp: i64,

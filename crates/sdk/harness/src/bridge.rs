@@ -5,11 +5,62 @@
 //! runtime-backed stubs into `solana-sysvar` 4.x. Left alone, `Rent::get` fails and a CPI
 //! silently does nothing. [`install`] starts one `ProgramTest` (which installs its stubs once
 //! per process), takes those stubs out of the 4.x table, and installs a forwarder delegating
-//! every call to them into both tables.
+//! every call to them into both tables — but `sol_log_data`, which program-test prints to
+//! the process's standard output: the forwarder writes it to the running invocation's
+//! transaction logs, as on chain, so `emit!` events are in the logs an RPC node serves.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, Once};
 
+use base64::Engine;
+use solana_svm_log_collector::LogCollector;
 use solana_sysvar_v4::program_stubs::SyscallStubs as StubsV4;
+
+/// A builtin invocation's log collector (none when the runtime collects no logs).
+pub(crate) type InvocationLogs = Option<Rc<RefCell<LogCollector>>>;
+
+thread_local! {
+    /// The log collectors of the builtin invocations running on this thread, innermost last
+    /// (a CPI into another builtin pushes its own).
+    static INVOCATION_LOGS: RefCell<Vec<InvocationLogs>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `invocation` (a builtin program's call) with `logs` as the collector its
+/// `sol_log_data` writes to, as the runtime's syscall does for a deployed program.
+pub(crate) fn with_invocation_logs<T>(logs: InvocationLogs, invocation: impl FnOnce() -> T) -> T {
+    /// Pops the collector however the invocation ends.
+    struct Popped;
+    impl Drop for Popped {
+        fn drop(&mut self) {
+            INVOCATION_LOGS.with(|stack| stack.borrow_mut().pop());
+        }
+    }
+    INVOCATION_LOGS.with(|stack| stack.borrow_mut().push(logs));
+    let _popped = Popped;
+    invocation()
+}
+
+/// Writes `fields` to the running invocation's transaction logs as the `sol_log_data`
+/// syscall does on chain (`Program data: ` and each field in base64, space-separated): how
+/// `emit!` events reach the logs. False when no builtin invocation is running here.
+fn log_data_to_the_transaction(fields: &[&[u8]]) -> bool {
+    INVOCATION_LOGS.with(|stack| match stack.borrow().last() {
+        Some(logs) => {
+            if let Some(collector) = logs {
+                let encoded: Vec<String> = fields
+                    .iter()
+                    .map(|field| base64::engine::general_purpose::STANDARD.encode(field))
+                    .collect();
+                collector
+                    .borrow_mut()
+                    .log(&format!("Program data: {}", encoded.join(" ")));
+            }
+            true
+        }
+        None => false,
+    })
+}
 
 /// program-test's stubs, shared by the two forwarders.
 type RuntimeStubs = Arc<Box<dyn StubsV4>>;
@@ -93,7 +144,9 @@ macro_rules! forward_every_stub {
                 StubsV4::sol_set_return_data(&**self.0, data)
             }
             fn sol_log_data(&self, fields: &[&[u8]]) {
-                StubsV4::sol_log_data(&**self.0, fields)
+                if !log_data_to_the_transaction(fields) {
+                    StubsV4::sol_log_data(&**self.0, fields)
+                }
             }
             fn sol_get_processed_sibling_instruction(
                 &self,

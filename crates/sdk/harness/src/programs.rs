@@ -1,7 +1,7 @@
 //! The Groundwork programs as native builtins (TOOLCHAIN.md, gotchas 1 and 3), plus the
 //! epoch-minter relay used to call `mint_epoch_emission` the way the reward program does.
 //!
-//! No glob import of Anchor's prelude here: `processor!` is not hygienic.
+//! No glob import of Anchor's prelude here: `builtin!` is not hygienic.
 
 use anchor_lang::solana_program::account_info::AccountInfo;
 use anchor_lang::solana_program::entrypoint::ProgramResult;
@@ -75,32 +75,62 @@ pub fn through_relay(relay: Pubkey, inner: Instruction) -> Instruction {
     }
 }
 
+/// program-test's `processor!` (a `solana-program`-style entrypoint as a builtin), with the
+/// invocation's log collector made current for `sol_log_data` (see `bridge`), so what a
+/// program logs with `emit!` reaches the transaction's logs as it does on chain.
+macro_rules! builtin {
+    ($entrypoint:expr) => {{
+        use solana_program_test::{
+            BuiltinFunctionDefinition, EbpfError, EncryptedHostAddressToEbpfVm, InvokeContext,
+        };
+        struct Converter;
+        impl BuiltinFunctionDefinition<InvokeContext<'_, '_>> for Converter {
+            type Error = Box<dyn std::error::Error>;
+            fn rust(
+                _: &mut InvokeContext<'_, '_>,
+                _: u64,
+                _: u64,
+                _: u64,
+                _: u64,
+                _: u64,
+            ) -> Result<u64, Box<dyn std::error::Error>> {
+                unreachable!("builtins run through `vm`")
+            }
+            fn vm(
+                mut vm: EncryptedHostAddressToEbpfVm<InvokeContext>,
+                _: u64,
+                _: u64,
+                _: u64,
+                _: u64,
+                _: u64,
+            ) {
+                // SAFETY: as program-test's `processor!`: the runtime hands a live VM.
+                unsafe {
+                    vm.with_vm(|vm| {
+                        let logs = vm.context().get_log_collector();
+                        let result = crate::bridge::with_invocation_logs(logs, || {
+                            solana_program_test::invoke_builtin_function($entrypoint, vm.context())
+                        });
+                        vm.program_result = result.map_err(EbpfError::SyscallError).into();
+                    });
+                }
+            }
+        }
+        Some(<Converter as BuiltinFunctionDefinition<_>>::register)
+    }};
+}
+
 /// Registers the four Groundwork programs and the two relays as builtins of `svm`.
 pub fn add_all(svm: &mut LiteSVM) {
-    svm.add_builtin(
-        tokenomics::ID,
-        solana_program_test::processor!(tokenomics_entry).unwrap(),
-    );
+    svm.add_builtin(tokenomics::ID, builtin!(tokenomics_entry).unwrap());
     svm.add_builtin(
         device_registry::ID,
-        solana_program_test::processor!(device_registry_entry).unwrap(),
+        builtin!(device_registry_entry).unwrap(),
     );
-    svm.add_builtin(
-        staking::ID,
-        solana_program_test::processor!(staking_entry).unwrap(),
-    );
-    svm.add_builtin(
-        reward_epochs::ID,
-        solana_program_test::processor!(reward_epochs_entry).unwrap(),
-    );
-    svm.add_builtin(
-        EPOCH_MINTER_RELAY_ID,
-        solana_program_test::processor!(epoch_minter_relay).unwrap(),
-    );
-    svm.add_builtin(
-        IMPOSTOR_RELAY_ID,
-        solana_program_test::processor!(epoch_minter_relay).unwrap(),
-    );
+    svm.add_builtin(staking::ID, builtin!(staking_entry).unwrap());
+    svm.add_builtin(reward_epochs::ID, builtin!(reward_epochs_entry).unwrap());
+    svm.add_builtin(EPOCH_MINTER_RELAY_ID, builtin!(epoch_minter_relay).unwrap());
+    svm.add_builtin(IMPOSTOR_RELAY_ID, builtin!(epoch_minter_relay).unwrap());
 }
 
 /// The ids of the Groundwork programs, in deployment order.

@@ -5,7 +5,7 @@ use anchor_spl::token_interface::{
 };
 
 use crate::errors::RewardError;
-use crate::events::RewardsClaimed;
+use crate::events::{log_event, RewardsClaimed};
 use crate::state::{seeds, ClaimV0, RewardConfigV0};
 
 /// Most hashes a proof may carry (a tree of 2^32 leaves).
@@ -20,8 +20,8 @@ pub struct ClaimArgsV0 {
 
 /// Anyone (a relayer for recipients without SOL) pays `recipient` what the newest active root
 /// says it earned minus what it was already paid, into its token account (created if
-/// needed). The caller pays the rent of the claim record once. Its event is logged with
-/// `emit!`: the `emit_cpi!` accounts would not fit beside a 20-hash proof.
+/// needed). The caller pays the rent of the claim record once. Its event is logged as `emit!`
+/// logs ([`log_event`]): the `emit_cpi!` accounts would not fit beside a 20-hash proof.
 ///
 /// A recipient owned by the staking program (a delegation pool's rewards account) must sign:
 /// only the staking program's sweep claims a pool's leaf, in the same instruction that takes
@@ -154,7 +154,7 @@ pub fn handler(ctx: Context<ClaimV0Accounts>, args: ClaimArgsV0) -> Result<()> {
         due,
         accounts.network_mint.decimals,
     )?;
-    emit!(RewardsClaimed {
+    log_event(&RewardsClaimed {
         unix_timestamp,
         recipient,
         payer: accounts.payer.key(),
