@@ -69,6 +69,41 @@ async fn activate(submitter: &Submitter, rpc: &LocalRpc, epoch: u64, tree: &Rewa
     }
 }
 
+/// `owner` burns the `held` tokens of its token `account` and closes it, taking its rent.
+fn empty_and_close(
+    rpc: &LocalRpc,
+    token: groundwork_client::tokenomics::NetworkToken,
+    account: anchor_lang::prelude::Pubkey,
+    owner: &Keypair,
+    payer: &Keypair,
+    held: u64,
+) {
+    send(
+        rpc,
+        &[
+            spl_token_2022::instruction::burn(
+                &token.token_program,
+                &account,
+                &token.mint,
+                &owner.pubkey(),
+                &[],
+                held,
+            )
+            .unwrap(),
+            spl_token_2022::instruction::close_account(
+                &token.token_program,
+                &account,
+                &owner.pubkey(),
+                &owner.pubkey(),
+                &[],
+            )
+            .unwrap(),
+        ],
+        &[payer, owner],
+    );
+    assert_eq!(tokens_in(rpc, account), None);
+}
+
 /// Waits until `account` holds `amount` (a relayed claim landed), at most 30 s.
 async fn wait_for_tokens(rpc: &LocalRpc, account: anchor_lang::prelude::Pubkey, amount: u64) {
     let started = Instant::now();
@@ -172,30 +207,7 @@ async fn a_recipient_closing_its_account_costs_the_relayer_rent_once() {
     assert!(before - balance(&oracle.pubkey()) >= account_rent);
 
     // The recipient empties and closes its token account (its rent goes to itself).
-    send(
-        &rpc,
-        &[
-            spl_token_2022::instruction::burn(
-                &token.token_program,
-                &account,
-                &token.mint,
-                &recipient.pubkey(),
-                &[],
-                1_000,
-            )
-            .unwrap(),
-            spl_token_2022::instruction::close_account(
-                &token.token_program,
-                &account,
-                &recipient.pubkey(),
-                &recipient.pubkey(),
-                &[],
-            )
-            .unwrap(),
-        ],
-        &[&payer, &recipient],
-    );
-    assert_eq!(tokens_in(&rpc, account), None);
+    empty_and_close(&rpc, token, account, &recipient, &payer, 1_000);
 
     // Epoch 1 owes it 2,000 in all: the relayer does not pay that account's rent again — not
     // now, and not after a restart on the same files.
@@ -597,32 +609,8 @@ async fn a_pool_sweep_the_chain_refuses_costs_the_relayer_nothing_and_goes_throu
     let operator_tokens = token.account_of(&operator.pubkey());
     let other = Keypair::new().pubkey();
     // The operator empties its token account and closes it, taking its rent.
-    let close_operator_tokens = |held: u64| {
-        send(
-            &rpc,
-            &[
-                spl_token_2022::instruction::burn(
-                    &token.token_program,
-                    &operator_tokens,
-                    &token.mint,
-                    &operator.pubkey(),
-                    &[],
-                    held,
-                )
-                .unwrap(),
-                spl_token_2022::instruction::close_account(
-                    &token.token_program,
-                    &operator_tokens,
-                    &operator.pubkey(),
-                    &operator.pubkey(),
-                    &[],
-                )
-                .unwrap(),
-            ],
-            &[&payer, &operator],
-        );
-        assert_eq!(tokens_in(&rpc, operator_tokens), None);
-    };
+    let close_operator_tokens =
+        |held: u64| empty_and_close(&rpc, token, operator_tokens, &operator, &payer, held);
     let paying = |cumulative: u64, filler: u64| tree_of(&[(pool, cumulative), (other, filler)]);
     let operator_key = operator.pubkey();
 

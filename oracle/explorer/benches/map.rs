@@ -166,28 +166,14 @@ async fn measure(
             async move { request.send().await.unwrap().bytes().await.unwrap().len() }
         };
         let (bytes, gzipped_bytes) = (sent(false).await, sent(true).await);
-        let time = median_of(20, || async {
-            plain
-                .get(&view)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-        })
-        .await;
-        let gzipped_time = median_of(20, || async {
-            client
-                .get(&view)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-        })
-        .await;
+        let answered_by = |client: &reqwest::Client| {
+            let request = client.get(&view);
+            async move {
+                request.send().await.unwrap().bytes().await.unwrap();
+            }
+        };
+        let time = median_of(20, || answered_by(&plain)).await;
+        let gzipped_time = median_of(20, || answered_by(&client)).await;
         println!(
             "  {label:<18} {:>7.2} ms {:>9} bytes; gzipped {:>7.2} ms {:>8} bytes  {} {} ({} devices in view)",
             time.as_secs_f64() * 1e3,
