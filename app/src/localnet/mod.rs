@@ -35,7 +35,7 @@ use solana_signer::Signer;
 use self::keys::{Actors, Wallets, LOCAL_ORACLES};
 use self::oracles::{free_local_port, log_oracle_to, start_oracle, LocalOracle};
 use self::report::{close_epoch, TABLE_HEADER};
-use self::world::{create_token, World, TELEMETRY_ROUND};
+use self::world::{create_token, TelemetryStream, World};
 use crate::cluster::RpcLedger;
 use crate::output::Output;
 
@@ -107,27 +107,21 @@ fn genesis_accounts(wallets: &Wallets, actors: &Actors) -> Vec<(Pubkey, Account)
     accounts
 }
 
-/// Lets the devices stream telemetry (every device beaconing in the first round, so the epoch
-/// holds beacons to witness) until the chain's clock reaches `unix_timestamp`, or
-/// Ctrl-C.
+/// Waits until the chain's clock reaches `unix_timestamp` (the devices stream meanwhile), or
+/// Ctrl-C; an error when the devices stopped sending.
 fn run_until(
     ledger: &RpcLedger,
-    world: &mut World,
+    telemetry: &mut TelemetryStream,
     unix_timestamp: i64,
     stop: &AtomicBool,
 ) -> Result<bool> {
-    let mut next_round = std::time::Instant::now();
-    world.beacon_next_round();
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(false);
         }
+        telemetry.check()?;
         if ledger.unix_timestamp()? >= unix_timestamp {
             return Ok(true);
-        }
-        if std::time::Instant::now() >= next_round {
-            world.telemetry_round()?;
-            next_round = std::time::Instant::now() + TELEMETRY_ROUND;
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -375,10 +369,11 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
         writeln!(out, "{TABLE_HEADER}")?;
     }
 
+    let mut telemetry = world.stream_telemetry(genesis, epoch_len_s, stop.clone())?;
     let mut epoch = 0u64;
     loop {
         let end = genesis + (i64::try_from(epoch)? + 1) * epoch_len_s;
-        if !run_until(&ledger, &mut world, end, &stop)? {
+        if !run_until(&ledger, &mut telemetry, end, &stop)? {
             break;
         }
         world.epoch_activity(&mut ledger)?;
@@ -406,6 +401,7 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
             // and relaying, and the operators go on claiming what each new root owes them.
             let mut next_claims = std::time::Instant::now();
             while !stop.load(Ordering::SeqCst) {
+                telemetry.check()?;
                 if std::time::Instant::now() >= next_claims {
                     world.claim_rewards(&mut ledger)?;
                     next_claims = std::time::Instant::now() + CLAIMS_WHILE_SERVING;
@@ -416,6 +412,7 @@ pub fn run(args: LocalnetArgs, output: Output, config_path: &Path) -> Result<()>
         }
     }
     stop.store(true, Ordering::SeqCst);
+    telemetry.finish()?;
     let mut results = Vec::new();
     for (_, oracle) in oracles {
         results.push(

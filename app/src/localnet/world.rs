@@ -5,12 +5,14 @@
 //! [`super::keys`]'s; what they did is tallied for the per-epoch table.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use anchor_spl::token::spl_token;
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use device_registry::RegisterOperatorArgsV0;
 use groundwork_client::device_registry::{self as registry, Onboarding};
 use groundwork_client::ledger::{read, Ledger};
@@ -164,17 +166,58 @@ fn credits_of(ledger: &RpcLedger, owner: &Pubkey) -> u64 {
 pub struct World {
     pub actors: Actors,
     pub token: NetworkToken,
-    pub devices: Vec<SimulatedDevice>,
-    network: Key,
-    /// The oracles the devices report to: each device to one of them, in turn.
+    /// The simulated devices, streaming telemetry from a thread of their own (see
+    /// [`World::stream_telemetry`]).
+    fleet: Arc<Mutex<DeviceFleet>>,
+    /// The devices' keys, in the fleet's order.
+    device_keys: Vec<Pubkey>,
+    /// The oracles the devices report to (each device to one of them, in turn); the first
+    /// serves the operators' proofs.
     oracle_urls: Vec<String>,
-    http: reqwest::Client,
-    runtime: tokio::runtime::Runtime,
     /// Credits bought and spent (fees and payments) since the localnet started.
     pub credits_bought: u64,
     pub credits_spent: u64,
-    /// Telemetry replies since the last epoch line.
-    pub telemetry: Tally,
+}
+
+/// The simulated devices and what their telemetry was answered since the last epoch line.
+struct DeviceFleet {
+    devices: Vec<SimulatedDevice>,
+    network: Key,
+    oracle_urls: Vec<String>,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    telemetry: Tally,
+}
+
+/// The devices' telemetry thread (see [`World::stream_telemetry`]).
+pub struct TelemetryStream {
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl TelemetryStream {
+    /// An error when the devices stopped sending on their own (a telemetry round failed).
+    pub fn check(&mut self) -> Result<()> {
+        if !self
+            .thread
+            .as_ref()
+            .is_some_and(|thread| thread.is_finished())
+        {
+            return Ok(());
+        }
+        self.finish()?;
+        bail!("the simulated devices stopped sending telemetry")
+    }
+
+    /// Waits for the thread (once the stop flag is set) and returns its error, if any.
+    pub fn finish(&mut self) -> Result<()> {
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("the devices' telemetry thread panicked"))?
+                .context("the simulated devices' telemetry"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl World {
@@ -304,61 +347,67 @@ impl World {
                 .context("opening a staker's position")?;
         }
         let registry_address = registry::registry_config_address();
-        Ok(World {
-            actors,
-            token,
+        let device_keys = devices.iter().map(SimulatedDevice::key).collect();
+        let fleet = DeviceFleet {
             devices,
             network: Key(registry_address.to_bytes()),
-            oracle_urls,
+            oracle_urls: oracle_urls.clone(),
             http: reqwest::Client::new(),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,
+            telemetry: Tally::default(),
+        };
+        Ok(World {
+            actors,
+            token,
+            fleet: Arc::new(Mutex::new(fleet)),
+            device_keys,
+            oracle_urls,
             credits_bought,
             credits_spent,
-            telemetry: Tally::default(),
         })
     }
 
-    /// Makes every device beacon in the next round (called where an epoch's telemetry starts,
-    /// so each epoch's input holds beacons and their witnesses even when the chain's close
-    /// and the epoch's activity leave room for only a round or two).
-    pub fn beacon_next_round(&mut self) {
-        for device in &mut self.devices {
-            device.beacon_next_round();
-        }
-    }
-
-    /// One round of telemetry from every device (and witnesses of this round's beacons by a
-    /// device of another operator: the third operator's cheaters vouch for nobody, so the
-    /// second operator's devices they hear stay unverified), each device's messages posted to
-    /// its oracle (devices take the oracles in turn) as a binary batch.
-    pub fn telemetry_round(&mut self) -> Result<()> {
-        let messages = round_with_witnesses(&mut self.devices, self.network, SystemClock.now_ms());
-        let oracles = self.oracle_urls.len().max(1);
-        let oracle_of: std::collections::HashMap<Pubkey, usize> = self
-            .devices
-            .iter()
-            .enumerate()
-            .map(|(index, device)| (device.key(), index % oracles))
-            .collect();
-        for (index, url) in self.oracle_urls.iter().enumerate() {
-            let theirs: Vec<_> = messages
-                .iter()
-                .filter(|message| {
-                    oracle_of.get(&Pubkey::new_from_array(message.message.device.0)) == Some(&index)
-                })
-                .cloned()
-                .collect();
-            if theirs.is_empty() {
-                continue;
-            }
-            let tally = self
-                .runtime
-                .block_on(post(&self.http, url, &theirs, true))?;
-            self.telemetry.add(&tally);
-        }
-        Ok(())
+    /// Starts the devices' telemetry on a thread of its own, a round every
+    /// [`TELEMETRY_ROUND`] until `stop` is set, whatever the chain's closes and the epochs'
+    /// activity on the caller's thread take: real devices do not pause while an epoch is
+    /// closed. The first round in each epoch (by the wall clock against `genesis_unix_s`
+    /// and `epoch_length_s`, as the oracles assign messages) carries every device's beacon,
+    /// so every epoch's input holds beacons and their witnesses.
+    pub fn stream_telemetry(
+        &self,
+        genesis_unix_s: i64,
+        epoch_length_s: i64,
+        stop: Arc<AtomicBool>,
+    ) -> Result<TelemetryStream> {
+        let fleet = self.fleet.clone();
+        let thread = std::thread::Builder::new()
+            .name("groundwork-localnet-devices".into())
+            .spawn(move || -> Result<()> {
+                let mut epoch_of_last_round = None;
+                while !stop.load(Ordering::SeqCst) {
+                    let now_ms = SystemClock.now_ms();
+                    let epoch = (now_ms.div_euclid(1_000) - genesis_unix_s)
+                        .div_euclid(epoch_length_s.max(1));
+                    {
+                        let mut fleet = fleet.lock().expect("the device fleet's lock");
+                        if epoch_of_last_round != Some(epoch) {
+                            fleet.beacon_next_round();
+                            epoch_of_last_round = Some(epoch);
+                        }
+                        fleet.round(now_ms)?;
+                    }
+                    let next_round = std::time::Instant::now() + TELEMETRY_ROUND;
+                    while std::time::Instant::now() < next_round && !stop.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(250));
+                    }
+                }
+                Ok(())
+            })?;
+        Ok(TelemetryStream {
+            thread: Some(thread),
+        })
     }
 
     /// Every operator claims what the newest active root owes it beyond what it was paid,
@@ -448,7 +497,13 @@ impl World {
 
     /// The telemetry replies since the last epoch line (and starts a new tally).
     pub fn take_epoch_telemetry(&mut self) -> Tally {
-        std::mem::take(&mut self.telemetry)
+        std::mem::take(
+            &mut self
+                .fleet
+                .lock()
+                .expect("the device fleet's lock")
+                .telemetry,
+        )
     }
 
     /// The dApp buys credits and pays every active device for its service; the stakers claim
@@ -461,13 +516,13 @@ impl World {
             DAPP_PURCHASE_PER_EPOCH,
         )?;
         let mut payments = Vec::new();
-        for device in &self.devices {
+        for device in &self.device_keys {
             let record: Option<device_registry::DeviceV0> =
-                read(&*ledger, &registry::device_address(&device.key()))?;
+                read(&*ledger, &registry::device_address(device))?;
             if record.is_some_and(|record| record.status == device_registry::DeviceStatus::Active) {
                 payments.push(registry::pay_for_service(
                     &self.actors.dapp.pubkey(),
-                    &device.key(),
+                    device,
                     PAYMENT_PER_DEVICE,
                 ));
             }
@@ -546,5 +601,46 @@ impl World {
             .chain(std::iter::once(&self.actors.dapp))
             .map(|wallet| credits_of(ledger, &wallet.pubkey()))
             .sum()
+    }
+}
+
+impl DeviceFleet {
+    /// Makes every device beacon in the next round.
+    fn beacon_next_round(&mut self) {
+        for device in &mut self.devices {
+            device.beacon_next_round();
+        }
+    }
+
+    /// One round of telemetry from every device at `now_ms` (and witnesses of this round's
+    /// beacons by a device of another operator: the third operator's cheaters vouch for
+    /// nobody, so the second operator's devices they hear stay unverified), each device's
+    /// messages posted to its oracle (devices take the oracles in turn) as a binary batch.
+    fn round(&mut self, now_ms: i64) -> Result<()> {
+        let messages = round_with_witnesses(&mut self.devices, self.network, now_ms);
+        let oracles = self.oracle_urls.len().max(1);
+        let oracle_of: std::collections::HashMap<Pubkey, usize> = self
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(index, device)| (device.key(), index % oracles))
+            .collect();
+        for (index, url) in self.oracle_urls.iter().enumerate() {
+            let theirs: Vec<_> = messages
+                .iter()
+                .filter(|message| {
+                    oracle_of.get(&Pubkey::new_from_array(message.message.device.0)) == Some(&index)
+                })
+                .cloned()
+                .collect();
+            if theirs.is_empty() {
+                continue;
+            }
+            let tally = self
+                .runtime
+                .block_on(post(&self.http, url, &theirs, true))?;
+            self.telemetry.add(&tally);
+        }
+        Ok(())
     }
 }
