@@ -166,46 +166,56 @@ fn credits_of(ledger: &RpcLedger, owner: &Pubkey) -> u64 {
 pub struct World {
     pub actors: Actors,
     pub token: NetworkToken,
-    /// The simulated devices, streaming telemetry from a thread of their own (see
-    /// [`World::stream_telemetry`]).
-    fleet: Arc<Mutex<DeviceFleet>>,
+    /// The simulated devices until [`World::stream_telemetry`] hands them to their thread.
+    fleet: Option<DeviceFleet>,
     /// The devices' keys, in the fleet's order.
     device_keys: Vec<Pubkey>,
     /// The oracles the devices report to (each device to one of them, in turn); the first
     /// serves the operators' proofs.
     oracle_urls: Vec<String>,
+    /// The replies to the devices' telemetry since the last epoch line (the devices' thread
+    /// adds each round's, under the lock only for that).
+    telemetry: Arc<Mutex<Tally>>,
     /// Credits bought and spent (fees and payments) since the localnet started.
     pub credits_bought: u64,
     pub credits_spent: u64,
 }
 
-/// The simulated devices and what their telemetry was answered since the last epoch line.
+/// The simulated devices and how they reach the oracles.
 struct DeviceFleet {
     devices: Vec<SimulatedDevice>,
     network: Key,
     oracle_urls: Vec<String>,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
-    telemetry: Tally,
 }
 
-/// The devices' telemetry thread (see [`World::stream_telemetry`]).
+/// Longest an oracle may take to answer a batch of telemetry.
+const TELEMETRY_POST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The devices' telemetry thread (see [`World::stream_telemetry`]). Dropped, it sets the stop
+/// flag and waits for the thread, so an early return never leaves the devices sending.
 pub struct TelemetryStream {
     thread: Option<std::thread::JoinHandle<Result<()>>>,
+    stop: Arc<AtomicBool>,
 }
 
 impl TelemetryStream {
-    /// An error when the devices stopped sending on their own (a telemetry round failed).
+    /// The thread's error when the devices stopped sending on their own (a telemetry round
+    /// failed while the localnet was not stopping).
     pub fn check(&mut self) -> Result<()> {
-        if !self
+        let ended = self
             .thread
             .as_ref()
-            .is_some_and(|thread| thread.is_finished())
-        {
+            .is_some_and(|thread| thread.is_finished());
+        if !ended {
             return Ok(());
         }
         self.finish()?;
-        bail!("the simulated devices stopped sending telemetry")
+        if !self.stop.load(Ordering::SeqCst) {
+            bail!("the simulated devices stopped sending telemetry");
+        }
+        Ok(())
     }
 
     /// Waits for the thread (once the stop flag is set) and returns its error, if any.
@@ -216,6 +226,15 @@ impl TelemetryStream {
                 .map_err(|_| anyhow::anyhow!("the devices' telemetry thread panicked"))?
                 .context("the simulated devices' telemetry"),
             None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TelemetryStream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -352,18 +371,20 @@ impl World {
             devices,
             network: Key(registry_address.to_bytes()),
             oracle_urls: oracle_urls.clone(),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .timeout(TELEMETRY_POST_TIMEOUT)
+                .build()?,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,
-            telemetry: Tally::default(),
         };
         Ok(World {
             actors,
             token,
-            fleet: Arc::new(Mutex::new(fleet)),
+            fleet: Some(fleet),
             device_keys,
             oracle_urls,
+            telemetry: Arc::new(Mutex::new(Tally::default())),
             credits_bought,
             credits_spent,
         })
@@ -376,30 +397,42 @@ impl World {
     /// and `epoch_length_s`, as the oracles assign messages) carries every device's beacon,
     /// so every epoch's input holds beacons and their witnesses.
     pub fn stream_telemetry(
-        &self,
+        &mut self,
         genesis_unix_s: i64,
         epoch_length_s: i64,
         stop: Arc<AtomicBool>,
     ) -> Result<TelemetryStream> {
-        let fleet = self.fleet.clone();
+        let mut fleet = self
+            .fleet
+            .take()
+            .context("the devices already stream their telemetry")?;
+        let telemetry = self.telemetry.clone();
+        let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name("groundwork-localnet-devices".into())
             .spawn(move || -> Result<()> {
                 let mut epoch_of_last_round = None;
-                while !stop.load(Ordering::SeqCst) {
+                while !stopping.load(Ordering::SeqCst) {
                     let now_ms = SystemClock.now_ms();
                     let epoch = (now_ms.div_euclid(1_000) - genesis_unix_s)
                         .div_euclid(epoch_length_s.max(1));
-                    {
-                        let mut fleet = fleet.lock().expect("the device fleet's lock");
-                        if epoch_of_last_round != Some(epoch) {
-                            fleet.beacon_next_round();
-                            epoch_of_last_round = Some(epoch);
-                        }
-                        fleet.round(now_ms)?;
+                    if epoch_of_last_round != Some(epoch) {
+                        fleet.beacon_next_round();
+                        epoch_of_last_round = Some(epoch);
+                    }
+                    match fleet.round(now_ms) {
+                        Ok(tally) => telemetry
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .add(&tally),
+                        // The oracles stop with the localnet: a round cut short then is not
+                        // an error.
+                        Err(_) if stopping.load(Ordering::SeqCst) => break,
+                        Err(error) => return Err(error),
                     }
                     let next_round = std::time::Instant::now() + TELEMETRY_ROUND;
-                    while std::time::Instant::now() < next_round && !stop.load(Ordering::SeqCst) {
+                    while std::time::Instant::now() < next_round && !stopping.load(Ordering::SeqCst)
+                    {
                         std::thread::sleep(Duration::from_millis(250));
                     }
                 }
@@ -407,6 +440,7 @@ impl World {
             })?;
         Ok(TelemetryStream {
             thread: Some(thread),
+            stop,
         })
     }
 
@@ -498,11 +532,10 @@ impl World {
     /// The telemetry replies since the last epoch line (and starts a new tally).
     pub fn take_epoch_telemetry(&mut self) -> Tally {
         std::mem::take(
-            &mut self
-                .fleet
+            &mut *self
+                .telemetry
                 .lock()
-                .expect("the device fleet's lock")
-                .telemetry,
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
     }
 
@@ -615,8 +648,10 @@ impl DeviceFleet {
     /// One round of telemetry from every device at `now_ms` (and witnesses of this round's
     /// beacons by a device of another operator: the third operator's cheaters vouch for
     /// nobody, so the second operator's devices they hear stay unverified), each device's
-    /// messages posted to its oracle (devices take the oracles in turn) as a binary batch.
-    fn round(&mut self, now_ms: i64) -> Result<()> {
+    /// messages posted to its oracle (devices take the oracles in turn) as a binary batch;
+    /// the oracles' replies.
+    fn round(&mut self, now_ms: i64) -> Result<Tally> {
+        let mut replies = Tally::default();
         let messages = round_with_witnesses(&mut self.devices, self.network, now_ms);
         let oracles = self.oracle_urls.len().max(1);
         let oracle_of: std::collections::HashMap<Pubkey, usize> = self
@@ -639,8 +674,8 @@ impl DeviceFleet {
             let tally = self
                 .runtime
                 .block_on(post(&self.http, url, &theirs, true))?;
-            self.telemetry.add(&tally);
+            replies.add(&tally);
         }
-        Ok(())
+        Ok(replies)
     }
 }
