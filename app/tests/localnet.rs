@@ -31,13 +31,27 @@ fn localnet(data_dir: &Path, port: u16, oracle_port: u16, extra: &[&str]) -> Chi
         .expect("groundwork localnet starts")
 }
 
-/// A localnet process killed when the test ends, whatever happened.
-struct Killed(Child);
+/// A localnet process killed when the test ends, whatever happened; when the test failed, the
+/// last lines of its oracles' log (in its data directory) are printed with the failure.
+struct Killed(Child, std::path::PathBuf);
+
+/// Lines of the oracles' log a failed test prints.
+const LOG_LINES_ON_FAILURE: usize = 80;
 
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        if std::thread::panicking() {
+            let log = self.1.join("oracle.log");
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_LINES_ON_FAILURE)..];
+            eprintln!("--- the last {} lines of {}:", tail.len(), log.display());
+            for line in tail {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 
@@ -88,12 +102,15 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     let oracle_port = free_port_pair();
     // The network closes EPOCHS epochs, then keeps serving (its oracles keep voting,
     // activating and relaying) until this test has seen what it waits for.
-    let mut child = Killed(localnet(
-        data_dir.path(),
-        port,
-        oracle_port,
-        &["--epochs", &EPOCHS.to_string()],
-    ));
+    let mut child = Killed(
+        localnet(
+            data_dir.path(),
+            port,
+            oracle_port,
+            &["--epochs", &EPOCHS.to_string()],
+        ),
+        data_dir.path().to_path_buf(),
+    );
     let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let lines: Vec<Value> = (0..EPOCHS)
         .map(|epoch| {
@@ -541,12 +558,10 @@ fn the_network_commands_work_against_a_running_localnet() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port_pair();
     let oracle_port = free_port_pair();
-    let mut child = Killed(localnet(
-        data_dir.path(),
-        port,
-        oracle_port,
-        &["--epochs", "1"],
-    ));
+    let mut child = Killed(
+        localnet(data_dir.path(), port, oracle_port, &["--epochs", "1"]),
+        data_dir.path().to_path_buf(),
+    );
     // Wait for the first epoch's line: the network is bootstrapped and serving.
     let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut first = String::new();

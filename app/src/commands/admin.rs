@@ -278,7 +278,13 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
             let root_epoch = config
                 .active_root_epoch
                 .context("no reward root is active yet: nothing to sweep")?;
-            let leaf = super::rewards::read_leaf(ctx, oracle, proof_file, &pool_address)?;
+            let leaf = super::rewards::read_leaf(
+                ctx,
+                oracle,
+                proof_file,
+                &pool_address,
+                Some(root_epoch),
+            )?;
             let proof = leaf.verified_hashes(&config, &pool_address)?;
             let claimed = read::<reward_epochs::ClaimV0>(
                 &ctx.ledger,

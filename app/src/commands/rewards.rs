@@ -113,6 +113,9 @@ pub enum RewardsCommand {
 /// A recipient's leaf and its proof against the newest active root.
 #[derive(Debug, Deserialize)]
 pub struct LeafProof {
+    /// The epoch of the root the leaf is in (a proof file may leave it out).
+    #[serde(default)]
+    pub epoch: Option<u64>,
     pub cumulative_amount: u64,
     pub proof: Vec<String>,
 }
@@ -158,13 +161,21 @@ fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
     serde_json::from_value(reply).context("reading the oracle's leaf and proof")
 }
 
+/// How often, and how far apart, an oracle is asked again while it answers for a root older
+/// than the chain's active one: it reads the active root at most every 2 s, so right after
+/// a root activates it may still answer for the one before.
+const ORACLE_BEHIND_RETRIES: u32 = 3;
+const ORACLE_BEHIND_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `recipient`'s leaf and proof: from `proof_file` when given, else from the oracle
-/// (`oracle`, or the config's).
+/// (`oracle`, or the config's), asked again (a few times, 2 s apart) while it answers for a
+/// root older than `active_root_epoch`, the chain's.
 pub(crate) fn read_leaf(
     ctx: &Context,
     oracle: Option<String>,
     proof_file: Option<PathBuf>,
     recipient: &Pubkey,
+    active_root_epoch: Option<u64>,
 ) -> Result<LeafProof> {
     match proof_file {
         Some(path) => serde_json::from_str(
@@ -172,7 +183,18 @@ pub(crate) fn read_leaf(
                 .with_context(|| format!("reading {}", path.display()))?,
         )
         .with_context(|| format!("{} is not a leaf and proof", path.display())),
-        None => fetch_leaf(&ctx.oracle_url(oracle)?, recipient),
+        None => {
+            let oracle = ctx.oracle_url(oracle)?;
+            let mut leaf = fetch_leaf(&oracle, recipient)?;
+            for _ in 0..ORACLE_BEHIND_RETRIES {
+                if leaf.epoch >= active_root_epoch || leaf.epoch.is_none() {
+                    break;
+                }
+                std::thread::sleep(ORACLE_BEHIND_WAIT);
+                leaf = fetch_leaf(&oracle, recipient)?;
+            }
+            Ok(leaf)
+        }
     }
 }
 
@@ -262,7 +284,13 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             if config.active_root_epoch.is_none() {
                 bail!("no reward root is active yet: nothing can be claimed");
             }
-            let leaf = read_leaf(ctx, oracle, proof_file, &recipient)?;
+            let leaf = read_leaf(
+                ctx,
+                oracle,
+                proof_file,
+                &recipient,
+                config.active_root_epoch,
+            )?;
             let proof = leaf.verified_hashes(&config, &recipient)?;
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.map_or(0, |record| record.claimed);

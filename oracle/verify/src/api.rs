@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use groundwork_merkle::RewardTree;
+use groundwork_merkle::{Hash32, Leaf, RewardTree};
 use groundwork_oracle_chain::{ActiveRoot, Chain, ChainError};
 use groundwork_oracle_core::api::{refusal, wants_bytes};
 use groundwork_oracle_rewards::report::{EpochReport, Reports};
@@ -62,12 +62,13 @@ impl VerifyApi {
         }
     }
 
-    /// The chain's active root, read at most every [`ACTIVE_ROOT_FRESH`] (no lock is held
-    /// while the chain is read; when it cannot be read, the last value read is served).
-    async fn active_root(&self) -> Result<Option<ActiveRoot>, ChainError> {
+    /// The chain's active root, read at most every [`ACTIVE_ROOT_FRESH`] unless `read_now`
+    /// (no lock is held while the chain is read; when it cannot be read, the last value read
+    /// is served).
+    async fn read_active_root(&self, read_now: bool) -> Result<Option<ActiveRoot>, ChainError> {
         let cached = *self.active.lock().expect("active root lock");
         if let Some((read_at, active)) = cached {
-            if read_at.elapsed() < ACTIVE_ROOT_FRESH {
+            if !read_now && read_at.elapsed() < ACTIVE_ROOT_FRESH {
                 return Ok(active);
             }
         }
@@ -535,23 +536,6 @@ async fn recipient_rewards(
             format!("{recipient:?} is not a base58 public key"),
         );
     };
-    let active = match api.active_root().await {
-        Ok(Some(active)) => active,
-        Ok(None) => {
-            return refusal(
-                StatusCode::NOT_FOUND,
-                "no_active_root",
-                "no reward root is active on chain yet",
-            )
-        }
-        Err(error) => {
-            return refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "chain_unreachable",
-                error.to_string(),
-            )
-        }
-    };
     let claimed = match api.chain.claimed(recipient).await {
         Ok(claimed) => claimed,
         Err(error) => {
@@ -562,36 +546,34 @@ async fn recipient_rewards(
             )
         }
     };
-    let epoch = active.epoch;
-    let report = match api.report_cache.get(&api.reports, epoch).await {
-        Ok(Some(report)) => report,
-        Ok(None) => {
-            return refusal(
-                StatusCode::NOT_FOUND,
-                "active_root_not_verified_here",
-                format!("the newest active root is epoch {epoch}'s, which this oracle has not verified: ask another oracle of the network"),
-            )
-        }
-        Err(message) => {
-            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "report_unreadable", message)
-        }
+    // The active root may be up to ACTIVE_ROOT_FRESH old. Claims go only against the active
+    // root and a leaf never shrinks, so a claim record holding more than the leaf (or a claim
+    // and no leaf at all) proves a newer root activated since it was read: it is read again,
+    // once, so a recipient paid by that newer root is never told it has no leaf.
+    let mut found = match leaf_in_active_root(&api, recipient, false).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    if report.rewards.root != active.root {
-        return refusal(
-            StatusCode::CONFLICT,
-            "root_mismatch",
-            format!(
-                "this oracle's root for epoch {epoch} ({}) is not the active one on chain ({}): its proofs would not verify; ask another oracle of the network",
-                hex::encode(report.rewards.root),
-                hex::encode(active.root)
-            ),
-        );
+    let behind = |found: &ActiveLeaf| {
+        found
+            .leaf
+            .as_ref()
+            .map_or(0, |(leaf, _)| leaf.cumulative_amount)
+            < claimed
+    };
+    if behind(&found) {
+        found = match leaf_in_active_root(&api, recipient, true).await {
+            Ok(found) => found,
+            Err(refused) => return refused,
+        };
     }
-    let Some((leaf, proof)) = api
-        .tree_of(&report)
-        .await
-        .and_then(|tree| tree.proof_for(&recipient.to_bytes()))
-    else {
+    let ActiveLeaf {
+        active,
+        report,
+        leaf,
+    } = found;
+    let epoch = active.epoch;
+    let Some((leaf, proof)) = leaf else {
         return refusal(
             StatusCode::NOT_FOUND,
             "no_rewards",
@@ -625,4 +607,184 @@ async fn recipient_rewards(
         "pool": pool,
     }))
     .into_response()
+}
+
+/// The active root, this oracle's report of its epoch, and `recipient`'s leaf and proof in it
+/// (`None`: no leaf).
+struct ActiveLeaf {
+    active: ActiveRoot,
+    report: Arc<EpochReport>,
+    leaf: Option<(Leaf, Vec<Hash32>)>,
+}
+
+/// [`ActiveLeaf`] for `recipient`, the active root read from chain now when `read_now`, else
+/// through the cache; or the reply refusing the request (no active root, the chain
+/// unreachable, the root not verified here or not this oracle's).
+async fn leaf_in_active_root(
+    api: &VerifyApi,
+    recipient: Pubkey,
+    read_now: bool,
+) -> Result<ActiveLeaf, Response> {
+    let active = match api.read_active_root(read_now).await {
+        Ok(Some(active)) => active,
+        Ok(None) => {
+            return Err(refusal(
+                StatusCode::NOT_FOUND,
+                "no_active_root",
+                "no reward root is active on chain yet",
+            ))
+        }
+        Err(error) => {
+            return Err(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_unreachable",
+                error.to_string(),
+            ))
+        }
+    };
+    let epoch = active.epoch;
+    let report = match api.report_cache.get(&api.reports, epoch).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
+            return Err(refusal(
+                StatusCode::NOT_FOUND,
+                "active_root_not_verified_here",
+                format!("the newest active root is epoch {epoch}'s, which this oracle has not verified: ask another oracle of the network"),
+            ))
+        }
+        Err(message) => {
+            return Err(refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "report_unreadable",
+                message,
+            ))
+        }
+    };
+    if report.rewards.root != active.root {
+        return Err(refusal(
+            StatusCode::CONFLICT,
+            "root_mismatch",
+            format!(
+                "this oracle's root for epoch {epoch} ({}) is not the active one on chain ({}): its proofs would not verify; ask another oracle of the network",
+                hex::encode(report.rewards.root),
+                hex::encode(active.root)
+            ),
+        ));
+    }
+    let leaf = api
+        .tree_of(&report)
+        .await
+        .and_then(|tree| tree.proof_for(&recipient.to_bytes()));
+    Ok(ActiveLeaf {
+        active,
+        report,
+        leaf,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use groundwork_oracle_chain::{EpochTiming, StaticChain};
+    use groundwork_oracle_rewards::report::{InputSet, REPORT_VERSION};
+    use groundwork_oracle_rewards::EpochRewards;
+
+    use super::*;
+
+    /// Epoch `epoch`'s report paying `cumulative` since genesis (its leaves and root).
+    fn report_paying(epoch: u64, cumulative: BTreeMap<Pubkey, u64>) -> EpochReport {
+        let (tree, cumulative_total) = cumulative_tree(&cumulative).unwrap();
+        EpochReport {
+            version: REPORT_VERSION,
+            epoch,
+            snapshot_digest: [0; 32],
+            inputs: Vec::new(),
+            union: InputSet {
+                messages: 0,
+                conflicts: 0,
+                digest: String::new(),
+            },
+            missing_peer_sets: 0,
+            carried_dust_in: 0,
+            base_epoch: epoch.checked_sub(1),
+            rewards: EpochRewards {
+                epoch,
+                pool: 0,
+                coverage_pool: 0,
+                data_pool: 0,
+                data_to_coverage: 0,
+                dust: 0,
+                credit_value: None,
+                unknown_device_messages: 0,
+                not_onboarded_messages: 0,
+                rows: Vec::new(),
+                pools: Vec::new(),
+                rewards: BTreeMap::new(),
+                cumulative,
+                root: tree.root(),
+                cumulative_total,
+            },
+        }
+    }
+
+    fn activate(chain: &StaticChain, report: &EpochReport) {
+        chain.set_active_root(Some(ActiveRoot {
+            epoch: report.epoch,
+            root: report.rewards.root,
+            cumulative_total: report.rewards.cumulative_total,
+        }));
+    }
+
+    async fn get(url: &str) -> (u16, serde_json::Value) {
+        let reply = reqwest::get(url).await.unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_recipient_paid_by_a_root_activated_since_the_last_read_is_answered_from_that_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = Reports::new(dir.path());
+        let (early, late) = (Pubkey::new_unique(), Pubkey::new_unique());
+        // Epoch 1 pays only the early recipient; epoch 2 pays both (a delegation pool's first
+        // leaf appears like this).
+        let epoch_1 = report_paying(1, BTreeMap::from([(early, 1_000)]));
+        let epoch_2 = report_paying(2, BTreeMap::from([(early, 1_500), (late, 700)]));
+        reports.save(&epoch_1).unwrap();
+        reports.save(&epoch_2).unwrap();
+        let chain = Arc::new(StaticChain::new(EpochTiming {
+            genesis_unix_s: 0,
+            epoch_len_s: 60,
+        }));
+        activate(&chain, &epoch_1);
+        chain.set_claimed(early, 1_000);
+        let api = VerifyApi::new(reports, chain.clone(), VerifyParams::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, api.router()).await });
+
+        // Epoch 1's root is read (and kept for ACTIVE_ROOT_FRESH): the late recipient has no
+        // leaf in it.
+        let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
+        assert_eq!(status, 404, "{reply}");
+        assert_eq!(reply["error"], "no_rewards", "{reply}");
+
+        // Epoch 2's root activates and the late recipient claims its 700 at once, all well
+        // within ACTIVE_ROOT_FRESH of that read.
+        activate(&chain, &epoch_2);
+        chain.set_claimed(late, 700);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["epoch"], 2, "{reply}");
+        assert_eq!(reply["root"], hex::encode(epoch_2.rewards.root), "{reply}");
+        assert_eq!(reply["cumulative_amount"], 700, "{reply}");
+        assert_eq!(reply["claimed"], 700, "{reply}");
+        assert_eq!(reply["claimable"], 0, "{reply}");
+        // The root read again is kept: the early recipient, paid its 1,000 of epoch 1, is
+        // answered from epoch 2's root and is due 500.
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["epoch"], 2, "{reply}");
+        assert_eq!(reply["claimable"], 500, "{reply}");
+    }
 }
