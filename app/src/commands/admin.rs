@@ -275,16 +275,14 @@ pub fn crank(ctx: &Context, command: CrankCommand) -> Result<()> {
             let pool_address = staking_client::pool_rewards_address(&operator);
             let pool: staking::PoolRewardsV0 = read(&ctx.ledger, &pool_address)?
                 .with_context(|| format!("{} has no delegation pool", short(&operator)))?;
+            config
+                .active_root_epoch
+                .context("no reward root is active yet: nothing to sweep")?;
+            let (leaf, config) =
+                super::rewards::leaf_and_config(ctx, oracle, proof_file, &pool_address)?;
             let root_epoch = config
                 .active_root_epoch
                 .context("no reward root is active yet: nothing to sweep")?;
-            let leaf = super::rewards::read_leaf(
-                ctx,
-                oracle,
-                proof_file,
-                &pool_address,
-                Some(root_epoch),
-            )?;
             let proof = leaf.verified_hashes(&config, &pool_address)?;
             let claimed = read::<reward_epochs::ClaimV0>(
                 &ctx.ledger,

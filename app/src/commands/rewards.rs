@@ -162,38 +162,47 @@ fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
 }
 
 /// How often, and how far apart, an oracle is asked again while it answers for a root older
-/// than the chain's active one: it reads the active root at most every 2 s, so right after
-/// a root activates it may still answer for the one before.
+/// than the chain's active one: it keeps a read active root for up to
+/// `groundwork_oracle_verify::api::ACTIVE_ROOT_FRESH` (2 s), so right after a root activates
+/// it may still answer for the one before.
 const ORACLE_BEHIND_RETRIES: u32 = 3;
 const ORACLE_BEHIND_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// `recipient`'s leaf and proof: from `proof_file` when given, else from the oracle
-/// (`oracle`, or the config's), asked again (a few times, 2 s apart) while it answers for a
-/// root older than `active_root_epoch`, the chain's.
-pub(crate) fn read_leaf(
+/// `recipient`'s leaf and proof, with the reward config read from chain they are to verify
+/// against: from `proof_file` when given, else from the oracle (`oracle`, or the config's).
+/// While the oracle answers for an older root than the config's active one, it is asked
+/// again (a few times, 2 s apart); when it answers for a newer one (it activated after the
+/// config was read), the config is read again.
+pub(crate) fn leaf_and_config(
     ctx: &Context,
     oracle: Option<String>,
     proof_file: Option<PathBuf>,
     recipient: &Pubkey,
-    active_root_epoch: Option<u64>,
-) -> Result<LeafProof> {
-    match proof_file {
-        Some(path) => serde_json::from_str(
+) -> Result<(LeafProof, reward_epochs::RewardConfigV0)> {
+    let mut config = ctx.reward_config()?;
+    if let Some(path) = proof_file {
+        let leaf = serde_json::from_str(
             &std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?,
         )
-        .with_context(|| format!("{} is not a leaf and proof", path.display())),
-        None => {
-            let oracle = ctx.oracle_url(oracle)?;
-            let mut leaf = fetch_leaf(&oracle, recipient)?;
-            for _ in 0..ORACLE_BEHIND_RETRIES {
-                if leaf.epoch >= active_root_epoch || leaf.epoch.is_none() {
-                    break;
-                }
-                std::thread::sleep(ORACLE_BEHIND_WAIT);
-                leaf = fetch_leaf(&oracle, recipient)?;
-            }
-            Ok(leaf)
+        .with_context(|| format!("{} is not a leaf and proof", path.display()))?;
+        return Ok((leaf, config));
+    }
+    let oracle = ctx.oracle_url(oracle)?;
+    let mut retries = 0;
+    loop {
+        let leaf = fetch_leaf(&oracle, recipient)?;
+        let (Some(answered), Some(active)) = (leaf.epoch, config.active_root_epoch) else {
+            return Ok((leaf, config));
+        };
+        if answered == active || retries == ORACLE_BEHIND_RETRIES {
+            return Ok((leaf, config));
+        }
+        retries += 1;
+        if answered < active {
+            std::thread::sleep(ORACLE_BEHIND_WAIT);
+        } else {
+            config = ctx.reward_config()?;
         }
     }
 }
@@ -278,19 +287,12 @@ pub fn rewards(ctx: &Context, command: RewardsCommand) -> Result<()> {
             oracle,
             proof_file,
         } => {
-            let config = ctx.reward_config()?;
             let payer = ctx.signer()?;
             let recipient = recipient.unwrap_or(payer.pubkey());
-            if config.active_root_epoch.is_none() {
+            if ctx.reward_config()?.active_root_epoch.is_none() {
                 bail!("no reward root is active yet: nothing can be claimed");
             }
-            let leaf = read_leaf(
-                ctx,
-                oracle,
-                proof_file,
-                &recipient,
-                config.active_root_epoch,
-            )?;
+            let (leaf, config) = leaf_and_config(ctx, oracle, proof_file, &recipient)?;
             let proof = leaf.verified_hashes(&config, &recipient)?;
             let record: Option<ClaimV0> = read(&ctx.ledger, &rewards::claim_address(&recipient))?;
             let claimed = record.map_or(0, |record| record.claimed);

@@ -389,12 +389,15 @@ pub struct StaticChain {
     votes: RwLock<std::collections::HashMap<u64, EpochVotes>>,
     oracles: RwLock<Vec<Pubkey>>,
     totals: RwLock<NetworkTotals>,
+    /// While set, reading the active root fails as an endpoint that does not answer.
+    active_root_unreadable: std::sync::atomic::AtomicBool,
 }
 
 impl StaticChain {
     pub fn new(timing: EpochTiming) -> Self {
         StaticChain {
             timing,
+            active_root_unreadable: std::sync::atomic::AtomicBool::new(false),
             active_root: RwLock::new(None),
             claimed: RwLock::new(std::collections::HashMap::new()),
             votes: RwLock::new(std::collections::HashMap::new()),
@@ -428,6 +431,12 @@ impl StaticChain {
         *self.active_root.write().expect("root lock") = root;
     }
 
+    /// Makes reading the active root fail (`true`) or answer again (`false`).
+    pub fn set_active_root_unreadable(&self, unreadable: bool) {
+        self.active_root_unreadable
+            .store(unreadable, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn set_claimed(&self, recipient: Pubkey, amount: u64) {
         self.claimed
             .write()
@@ -453,7 +462,17 @@ impl Chain for StaticChain {
 
     fn active_root(&self) -> ChainFuture<'_, Option<ActiveRoot>> {
         let root = *self.active_root.read().expect("root lock");
-        Box::pin(async move { Ok(root) })
+        let unreadable = self
+            .active_root_unreadable
+            .load(std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if unreadable {
+                return Err(ChainError::AllEndpointsFailed(
+                    "the active root cannot be read (test fault)".into(),
+                ));
+            }
+            Ok(root)
+        })
     }
 
     fn claimed(&self, recipient: Pubkey) -> ChainFuture<'_, u64> {

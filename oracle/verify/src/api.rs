@@ -34,8 +34,10 @@ pub struct VerifyApi {
     report_cache: ReportCache,
     chain: Arc<dyn Chain>,
     params: VerifyParams,
-    /// The active root as last read, and when.
+    /// The newest active root read, and when the read that found it started.
     active: Mutex<Option<(Instant, Option<ActiveRoot>)>>,
+    /// How long a read active root is used before it is read again.
+    active_root_fresh: Duration,
     /// The proof tree of the active root.
     active_tree: tokio::sync::Mutex<Option<ActiveTree>>,
 }
@@ -58,31 +60,59 @@ impl VerifyApi {
             chain,
             params,
             active: Mutex::new(None),
+            active_root_fresh: ACTIVE_ROOT_FRESH,
             active_tree: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// The chain's active root, read at most every [`ACTIVE_ROOT_FRESH`] unless `read_now`
-    /// (no lock is held while the chain is read; when it cannot be read, the last value read
-    /// is served).
-    async fn read_active_root(&self, read_now: bool) -> Result<Option<ActiveRoot>, ChainError> {
+    /// Uses a read active root for `fresh` instead of [`ACTIVE_ROOT_FRESH`].
+    pub fn with_active_root_fresh(mut self, fresh: Duration) -> Self {
+        self.active_root_fresh = fresh;
+        self
+    }
+
+    /// The chain's active root (no lock is held while the chain is read).
+    ///
+    /// With `started_after: None`, a root read less than the freshness ago is served, and
+    /// when the chain cannot be read the last root read is served. With `Some(instant)`, the
+    /// root comes from a read started after `instant`: the kept one if its read did (requests
+    /// waiting for the same newer root share one read), else the chain is read now, and an
+    /// unreadable chain is an error. A read never replaces a newer root than it found (a slow
+    /// read started before an activation cannot bring the older root back).
+    async fn read_active_root(
+        &self,
+        started_after: Option<Instant>,
+    ) -> Result<Option<ActiveRoot>, ChainError> {
         let cached = *self.active.lock().expect("active root lock");
         if let Some((read_at, active)) = cached {
-            if !read_now && read_at.elapsed() < ACTIVE_ROOT_FRESH {
+            let fresh = match started_after {
+                Some(instant) => read_at >= instant,
+                None => read_at.elapsed() < self.active_root_fresh,
+            };
+            if fresh {
                 return Ok(active);
             }
         }
+        let started = Instant::now();
         match self.chain.active_root().await {
-            Ok(active) => {
-                *self.active.lock().expect("active root lock") = Some((Instant::now(), active));
-                Ok(active)
+            Ok(read) => {
+                let mut kept = self.active.lock().expect("active root lock");
+                let newest = match *kept {
+                    Some((_, Some(newer))) if read.is_none_or(|read| read.epoch < newer.epoch) => {
+                        Some(newer)
+                    }
+                    _ => read,
+                };
+                let read_at = kept.map_or(started, |(at, _)| at.max(started));
+                *kept = Some((read_at, newest));
+                Ok(newest)
             }
-            Err(error) => match cached {
-                Some((_, active)) => {
+            Err(error) => match (cached, started_after) {
+                (Some((_, active)), None) => {
                     tracing::warn!(%error, "the active root cannot be read now: serving the last one read");
                     Ok(active)
                 }
-                None => Err(error),
+                _ => Err(error),
             },
         }
     }
@@ -546,26 +576,39 @@ async fn recipient_rewards(
             )
         }
     };
-    // The active root may be up to ACTIVE_ROOT_FRESH old. Claims go only against the active
-    // root and a leaf never shrinks, so a claim record holding more than the leaf (or a claim
-    // and no leaf at all) proves a newer root activated since it was read: it is read again,
-    // once, so a recipient paid by that newer root is never told it has no leaf.
-    let mut found = match leaf_in_active_root(&api, recipient, false).await {
+    let claim_read_at = Instant::now();
+    // The active root served may be a few seconds old. Claims go only against the active root
+    // and a leaf never shrinks, so a claim record holding more than the recipient's leaf (or
+    // a claim and no leaf at all) proves a newer root activated since that root was read: the
+    // root is then taken from a read started after the claim record's.
+    let mut found = match leaf_in_active_root(&api, recipient, None).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let behind = |found: &ActiveLeaf| {
+    let behind_claims = |found: &ActiveLeaf| {
         found
             .leaf
             .as_ref()
             .map_or(0, |(leaf, _)| leaf.cumulative_amount)
             < claimed
     };
-    if behind(&found) {
-        found = match leaf_in_active_root(&api, recipient, true).await {
+    if behind_claims(&found) {
+        found = match leaf_in_active_root(&api, recipient, Some(claim_read_at)).await {
             Ok(found) => found,
             Err(refused) => return refused,
         };
+        if behind_claims(&found) {
+            // Only endpoints answering from different states get here (the claim from a newer
+            // one): the answer would be wrong, and asking again is right.
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chain_inconsistent",
+                format!(
+                    "the chain's claim record of {recipient} ({claimed}) is beyond its leaf in epoch {}'s root, the active one read: the RPC endpoints disagree; ask again",
+                    found.active.epoch
+                ),
+            );
+        }
     }
     let ActiveLeaf {
         active,
@@ -617,15 +660,15 @@ struct ActiveLeaf {
     leaf: Option<(Leaf, Vec<Hash32>)>,
 }
 
-/// [`ActiveLeaf`] for `recipient`, the active root read from chain now when `read_now`, else
-/// through the cache; or the reply refusing the request (no active root, the chain
+/// [`ActiveLeaf`] for `recipient`, the active root as [`VerifyApi::read_active_root`] gives it
+/// for `started_after`; or the reply refusing the request (no active root, the chain
 /// unreachable, the root not verified here or not this oracle's).
 async fn leaf_in_active_root(
     api: &VerifyApi,
     recipient: Pubkey,
-    read_now: bool,
+    started_after: Option<Instant>,
 ) -> Result<ActiveLeaf, Response> {
-    let active = match api.read_active_root(read_now).await {
+    let active = match api.read_active_root(started_after).await {
         Ok(Some(active)) => active,
         Ok(None) => {
             return Err(refusal(
@@ -746,32 +789,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let reports = Reports::new(dir.path());
         let (early, late) = (Pubkey::new_unique(), Pubkey::new_unique());
-        // Epoch 1 pays only the early recipient; epoch 2 pays both (a delegation pool's first
-        // leaf appears like this).
+        // Epoch 1 pays only the early recipient; epochs 2 and 3 pay both (a delegation pool's
+        // first leaf appears like this).
         let epoch_1 = report_paying(1, BTreeMap::from([(early, 1_000)]));
         let epoch_2 = report_paying(2, BTreeMap::from([(early, 1_500), (late, 700)]));
-        reports.save(&epoch_1).unwrap();
-        reports.save(&epoch_2).unwrap();
+        let epoch_3 = report_paying(3, BTreeMap::from([(early, 1_800), (late, 900)]));
+        for report in [&epoch_1, &epoch_2, &epoch_3] {
+            reports.save(report).unwrap();
+        }
         let chain = Arc::new(StaticChain::new(EpochTiming {
             genesis_unix_s: 0,
             epoch_len_s: 60,
         }));
         activate(&chain, &epoch_1);
         chain.set_claimed(early, 1_000);
-        let api = VerifyApi::new(reports, chain.clone(), VerifyParams::default());
+        // A read root is kept for an hour here: only a claim beyond it makes the oracle read
+        // the chain again.
+        let api = VerifyApi::new(reports, chain.clone(), VerifyParams::default())
+            .with_active_root_fresh(Duration::from_secs(3_600));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, api.router()).await });
 
-        // Epoch 1's root is read (and kept for ACTIVE_ROOT_FRESH): the late recipient has no
-        // leaf in it.
+        // Epoch 1's root is read and kept: the late recipient has no leaf in it.
         let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
         assert_eq!(status, 404, "{reply}");
         assert_eq!(reply["error"], "no_rewards", "{reply}");
 
-        // Epoch 2's root activates and the late recipient claims its 700 at once, all well
-        // within ACTIVE_ROOT_FRESH of that read.
+        // Epoch 2's root activates; without a claim beyond epoch 1's leaves, the kept root is
+        // answered.
         activate(&chain, &epoch_2);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
+        assert_eq!(status, 404, "{reply}");
+        // The late recipient claims its 700: its claim record proves a newer root, which is
+        // read and answered.
         chain.set_claimed(late, 700);
         let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
         assert_eq!(status, 200, "{reply}");
@@ -786,5 +837,32 @@ mod tests {
         assert_eq!(status, 200, "{reply}");
         assert_eq!(reply["epoch"], 2, "{reply}");
         assert_eq!(reply["claimable"], 500, "{reply}");
+
+        // Epoch 3's root activates and the early recipient claims it (1,800): a leaf below
+        // the claim record (1,500 in the kept root) is a stale answer too.
+        activate(&chain, &epoch_3);
+        chain.set_claimed(early, 1_800);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["epoch"], 3, "{reply}");
+        assert_eq!(reply["cumulative_amount"], 1_800, "{reply}");
+        assert_eq!(reply["claimable"], 0, "{reply}");
+
+        // A claim record beyond every root the chain has (endpoints answering from different
+        // states) is not answered with a wrong leaf: the client is told to ask again.
+        chain.set_claimed(late, 5_000);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
+        assert_eq!(status, 503, "{reply}");
+        assert_eq!(reply["error"], "chain_inconsistent", "{reply}");
+        // When the root must be read again and the chain cannot be read, the kept root is not
+        // served in its place: the chain is unreachable.
+        chain.set_active_root_unreadable(true);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{late}")).await;
+        assert_eq!(status, 503, "{reply}");
+        assert_eq!(reply["error"], "chain_unreachable", "{reply}");
+        // A recipient whose claims the kept root covers is still answered from it.
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["epoch"], 3, "{reply}");
     }
 }
