@@ -598,13 +598,14 @@ async fn recipient_rewards(
             Err(refused) => return refused,
         };
         if behind_claims(&found) {
-            // Only endpoints answering from different states get here (the claim from a newer
-            // one): the answer would be wrong, and asking again is right.
+            // Endpoints answering from different states get here (the claim from a newer
+            // one), or a root that pays the recipient less than it was paid (a network whose
+            // oracles broke the cumulative rule): a leaf served now would be wrong.
             return refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "chain_inconsistent",
                 format!(
-                    "the chain's claim record of {recipient} ({claimed}) is beyond its leaf in epoch {}'s root, the active one read: the RPC endpoints disagree; ask again",
+                    "the chain's claim record of {recipient} ({claimed}) is beyond its leaf in epoch {}'s root, read after it: the RPC endpoints disagree (ask again), or, if this lasts, the active root pays it less than it was paid",
                     found.active.epoch
                 ),
             );
