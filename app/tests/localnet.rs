@@ -62,7 +62,14 @@ const LINE_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
 fn next_line(lines: &std::sync::mpsc::Receiver<String>, what: &str) -> Value {
     let line = lines
         .recv_timeout(LINE_LIMIT)
-        .unwrap_or_else(|error| panic!("{what}: no line within {LINE_LIMIT:?} ({error})"));
+        .unwrap_or_else(|error| match error {
+            std::sync::mpsc::RecvTimeoutError::Timeout => {
+                panic!("{what}: none within {LINE_LIMIT:?}")
+            }
+            std::sync::mpsc::RecvTimeoutError::Disconnected => {
+                panic!("{what}: the localnet closed its output (it stopped)")
+            }
+        });
     serde_json::from_str(&line).unwrap_or_else(|error| panic!("{what} {line:?}: {error}"))
 }
 
@@ -91,6 +98,7 @@ impl Drop for Killed {
             }
         }
         let _ = std::fs::remove_file(stderr);
+        let _ = std::fs::remove_file(self.1.with_extension("config.toml"));
     }
 }
 
@@ -330,6 +338,9 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
             .map(|recipient| {
                 let rewards = format!("http://127.0.0.1:{oracle_port}/v1/rewards/{recipient}");
                 let reply: Value = http_get_json(&rewards)?;
+                if reply["epoch"].as_u64()? != last_epoch {
+                    return None;
+                }
                 let paid = reply["claimed"].as_u64()?;
                 (paid > 0 && Some(paid) == reply["cumulative_amount"].as_u64()).then_some(reply)
             })
@@ -338,7 +349,12 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
     for leaf in &leaves {
         assert_eq!(leaf["claimable"], 0, "{leaf}");
     }
-    delegation_pays_the_delegator_and_the_commission_the_operator(&url, &keys, oracle_port);
+    delegation_pays_the_delegator_and_the_commission_the_operator(
+        &url,
+        &keys,
+        oracle_port,
+        last_epoch,
+    );
     fleets_history_adds_up_to_each_epochs_report(&url, &keys, oracle_port);
     bundles_check_out_and_lies_are_named(&url, data_dir.path(), oracle_port);
     the_explorer_shows_what_the_oracle_and_chain_say(oracle_port, &lines);
@@ -351,11 +367,13 @@ fn a_bounded_localnet_run_reconciles_with_the_chain() {
 /// the relaying oracle claims the pool's leaf and sweeps it; the staker's `stake list` shows
 /// its delegation earning and `stake claim` pays it; `network status` shows the pool's
 /// commission and stake; the operator's devices' rows split the multiplier's part between
-/// the pool and the operator's recipient (its commission).
+/// the pool and the operator's recipient (its commission). Checked once `last_epoch`'s root,
+/// the last, is active.
 fn delegation_pays_the_delegator_and_the_commission_the_operator(
     url: &str,
     keys: &Path,
     oracle_port: u16,
+    last_epoch: u64,
 ) {
     let limit = std::time::Duration::from_secs(120);
     let staker = keys.join("staker-1.json");
@@ -435,10 +453,15 @@ fn delegation_pays_the_delegator_and_the_commission_the_operator(
         "http://127.0.0.1:{oracle_port}/v1/rewards/{}",
         groundwork_client::staking::pool_rewards_address(&operator_key.parse().unwrap())
     );
-    wait_for("the relayer to sweep the pool's leaf", limit, || {
-        let leaf = http_get_json(&pool_rewards)?;
-        (leaf["claimable"].as_u64()? == 0).then_some(())
-    });
+    wait_for(
+        "the relayer to sweep the pool's leaf in the last root",
+        limit,
+        || {
+            let leaf = http_get_json(&pool_rewards)?;
+            (leaf["epoch"].as_u64()? == last_epoch && leaf["claimable"].as_u64()? == 0)
+                .then_some(())
+        },
+    );
     let staker_key = keys.join("staker-2.json");
     let sweep = groundwork_unconfigured()
         .args(["-u", url, "--output", "json-compact"])

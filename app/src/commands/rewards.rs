@@ -161,18 +161,18 @@ fn fetch_leaf(oracle: &str, recipient: &Pubkey) -> Result<LeafProof> {
     serde_json::from_value(reply).context("reading the oracle's leaf and proof")
 }
 
-/// How often, and how far apart, an oracle is asked again while it answers for a root older
-/// than the chain's active one: it keeps a read active root for up to
-/// `groundwork_oracle_verify::api::ACTIVE_ROOT_FRESH` (2 s), so right after a root activates
-/// it may still answer for the one before.
-const ORACLE_BEHIND_RETRIES: u32 = 3;
+/// How often the oracle's leaf and the chain's config are read again while they name different
+/// roots, and how long the CLI waits before asking an oracle that is behind again: an oracle
+/// keeps a read active root for up to `groundwork_oracle_verify::api::ACTIVE_ROOT_FRESH`
+/// (2 s), so right after a root activates it may still answer for the one before.
+const ROOT_MISMATCH_RETRIES: u32 = 3;
 const ORACLE_BEHIND_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `recipient`'s leaf and proof, with the reward config read from chain they are to verify
 /// against: from `proof_file` when given, else from the oracle (`oracle`, or the config's).
 /// While the oracle answers for an older root than the config's active one, it is asked
-/// again (a few times, 2 s apart); when it answers for a newer one (it activated after the
-/// config was read), the config is read again.
+/// again (2 s apart); when it answers for a newer one (it activated after the config was
+/// read), the config is read again; after a few tries, the mismatch is an error.
 pub(crate) fn leaf_and_config(
     ctx: &Context,
     oracle: Option<String>,
@@ -195,8 +195,13 @@ pub(crate) fn leaf_and_config(
         let (Some(answered), Some(active)) = (leaf.epoch, config.active_root_epoch) else {
             return Ok((leaf, config));
         };
-        if answered == active || retries == ORACLE_BEHIND_RETRIES {
+        if answered == active {
             return Ok((leaf, config));
+        }
+        if retries == ROOT_MISMATCH_RETRIES {
+            bail!(
+                "{oracle} answers with epoch {answered}'s root, the chain's active root is epoch {active}'s: ask again shortly, or ask another oracle (--oracle)"
+            );
         }
         retries += 1;
         if answered < active {

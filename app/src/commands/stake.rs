@@ -21,7 +21,7 @@ pub enum Lockup {
     Constant,
 }
 
-#[derive(Subcommand)]
+#[derive(Clone, Subcommand)]
 pub enum StakeCommand {
     /// Locks network tokens in a new position.
     Create {
@@ -272,12 +272,12 @@ fn positions_of(ctx: &Context, owner: &Pubkey) -> Result<Vec<PositionV0>> {
 
 /// Seconds before an epoch boundary within which an instruction naming epochs waits for
 /// the boundary to pass (it names the epochs the chain's clock gives when it lands): at most
-/// this, and at most a quarter of an epoch.
+/// this, and at most a third of an epoch, but at least a second.
 const BOUNDARY_MARGIN_S: i64 = 3;
 
 /// The chain's time, once it is not within the boundary margin of an epoch's end.
 fn time_clear_of_boundary(ctx: &Context, config: &StakingConfigV0) -> Result<i64> {
-    let margin = BOUNDARY_MARGIN_S.min(config.epoch_len_s / 4);
+    let margin = BOUNDARY_MARGIN_S.min(config.epoch_len_s / 3).max(1);
     loop {
         let now = ctx.ledger_time()?;
         if config.epoch_at(now) == config.epoch_at(now + margin) {
@@ -287,7 +287,46 @@ fn time_clear_of_boundary(ctx: &Context, config: &StakingConfigV0) -> Result<i64
     }
 }
 
+/// The staking program's refusals of an instruction naming an epoch the CLI computed from the
+/// chain's clock (an activation epoch, a bonus record, a delegation cohort): after the margin,
+/// one still lands after the epoch passed when the machine or the cluster is slow.
+const PASSED_EPOCH_REFUSALS: [&str; 3] = ["WrongEpochStake", "WrongBonusRecord", "WrongPoolCohort"];
+/// How often such a refused command is built again from the chain's new time.
+const PASSED_EPOCH_RETRIES: u32 = 2;
+
+/// Runs `command`. The single-transaction commands that name epochs (create, extend,
+/// delegate) are built again from the chain's new time when the simulation refuses them
+/// because an epoch they named passed meanwhile: nothing was sent.
 pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
+    let names_epochs = matches!(
+        command,
+        StakeCommand::Create { .. } | StakeCommand::Extend { .. } | StakeCommand::Delegate { .. }
+    );
+    let mut retries = 0;
+    loop {
+        match stake_once(ctx, command.clone()) {
+            Err(error)
+                if names_epochs
+                    && retries < PASSED_EPOCH_RETRIES
+                    && refused_for_a_passed_epoch(&error) =>
+            {
+                retries += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether `error` is a simulation's refusal (nothing sent) for an epoch that passed.
+fn refused_for_a_passed_epoch(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("nothing was sent")
+        && PASSED_EPOCH_REFUSALS
+            .iter()
+            .any(|name| text.contains(&format!("refused it: {name} ")))
+}
+
+fn stake_once(ctx: &Context, command: StakeCommand) -> Result<()> {
     let config = ctx.staking_config()?;
     let now = time_clear_of_boundary(ctx, &config)?;
     match command {
@@ -621,5 +660,43 @@ pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
                 .collect::<Result<Vec<_>>>()?;
             ctx.print(&PositionList(views))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI's refusal of a transaction the staking program failed with `error` in
+    /// simulation, as `send::submit` words it.
+    fn simulated_refusal(error: staking::errors::StakingError) -> anyhow::Error {
+        let code = u32::from(error);
+        let logs = vec![
+            format!("Program {} invoke [1]", staking::ID),
+            format!(
+                "Program {} failed: custom program error: 0x{code:x}",
+                staking::ID
+            ),
+        ];
+        anyhow::anyhow!(crate::send::refusal(&"custom program error", &logs))
+    }
+
+    #[test]
+    fn only_a_simulated_refusal_for_a_passed_epoch_is_built_again() {
+        use staking::errors::StakingError;
+        for passed in [
+            StakingError::WrongEpochStake,
+            StakingError::WrongBonusRecord,
+            StakingError::WrongPoolCohort,
+        ] {
+            assert!(refused_for_a_passed_epoch(&simulated_refusal(passed)));
+        }
+        assert!(!refused_for_a_passed_epoch(&simulated_refusal(
+            StakingError::ZeroAmount
+        )));
+        // Sent and failed on chain: not built again (it cost a fee, and says so).
+        assert!(!refused_for_a_passed_epoch(&anyhow::anyhow!(
+            "staking refused it: WrongEpochStake — the transaction failed on chain"
+        )));
     }
 }

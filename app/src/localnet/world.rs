@@ -203,8 +203,8 @@ pub struct TelemetryStream {
 }
 
 impl TelemetryStream {
-    /// The thread's error when the devices stopped sending on their own (a telemetry round
-    /// failed while the localnet was not stopping).
+    /// The thread's error when the devices stopped sending on their own (telemetry rounds
+    /// failed in a row while the localnet was not stopping).
     pub fn check(&mut self) -> Result<()> {
         let ended = self
             .thread
@@ -419,30 +419,34 @@ impl World {
                     let now_ms = SystemClock.now_ms();
                     let epoch = (now_ms.div_euclid(1_000) - genesis_unix_s)
                         .div_euclid(epoch_length_s.max(1));
-                    if epoch_of_last_round != Some(epoch) {
+                    let beacons = epoch_of_last_round != Some(epoch);
+                    if beacons {
                         fleet.beacon_next_round();
                         epoch_of_last_round = Some(epoch);
                     }
-                    match fleet.round(now_ms) {
-                        Ok(tally) => {
-                            failed_in_a_row = 0;
-                            telemetry
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .add(&tally);
-                        }
+                    let (tally, failed) = fleet.round(now_ms);
+                    telemetry
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .add(&tally);
+                    match failed {
+                        None => failed_in_a_row = 0,
                         // The oracles stop with the localnet: a round cut short then is not
                         // an error.
-                        Err(_) if stopping.load(Ordering::SeqCst) => break,
+                        Some(_) if stopping.load(Ordering::SeqCst) => break,
                         // A round an overloaded machine could not deliver in time is said and
-                        // the next one goes on; only rounds failing in a row stop the network.
-                        Err(error) if failed_in_a_row + 1 < FAILED_ROUNDS_IN_A_ROW => {
+                        // the next one goes on (carrying the beacons again if this one
+                        // carried them); only rounds failing in a row stop the network.
+                        Some(error) if failed_in_a_row + 1 < FAILED_ROUNDS_IN_A_ROW => {
                             failed_in_a_row += 1;
+                            if beacons {
+                                epoch_of_last_round = None;
+                            }
                             eprintln!(
                                 "localnet: a telemetry round failed ({error:#}); the next goes on"
                             );
                         }
-                        Err(error) => {
+                        Some(error) => {
                             return Err(error.context(format!(
                                 "{FAILED_ROUNDS_IN_A_ROW} telemetry rounds failed in a row"
                             )))
@@ -667,9 +671,10 @@ impl DeviceFleet {
     /// beacons by a device of another operator: the third operator's cheaters vouch for
     /// nobody, so the second operator's devices they hear stay unverified), each device's
     /// messages posted to its oracle (devices take the oracles in turn) as a binary batch;
-    /// the oracles' replies.
-    fn round(&mut self, now_ms: i64) -> Result<Tally> {
+    /// the replies of the oracles that answered, and the error of the last one that did not.
+    fn round(&mut self, now_ms: i64) -> (Tally, Option<anyhow::Error>) {
         let mut replies = Tally::default();
+        let mut failed = None;
         let messages = round_with_witnesses(&mut self.devices, self.network, now_ms);
         let oracles = self.oracle_urls.len().max(1);
         let oracle_of: std::collections::HashMap<Pubkey, usize> = self
@@ -689,11 +694,11 @@ impl DeviceFleet {
             if theirs.is_empty() {
                 continue;
             }
-            let tally = self
-                .runtime
-                .block_on(post(&self.http, url, &theirs, true))?;
-            replies.add(&tally);
+            match self.runtime.block_on(post(&self.http, url, &theirs, true)) {
+                Ok(tally) => replies.add(&tally),
+                Err(error) => failed = Some(error.context(format!("posting to {url}"))),
+            }
         }
-        Ok(replies)
+        (replies, failed)
     }
 }

@@ -36,6 +36,9 @@ pub struct VerifyApi {
     params: VerifyParams,
     /// The newest active root read, and when the read that found it started.
     active: Mutex<Option<(Instant, Option<ActiveRoot>)>>,
+    /// Held while the chain's active root is read: one read at a time, which the requests
+    /// that waited for it then share.
+    reading_active: tokio::sync::Mutex<()>,
     /// How long a read active root is used before it is read again.
     active_root_fresh: Duration,
     /// The proof tree of the active root.
@@ -60,54 +63,54 @@ impl VerifyApi {
             chain,
             params,
             active: Mutex::new(None),
+            reading_active: tokio::sync::Mutex::new(()),
             active_root_fresh: ACTIVE_ROOT_FRESH,
             active_tree: tokio::sync::Mutex::new(None),
         }
     }
 
     /// Uses a read active root for `fresh` instead of [`ACTIVE_ROOT_FRESH`].
-    pub fn with_active_root_fresh(mut self, fresh: Duration) -> Self {
+    #[cfg(test)]
+    fn with_active_root_fresh(mut self, fresh: Duration) -> Self {
         self.active_root_fresh = fresh;
         self
     }
 
-    /// The chain's active root (no lock is held while the chain is read).
+    /// The chain's active root, read one request at a time.
     ///
     /// With `started_after: None`, a root read less than the freshness ago is served, and
     /// when the chain cannot be read the last root read is served. With `Some(instant)`, the
     /// root comes from a read started after `instant`: the kept one if its read did (requests
     /// waiting for the same newer root share one read), else the chain is read now, and an
-    /// unreadable chain is an error. A read never replaces a newer root than it found (a slow
-    /// read started before an activation cannot bring the older root back).
+    /// unreadable chain is an error. A read never replaces a newer root than it found (a
+    /// lagging endpoint cannot bring the older root back).
     async fn read_active_root(
         &self,
         started_after: Option<Instant>,
     ) -> Result<Option<ActiveRoot>, ChainError> {
-        let cached = *self.active.lock().expect("active root lock");
-        if let Some((read_at, active)) = cached {
-            let fresh = match started_after {
-                Some(instant) => read_at >= instant,
-                None => read_at.elapsed() < self.active_root_fresh,
-            };
-            if fresh {
-                return Ok(active);
-            }
+        if let Some(kept) = self.kept_active_root(started_after) {
+            return Ok(kept);
         }
+        let _one_read = self.reading_active.lock().await;
+        // A request holding the lock before may have read what this one needs.
+        if let Some(kept) = self.kept_active_root(started_after) {
+            return Ok(kept);
+        }
+        let kept = *self.active.lock().expect("active root lock");
         let started = Instant::now();
         match self.chain.active_root().await {
             Ok(read) => {
-                let mut kept = self.active.lock().expect("active root lock");
-                let newest = match *kept {
-                    Some((_, Some(newer))) if read.is_none_or(|read| read.epoch < newer.epoch) => {
-                        Some(newer)
-                    }
-                    _ => read,
+                let epoch_of = |root: Option<ActiveRoot>| root.map(|root| root.epoch);
+                let entry = match kept {
+                    // An older root than the kept one (a lagging endpoint): the kept one stays,
+                    // with the time of the read that found it.
+                    Some((at, newer)) if epoch_of(read) < epoch_of(newer) => (at, newer),
+                    _ => (started, read),
                 };
-                let read_at = kept.map_or(started, |(at, _)| at.max(started));
-                *kept = Some((read_at, newest));
-                Ok(newest)
+                *self.active.lock().expect("active root lock") = Some(entry);
+                Ok(entry.1)
             }
-            Err(error) => match (cached, started_after) {
+            Err(error) => match (kept, started_after) {
                 (Some((_, active)), None) => {
                     tracing::warn!(%error, "the active root cannot be read now: serving the last one read");
                     Ok(active)
@@ -115,6 +118,17 @@ impl VerifyApi {
                 _ => Err(error),
             },
         }
+    }
+
+    /// The kept active root, when it serves a request with `started_after` (see
+    /// [`VerifyApi::read_active_root`]).
+    fn kept_active_root(&self, started_after: Option<Instant>) -> Option<Option<ActiveRoot>> {
+        let (read_at, active) = (*self.active.lock().expect("active root lock"))?;
+        let serves = match started_after {
+            Some(instant) => read_at >= instant,
+            None => read_at.elapsed() < self.active_root_fresh,
+        };
+        serves.then_some(active)
     }
 
     /// The proof tree of `report`, built once per active root.
@@ -865,5 +879,27 @@ mod tests {
         let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
         assert_eq!(status, 200, "{reply}");
         assert_eq!(reply["epoch"], 3, "{reply}");
+
+        // An oracle that reads the root for every request: an endpoint that lags behind a
+        // root already read does not bring the older root back, and while the chain cannot
+        // be read the last root read is served.
+        chain.set_active_root_unreadable(false);
+        let api = VerifyApi::new(
+            Reports::new(dir.path()),
+            chain.clone(),
+            VerifyParams::default(),
+        )
+        .with_active_root_fresh(Duration::ZERO);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, api.router()).await });
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!((status, reply["epoch"].as_u64()), (200, Some(3)), "{reply}");
+        activate(&chain, &epoch_2);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!((status, reply["epoch"].as_u64()), (200, Some(3)), "{reply}");
+        chain.set_active_root_unreadable(true);
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!((status, reply["epoch"].as_u64()), (200, Some(3)), "{reply}");
     }
 }
