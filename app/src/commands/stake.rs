@@ -272,12 +272,16 @@ fn positions_of(ctx: &Context, owner: &Pubkey) -> Result<Vec<PositionV0>> {
 
 /// Seconds before an epoch boundary within which an instruction naming epochs waits for
 /// the boundary to pass (it names the epochs the chain's clock gives when it lands): at most
-/// this, and at most a third of an epoch, but at least a second.
+/// this, and at most a third of an epoch, but at least a second (none for 1-s epochs, where
+/// only rebuilding a refused command helps).
 const BOUNDARY_MARGIN_S: i64 = 3;
 
 /// The chain's time, once it is not within the boundary margin of an epoch's end.
 fn time_clear_of_boundary(ctx: &Context, config: &StakingConfigV0) -> Result<i64> {
-    let margin = BOUNDARY_MARGIN_S.min(config.epoch_len_s / 3).max(1);
+    let margin = BOUNDARY_MARGIN_S
+        .min(config.epoch_len_s / 3)
+        .max(1)
+        .min(config.epoch_len_s - 1);
     loop {
         let now = ctx.ledger_time()?;
         if config.epoch_at(now) == config.epoch_at(now + margin) {
@@ -295,12 +299,16 @@ const PASSED_EPOCH_REFUSALS: [&str; 3] = ["WrongEpochStake", "WrongBonusRecord",
 const PASSED_EPOCH_RETRIES: u32 = 2;
 
 /// Runs `command`. The single-transaction commands that name epochs (create, extend,
-/// delegate) are built again from the chain's new time when the simulation refuses them
-/// because an epoch they named passed meanwhile: nothing was sent.
+/// start-unlock, delegate, undelegate) are built again from the chain's new time when the
+/// simulation refuses them because an epoch they named passed meanwhile: nothing was sent.
 pub fn stake(ctx: &Context, command: StakeCommand) -> Result<()> {
     let names_epochs = matches!(
         command,
-        StakeCommand::Create { .. } | StakeCommand::Extend { .. } | StakeCommand::Delegate { .. }
+        StakeCommand::Create { .. }
+            | StakeCommand::Extend { .. }
+            | StakeCommand::StartUnlock { .. }
+            | StakeCommand::Delegate { .. }
+            | StakeCommand::Undelegate { .. }
     );
     let mut retries = 0;
     loop {

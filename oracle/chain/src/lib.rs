@@ -391,6 +391,10 @@ pub struct StaticChain {
     totals: RwLock<NetworkTotals>,
     /// While set, reading the active root fails as an endpoint that does not answer.
     active_root_unreadable: std::sync::atomic::AtomicBool,
+    /// While set, reading the active root never ends (an endpoint that hangs).
+    active_root_hangs: std::sync::atomic::AtomicBool,
+    /// Reads of the active root so far.
+    active_root_reads: std::sync::atomic::AtomicU64,
 }
 
 impl StaticChain {
@@ -398,6 +402,8 @@ impl StaticChain {
         StaticChain {
             timing,
             active_root_unreadable: std::sync::atomic::AtomicBool::new(false),
+            active_root_hangs: std::sync::atomic::AtomicBool::new(false),
+            active_root_reads: std::sync::atomic::AtomicU64::new(0),
             active_root: RwLock::new(None),
             claimed: RwLock::new(std::collections::HashMap::new()),
             votes: RwLock::new(std::collections::HashMap::new()),
@@ -437,6 +443,18 @@ impl StaticChain {
             .store(unreadable, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Makes reading the active root hang (`true`) or answer again (`false`).
+    pub fn set_active_root_hangs(&self, hangs: bool) {
+        self.active_root_hangs
+            .store(hangs, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times the active root was read.
+    pub fn active_root_reads(&self) -> u64 {
+        self.active_root_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn set_claimed(&self, recipient: Pubkey, amount: u64) {
         self.claimed
             .write()
@@ -465,7 +483,15 @@ impl Chain for StaticChain {
         let unreadable = self
             .active_root_unreadable
             .load(std::sync::atomic::Ordering::SeqCst);
+        let hangs = self
+            .active_root_hangs
+            .load(std::sync::atomic::Ordering::SeqCst);
+        self.active_root_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Box::pin(async move {
+            if hangs {
+                std::future::pending::<()>().await;
+            }
             if unreadable {
                 return Err(ChainError::AllEndpointsFailed(
                     "the active root cannot be read (test fault)".into(),

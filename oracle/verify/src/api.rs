@@ -37,8 +37,9 @@ pub struct VerifyApi {
     /// The newest active root read, and when the read that found it started.
     active: Mutex<Option<(Instant, Option<ActiveRoot>)>>,
     /// Held while the chain's active root is read: one read at a time, which the requests
-    /// that waited for it then share.
-    reading_active: tokio::sync::Mutex<()>,
+    /// that waited for it then share; it holds when the last read that failed ended, and its
+    /// error, so waiters share a failure too.
+    reading_active: tokio::sync::Mutex<Option<(Instant, String)>>,
     /// How long a read active root is used before it is read again.
     active_root_fresh: Duration,
     /// The proof tree of the active root.
@@ -54,6 +55,8 @@ struct ActiveTree {
 
 /// How long an active root read from chain is used before it is read again.
 pub const ACTIVE_ROOT_FRESH: Duration = Duration::from_secs(2);
+/// How long one read of the active root may take before it counts as failed.
+pub const ACTIVE_ROOT_READ_LIMIT: Duration = Duration::from_secs(5);
 
 impl VerifyApi {
     pub fn new(reports: Reports, chain: Arc<dyn Chain>, params: VerifyParams) -> Self {
@@ -63,7 +66,7 @@ impl VerifyApi {
             chain,
             params,
             active: Mutex::new(None),
-            reading_active: tokio::sync::Mutex::new(()),
+            reading_active: tokio::sync::Mutex::new(None),
             active_root_fresh: ACTIVE_ROOT_FRESH,
             active_tree: tokio::sync::Mutex::new(None),
         }
@@ -91,14 +94,40 @@ impl VerifyApi {
         if let Some(kept) = self.kept_active_root(started_after) {
             return Ok(kept);
         }
-        let _one_read = self.reading_active.lock().await;
-        // A request holding the lock before may have read what this one needs.
+        let mut last_failure = self.reading_active.lock().await;
+        // A request holding the lock before may have read what this one needs, or failed to
+        // since this one asked (then that failure is this one's too).
         if let Some(kept) = self.kept_active_root(started_after) {
             return Ok(kept);
         }
         let kept = *self.active.lock().expect("active root lock");
+        let shared_failure = last_failure.as_ref().and_then(|(failed_at, error)| {
+            let recent = match started_after {
+                // The chain could not be read after this request's instant: an honest answer.
+                Some(instant) => *failed_at >= instant,
+                None => failed_at.elapsed() < self.active_root_fresh,
+            };
+            recent.then(|| ChainError::AllEndpointsFailed(error.clone()))
+        });
         let started = Instant::now();
-        match self.chain.active_root().await {
+        let read = match shared_failure {
+            Some(failure) => Err(failure),
+            None => {
+                let read = tokio::time::timeout(ACTIVE_ROOT_READ_LIMIT, self.chain.active_root())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ChainError::AllEndpointsFailed(format!(
+                            "no answer within {ACTIVE_ROOT_READ_LIMIT:?}"
+                        )))
+                    });
+                *last_failure = read
+                    .as_ref()
+                    .err()
+                    .map(|error| (Instant::now(), error.to_string()));
+                read
+            }
+        };
+        match read {
             Ok(read) => {
                 let epoch_of = |root: Option<ActiveRoot>| root.map(|root| root.epoch);
                 let entry = match kept {
@@ -901,5 +930,31 @@ mod tests {
         chain.set_active_root_unreadable(true);
         let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
         assert_eq!((status, reply["epoch"].as_u64()), (200, Some(3)), "{reply}");
+
+        // An endpoint that hangs: one read at a time, cut off at ACTIVE_ROOT_READ_LIMIT, and
+        // the requests that waited for it share its failure (the kept root is served) instead
+        // of each waiting out a read of its own.
+        chain.set_active_root_unreadable(false);
+        activate(&chain, &epoch_3);
+        let api = VerifyApi::new(
+            Reports::new(dir.path()),
+            chain.clone(),
+            VerifyParams::default(),
+        )
+        .with_active_root_fresh(Duration::from_millis(500));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, api.router()).await });
+        let (status, reply) = get(&format!("{url}/v1/rewards/{early}")).await;
+        assert_eq!((status, reply["epoch"].as_u64()), (200, Some(3)), "{reply}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        chain.set_active_root_hangs(true);
+        let reads_before = chain.active_root_reads();
+        let asked = format!("{url}/v1/rewards/{early}");
+        let requests = (0..4).map(|_| get(&asked));
+        for (status, reply) in futures_util::future::join_all(requests).await {
+            assert_eq!((status, reply["epoch"].as_u64()), (200, Some(3)), "{reply}");
+        }
+        assert_eq!(chain.active_root_reads() - reads_before, 1);
     }
 }
